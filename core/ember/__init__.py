@@ -1,0 +1,47 @@
+"""ember: a PyTorch-like tensor and deep-learning framework with plugin backends.
+
+The core (this package) defines the op schema, dispatcher, Tensor, autograd and nn;
+hardware backends are pluggy plugins (``pip install ember[cpu]``).
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import dtypes as _dtypes
+from .backend import PLUGIN_API_VERSION, Backend
+from .device import (device, device_count, get_default_device, is_available,
+                     set_default_device, synchronize)
+from .dtypes import (bfloat16, bool, can_cast, dtype, finfo, float16, float32, float64,
+                     get_default_dtype, iinfo, int8, int16, int32, int64, promote_types,
+                     result_type, set_default_dtype, uint8)
+from .errors import (BackendUnavailableError, DeviceError, EmberError,
+                     NotImplementedForDevice, OpError, OutOfMemoryError, PluginError)
+from .hookspecs import hookimpl
+from .tensor import Size, Tensor, as_tensor, from_numpy, is_tensor, tensor
+from . import ops as _ops
+from .ops import *  # noqa: F401,F403  (every public op)
+from . import memory, plugins, schema
+from .random import Generator, initial_seed, manual_seed, seed
+
+half, double, long, short = float16, float64, int64, int16
+float = float32  # noqa: A001 - PyTorch exports ember.float as float32
+
+__all__ = [
+    "__version__", "PLUGIN_API_VERSION", "Backend", "hookimpl",
+    # tensors, devices, dtypes
+    "Tensor", "Size", "tensor", "as_tensor", "from_numpy", "is_tensor",
+    "device", "device_count", "is_available", "synchronize", "set_default_device",
+    "get_default_device",
+    "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
+    "float32", "float64", "half", "float", "double", "long", "short",
+    "get_default_dtype", "set_default_dtype", "promote_types", "result_type", "can_cast",
+    "finfo", "iinfo",
+    # errors
+    "EmberError", "OpError", "DeviceError", "BackendUnavailableError",
+    "NotImplementedForDevice", "OutOfMemoryError", "PluginError",
+    # random
+    "Generator", "manual_seed", "seed", "initial_seed",
+    # submodules
+    "memory", "plugins", "schema",
+] + [n for n in _ops.__all__ if not n.startswith("_")]

@@ -1,0 +1,132 @@
+"""What a backend plugin provides: one ``Backend`` object per device type.
+
+A backend is a device type string, a table of native kernels (op name -> function over
+native arrays), host copies, device enumeration, synchronisation, an allocator and
+random-number state.  The base class validates and accounts; a backend overrides the
+small set of methods below.  See "Writing an ember backend" in ``docs/``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .memory import Allocator
+
+__all__ = ["Backend", "PLUGIN_API_VERSION"]
+
+#: The plugin API this core implements.  A plugin declares the version it targets;
+#: the major numbers must match.
+PLUGIN_API_VERSION = "1.0"
+
+
+class Backend:
+    """Base class of every backend.
+
+    Subclasses set ``device_type`` and ``name`` and fill ``kernels``; they override
+    ``device_count``, ``to_host``, ``from_host`` and, where the device has them,
+    ``synchronize``, ``new_generator`` and ``create_allocator``.
+    """
+
+    #: The device type string users write: ``ember.device("cpu")``.
+    device_type: str = ""
+    #: Human-readable name of what drives the device ("numpy", "pyopencl on PoCL" …).
+    name: str = ""
+    #: Plugin-API version this backend was written for.
+    api_version: str = PLUGIN_API_VERSION
+    #: Whether tensors carry an index (``rocm:0``) or not (``cpu``).
+    indexed: bool = True
+    #: DLPack device type code (``kDLCPU`` = 1, ``kDLCUDA`` = 2, ``kDLOpenCL`` = 4 …),
+    #: or ``None`` if the backend cannot exchange DLPack capsules.
+    dlpack_device_type: int | None = None
+    #: True when the runtime allocates by itself (numpy): each tensor then reports its
+    #: buffer's birth and death to ``allocator(0)`` for the memory statistics.
+    observes_allocations: bool = False
+    #: dtypes the backend supports natively (``None``: all of ember's).
+    supported_dtypes: frozenset | None = None
+
+    def __init__(self) -> None:
+        self.kernels: dict[str, Callable] = {}
+        self._allocators: dict[int, Allocator] = {}
+        self._generators: dict[int, Any] = {}
+
+    # -- device enumeration -------------------------------------------------------
+    def device_count(self) -> int:
+        """How many devices of this type are present (0 if none)."""
+        return 1
+
+    def is_available(self) -> bool:
+        """Whether at least one device of this type can be used."""
+        return self.device_count() > 0
+
+    def unavailable_reason(self) -> str | None:
+        """Why no device can be used (``None`` when one can)."""
+        return None if self.is_available() else f"no {self.device_type} device found"
+
+    def describe(self) -> list[str]:
+        """Lines for ``ember info`` (which hardware, which runtime)."""
+        return []
+
+    def synchronize(self, index: int = 0) -> None:
+        """Block until all queued work on device ``index`` is done."""
+
+    # -- host copies ----------------------------------------------------------------
+    def from_host(self, array: np.ndarray, index: int = 0):
+        """A native array on device ``index`` holding a copy of ``array``."""
+        raise NotImplementedError
+
+    def to_host(self, native) -> np.ndarray:
+        """A numpy array with the native array's data (waits for the device)."""
+        raise NotImplementedError
+
+    def copy_from(self, native, src: "Backend", index: int):
+        """A direct device-to-device copy from another backend, or ``None`` to go
+        through the host."""
+        return None
+
+    # -- memory -----------------------------------------------------------------------
+    def create_allocator(self, index: int) -> Allocator:
+        """The allocator of device ``index`` (the CPU observes numpy's allocations)."""
+        return Allocator(self.device_type, index)
+
+    def allocator(self, index: int = 0) -> Allocator:
+        """The (cached) allocator of device ``index``."""
+        a = self._allocators.get(index)
+        if a is None:
+            a = self._allocators[index] = self.create_allocator(index)
+        return a
+
+    # -- random numbers -------------------------------------------------------------------
+    def new_generator(self, seed: int, index: int = 0):
+        """Native random state seeded with ``seed`` (passed to random kernels)."""
+        return np.random.Generator(np.random.PCG64(seed))
+
+    def get_generator_state(self, native) -> bytes:
+        """Serialisable state of a native generator."""
+        import pickle
+        return pickle.dumps(native.bit_generator.state)
+
+    def set_generator_state(self, native, state: bytes) -> None:
+        import pickle
+        native.bit_generator.state = pickle.loads(state)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.device_type!r} ({self.name})>"
+
+
+class UnavailableBackend(Backend):
+    """Stands for a device type whose plugin failed: using it raises the real cause."""
+
+    def __init__(self, device_type: str, cause: BaseException, plugin: str) -> None:
+        super().__init__()
+        self.device_type = device_type
+        self.name = f"unavailable ({plugin})"
+        self.cause = cause
+        self.plugin = plugin
+
+    def device_count(self) -> int:
+        return 0
+
+    def unavailable_reason(self) -> str:
+        return f"{type(self.cause).__name__}: {self.cause}"

@@ -1,0 +1,269 @@
+"""Dispatch keys and the dispatcher.
+
+Keys, highest first: ``Tracer > Autocast > Autograd > <backend>``.  The backend key is
+the device type string of the call's tensors (open-ended: plugins add them).  The
+keyset of a call comes from its arguments (device, ``requires_grad``) and thread-local
+state (grad mode, autocast, tracing).  The highest key with a kernel wins;
+functionality kernels (Autograd, Autocast, Tracer) do their work and
+:func:`redispatch` below themselves.
+
+Resolution is cached per op and keyset, so after the first call of an op on a device
+the hot path is: look at the tensor arguments, one dictionary lookup, run the kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from typing import Callable
+
+from . import schema as _schema
+from .errors import DeviceError, NotImplementedForDevice, OpError
+
+__all__ = ["FUNCTIONALITY_KEYS", "register_kernel", "register_fallback", "dispatch",
+           "redispatch", "state", "cpu_fallback_enabled", "clear_cache"]
+
+#: Functionality keys, highest priority first.  Backend keys (device types) sit below.
+FUNCTIONALITY_KEYS = ("Tracer", "Autocast", "Autograd")
+_PRIORITY = {k: i for i, k in enumerate(FUNCTIONALITY_KEYS)}
+
+#: Environment variable that lets ops missing on a device run on the CPU.
+CPU_FALLBACK_ENV = "EMBER_CPU_FALLBACK"
+
+
+class _State(threading.local):
+    """Thread-local dispatch state.  Class attributes are the per-thread defaults."""
+
+    grad_enabled = True
+    inference_mode = False
+    # Functionality keys turned on by context managers (autocast, tracing), ordered.
+    keys: tuple = ()
+
+
+state = _State()
+
+#: key -> boxed kernel ``fn(op, device, args)`` used for every op lacking its own.
+_fallbacks: dict[str, Callable] = {}
+
+
+def register_kernel(op_name: str, key: str, kernel: Callable) -> None:
+    """Register a functionality kernel ``kernel(op, device, args)`` for one op."""
+    od = _schema.get_op(op_name)
+    od.kernels[key] = kernel
+    clear_cache(od)
+
+
+def register_fallback(key: str, kernel: Callable) -> None:
+    """Register a boxed kernel for a functionality key, used by every op."""
+    if key not in _PRIORITY:
+        raise ValueError(f"{key!r} is not a functionality key ({FUNCTIONALITY_KEYS})")
+    _fallbacks[key] = kernel
+    clear_cache()
+
+
+def clear_cache(od=None) -> None:
+    """Forget cached resolutions (after kernels or plugins change)."""
+    for o in ([od] if od is not None else _schema.registry.values()):
+        o.cache.clear()
+
+
+# --- the hot path -----------------------------------------------------------------
+
+def dispatch(od, args: tuple):
+    """Run op ``od`` on ``args`` (already in schema order)."""
+    from .tensor import Tensor  # bound at first call below
+
+    global _Tensor
+    _Tensor = Tensor
+    return _dispatch(od, args)
+
+
+def _dispatch(od, args):
+    dev = None
+    rg = False
+    for i in od.tensor_args:
+        t = args[i]
+        cls = t.__class__
+        if cls is _Tensor or (cls is not list and isinstance(t, _Tensor)):
+            d = t._device
+            if dev is None:
+                dev = d
+                first = i
+            elif d is not dev and not od.cross_device:
+                _mixed(od, args, first, i)
+            if t._requires_grad:
+                rg = True
+        elif cls is list:
+            for t in t:
+                d = t._device
+                if dev is None:
+                    dev = d
+                    first = i
+                elif d is not dev:
+                    _mixed(od, args, first, i)
+                if t._requires_grad:
+                    rg = True
+        elif t is None:
+            if not od.args[i].optional:
+                raise TypeError(f"{od.name}(): argument '{od.args[i].name}' must be "
+                                f"Tensor, not None")
+        elif cls in _NUMBERS and "pointwise" in od.tags:
+            pass  # a Python number in a pointwise op (PyTorch's "wrapped number")
+        else:
+            raise TypeError(f"{od.name}(): argument '{od.args[i].name}' must be Tensor, "
+                            f"not {cls.__name__}")
+    if dev is None:
+        dev = _factory_device(od, args)
+    key = (state.keys, rg and state.grad_enabled, dev.type)
+    kernel = od.cache.get(key)
+    if kernel is None:
+        kernel = _resolve(od, key)
+    return kernel(od, dev, args)
+
+
+_NUMBERS = frozenset({int, float, bool})
+_Tensor = None
+
+
+def _mixed(od, args, i, j):
+    a, b = od.args[i], od.args[j]
+    da, db = _devices_of(args[i]), _devices_of(args[j])
+    raise DeviceError(
+        f"{od.name}(): expected all tensors to be on the same device, but found at "
+        f"least two devices, {da} (argument '{a.name}') and {db} (argument '{b.name}'); "
+        f"move them with .to(device) first")
+
+
+def _devices_of(x):
+    if isinstance(x, list):
+        return ", ".join(sorted({str(t._device) for t in x}))
+    return str(x._device)
+
+
+_canonical: dict = {}
+
+
+def _factory_device(od, args):
+    """The device of a call without tensor arguments (factories): its ``device``
+    argument, else the default device; canonical (``rocm`` -> ``rocm:0``)."""
+    from .device import get_default_device, tensor_device
+    pos = od.__dict__.get("_device_pos", -1)
+    if pos == -1:
+        pos = od._device_pos = next((i for i, a in enumerate(od.args) if a.type == "Device"),
+                                    None)
+    if pos is None:
+        raise TypeError(f"{od.name}(): expected at least one Tensor argument")
+    d = args[pos]
+    if d is None:
+        d = get_default_device()
+    c = _canonical.get(d)
+    if c is None:
+        c = _canonical[d] = tensor_device(d)
+    return c
+
+
+def _resolve(od, key):
+    keys, grad, dtype_ = key
+    active = list(keys)
+    if grad:
+        active.append("Autograd")
+    active.sort(key=_PRIORITY.__getitem__)
+    kernel = None
+    for k in active:
+        kernel = od.kernels.get(k) or _fallbacks.get(k)
+        if kernel is not None:
+            break
+    if kernel is None:
+        kernel = backend_kernel(od, dtype_)
+    od.cache[key] = kernel
+    return kernel
+
+
+def redispatch(od, dev, args, below: str):
+    """Run ``od`` with only the keys strictly below functionality key ``below``."""
+    rank = _PRIORITY[below]
+    for k in state.keys:
+        if _PRIORITY[k] > rank:
+            kern = od.kernels.get(k) or _fallbacks.get(k)
+            if kern is not None:
+                return kern(od, dev, args)
+    if rank < _PRIORITY["Autograd"] and state.grad_enabled and _any_requires_grad(od, args):
+        kern = od.kernels.get("Autograd") or _fallbacks.get("Autograd")
+        if kern is not None:
+            return kern(od, dev, args)
+    key = ((), False, dev.type)
+    kernel = od.cache.get(key)
+    if kernel is None:
+        kernel = _resolve(od, key)
+    return kernel(od, dev, args)
+
+
+def _any_requires_grad(od, args) -> bool:
+    for i in od.tensor_args:
+        t = args[i]
+        if isinstance(t, list):
+            if any(x._requires_grad for x in t):
+                return True
+        elif isinstance(t, _Tensor) and t._requires_grad:
+            return True
+    return False
+
+
+# --- backend resolution -------------------------------------------------------------
+
+def cpu_fallback_enabled() -> bool:
+    """Whether ops missing on a device may run on the CPU (``EMBER_CPU_FALLBACK=1``)."""
+    return os.environ.get(CPU_FALLBACK_ENV, "0").lower() not in ("", "0", "false", "no")
+
+
+def backend_kernel(od, device_type: str) -> Callable:
+    """The boxed kernel ``fn(op, device, args)`` of ``od`` on a backend: the backend's
+    own kernel, else the op's decomposition, else the CPU fallback if enabled."""
+    from . import kernels as _k
+    from .device import _usable_backend
+
+    backend = _usable_backend(device_type)
+    native = backend.kernels.get(od.name)
+    if native is not None:
+        return _k.adapt(od, native, backend)
+    if getattr(backend, "is_meta", False) and od.meta is not None and (
+            od.is_primitive or od.decomposition is None):
+        return _k.meta_kernel(od)
+    if od.decomposition is not None:
+        return _k.decomposed(od)
+    if cpu_fallback_enabled() and device_type != "cpu":
+        return _k.cpu_fallback(od, backend)
+    raise NotImplementedForDevice(
+        f"{od.name}(): not implemented for device type '{device_type}' "
+        f"(backend '{backend.name}' has no kernel and the op has no decomposition). "
+        f"Set {CPU_FALLBACK_ENV}=1 to run it on the CPU instead (slow; warns once per op).")
+
+
+def how_implemented(od, device_type: str) -> str:
+    """``native``, ``decomposition``, ``cpu_fallback`` or ``missing`` (for reports)."""
+    from .device import get_backend
+    backend = get_backend(device_type)
+    if od.name in backend.kernels or (getattr(backend, "is_meta", False) and od.meta):
+        return "native"
+    if od.decomposition is not None:
+        return "decomposition"
+    if cpu_fallback_enabled() and device_type != "cpu":
+        return "cpu_fallback"
+    return "missing"
+
+
+_warned: set = set()
+
+
+def warn_fallback_once(od, device_type):
+    if (od.name, device_type) not in _warned:
+        _warned.add((od.name, device_type))
+        warnings.warn(f"{od.name}(): no kernel on '{device_type}', running on the CPU "
+                      f"({CPU_FALLBACK_ENV} is set)", RuntimeWarning, stacklevel=4)
+
+
+def check(cond: bool, od_name: str, message: str) -> None:
+    """Raise ``OpError(f"{op}(): {message}")`` unless ``cond`` (for shape rules)."""
+    if not cond:
+        raise OpError(f"{od_name}(): {message}")

@@ -1,0 +1,227 @@
+"""Data types and PyTorch's type-promotion rules.
+
+An ``ember.dtype`` names a numpy dtype (``float32`` <-> ``numpy.float32``); every
+backend's native arrays (numpy, cupy, pyopencl, dpnp) report numpy dtypes, so the
+mapping back from a native array to an ember dtype is one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+__all__ = [
+    "dtype", "bool", "uint8", "int8", "int16", "int32", "int64",
+    "float16", "bfloat16", "float32", "float64",
+    "get_default_dtype", "set_default_dtype", "promote_types", "result_type",
+    "can_cast", "finfo", "iinfo",
+]
+
+_builtin_bool = bool
+
+
+class dtype:
+    """A tensor element type (``ember.float32`` and friends)."""
+
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "_kind")
+
+    def __init__(self, name: str, np_dtype: np.dtype, kind: str) -> None:
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self._kind = kind  # "b" bool, "i" integer, "f" floating
+        self.is_floating_point = kind == "f"
+        self.is_signed = kind == "f" or (kind == "i" and self.np.kind == "i")
+
+    def __repr__(self) -> str:
+        return f"ember.{self.name}"
+
+    def __reduce__(self):  # dtypes are singletons; pickle by name
+        return (_by_name, (self.name,))
+
+
+def _by_name(name: str) -> dtype:
+    return _NAMES[name]
+
+
+bool = dtype("bool", np.bool_, "b")  # noqa: A001 - PyTorch's name
+uint8 = dtype("uint8", np.uint8, "i")
+int8 = dtype("int8", np.int8, "i")
+int16 = dtype("int16", np.int16, "i")
+int32 = dtype("int32", np.int32, "i")
+int64 = dtype("int64", np.int64, "i")
+float16 = dtype("float16", np.float16, "f")
+float32 = dtype("float32", np.float32, "f")
+float64 = dtype("float64", np.float64, "f")
+
+try:  # bfloat16 comes cheaply from ml_dtypes (JAX's numpy extension types)
+    import ml_dtypes as _ml_dtypes
+
+    bfloat16: dtype | None = dtype("bfloat16", _ml_dtypes.bfloat16, "f")
+except ImportError:  # pragma: no cover - optional
+    bfloat16 = None
+
+_ALL = [d for d in (bool, uint8, int8, int16, int32, int64, float16, bfloat16,
+                    float32, float64) if d is not None]
+_NAMES = {d.name: d for d in _ALL}
+_NAMES.update(half=float16, float=float32, double=float64, long=int64, int=int32,
+              short=int16)
+#: numpy dtype -> ember dtype; the hot path uses this to type native arrays.
+FROM_NP: dict[np.dtype, dtype] = {d.np: d for d in _ALL}
+for _d in _ALL:
+    FROM_NP[_d.np.type] = _d  # also accept scalar types (np.float32)
+
+
+_FROM_NP_get = FROM_NP.__getitem__
+
+
+def from_native(native_dtype) -> dtype:
+    """The ember dtype of a native dtype (a numpy dtype, a scalar type or a name)."""
+    d = FROM_NP.get(native_dtype)
+    if d is None:
+        d = FROM_NP.get(np.dtype(native_dtype))
+        if d is None:
+            raise TypeError(f"ember has no dtype for native dtype {native_dtype!r}")
+    return d
+
+
+def as_dtype(value, *, op: str = "dtype", arg: str = "dtype") -> dtype:
+    """Accept an ember dtype, a numpy dtype/type, Python ``bool/int/float`` or a name."""
+    if isinstance(value, dtype):
+        return value
+    if value is _builtin_bool:
+        return bool
+    if value is int:
+        return int64
+    if value is float:
+        return get_default_dtype()
+    if isinstance(value, str) and value in _NAMES:
+        return _NAMES[value]
+    try:
+        return from_native(value)
+    except TypeError:
+        pass
+    raise TypeError(f"{op}(): argument '{arg}' must be an ember.dtype, got {value!r}")
+
+
+# --- promotion -------------------------------------------------------------------
+
+_default = [float32]
+
+
+def get_default_dtype() -> dtype:
+    """The dtype of floating tensors made from Python floats (``float32``)."""
+    return _default[0]
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating dtype (``float32`` or ``float64``, as in PyTorch)."""
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"set_default_dtype(): only floating dtypes are allowed, got {d}")
+    _default[0] = d
+    _result_type_cached.cache_clear()
+
+
+_CATEGORY = {"b": 0, "i": 1, "f": 2}
+
+
+@functools.lru_cache(maxsize=None)
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype both ``a`` and ``b`` cast to safely (``torch.promote_types``)."""
+    if a is b:
+        return a
+    if bfloat16 is not None and {a, b} == {bfloat16, float16}:
+        return float32
+    if bfloat16 is not None and (a is bfloat16 or b is bfloat16):
+        other = b if a is bfloat16 else a
+        return bfloat16 if other._kind != "f" else (float32 if other is float32 else
+                                                    float64 if other is float64 else float32)
+    if (a is uint8 and b is int8) or (a is int8 and b is uint8):
+        return int16
+    return FROM_NP[np.promote_types(a.np, b.np)]
+
+
+def _scalar_kind(x) -> int:
+    if isinstance(x, _builtin_bool):
+        return 0
+    if isinstance(x, int):
+        return 1
+    if isinstance(x, float):
+        return 2
+    raise TypeError(type(x).__name__)
+
+
+def result_type(*operands) -> dtype:
+    """PyTorch's result type: tensors of higher dimension dominate 0-d tensors, which
+    dominate Python scalars, within each category (bool < integer < floating)."""
+    key = []
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if isinstance(d, dtype):
+            key.append((d, x.ndim == 0))
+        else:
+            key.append((_scalar_kind(x), None))
+    return _result_type_cached(tuple(key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _result_type_cached(key) -> dtype:
+    dims = [None, None, None]  # per priority: tensors, 0-d tensors, scalars
+    for d, zero_dim in key:
+        if zero_dim is None:
+            slot = 2
+            d = (bool, int64, get_default_dtype())[d]
+        else:
+            slot = 1 if zero_dim else 0
+        dims[slot] = d if dims[slot] is None else promote_types(dims[slot], d)
+    # Within a higher category only the higher-priority slot decides the width.
+    result = None
+    for d in dims:
+        if d is None:
+            continue
+        if result is None:
+            result = d
+        elif _CATEGORY[d._kind] > _CATEGORY[result._kind]:
+            # A lower-priority operand of a higher category: the category rises, and the
+            # width is that operand's (for Python scalars, the default dtype).
+            result = d
+    return result
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """Whether an op's result of dtype ``from_`` may be written into ``to`` (in-place
+    ops and ``out=``): PyTorch allows any cast that does not lower the category."""
+    return _CATEGORY[from_._kind] <= _CATEGORY[to._kind]
+
+
+class finfo:
+    """Machine limits for floating dtypes (``torch.finfo``)."""
+
+    def __init__(self, d: dtype | None = None) -> None:
+        d = as_dtype(d) if d is not None else get_default_dtype()
+        if not d.is_floating_point:
+            raise TypeError(f"finfo(): {d} is not a floating dtype")
+        info = np.finfo(d.np) if d is not bfloat16 else _ml_dtypes.finfo(d.np)
+        self.dtype = d
+        self.bits = d.itemsize * 8
+        self.eps = float(info.eps)
+        self.max = float(info.max)
+        self.min = float(info.min)
+        self.tiny = self.smallest_normal = float(info.tiny)
+        self.resolution = float(info.resolution)
+
+
+class iinfo:
+    """Machine limits for integer dtypes (``torch.iinfo``)."""
+
+    def __init__(self, d: dtype) -> None:
+        d = as_dtype(d)
+        if d._kind != "i":
+            raise TypeError(f"iinfo(): {d} is not an integer dtype")
+        info = np.iinfo(d.np)
+        self.dtype = d
+        self.bits = d.itemsize * 8
+        self.max = int(info.max)
+        self.min = int(info.min)

@@ -1,0 +1,217 @@
+"""Boxed kernels: how the dispatcher runs a backend's native kernel, a decomposition,
+the meta shape rule, or the CPU fallback for one op.
+
+A backend's native kernel sees native arrays only (numpy, cupy, pyopencl, dpnp …):
+arguments arrive in schema order with every ``Tensor`` replaced by its native array,
+inputs already cast to the op's computation dtype, a ``None`` dtype filled in from the
+shape rule, and ``Generator`` replaced by the device's native generator state.  It
+returns a native array (or a tuple of them); in-place kernels write into their first
+argument and return nothing.  Validation, promotion, views, version counters and
+wrapping into ``Tensor`` all happen here, once, for every backend.
+"""
+
+from __future__ import annotations
+
+from . import dtypes as _dt
+from .dispatch import warn_fallback_once
+
+_FRONTEND_ARGS = ("requires_grad", "pin_memory")
+
+
+def _layout(od):
+    """Per-op facts the adapters need, computed once."""
+    info = getattr(od, "_layout", None)
+    if info is None:
+        names = [a.name for a in od.args]
+        info = {
+            "tensor": tuple(i for i, a in enumerate(od.args) if a.is_tensor and not a.is_list),
+            "tensor_list": tuple(i for i, a in enumerate(od.args) if a.is_tensor and a.is_list),
+            "any": tuple(i for i, a in enumerate(od.args) if a.type == "Any"),
+            "dtype": names.index("dtype") if "dtype" in names else None,
+            "generator": next((i for i, a in enumerate(od.args) if a.type == "Generator"), None),
+            "device": next((i for i, a in enumerate(od.args) if a.type == "Device"), None),
+            "frontend": tuple(i for i, n in enumerate(names) if n in _FRONTEND_ARGS),
+            "mutated": tuple(i for i, a in enumerate(od.args) if a.alias == "a!"),
+        }
+        od._layout = info
+    return info
+
+
+def _unwrap_any(x):
+    from .tensor import Tensor
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, tuple):
+        return tuple(_unwrap_any(v) for v in x)
+    if isinstance(x, list):
+        return [_unwrap_any(v) for v in x]
+    return x
+
+
+def _wrap(out, dev, od, args):
+    from .tensor import Tensor
+    make = Tensor._make
+    if isinstance(out, tuple):
+        res = tuple(make(o, dev) for o in out)
+        if od.is_view:
+            for r in res:
+                _alias(r, args[0])
+        return res
+    if isinstance(out, list):
+        return [make(o, dev) for o in out]
+    t = make(out, dev)
+    if od.is_view:
+        _alias(t, args[0])
+    return t
+
+
+def _alias(view, base):
+    view._vc = base._vc
+    view._base = base._base if base._base is not None else base
+
+
+def _prepare(od, dev, args, spec, backend, info, cast_to=None):
+    """Native arguments for a kernel call."""
+    nat = list(args)
+    cast = backend.kernels.get("astype") if cast_to is not None else None
+    for i in info["tensor"]:
+        t = nat[i]
+        if t is not None and t.__class__ not in _NUMBERS:
+            d = t._data
+            if cast_to is not None and d.dtype != cast_to.np:
+                d = cast(d, cast_to)
+            nat[i] = d
+    for i in info["tensor_list"]:
+        nat[i] = [t._data for t in nat[i]]
+    for i in info["any"]:
+        nat[i] = _unwrap_any(nat[i])
+    j = info["dtype"]
+    if j is not None and nat[j] is None and spec is not None:
+        nat[j] = (spec[0] if isinstance(spec, tuple) else spec).dtype
+    j = info["device"]
+    if j is not None:
+        nat[j] = dev
+    j = info["generator"]
+    if j is not None:
+        from .random import native_generator
+        nat[j] = native_generator(nat[j], dev)
+    for j in reversed(info["frontend"]):
+        del nat[j]
+    return nat
+
+
+_NUMBERS = frozenset({int, float, bool})
+
+
+def _finish(out, od, dev, args, info):
+    res = _wrap(out, dev, od, args)
+    if info["frontend"]:
+        names = [a.name for a in od.args]
+        if "requires_grad" in names and args[names.index("requires_grad")]:
+            res.requires_grad_(True)
+    return res
+
+
+def adapt(od, fn, backend):
+    """Box a backend's native kernel ``fn`` for op ``od``."""
+    info = _layout(od)
+    meta = od.meta
+    if od.is_inplace:
+        mutated = info["mutated"] or (0,)
+        pointwise = "pointwise" in od.tags
+
+        def run_inplace(od, dev, args):
+            if meta is not None:
+                meta(*args)
+            if od.cross_device:
+                args = tuple(a.to(dev) if hasattr(a, "_device") and a._device is not dev
+                             else a for a in args)
+            target = args[mutated[0]]
+            nat = _prepare(od, dev, args, None, backend, info,
+                           target.dtype if pointwise else None)
+            fn(*nat)
+            for i in mutated:
+                args[i]._vc.value += 1
+            return target
+        return run_inplace
+
+    if od.promotion is not None and "pointwise" in od.tags:
+        from .ops._rules import pointwise_dtypes
+        tpos = info["tensor"]
+
+        def run_pointwise(od, dev, args):
+            meta(*args)  # shapes (broadcasting) and dtypes are validated here
+            compute, _ = pointwise_dtypes(od, [args[i] for i in tpos])
+            return _wrap(fn(*_prepare(od, dev, args, None, backend, info, compute)),
+                         dev, od, args)
+        return run_pointwise
+
+    def run(od, dev, args):
+        spec = meta(*args) if meta is not None else None
+        return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
+    return run
+
+
+def decomposed(od):
+    """Run ``od`` through its decomposition into other ember ops."""
+    meta = od.meta
+    decomp = od.decomposition
+
+    def run_decomposed(od, dev, args):
+        if meta is not None:
+            meta(*args)
+        return decomp(*args)
+    return run_decomposed
+
+
+def meta_kernel(od):
+    """The meta device's kernel: the shape rule, producing data-less outputs."""
+    from .meta import MetaArray
+    info = _layout(od)
+
+    def run_meta(od, dev, args):
+        spec = od.meta(*args)
+        if od.is_inplace:
+            return args[(info["mutated"] or (0,))[0]]
+        if isinstance(spec, (tuple, list)):
+            out = type(spec)(MetaArray(s.shape, s.dtype.np) for s in spec)
+            out = tuple(out) if isinstance(spec, tuple) else out
+        else:
+            out = MetaArray(spec.shape, spec.dtype.np)
+        return _finish(out, od, dev, args, info)
+    return run_meta
+
+
+def cpu_fallback(od, backend):
+    """Run ``od`` on the CPU and move the results back (``EMBER_CPU_FALLBACK=1``)."""
+    from .device import device as _device
+    from .tensor import Tensor
+    from .dispatch import backend_kernel
+    cpu = _device("cpu")
+
+    def move(x, dev):
+        if isinstance(x, Tensor):
+            return x.to(dev)
+        if isinstance(x, (list, tuple)):
+            return type(x)(move(v, dev) for v in x)
+        return x
+
+    def run_on_cpu(od, dev, args):
+        warn_fallback_once(od, dev.type)
+        cargs = tuple(move(a, cpu) for a in args)
+        info = _layout(od)
+        j = info["device"]
+        if j is not None:
+            cargs = cargs[:j] + (cpu,) + cargs[j + 1:]
+        out = backend_kernel(od, "cpu")(od, cpu, cargs)
+        if od.is_inplace:
+            for i in info["mutated"] or (0,):
+                args[i].copy_(cargs[i])
+            return args[(info["mutated"] or (0,))[0]]
+        return move(out, dev)
+    return run_on_cpu
+
+
+def promote(*xs) -> _dt.dtype:
+    """Result dtype of operands by PyTorch's rules (re-exported for kernels)."""
+    return _dt.result_type(*xs)

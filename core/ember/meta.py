@@ -1,0 +1,68 @@
+"""The ``meta`` device: shapes and dtypes, no data.
+
+Every op's shape rule is its meta kernel, so this backend needs no kernels of its own.
+It is registered by the core as an ordinary plugin (the host's defaults are a plugin).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .backend import Backend
+from .hookspecs import hookimpl
+from .memory import Allocator
+
+EMBER_PLUGIN_API = "1.0"
+
+
+class MetaArray:
+    """A data-less stand-in for a native array: ``shape``, ``dtype``, ``ndim``, ``size``."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype) -> None:
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __repr__(self) -> str:
+        return f"MetaArray(shape={self.shape}, dtype={self.dtype})"
+
+
+class MetaKernels(dict):
+    """Every op is 'implemented' on meta by its shape rule (see ``kernels.meta_kernel``)."""
+
+
+class MetaBackend(Backend):
+    device_type = "meta"
+    name = "ember core (shape rules)"
+    indexed = False
+    is_meta = True
+
+    def from_host(self, array, index=0):
+        return MetaArray(array.shape, array.dtype)
+
+    def to_host(self, native):
+        raise RuntimeError("cannot copy data out of a meta tensor: meta tensors have "
+                           "shapes and dtypes but no data")
+
+    def create_allocator(self, index):
+        return Allocator("meta", None)
+
+
+@hookimpl
+def ember_backend_create():
+    return MetaBackend()

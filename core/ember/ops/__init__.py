@@ -1,0 +1,30 @@
+"""Every op ember has, declared once (see ``ember.schema``), grouped by concept.
+
+Importing this package fills ``ember.schema.registry`` and attaches Tensor methods
+and operators.  Modules:
+
+``conversion``  dtype casts, device moves, copies (``astype``, ``to``, ``copy_``, ``clone``)
+``creation``    factories (``zeros``, ``arange``, ``rand`` …)
+``pointwise``   elementwise math with broadcasting and promotion
+``reduction``   reductions with ``dim``/``keepdim``
+``view``        shape and stride views
+``indexing``    indexing, gather/scatter, masks, sort
+``linalg``      matmul family, einsum, norms
+"""
+
+from __future__ import annotations
+
+from . import conversion, creation, pointwise, reduction, view, indexing, linalg  # noqa: F401
+from .conversion import *  # noqa: F401,F403
+from .creation import *  # noqa: F401,F403
+from .pointwise import *  # noqa: F401,F403
+from .reduction import *  # noqa: F401,F403
+from .view import *  # noqa: F401,F403
+from .indexing import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from ._methods import install as _install
+
+_MODULES = ("conversion", "creation", "pointwise", "reduction", "view", "indexing", "linalg")
+__all__ = [n for m in _MODULES for n in __import__(f"{__name__}.{m}", fromlist=["_"]).__all__]
+
+_install()

@@ -1,0 +1,66 @@
+"""Attach ops to ``Tensor`` as methods and Python operators."""
+
+from __future__ import annotations
+
+from ..schema import registry
+from ..tensor import Tensor
+
+# operator -> (op name, reflected?)
+_BINARY = {
+    "__add__": ("add", False), "__radd__": ("add", True),
+    "__sub__": ("sub", False), "__rsub__": ("sub", True),
+    "__mul__": ("mul", False), "__rmul__": ("mul", True),
+    "__truediv__": ("div", False), "__rtruediv__": ("div", True),
+    "__floordiv__": ("floor_divide", False), "__rfloordiv__": ("floor_divide", True),
+    "__mod__": ("remainder", False), "__rmod__": ("remainder", True),
+    "__pow__": ("pow", False), "__rpow__": ("pow", True),
+    "__matmul__": ("matmul", False), "__rmatmul__": ("matmul", True),
+    "__and__": ("bitwise_and", False), "__rand__": ("bitwise_and", True),
+    "__or__": ("bitwise_or", False), "__ror__": ("bitwise_or", True),
+    "__xor__": ("bitwise_xor", False), "__rxor__": ("bitwise_xor", True),
+    "__lshift__": ("bitwise_left_shift", False), "__rshift__": ("bitwise_right_shift", False),
+    "__eq__": ("eq", False), "__ne__": ("ne", False), "__lt__": ("lt", False),
+    "__le__": ("le", False), "__gt__": ("gt", False), "__ge__": ("ge", False),
+    "__iadd__": ("add_", False), "__isub__": ("sub_", False), "__imul__": ("mul_", False),
+    "__itruediv__": ("div_", False), "__ipow__": ("pow_", False),
+    "__iand__": ("bitwise_and_", False), "__ior__": ("bitwise_or_", False),
+    "__ixor__": ("bitwise_xor_", False), "__ifloordiv__": ("floor_divide_", False),
+    "__imod__": ("remainder_", False),
+}
+_UNARY = {"__neg__": "neg", "__abs__": "abs", "__invert__": "bitwise_not",
+          "__pos__": "positive"}
+
+
+def _binary(fn, reflected):
+    if reflected:
+        def op(self, other):
+            return fn(other, self)
+    else:
+        def op(self, other):
+            return fn(self, other)
+    return op
+
+
+def install() -> None:
+    """Attach every method-style op, then the operators that have ops."""
+    for name, od in registry.items():
+        if od.method and not name.startswith("_") and name not in Tensor.__dict__:
+            setattr(Tensor, name, od.fn)
+    for dunder, (name, reflected) in _BINARY.items():
+        od = registry.get(name)
+        if od is not None:
+            if dunder in ("__eq__", "__ne__"):
+                fn = od.fn
+
+                def cmp(self, other, _fn=fn, _neg=dunder == "__ne__"):
+                    if other is None or not isinstance(other, (Tensor, int, float, bool)):
+                        return _neg  # as PyTorch: t == None is False
+                    return _fn(self, other)
+                setattr(Tensor, dunder, cmp)
+            else:
+                setattr(Tensor, dunder, _binary(od.fn, reflected))
+    for dunder, name in _UNARY.items():
+        od = registry.get(name)
+        if od is not None:
+            setattr(Tensor, dunder, od.fn)
+    Tensor.__hash__ = lambda self: id(self)

@@ -1,0 +1,153 @@
+"""Shared shape and dtype rules used by op declarations (the building blocks of
+``meta`` functions).  Every rule raises ``OpError`` naming the op and argument."""
+
+from __future__ import annotations
+
+import functools
+
+from .. import dtypes as _dt
+from ..errors import OpError
+from ..schema import Spec
+
+__all__ = ["broadcast_shapes", "pointwise_meta", "pointwise_dtypes", "wrap_dim",
+           "reduce_dims", "reduction_meta", "same_shape_meta", "fail"]
+
+_NUMBERS = (bool, int, float)
+
+
+def fail(op: str, message: str):
+    """Raise ``OpError("op(): message")``."""
+    raise OpError(f"{op}(): {message}")
+
+
+@functools.lru_cache(maxsize=8192)
+def _broadcast2(a: tuple, b: tuple):
+    if len(a) < len(b):
+        a, b = b, a
+    out = list(a)
+    off = len(a) - len(b)
+    for i, s in enumerate(b):
+        t = a[off + i]
+        if t == s or s == 1:
+            continue
+        if t == 1:
+            out[off + i] = s
+        else:
+            return None
+    return tuple(out)
+
+
+def broadcast_shapes(*shapes, op: str = "broadcast_shapes", names=None) -> tuple:
+    """The broadcast shape of ``shapes`` (NumPy/PyTorch rules) or an ``OpError``."""
+    out = ()
+    for k, s in enumerate(shapes):
+        r = _broadcast2(out, tuple(s))
+        if r is None:
+            what = (f"argument '{names[k]}'" if names else f"shape {k}")
+            fail(op, f"the shape {list(s)} of {what} can't be broadcast with {list(out)} "
+                 f"(sizes must match or be 1, aligned from the right)")
+        out = r
+    return out
+
+
+_CATEGORY = {"b": 0, "i": 1, "f": 2}
+
+
+@functools.lru_cache(maxsize=4096)
+def _pointwise_dtypes(promotion: str, key) -> tuple:
+    compute = _dt._result_type_cached(key)
+    if promotion == "int_to_float" and not compute.is_floating_point:
+        compute = _dt.get_default_dtype()
+    if promotion == "always_bool":
+        return compute, _dt.bool
+    if promotion == "bool_to_long" and compute is _dt.bool:
+        return _dt.int64, _dt.int64
+    return compute, compute
+
+
+def pointwise_dtypes(od, operands) -> tuple:
+    """``(computation dtype, result dtype)`` of a pointwise op's operands (tensors and
+    Python numbers), by PyTorch's promotion and the op's promotion kind."""
+    key = []
+    for x in operands:
+        if x is None:
+            continue
+        if x.__class__ in _NUMBERS:
+            key.append((0 if x.__class__ is bool else 1 if x.__class__ is int else 2, None))
+        else:
+            key.append((_dt._FROM_NP_get(x._data.dtype), len(x._data.shape) == 0))
+    return _pointwise_dtypes(od.promotion, tuple(key))
+
+
+def pointwise_meta(od):
+    """The shape rule of a pointwise op: broadcast the tensor arguments, promote."""
+    from ..kernels import _layout
+    tpos = None
+
+    def meta(*args):
+        nonlocal tpos
+        if tpos is None:
+            tpos = _layout(od)["tensor"]
+            names = [od.args[i].name for i in tpos]
+            meta.names = names
+        shapes = []
+        operands = []
+        for i in tpos:
+            x = args[i]
+            if x is None:
+                continue
+            operands.append(x)
+            if x.__class__ not in _NUMBERS:
+                shapes.append(x._data.shape)
+        if len(shapes) == 1:
+            shape = shapes[0]
+        elif len(shapes) == 2 and shapes[0] == shapes[1]:
+            shape = shapes[0]
+        else:
+            shape = broadcast_shapes(*shapes, op=od.name, names=meta.names)
+        if not operands or all(x.__class__ in _NUMBERS for x in operands):
+            fail(od.name, "expected at least one Tensor argument")
+        return Spec(tuple(shape), pointwise_dtypes(od, operands)[1])
+    return meta
+
+
+def same_shape_meta(op: str, dtype=None):
+    """Shape rule: output has the input's shape (and dtype unless given)."""
+    def meta(self, *rest):
+        return Spec(tuple(self.shape), dtype or self.dtype)
+    return meta
+
+
+def wrap_dim(dim: int, ndim: int, op: str, arg: str = "dim") -> int:
+    """Normalise a possibly negative dim; 0-d tensors accept -1 and 0 (as PyTorch)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        fail(op, f"argument '{arg}' is out of range (expected to be in range of "
+                 f"[{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def reduce_dims(dim, ndim: int, op: str) -> tuple:
+    """The sorted, normalised dims a reduction reduces (``None`` or ``()``: all)."""
+    if dim is None or dim == ():
+        return tuple(range(ndim))
+    dims = tuple(wrap_dim(d, ndim, op) for d in (dim if isinstance(dim, tuple) else (dim,)))
+    if len(set(dims)) != len(dims):
+        fail(op, f"dim {list(dims)} appears multiple times in the list of dims")
+    if ndim == 0:
+        return ()
+    return tuple(sorted(dims))
+
+
+def reduction_meta(op: str, dtype_rule=None):
+    """Shape rule of ``op(self, dim=None, keepdim=False, ...)`` reductions."""
+    def meta(self, dim=None, keepdim=False, *rest):
+        shape = tuple(self.shape)
+        dims = reduce_dims(dim, len(shape), op)
+        if keepdim:
+            out = tuple(1 if i in dims else s for i, s in enumerate(shape))
+        else:
+            out = tuple(s for i, s in enumerate(shape) if i not in dims)
+        dt = dtype_rule(self, *rest) if dtype_rule else self.dtype
+        return Spec(out, dt)
+    return meta

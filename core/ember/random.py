@@ -1,0 +1,99 @@
+"""Random-number generators: ``ember.manual_seed``, ``ember.Generator`` and one default
+generator per device.  The state itself is native to the backend (a numpy ``Generator``
+on the CPU); the same seed gives the same numbers on the same backend."""
+
+from __future__ import annotations
+
+import random as _pyrandom
+
+from .device import device as _device, get_backend, get_default_device, tensor_device
+
+__all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator",
+           "get_rng_state", "set_rng_state"]
+
+_initial_seed = [67280421310721]  # PyTorch's default seed
+_defaults: dict = {}
+
+
+class Generator:
+    """A random-number generator for one device (``torch.Generator``)."""
+
+    def __init__(self, device=None) -> None:
+        d = _device(device) if device is not None else _device("cpu")
+        self.device = tensor_device(d)
+        self._backend = get_backend(self.device.type)
+        self._seed = _initial_seed[0]
+        self._native = self._backend.new_generator(self._seed, self.device.index or 0)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        """Reseed; returns ``self`` so it chains like PyTorch's."""
+        seed = int(seed) & 0xFFFF_FFFF_FFFF_FFFF
+        self._seed = seed
+        self._native = self._backend.new_generator(seed, self.device.index or 0)
+        return self
+
+    def seed(self) -> int:
+        """Reseed from a non-deterministic source and return the seed."""
+        s = _pyrandom.SystemRandom().getrandbits(63)
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> bytes:
+        return self._backend.get_generator_state(self._native)
+
+    def set_state(self, state: bytes) -> None:
+        self._backend.set_generator_state(self._native, state)
+
+    def __repr__(self) -> str:
+        return f"<ember.Generator device={self.device}>"
+
+
+def default_generator(device=None) -> Generator:
+    """The default generator of a device (created on first use, seeded by
+    ``manual_seed``)."""
+    d = tensor_device(_device(device) if device is not None else get_default_device())
+    g = _defaults.get(d)
+    if g is None:
+        g = _defaults[d] = Generator(d)
+        g.manual_seed(_initial_seed[0])
+    return g
+
+
+def native_generator(gen, dev):
+    """The native state a random kernel receives (used by the dispatcher)."""
+    if gen is None:
+        gen = default_generator(dev)
+    elif gen.device != dev:
+        raise RuntimeError(f"expected a generator on {dev}, got one on {gen.device}")
+    return gen._native
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed every device's default generator (``torch.manual_seed``)."""
+    seed = int(seed)
+    _initial_seed[0] = seed
+    for g in _defaults.values():
+        g.manual_seed(seed)
+    return default_generator("cpu")
+
+
+def seed() -> int:
+    """Seed the default generators non-deterministically; returns the seed."""
+    s = _pyrandom.SystemRandom().getrandbits(63)
+    manual_seed(s)
+    return s
+
+
+def initial_seed() -> int:
+    return _initial_seed[0]
+
+
+def get_rng_state(device=None) -> bytes:
+    return default_generator(device).get_state()
+
+
+def set_rng_state(state: bytes, device=None) -> None:
+    default_generator(device).set_state(state)

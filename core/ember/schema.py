@@ -1,0 +1,409 @@
+"""The op schema: every op is declared once, from a signature string.
+
+``defop("add(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", ...)`` parses the
+signature, records the op's tags, type promotion, shape rule (``meta``) and, for
+composite ops, its decomposition into other ops, and generates the op's Python entry
+point.  The entry point checks argument types and normalises them (``int[]`` to a
+tuple, dtype names to ``ember.dtype``) in generated code, then hands the call to the
+dispatcher.  Nothing backend-specific happens here.
+
+Signature types: ``Tensor``, ``Tensor?``, ``Tensor[]``, ``Tensor(a)`` (a view of its
+input), ``Tensor(a!)`` (mutated in place), ``Scalar``, ``int``, ``int[]``, ``float``,
+``bool``, ``str``, ``ScalarType`` (a dtype), ``Device``, ``Generator``, ``Any``; a
+trailing ``?`` allows ``None``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import operator
+import re
+from typing import Any, Callable
+
+from . import dtypes as _dt
+from .errors import OpError
+
+__all__ = ["Arg", "OpDef", "defop", "registry", "get_op", "Spec"]
+
+#: name -> OpDef of every declared op (the conformance suite walks this).
+registry: dict[str, "OpDef"] = {}
+
+TAGS = frozenset({"primitive", "composite", "pointwise", "reduction", "view", "inplace",
+                  "random", "creation", "nondeterministic", "no_autograd"})
+PROMOTIONS = (None, "default", "int_to_float", "always_bool", "bool_to_long", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class Arg:
+    """One parsed argument of a signature."""
+
+    name: str
+    type: str  # base type without ? / [] / alias annotation
+    optional: bool
+    is_list: bool
+    kwarg_only: bool
+    default: Any
+    has_default: bool
+    alias: str | None  # "a" for a view of the input, "a!" for mutation
+    varargs: bool = False  # "int[] *size": accepts f(2, 3) as well as f((2, 3))
+
+    @property
+    def is_tensor(self) -> bool:
+        return self.type == "Tensor"
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """What a shape rule returns: the shape and dtype of one output."""
+
+    shape: tuple
+    dtype: "_dt.dtype"
+
+
+_ARG_RE = re.compile(
+    r"^(?P<type>[A-Za-z]+)(?:\((?P<alias>[a-z]!?)\))?(?P<list>\[\d*\])?(?P<opt>\?)?\s+"
+    r"(?P<star>\*)?(?P<name>\w+)(?:\s*=\s*(?P<default>.+))?$")
+_SIG_RE = re.compile(r"^(?P<name>[\w.]+)\((?P<args>.*)\)\s*->\s*(?P<ret>.+)$")
+_KNOWN_TYPES = {"Tensor", "Scalar", "int", "float", "bool", "str", "ScalarType",
+                "Device", "Generator", "Any", "Layout"}
+
+
+def _parse_default(text: str):
+    text = text.strip()
+    consts = {"None": None, "True": True, "False": False, "inf": math.inf,
+              "-inf": -math.inf, "[]": ()}
+    if text in consts:
+        return consts[text]
+    if text.startswith("[") and text.endswith("]"):
+        return tuple(int(t) for t in text[1:-1].split(",") if t.strip())
+    if text.startswith(("'", '"')):
+        return text[1:-1]
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def parse_signature(sig: str) -> tuple[str, list[Arg], str]:
+    """Parse ``name(args) -> returns`` into the name, the arguments and the returns."""
+    m = _SIG_RE.match(sig.strip())
+    if not m:
+        raise SyntaxError(f"bad op signature: {sig!r}")
+    args: list[Arg] = []
+    kwarg_only = False
+    body = m.group("args").strip()
+    for part in _split_args(body):
+        if part == "*":
+            kwarg_only = True
+            continue
+        am = _ARG_RE.match(part)
+        if not am or am.group("type") not in _KNOWN_TYPES:
+            raise SyntaxError(f"bad argument {part!r} in signature {sig!r}")
+        has_default = am.group("default") is not None
+        args.append(Arg(
+            name=am.group("name"), type=am.group("type"), optional=bool(am.group("opt")),
+            is_list=bool(am.group("list")), kwarg_only=kwarg_only,
+            default=_parse_default(am.group("default")) if has_default else None,
+            has_default=has_default, alias=am.group("alias"), varargs=bool(am.group("star"))))
+    return m.group("name"), args, m.group("ret").strip()
+
+
+def _split_args(body: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in body:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur.strip())
+    return parts
+
+
+# --- argument converters (used by generated entry points) -------------------------
+
+def _type_name(x) -> str:
+    return type(x).__name__
+
+
+def _bad(op: str, arg: str, expected: str, got) -> OpError:
+    return TypeError(f"{op}(): argument '{arg}' must be {expected}, not {_type_name(got)}")
+
+
+def conv_int(x, op, arg):
+    if x.__class__ is int:
+        return x
+    if isinstance(x, bool):
+        raise _bad(op, arg, "int", x)
+    try:
+        return operator.index(x)
+    except TypeError:
+        pass
+    from .tensor import Tensor
+    if isinstance(x, Tensor) and x.ndim == 0 and not x.dtype.is_floating_point:
+        return int(x.item())
+    raise _bad(op, arg, "int", x)
+
+
+def conv_int_list(x, op, arg):
+    if x.__class__ is tuple and all(v.__class__ is int for v in x):
+        return x
+    if isinstance(x, (list, tuple)) or type(x).__name__ == "Size":
+        return tuple(conv_int(v, op, f"{arg}[{i}]") for i, v in enumerate(x))
+    return (conv_int(x, op, arg),)
+
+
+def conv_float(x, op, arg):
+    if x.__class__ is float:
+        return x
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return float(x)
+    from .tensor import Tensor
+    if isinstance(x, Tensor) and x.ndim == 0:
+        return float(x.item())
+    try:
+        return float(x.__float__())
+    except AttributeError:
+        raise _bad(op, arg, "float", x) from None
+
+
+def conv_bool(x, op, arg):
+    if x is True or x is False:
+        return x
+    if type(x).__name__ == "bool_":
+        return bool(x)
+    raise _bad(op, arg, "bool", x)
+
+
+def conv_str(x, op, arg):
+    if isinstance(x, str):
+        return x
+    raise _bad(op, arg, "str", x)
+
+
+_SCALAR_TYPES = (bool, int, float)
+
+
+def conv_scalar(x, op, arg):
+    if x.__class__ in _SCALAR_TYPES:
+        return x
+    from .tensor import Tensor
+    if isinstance(x, Tensor):
+        if x.numel() != 1:
+            raise OpError(f"{op}(): argument '{arg}' must be a Number or a one-element "
+                          f"tensor, got a tensor of shape {tuple(x.shape)}")
+        return x.item()
+    if hasattr(x, "dtype") and hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
+        return x.item()  # numpy scalars
+    if isinstance(x, (int, float)):
+        return x
+    raise _bad(op, arg, "Number", x)
+
+
+def conv_dtype(x, op, arg):
+    return _dt.as_dtype(x, op=op, arg=arg)
+
+
+def conv_device(x, op, arg):
+    from .device import device
+    if x.__class__ is device:
+        return x
+    try:
+        return device(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{op}(): argument '{arg}': {e}") from None
+
+
+def conv_generator(x, op, arg):
+    from .random import Generator
+    if isinstance(x, Generator):
+        return x
+    raise _bad(op, arg, "ember.Generator", x)
+
+
+def conv_tensor_list(x, op, arg):
+    from .tensor import Tensor
+    if isinstance(x, (list, tuple)):
+        for i, t in enumerate(x):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{op}(): argument '{arg}' must be a sequence of Tensors, "
+                                f"but item {i} is {_type_name(t)}")
+        return list(x)
+    raise _bad(op, arg, "a sequence of Tensors", x)
+
+
+_CONVERTERS = {"int": conv_int, "float": conv_float, "bool": conv_bool, "str": conv_str,
+               "Scalar": conv_scalar, "ScalarType": conv_dtype, "Device": conv_device,
+               "Generator": conv_generator}
+_FAST_CLASSES = {"int": "int", "float": "float", "bool": "bool", "str": "str"}
+
+
+class OpDef:
+    """Everything ember knows about one op.
+
+    ``meta(*args) -> Spec | tuple[Spec, ...]`` is the shape rule: it validates the
+    arguments (raising ``OpError`` that names the op, the argument and what was
+    expected) and computes output shapes and dtypes without data.  It is what the
+    ``meta`` device runs.  ``decomposition`` (composites) computes the op with other
+    ember ops; ``derivative`` is filled in beside it by the autograd rules.
+    """
+
+    def __init__(self, signature: str, *, tags=(), promotion=None, meta=None,
+                 decomposition=None, inplace_of: str | None = None, doc: str = "",
+                 method: bool = True) -> None:
+        self.name, self.args, self.returns = parse_signature(signature)
+        self.signature = signature
+        self.tags = frozenset(tags)
+        unknown = self.tags - TAGS
+        if unknown:
+            raise ValueError(f"{self.name}: unknown tags {sorted(unknown)}")
+        if promotion not in PROMOTIONS:
+            raise ValueError(f"{self.name}: unknown promotion {promotion!r}")
+        self.promotion = promotion
+        self.meta = meta
+        self.decomposition = decomposition
+        self.derivative = None  # set by ember.autograd's rules
+        self.inplace_of = inplace_of
+        #: whether tensor arguments may live on different devices (``copy_``)
+        self.cross_device = False
+        self.is_primitive = "composite" not in self.tags
+        self.is_inplace = "inplace" in self.tags
+        self.is_view = "view" in self.tags
+        self.tensor_args = tuple(i for i, a in enumerate(self.args) if a.is_tensor)
+        self.returns_tuple = self.returns.startswith("(")
+        self.method = method and bool(self.args) and self.args[0].is_tensor \
+            and self.args[0].name == "self"
+        self.doc = doc
+        # Filled by the dispatcher: key -> kernel, and the resolution cache.
+        self.kernels: dict[str, Callable] = {}
+        self.cache: dict = {}
+        self.fn: Callable | None = None
+
+    def __repr__(self) -> str:
+        return f"<op {self.signature}>"
+
+    def bind(self, *args, **kwargs) -> tuple:
+        """Bind a call's arguments to the schema's order (slow path, for tools)."""
+        return self.fn.__ember_bind__(*args, **kwargs)
+
+
+def defop(signature: str, **kwargs) -> Callable:
+    """Declare an op and return its generated, dispatching entry point."""
+    od = OpDef(signature, **kwargs)
+    if od.name in registry:
+        raise ValueError(f"op {od.name!r} is declared twice")
+    if od.meta is None and "pointwise" in od.tags and not od.is_inplace:
+        from .ops._rules import pointwise_meta
+        od.meta = pointwise_meta(od)
+    if od.inplace_of is not None:
+        _derive_inplace(od)
+    registry[od.name] = od
+    od.fn = _generate(od)
+    return od.fn
+
+
+def _derive_inplace(od: OpDef) -> None:
+    """An in-place op ``f_`` of ``f``: validate as ``f`` does, then check the result
+    fits the target (shape and dtype) *before* anything runs, so a failing in-place op
+    leaves its target unchanged.  Without a kernel it runs as ``self.copy_(f(...))``."""
+    base = registry[od.inplace_of]
+    name = od.name
+
+    def meta(self, *rest):
+        spec = base.meta(self, *rest)
+        if tuple(spec.shape) != tuple(self.shape):
+            raise OpError(f"{name}(): output with shape {list(self.shape)} doesn't match "
+                          f"the broadcast shape {list(spec.shape)}")
+        if not _dt.can_cast(spec.dtype, self.dtype):
+            raise OpError(f"{name}(): result type {spec.dtype.name} can't be cast to the "
+                          f"desired output type {self.dtype.name}")
+        return Spec(tuple(self.shape), self.dtype)
+    if od.meta is None:
+        od.meta = meta
+    if od.decomposition is None:
+        fn = base.fn
+
+        def decomposition(self, *rest):
+            return self.copy_(fn(self, *rest))
+        od.decomposition = decomposition
+
+
+def get_op(name: str) -> OpDef:
+    """The ``OpDef`` of a declared op, by name."""
+    try:
+        return registry[name]
+    except KeyError:
+        raise KeyError(f"no op named {name!r}") from None
+
+
+def _generate(od: OpDef) -> Callable:
+    """Generate ``def name(params): <convert>; return _dispatch(_od, (args,))``."""
+    from .dispatch import dispatch
+
+    params, lines, names = [], [], []
+    kw_started = False
+    env: dict[str, Any] = {"_dispatch": dispatch, "_od": od, "_op": od.name}
+    pointwise = "pointwise" in od.tags
+    for a in od.args:
+        if a.kwarg_only and not kw_started:
+            params.append("*")
+            kw_started = True
+        n = a.name
+        if a.varargs:
+            params.append(f"*{n}")
+            kw_started = True
+            lines.append(f"    if len({n}) == 1 and {n}[0].__class__ is not int: {n} = {n}[0]")
+            if a.optional:
+                lines.append(f"    elif not {n}: {n} = None")
+        elif a.has_default:
+            env[f"_d_{a.name}"] = a.default
+            params.append(f"{a.name}=_d_{a.name}")
+        else:
+            params.append(a.name)
+        names.append(a.name)
+        guard = f"if {n} is not None and " if (a.optional or a.has_default and
+                                               a.default is None) else "if "
+        if a.type == "Tensor":
+            if a.is_list:
+                env["_conv_tl"] = conv_tensor_list
+                lines.append(f"    {n} = _conv_tl({n}, _op, {n!r})")
+            # single tensors are checked by the dispatcher (it looks at them anyway)
+            continue
+        if a.is_list and a.type == "int":
+            env["_conv_il"] = conv_int_list
+            lines.append(f"    {guard}True: {n} = _conv_il({n}, _op, {n!r})")
+            continue
+        if a.type in ("Any", "Layout"):
+            continue
+        if a.is_list:
+            raise SyntaxError(f"{od.name}: list of {a.type} is not supported")
+        conv = _CONVERTERS[a.type]
+        env[f"_c_{a.type}"] = conv
+        fast = _FAST_CLASSES.get(a.type)
+        if fast:
+            lines.append(f"    {guard}{n}.__class__ is not {fast}: {n} = _c_{a.type}({n}, _op, {n!r})")
+        elif a.type == "Scalar":
+            env["_SC"] = _SCALAR_TYPES
+            lines.append(f"    {guard}{n}.__class__ not in _SC: {n} = _c_Scalar({n}, _op, {n!r})")
+        else:
+            lines.append(f"    {guard}True: {n} = _c_{a.type}({n}, _op, {n!r})")
+    del pointwise
+    tup = "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
+    src = (f"def {od.name}({', '.join(params)}):\n" + "\n".join(lines) +
+           ("\n" if lines else "") + f"    return _dispatch(_od, {tup})\n")
+    src += (f"def __ember_bind__({', '.join(params)}):\n" + "\n".join(lines) +
+            ("\n" if lines else "") + f"    return {tup}\n")
+    exec(compile(src, f"<ember op {od.name}>", "exec"), env)
+    fn = env[od.name]
+    fn.__ember_bind__ = env["__ember_bind__"]
+    fn.__qualname__ = od.name
+    fn.__module__ = "ember"
+    fn.__doc__ = f"{od.doc}\n\nSignature: ``{od.signature}``".strip()
+    fn.op = od
+    return fn

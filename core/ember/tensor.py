@@ -1,0 +1,420 @@
+"""The Tensor: a backend-native array plus ember's metadata.
+
+``_data`` is the native array (numpy ndarray, cupy ndarray, pyopencl Array, dpnp
+array, or a ``MetaArray``); shape and dtype are read from it, so a Tensor stores only
+what the native array cannot know: its device, autograd state and version counter.
+Methods mirroring ops (``t.sum()``, ``t.add_(…)``) are attached from the op registry.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import dtypes as _dt
+from .device import device as _device, get_backend, get_default_device, tensor_device
+
+__all__ = ["Tensor", "Size", "tensor", "as_tensor", "from_numpy", "is_tensor"]
+
+
+class Size(tuple):
+    """A tensor's shape (``torch.Size``): a tuple of ints."""
+
+    def numel(self) -> int:
+        return math.prod(self)
+
+    def __repr__(self) -> str:
+        return f"ember.Size({list(self)})"
+
+
+class _VersionCounter:
+    """Shared by a tensor and its views; bumped by every in-place op."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+#: device type -> allocator, for backends whose runtime allocates by itself (numpy):
+#: the tensor reports its buffer's birth and death to the allocator's statistics.
+OBSERVED_ALLOCATORS: dict = {}
+_FROM_NP = _dt.FROM_NP
+
+
+class Tensor:
+    """A multi-dimensional array on a device, with autograd support."""
+
+    __slots__ = ("_data", "_device", "_requires_grad", "grad", "grad_fn", "_vc", "_base",
+                 "_owned", "_backward_hooks", "_retains_grad", "_output_nr", "_name",
+                 "__dict__", "__weakref__")
+    __array_priority__ = 1000  # numpy defers to our reflected operators
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise TypeError("use ember.tensor(data), ember.empty(shape) or another factory "
+                        "function to create tensors")
+
+    @staticmethod
+    def _make(data, dev) -> "Tensor":
+        """Wrap a native array (internal; no copy, no checks)."""
+        t = _new(Tensor)
+        t._data = data
+        t._device = dev
+        t._requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        t._vc = _VersionCounter()
+        t._base = None
+        t._backward_hooks = None
+        t._retains_grad = False
+        t._output_nr = 0
+        acct = OBSERVED_ALLOCATORS.get(dev.type)
+        if acct is not None and getattr(data, "base", 0) is None:
+            n = data.nbytes
+            acct.record_alloc(n)
+            t._owned = n
+        else:
+            t._owned = 0
+        return t
+
+    def __del__(self) -> None:
+        if self._owned:
+            acct = OBSERVED_ALLOCATORS.get(self._device.type)
+            if acct is not None:
+                acct.record_free(self._owned)
+
+    # -- metadata -----------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """The shape, or the size of one dimension."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
+
+    @property
+    def dtype(self) -> _dt.dtype:
+        return _FROM_NP[self._data.dtype]
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def ndim(self) -> int:
+        return len(self._data.shape)
+
+    def dim(self) -> int:
+        return len(self._data.shape)
+
+    def numel(self) -> int:
+        return math.prod(self._data.shape)
+
+    def element_size(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self._data.dtype.itemsize
+
+    @property
+    def is_meta(self) -> bool:
+        return self._device.type == "meta"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self._device.type == "cpu"
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def __len__(self) -> int:
+        if not self._data.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    # -- autograd state -------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set whether autograd records ops on this tensor (leaves only)."""
+        if requires_grad and not (self.dtype.is_floating_point):
+            raise RuntimeError(f"only Tensors of floating point dtype can require "
+                               f"gradients, got {self.dtype}")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables; "
+                               "use detach() to get a tensor that does not require grad")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        return self._vc.value
+
+    @property
+    def data(self) -> "Tensor":
+        """This tensor's data, detached from autograd (shares memory)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, other: "Tensor") -> None:
+        self._data = other._data
+        self._device = other._device
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's data, cut from the autograd graph."""
+        t = Tensor._make(self._data, self._device)
+        t._vc = self._vc
+        t._base = self._base if self._base is not None else self
+        t._owned = 0
+        return t
+
+    # -- host conversions -------------------------------------------------------------------
+    def _backend(self):
+        return get_backend(self._device.type)
+
+    def _host(self) -> np.ndarray:
+        if self._device.type == "cpu":
+            return self._data
+        return get_backend(self._device.type).to_host(self._data)
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """A numpy array; shares memory on the CPU (as PyTorch's ``Tensor.numpy``)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if self._device.type != "cpu" and not force:
+            raise TypeError(f"can't convert {self._device} device type tensor to numpy. "
+                            f"Use Tensor.cpu() to copy the tensor to host memory first.")
+        return self._host()
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.detach()._host()
+        return a.astype(dtype) if dtype is not None else a
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if math.prod(self._data.shape) != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be "
+                               f"converted to Scalar")
+        return self._host().item()
+
+    def tolist(self):
+        """The data as (nested) Python lists of numbers."""
+        return self._host().tolist()
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.numel()} elements "
+                               f"is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted "
+                            "to an index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __iter__(self):
+        if not self._data.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self._device.type not in ("cpu",):
+            extra += f", device='{self._device}'"
+        if self._device.type == "meta":
+            return f"tensor(..., device='meta', size={tuple(self.shape)}, dtype={self.dtype})"
+        arr = self.detach()._host()
+        default_dtypes = (_dt.get_default_dtype(), _dt.int64, _dt.bool)
+        if self.dtype not in default_dtypes or arr.size == 0:
+            extra += f", dtype={self.dtype}"
+        if arr.size == 0:
+            extra = f", size={tuple(arr.shape)}" + extra
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
+        elif self._requires_grad:
+            extra += ", requires_grad=True"
+        body = np.array2string(np.asarray(arr, dtype=np.float64) if self.dtype is _dt.bfloat16
+                               else arr, separator=", ", prefix="tensor(", threshold=1000,
+                               edgeitems=3)
+        return f"tensor({body}{extra})"
+
+    # -- device and dtype movement ---------------------------------------------------------
+    def to(self, *args, **kwargs) -> "Tensor":
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other)``; returns
+        ``self`` when nothing changes (unless ``copy=True``)."""
+        dev, dt = None, None
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        for a in list(args) + list(kwargs.values()):
+            if isinstance(a, Tensor):
+                dev, dt = a._device, a.dtype
+            elif isinstance(a, _dt.dtype) or a in (float, int, bool) or (
+                    isinstance(a, str) and a in _dt._NAMES and a not in ("cpu", "meta")):
+                dt = _dt.as_dtype(a)
+            elif a is None:
+                continue
+            else:
+                try:
+                    dev = _device(a)
+                except (TypeError, ValueError):
+                    dt = _dt.as_dtype(a, op="to", arg="dtype")
+        bad = set(kwargs) - {"device", "dtype"}
+        if bad:
+            raise TypeError(f"to(): unexpected keyword argument(s) {sorted(bad)}")
+        out = self
+        if dev is not None:
+            dev = tensor_device(dev)
+            if dev is not self._device:
+                from .ops import _to_device
+                out = _to_device(out, dev)
+        if dt is not None and dt is not out.dtype:
+            out = out.astype(dt)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"ember.{self.dtype.name}"
+        return self.to(dtype)
+
+    def float(self) -> "Tensor":
+        return self.to(_dt.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(_dt.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(_dt.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(_dt.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(_dt.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(_dt.bool)
+
+    def bfloat16(self) -> "Tensor":
+        return self.to(_dt.bfloat16)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("ember tensors are not picklable (pickle runs code on load); "
+                        "use ember.save / ember.load")
+
+
+_new = object.__new__
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is an ember Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def _wrap_dim(dim: int, ndim: int, op: str) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        from .errors import OpError
+        raise OpError(f"{op}(): dimension out of range (expected to be in range of "
+                      f"[{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+# --- creation from data ----------------------------------------------------------------
+
+def _host_array(data, dtype: _dt.dtype | None, fn: str) -> np.ndarray:
+    if isinstance(data, Tensor):
+        arr = data.detach()._host()
+    elif isinstance(data, np.ndarray):
+        arr = data
+    else:
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"{fn}(): could not convert data of type {type(data).__name__} "
+                            f"to a tensor: {e}") from None
+        if arr.dtype == object:
+            raise TypeError(f"{fn}(): could not infer a dtype for {data!r}: expected "
+                            f"numbers or (nested) sequences of numbers with equal lengths")
+        if dtype is None and arr.dtype.kind == "f":
+            arr = arr.astype(_dt.get_default_dtype().np)
+        elif dtype is None and arr.dtype.kind in "iu" and arr.dtype != np.int64 \
+                and not hasattr(data, "dtype"):
+            arr = arr.astype(np.int64)
+    if dtype is not None:
+        arr = arr.astype(dtype.np, copy=False)
+    elif arr.dtype not in _FROM_NP:
+        raise TypeError(f"{fn}(): ember has no dtype for numpy dtype {arr.dtype}")
+    return arr
+
+
+def tensor(data: Any, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (numbers, nested lists, arrays, tensors)."""
+    dt = _dt.as_dtype(dtype, op="tensor") if dtype is not None else None
+    arr = _host_array(data, dt, "tensor")
+    dev = tensor_device(_device(device) if device is not None else get_default_device())
+    if dev.type == "cpu":
+        native = np.array(arr, copy=True, order="C")
+    else:
+        native = get_backend(dev.type).from_host(np.ascontiguousarray(arr), dev.index or 0)
+    t = Tensor._make(native, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a tensor or a numpy array when the dtype
+    and device already match."""
+    dt = _dt.as_dtype(dtype, op="as_tensor") if dtype is not None else None
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dt)
+    dev = tensor_device(_device(device) if device is not None else get_default_device())
+    if isinstance(data, np.ndarray) and dev.type == "cpu" and (dt is None or dt.np == data.dtype) \
+            and data.dtype in _FROM_NP:
+        return Tensor._make(data, dev)
+    return tensor(data, dtype=dt, device=dev)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A CPU tensor sharing memory with ``array`` (writes show on both sides)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy(): expected np.ndarray, got {type(array).__name__}")
+    if array.dtype not in _FROM_NP:
+        raise TypeError(f"from_numpy(): can't convert np.ndarray of type {array.dtype}; "
+                        f"the only supported types are: "
+                        f"{', '.join(sorted({d.name for d in _FROM_NP.values()}))}")
+    return Tensor._make(array, tensor_device(_device("cpu")))

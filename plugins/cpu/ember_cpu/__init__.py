@@ -1,0 +1,21 @@
+"""ember-cpu: the CPU backend, over numpy.
+
+Native arrays are numpy ndarrays, so views are numpy views and ``Tensor.numpy()``
+shares memory.  numpy allocates by itself; the backend's allocator observes those
+allocations for ``ember.memory`` statistics.
+"""
+
+from __future__ import annotations
+
+import ember
+
+from .backend import CPUBackend
+
+EMBER_PLUGIN_API = "1.0"
+__version__ = "0.1.0"
+__all__ = ["CPUBackend", "EMBER_PLUGIN_API"]
+
+
+@ember.hookimpl
+def ember_backend_create():
+    return CPUBackend()
