@@ -20,12 +20,12 @@ from .errors import (BackendUnavailableError, DeviceError, EmberError,
 from .hookspecs import hookimpl
 from .tensor import Size, Tensor, as_tensor, from_numpy, is_tensor, tensor
 from . import ops as _ops
-from .ops import *  # noqa: F401,F403  (every public op)
+from .ops import *
 from . import memory, plugins, schema
 from .random import Generator, initial_seed, manual_seed, seed
 
 half, double, long, short = float16, float64, int64, int16
-float = float32  # noqa: A001 - PyTorch exports ember.float as float32
+float = float32
 
 __all__ = [
     "__version__", "PLUGIN_API_VERSION", "Backend", "hookimpl",

@@ -8,7 +8,8 @@ small set of methods below.  See "Writing an ember backend" in ``docs/``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -80,7 +81,7 @@ class Backend:
         """A numpy array with the native array's data (waits for the device)."""
         raise NotImplementedError
 
-    def copy_from(self, native, src: "Backend", index: int):
+    def copy_from(self, native, src: Backend, index: int):
         """A direct device-to-device copy from another backend, or ``None`` to go
         through the host."""
         return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 from . import schema as _schema
 from .errors import DeviceError, NotImplementedForDevice, OpError
@@ -72,20 +72,13 @@ def clear_cache(od=None) -> None:
 
 def dispatch(od, args: tuple):
     """Run op ``od`` on ``args`` (already in schema order)."""
-    from .tensor import Tensor  # bound at first call below
-
-    global _Tensor
-    _Tensor = Tensor
-    return _dispatch(od, args)
-
-
-def _dispatch(od, args):
     dev = None
     rg = False
     for i in od.tensor_args:
         t = args[i]
         cls = t.__class__
-        if cls is _Tensor or (cls is not list and isinstance(t, _Tensor)):
+        if cls is _Tensor or (cls is not list and cls not in _NUMBERS and t is not None
+                              and isinstance(t, _Tensor)):
             d = t._device
             if dev is None:
                 dev = d
@@ -115,7 +108,13 @@ def _dispatch(od, args):
                             f"not {cls.__name__}")
     if dev is None:
         dev = _factory_device(od, args)
-    key = (state.keys, rg and state.grad_enabled, dev.type)
+    st = state
+    if not (rg or st.keys):  # the common case: only the backend key
+        kernel = od.cache.get(dev.type)
+        if kernel is None:
+            kernel = od.cache[dev.type] = _resolve(od, ((), False, dev.type))
+        return kernel(od, dev, args)
+    key = (st.keys, rg and st.grad_enabled, dev.type)
     kernel = od.cache.get(key)
     if kernel is None:
         kernel = _resolve(od, key)
@@ -123,7 +122,7 @@ def _dispatch(od, args):
 
 
 _NUMBERS = frozenset({int, float, bool})
-_Tensor = None
+_Tensor = None  # set by ember.tensor when it is imported
 
 
 def _mixed(od, args, i, j):

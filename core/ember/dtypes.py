@@ -45,7 +45,7 @@ def _by_name(name: str) -> dtype:
     return _NAMES[name]
 
 
-bool = dtype("bool", np.bool_, "b")  # noqa: A001 - PyTorch's name
+bool = dtype("bool", np.bool_, "b")
 uint8 = dtype("uint8", np.uint8, "i")
 int8 = dtype("int8", np.int8, "i")
 int16 = dtype("int16", np.int16, "i")
@@ -122,12 +122,16 @@ def set_default_dtype(d: dtype) -> None:
         raise TypeError(f"set_default_dtype(): only floating dtypes are allowed, got {d}")
     _default[0] = d
     _result_type_cached.cache_clear()
+    from .ops._rules import _pointwise_dtypes
+    from .dispatch import clear_cache
+    _pointwise_dtypes.cache_clear()
+    clear_cache()  # kernels cache promotion outcomes that depend on the default
 
 
 _CATEGORY = {"b": 0, "i": 1, "f": 2}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def promote_types(a: dtype, b: dtype) -> dtype:
     """The smallest dtype both ``a`` and ``b`` cast to safely (``torch.promote_types``)."""
     if a is b:

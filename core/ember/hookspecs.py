@@ -29,7 +29,7 @@ def ember_plugin_api_version() -> str:
 
 
 @hookspec
-def ember_backend_create() -> "Backend | list[Backend] | None":  # noqa: F821
+def ember_backend_create() -> Backend | list[Backend] | None:  # noqa: F821
     """Return the plugin's backend(s): ``ember.backend.Backend`` instances, one per
     device type it drives.
 
@@ -41,7 +41,7 @@ def ember_backend_create() -> "Backend | list[Backend] | None":  # noqa: F821
 
 
 @hookspec
-def ember_kernels_register(backend: "Backend") -> None:  # noqa: F821
+def ember_kernels_register(backend: Backend) -> None:  # noqa: F821
     """Add or override kernels of ``backend`` (any plugin, any device type).
 
     Called for every backend after all plugins' ``ember_backend_create``.  This is how
@@ -52,5 +52,5 @@ def ember_kernels_register(backend: "Backend") -> None:  # noqa: F821
 
 
 @hookspec
-def ember_info_report() -> "list[str] | None":
+def ember_info_report() -> list[str] | None:
     """Return extra lines for ``ember info`` (runtime versions, driver quirks)."""

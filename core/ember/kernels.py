@@ -66,7 +66,7 @@ def _wrap(out, dev, od, args):
 
 
 def _alias(view, base):
-    view._vc = base._vc
+    view._vc = base._version_counter()
     view._base = base._base if base._base is not None else base
 
 
@@ -131,25 +131,125 @@ def adapt(od, fn, backend):
                            target.dtype if pointwise else None)
             fn(*nat)
             for i in mutated:
-                args[i]._vc.value += 1
+                args[i]._bump_version()
             return target
         return run_inplace
 
     if od.promotion is not None and "pointwise" in od.tags:
-        from .ops._rules import pointwise_dtypes
+        return _pointwise(od, fn, backend, info)
+
+    if meta is not None and not info["tensor_list"] and not info["any"] \
+            and info["generator"] is None:
+        # Shape rules depend on shapes, dtypes and the other arguments only: cache their
+        # outcome per such key (unhashable arguments just skip the cache).
+        cache: dict = {}
         tpos = info["tensor"]
 
-        def run_pointwise(od, dev, args):
-            meta(*args)  # shapes (broadcasting) and dtypes are validated here
-            compute, _ = pointwise_dtypes(od, [args[i] for i in tpos])
-            return _wrap(fn(*_prepare(od, dev, args, None, backend, info, compute)),
-                         dev, od, args)
-        return run_pointwise
+        def run_cached(od, dev, args):
+            key = list(args)
+            for i in tpos:
+                x = key[i]
+                if x is not None and x.__class__ not in _NUMBERS:
+                    x = x._data
+                    key[i] = (x.shape, x.dtype)
+            key = tuple(key)
+            try:
+                spec = cache.get(key)
+            except TypeError:
+                spec = meta(*args)
+            else:
+                if spec is None:
+                    spec = cache[key] = meta(*args)
+            return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args,
+                           info)
+        return run_cached
 
     def run(od, dev, args):
         spec = meta(*args) if meta is not None else None
         return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
     return run
+
+
+def _pointwise(od, fn, backend, info):
+    """The hot path of elementwise ops.  Validation and promotion depend only on the
+    operands' shapes and dtypes (and which are Python numbers), so their outcome is
+    cached per such key: a repeated call is a key, a lookup, the kernel and a wrap."""
+    from .ops._rules import pointwise_dtypes
+    from .tensor import Tensor
+    meta = od.meta
+    tpos = info["tensor"]
+    cache: dict = {}
+    cast = backend.kernels.get("astype")
+    make = Tensor._make
+    numbers = _NUMBERS
+
+    def slow(args, key):
+        meta(*args)  # raises the op's clear error for bad shapes or dtypes
+        ops = [args[i] for i in tpos if args[i] is not None]
+        compute, _ = pointwise_dtypes(od, ops)
+        casts = tuple(i for i in tpos if args[i] is not None
+                      and args[i].__class__ not in numbers and args[i]._data.dtype != compute.np)
+        hit = cache[key] = (compute, casts)
+        return hit
+
+    def natives(args, hit):
+        nat = list(args)
+        for i in tpos:
+            x = nat[i]
+            if x is not None and x.__class__ not in numbers:
+                nat[i] = x._data
+        compute, casts = hit
+        for i in casts:
+            nat[i] = cast(nat[i], compute)
+        return nat
+
+    if tpos == (0,):
+        def run_unary(od, dev, args):
+            a = args[0]._data
+            key = (a.shape, a.dtype)
+            hit = cache.get(key)
+            if hit is None:
+                hit = slow(args, key)
+            if hit[1]:
+                return make(fn(*natives(args, hit)), dev)
+            if len(args) == 1:
+                return make(fn(a), dev)
+            return make(fn(a, *args[1:]), dev)
+        return run_unary
+
+    if tpos == (0, 1):
+        def run_binary(od, dev, args):
+            a = args[0]
+            b = args[1]
+            if a.__class__ in numbers:
+                ka = a.__class__
+            else:
+                a = a._data
+                ka = (a.shape, a.dtype)
+            if b.__class__ in numbers:
+                kb = b.__class__
+            else:
+                b = b._data
+                kb = (b.shape, b.dtype)
+            key = (ka, kb)
+            hit = cache.get(key)
+            if hit is None:
+                hit = slow(args, key)
+            if hit[1]:
+                return make(fn(*natives(args, hit)), dev)
+            if len(args) == 2:
+                return make(fn(a, b), dev)
+            return make(fn(a, b, *args[2:]), dev)
+        return run_binary
+
+    def run_pointwise(od, dev, args):
+        key = tuple(x.__class__ if x.__class__ in numbers or x is None
+                    else (x._data.shape, x._data.dtype) for x in (args[i] for i in tpos))
+        hit = cache.get(key)
+        if hit is None:
+            hit = slow(args, key)
+        return make(fn(*natives(args, hit)), dev)
+    return run_pointwise
 
 
 def decomposed(od):

@@ -36,23 +36,22 @@ class Allocator:
         self.num_frees = 0
         self.num_ooms = 0
 
+    # record_alloc/record_free run for every CPU tensor, so they take no lock: these
+    # are statistics, and the GIL keeps each += whole enough for them.
     def record_alloc(self, nbytes: int) -> None:
         """Account an allocation the runtime made by itself."""
-        with self._lock:
-            self.allocated += nbytes
-            self.reserved += nbytes
-            self.num_allocs += 1
-            if self.allocated > self.peak_allocated:
-                self.peak_allocated = self.allocated
-            if self.reserved > self.peak_reserved:
-                self.peak_reserved = self.reserved
+        a = self.allocated = self.allocated + nbytes
+        self.reserved += nbytes
+        self.num_allocs += 1
+        if a > self.peak_allocated:
+            self.peak_allocated = a
+            self.peak_reserved = max(self.peak_reserved, self.reserved)
 
     def record_free(self, nbytes: int) -> None:
         """Account the release of an allocation recorded with ``record_alloc``."""
-        with self._lock:
-            self.allocated -= nbytes
-            self.reserved -= nbytes
-            self.num_frees += 1
+        self.allocated -= nbytes
+        self.reserved -= nbytes
+        self.num_frees += 1
 
     def empty_cache(self) -> None:
         """Release cached, unused memory to the device (nothing to do without a cache)."""

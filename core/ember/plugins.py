@@ -128,7 +128,7 @@ def _load_entry_point(ep) -> None:
         return
     try:
         obj = ep.load()
-    except BaseException as e:  # noqa: BLE001 - any import failure is the plugin's
+    except BaseException as e:
         if isinstance(e, KeyboardInterrupt):
             raise
         _fail(st, e)
@@ -208,7 +208,7 @@ def _register(obj, name: str, st: PluginStatus) -> list[Backend]:
                 for b in list(_backends.values()):
                     if b not in created and not isinstance(b, UnavailableBackend):
                         impl.function(backend=b)
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:
         if isinstance(e, KeyboardInterrupt):
             raise
         if manager.get_plugin(name) is not None:

@@ -25,7 +25,7 @@ class Generator:
         self._seed = _initial_seed[0]
         self._native = self._backend.new_generator(self._seed, self.device.index or 0)
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         """Reseed; returns ``self`` so it chains like PyTorch's."""
         seed = int(seed) & 0xFFFF_FFFF_FFFF_FFFF
         self._seed = seed

@@ -19,7 +19,8 @@ import dataclasses
 import math
 import operator
 import re
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from . import dtypes as _dt
 from .errors import OpError
@@ -27,7 +28,7 @@ from .errors import OpError
 __all__ = ["Arg", "OpDef", "defop", "registry", "get_op", "Spec"]
 
 #: name -> OpDef of every declared op (the conformance suite walks this).
-registry: dict[str, "OpDef"] = {}
+registry: dict[str, OpDef] = {}
 
 TAGS = frozenset({"primitive", "composite", "pointwise", "reduction", "view", "inplace",
                   "random", "creation", "nondeterministic", "no_autograd"})
@@ -53,12 +54,22 @@ class Arg:
         return self.type == "Tensor"
 
 
-@dataclasses.dataclass(frozen=True)
 class Spec:
     """What a shape rule returns: the shape and dtype of one output."""
 
-    shape: tuple
-    dtype: "_dt.dtype"
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple, dtype: _dt.dtype) -> None:
+        self.shape = shape
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return f"Spec(shape={self.shape}, dtype={self.dtype})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Spec) and (self.shape, self.dtype) == (other.shape, other.dtype)
+
+    __hash__ = None
 
 
 _ARG_RE = re.compile(

@@ -47,29 +47,29 @@ _FROM_NP = _dt.FROM_NP
 class Tensor:
     """A multi-dimensional array on a device, with autograd support."""
 
-    __slots__ = ("_data", "_device", "_requires_grad", "grad", "grad_fn", "_vc", "_base",
-                 "_owned", "_backward_hooks", "_retains_grad", "_output_nr", "_name",
-                 "__dict__", "__weakref__")
+    # The hot path sets only the four slots; everything else is rare and lives in the
+    # instance __dict__ when set, falling back to the class defaults below.
+    __slots__ = ("_data", "_device", "_requires_grad", "_owned", "__dict__", "__weakref__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
+    grad: Tensor | None = None
+    grad_fn = None
+    _vc: _VersionCounter | None = None  # created on first view or in-place op
+    _base: Tensor | None = None
+    _backward_hooks = None
+    _retains_grad = False
+    _output_nr = 0
 
     def __init__(self, *args, **kwargs) -> None:
         raise TypeError("use ember.tensor(data), ember.empty(shape) or another factory "
                         "function to create tensors")
 
     @staticmethod
-    def _make(data, dev) -> "Tensor":
+    def _make(data, dev) -> Tensor:
         """Wrap a native array (internal; no copy, no checks)."""
         t = _new(Tensor)
         t._data = data
         t._device = dev
         t._requires_grad = False
-        t.grad = None
-        t.grad_fn = None
-        t._vc = _VersionCounter()
-        t._base = None
-        t._backward_hooks = None
-        t._retains_grad = False
-        t._output_nr = 0
         acct = OBSERVED_ALLOCATORS.get(dev.type)
         if acct is not None and getattr(data, "base", 0) is None:
             n = data.nbytes
@@ -146,7 +146,7 @@ class Tensor:
     def requires_grad(self, value: bool) -> None:
         self.requires_grad_(value)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether autograd records ops on this tensor (leaves only)."""
         if requires_grad and not (self.dtype.is_floating_point):
             raise RuntimeError(f"only Tensors of floating point dtype can require "
@@ -163,24 +163,41 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return self._vc.value
+        vc = self._vc
+        return 0 if vc is None else vc.value
+
+    def _version_counter(self) -> _VersionCounter:
+        """The counter shared with views (created on demand)."""
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = _VersionCounter()
+        return vc
+
+    def _bump_version(self) -> None:
+        """Record an in-place modification (autograd checks saved tensors against it)."""
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = _VersionCounter()
+        vc.value += 1
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """This tensor's data, detached from autograd (shares memory)."""
         return self.detach()
 
     @data.setter
-    def data(self, other: "Tensor") -> None:
+    def data(self, other: Tensor) -> None:
         self._data = other._data
         self._device = other._device
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the autograd graph."""
         t = Tensor._make(self._data, self._device)
-        t._vc = self._vc
+        t._vc = self._version_counter()
         t._base = self._base if self._base is not None else self
-        t._owned = 0
+        if t._owned:  # the buffer is this tensor's, not the detached alias's
+            OBSERVED_ALLOCATORS[self._device.type].record_free(t._owned)
+            t._owned = 0
         return t
 
     # -- host conversions -------------------------------------------------------------------
@@ -268,7 +285,7 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     # -- device and dtype movement ---------------------------------------------------------
-    def to(self, *args, **kwargs) -> "Tensor":
+    def to(self, *args, **kwargs) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other)``; returns
         ``self`` when nothing changes (unless ``copy=True``)."""
         dev, dt = None, None
@@ -302,7 +319,7 @@ class Tensor:
             out = self.clone()
         return out
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
     def type(self, dtype=None):
@@ -310,25 +327,25 @@ class Tensor:
             return f"ember.{self.dtype.name}"
         return self.to(dtype)
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.to(_dt.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.to(_dt.float64)
 
-    def half(self) -> "Tensor":
+    def half(self) -> Tensor:
         return self.to(_dt.float16)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.to(_dt.int64)
 
-    def int(self) -> "Tensor":
+    def int(self) -> Tensor:
         return self.to(_dt.int32)
 
-    def bool(self) -> "Tensor":
+    def bool(self) -> Tensor:
         return self.to(_dt.bool)
 
-    def bfloat16(self) -> "Tensor":
+    def bfloat16(self) -> Tensor:
         return self.to(_dt.bfloat16)
 
     def __reduce_ex__(self, protocol):
@@ -418,3 +435,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
                         f"the only supported types are: "
                         f"{', '.join(sorted({d.name for d in _FROM_NP.values()}))}")
     return Tensor._make(array, tensor_device(_device("cpu")))
+
+
+from . import dispatch as _dispatch_mod  # noqa: E402
+
+_dispatch_mod._Tensor = Tensor  # the dispatcher's hot path compares classes with it

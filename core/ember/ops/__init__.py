@@ -15,13 +15,13 @@ and operators.  Modules:
 from __future__ import annotations
 
 from . import conversion, creation, pointwise, reduction, view, indexing, linalg  # noqa: F401
-from .conversion import *  # noqa: F401,F403
-from .creation import *  # noqa: F401,F403
-from .pointwise import *  # noqa: F401,F403
-from .reduction import *  # noqa: F401,F403
-from .view import *  # noqa: F401,F403
-from .indexing import *  # noqa: F401,F403
-from .linalg import *  # noqa: F401,F403
+from .conversion import *  # noqa: F403
+from .creation import *  # noqa: F403
+from .pointwise import *  # noqa: F403
+from .reduction import *  # noqa: F403
+from .view import *  # noqa: F403
+from .indexing import *  # noqa: F403
+from .linalg import *  # noqa: F403
 from ._methods import install as _install
 
 _MODULES = ("conversion", "creation", "pointwise", "reduction", "view", "indexing", "linalg")

@@ -32,12 +32,11 @@ _UNARY = {"__neg__": "neg", "__abs__": "abs", "__invert__": "bitwise_not",
 
 
 def _binary(fn, reflected):
-    if reflected:
-        def op(self, other):
-            return fn(other, self)
-    else:
-        def op(self, other):
-            return fn(self, other)
+    if not reflected:
+        return fn  # op(self, other) already has the method's signature
+
+    def op(self, other):
+        return fn(other, self)
     return op
 
 

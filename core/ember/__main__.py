@@ -1,0 +1,5 @@
+"""``python -m ember info``."""
+
+from .cli import main
+
+raise SystemExit(main())
