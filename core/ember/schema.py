@@ -255,6 +255,17 @@ _CONVERTERS = {"int": conv_int, "float": conv_float, "bool": conv_bool, "str": c
 _FAST_CLASSES = {"int": "int", "float": "float", "bool": "bool", "str": "str"}
 
 
+#: Array API keyword -> PyTorch keyword; both are accepted by every op that has one.
+_KEYWORD_ALIASES = {"axis": "dim", "keepdims": "keepdim"}
+_UNSET = object()
+
+
+def _alias_kw(op, ours, ours_value, std, std_value, default):
+    if ours_value is not default and ours_value != std_value:
+        raise TypeError(f"{op}(): got both '{ours}' and its Array API alias '{std}'")
+    return std_value
+
+
 class OpDef:
     """Everything ember knows about one op.
 
@@ -405,6 +416,18 @@ def _generate(od: OpDef) -> Callable:
         else:
             lines.append(f"    {guard}True: {n} = _c_{a.type}({n}, _op, {n!r})")
     del pointwise
+    # The Array API standard's keyword names are accepted beside PyTorch's.
+    for std, ours in _KEYWORD_ALIASES.items():
+        if ours in names and std not in names:
+            if not kw_started:
+                params.append("*")
+                kw_started = True
+            env["_UNSET"] = _UNSET
+            params.append(f"{std}=_UNSET")
+            lines.insert(0, f"    if {std} is not _UNSET: {ours} = _alias_kw(_op, {ours!r}, "
+                            f"{ours}, {std!r}, {std}, _d_{ours})")
+            env["_alias_kw"] = _alias_kw
+            env.setdefault(f"_d_{ours}", next(a.default for a in od.args if a.name == ours))
     tup = "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
     src = (f"def {od.name}({', '.join(params)}):\n" + "\n".join(lines) +
            ("\n" if lines else "") + f"    return _dispatch(_od, {tup})\n")
