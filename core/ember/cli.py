@@ -50,7 +50,8 @@ def info(out=None) -> int:
             n, reason = 0, f"{type(e).__name__}: {e}"
         else:
             reason = b.unavailable_reason() if n == 0 else None
-        w(f"  {t:<10} {n} device(s), {b.name}" + (f" — unavailable: {reason}" if reason else "") + "\n")
+        note = f" — unavailable: {reason}" if reason else ""
+        w(f"  {t:<10} {n} device(s), {b.name}{note}\n")
         for line in b.describe() if n else []:
             w(f"             {line}\n")
     for lines in plugins.manager.hook.ember_info_report():

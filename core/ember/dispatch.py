@@ -88,14 +88,14 @@ def dispatch(od, args: tuple):
             if t._requires_grad:
                 rg = True
         elif cls is list:
-            for t in t:
-                d = t._device
+            for x in t:
+                d = x._device
                 if dev is None:
                     dev = d
                     first = i
-                elif d is not dev:
+                elif d is not dev and not od.cross_device:
                     _mixed(od, args, first, i)
-                if t._requires_grad:
+                if x._requires_grad:
                     rg = True
         elif t is None:
             if not od.args[i].optional:

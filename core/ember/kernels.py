@@ -38,7 +38,6 @@ def _layout(od):
 
 
 def _unwrap_any(x):
-    from .tensor import Tensor
     if isinstance(x, Tensor):
         return x._data
     if isinstance(x, tuple):
@@ -48,8 +47,10 @@ def _unwrap_any(x):
     return x
 
 
+Tensor = None  # bound by ember.tensor at import (avoids an import per call)
+
+
 def _wrap(out, dev, od, args):
-    from .tensor import Tensor
     make = Tensor._make
     if isinstance(out, tuple):
         res = tuple(make(o, dev) for o in out)
@@ -144,13 +145,17 @@ def adapt(od, fn, backend):
         # outcome per such key (unhashable arguments just skip the cache).
         cache: dict = {}
         tpos = info["tensor"]
+        simple = (not od.is_view and not info["frontend"] and not od.returns_tuple
+                  and od.returns == "Tensor" and info["device"] is None)
+        dpos = info["dtype"]
+        make = Tensor._make
 
         def run_cached(od, dev, args):
             key = list(args)
             for i in tpos:
                 x = key[i]
                 if x is not None and x.__class__ not in _NUMBERS:
-                    x = x._data
+                    key[i] = x = x._data
                     key[i] = (x.shape, x.dtype)
             key = tuple(key)
             try:
@@ -160,6 +165,15 @@ def adapt(od, fn, backend):
             else:
                 if spec is None:
                     spec = cache[key] = meta(*args)
+            if simple:
+                nat = list(args)
+                for i in tpos:
+                    x = nat[i]
+                    if x is not None and x.__class__ not in _NUMBERS:
+                        nat[i] = x._data
+                if dpos is not None and nat[dpos] is None:
+                    nat[dpos] = spec.dtype
+                return make(fn(*nat), dev)
             return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args,
                            info)
         return run_cached
@@ -175,7 +189,6 @@ def _pointwise(od, fn, backend, info):
     operands' shapes and dtypes (and which are Python numbers), so their outcome is
     cached per such key: a repeated call is a key, a lookup, the kernel and a wrap."""
     from .ops._rules import pointwise_dtypes
-    from .tensor import Tensor
     meta = od.meta
     tpos = info["tensor"]
     cache: dict = {}
@@ -285,7 +298,6 @@ def meta_kernel(od):
 def cpu_fallback(od, backend):
     """Run ``od`` on the CPU and move the results back (``EMBER_CPU_FALLBACK=1``)."""
     from .device import device as _device
-    from .tensor import Tensor
     from .dispatch import backend_kernel
     cpu = _device("cpu")
 

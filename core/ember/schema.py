@@ -409,7 +409,8 @@ def _generate(od: OpDef) -> Callable:
         env[f"_c_{a.type}"] = conv
         fast = _FAST_CLASSES.get(a.type)
         if fast:
-            lines.append(f"    {guard}{n}.__class__ is not {fast}: {n} = _c_{a.type}({n}, _op, {n!r})")
+            lines.append(f"    {guard}{n}.__class__ is not {fast}: "
+                         f"{n} = _c_{a.type}({n}, _op, {n!r})")
         elif a.type == "Scalar":
             env["_SC"] = _SCALAR_TYPES
             lines.append(f"    {guard}{n}.__class__ not in _SC: {n} = _c_Scalar({n}, _op, {n!r})")

@@ -440,3 +440,6 @@ def from_numpy(array: np.ndarray) -> Tensor:
 from . import dispatch as _dispatch_mod  # noqa: E402
 
 _dispatch_mod._Tensor = Tensor  # the dispatcher's hot path compares classes with it
+from . import kernels as _kernels_mod  # noqa: E402
+
+_kernels_mod.Tensor = Tensor

@@ -134,7 +134,9 @@ def where(cond, a, b):
 # -- reductions ---------------------------------------------------------------------------
 @kernel("sum")
 def sum_(a, dim, keepdim, dtype):
-    return np.asarray(np.sum(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=dtype.np))
+    # The ndarray method skips np.sum's Python-level dispatch (half the cost on small arrays).
+    r = a.sum(axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=dtype.np)
+    return r if r.__class__ is _ndarray else _asarray(r)
 
 
 # -- views ---------------------------------------------------------------------------------
