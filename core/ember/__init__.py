@@ -22,6 +22,7 @@ from .tensor import Size, Tensor, as_tensor, from_numpy, is_tensor, tensor
 from . import ops as _ops
 from .ops import *
 from . import memory, plugins, schema
+from .dlpack import from_dlpack
 from .random import Generator, initial_seed, manual_seed, seed
 
 half, double, long, short = float16, float64, int64, int16
@@ -44,4 +45,6 @@ __all__ = [
     "Generator", "manual_seed", "seed", "initial_seed",
     # submodules
     "memory", "plugins", "schema",
+    # interop (DLPack)
+    "from_dlpack",
 ] + [n for n in _ops.__all__ if not n.startswith("_")]

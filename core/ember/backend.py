@@ -86,6 +86,40 @@ class Backend:
         through the host."""
         return None
 
+    # -- DLPack (zero-copy exchange; see ember.dlpack) ----------------------------------
+    def to_dlpack(self, native, **kwargs):
+        """A DLPack capsule of ``native`` (``Tensor.__dlpack__`` calls it).
+
+        ``kwargs`` are the standard's ``stream``, ``max_version``, ``dl_device`` and
+        ``copy``, already checked by the core.  The default hands them to the native
+        array's own ``__dlpack__`` (numpy, cupy and dpnp arrays have one).
+        """
+        export = getattr(native, "__dlpack__", None)
+        if export is None:
+            raise BufferError(f"{type(native).__name__} arrays of the {self.device_type!r} "
+                              f"backend cannot be exported through DLPack")
+        return export(**kwargs)
+
+    def from_dlpack(self, obj, index: int = 0):
+        """A native array sharing memory with ``obj`` (an object with ``__dlpack__``
+        on this backend's DLPack device ``index``).
+
+        The default calls ``from_dlpack`` of the package that defines this backend's
+        native array type (``numpy.from_dlpack``, ``cupy.from_dlpack``,
+        ``dpnp.from_dlpack``); override it when the runtime differs.
+        """
+        import sys
+        if self._native_module is None:
+            kind = type(self.from_host(np.empty(0, np.float32), index))
+            self._native_module = sys.modules.get(kind.__module__.partition(".")[0])
+        fn = getattr(self._native_module, "from_dlpack", None)
+        if fn is None:
+            raise BufferError(f"the {self.device_type!r} backend cannot import DLPack "
+                              f"capsules (its native arrays' package has no from_dlpack)")
+        return fn(obj)
+
+    _native_module = None
+
     # -- memory -----------------------------------------------------------------------
     def create_allocator(self, index: int) -> Allocator:
         """The allocator of device ``index`` (the CPU observes numpy's allocations)."""
