@@ -17,15 +17,28 @@ from .dtypes import (bfloat16, bool, can_cast, dtype, finfo, float16, float32, f
                      result_type, set_default_dtype, uint8)
 from .errors import (BackendUnavailableError, DeviceError, EmberError,
                      NotImplementedForDevice, OpError, OutOfMemoryError, PluginError)
-from .hookspecs import hookimpl
 from .tensor import Size, Tensor, as_tensor, from_numpy, is_tensor, tensor
 from . import ops as _ops
 from .ops import *
-from . import memory, plugins, schema
+from . import memory, schema
 from .dlpack import from_dlpack
 from .random import Generator, initial_seed, manual_seed, seed
 
 half, double, long, short = float16, float64, int64, int16
+
+schema.save_code_cache()
+
+
+def __getattr__(name: str):
+    # pluggy (and importlib.metadata behind it) load only when plugins are first needed,
+    # which keeps `import ember` fast; `ember.hookimpl` and `ember.plugins` trigger it.
+    if name == "hookimpl":
+        from .hookspecs import hookimpl
+        return hookimpl
+    if name == "plugins":
+        import importlib
+        return importlib.import_module(".plugins", __name__)
+    raise AttributeError(f"module 'ember' has no attribute {name!r}")
 float = float32
 
 __all__ = [

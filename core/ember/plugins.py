@@ -17,7 +17,6 @@ Environment:
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import os
 import warnings
 from typing import Any
@@ -67,6 +66,7 @@ def _env_list(name: str) -> list[str]:
 def _eps() -> dict[str, Any]:
     global _entry_points
     if _entry_points is None:
+        import importlib.metadata
         _entry_points = {}
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             _entry_points.setdefault(ep.name, ep)

@@ -364,6 +364,71 @@ def get_op(name: str) -> OpDef:
         raise KeyError(f"no op named {name!r}") from None
 
 
+# --- a cache of the generated code (like .pyc files for the entry points) ----------------
+# Compiling ~200 small functions costs tens of milliseconds at every `import ember`; the
+# code objects are cached with marshal beside the package (or in the user cache dir),
+# keyed by their exact source, so a changed signature simply compiles anew.
+
+_code_cache: dict | None = None
+_code_cache_dirty = False
+
+
+def _code_cache_paths() -> list[str]:
+    import os
+    import sys
+    name = f"ember-ops.{sys.implementation.cache_tag}.marshal"
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__", name)
+    user = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                        "ember", name)
+    return [here, user]
+
+
+def _compiled(src: str, filename: str):
+    global _code_cache, _code_cache_dirty
+    if _code_cache is None:
+        import marshal
+        _code_cache = {}
+        for path in _code_cache_paths():
+            try:
+                with open(path, "rb") as f:
+                    loaded = marshal.load(f)
+            except (OSError, EOFError, ValueError, TypeError):
+                continue
+            if isinstance(loaded, dict):
+                _code_cache = loaded
+                break
+    code = _code_cache.get(src)
+    if code is None:
+        code = _code_cache[src] = compile(src, filename, "exec")
+        if not _code_cache_dirty:
+            _code_cache_dirty = True
+            import atexit
+            atexit.register(save_code_cache)
+    return code
+
+
+def save_code_cache() -> None:
+    """Write the generated-code cache if new entry points were compiled (best effort:
+    a read-only installation just compiles at every import)."""
+    global _code_cache_dirty
+    if not _code_cache_dirty or _code_cache is None:
+        return
+    import marshal
+    import os
+    import tempfile
+    for path in _code_cache_paths():
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
+            with os.fdopen(fd, "wb") as f:
+                marshal.dump(_code_cache, f)
+            os.replace(tmp, path)
+        except OSError:
+            continue
+        _code_cache_dirty = False
+        return
+
+
 def _generate(od: OpDef) -> Callable:
     """Generate ``def name(params): <convert>; return _dispatch(_od, (args,))``."""
     from .dispatch import dispatch
@@ -434,7 +499,7 @@ def _generate(od: OpDef) -> Callable:
            ("\n" if lines else "") + f"    return _dispatch(_od, {tup})\n")
     src += (f"def __ember_bind__({', '.join(params)}):\n" + "\n".join(lines) +
             ("\n" if lines else "") + f"    return {tup}\n")
-    exec(compile(src, f"<ember op {od.name}>", "exec"), env)
+    exec(_compiled(src, f"<ember op {od.name}>"), env)
     fn = env[od.name]
     fn.__ember_bind__ = env["__ember_bind__"]
     fn.__qualname__ = od.name
