@@ -173,7 +173,10 @@ def adapt(od, fn, backend):
                         nat[i] = x._data
                 if dpos is not None and nat[dpos] is None:
                     nat[dpos] = spec.dtype
-                return make(fn(*nat), dev)
+                out = fn(*nat)
+                if tpos and out is nat[tpos[0]]:
+                    return args[tpos[0]]  # e.g. contiguous() of a contiguous tensor: itself
+                return make(out, dev)
             return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args,
                            info)
         return run_cached
