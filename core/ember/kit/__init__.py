@@ -1,0 +1,53 @@
+"""ember.kit — build an ember backend from any Python Array API namespace.
+
+A library that follows the Array API standard (array-api-strict, numpy >= 2,
+dpnp / dpctl.tensor, cupy, ...) becomes an ember backend in a few lines::
+
+    # ember_mydev/__init__.py   (entry point:  [project.entry-points.ember] mydev = "ember_mydev")
+    import ember
+    import mylib
+    from ember.kit import ArrayAPIBackend
+
+    EMBER_PLUGIN_API = "1.0"
+
+    @ember.hookimpl
+    def ember_backend_create():
+        return ArrayAPIBackend(mylib, device_type="mydev", name="mylib on MyDevice")
+
+The builder gives every *primitive* op of ember's registry a kernel written once
+over the standard (``ember.kit.primitives``); composite ops then run through their
+decompositions.  Hooks for what the standard lacks and for per-library fast paths:
+
+* ``implementations={"erf": my_erf}`` — ``impl(ns, *args)`` receives the
+  :class:`~ember.kit.namespace.Namespace` (``ns.xp`` is the library; ``ns.dtype``,
+  ``ns.device``, ``ns.axes``, ``ns.operands`` translate ember's arguments) and the
+  kernel's arguments in schema order.  It replaces or adds to the kit's table.
+* ``backend.kernels["softmax"] = fn`` after construction — a raw native kernel
+  (see docs/architecture.md, "Kernel calling convention"), e.g. a fused one.
+* ``exclude=("matmul",)`` — leave an op to its decomposition / the CPU fallback.
+* Subclass and override ``synchronize``, ``new_generator`` (device RNG; the default
+  draws on the host with numpy's PCG64 and copies in), ``create_allocator``,
+  ``describe``, ``copy_from``.
+* ``devices=[...]`` — the library's device objects, one per ember index.
+
+Libraries whose arrays report numpy dtypes (numpy, cupy, dpnp) are used directly as
+ember's native arrays.  Others (array-api-strict) are wrapped in :class:`KitArray`,
+which also accounts every array through an :class:`AccountingAllocator` so the
+``ember.memory`` statistics, ``empty_cache`` and out-of-memory (set ``.limit`` on
+the allocator) work.  ``missing_primitives(backend)`` lists what is still missing;
+``ember conformance --device mydev`` says whether the result works.
+
+The worked example is ``plugins/reference`` (array-api-strict); the guide is
+``docs/writing-a-backend.md``.
+"""
+
+from __future__ import annotations
+
+from .backend import (AccountingAllocator, ArrayAPIBackend, KitArray, missing_primitives,
+                      primitive_ops)
+from .namespace import Namespace
+from .primitives import IMPLEMENTATIONS, STANDARD_NAMES, impl
+
+__all__ = ["ArrayAPIBackend", "KitArray", "AccountingAllocator", "Namespace",
+           "IMPLEMENTATIONS", "STANDARD_NAMES", "impl", "missing_primitives",
+           "primitive_ops"]

@@ -1,0 +1,267 @@
+"""``ArrayAPIBackend``: an ember backend over any Python Array API namespace."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..backend import Backend
+from ..memory import Allocator, CachingAllocator
+from .namespace import Namespace
+from .primitives import IMPLEMENTATIONS, STANDARD_NAMES
+
+__all__ = ["ArrayAPIBackend", "KitArray", "AccountingAllocator", "primitive_ops",
+           "missing_primitives"]
+
+
+class KitArray:
+    """A namespace array as ember's native array, for libraries whose dtypes are not
+    numpy's (array-api-strict, ...): ember reads ``shape`` and a numpy ``dtype`` from
+    natives, and the kernels the kit builds unwrap ``x`` before calling the library.
+
+    A fresh array holds a block of its device's allocator until it dies; a view keeps
+    its base alive instead, so the memory statistics follow tensors' lives.
+    """
+
+    __slots__ = ("x", "shape", "dtype", "_block", "_base", "__weakref__")
+
+    def __init__(self, x, dtype: np.dtype, block=None, base: KitArray | None = None) -> None:
+        self.x = x
+        self.shape = tuple(x.shape)
+        self.dtype = dtype
+        self._block = block
+        self._base = base
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __dlpack__(self, **kwargs):
+        return self.x.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.x.__dlpack_device__()
+
+    def __repr__(self) -> str:
+        return f"KitArray({self.x!r})"
+
+    def __del__(self) -> None:
+        b = self._block
+        if b is not None:
+            self._block = None
+            b.allocator.free(b)
+
+
+class AccountingAllocator(CachingAllocator):
+    """The allocator of a namespace that allocates by itself (no raw-memory API in the
+    standard): every array the backend creates takes a block of its size through
+    ember's caching layer, so ``ember.memory`` statistics, ``empty_cache``, the
+    ``limit`` and out-of-memory behave as on a device.  The library still owns the
+    storage; cached blocks are bookkeeping, not held bytes."""
+
+    def _malloc(self, nbytes: int) -> int:
+        return nbytes
+
+    def _free(self, handle: Any) -> None:
+        pass
+
+
+def primitive_ops() -> list:
+    """Every primitive op of the registry (what a backend must implement)."""
+    from .. import ops  # noqa: F401  (fills the registry)
+    from ..schema import registry
+    return [od for od in registry.values() if od.is_primitive]
+
+
+def missing_primitives(backend: Backend) -> list[str]:
+    """Names of primitive ops ``backend`` has no kernel for (and no decomposition)."""
+    return sorted(od.name for od in primitive_ops()
+                  if od.name not in backend.kernels and od.decomposition is None)
+
+
+class ArrayAPIBackend(Backend):
+    """A backend whose kernels are ember's primitives written over the Array API.
+
+    ``namespace`` is the library's Array API namespace (``array_api_strict``,
+    ``numpy``, ``dpnp.tensor``, ``cupy`` ...).  Keyword arguments:
+
+    ``device_type``      the device type string users write (required).
+    ``name``             what ``ember info`` shows as the runtime.
+    ``devices``          the namespace's device objects, one per ember index
+                         (default: the namespace's default device only).
+    ``implementations``  ``{op: impl(ns, *args)}`` added to or replacing the kit's
+                         table (hooks for what the standard lacks, fast paths).
+    ``exclude``          ops to leave without a kernel (they use their
+                         decomposition, or the CPU fallback, or are reported missing).
+    ``wrap``             wrap arrays in ``KitArray`` (default: when the library's
+                         arrays do not report numpy dtypes).
+    ``dtypes``           ember dtypes to support (default: those the library has).
+
+    Subclasses override ``synchronize``, ``new_generator`` and ``create_allocator``
+    where the library has them.  Without wrapping, the allocator only keeps counters
+    unless the subclass provides one.
+    """
+
+    def __init__(self, namespace: Any, *, device_type: str, name: str | None = None,
+                 devices: list | None = None,
+                 implementations: dict[str, Callable] | None = None,
+                 exclude: Iterable[str] = (), wrap: bool | None = None,
+                 dtypes: Iterable | None = None) -> None:
+        super().__init__()
+        self.device_type = device_type
+        self.name = name or f"{getattr(namespace, '__name__', 'array API')} (ember.kit)"
+        if devices is None:
+            devices = [_default_device(namespace)]
+        self.ns = Namespace(namespace, device_type, list(devices))
+        if dtypes is not None:
+            keep = set(dtypes)
+            self.ns.dtypes = {d: x for d, x in self.ns.dtypes.items() if d in keep}
+        self.supported_dtypes = frozenset(self.ns.dtypes)
+        self.wraps = _needs_wrapping(namespace) if wrap is None else wrap
+        self._index_of = {}
+        for i, d in enumerate(self.ns.devices):
+            try:
+                self._index_of[d] = i
+            except TypeError:  # unhashable device objects: one index only
+                pass
+        table = dict(IMPLEMENTATIONS)
+        table.update(implementations or {})
+        self.implementations = table
+        self._build(table, set(exclude))
+
+    # -- kernels ------------------------------------------------------------------------
+    def _build(self, table: dict, exclude: set) -> None:
+        for od in primitive_ops():
+            if od.name in exclude:
+                continue
+            fn = table.get(od.name) or _by_name(self.ns.xp, od)
+            if fn is not None:
+                self.kernels[od.name] = self.box(fn, od)
+
+    def box(self, impl: Callable, od) -> Callable:
+        """The native kernel of op ``od`` from ``impl(ns, *args)``."""
+        ns = self.ns
+        if not self.wraps:
+            return functools.partial(impl, ns)
+        wrap = self._wrap
+        view = od.is_view
+        unwrap = _unwrap
+
+        def kernel(*args):
+            r = impl(ns, *[a.x if a.__class__ is KitArray else unwrap(a) for a in args])
+            return wrap(r, args[0] if view else None)
+        kernel.__name__ = getattr(impl, "__name__", od.name)
+        return kernel
+
+    def _wrap(self, r, base=None):
+        if r is None:
+            return None
+        if isinstance(r, tuple):
+            return tuple(self._wrap(v, base) for v in r)
+        if isinstance(r, list):
+            return [self._wrap(v, base) for v in r]
+        dt = self.ns.np_dtypes[r.dtype]
+        if base is not None:
+            return KitArray(r, dt, None, base)
+        n = 1
+        for s in r.shape:
+            n *= s
+        block = self.allocator(self._index(r)).malloc(n * dt.itemsize)
+        return KitArray(r, dt, block)
+
+    def _index(self, x) -> int:
+        try:
+            return self._index_of.get(x.device, 0)
+        except TypeError:
+            return 0
+
+    # -- host copies and devices --------------------------------------------------------------
+    def device_count(self) -> int:
+        return len(self.ns.devices)
+
+    def from_host(self, array: np.ndarray, index: int = 0):
+        x = self.ns.from_numpy(array, index)
+        return self._wrap(x) if self.wraps else x
+
+    def to_host(self, native) -> np.ndarray:
+        return self.ns.to_numpy(native.x if self.wraps else native)
+
+    def to_dlpack(self, native, **kwargs):
+        return super().to_dlpack(native.x if self.wraps else native, **kwargs)
+
+    def from_dlpack(self, obj, index: int = 0):
+        x = self.ns.xp.from_dlpack(obj)
+        return KitArray(x, self.ns.np_dtypes[x.dtype]) if self.wraps else x
+
+    def create_allocator(self, index: int) -> Allocator:
+        if self.wraps:
+            return AccountingAllocator(self.device_type, index)
+        return Allocator(self.device_type, index)
+
+    def describe(self) -> list[str]:
+        xp = self.ns.xp
+        version = getattr(xp, "__version__", "?")
+        std = getattr(xp, "__array_api_version__", "?")
+        return [f"{getattr(xp, '__name__', xp)} {version} (Array API {std}), "
+                f"{len(self.kernels)} kernels from ember.kit"]
+
+
+def _default_device(xp):
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        try:
+            return info().default_device()
+        except Exception:  # some libraries need a device to answer
+            return None
+    return None
+
+
+def _needs_wrapping(xp) -> bool:
+    try:
+        return not isinstance(xp.asarray(0.0).dtype, np.dtype)
+    except Exception:  # cannot tell: wrapping is always correct
+        return True
+
+
+def _unwrap(v):
+    if v.__class__ is KitArray:
+        return v.x
+    if isinstance(v, list):
+        return [_unwrap(x) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_unwrap(x) for x in v)
+    return v
+
+
+def _by_name(xp, od) -> Callable | None:
+    """An implementation for an op the standard has under the same (or a mapped) name:
+    pointwise ops over tensors only, and ``op(self, dim, keepdim)`` reductions."""
+    fn = getattr(xp, STANDARD_NAMES.get(od.name, od.name), None)
+    if fn is None or not callable(fn):
+        return None
+    kinds = [(a.type, a.is_list) for a in od.args]
+    if "pointwise" in od.tags and all(k == ("Tensor", False) for k in kinds):
+        if len(kinds) == 1:
+            return lambda ns, a: fn(a)
+        if len(kinds) == 2:
+            return lambda ns, a, b: fn(*ns.operands(a, b))
+        return None
+    names = [a.name for a in od.args]
+    if "reduction" in od.tags and names == ["self", "dim", "keepdim"]:
+        return lambda ns, a, dim=None, keepdim=False: fn(a, axis=ns.axes(dim, a.ndim),
+                                                         keepdims=keepdim)
+    return None

@@ -1,0 +1,121 @@
+"""The helper every kit implementation receives: an Array API namespace plus the small
+conversions between ember's calling convention and the standard's (dtypes, devices,
+dims, Python-number operands)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes as _dt
+
+__all__ = ["Namespace"]
+
+_NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
+          "float32", "float64")
+
+
+class Namespace:
+    """An Array API namespace ``xp`` as kit implementations see it.
+
+    ``ns.xp`` is the namespace itself; the methods translate what ember passes to
+    kernels (``ember.dtype``, ``ember.device``, PyTorch-style ``dim``) into what the
+    standard's functions take.
+    """
+
+    def __init__(self, xp: Any, device_type: str, devices: list) -> None:
+        self.xp = xp
+        self.device_type = device_type
+        self.devices = devices
+        #: ember dtype -> the namespace's dtype object, for the dtypes it has
+        self.dtypes: dict = {}
+        #: the namespace's dtype object -> numpy dtype (what ember reads from natives)
+        self.np_dtypes: dict = {}
+        for name in _NAMES:
+            d = getattr(_dt, name, None)
+            x = getattr(xp, name, None)
+            if d is None or x is None:
+                continue
+            self.dtypes[d] = x
+            self.np_dtypes[x] = d.np
+        self.default_int = self.dtypes.get(_dt.int64)
+        self.bool = self.dtypes.get(_dt.bool)
+
+    # -- dtypes and devices -------------------------------------------------------------
+    def dtype(self, d) -> Any:
+        """The namespace's dtype for an ember dtype (clear error when it has none)."""
+        x = self.dtypes.get(d)
+        if x is None:
+            x = self.dtypes.get(_dt.as_dtype(d))
+            if x is None:
+                raise TypeError(f"the {self.device_type!r} backend does not support dtype "
+                                f"{d} (its array library has no such dtype)")
+        return x
+
+    def ember_dtype(self, xp_dtype) -> _dt.dtype:
+        """The ember dtype of one of the namespace's dtypes."""
+        return _dt.FROM_NP[self.np_dtypes[xp_dtype]]
+
+    def device(self, ember_device) -> Any:
+        """The namespace's device object for an ember device (``None``: its default)."""
+        if not self.devices:
+            return None
+        idx = ember_device.index if ember_device is not None else 0
+        return self.devices[idx or 0]
+
+    def is_bool(self, a) -> bool:
+        return a.dtype == self.bool
+
+    def is_float(self, a) -> bool:
+        return self.xp.isdtype(a.dtype, "real floating")
+
+    def is_int(self, a) -> bool:
+        return self.xp.isdtype(a.dtype, "integral")
+
+    # -- arguments ------------------------------------------------------------------------
+    def operand(self, value, like) -> Any:
+        """``value`` as an array: Python numbers become 0-d arrays of ``like``'s dtype
+        (the core has already chosen the computation dtype, so this is exact)."""
+        if isinstance(value, (bool, int, float)):
+            xp = self.xp
+            dt = like.dtype if hasattr(like, "dtype") else None
+            if dt is not None and dt == self.bool and not isinstance(value, bool):
+                dt = None
+            if dt is not None and self.xp.isdtype(dt, "integral") and isinstance(value, float):
+                dt = None
+            return xp.asarray(value, dtype=dt, device=getattr(like, "device", None))
+        return value
+
+    def operands(self, a, b) -> tuple:
+        """Both operands of a binary op as arrays."""
+        if isinstance(a, (bool, int, float)):
+            return self.operand(a, b), b
+        return a, self.operand(b, a)
+
+    @staticmethod
+    def axes(dim, ndim: int):
+        """Axes for the standard's ``axis=``: ``None`` for all dims, a tuple otherwise
+        (0-d tensors accept ``dim=0``/``-1``, which mean all of none)."""
+        if dim is None or ndim == 0 or dim == ():
+            return None
+        if isinstance(dim, (list, tuple)):
+            return tuple(d % ndim for d in dim)
+        return dim % ndim
+
+    def to_numpy(self, x) -> np.ndarray:
+        """A numpy copy of ``x`` (DLPack where the array supports it)."""
+        try:
+            host = np.from_dlpack(x)
+        except (AttributeError, TypeError, BufferError, RuntimeError):
+            host = np.asarray(x)
+        return np.array(host, copy=True)
+
+    def from_numpy(self, a: np.ndarray, index: int = 0) -> Any:
+        """A namespace array holding a copy of ``a`` on device ``index``."""
+        d = _dt.FROM_NP.get(a.dtype)
+        if d is None or d not in self.dtypes:
+            raise TypeError(f"the {self.device_type!r} backend does not support dtype "
+                            f"{d.name if d is not None else a.dtype}")
+        dev = self.devices[index] if self.devices else None
+        return self.xp.asarray(a, copy=True, device=dev)

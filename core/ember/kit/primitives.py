@@ -1,0 +1,479 @@
+"""ember's ops written once over the Python Array API standard.
+
+``IMPLEMENTATIONS`` maps an op name to ``impl(ns, *args)``: ``ns`` is the
+:class:`~ember.kit.namespace.Namespace` (``ns.xp`` is the array library), ``args`` are
+the kernel's arguments in schema order (see docs/architecture.md, "Kernel calling
+convention").  Ops whose arguments are only tensors and whose name (or its entry in
+``STANDARD_NAMES``) is a function of the standard need no entry: the builder maps them
+by name.  Entries for ops the registry does not declare are ignored, so this table may
+run ahead of the op set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+__all__ = ["IMPLEMENTATIONS", "STANDARD_NAMES", "impl"]
+
+#: op name -> impl(ns, *args)
+IMPLEMENTATIONS: dict[str, Callable] = {}
+
+#: ember (PyTorch) name -> the Array API standard's name, for ops mapped by name.
+STANDARD_NAMES = {
+    "neg": "negative", "sub": "subtract", "mul": "multiply", "div": "divide",
+    "true_divide": "divide", "eq": "equal", "ne": "not_equal", "lt": "less",
+    "le": "less_equal", "gt": "greater", "ge": "greater_equal",
+    "bitwise_not": "bitwise_invert", "arccos": "acos", "arcsin": "asin", "arctan": "atan",
+    "arccosh": "acosh", "arcsinh": "asinh", "arctanh": "atanh", "arctan2": "atan2",
+    "absolute": "abs", "amax": "max", "amin": "min", "concat": "concat",
+}
+
+
+def impl(*names: str):
+    """Register ``fn`` as the implementation of the ops ``names``."""
+    def deco(fn):
+        for n in names:
+            IMPLEMENTATIONS[n] = fn
+        return fn
+    return deco
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (bool, int, float))
+
+
+# -- conversion ---------------------------------------------------------------------------
+@impl("astype")
+def astype(ns, a, dtype):
+    return ns.xp.astype(a, ns.dtype(dtype))
+
+
+@impl("copy_")
+def copy_(ns, a, src, non_blocking=False):
+    xp = ns.xp
+    src = ns.operand(src, a)
+    if src.dtype != a.dtype:
+        src = xp.astype(src, a.dtype)
+    if tuple(src.shape) != tuple(a.shape):
+        src = xp.broadcast_to(src, a.shape)
+    a[...] = src
+
+
+@impl("clone", "contiguous")
+def clone(ns, a):
+    # The standard has no notion of strides: contiguous() always hands back a copy.
+    return ns.xp.asarray(a, copy=True)
+
+
+# -- creation -----------------------------------------------------------------------------
+@impl("zeros")
+def zeros(ns, size, dtype, device):
+    return ns.xp.zeros(tuple(size), dtype=ns.dtype(dtype), device=ns.device(device))
+
+
+@impl("ones")
+def ones(ns, size, dtype, device):
+    return ns.xp.ones(tuple(size), dtype=ns.dtype(dtype), device=ns.device(device))
+
+
+@impl("empty")
+def empty(ns, size, dtype, device):
+    return ns.xp.empty(tuple(size), dtype=ns.dtype(dtype), device=ns.device(device))
+
+
+@impl("full")
+def full(ns, size, fill_value, dtype, device):
+    dt = ns.dtype(dtype)
+    if ns.xp.isdtype(dt, "integral") and isinstance(fill_value, float):
+        fill_value = int(fill_value)
+    elif dt == ns.bool:
+        fill_value = bool(fill_value)
+    return ns.xp.full(tuple(size), fill_value, dtype=dt, device=ns.device(device))
+
+
+@impl("arange")
+def arange(ns, start, end, step, dtype, device):
+    if end is None:
+        start, end = 0, start
+    dt = ns.dtype(dtype)
+    # The standard computes the length as ceil((end - start) / step), as ember's rule.
+    return ns.xp.arange(start, end, step, dtype=dt, device=ns.device(device))
+
+
+@impl("eye")
+def eye(ns, n, m, dtype, device):
+    return ns.xp.eye(n, m, dtype=ns.dtype(dtype), device=ns.device(device))
+
+
+@impl("linspace")
+def linspace(ns, start, end, steps, dtype, device):
+    return ns.xp.linspace(start, end, steps, dtype=ns.dtype(dtype), device=ns.device(device))
+
+
+# -- pointwise ----------------------------------------------------------------------------
+@impl("add")
+def add(ns, a, b, alpha=1):
+    xp = ns.xp
+    a, b = ns.operands(a, b)
+    if a.dtype == ns.bool:
+        return xp.logical_or(a, b) if alpha else a
+    if alpha != 1:
+        b = xp.multiply(b, ns.operand(alpha, b))
+    return xp.add(a, b)
+
+
+@impl("sub")
+def sub(ns, a, b, alpha=1):
+    xp = ns.xp
+    a, b = ns.operands(a, b)
+    if alpha != 1:
+        b = xp.multiply(b, ns.operand(alpha, b))
+    return xp.subtract(a, b)
+
+
+@impl("mul")
+def mul(ns, a, b):
+    a, b = ns.operands(a, b)
+    if a.dtype == ns.bool:
+        return ns.xp.logical_and(a, b)
+    return ns.xp.multiply(a, b)
+
+
+@impl("div")
+def div(ns, a, b, rounding_mode=None):
+    xp = ns.xp
+    a, b = ns.operands(a, b)
+    if rounding_mode is None:
+        return xp.divide(a, b)
+    if rounding_mode == "floor":
+        return xp.floor_divide(a, b)
+    if ns.is_int(a):  # C-style truncation for integers, rounding toward zero
+        q = xp.floor_divide(a, b)
+        fix = xp.logical_and(xp.not_equal(xp.remainder(a, b), 0),
+                             xp.not_equal(xp.less(a, 0), xp.less(b, 0)))
+        return xp.where(fix, q + 1, q)
+    return xp.trunc(xp.divide(a, b))
+
+
+@impl("maximum")
+def maximum(ns, a, b):
+    a, b = ns.operands(a, b)
+    if a.dtype == ns.bool:
+        return ns.xp.logical_or(a, b)
+    xp = ns.xp
+    if ns.is_float(a):  # PyTorch propagates NaN from either side
+        return xp.where(xp.isnan(a), a, xp.where(xp.isnan(b), b, xp.maximum(a, b)))
+    return xp.maximum(a, b)
+
+
+@impl("minimum")
+def minimum(ns, a, b):
+    a, b = ns.operands(a, b)
+    if a.dtype == ns.bool:
+        return ns.xp.logical_and(a, b)
+    xp = ns.xp
+    if ns.is_float(a):
+        return xp.where(xp.isnan(a), a, xp.where(xp.isnan(b), b, xp.minimum(a, b)))
+    return xp.minimum(a, b)
+
+
+@impl("fmod")
+def fmod(ns, a, b):
+    xp = ns.xp
+    a, b = ns.operands(a, b)
+    r = xp.remainder(a, b)
+    # remainder takes the divisor's sign, fmod the dividend's
+    wrong = xp.logical_and(xp.not_equal(r, 0), xp.not_equal(xp.less(r, 0), xp.less(a, 0)))
+    return xp.where(wrong, r - b, r)
+
+
+@impl("where")
+def where(ns, cond, a, b):
+    xp = ns.xp
+    if not hasattr(cond, "dtype"):
+        cond = xp.asarray(bool(cond))
+    elif cond.dtype != ns.bool:
+        cond = xp.not_equal(cond, ns.operand(0, cond))
+    if _is_number(a) and _is_number(b):
+        raise TypeError("where(): expected at least one Tensor operand")
+    a, b = ns.operands(a, b)
+    return xp.where(cond, a, b)
+
+
+@impl("reciprocal")
+def reciprocal(ns, a):
+    return ns.xp.divide(ns.operand(1, a), a)
+
+
+@impl("rsqrt")
+def rsqrt(ns, a):
+    return ns.xp.divide(ns.operand(1, a), ns.xp.sqrt(a))
+
+
+@impl("sigmoid")
+def sigmoid(ns, a):
+    xp = ns.xp
+    return xp.divide(ns.operand(1, a), xp.add(ns.operand(1, a), xp.exp(xp.negative(a))))
+
+
+@impl("exp2")
+def exp2(ns, a):
+    return ns.xp.pow(ns.operand(2, a), a)
+
+
+@impl("pow")
+def pow_(ns, a, b):
+    a, b = ns.operands(a, b)
+    return ns.xp.pow(a, b)
+
+
+@impl("clamp", "clip")
+def clamp(ns, a, min=None, max=None):
+    xp = ns.xp
+    out = a
+    if min is not None:
+        out = xp.where(xp.less(out, ns.operand(min, a)), ns.operand(min, a), out)
+    if max is not None:
+        out = xp.where(xp.greater(out, ns.operand(max, a)), ns.operand(max, a), out)
+    return out
+
+
+@impl("abs")
+def abs_(ns, a):
+    if a.dtype == ns.bool:
+        return ns.xp.asarray(a, copy=True)
+    return ns.xp.abs(a)
+
+
+# -- reductions ------------------------------------------------------------------------------
+def _numeric(ns, a):
+    """The standard's reductions refuse bool: count in int64 as PyTorch does."""
+    return ns.xp.astype(a, ns.default_int) if a.dtype == ns.bool else a
+
+
+@impl("sum")
+def sum_(ns, a, dim=None, keepdim=False, dtype=None):
+    return ns.xp.sum(_numeric(ns, a), axis=ns.axes(dim, a.ndim), keepdims=keepdim,
+                     dtype=ns.dtype(dtype) if dtype is not None else None)
+
+
+@impl("prod")
+def prod(ns, a, dim=None, keepdim=False, dtype=None):
+    return ns.xp.prod(_numeric(ns, a), axis=ns.axes(dim, a.ndim), keepdims=keepdim,
+                      dtype=ns.dtype(dtype) if dtype is not None else None)
+
+
+@impl("amax")
+def amax(ns, a, dim=None, keepdim=False):
+    xp = ns.xp
+    if a.dtype == ns.bool:
+        return xp.any(a, axis=ns.axes(dim, a.ndim), keepdims=keepdim)
+    return _nan_propagating(ns, xp.max, a, dim, keepdim)
+
+
+@impl("amin")
+def amin(ns, a, dim=None, keepdim=False):
+    xp = ns.xp
+    if a.dtype == ns.bool:
+        return xp.all(a, axis=ns.axes(dim, a.ndim), keepdims=keepdim)
+    return _nan_propagating(ns, xp.min, a, dim, keepdim)
+
+
+def _nan_propagating(ns, fn, a, dim, keepdim):
+    xp = ns.xp
+    axis = ns.axes(dim, a.ndim)
+    out = fn(a, axis=axis, keepdims=keepdim)
+    if ns.is_float(a):
+        nan = xp.any(xp.isnan(a), axis=axis, keepdims=keepdim)
+        out = xp.where(nan, ns.operand(math.nan, out), out)
+    return out
+
+
+@impl("argmax")
+def argmax(ns, a, dim=None, keepdim=False):
+    return _arg(ns, ns.xp.argmax, a, dim, keepdim)
+
+
+@impl("argmin")
+def argmin(ns, a, dim=None, keepdim=False):
+    return _arg(ns, ns.xp.argmin, a, dim, keepdim)
+
+
+def _arg(ns, fn, a, dim, keepdim):
+    xp = ns.xp
+    if a.dtype == ns.bool:
+        a = xp.astype(a, ns.default_int)
+    if dim is None:
+        r = fn(xp.reshape(a, (-1,)))
+        return xp.reshape(r, (1,) * a.ndim) if keepdim else r
+    r = fn(a, axis=dim % max(a.ndim, 1) if a.ndim else None, keepdims=keepdim)
+    return xp.astype(r, ns.default_int)
+
+
+@impl("any")
+def any_(ns, a, dim=None, keepdim=False):
+    return ns.xp.any(a, axis=ns.axes(dim, a.ndim), keepdims=keepdim)
+
+
+@impl("all")
+def all_(ns, a, dim=None, keepdim=False):
+    return ns.xp.all(a, axis=ns.axes(dim, a.ndim), keepdims=keepdim)
+
+
+@impl("cumsum")
+def cumsum(ns, a, dim, dtype=None):
+    xp = ns.xp
+    if a.ndim == 0:
+        return xp.astype(a, ns.dtype(dtype)) if dtype is not None else xp.asarray(a, copy=True)
+    return xp.cumulative_sum(_numeric(ns, a), axis=dim % a.ndim,
+                             dtype=ns.dtype(dtype) if dtype is not None else None)
+
+
+# -- views and shape ----------------------------------------------------------------------
+@impl("reshape")
+def reshape(ns, a, shape):
+    return ns.xp.reshape(a, tuple(shape))
+
+
+@impl("permute")
+def permute(ns, a, dims):
+    return ns.xp.permute_dims(a, tuple(d % a.ndim for d in dims)) if a.ndim else a[...]
+
+
+@impl("expand")
+def expand(ns, a, size):
+    off = len(size) - a.ndim
+    size = tuple(s if s != -1 else a.shape[i - off] for i, s in enumerate(size))
+    return ns.xp.broadcast_to(a, size)
+
+
+@impl("squeeze")
+def squeeze(ns, a, dim=None):
+    if dim is None:
+        dims = tuple(i for i, s in enumerate(a.shape) if s == 1)
+    else:
+        dims = tuple(d % max(a.ndim, 1) for d in (dim if isinstance(dim, tuple) else (dim,)))
+        dims = tuple(d for d in dims if a.ndim and a.shape[d] == 1)
+    return ns.xp.squeeze(a, axis=dims) if dims else a[...]
+
+
+@impl("unsqueeze")
+def unsqueeze(ns, a, dim):
+    return ns.xp.expand_dims(a, axis=dim % (a.ndim + 1))
+
+
+@impl("flip")
+def flip(ns, a, dims):
+    return ns.xp.flip(a, axis=tuple(d % a.ndim for d in dims)) if a.ndim else a[...]
+
+
+@impl("select")
+def select(ns, a, dim, index):
+    key = [slice(None)] * a.ndim
+    key[dim % a.ndim] = index % a.shape[dim % a.ndim]
+    return a[tuple(key)]
+
+
+@impl("narrow")
+def narrow(ns, a, dim, start, length):
+    key = [slice(None)] * a.ndim
+    d = dim % a.ndim
+    start = start % a.shape[d] if start < 0 else start
+    key[d] = slice(start, start + length)
+    return a[tuple(key)]
+
+
+@impl("slice")
+def slice_(ns, a, dim=0, start=None, end=None, step=1):
+    key = [slice(None)] * a.ndim
+    key[dim % a.ndim] = slice(start, end, step)
+    return a[tuple(key)]
+
+
+@impl("cat")
+def cat(ns, tensors, dim=0):
+    return ns.xp.concat(list(tensors), axis=dim % max(tensors[0].ndim, 1))
+
+
+@impl("stack")
+def stack(ns, tensors, dim=0):
+    return ns.xp.stack(list(tensors), axis=dim % (tensors[0].ndim + 1))
+
+
+@impl("tril")
+def tril(ns, a, diagonal=0):
+    return ns.xp.tril(a, k=diagonal)
+
+
+@impl("triu")
+def triu(ns, a, diagonal=0):
+    return ns.xp.triu(a, k=diagonal)
+
+
+@impl("roll")
+def roll(ns, a, shifts, dims=None):
+    return ns.xp.roll(a, shift=shifts if not dims else tuple(shifts),
+                      axis=None if not dims else tuple(dims))
+
+
+# -- indexing ---------------------------------------------------------------------------------
+@impl("index_select")
+def index_select(ns, a, dim, index):
+    if a.ndim == 0:
+        return ns.xp.asarray(a, copy=True)
+    return ns.xp.take(a, index, axis=dim % a.ndim)
+
+
+@impl("gather")
+def gather(ns, a, dim, index):
+    if a.ndim == 0:
+        return ns.xp.asarray(a, copy=True)
+    return ns.xp.take_along_axis(a, index, axis=dim % a.ndim)
+
+
+@impl("masked_fill")
+def masked_fill(ns, a, mask, value):
+    return ns.xp.where(mask, ns.operand(value, a), a)
+
+
+@impl("sort")
+def sort(ns, a, dim=-1, descending=False, stable=False):
+    xp = ns.xp
+    if a.ndim == 0:
+        return xp.asarray(a, copy=True), xp.zeros((), dtype=ns.default_int)
+    axis = dim % a.ndim
+    idx = xp.argsort(a, axis=axis, descending=descending, stable=True)
+    return xp.take_along_axis(a, idx, axis=axis), xp.astype(idx, ns.default_int)
+
+
+@impl("argsort")
+def argsort(ns, a, dim=-1, descending=False, stable=False):
+    xp = ns.xp
+    if a.ndim == 0:
+        return xp.zeros((), dtype=ns.default_int)
+    return xp.astype(xp.argsort(a, axis=dim % a.ndim, descending=descending, stable=True),
+                     ns.default_int)
+
+
+# -- linear algebra ----------------------------------------------------------------------------
+@impl("matmul")
+def matmul(ns, a, b):
+    xp = ns.xp
+    if a.dtype == ns.bool:  # the standard's matmul is numeric only
+        r = xp.matmul(xp.astype(a, ns.default_int), xp.astype(b, ns.default_int))
+        return xp.not_equal(r, ns.operand(0, r))
+    return xp.matmul(a, b)
+
+
+# -- random (the standard has none: numbers are drawn on the host and copied in) ---------------
+@impl("rand")
+def rand(ns, size, gen, dtype, device):
+    host = gen.random(tuple(size), dtype="float64").astype(dtype.np)
+    return ns.from_numpy(host, device.index or 0)
+
+
+@impl("randn")
+def randn(ns, size, gen, dtype, device):
+    host = gen.standard_normal(tuple(size), dtype="float64").astype(dtype.np)
+    return ns.from_numpy(host, device.index or 0)
