@@ -7,7 +7,7 @@ import numpy as np
 from ember.backend import Backend
 from ember.memory import Allocator
 
-from . import kernels
+from . import kernels, linalg_kernels
 
 
 class CPUBackend(Backend):
@@ -21,6 +21,7 @@ class CPUBackend(Backend):
     def __init__(self) -> None:
         super().__init__()
         self.kernels.update(kernels.KERNELS)
+        self.kernels.update(linalg_kernels.KERNELS)
 
     def describe(self) -> list[str]:
         import os

@@ -1,0 +1,166 @@
+"""Ops the Python Array API standard needs that cannot be composed from others:
+the matrix factorisations and solvers of ``ember.linalg`` (``torch.linalg``'s names,
+``linalg_svd`` …).  Each has a shape rule, so bad input fails before a backend runs,
+and backends implement them natively (the CPU through ``numpy.linalg``).  What can
+be composed (``svdvals``, ``eigvalsh``, ``pinv`` …) lives in ``ember.array_api_linalg``.
+"""
+
+from __future__ import annotations
+
+from .. import dtypes as _dt
+from ..errors import EmberError
+from ..schema import Spec, defop
+from ._rules import broadcast_shapes, fail
+
+__all__ = ["LinAlgError", "linalg_svd", "linalg_svdvals", "linalg_eigh", "linalg_qr",
+           "linalg_cholesky", "linalg_inv", "linalg_solve", "linalg_det", "linalg_slogdet"]
+
+
+class LinAlgError(EmberError):
+    """A matrix is singular or not positive-definite (``torch.linalg.LinAlgError``)."""
+
+
+def _matrix(op: str, A, square: bool = False, arg: str = "A"):
+    """Validate a (batch of) matrix argument; returns its shape."""
+    shape = tuple(A.shape)
+    if len(shape) < 2:
+        fail(op, f"argument '{arg}' must have at least 2 dimensions (a matrix or a "
+                 f"batch of matrices), but got a {len(shape)}-D tensor")
+    if square and shape[-1] != shape[-2]:
+        fail(op, f"argument '{arg}' must be a batch of square matrices, but got matrices "
+                 f"of size {shape[-2]} x {shape[-1]}")
+    if not A.dtype.is_floating_point:
+        fail(op, f"argument '{arg}' must have a floating point dtype, got {A.dtype}")
+    if A.dtype not in (_dt.float32, _dt.float64):
+        fail(op, f"argument '{arg}' has dtype {A.dtype}: low precision dtypes are not "
+                 f"supported, use float32 or float64")
+    return shape
+
+
+def _svd_meta(A, full_matrices=True):
+    *batch, m, n = _matrix("linalg_svd", A)
+    k = min(m, n)
+    b = tuple(batch)
+    if full_matrices:
+        return Spec(b + (m, m), A.dtype), Spec(b + (k,), A.dtype), Spec(b + (n, n), A.dtype)
+    return Spec(b + (m, k), A.dtype), Spec(b + (k,), A.dtype), Spec(b + (k, n), A.dtype)
+
+
+linalg_svd = defop(
+    "linalg_svd(Tensor A, bool full_matrices=True) -> (Tensor, Tensor, Tensor)",
+    tags=("primitive",), meta=_svd_meta, method=False,
+    doc="Singular value decomposition ``A = U @ diag(S) @ Vh`` of a (batch of) "
+        "matrices; singular values in descending order.")
+
+
+def _svdvals_meta(A):
+    *batch, m, n = _matrix("linalg_svdvals", A)
+    return Spec(tuple(batch) + (min(m, n),), A.dtype)
+
+
+def _svdvals_decomp(A):
+    return linalg_svd(A, False)[1]
+
+
+linalg_svdvals = defop(
+    "linalg_svdvals(Tensor A) -> Tensor", tags=("composite",), meta=_svdvals_meta,
+    decomposition=_svdvals_decomp, method=False,
+    doc="The singular values of a (batch of) matrices, in descending order.")
+
+
+def _eigh_meta(A, UPLO="L"):
+    *batch, n, _ = _matrix("linalg_eigh", A, square=True)
+    if UPLO not in ("L", "U"):
+        fail("linalg_eigh", f"argument 'UPLO' must be 'L' or 'U', got {UPLO!r}")
+    return Spec(tuple(batch) + (n,), A.dtype), Spec(tuple(batch) + (n, n), A.dtype)
+
+
+linalg_eigh = defop(
+    "linalg_eigh(Tensor A, str UPLO='L') -> (Tensor, Tensor)",
+    tags=("primitive",), meta=_eigh_meta, method=False,
+    doc="Eigenvalues (ascending) and eigenvectors (columns) of a (batch of) symmetric "
+        "matrices, reading the lower (``'L'``) or upper (``'U'``) triangle.")
+
+
+def _qr_meta(A, mode="reduced"):
+    *batch, m, n = _matrix("linalg_qr", A)
+    b = tuple(batch)
+    k = min(m, n)
+    if mode == "reduced":
+        return Spec(b + (m, k), A.dtype), Spec(b + (k, n), A.dtype)
+    if mode == "complete":
+        return Spec(b + (m, m), A.dtype), Spec(b + (m, n), A.dtype)
+    if mode == "r":
+        return Spec((0,), A.dtype), Spec(b + (k, n), A.dtype)
+    fail("linalg_qr", f"argument 'mode' must be 'reduced', 'complete' or 'r', got {mode!r}")
+
+
+linalg_qr = defop(
+    "linalg_qr(Tensor A, str mode='reduced') -> (Tensor, Tensor)",
+    tags=("primitive",), meta=_qr_meta, method=False,
+    doc="QR decomposition ``A = Q @ R`` (``mode`` 'reduced', 'complete' or 'r', as "
+        "``torch.linalg.qr``; with 'r' ``Q`` is empty).")
+
+
+def _square_same(op):
+    def meta(A, *rest):
+        return Spec(_matrix(op, A, square=True), A.dtype)
+    return meta
+
+
+linalg_cholesky = defop(
+    "linalg_cholesky(Tensor A, *, bool upper=False) -> Tensor",
+    tags=("primitive",), meta=_square_same("linalg_cholesky"), method=False,
+    doc="Cholesky factor ``L`` (``A = L @ L.mT``) of a (batch of) symmetric "
+        "positive-definite matrices; ``upper=True`` returns ``L.mT``.")
+
+linalg_inv = defop(
+    "linalg_inv(Tensor A) -> Tensor", tags=("primitive",),
+    meta=_square_same("linalg_inv"), method=False,
+    doc="Inverse of a (batch of) square matrices; raises ``LinAlgError`` if singular.")
+
+
+def _solve_meta(A, B):
+    sa = _matrix("linalg_solve", A, square=True)
+    if A.dtype is not B.dtype:
+        fail("linalg_solve", f"expected 'A' and 'B' to have the same dtype, but got "
+                             f"{A.dtype} (argument 'A') and {B.dtype} (argument 'B')")
+    sb = tuple(B.shape)
+    n = sa[-1]
+    if len(sb) == 1:  # a vector (the Array API standard's rule)
+        if sb[0] != n:
+            fail("linalg_solve", f"argument 'B' has {sb[0]} rows, but 'A' is {n} x {n}")
+        return Spec(sa[:-1], A.dtype)
+    if len(sb) < 2 or sb[-2] != n:
+        fail("linalg_solve", f"argument 'B' must have shape (..., {n}, K) or ({n},) to "
+                             f"match 'A' of shape {list(sa)}, got {list(sb)}")
+    batch = broadcast_shapes(sa[:-2], sb[:-2], op="linalg_solve", names=("A", "B"))
+    return Spec(batch + sb[-2:], A.dtype)
+
+
+linalg_solve = defop(
+    "linalg_solve(Tensor A, Tensor B) -> Tensor", tags=("primitive",),
+    meta=_solve_meta, method=False,
+    doc="The solution ``X`` of ``A @ X = B`` (``B`` a (batch of) matrices, or one "
+        "vector); batch dimensions broadcast.")
+
+
+def _det_meta(A):
+    return Spec(_matrix("linalg_det", A, square=True)[:-2], A.dtype)
+
+
+linalg_det = defop(
+    "linalg_det(Tensor A) -> Tensor", tags=("primitive",), meta=_det_meta, method=False,
+    doc="Determinant of a (batch of) square matrices.")
+
+
+def _slogdet_meta(A):
+    spec = _det_meta(A)
+    return spec, Spec(spec.shape, spec.dtype)
+
+
+linalg_slogdet = defop(
+    "linalg_slogdet(Tensor A) -> (Tensor, Tensor)", tags=("primitive",),
+    meta=_slogdet_meta, method=False,
+    doc="Sign and natural log of the absolute value of the determinant (stable for "
+        "large matrices).")
