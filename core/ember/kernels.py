@@ -132,7 +132,12 @@ def adapt(od, fn, backend):
                            target.dtype if pointwise else None)
             fn(*nat)
             for i in mutated:
-                args[i]._bump_version()
+                a = args[i]
+                if a.__class__ is list:  # Tensor(a!)[]: fused updates of many tensors
+                    for t in a:
+                        t._bump_version()
+                else:
+                    a._bump_version()
             return target
         return run_inplace
 

@@ -23,9 +23,12 @@ from .view import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from . import array_api_ops  # noqa: F401  (linalg_svd …: reached as ember.linalg.*)
+from . import nn, optim  # noqa: F401  (composite nn ops, fused optimizer updates)
+from .nn import *  # noqa: F403
 from ._methods import install as _install
 
-_MODULES = ("conversion", "creation", "pointwise", "reduction", "view", "indexing", "linalg")
+_MODULES = ("conversion", "creation", "pointwise", "reduction", "view", "indexing", "linalg",
+            "nn")
 __all__ = [n for m in _MODULES for n in __import__(f"{__name__}.{m}", fromlist=["_"]).__all__]
 
 _install()

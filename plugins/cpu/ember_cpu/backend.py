@@ -7,7 +7,7 @@ import numpy as np
 from ember.backend import Backend
 from ember.memory import Allocator
 
-from . import kernels, linalg_kernels
+from . import kernels, linalg_kernels, nn_kernels
 
 
 class CPUBackend(Backend):
@@ -22,6 +22,7 @@ class CPUBackend(Backend):
         super().__init__()
         self.kernels.update(kernels.KERNELS)
         self.kernels.update(linalg_kernels.KERNELS)
+        self.kernels.update(nn_kernels.KERNELS)  # fused nn ops and optimizer updates
 
     def describe(self) -> list[str]:
         import os
