@@ -22,6 +22,10 @@ from . import ops as _ops
 from .ops import *
 from . import memory, schema
 from .dlpack import from_dlpack
+from . import array_api
+# The Array API standard's names that PyTorch lacks (concat, permute_dims …).
+_ARRAY_API = array_api.top_level_names(globals())
+globals().update({_n: getattr(array_api, _n) for _n in _ARRAY_API})
 from .random import Generator, initial_seed, manual_seed, seed
 
 half, double, long, short = float16, float64, int64, int16
@@ -60,4 +64,4 @@ __all__ = [
     "memory", "plugins", "schema",
     # interop (DLPack)
     "from_dlpack",
-] + [n for n in _ops.__all__ if not n.startswith("_")]
+] + [n for n in _ops.__all__ if not n.startswith("_")] + _ARRAY_API

@@ -1,0 +1,878 @@
+"""ember's Python Array API standard (2023.12) namespace: ``ember.array_api``.
+
+``Tensor.__array_namespace__()`` returns this module, so array-agnostic libraries
+(scikit-learn with ``array_api_dispatch=True``, SciPy, array-api-compat users) run on
+ember tensors on every device.  It holds every name of the standard:
+
+* where PyTorch's function already means the same (``ember.sqrt``, ``ember.sum`` with
+  ``axis=``/``keepdims=``), the very same function is re-exported;
+* names the standard spells differently (``concat``, ``permute_dims``,
+  ``bitwise_invert``, ``expand_dims`` …) are thin compositions of ember ops and are
+  also exported as ``ember.<name>``, since PyTorch has nothing else by those names;
+* where PyTorch and the standard disagree on a name's meaning (``sort`` returns values
+  only, ``max(x, axis=0)`` returns no indices, ``std`` defaults to ``correction=0``,
+  ``meshgrid`` to ``indexing='xy'``, ``can_cast`` is safe casting …) the standard's
+  version lives here only and ``ember.<name>`` keeps PyTorch's meaning.  The list is
+  ``PYTORCH_DIFFERENCES`` (and docs/interop.md).
+
+Type promotion is ember's (PyTorch's) everywhere, see docs/interop.md for where it
+differs from the standard's table.
+"""
+
+from __future__ import annotations
+
+import math
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import dtypes as _dt
+from .device import backends as _backends, device as _device, get_default_device
+from .dlpack import from_dlpack
+from . import array_api_linalg as linalg
+from .errors import OpError
+from .schema import registry as _registry
+from .tensor import Tensor, as_tensor as _as_tensor, tensor as _tensor
+
+__array_api_version__ = "2023.12"
+_VERSIONS = ("2021.12", "2022.12", "2023.12")
+
+e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
+
+# The standard's dtypes that ember has (no uint16/32/64, no complex).
+bool, int8, int16, int32, int64, uint8, float32, float64 = (
+    _dt.bool, _dt.int8, _dt.int16, _dt.int32, _dt.int64, _dt.uint8, _dt.float32, _dt.float64)
+finfo, iinfo = _dt.finfo, _dt.iinfo
+
+
+def _op(name: str):
+    """The entry point of ember op ``name`` (looked up per call: ops may come late)."""
+    od = _registry.get(name)
+    if od is None:
+        raise NotImplementedError(f"ember has no op {name!r}, which this Array API "
+                                  f"function needs")
+    return od.fn
+
+
+def _fail(fn: str, message: str):
+    raise OpError(f"{fn}(): {message}")
+
+
+def _axes(fn: str, axis, ndim: int) -> tuple:
+    """Normalised, sorted axes (``None``: all)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in axes:
+        n = builtins.max(ndim, 1)
+        if not -n <= a < n:
+            _fail(fn, f"argument 'axis' is out of range for a {ndim}-D tensor: {a}")
+        out.append(a % n)
+    if len(set(out)) != len(out):
+        _fail(fn, f"argument 'axis' repeats an axis: {axis}")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _check(fn: str, x, arg: str = "x") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{arg}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+# --- data types ------------------------------------------------------------------------
+
+_KINDS = {
+    "bool": lambda d: d is _dt.bool,
+    "signed integer": lambda d: d._kind == "i" and d.is_signed,
+    "unsigned integer": lambda d: d._kind == "i" and not d.is_signed,
+    "integral": lambda d: d._kind == "i",
+    "real floating": lambda d: d._kind == "f",
+    "complex floating": lambda d: False,
+    "numeric": lambda d: d._kind in "if",
+}
+
+
+def isdtype(dtype, kind) -> builtins.bool:
+    """Whether ``dtype`` is of ``kind``: a dtype, a kind name ('bool', 'signed integer',
+    'unsigned integer', 'integral', 'real floating', 'complex floating', 'numeric') or a
+    tuple of them."""
+    d = _dt.as_dtype(dtype, op="isdtype", arg="dtype")
+    if isinstance(kind, tuple):
+        return builtins.any(isdtype(d, k) for k in kind)
+    if isinstance(kind, str):
+        test = _KINDS.get(kind)
+        if test is None:
+            raise ValueError(f"isdtype(): unknown kind {kind!r}; expected one of "
+                             f"{sorted(_KINDS)}, a dtype or a tuple of them")
+        return test(d)
+    return d is _dt.as_dtype(kind, op="isdtype", arg="kind")
+
+
+def result_type(*arrays_and_dtypes) -> _dt.dtype:
+    """The dtype an op on these tensors, dtypes (and Python numbers) returns, by
+    ember's (PyTorch's) promotion; a dtype counts as a tensor of ndim >= 1."""
+    if not arrays_and_dtypes:
+        raise ValueError("result_type(): at least one array or dtype is required")
+    key = []
+    for x in arrays_and_dtypes:
+        if isinstance(x, Tensor):
+            key.append((x.dtype, x.ndim == 0))
+        elif x.__class__ in (builtins.bool, int, float):
+            key.append((0 if x.__class__ is builtins.bool else 1 if x.__class__ is int else 2,
+                        None))
+        else:
+            key.append((_dt.as_dtype(x, op="result_type", arg="arrays_and_dtypes"), False))
+    return _dt._result_type_cached(tuple(key))
+
+
+def can_cast(from_, to, /) -> builtins.bool:
+    """Whether ``from_`` (a dtype or tensor) casts to ``to`` by promotion: the
+    standard's safe casting (``float64`` -> ``float32`` is ``False``), unlike
+    ``ember.can_cast``, which is PyTorch's same-or-higher-category rule."""
+    f = from_.dtype if isinstance(from_, Tensor) else _dt.as_dtype(from_, op="can_cast")
+    t = _dt.as_dtype(to, op="can_cast", arg="to")
+    return _dt.promote_types(f, t) is t
+
+
+def astype(x: Tensor, dtype, /, *, copy: builtins.bool = True, device=None) -> Tensor:
+    """``x`` as ``dtype`` (a copy unless ``copy=False`` and nothing changes)."""
+    _check("astype", x)
+    d = _dt.as_dtype(dtype, op="astype")
+    if device is not None:
+        x = x.to(device)
+    if d is x.dtype:
+        return x.clone() if copy else x
+    return _op("astype")(x, d)
+
+
+# --- creation ------------------------------------------------------------------------------
+
+def asarray(obj: Any, /, *, dtype=None, device=None, copy: builtins.bool | None = None
+            ) -> Tensor:
+    """A tensor from ``obj`` (tensor, array, DLPack producer, buffer, nested sequence,
+    Python number).  Shares memory with a tensor or a CPU array when dtype and device
+    allow and ``copy`` is not ``True``; ``copy=False`` raises if a copy is needed."""
+    d = _dt.as_dtype(dtype, op="asarray") if dtype is not None else None
+    dev = _device(device) if device is not None else None
+    if copy is True:
+        return _tensor(obj, dtype=d, device=dev if dev is not None else
+                       (obj.device if isinstance(obj, Tensor) else None))
+    if isinstance(obj, Tensor):
+        out = obj.to(device=dev, dtype=d)
+    elif isinstance(obj, np.ndarray) or (hasattr(obj, "__dlpack__") and copy is False):
+        try:
+            src = from_dlpack(obj) if not isinstance(obj, np.ndarray) else _as_tensor(obj)
+        except (BufferError, TypeError):
+            if copy is False:
+                raise ValueError("asarray(): this object can't be shared without a copy, "
+                                 "but copy=False was given") from None
+            return _tensor(np.asarray(obj), dtype=d, device=dev)
+        out = src.to(device=dev, dtype=d)
+        obj = src
+    else:
+        if copy is False:
+            raise ValueError(f"asarray(): a {type(obj).__name__} can't be converted "
+                             f"without a copy, but copy=False was given")
+        return _tensor(obj, dtype=d, device=dev)
+    if copy is False and out is not obj:
+        raise ValueError("asarray(): converting the input needs a copy (another dtype or "
+                         "device), but copy=False was given")
+    return out
+
+
+def arange(start, /, stop=None, step=1, *, dtype=None, device=None) -> Tensor:
+    """``[start, stop)`` by ``step`` (the standard's keyword ``stop``)."""
+    return _op("arange")(start, stop, step, dtype=dtype, device=device)
+
+
+def linspace(start, stop, /, num: int, *, dtype=None, device=None,
+             endpoint: builtins.bool = True) -> Tensor:
+    """``num`` evenly spaced values from ``start`` to ``stop`` (included unless
+    ``endpoint=False``)."""
+    d = _dt.as_dtype(dtype, op="linspace") if dtype is not None else _dt.get_default_dtype()
+    if not isinstance(num, int) or num < 0:
+        _fail("linspace", f"argument 'num' must be a non-negative int, got {num!r}")
+    div = (num - 1) if endpoint else num
+    step = (stop - start) / div if div > 0 else 0.0
+    idx = _op("arange")(num, dtype=_dt.float64, device=device)
+    out = idx * step + start
+    if endpoint and num > 1:
+        # the last value is exactly ``stop``, not start + (num-1) * step rounded
+        out = _op("where")(idx == float(num - 1), _op("full")((num,), float(stop),
+                           dtype=_dt.float64, device=device), out)
+    return _op("astype")(out, d) if out.dtype is not d else out
+
+
+def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype=None,
+        device=None) -> Tensor:
+    """A matrix with ones on the ``k``-th diagonal."""
+    n_cols = n_rows if n_cols is None else n_cols
+    d = _dt.as_dtype(dtype, op="eye") if dtype is not None else _dt.get_default_dtype()
+    ar = _op("arange")
+    r = ar(n_rows, dtype=_dt.int64, device=device).reshape(n_rows, 1)
+    c = ar(n_cols, dtype=_dt.int64, device=device).reshape(1, n_cols)
+    return _op("astype")(_op("eq")(c - r, k), d)
+
+
+def empty(shape, *, dtype=None, device=None) -> Tensor:
+    return _op("empty")(shape, dtype=dtype, device=device)
+
+
+def zeros(shape, *, dtype=None, device=None) -> Tensor:
+    return _op("zeros")(shape, dtype=dtype, device=device)
+
+
+def ones(shape, *, dtype=None, device=None) -> Tensor:
+    return _op("ones")(shape, dtype=dtype, device=device)
+
+
+def full(shape, fill_value, *, dtype=None, device=None) -> Tensor:
+    return _op("full")(shape, fill_value, dtype=dtype, device=device)
+
+
+def _like(name):
+    def like(x: Tensor, /, *args, dtype=None, device=None) -> Tensor:
+        _check(f"{name}_like", x)
+        return _op(name)(tuple(x.shape), *args, dtype=dtype or x.dtype,
+                         device=device or x.device)
+    like.__name__ = like.__qualname__ = f"{name}_like"
+    like.__doc__ = f"``{name}`` with the shape (and by default dtype and device) of ``x``."
+    return like
+
+
+empty_like, zeros_like, ones_like = _like("empty"), _like("zeros"), _like("ones")
+_full_like = _like("full")
+
+
+def full_like(x: Tensor, /, fill_value, *, dtype=None, device=None) -> Tensor:
+    """A tensor shaped like ``x`` filled with ``fill_value``."""
+    return _full_like(x, fill_value, dtype=dtype, device=device)
+
+
+def meshgrid(*arrays: Tensor, indexing: str = "xy") -> list[Tensor]:
+    """Coordinate grids from 1-D tensors; the standard's default is ``'xy'`` (PyTorch's
+    ``meshgrid`` defaults to ``'ij'``)."""
+    if indexing not in ("xy", "ij"):
+        _fail("meshgrid", f"argument 'indexing' must be 'xy' or 'ij', got {indexing!r}")
+    for i, a in enumerate(arrays):
+        _check("meshgrid", a, f"arrays[{i}]")
+        if a.ndim != 1:
+            _fail("meshgrid", f"argument 'arrays[{i}]' must be 1-D, got {a.ndim}-D")
+    n = len(arrays)
+    shape = [a.shape[0] for a in arrays]
+    if indexing == "xy" and n >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, a in enumerate(arrays):
+        pos = i if indexing == "ij" or n < 2 or i > 1 else 1 - i
+        view = [1] * n
+        view[pos] = a.shape[0]
+        out.append(a.reshape(tuple(view)).expand(tuple(shape)))
+    return out
+
+
+def tril(x: Tensor, /, *, k: int = 0) -> Tensor:
+    """The lower triangle (``k``-th diagonal and below) of the last two dims."""
+    return _tri("tril", x, k)
+
+
+def triu(x: Tensor, /, *, k: int = 0) -> Tensor:
+    """The upper triangle (``k``-th diagonal and above) of the last two dims."""
+    return _tri("triu", x, k)
+
+
+def _tri(name, x, k):
+    _check(name, x)
+    if x.ndim < 2:
+        _fail(name, f"argument 'x' must have at least 2 dimensions, got {x.ndim}")
+    if name in _registry:
+        return _op(name)(x, k)
+    m, n = x.shape[-2:]
+    ar = _op("arange")
+    diff = ar(n, device=x.device).reshape(1, n) - ar(m, device=x.device).reshape(m, 1)
+    keep = (diff <= k) if name == "tril" else _op("gt")(diff, k - 1)
+    return _op("where")(keep, x, _op("zeros")((), dtype=x.dtype, device=x.device))
+
+
+# --- elementwise -----------------------------------------------------------------------------
+
+def equal(x1, x2, /) -> Tensor:
+    """``x1 == x2`` elementwise (``ember.equal`` is PyTorch's whole-tensor test)."""
+    return _op("eq")(x1, x2)
+
+
+def conj(x: Tensor, /) -> Tensor:
+    """The complex conjugate; ember has real dtypes only, so ``x`` itself."""
+    return _check("conj", x)
+
+
+def real(x: Tensor, /) -> Tensor:
+    """The real part; ember has real dtypes only, so ``x`` itself."""
+    return _check("real", x)
+
+
+def imag(x: Tensor, /) -> Tensor:
+    """The imaginary part; ember has real dtypes only, so zeros."""
+    return zeros_like(_check("imag", x))
+
+
+def clip(x: Tensor, /, min=None, max=None) -> Tensor:
+    """``x`` limited to ``[min, max]``; the result keeps ``x``'s dtype."""
+    _check("clip", x)
+    out = x
+    if min is not None:
+        out = _op("where")(out < min, _cast_like(min, x), out)
+    if max is not None:
+        out = _op("where")(_op("gt")(out, max), _cast_like(max, x), out)
+    return out if out is not x else x.clone()
+
+
+def _cast_like(v, x):
+    if isinstance(v, Tensor):
+        return v if v.dtype is x.dtype else _op("astype")(v, x.dtype)
+    return _op("full")((), v, dtype=x.dtype, device=x.device)
+
+
+# --- statistical -------------------------------------------------------------------------------
+
+def max(x: Tensor, /, *, axis=None, keepdims: builtins.bool = False) -> Tensor:
+    """Maximum over ``axis`` (values only; ``ember.max(x, dim)`` also gives indices)."""
+    return _op("amax")(_check("max", x), _axes("max", axis, x.ndim), keepdims)
+
+
+def min(x: Tensor, /, *, axis=None, keepdims: builtins.bool = False) -> Tensor:
+    """Minimum over ``axis`` (values only; ``ember.min(x, dim)`` also gives indices)."""
+    return _op("amin")(_check("min", x), _axes("min", axis, x.ndim), keepdims)
+
+
+def _moments(fn, x, axis, correction, keepdims):
+    _check(fn, x)
+    if not x.dtype.is_floating_point:
+        _fail(fn, f"argument 'x' must have a floating point dtype, got {x.dtype}")
+    axes = _axes(fn, axis, x.ndim)
+    n = math.prod(x.shape[a] for a in axes)
+    mu = _op("mean")(x, axes, True)
+    d = x - mu
+    return _op("sum")(d * d, axes, keepdims) / builtins.max(n - correction, 0)
+
+
+def var(x: Tensor, /, *, axis=None, correction: float = 0.0,
+        keepdims: builtins.bool = False) -> Tensor:
+    """Variance over ``axis``; the standard's default is ``correction=0`` (PyTorch's
+    ``ember.var`` defaults to 1)."""
+    return _moments("var", x, axis, correction, keepdims)
+
+
+def std(x: Tensor, /, *, axis=None, correction: float = 0.0,
+        keepdims: builtins.bool = False) -> Tensor:
+    """Standard deviation over ``axis``; ``correction=0`` by default (see ``var``)."""
+    return _op("sqrt")(_moments("std", x, axis, correction, keepdims))
+
+
+def prod(x: Tensor, /, *, axis=None, dtype=None, keepdims: builtins.bool = False) -> Tensor:
+    """Product over ``axis`` (an int, a tuple or ``None``)."""
+    _check("prod", x)
+    axes = _axes("prod", axis, x.ndim)
+    fn = _op("prod")
+    if axis is None and not keepdims:
+        return fn(x, dtype=dtype)
+    out = x
+    for a in sorted(axes, reverse=True):
+        out = fn(out, a, True, dtype=dtype)
+        dtype = None
+    if not axes:
+        out = fn(out.reshape(1, *out.shape), 0, False, dtype=dtype) if dtype else out.clone()
+    return out if keepdims else out.reshape(tuple(s for i, s in enumerate(x.shape)
+                                                  if i not in axes))
+
+
+def cumulative_sum(x: Tensor, /, *, axis: int | None = None, dtype=None,
+                   include_initial: builtins.bool = False) -> Tensor:
+    """Running sums along ``axis`` (optional for 1-D ``x``); ``include_initial``
+    prepends the empty sum (zero)."""
+    return _cumulative("cumulative_sum", "cumsum", x, axis, dtype, include_initial)
+
+
+def cumulative_prod(x: Tensor, /, *, axis: int | None = None, dtype=None,
+                    include_initial: builtins.bool = False) -> Tensor:
+    """Running products along ``axis``; ``include_initial`` prepends one."""
+    return _cumulative("cumulative_prod", "cumprod", x, axis, dtype, include_initial)
+
+
+def _cumulative(fn, op, x, axis, dtype, include_initial):
+    _check(fn, x)
+    if axis is None:
+        if x.ndim > 1:
+            _fail(fn, f"argument 'axis' is required for a {x.ndim}-D tensor")
+        axis = 0
+    if x.ndim == 0:
+        x = x.reshape(1)
+    out = _op(op)(x, axis, dtype=dtype)
+    if include_initial:
+        shape = list(out.shape)
+        shape[axis % x.ndim] = 1
+        fill = _op("zeros" if op == "cumsum" else "ones")
+        out = _op("cat")([fill(tuple(shape), dtype=out.dtype, device=out.device), out], axis)
+    return out
+
+
+# --- searching, sorting, sets --------------------------------------------------------------
+
+def argmax(x: Tensor, /, *, axis: int | None = None, keepdims: builtins.bool = False):
+    """Index of the first maximum (over the flattened tensor if ``axis`` is None)."""
+    return _op("argmax")(x, axis, keepdims)
+
+
+def argmin(x: Tensor, /, *, axis: int | None = None, keepdims: builtins.bool = False):
+    """Index of the first minimum (over the flattened tensor if ``axis`` is None)."""
+    return _op("argmin")(x, axis, keepdims)
+
+
+def sort(x: Tensor, /, *, axis: int = -1, descending: builtins.bool = False,
+         stable: builtins.bool = True) -> Tensor:
+    """Sorted values along ``axis`` (``ember.sort`` also returns the indices)."""
+    return _op("sort")(_check("sort", x), axis, descending, stable=stable)[0]
+
+
+def argsort(x: Tensor, /, *, axis: int = -1, descending: builtins.bool = False,
+            stable: builtins.bool = True) -> Tensor:
+    """Indices that sort ``x`` along ``axis`` (stable by default, as the standard)."""
+    return _op("sort")(_check("argsort", x), axis, descending, stable=stable)[1]
+
+
+def nonzero(x: Tensor, /) -> tuple[Tensor, ...]:
+    """A tuple of index tensors, one per dimension (``ember.nonzero`` returns one 2-D
+    tensor, as PyTorch)."""
+    _check("nonzero", x)
+    if x.ndim == 0:
+        _fail("nonzero", "argument 'x' must have at least one dimension")
+    idx = _op("nonzero")(x)
+    return tuple(idx[:, i] for i in range(x.ndim))
+
+
+def searchsorted(x1: Tensor, x2: Tensor, /, *, side: str = "left", sorter=None) -> Tensor:
+    """Insertion points of ``x2`` in the 1-D sorted ``x1`` (``side`` 'left'/'right')."""
+    _check("searchsorted", x1, "x1")
+    if side not in ("left", "right"):
+        _fail("searchsorted", f"argument 'side' must be 'left' or 'right', got {side!r}")
+    if x1.ndim != 1:
+        _fail("searchsorted", f"argument 'x1' must be 1-D, got {x1.ndim}-D")
+    if sorter is not None:
+        x1 = take(x1, sorter)
+    return _op("searchsorted")(x1, x2, side=side)
+
+
+def _unique(x, fn):
+    _check(fn, x)
+    return _op("_unique_all")(x)
+
+
+def unique_values(x: Tensor, /) -> Tensor:
+    """The distinct values of ``x``, sorted, flattened (NaNs are all distinct)."""
+    return _unique(x, "unique_values")[0]
+
+
+def unique_counts(x: Tensor, /):
+    """``(values, counts)`` of the distinct values of ``x``."""
+    v, _, _, c = _unique(x, "unique_counts")
+    return UniqueCountsResult(v, c)
+
+
+def unique_inverse(x: Tensor, /):
+    """``(values, inverse_indices)``: ``values[inverse_indices]`` rebuilds ``x``."""
+    v, _, inv, _ = _unique(x, "unique_inverse")
+    return UniqueInverseResult(v, inv)
+
+
+def unique_all(x: Tensor, /):
+    """``(values, indices, inverse_indices, counts)`` of the distinct values."""
+    return UniqueAllResult(*_unique(x, "unique_all"))
+
+
+def count_nonzero(x: Tensor, /, *, axis=None, keepdims: builtins.bool = False) -> Tensor:
+    """How many elements along ``axis`` are not zero (as int64)."""
+    _check("count_nonzero", x)
+    nz = x if x.dtype is _dt.bool else _op("astype")(x, _dt.bool)
+    return _op("sum")(nz, _axes("count_nonzero", axis, x.ndim), keepdims)
+
+
+# --- manipulation ------------------------------------------------------------------------------
+
+def reshape(x: Tensor, /, shape, *, copy: builtins.bool | None = None) -> Tensor:
+    """``x`` with a new shape (a copy if ``copy=True``)."""
+    out = _op("reshape")(_check("reshape", x), tuple(shape))
+    if copy:
+        return out.clone()
+    if copy is False and out._data.base is None and x.numel():
+        raise ValueError("reshape(): the new shape needs a copy, but copy=False was given")
+    return out
+
+
+def permute_dims(x: Tensor, /, axes: Sequence[int]) -> Tensor:
+    """``x`` with its axes reordered (``Tensor.permute``)."""
+    return _op("permute")(_check("permute_dims", x), tuple(axes))
+
+
+def matrix_transpose(x: Tensor, /) -> Tensor:
+    """The transpose of the last two dimensions (``x.mT``)."""
+    _check("matrix_transpose", x)
+    if x.ndim < 2:
+        _fail("matrix_transpose", f"argument 'x' must have at least 2 dimensions, got "
+                                  f"{x.ndim}")
+    return _op("transpose")(x, -2, -1)
+
+
+def expand_dims(x: Tensor, /, *, axis: int = 0) -> Tensor:
+    """``x`` with a new axis of size one at ``axis`` (``Tensor.unsqueeze``)."""
+    _check("expand_dims", x)
+    n = x.ndim + 1
+    if not -n <= axis < n:
+        _fail("expand_dims", f"argument 'axis' is out of range for a {x.ndim}-D tensor: "
+                             f"{axis}")
+    shape = list(x.shape)
+    shape.insert(axis % n, 1)
+    return _op("reshape")(x, tuple(shape))
+
+
+def squeeze(x: Tensor, /, axis) -> Tensor:
+    """``x`` without the axes ``axis``, which must have size one (``ember.squeeze``
+    silently keeps axes of other sizes, as PyTorch)."""
+    _check("squeeze", x)
+    axes = _axes("squeeze", axis, x.ndim)
+    for a in axes:
+        if x.shape[a] != 1:
+            _fail("squeeze", f"cannot squeeze axis {a}: its size is {x.shape[a]}, not 1")
+    return _op("reshape")(x, tuple(s for i, s in enumerate(x.shape) if i not in axes))
+
+
+def moveaxis(x: Tensor, source, destination, /) -> Tensor:
+    """``x`` with axes ``source`` moved to ``destination`` (ints or tuples)."""
+    _check("moveaxis", x)
+    src = source if isinstance(source, (tuple, list)) else (source,)
+    dst = destination if isinstance(destination, (tuple, list)) else (destination,)
+    if len(src) != len(dst):
+        _fail("moveaxis", f"'source' and 'destination' must have the same number of "
+                          f"elements, got {len(src)} and {len(dst)}")
+    n = x.ndim
+    src = [_axes("moveaxis", s, n)[0] for s in src]
+    dst = [_axes("moveaxis", d, n)[0] for d in dst]
+    order = [i for i in range(n) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return _op("permute")(x, tuple(order))
+
+
+def broadcast_to(x: Tensor, /, shape) -> Tensor:
+    """A broadcast view of ``x`` with ``shape``."""
+    return _op("expand")(_check("broadcast_to", x), tuple(shape))
+
+
+def broadcast_arrays(*arrays: Tensor) -> list[Tensor]:
+    """The tensors broadcast against each other (views)."""
+    from .ops._rules import broadcast_shapes
+    for i, a in enumerate(arrays):
+        _check("broadcast_arrays", a, f"arrays[{i}]")
+    shape = broadcast_shapes(*(tuple(a.shape) for a in arrays), op="broadcast_arrays")
+    return [_op("expand")(a, shape) for a in arrays]
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """The shape ``shapes`` broadcast to."""
+    from .ops._rules import broadcast_shapes as bs
+    return bs(*(tuple(s) for s in shapes))
+
+
+def concat(arrays, /, *, axis: int | None = 0) -> Tensor:
+    """Join tensors along ``axis`` (``None``: flatten them first)."""
+    arrays = list(arrays)
+    if axis is None:
+        return _op("cat")([a.reshape(-1) for a in arrays], 0)
+    return _op("cat")(arrays, axis)
+
+
+def stack(arrays, /, *, axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    return _op("stack")(list(arrays), axis)
+
+
+def unstack(x: Tensor, /, *, axis: int = 0) -> tuple[Tensor, ...]:
+    """The slices of ``x`` along ``axis`` (``Tensor.unbind``)."""
+    _check("unstack", x)
+    a = _axes("unstack", axis, x.ndim)[0]
+    moved = moveaxis(x, a, 0)
+    return tuple(moved[i] for i in range(x.shape[a]))
+
+
+def flip(x: Tensor, /, *, axis=None) -> Tensor:
+    """``x`` reversed along ``axis`` (all axes by default)."""
+    _check("flip", x)
+    return _op("flip")(x, _axes("flip", axis, x.ndim))
+
+
+def roll(x: Tensor, /, shift, *, axis=None) -> Tensor:
+    """``x`` rolled by ``shift`` along ``axis`` (flattened if ``None``)."""
+    _check("roll", x)
+    shifts = shift if isinstance(shift, (tuple, list)) else (shift,)
+    if axis is None:
+        return _op("roll")(x.reshape(-1), tuple(shifts), (0,)).reshape(tuple(x.shape))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return _op("roll")(x, tuple(shifts), tuple(axes))
+
+
+def tile(x: Tensor, repetitions, /) -> Tensor:
+    """``x`` repeated ``repetitions[i]`` times along each axis."""
+    _check("tile", x)
+    reps = tuple(repetitions)
+    n = builtins.max(len(reps), x.ndim)
+    reps = (1,) * (n - len(reps)) + reps
+    shape = (1,) * (n - x.ndim) + tuple(x.shape)
+    inter = []
+    for r, s in zip(reps, shape):
+        inter += [1, s]
+    big = []
+    for r, s in zip(reps, shape):
+        big += [r, s]
+    out = x.reshape(tuple(inter)).expand(tuple(big))
+    return out.reshape(tuple(r * s for r, s in zip(reps, shape)))
+
+
+def repeat(x: Tensor, repeats, /, *, axis: int | None = None) -> Tensor:
+    """Each element repeated ``repeats`` times (an int, or a 1-D tensor of counts)
+    along ``axis`` (the flattened tensor if ``None``); ``Tensor.repeat`` is ``tile``."""
+    _check("repeat", x)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    a = _axes("repeat", axis, x.ndim)[0]
+    if isinstance(repeats, Tensor) and repeats.ndim == 1 and repeats.shape[0] != 1:
+        if repeats.shape[0] != x.shape[a]:
+            _fail("repeat", f"argument 'repeats' has {repeats.shape[0]} counts, but axis "
+                            f"{a} has size {x.shape[a]}")
+        ends = _op("cumsum")(repeats, 0)
+        total = int(ends[-1].item()) if repeats.shape[0] else 0
+        pos = _op("arange")(total, device=x.device)
+        idx = _op("searchsorted")(ends, pos, side="right")
+        return take(x, idx, axis=a)
+    r = int(repeats)
+    if r < 0:
+        _fail("repeat", f"argument 'repeats' must be non-negative, got {r}")
+    shape = tuple(x.shape)
+    out = x.reshape(shape[:a + 1] + (1,) + shape[a + 1:])
+    out = out.expand(shape[:a + 1] + (r,) + shape[a + 1:])
+    return out.reshape(shape[:a] + (shape[a] * r,) + shape[a + 1:])
+
+
+def take(x: Tensor, indices: Tensor, /, *, axis: int | None = None) -> Tensor:
+    """Elements of ``x`` at ``indices`` along ``axis`` (optional for 1-D ``x``)."""
+    _check("take", x)
+    _check("take", indices, "indices")
+    if axis is None:
+        if x.ndim != 1:
+            _fail("take", f"argument 'axis' is required for a {x.ndim}-D tensor")
+        axis = 0
+    if indices.ndim != 1:
+        _fail("take", f"argument 'indices' must be 1-D, got {indices.ndim}-D")
+    return _op("index_select")(x, axis, indices)
+
+
+def take_along_axis(x: Tensor, indices: Tensor, /, *, axis: int = -1) -> Tensor:
+    """Elements of ``x`` at ``indices`` (same rank) along ``axis`` (``gather``)."""
+    return _op("gather")(_check("take_along_axis", x), axis, indices)
+
+
+def diff(x: Tensor, /, *, axis: int = -1, n: int = 1, prepend=None, append=None) -> Tensor:
+    """The ``n``-th forward difference along ``axis``."""
+    _check("diff", x)
+    a = _axes("diff", axis, x.ndim)[0]
+    parts = [p for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        x = _op("cat")(parts, a)
+    for _ in range(n):
+        m = x.shape[a]
+        lo = tuple(slice(None) if i != a else slice(0, m - 1) for i in range(x.ndim))
+        hi = tuple(slice(None) if i != a else slice(1, m) for i in range(x.ndim))
+        x = x[hi] - x[lo] if x.dtype is not _dt.bool else _op("ne")(x[hi], x[lo])
+    return x
+
+
+# --- linear algebra in the main namespace --------------------------------------------------
+
+def matmul(x1: Tensor, x2: Tensor, /) -> Tensor:
+    """Matrix product (promoting mixed dtypes first, as the standard's ``@``)."""
+    d = result_type(x1, x2)
+    if x1.dtype is not d:
+        x1 = _op("astype")(x1, d)
+    if x2.dtype is not d:
+        x2 = _op("astype")(x2, d)
+    return _op("matmul")(x1, x2)
+
+
+def vecdot(x1: Tensor, x2: Tensor, /, *, axis: int = -1) -> Tensor:
+    """Dot products of vectors along ``axis`` (broadcasting the others)."""
+    _check("vecdot", x1, "x1")
+    _check("vecdot", x2, "x2")
+    if x1.shape[axis] != x2.shape[axis]:
+        _fail("vecdot", f"'x1' and 'x2' must have the same size along axis {axis}, got "
+                        f"{x1.shape[axis]} and {x2.shape[axis]}")
+    return _op("sum")(x1 * x2, axis)
+
+
+def tensordot(x1: Tensor, x2: Tensor, /, *, axes=2) -> Tensor:
+    """Sum of products over ``axes`` (an int: the last/first ``axes`` axes; or a
+    pair of axis sequences)."""
+    _check("tensordot", x1, "x1")
+    _check("tensordot", x2, "x2")
+    if isinstance(axes, int):
+        if axes < 0:
+            _fail("tensordot", f"argument 'axes' must be non-negative, got {axes}")
+        a1 = list(range(x1.ndim - axes, x1.ndim))
+        a2 = list(range(axes))
+    else:
+        a1 = [a % x1.ndim for a in axes[0]]
+        a2 = [a % x2.ndim for a in axes[1]]
+    if len(a1) != len(a2) or builtins.any(x1.shape[i] != x2.shape[j] for i, j in zip(a1, a2)):
+        _fail("tensordot", f"contracted axes {a1} of {list(x1.shape)} and {a2} of "
+                           f"{list(x2.shape)} must have equal sizes")
+    free1 = [i for i in range(x1.ndim) if i not in a1]
+    free2 = [i for i in range(x2.ndim) if i not in a2]
+    k = math.prod(x1.shape[i] for i in a1)
+    m = math.prod(x1.shape[i] for i in free1)
+    n = math.prod(x2.shape[i] for i in free2)
+    left = _op("permute")(x1, tuple(free1 + a1)).reshape(m, k)
+    right = _op("permute")(x2, tuple(a2 + free2)).reshape(k, n)
+    out = matmul(left, right)
+    return out.reshape(tuple(x1.shape[i] for i in free1) + tuple(x2.shape[i] for i in free2))
+
+
+# --- results, info -------------------------------------------------------------------------------
+
+def _result(name, fields):
+    from collections import namedtuple
+    return namedtuple(name, fields)
+
+
+UniqueAllResult = _result("UniqueAllResult", "values indices inverse_indices counts")
+UniqueCountsResult = _result("UniqueCountsResult", "values counts")
+UniqueInverseResult = _result("UniqueInverseResult", "values inverse_indices")
+
+_STANDARD_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float32",
+                    "float64")
+
+
+class _Info:
+    """What ``__array_namespace_info__()`` returns: capabilities, devices, dtypes."""
+
+    __module__ = "ember.array_api"
+
+    def capabilities(self) -> dict:
+        return {"boolean indexing": True, "data-dependent shapes": True,
+                "max dimensions": 64}
+
+    def default_device(self):
+        return get_default_device()
+
+    def devices(self) -> list:
+        out = []
+        for name, b in _backends().items():
+            if name == "meta" or not b.is_available():
+                continue
+            out += [_device(name)] if not b.indexed else \
+                [_device(name, i) for i in range(b.device_count())]
+        return out
+
+    def default_dtypes(self, *, device=None) -> dict:
+        return {"real floating": _dt.get_default_dtype(), "complex floating": None,
+                "integral": _dt.int64, "indexing": _dt.int64}
+
+    def dtypes(self, *, device=None, kind=None) -> dict:
+        from .device import get_backend
+        dev = _device(device) if device is not None else get_default_device()
+        supported = get_backend(dev.type).supported_dtypes
+        out = {}
+        for n in _STANDARD_DTYPES:
+            d = _dt._NAMES[n]
+            if supported is not None and d not in supported:
+                continue
+            if kind is None or isdtype(d, kind):
+                out[n] = d
+        return out
+
+
+def __array_namespace_info__() -> _Info:
+    """Inspection API of the standard: capabilities, devices, dtypes."""
+    return _Info()
+
+
+# --- names that mean the same in ember (PyTorch) and in the standard -------------------------
+#: standard name -> ember op implementing it
+_SAME = {n: n for n in (
+    "abs acos acosh add asin asinh atan atan2 atanh bitwise_and bitwise_left_shift "
+    "bitwise_or bitwise_right_shift bitwise_xor ceil copysign cos cosh exp expm1 floor "
+    "floor_divide hypot isfinite isinf isnan log log10 log1p log2 logaddexp logical_and "
+    "logical_not logical_or logical_xor maximum minimum nextafter pow reciprocal "
+    "remainder round sign signbit sin sinh sqrt square tan tanh trunc where mean sum "
+    "all any").split()}
+_SAME.update(divide="div", multiply="mul", subtract="sub", negative="neg",
+             greater="gt", greater_equal="ge", less="lt", less_equal="le",
+             not_equal="ne", bitwise_invert="bitwise_not", positive="positive")
+
+for _std, _ours in _SAME.items():
+    if _ours in _registry:
+        globals()[_std] = _registry[_ours].fn
+del _std, _ours
+
+#: Names where ember's top-level function keeps PyTorch's meaning; the standard's
+#: version is only in this namespace.
+PYTORCH_DIFFERENCES = (
+    "arange", "argsort", "can_cast", "clip", "diff", "equal", "eye", "flip", "linspace",
+    "matmul", "max", "meshgrid", "min", "nonzero", "prod", "repeat", "reshape",
+    "result_type", "roll", "sort", "squeeze", "std", "take", "tensordot", "tril", "triu",
+    "var", "argmax", "argmin", "astype", "cumulative_sum", "conj", "real", "imag",
+    "full_like", "empty", "zeros", "ones", "full", "zeros_like", "ones_like",
+    "empty_like", "stack", "concat", "unstack", "searchsorted", "count_nonzero",
+    "broadcast_shapes", "from_dlpack", "finfo", "iinfo",
+)
+_TOP_LEVEL = (
+    "asarray", "isdtype", "permute_dims", "matrix_transpose", "expand_dims", "moveaxis",
+    "broadcast_to", "broadcast_arrays", "concat", "vecdot", "bitwise_invert",
+    "unique_values", "unique_counts", "unique_inverse", "unique_all", "cumulative_sum",
+    "cumulative_prod", "tile", "take_along_axis", "unstack", "e", "pi", "inf", "nan",
+    "newaxis", "divide", "multiply", "subtract", "negative", "greater", "greater_equal",
+    "less", "less_equal", "not_equal", "__array_namespace_info__", "__array_api_version__",
+    "empty_like", "zeros_like", "ones_like", "full_like", "count_nonzero", "stack",
+)
+
+
+def top_level_names(existing) -> list[str]:
+    """The standard's names ``ember`` exports beside PyTorch's (those it lacks)."""
+    return [n for n in _TOP_LEVEL if n not in existing and n in globals()]
+
+
+# --- Tensor protocol -------------------------------------------------------------------------------
+
+def _array_namespace(self, /, *, api_version: str | None = None):
+    """This module: the Array API namespace of ember tensors."""
+    if api_version is not None and api_version not in _VERSIONS:
+        raise ValueError(f"__array_namespace__(): unsupported api_version {api_version!r}; "
+                         f"ember implements {', '.join(_VERSIONS)}")
+    import sys
+    return sys.modules[__name__]
+
+
+def _to_device(self, device, /, *, stream=None) -> Tensor:
+    """The tensor on ``device`` (the standard's ``to_device``)."""
+    if stream is not None:
+        raise ValueError("to_device(): ember has no streams; pass stream=None")
+    return self.to(device)
+
+
+def _mT(self) -> Tensor:
+    return matrix_transpose(self)
+
+
+Tensor.__array_namespace__ = _array_namespace
+Tensor.to_device = _to_device
+if not hasattr(Tensor, "mT"):
+    Tensor.mT = property(_mT, doc="The transpose of the last two dimensions.")
