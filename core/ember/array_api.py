@@ -31,7 +31,7 @@ import numpy as np
 from . import dtypes as _dt
 from .device import backends as _backends, device as _device, get_default_device
 from .dlpack import from_dlpack
-from . import array_api_linalg as linalg
+from . import array_api_linalg as linalg  # noqa: F401  (the standard's xp.linalg)
 from .errors import OpError
 from .schema import registry as _registry
 from .tensor import Tensor, as_tensor as _as_tensor, tensor as _tensor
@@ -560,7 +560,7 @@ def moveaxis(x: Tensor, source, destination, /) -> Tensor:
     src = [_axes("moveaxis", s, n)[0] for s in src]
     dst = [_axes("moveaxis", d, n)[0] for d in dst]
     order = [i for i in range(n) if i not in src]
-    for d, s in sorted(zip(dst, src)):
+    for d, s in sorted(zip(dst, src, strict=True)):
         order.insert(d, s)
     return _op("permute")(x, tuple(order))
 
@@ -629,14 +629,12 @@ def tile(x: Tensor, repetitions, /) -> Tensor:
     n = builtins.max(len(reps), x.ndim)
     reps = (1,) * (n - len(reps)) + reps
     shape = (1,) * (n - x.ndim) + tuple(x.shape)
-    inter = []
-    for r, s in zip(reps, shape):
-        inter += [1, s]
-    big = []
-    for r, s in zip(reps, shape):
-        big += [r, s]
-    out = x.reshape(tuple(inter)).expand(tuple(big))
-    return out.reshape(tuple(r * s for r, s in zip(reps, shape)))
+    pairs = list(zip(reps, shape, strict=True))
+    # (1, s0, 1, s1 …) broadcast to (r0, s0, r1, s1 …), then merged pairwise
+    inter = tuple(v for _, s in pairs for v in (1, s))
+    big = tuple(v for r, s in pairs for v in (r, s))
+    out = x.reshape(inter).expand(big)
+    return out.reshape(tuple(r * s for r, s in pairs))
 
 
 def repeat(x: Tensor, repeats, /, *, axis: int | None = None) -> Tensor:
@@ -732,7 +730,8 @@ def tensordot(x1: Tensor, x2: Tensor, /, *, axes=2) -> Tensor:
     else:
         a1 = [a % x1.ndim for a in axes[0]]
         a2 = [a % x2.ndim for a in axes[1]]
-    if len(a1) != len(a2) or builtins.any(x1.shape[i] != x2.shape[j] for i, j in zip(a1, a2)):
+    if len(a1) != len(a2) or builtins.any(
+            x1.shape[i] != x2.shape[j] for i, j in zip(a1, a2, strict=True)):
         _fail("tensordot", f"contracted axes {a1} of {list(x1.shape)} and {a2} of "
                            f"{list(x2.shape)} must have equal sizes")
     free1 = [i for i in range(x1.ndim) if i not in a1]
@@ -850,7 +849,7 @@ def top_level_names(existing) -> list[str]:
     return [n for n in _TOP_LEVEL if n not in existing and n in globals()]
 
 
-# --- Tensor protocol -------------------------------------------------------------------------------
+# --- Tensor protocol ---------------------------------------------------------------------
 
 def _array_namespace(self, /, *, api_version: str | None = None):
     """This module: the Array API namespace of ember tensors."""
