@@ -1,0 +1,76 @@
+"""Compiling OpenCL C once per (kernel template, dtypes, shape class) and caching it.
+
+Kernel sources are generated from templates (``*.cl`` files beside this module, with
+``$NAME`` placeholders) for a given set of dtypes and a *shape class* — the number of
+dimensions left after merging contiguous ones, and which operands are contiguous.
+Sizes, strides and offsets are kernel arguments, so one compiled kernel serves every
+shape of its class.  The cache lives on the ``DeviceState``; across processes, PoCL
+(``POCL_CACHE_DIR``) and pyopencl keep compiled binaries on disk.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import string
+
+import numpy as np
+
+__all__ = ["CTYPES", "ctype", "get_kernel", "template", "launch_size"]
+
+#: numpy dtype -> OpenCL C type.  bool is stored as one byte holding 0 or 1.
+CTYPES = {
+    np.dtype(np.bool_): "uchar", np.dtype(np.uint8): "uchar", np.dtype(np.int8): "char",
+    np.dtype(np.int16): "short", np.dtype(np.int32): "int", np.dtype(np.int64): "long",
+    np.dtype(np.float32): "float", np.dtype(np.float64): "double",
+}
+
+
+def ctype(dtype: np.dtype, op: str = "rocm") -> str:
+    """The OpenCL C type of ``dtype`` or a clear error."""
+    t = CTYPES.get(dtype)
+    if t is None:
+        raise TypeError(f"{op}(): dtype {dtype} is not supported on rocm (supported: "
+                        f"bool, uint8, int8, int16, int32, int64, float32, float64)")
+    return t
+
+
+@functools.cache
+def template(name: str) -> string.Template:
+    """The OpenCL C template ``name`` (a ``.cl`` file of this package)."""
+    text = importlib.resources.files(__package__).joinpath(name).read_text()
+    return string.Template(text)
+
+
+def get_kernel(dev, key: tuple, make_source, name: str, scalar_dtypes: list):
+    """The compiled kernel ``name`` for ``key`` on ``dev``, building it on first use.
+
+    ``make_source()`` returns the OpenCL C source; ``scalar_dtypes`` lists the kernel's
+    arguments' numpy dtypes (``None`` for buffers), so calls can pass Python numbers.
+    """
+    k = dev.kernels.get(key)
+    if k is not None:
+        return k
+    import pyopencl as cl
+    src = make_source()
+    if "double" in src:
+        if not dev.fp64:
+            raise TypeError(f"rocm:{dev.index} ({dev.device.name.strip()}) does not support "
+                            f"float64 (no cl_khr_fp64)")
+        src = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" + src
+    with dev.lock:
+        k = dev.kernels.get(key)
+        if k is None:
+            try:
+                prg = cl.Program(dev.context, src).build()
+            except cl.RuntimeError as e:  # a bug in a template: show the source with it
+                raise RuntimeError(f"rocm: building kernel {key!r} failed: {e}\n{src}") from e
+            k = getattr(prg, name)
+            k.set_scalar_arg_dtypes(scalar_dtypes)
+            dev.kernels[key] = k
+    return k
+
+
+def launch_size(n: int, group: int = 64) -> tuple:
+    """A 1-d global size covering ``n`` work items (kernels ignore the excess)."""
+    return ((n + group - 1) // group * group,)

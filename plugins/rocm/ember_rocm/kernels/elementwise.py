@@ -1,0 +1,124 @@
+"""The elementwise engine: one generated OpenCL kernel per expression and shape class.
+
+Every pointwise op, cast, copy and fill runs through ``elementwise``: the operands are
+broadcast to the output's shape (stride 0), dimensions that are contiguous in every
+operand are merged, and the kernel is generated for the remaining number of dimensions
+(operands that are contiguous in the output's order skip the index arithmetic).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..array import CLArray, contiguous_strides
+from .compiler import ctype, get_kernel, launch_size, template
+
+__all__ = ["elementwise", "broadcast_strides", "collapse", "store_expr", "new_like"]
+
+_LONG = np.dtype(np.int64)
+
+
+def broadcast_strides(a: CLArray, shape: tuple) -> tuple:
+    """``a``'s strides viewed at the broadcast ``shape`` (0 where it is broadcast)."""
+    lead = len(shape) - a.ndim
+    out = [0] * lead
+    for s, st, t in zip(a.shape, a.strides, shape[lead:], strict=False):
+        out.append(st if s == t and s != 1 else 0)
+    return tuple(out)
+
+
+def collapse(shape: tuple, strides: list) -> tuple:
+    """Drop size-1 dimensions and merge dimensions contiguous in every operand.
+
+    Returns ``(shape, [strides per operand])`` with fewer dimensions, same elements.
+    """
+    keep = [i for i, s in enumerate(shape) if s != 1]
+    shape = [shape[i] for i in keep]
+    strides = [[st[i] for i in keep] for st in strides]
+    i = len(shape) - 2
+    while i >= 0:
+        if all(st[i] == st[i + 1] * shape[i + 1] for st in strides):
+            shape[i] *= shape[i + 1]
+            del shape[i + 1]
+            for st in strides:
+                st[i] = st[i + 1]
+                del st[i + 1]
+        i -= 1
+    return tuple(shape), [tuple(st) for st in strides]
+
+
+def store_expr(expr: str, rtype: np.dtype) -> str:
+    """Convert a computed value to the stored type (bool: nonzero -> 1)."""
+    if rtype == np.bool_:
+        return f"(uchar)(({expr}) != 0)"
+    return f"({ctype(rtype)})({expr})"
+
+
+def new_like(dev, shape: tuple, dtype: np.dtype) -> CLArray:
+    return dev.empty(tuple(shape), np.dtype(dtype))
+
+
+def elementwise(name: str, expr: str, out: CLArray, tensors: list, scalars: list,
+                compute: np.dtype, helpers: str = "") -> CLArray:
+    """Run ``out[i] = expr`` over every element of ``out``.
+
+    ``tensors`` is ``[(var, CLArray)]``: each is loaded, converted to the ``compute``
+    dtype and named ``var`` in ``expr``; ``scalars`` is ``[(var, value, dtype)]``,
+    passed as kernel arguments.  The expression may also use ``gid`` (the output's
+    linear index).  Returns ``out``.
+    """
+    shape = out.shape
+    n = math.prod(shape)
+    if n == 0:
+        return out
+    all_strides = [out.strides] + [broadcast_strides(a, shape) for _, a in tensors]
+    cshape, cstrides = collapse(shape, all_strides)
+    nd = len(cshape)
+    linear_strides = contiguous_strides(cshape)
+    linear = tuple(st == linear_strides for st in cstrides)
+    T = ctype(compute, name)
+    R = ctype(out.dtype, name)
+    in_types = tuple(a.dtype for _, a in tensors)
+    key = ("ew", expr, helpers, T, out.dtype, in_types, nd, linear,
+           tuple(dt for _, _, dt in scalars))
+
+    def source() -> str:
+        def index(k):
+            if linear[k]:
+                return "gid"
+            return " + ".join(f"i{d} * st{k}_{d}" for d in range(nd)) or "0"
+        idx = []
+        if not all(linear):
+            idx.append("    long r = gid;")
+            for d in range(nd - 1, 0, -1):
+                idx.append(f"    const long i{d} = r % sz{d}; r /= sz{d};")
+            idx.append("    const long i0 = r;")
+        params, loads = [], []
+        for k, (var, a) in enumerate(tensors, start=1):
+            params.append(f", __global const {ctype(a.dtype, name)}* in{k}, const long off{k}")
+            params += [f", const long st{k}_{d}" for d in range(nd)]
+            loads.append(f"    const {T} {var} = ({T})in{k}[off{k} + {index(k)}];")
+        for var, _, dt in scalars:
+            params.append(f", const {ctype(dt, name)} {var}")
+        return template("pointwise.cl").substitute(
+            HELPERS=helpers.replace("T_", T), R=R,
+            OUT_STRIDES="".join(f", const long st0_{d}" for d in range(nd)),
+            PARAMS="".join(params), SIZES="".join(f", const long sz{d}" for d in range(nd)),
+            INDEX="\n".join(idx), LOADS="\n".join(loads),
+            OUT_INDEX=f"out_off + {index(0)}", STORE=store_expr(expr, out.dtype))
+
+    dtypes = [_LONG, None, _LONG] + [_LONG] * nd
+    dtypes += ([None, _LONG] + [_LONG] * nd) * len(tensors)
+    dtypes += [dt for _, _, dt in scalars]
+    dtypes += [_LONG] * nd
+    dev = out.dev
+    k = get_kernel(dev, key, source, "pointwise", dtypes)
+    args = [n, out.buffer, out.offset, *cstrides[0]]
+    for j, (_, a) in enumerate(tensors, start=1):
+        args += [a.buffer, a.offset, *cstrides[j]]
+    args += [v for _, v, _ in scalars]
+    args += cshape
+    k(dev.queue, launch_size(n), None, *args)
+    return out

@@ -1,0 +1,66 @@
+"""matmul with NumPy/PyTorch semantics (1-d operands, broadcast batches) over the
+tiled kernel of ``matmul.cl``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..array import CLArray
+from .compiler import ctype, get_kernel, template
+from .elementwise import collapse, new_like
+from .pointwise import clone, fill
+from .views import expand
+
+__all__ = ["matmul"]
+
+_LONG = np.dtype(np.int64)
+_TS = 16
+
+
+def _batch_stride(a: CLArray, batch: tuple, nb: int):
+    """``a`` expanded to ``batch`` and its single batch stride, copying only when the
+    batch dims cannot be merged into one."""
+    a = expand(a, batch + a.shape[-2:])
+    shape, (st,) = collapse(batch, [a.strides[:nb]])
+    if len(shape) > 1:
+        a = clone(a)
+        shape, (st,) = collapse(batch, [a.strides[:nb]])
+    return a, (st[0] if st else 0)
+
+
+def matmul(a: CLArray, b: CLArray) -> CLArray:
+    squeeze_a = a.ndim == 1
+    squeeze_b = b.ndim == 1
+    if squeeze_a:
+        a = a.view((1, a.shape[0]), (0, a.strides[0]))
+    if squeeze_b:
+        b = b.view((b.shape[0], 1), (b.strides[0], 0))
+    batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    M, K = a.shape[-2:]
+    N = b.shape[-1]
+    nb = len(batch)
+    nbatch = int(np.prod(batch)) if batch else 1
+    dt = np.result_type(a.dtype, b.dtype)
+    out = new_like(a.dev, batch + (M, N), dt)
+    if out.size:
+        if K == 0:
+            fill(out, 0)
+        else:
+            a, asb = _batch_stride(a, batch, nb)
+            b, bsb = _batch_stride(b, batch, nb)
+            T = ctype(dt, "matmul")
+            k = get_kernel(a.dev, ("matmul", dt), lambda: template("matmul.cl").substitute(T=T),
+                           "matmul", [_LONG, _LONG, _LONG, None,
+                                      None, _LONG, _LONG, _LONG, _LONG,
+                                      None, _LONG, _LONG, _LONG, _LONG])
+            gsize = ((N + _TS - 1) // _TS * _TS, (M + _TS - 1) // _TS * _TS, nbatch)
+            k(a.dev.queue, gsize, (_TS, _TS, 1), M, N, K, out.buffer,
+              a.buffer, a.offset, asb, a.strides[-2], a.strides[-1],
+              b.buffer, b.offset, bsb, b.strides[-2], b.strides[-1])
+    shape = batch + ((M,) if not squeeze_a else ()) + ((N,) if not squeeze_b else ())
+    return out.view(shape, _contig(shape))
+
+
+def _contig(shape):
+    from ..array import contiguous_strides
+    return contiguous_strides(shape)
