@@ -220,8 +220,18 @@ class Tensor:
         return self._host()
 
     def __array__(self, dtype=None, copy=None):
+        # NumPy 2 protocol: copy=True must copy, copy=False must not (or raise).
         a = self.detach()._host()
-        return a.astype(dtype) if dtype is not None else a
+        fresh = a is not self._data  # a device tensor's host copy is already new
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            if copy is False:
+                raise ValueError(f"__array__(): converting {self.dtype} to {np.dtype(dtype)} "
+                                 f"needs a copy, but copy=False was given")
+            return a.astype(dtype)
+        if copy is False and fresh:
+            raise ValueError(f"__array__(): a tensor on {self._device} can't be viewed as a "
+                             f"numpy array without a copy, but copy=False was given")
+        return a.copy() if copy and not fresh else a
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
@@ -434,6 +444,12 @@ def from_numpy(array: np.ndarray) -> Tensor:
         raise TypeError(f"from_numpy(): can't convert np.ndarray of type {array.dtype}; "
                         f"the only supported types are: "
                         f"{', '.join(sorted({d.name for d in _FROM_NP.values()}))}")
+    if not array.flags.writeable:
+        import warnings
+        warnings.warn("from_numpy(): the given NumPy array is not writable; the tensor "
+                      "shares its memory, so in-place ops on it will fail. Copy the array "
+                      "(or use ember.tensor) to get a writable tensor.", UserWarning,
+                      stacklevel=2)
     return Tensor._make(array, tensor_device(_device("cpu")))
 
 
