@@ -21,6 +21,9 @@ from .tensor import Size, Tensor, as_tensor, from_numpy, is_tensor, tensor
 from . import ops as _ops
 from .ops import *
 from . import memory, schema
+from . import autograd
+from .autograd import (enable_grad, inference_mode, is_grad_enabled,
+                       is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .dlpack import from_dlpack
 from . import array_api
 # The Array API standard's names that PyTorch lacks (concat, permute_dims …).
@@ -61,7 +64,10 @@ __all__ = [
     # random
     "Generator", "manual_seed", "seed", "initial_seed",
     # submodules
-    "memory", "plugins", "schema",
+    "memory", "plugins", "schema", "autograd",
+    # grad modes
+    "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+    "is_inference_mode_enabled",
     # interop (DLPack)
     "from_dlpack",
 ] + [n for n in _ops.__all__ if not n.startswith("_")] + _ARRAY_API

@@ -1,0 +1,267 @@
+"""The backward pass: walk the recorded graph from the outputs to the leaves.
+
+Nodes run once all the gradients they will receive have arrived (dependency counts,
+no recursion); gradients arriving at the same output are summed.  Grad mode during the
+pass is ``create_graph``, so with it the formulas record a graph of their own
+(higher-order gradients).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..dispatch import state
+from ..tensor import Tensor
+from .graph import AccumulateGrad, gradient_edge
+
+__all__ = ["run_backward"]
+
+
+def _shape(t) -> list:
+    return list(t._data.shape)
+
+
+def make_grads(outputs: Sequence[Tensor], grad_outputs, fn: str) -> list:
+    """The root gradients: given ones checked against the outputs, else ones for
+    scalar outputs."""
+    grads = []
+    for i, (o, g) in enumerate(zip(outputs, grad_outputs, strict=False)):
+        if g is None:
+            if o._data.shape and _numel(o) != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not o.dtype.is_floating_point:
+                raise RuntimeError(f"grad can be implicitly created only for real scalar "
+                                   f"outputs but got {o.dtype}")
+            from ..ops import ones
+            with _grad_mode(False):
+                g = ones(o._data.shape, dtype=o.dtype, device=o._device)
+            grads.append((g, False))
+            continue
+        if not isinstance(g, Tensor):
+            raise TypeError(f"{fn}(): grad_outputs[{i}] must be a Tensor or None, not "
+                            f"{type(g).__name__}")
+        if g._data.shape != o._data.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                               f"{_shape(g)} and output[{i}] has a shape of {_shape(o)}.")
+        if g._device is not o._device:
+            raise RuntimeError(f"Mismatch in device: grad_output[{i}] is on {g._device} "
+                               f"and output[{i}] is on {o._device}.")
+        if g._data.dtype != o._data.dtype:
+            g = g.astype(o.dtype)
+        grads.append((g, True))
+    return grads
+
+
+def _numel(t) -> int:
+    n = 1
+    for s in t._data.shape:
+        n *= s
+    return n
+
+
+class _grad_mode:
+    __slots__ = ("mode", "prev")
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
+
+    def __enter__(self):
+        self.prev = state.grad_enabled
+        state.grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self.prev
+
+
+def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
+                 create_graph: bool, inputs: Sequence[Tensor] | None = None,
+                 accumulate: bool = True) -> list | None:
+    """Backpropagate ``grads`` (pairs ``(grad, user_given)``) from ``outputs``.
+
+    With ``inputs`` the gradients reaching them are returned (in order; ``None`` where
+    none arrived) and, unless ``accumulate``, no ``.grad`` is touched.  Otherwise every
+    leaf reached gets its gradient added to ``.grad``.
+    """
+    roots = []
+    for i, o in enumerate(outputs):
+        e = gradient_edge(o)
+        if e is None:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               f"have a grad_fn")
+        roots.append(e)
+
+    captures = None
+    if inputs is not None:
+        captures = {}
+        for k, x in enumerate(inputs):
+            e = gradient_edge(x)
+            if e is None:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            captures.setdefault(e, []).append(k)
+
+    # Dependencies: how many edges lead into each node reachable from the roots.
+    deps: dict = {}
+    root_nodes = []
+    seen = set()
+    for node, _ in roots:
+        if node not in seen:
+            seen.add(node)
+            root_nodes.append(node)
+    stack = list(root_nodes)
+    while stack:
+        n = stack.pop()
+        for e in n.next_edges:
+            if e is None:
+                continue
+            c = e[0]
+            deps[c] = deps.get(c, 0) + 1
+            if c not in seen:
+                seen.add(c)
+                stack.append(c)
+
+    needed = None if captures is None else _needed(root_nodes, deps, captures)
+
+    buffers: dict = {}
+    once: set = set()
+    shared: set = set()  # ids of gradients that others may hold too: never stolen
+    for (node, nr), (g, user_given) in zip(roots, grads, strict=False):
+        _deliver(buffers, node, nr, g, once, shared)
+        if user_given:
+            shared.add(id(g))
+
+    result = [None] * len(inputs) if inputs is not None else None
+    ready = [n for n in root_nodes if n not in deps]
+    prev = state.grad_enabled
+    state.grad_enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            buf = buffers.pop(node, None)
+            if buf is not None and node._pre_hooks is not None:
+                buf = _run_pre_hooks(node, buf, shared)
+            if captures is not None and buf is not None:
+                for nr, g in enumerate(buf):
+                    ks = captures.get((node, nr))
+                    if ks is not None:
+                        for k in ks:
+                            result[k] = g
+            outs = None
+            if buf is None or (needed is not None and node not in needed) \
+                    or all(g is None for g in buf):
+                pass
+            elif node.__class__ is AccumulateGrad:
+                if accumulate and captures is None:
+                    _accumulate(node, buf[0], create_graph, once, shared)
+            else:
+                outs = node.apply(buf, create_graph)
+                if node._post_hooks is not None:
+                    for hook in list(node._post_hooks.values()):
+                        hook(outs, buf)
+                if not retain_graph:
+                    node.release()
+            for idx, e in enumerate(node.next_edges):
+                if e is None:
+                    continue
+                c = e[0]
+                if outs is not None:
+                    g = outs[idx]
+                    if g is not None:
+                        _deliver(buffers, c, e[1], g, once, shared)
+                left = deps[c] - 1
+                deps[c] = left
+                if not left:
+                    ready.append(c)
+    finally:
+        state.grad_enabled = prev
+    return result
+
+
+def _deliver(buffers, node, nr, g, once, shared):
+    b = buffers.get(node)
+    if b is None:
+        b = buffers[node] = [None] * node.n_outputs
+    cur = b[nr]
+    if cur is None:
+        b[nr] = g
+        i = id(g)
+        if i in once:
+            shared.add(i)
+        else:
+            once.add(i)
+    else:
+        b[nr] = cur + g
+
+
+def _needed(root_nodes, deps, captures) -> set:
+    """Nodes on some path from the roots to a captured edge (others need not run)."""
+    left = dict(deps)
+    order = []
+    ready = [n for n in root_nodes if n not in left]
+    while ready:
+        n = ready.pop()
+        order.append(n)
+        for e in n.next_edges:
+            if e is None:
+                continue
+            c = e[0]
+            left[c] -= 1
+            if not left[c]:
+                ready.append(c)
+    targets = {node for node, _ in captures}
+    needed = set()
+    for n in reversed(order):
+        if n in targets or any(e is not None and e[0] in needed for e in n.next_edges):
+            needed.add(n)
+    return needed
+
+
+def _run_pre_hooks(node, buf, shared) -> list:
+    buf = list(buf)
+    hooks = node._pre_hooks
+    for nr in range(len(buf)):
+        hs = hooks.get(nr)
+        if hs and buf[nr] is not None:
+            for hook in list(hs.values()):
+                r = hook(buf[nr])
+                if r is not None:
+                    buf[nr] = r
+                    shared.add(id(r))
+        ref = hooks.get(("retain", nr))
+        if ref is not None and buf[nr] is not None:
+            t = ref()
+            if t is not None:
+                g = buf[nr]
+                t.grad = g if t.grad is None else t.grad + g
+                shared.add(id(g))
+    hs = hooks.get(None)
+    if hs:
+        for hook in list(hs.values()):
+            r = hook(tuple(buf))
+            if r is not None:
+                buf = list(r)
+                shared.update(id(g) for g in buf)
+    return buf
+
+
+def _accumulate(node: AccumulateGrad, g: Tensor, create_graph: bool, once, shared) -> None:
+    t = node.variable
+    hooks = t._backward_hooks
+    if hooks:
+        for hook in list(hooks.values()):
+            r = hook(g)
+            if r is not None:
+                g = r
+                shared.add(id(g))
+    cur = t.grad
+    if cur is None:
+        if not create_graph and (g._base is not None or id(g) in shared
+                                 or g.__dict__.get("grad_fn") is not None):
+            # Someone else may hold this tensor (or its memory): .grad gets its own.
+            with _grad_mode(False):
+                g = g.clone()
+        t.grad = g
+    elif create_graph:
+        t.grad = cur + g
+    else:
+        with _grad_mode(False):
+            cur.add_(g)

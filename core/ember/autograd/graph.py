@@ -1,0 +1,298 @@
+"""The recorded graph: nodes (``grad_fn``), edges, saved tensors and hooks.
+
+A node is created per recorded op call.  It holds the edges to the nodes of its
+differentiable inputs (``(node, output_nr)`` pairs; ``None`` for inputs that need no
+gradient), the call's arguments (tensors the derivative saves are kept with their
+version; other tensors are replaced by a data-less :class:`TensorMeta`, so the graph
+does not keep every intermediate alive), and the rule to apply.  Leaves that require
+grad get one :class:`AccumulateGrad` node each, shared by every op that reads them.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from .. import dtypes as _dt
+from ..tensor import Size, Tensor
+
+__all__ = ["Node", "OpNode", "AccumulateGrad", "TensorMeta", "RemovableHandle",
+           "gradient_edge", "FREED_MESSAGE"]
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved "
+    "tensors after they have already been freed). Saved intermediate values of the "
+    "graph are freed when you call .backward() or autograd.grad(). Specify "
+    "retain_graph=True if you need to backward through the graph a second time or if "
+    "you need to access saved tensors after calling backward.")
+
+_FROM_NP = _dt.FROM_NP
+
+
+class TensorMeta:
+    """What a derivative may know about an input it did not save: shape, dtype, device."""
+
+    __slots__ = ("_shape", "_np", "device")
+
+    def __init__(self, t: Tensor) -> None:
+        self._shape = t._data.shape
+        self._np = t._data.dtype
+        self.device = t._device
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._shape)
+
+    def size(self, dim: int | None = None):
+        return Size(self._shape) if dim is None else self._shape[dim]
+
+    @property
+    def dtype(self) -> _dt.dtype:
+        return _FROM_NP[self._np]
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    def dim(self) -> int:
+        return len(self._shape)
+
+    def numel(self) -> int:
+        n = 1
+        for s in self._shape:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return f"TensorMeta(shape={list(self._shape)}, dtype={self.dtype}, device={self.device})"
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``: ``handle.remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict, key) -> None:
+        self._hooks = hooks
+        self._key = key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+class _HookDict(dict):
+    """Ordered hooks keyed by a counter (so handles can remove them)."""
+
+    __slots__ = ("_next",)
+
+    def add(self, fn) -> RemovableHandle:
+        key = getattr(self, "_next", 0)
+        self._next = key + 1
+        self[key] = fn
+        return RemovableHandle(self, key)
+
+
+class Node:
+    """A ``grad_fn``: receives the gradients of its outputs and returns those of its
+    inputs, in the order of ``next_functions``."""
+
+    __slots__ = ("next_edges", "_pre_hooks", "_post_hooks", "__weakref__")
+
+    def __init__(self) -> None:
+        self.next_edges: list = []
+        self._pre_hooks = None
+        self._post_hooks = None
+
+    n_outputs = 1
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        """``((node, output_nr) | (None, 0), ...)`` for each input, as PyTorch."""
+        return tuple(e if e is not None else (None, 0) for e in self.next_edges)
+
+    def apply(self, grads: list, create_graph: bool) -> list:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Free saved tensors after a backward pass without ``retain_graph``."""
+
+    def register_hook(self, fn) -> RemovableHandle:
+        """``fn(grad_inputs, grad_outputs)``, called after the node runs."""
+        if self._post_hooks is None:
+            self._post_hooks = _HookDict()
+        return self._post_hooks.add(fn)
+
+    def register_prehook(self, fn) -> RemovableHandle:
+        """``fn(grad_outputs) -> new grad_outputs | None``, called before it runs."""
+        return self._tensor_hooks(None).add(fn)
+
+    def _tensor_hooks(self, nr) -> _HookDict:
+        """Hooks for output ``nr`` (``None``: hooks on all outputs)."""
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        h = self._pre_hooks.get(nr)
+        if h is None:
+            h = self._pre_hooks[nr] = _HookDict()
+        return h
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf that requires grad: adds the incoming gradient to ``.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor) -> None:
+        self.next_edges = []
+        self._pre_hooks = None
+        self._post_hooks = None
+        self.variable = variable
+
+
+def gradient_edge(t: Tensor):
+    """The edge a gradient for ``t`` flows into, or ``None`` if it needs none."""
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    if not t._requires_grad:
+        return None
+    return (grad_accumulator(t), 0)
+
+
+def grad_accumulator(t: Tensor) -> AccumulateGrad:
+    """The leaf's (unique, weakly cached) ``AccumulateGrad`` node."""
+    d = t.__dict__
+    ref = d.get("_grad_acc")
+    acc = ref() if ref is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        d["_grad_acc"] = weakref.ref(acc)
+    return acc
+
+
+class OpNode(Node):
+    """The node of one recorded op call (subclassed per op as ``<Op>Backward0``)."""
+
+    __slots__ = ("_args", "_versions", "_result", "_deriv", "_n_out", "_freed")
+
+    @property
+    def n_outputs(self) -> int:
+        return self._n_out
+
+    def _unpack(self, create_graph: bool):
+        """The saved arguments (and result), checking their versions."""
+        d = self._deriv
+        args = self._args
+        if self._freed:
+            raise RuntimeError(FREED_MESSAGE)
+        vs = self._versions
+        if vs:
+            for i, v in zip(d.save_idx, vs, strict=False):
+                t = args[i]
+                if t.__class__ is Tensor and t._version != v:
+                    raise RuntimeError(version_error(t, v))
+        res = self._result
+        if res is not None:
+            res = self._unpack_result(create_graph)
+        return args, res
+
+    def _unpack_result(self, create_graph):
+        out = []
+        for nr, item in enumerate(self._result):
+            if item is None:
+                out.append(None)
+                continue
+            data, dev, vc, version = item
+            t = Tensor._make(data, dev)
+            t._owned = 0  # the output tensor owns the buffer, not this alias
+            t._vc = vc
+            if vc.value != version:
+                raise RuntimeError(version_error(t, version, self, nr))
+            if create_graph:
+                # The saved output stands for the output itself in a higher-order graph.
+                t._requires_grad = True
+                t.grad_fn = self
+                t._output_nr = nr
+            out.append(t)
+        return out[0] if self._n_out == 1 else tuple(out)
+
+    def apply(self, grads: list, create_graph: bool) -> list:
+        d = self._deriv
+        args, res = self._unpack(create_graph)
+        g = grads[0] if self._n_out == 1 else tuple(grads)
+        out = []
+        for k, i in enumerate(d.tensor_pos):
+            f = d.formulas[k]
+            x = args[i]
+            if d.is_list[k]:
+                edges = self.next_edges[len(out):len(out) + len(x)]
+                if f is None or all(e is None for e in edges):
+                    out.extend([None] * len(x))
+                    continue
+                gs = f(g, *args, result=res) if d.save_result else f(g, *args)
+                out.extend(None if e is None or gi is None else fit(gi, xi, d)
+                           for e, gi, xi in zip(edges, gs, x, strict=False))
+                continue
+            if f is None or self.next_edges[len(out)] is None:
+                out.append(None)
+                continue
+            gi = f(g, *args, result=res) if d.save_result else f(g, *args)
+            out.append(None if gi is None else fit(gi, x, d))
+        return out
+
+    def release(self) -> None:
+        if self._versions or self._result is not None:
+            self._freed = True
+            self._args = None
+            self._result = None
+
+
+def fit(g: Tensor, x, deriv=None) -> Tensor:
+    """``g`` summed down to ``x``'s shape (undoing broadcasting) and cast to its dtype."""
+    if x.__class__ is Tensor:
+        shape, np_dtype = x._data.shape, x._data.dtype
+    else:
+        shape, np_dtype = x._shape, x._np
+    gs = g._data.shape
+    if gs != shape:
+        g = sum_to(g, shape, deriv)
+    if g._data.dtype != np_dtype:
+        g = g.astype(_FROM_NP[np_dtype])
+    return g
+
+
+def sum_to(g: Tensor, shape: tuple, deriv=None) -> Tensor:
+    """Sum ``g`` over the dimensions broadcasting added or expanded to reach ``shape``."""
+    gs = g._data.shape
+    lead = len(gs) - len(shape)
+    if lead < 0 or any(s != 1 and s != gs[lead + i] for i, s in enumerate(shape)):
+        name = deriv.op.name if deriv is not None else "?"
+        raise RuntimeError(f"{name} backward: gradient of shape {list(gs)} can't be "
+                           f"reduced to the input's shape {list(shape)}")
+    dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and gs[lead + i] != 1)
+    if dims:
+        g = g.sum(dims, True)
+    return g.reshape(shape) if g._data.shape != shape else g
+
+
+def version_error(t, expected: int, node=None, nr: int | None = None) -> str:
+    fn = node if node is not None else t.grad_fn
+    desc = f"[{t.dtype} {list(t.shape)}]"
+    if fn is not None:
+        desc += f", which is output {nr if nr is not None else t._output_nr} of {fn.name()},"
+    return (f"one of the variables needed for gradient computation has been modified by "
+            f"an inplace operation: {desc} is at version {t._version}; expected version "
+            f"{expected} instead. Hint: the operation that saved it is in the graph's "
+            f"history; avoid modifying it in place (use an out-of-place op or clone() it "
+            f"first).")

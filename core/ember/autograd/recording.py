@@ -1,0 +1,238 @@
+"""The Autograd dispatch key's kernel: run the op below Autograd and record a node.
+
+The dispatcher selects this kernel only when grad mode is on and some tensor argument
+requires grad, so calls without gradients never come here.
+"""
+
+from __future__ import annotations
+
+from .. import dispatch as _dispatch
+from .. import dtypes as _dt
+from ..schema import registry
+from ..tensor import Tensor
+from .graph import Node, TensorMeta, grad_accumulator
+from .rules import nondifferentiable
+
+__all__ = ["autograd_kernel", "NotImplementedNode"]
+
+_redispatch = _dispatch.redispatch
+_state = _dispatch.state
+_FLOAT_NP: dict = {}
+
+
+def _is_float_np(np_dtype) -> bool:
+    f = _FLOAT_NP.get(np_dtype)
+    if f is None:
+        d = _dt.FROM_NP.get(np_dtype)
+        f = _FLOAT_NP[np_dtype] = d is not None and d.is_floating_point
+    return f
+
+
+def autograd_kernel(od, dev, args):
+    """Boxed kernel of the Autograd key (registered as its fallback for every op)."""
+    d = od.derivative
+    if d is None:
+        if od.is_inplace:
+            base = registry.get(od.inplace_of) if od.inplace_of else None
+            if base is not None and base.derivative is not None:
+                return _record_inplace(od, dev, args, base.derivative)
+            return _inplace_without_derivative(od, dev, args)
+        if not od.is_primitive and od.decomposition is not None:
+            # CompositeImplicitAutograd: the decomposition's ops record themselves.
+            if od.meta is not None:
+                od.meta(*args)
+            return od.decomposition(*args)
+        out = _redispatch(od, dev, args, "Autograd")
+        if not nondifferentiable(od):
+            _mark_not_implemented(od, args, out)
+        return out
+    if od.is_inplace:
+        return _record_inplace(od, dev, args, d)
+    out = _redispatch(od, dev, args, "Autograd")
+    record(d, args, out)
+    return out
+
+
+def record(d, args, out, edges=None):
+    """Attach a node for derivative ``d`` of a call (``args`` -> ``out``) to ``out``."""
+    if edges is None:
+        edges = []
+        any_edge = False
+        for k, i in enumerate(d.tensor_pos):
+            t = args[i]
+            if d.is_list[k]:
+                for x in t:
+                    e = _edge(x)
+                    any_edge = any_edge or e is not None
+                    edges.append(e)
+                continue
+            if t is None or t.__class__ is not Tensor and not isinstance(t, Tensor) \
+                    or d.formulas[k] is None:
+                edges.append(None)
+                continue
+            fn = t.grad_fn
+            if fn is not None:
+                edges.append((fn, t._output_nr))
+                any_edge = True
+            elif t._requires_grad:
+                edges.append((grad_accumulator(t), 0))
+                any_edge = True
+            else:
+                edges.append(None)
+        if not any_edge:
+            return
+    node = d.node_cls.__new__(d.node_cls)
+    node.next_edges = edges
+    node._pre_hooks = None
+    node._post_hooks = None
+    node._deriv = d
+    node._freed = False
+    # Keep saved tensors (with their versions); others only as shapes and dtypes.
+    saved = list(args)
+    save_idx = d.save_idx
+    for k, i in enumerate(d.tensor_pos):
+        if i in save_idx:
+            continue
+        t = saved[i]
+        if d.is_list[k]:
+            saved[i] = [TensorMeta(x) for x in t]
+        elif t is not None and t.__class__ is Tensor:
+            saved[i] = TensorMeta(t)
+    node._args = saved
+    node._versions = tuple(args[i]._version if args[i].__class__ is Tensor else -1
+                           for i in save_idx) if save_idx else ()
+    if out.__class__ is tuple or out.__class__ is list:
+        node._n_out = len(out)
+        for nr, o in enumerate(out):
+            if _is_float_np(o._data.dtype):
+                o._requires_grad = True
+                o.grad_fn = node
+                if nr:
+                    o._output_nr = nr
+        node._result = tuple(_save_output(o) for o in out) if d.save_result else None
+    else:
+        node._n_out = 1
+        if not _is_float_np(out._data.dtype):
+            return
+        out._requires_grad = True
+        out.grad_fn = node
+        node._result = (_save_output(out),) if d.save_result else None
+
+
+def _edge(t):
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    if t._requires_grad:
+        return (grad_accumulator(t), 0)
+    return None
+
+
+def _save_output(o: Tensor):
+    # The data and version counter, not the tensor: the tensor holds this node as its
+    # grad_fn, and a reference back would make a cycle that only the GC can free.
+    if not _is_float_np(o._data.dtype):
+        return None
+    vc = o._version_counter()
+    return (o._data, o._device, vc, vc.value)
+
+
+# --- in-place ops ----------------------------------------------------------------------
+
+LEAF_INPLACE = ("a leaf Variable that requires grad is being used in an in-place "
+                "operation.")
+
+
+def _check_inplace_target(od, target):
+    if target.grad_fn is None and target._requires_grad:
+        raise RuntimeError(f"{od.name}(): {LEAF_INPLACE}")
+    if target._base is not None:
+        raise RuntimeError(
+            f"{od.name}(): in-place modification of a view of a tensor that requires "
+            f"grad is not supported by ember's autograd (its base would need a "
+            f"rewritten history); use the out-of-place op, or modify a clone()")
+
+
+def _record_inplace(od, dev, args, d):
+    """``self.op_(...)``: run in place, then rebase ``self``'s history onto a node of
+    the out-of-place derivative whose inputs are ``self``'s *old* history."""
+    target = args[0]
+    _check_inplace_target(od, target)
+    old = target
+    if d.saves_self:
+        # The formulas read self's old values, which the op overwrites: keep a copy that
+        # carries self's old autograd identity.
+        old = _redispatch(registry["clone"], dev, (target,), "Autograd")
+        old._requires_grad = target._requires_grad
+        if target.grad_fn is not None:
+            old.grad_fn = target.grad_fn
+            old._output_nr = target._output_nr
+    edges = []
+    any_edge = False
+    for k, i in enumerate(d.tensor_pos):
+        t = old if i == 0 else args[i]
+        if d.is_list[k]:
+            for x in t:
+                e = _edge(x)
+                any_edge = any_edge or e is not None
+                edges.append(e)
+        elif isinstance(t, Tensor) and d.formulas[k] is not None:
+            e = _edge(t)
+            any_edge = any_edge or e is not None
+            edges.append(e)
+        else:
+            edges.append(None)
+    out = _redispatch(od, dev, args, "Autograd")
+    if not any_edge:
+        return out
+    rec_args = (old,) + tuple(args[1:])
+    # The rebased target is the node's output; a stale output number would misroute.
+    if target.__dict__.get("_output_nr"):
+        del target.__dict__["_output_nr"]
+    record(d, rec_args, target, edges)
+    return out
+
+
+def _inplace_without_derivative(od, dev, args):
+    target = args[0]
+    _check_inplace_target(od, target)
+    out = _redispatch(od, dev, args, "Autograd")
+    if nondifferentiable(od):
+        return out
+    if target._requires_grad and _is_float_np(target._data.dtype):
+        node = NotImplementedNode(od.name)
+        target.grad_fn = node
+    return out
+
+
+# --- ops without a derivative ------------------------------------------------------------
+
+class NotImplementedNode(Node):
+    """Recorded for a differentiable-looking op without a derivative: backward through
+    it raises, forward still works."""
+
+    __slots__ = ("op_name",)
+
+    def __init__(self, op_name: str) -> None:
+        super().__init__()
+        self.op_name = op_name
+
+    def name(self) -> str:
+        return f"NotImplemented({self.op_name})"
+
+    def apply(self, grads, create_graph):
+        raise NotImplementedError(f"the derivative for '{self.op_name}' is not "
+                                  f"implemented.")
+
+
+def _mark_not_implemented(od, args, out):
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    node = None
+    for nr, o in enumerate(outs):
+        if isinstance(o, Tensor) and _is_float_np(o._data.dtype):
+            if node is None:
+                node = NotImplementedNode(od.name)
+            o._requires_grad = True
+            o.grad_fn = node
+            o._output_nr = nr
+
