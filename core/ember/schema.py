@@ -349,10 +349,11 @@ def _derive_inplace(od: OpDef) -> None:
     if od.meta is None:
         od.meta = meta
     if od.decomposition is None:
-        fn = base.fn
-
         def decomposition(self, *rest):
-            return self.copy_(fn(self, *rest))
+            # ``rest`` is in schema order, keyword-only arguments included (alpha=):
+            # dispatch it as such rather than through the entry point's signature.
+            from .dispatch import dispatch
+            return self.copy_(dispatch(base, (self, *rest)))
         od.decomposition = decomposition
 
 

@@ -416,7 +416,7 @@ def tensor(data: Any, *, dtype=None, device=None, requires_grad: bool = False) -
     if dev.type == "cpu":
         native = np.array(arr, copy=True, order="C")
     else:
-        native = get_backend(dev.type).from_host(np.ascontiguousarray(arr), dev.index or 0)
+        native = get_backend(dev.type).from_host(np.asarray(arr, order="C"), dev.index or 0)
     t = Tensor._make(native, dev)
     if requires_grad:
         t.requires_grad_(True)

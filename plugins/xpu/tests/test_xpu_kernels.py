@@ -1,0 +1,149 @@
+"""XPU kernels against numpy: the hot paths (outputs from the allocator, Python
+numbers), what the standard lacks (erf, linalg), views, dtypes, random numbers.
+The conformance suite (``ember conformance --device xpu``) covers every op."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ember
+
+from xpu_support import requires_xpu
+
+pytestmark = requires_xpu
+RNG = np.random.default_rng(0)
+
+
+def _on(a, **kw):
+    return ember.tensor(a, device="xpu", **kw)
+
+
+@pytest.mark.parametrize("op,ref", [
+    ("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("div", np.divide),
+    ("maximum", np.maximum), ("eq", np.equal), ("lt", np.less), ("ge", np.greater_equal),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_binary_broadcast_and_scalars(op, ref, dtype):
+    if op == "div" and dtype == np.int32:
+        dtype = np.float32
+    a = (RNG.standard_normal((3, 1, 4)) * 5).astype(dtype)
+    b = (RNG.standard_normal((2, 4)) * 5).astype(dtype)
+    b[b == 0] = 1
+    f = getattr(ember, op)
+    got = f(_on(a), _on(b)).cpu().numpy()
+    np.testing.assert_allclose(got, ref(a, b), rtol=1e-6)
+    assert got.dtype == ref(a, b).dtype
+    s = 3 if dtype == np.int32 else 2.5
+    np.testing.assert_allclose(f(_on(a), s).cpu().numpy(), ref(a, np.asarray(s, dtype)),
+                               rtol=1e-6)
+
+
+def test_add_alpha_and_type_promotion():
+    a = RNG.standard_normal(5).astype(np.float32)
+    i = np.arange(5, dtype=np.int64)
+    got = ember.add(_on(a), _on(i), alpha=2)
+    # promotion is the core's job: whatever it chose, xpu must agree with the CPU
+    assert got.dtype == ember.add(ember.tensor(a), ember.tensor(i), alpha=2).dtype
+    np.testing.assert_allclose(got.cpu().numpy(), a + 2 * i, rtol=1e-6)
+    assert (_on(i) / 2).dtype == ember.float32  # int / int -> default float
+
+
+def test_non_contiguous_inputs_and_views_share_memory():
+    a = RNG.standard_normal((4, 6)).astype(np.float32)
+    x = _on(a)
+    t = x.permute(1, 0)
+    assert t._data.usm_data.reference_obj is x._data.usm_data.reference_obj
+    np.testing.assert_allclose((t * 2 + t.exp()).cpu().numpy(), a.T * 2 + np.exp(a.T),
+                               rtol=1e-5)
+    x.add_(1)  # visible through the view
+    np.testing.assert_allclose(t.cpu().numpy(), (a + 1).T, rtol=1e-6)
+    c = t.contiguous()
+    np.testing.assert_array_equal(c.cpu().numpy(), (a + 1).T)
+
+
+def test_zero_d_empty_nan_inf():
+    z = _on(3.5)
+    assert (z * 2).item() == 7.0 and (z * 2).shape == ()
+    e = ember.zeros(0, 4, device="xpu")
+    assert (e + 1).shape == (0, 4) and e.sum().item() == 0
+    v = _on([np.nan, np.inf, -np.inf, 0.0])
+    np.testing.assert_array_equal((v * 0).cpu().numpy(), [np.nan, np.nan, np.nan, 0.0])
+    np.testing.assert_array_equal(ember.maximum(v, _on(1.0)).cpu().numpy(),
+                                  [np.nan, np.inf, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("shape_a,shape_b", [((5, 3), (3, 4)), ((2, 5, 3), (3, 4)),
+                                             ((3,), (3, 2)), ((0, 3), (3, 2))])
+def test_matmul(shape_a, shape_b):
+    a = RNG.standard_normal(shape_a).astype(np.float32)
+    b = RNG.standard_normal(shape_b).astype(np.float32)
+    np.testing.assert_allclose((_on(a) @ _on(b)).cpu().numpy(), a @ b, rtol=1e-5, atol=1e-6)
+
+
+def test_reductions_unary_and_where():
+    a = RNG.standard_normal((3, 4, 5)).astype(np.float32)
+    x = _on(a)
+    np.testing.assert_allclose(x.sum(dim=(0, 2)).cpu().numpy(), a.sum((0, 2)), rtol=1e-5)
+    np.testing.assert_allclose(x.sum(dim=1, keepdim=True).cpu().numpy(),
+                               a.sum(1, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(x.abs().sqrt().log().cpu().numpy(),
+                               np.log(np.sqrt(np.abs(a))), rtol=1e-5)
+    np.testing.assert_array_equal(ember.where(x > 0, x, 0.0).cpu().numpy(),
+                                  np.where(a > 0, a, 0))
+
+
+@pytest.mark.parametrize("dtype,tol", [(ember.float64, 1e-14), (ember.float32, 2e-7)])
+def test_erf_matches_math_erf(dtype, tol):
+    vals = [-7.0, -2.5, -2.0, -1.0, -1e-8, 0.0, 1e-3, 0.5, 1.5, 1.999, 2.0, 3.3, 5.9, 30.0]
+    got = ember.erf(_on(vals, dtype=dtype)).cpu().numpy()
+    np.testing.assert_allclose(got, [math.erf(v) for v in vals], rtol=tol, atol=tol)
+    assert math.isnan(ember.erf(_on([math.nan], dtype=dtype)).item())
+
+
+def test_linalg_through_dpnp():
+    import ember.linalg as la
+    a = RNG.standard_normal((4, 4)) + 4 * np.eye(4)
+    b = RNG.standard_normal((4, 2))
+    x, y = _on(a), _on(b)
+    np.testing.assert_allclose(la.inv(x).cpu().numpy(), np.linalg.inv(a), rtol=1e-10)
+    np.testing.assert_allclose(la.solve(x, y).cpu().numpy(), np.linalg.solve(a, b),
+                               rtol=1e-10)
+    np.testing.assert_allclose(la.det(x).item(), np.linalg.det(a), rtol=1e-10)
+    spd = a @ a.T
+    np.testing.assert_allclose(la.cholesky(_on(spd)).cpu().numpy(), np.linalg.cholesky(spd),
+                               rtol=1e-10)
+
+
+def test_random_numbers_match_the_cpu_for_a_seed():
+    ember.manual_seed(123)
+    a = ember.randn(3, 4, device="xpu").cpu().numpy()
+    ember.manual_seed(123)
+    b = ember.randn(3, 4).numpy()
+    np.testing.assert_array_equal(a, b)
+    r = ember.rand(1000, device="xpu").cpu().numpy()
+    assert 0 <= r.min() and r.max() < 1 and abs(r.mean() - 0.5) < 0.05
+
+
+def test_unsupported_dtype_is_refused_clearly(xpu):
+    assert ember.bfloat16 not in xpu.supported_dtypes
+    with pytest.raises(TypeError, match=r"bfloat16 is not supported on xpu:0.*dpnp has no"):
+        ember.tensor([1.0], dtype=ember.bfloat16, device="xpu")
+    dev = xpu.sycl_device(0)
+    assert (ember.float64 in xpu.supported_dtypes) == dev.has_aspect_fp64
+
+
+def test_cross_device_copies_and_synchronize():
+    a = RNG.standard_normal((2, 3)).astype(np.float32)
+    x = _on(a)
+    ember.synchronize("xpu")
+    back = x.to("cpu")
+    assert back.device == ember.device("cpu")
+    np.testing.assert_array_equal(back.numpy(), a)
+    y = ember.zeros(2, 3, device="xpu")
+    y.copy_(ember.tensor(a))  # a CPU source copied into an xpu tensor
+    np.testing.assert_array_equal(y.cpu().numpy(), a)
+    with pytest.raises(ember.DeviceError):
+        x + ember.tensor(a)
