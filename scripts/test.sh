@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 $PY -m ruff check .
 $PY -m pytest -q tests
+$PY -m pytest -q plugins/xpu/tests
