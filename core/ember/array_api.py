@@ -319,6 +319,104 @@ def imag(x: Tensor, /) -> Tensor:
     return zeros_like(_check("imag", x))
 
 
+# The standard's elementwise functions that have no ember op of their own are composed
+# from ops that do (the op wins where one exists: see ``_SAME`` below).
+
+def _f(x):
+    """``x`` as a floating tensor (ints and bools promote to the default float)."""
+    if not isinstance(x, Tensor):
+        x = _op("full")((), x, dtype=_dt.get_default_dtype())
+    return x if x.dtype.is_floating_point else _op("astype")(x, _dt.get_default_dtype())
+
+
+def atan(x: Tensor, /) -> Tensor:
+    """Inverse tangent."""
+    return _op("atan2")(_f(x), 1.0)
+
+
+def asin(x: Tensor, /) -> Tensor:
+    """Inverse sine (NaN outside [-1, 1])."""
+    x = _f(x)
+    return _op("atan2")(x, _op("sqrt")((1.0 - x) * (1.0 + x)))
+
+
+def acos(x: Tensor, /) -> Tensor:
+    """Inverse cosine (NaN outside [-1, 1])."""
+    x = _f(x)
+    return _op("atan2")(_op("sqrt")((1.0 - x) * (1.0 + x)), x)
+
+
+def sinh(x: Tensor, /) -> Tensor:
+    """Hyperbolic sine."""
+    x = _f(x)
+    return (_op("expm1")(x) - _op("expm1")(-x)) * 0.5
+
+
+def cosh(x: Tensor, /) -> Tensor:
+    """Hyperbolic cosine."""
+    x = _f(x)
+    return (_op("exp")(x) + _op("exp")(-x)) * 0.5
+
+
+def asinh(x: Tensor, /) -> Tensor:
+    """Inverse hyperbolic sine."""
+    x = _f(x)
+    a = _op("abs")(x)
+    # log1p form: accurate near zero; log(a) + log(1 + sqrt(1 + 1/a^2)) for large a,
+    # which cannot overflow; odd by construction
+    small = _op("log1p")(a + a * a / (1.0 + _op("sqrt")(1.0 + a * a)))
+    big = _op("log")(a) + _op("log1p")(_op("sqrt")(1.0 + 1.0 / (a * a)))
+    r = _op("where")(_op("gt")(a, 1.0), big, small)
+    return _op("where")(_op("lt")(x, 0), -r, r)
+
+
+def acosh(x: Tensor, /) -> Tensor:
+    """Inverse hyperbolic cosine (NaN below 1)."""
+    x = _f(x)
+    return _op("log")(x + _op("sqrt")((x - 1.0) * (x + 1.0)))
+
+
+def atanh(x: Tensor, /) -> Tensor:
+    """Inverse hyperbolic tangent (NaN outside [-1, 1], ±inf at ±1)."""
+    x = _f(x)
+    return _op("log1p")(2.0 * x / (1.0 - x)) * 0.5
+
+
+def signbit(x: Tensor, /) -> Tensor:
+    """Whether the sign bit is set (true for -0.0)."""
+    _check("signbit", x)
+    if not x.dtype.is_floating_point:
+        return _op("lt")(x, 0)
+    neg_zero = _op("logical_and")(_op("eq")(x, 0), _op("lt")(1.0 / x, 0))
+    return _op("logical_or")(_op("lt")(x, 0), neg_zero)
+
+
+def copysign(x1: Tensor, x2, /) -> Tensor:
+    """``|x1|`` with the sign of ``x2``."""
+    a = _op("abs")(_f(x1))
+    neg = signbit(x2 if isinstance(x2, Tensor) else _op("full")((), x2))
+    return _op("where")(neg, -a, a)
+
+
+def hypot(x1: Tensor, x2: Tensor, /) -> Tensor:
+    """``sqrt(x1**2 + x2**2)`` without overflow for large inputs."""
+    a, b = _op("abs")(_f(x1)), _op("abs")(_f(x2))
+    hi, lo = _op("maximum")(a, b), _op("minimum")(a, b)
+    safe = _op("where")(_op("eq")(hi, 0), 1.0, hi)
+    r = lo / safe
+    out = hi * _op("sqrt")(1.0 + r * r)
+    return _op("where")(_op("isinf")(hi), hi, out)  # inf wins even against NaN
+
+
+def logaddexp(x1: Tensor, x2: Tensor, /) -> Tensor:
+    """``log(exp(x1) + exp(x2))`` without overflow."""
+    a, b = _f(x1), _f(x2)
+    hi = _op("maximum")(a, b)
+    out = hi + _op("log1p")(_op("exp")(-_op("abs")(a - b)))
+    # equal infinities: a - b is NaN, the answer is that infinity
+    return _op("where")(_op("logical_and")(_op("isinf")(hi), _op("eq")(a, b)), hi, out)
+
+
 def clip(x: Tensor, /, min=None, max=None) -> Tensor:
     """``x`` limited to ``[min, max]``; the result keeps ``x``'s dtype."""
     _check("clip", x)
@@ -462,7 +560,21 @@ def searchsorted(x1: Tensor, x2: Tensor, /, *, side: str = "left", sorter=None) 
         _fail("searchsorted", f"argument 'x1' must be 1-D, got {x1.ndim}-D")
     if sorter is not None:
         x1 = take(x1, sorter)
-    return _op("searchsorted")(x1, x2, side=side)
+    if "searchsorted" in _registry:
+        return _op("searchsorted")(x1, x2, side=side)
+    # Count the elements of x1 that sort before each value of x2 (NaNs sort last, as in
+    # numpy); a broadcast comparison, len(x1) * x2.numel() booleans.
+    v = _op("unsqueeze")(x2, -1) if isinstance(x2, Tensor) else x2
+    if side == "left":
+        before = _op("lt")(x1, v)
+        if x1.dtype.is_floating_point:
+            before = _op("logical_or")(before, _op("logical_and")(
+                _op("isnan")(v), _op("logical_not")(_op("isnan")(x1))))
+    else:
+        before = _op("le")(x1, v)
+        if x1.dtype.is_floating_point:
+            before = _op("logical_or")(before, _op("isnan")(v))
+    return _op("sum")(before, -1)
 
 
 def _unique(x, fn):
@@ -609,17 +721,38 @@ def unstack(x: Tensor, /, *, axis: int = 0) -> tuple[Tensor, ...]:
 def flip(x: Tensor, /, *, axis=None) -> Tensor:
     """``x`` reversed along ``axis`` (all axes by default)."""
     _check("flip", x)
-    return _op("flip")(x, _axes("flip", axis, x.ndim))
+    axes = _axes("flip", axis, x.ndim)
+    if "flip" in _registry:
+        return _op("flip")(x, axes)
+    for a in axes:  # gather in reverse order: runs (and differentiates) everywhere
+        n = x.shape[a]
+        x = _op("index_select")(x, a, _op("arange")(n - 1, -1, -1, device=x.device))
+    return x if axes else x.clone()
 
 
 def roll(x: Tensor, /, shift, *, axis=None) -> Tensor:
     """``x`` rolled by ``shift`` along ``axis`` (flattened if ``None``)."""
     _check("roll", x)
-    shifts = shift if isinstance(shift, (tuple, list)) else (shift,)
+    shifts = tuple(shift) if isinstance(shift, (tuple, list)) else (shift,)
     if axis is None:
-        return _op("roll")(x.reshape(-1), tuple(shifts), (0,)).reshape(tuple(x.shape))
-    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    return _op("roll")(x, tuple(shifts), tuple(axes))
+        if len(shifts) != 1:
+            _fail("roll", "argument 'shift' must be an int when 'axis' is None")
+        return roll(x.reshape(-1), shifts[0], axis=0).reshape(tuple(x.shape))
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    if len(shifts) == 1 and len(axes) > 1:
+        shifts = shifts * len(axes)
+    if len(shifts) != len(axes):
+        _fail("roll", f"'shift' and 'axis' must have the same length, got {len(shifts)} "
+                      f"and {len(axes)}")
+    axes = tuple(_axes("roll", a, x.ndim)[0] for a in axes)
+    if "roll" in _registry:
+        return _op("roll")(x, shifts, axes)
+    for s, a in zip(shifts, axes, strict=True):
+        n = x.shape[a]
+        if n:
+            idx = _op("remainder")(_op("arange")(n, device=x.device) - int(s), n)
+            x = _op("index_select")(x, a, idx)
+    return x
 
 
 def tile(x: Tensor, repetitions, /) -> Tensor:

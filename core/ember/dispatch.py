@@ -104,6 +104,10 @@ def dispatch(od, args: tuple):
         elif cls in _NUMBERS and "pointwise" in od.tags:
             pass  # a Python number in a pointwise op (PyTorch's "wrapped number")
         else:
+            if "pointwise" in od.tags and getattr(t, "ndim", None) == 0 \
+                    and isinstance(getattr(t, "item", None), Callable):
+                # a numpy scalar (np.float32(2)): a Python number, as PyTorch treats it
+                return dispatch(od, args[:i] + (t.item(),) + args[i + 1:])
             raise TypeError(f"{od.name}(): argument '{od.args[i].name}' must be Tensor, "
                             f"not {cls.__name__}")
     if dev is None:

@@ -52,7 +52,8 @@ def install() -> None:
                 fn = od.fn
 
                 def cmp(self, other, _fn=fn, _neg=dunder == "__ne__"):
-                    if other is None or not isinstance(other, (Tensor, int, float, bool)):
+                    if other is None or not isinstance(other, (Tensor, int, float, bool)) \
+                            and getattr(other, "ndim", None) != 0:  # numpy scalars compare
                         return _neg  # as PyTorch: t == None is False
                     return _fn(self, other)
                 setattr(Tensor, dunder, cmp)

@@ -164,3 +164,46 @@ linalg_slogdet = defop(
     meta=_slogdet_meta, method=False,
     doc="Sign and natural log of the absolute value of the determinant (stable for "
         "large matrices).")
+
+
+# --- sets ----------------------------------------------------------------------------------
+
+def _unique_all_meta(x):
+    # The number of distinct values depends on the data: the shape rule can only say
+    # so (the meta device reports the upper bound, every element distinct).
+    n = x.numel()
+    return (Spec((n,), x.dtype), Spec((n,), _dt.int64), Spec(tuple(x.shape), _dt.int64),
+            Spec((n,), _dt.int64))
+
+
+def _unique_all_decomp(x):
+    import ember as e
+    flat = x.reshape(-1)
+    n = flat.shape[0]
+    order = e.argsort(flat, stable=True)
+    s = e.index_select(flat, 0, order)
+    if n == 0:
+        empty = e.zeros(0, dtype=_dt.int64, device=x.device)
+        return s, empty, empty.reshape(tuple(x.shape)), empty
+    # a value starts a new group where it differs from its predecessor; NaN != NaN,
+    # so every NaN is its own group (the Array API standard's rule)
+    first = e.ones(1, dtype=_dt.bool, device=x.device)
+    new = e.cat([first, e.ne(e.narrow(s, 0, 1, n - 1), e.narrow(s, 0, 0, n - 1))])
+    values = e.masked_select(s, new)
+    # a stable sort puts each group's first occurrence first
+    indices = e.masked_select(order, new)
+    group = e.cumsum(new.astype(_dt.int64), 0) - 1
+    inverse = e.scatter(e.zeros(n, dtype=_dt.int64, device=x.device), 0, order, group)
+    counts = e.scatter_add(e.zeros(values.shape[0], dtype=_dt.int64, device=x.device), 0,
+                           group, e.ones(n, dtype=_dt.int64, device=x.device))
+    return values, indices, inverse.reshape(tuple(x.shape)), counts
+
+
+_unique_all = defop(
+    "_unique_all(Tensor x) -> (Tensor, Tensor, Tensor, Tensor)",
+    tags=("composite", "no_autograd"), meta=_unique_all_meta,
+    decomposition=_unique_all_decomp, method=False,
+    doc="Distinct values of ``x`` (sorted, NaNs distinct), the flat index of each one's "
+        "first occurrence, the inverse indices (shaped like ``x``) and the counts: the "
+        "Array API's ``unique_all``.  A composition of sort, masks and scatters, so "
+        "every backend has it; a backend may add a native kernel.")
