@@ -30,6 +30,7 @@ from . import array_api
 _ARRAY_API = array_api.top_level_names(globals())
 globals().update({_n: getattr(array_api, _n) for _n in _ARRAY_API})
 from .random import Generator, initial_seed, manual_seed, seed
+from .serialization import load, save
 
 half, double, long, short = float16, float64, int64, int16
 
@@ -42,9 +43,9 @@ def __getattr__(name: str):
     if name == "hookimpl":
         from .hookspecs import hookimpl
         return hookimpl
-    if name == "plugins":
+    if name in ("plugins", "nn", "optim", "utils"):  # nn & co. load on first use
         import importlib
-        return importlib.import_module(".plugins", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
 float = float32
 
@@ -64,7 +65,9 @@ __all__ = [
     # random
     "Generator", "manual_seed", "seed", "initial_seed",
     # submodules
-    "memory", "plugins", "schema", "autograd",
+    "memory", "plugins", "schema", "autograd", "nn", "optim", "utils",
+    # serialization
+    "save", "load",
     # grad modes
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
     "is_inference_mode_enabled",

@@ -1,0 +1,11 @@
+"""``ember.utils.data``: datasets, samplers and the ``DataLoader``."""
+
+from __future__ import annotations
+
+from .dataloader import DataLoader, default_collate
+from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
+           "Sampler", "SequentialSampler", "RandomSampler", "BatchSampler", "DataLoader",
+           "default_collate"]

@@ -1,0 +1,110 @@
+"""Samplers: which indices a ``DataLoader`` visits, in which order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sized
+
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "BatchSampler"]
+
+
+def _permutation(n: int, generator=None) -> list[int]:
+    """A random permutation of ``range(n)`` from an ember generator (the CPU default
+    generator when none is given), so ``ember.manual_seed`` makes shuffling
+    reproducible."""
+    from ...ops import rand
+    from ...random import default_generator
+    if n == 0:
+        return []
+    gen = generator if generator is not None else default_generator("cpu")
+    keys = rand(n, generator=gen, device=gen.device).cpu().numpy()
+    return keys.argsort(kind="stable").tolist()
+
+
+class Sampler:
+    """Base class: an iterable of dataset indices."""
+
+    def __init__(self, data_source: Sized | None = None) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[int]:
+        raise NotImplementedError
+
+
+class SequentialSampler(Sampler):
+    """``0, 1, …, len(data_source) - 1``."""
+
+    def __init__(self, data_source: Sized) -> None:
+        self.data_source = data_source
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.data_source)))
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """A fresh random permutation each epoch (from ``generator``, or ember's default
+    CPU generator), or ``num_samples`` draws with replacement."""
+
+    def __init__(self, data_source: Sized, replacement: bool = False,
+                 num_samples: int | None = None, generator=None) -> None:
+        self.data_source = data_source
+        self.replacement = replacement
+        self._num_samples = num_samples
+        self.generator = generator
+        if not isinstance(replacement, bool):
+            raise TypeError(f"replacement should be a boolean value, but got "
+                            f"replacement={replacement}")
+        if num_samples is not None and (not isinstance(num_samples, int) or num_samples <= 0):
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples}")
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.data_source)
+        if self.replacement:
+            from ...ops import rand
+            from ...random import default_generator
+            gen = self.generator if self.generator is not None else default_generator("cpu")
+            u = rand(self.num_samples, generator=gen, device=gen.device).cpu().numpy()
+            return iter((u * n).astype("int64").clip(0, n - 1).tolist())
+        perm = []
+        while len(perm) < self.num_samples:
+            perm += _permutation(n, self.generator)
+        return iter(perm[:self.num_samples])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """Groups another sampler's indices into lists of ``batch_size``."""
+
+    def __init__(self, sampler, batch_size: int, drop_last: bool) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer value, but got "
+                             f"batch_size={batch_size}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got "
+                             f"drop_last={drop_last}")
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batch = []
+        for i in self.sampler:
+            batch.append(i)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
