@@ -10,7 +10,7 @@ _BINARY = {
     "__add__": ("add", False), "__radd__": ("add", True),
     "__sub__": ("sub", False), "__rsub__": ("sub", True),
     "__mul__": ("mul", False), "__rmul__": ("mul", True),
-    "__truediv__": ("div", False), "__rtruediv__": ("div", True),
+    "__truediv__": ("true_divide", False), "__rtruediv__": ("true_divide", True),
     "__floordiv__": ("floor_divide", False), "__rfloordiv__": ("floor_divide", True),
     "__mod__": ("remainder", False), "__rmod__": ("remainder", True),
     "__pow__": ("pow", False), "__rpow__": ("pow", True),
@@ -22,7 +22,7 @@ _BINARY = {
     "__eq__": ("eq", False), "__ne__": ("ne", False), "__lt__": ("lt", False),
     "__le__": ("le", False), "__gt__": ("gt", False), "__ge__": ("ge", False),
     "__iadd__": ("add_", False), "__isub__": ("sub_", False), "__imul__": ("mul_", False),
-    "__itruediv__": ("div_", False), "__ipow__": ("pow_", False),
+    "__itruediv__": ("true_divide_", False), "__ipow__": ("pow_", False),
     "__iand__": ("bitwise_and_", False), "__ior__": ("bitwise_or_", False),
     "__ixor__": ("bitwise_xor_", False), "__ifloordiv__": ("floor_divide_", False),
     "__imod__": ("remainder_", False),
@@ -64,3 +64,56 @@ def install() -> None:
         if od is not None:
             setattr(Tensor, dunder, od.fn)
     Tensor.__hash__ = lambda self: id(self)
+    _install_front_ends()
+
+
+def _new_factory(make):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        if len(size) == 1 and not isinstance(size[0], int):
+            size = tuple(size[0])
+        return make(size, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad, **kw)
+    method.__doc__ = f"A new tensor like ``{make.__name__}`` with ``self``'s dtype and device."
+    return method
+
+
+def _install_front_ends() -> None:
+    """Methods and operators that are front ends rather than single ops."""
+    from . import creation, indexing, reduction
+    from ..tensor import tensor as _tensor
+
+    Tensor.__getitem__ = indexing.getitem
+    Tensor.__setitem__ = indexing.setitem
+    Tensor.T = property(lambda self: self.permute(tuple(reversed(range(self.ndim)))),
+                        doc="``self`` with all dimensions reversed.")
+    Tensor.mT = property(lambda self: _mT(self),
+                         doc="The last two dimensions swapped (a batch of transposes).")
+    Tensor.max = reduction.max
+    Tensor.min = reduction.min
+    for name in ("sort", "topk", "scatter", "scatter_"):
+        setattr(Tensor, name, getattr(indexing, name))
+    Tensor.view_as = lambda self, other: self.view(tuple(other.shape))
+    Tensor.reshape_as = lambda self, other: self.reshape(tuple(other.shape))
+    Tensor.expand_as = lambda self, other: self.expand(tuple(other.shape))
+    Tensor.type_as = lambda self, other: self.astype(other.dtype)
+    Tensor.new_zeros = _new_factory(creation.zeros)
+    Tensor.new_ones = _new_factory(creation.ones)
+    Tensor.new_empty = _new_factory(creation.empty)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return creation.full(tuple(size), fill_value, dtype=dtype or self.dtype,
+                             device=device or self.device, requires_grad=requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return _tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                       requires_grad=requires_grad)
+    Tensor.new_full = new_full
+    Tensor.new_tensor = new_tensor
+
+
+def _mT(self):
+    if self.ndim < 2:
+        from ._rules import fail
+        fail("mT", f"tensor.mT is only supported on matrices or batches of matrices, got "
+                   f"a {self.ndim}-D tensor")
+    return self.transpose(-2, -1)

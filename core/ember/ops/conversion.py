@@ -36,7 +36,7 @@ def _to_device_impl(self, device):
             native = host.copy() if host is self._data else host
         else:
             import numpy as np
-            native = dst.from_host(np.ascontiguousarray(host), device.index or 0)
+            native = dst.from_host(np.asarray(host, order="C"), device.index or 0)
     return Tensor._make(native, device)
 
 
@@ -77,3 +77,16 @@ clone = defop("clone(Tensor self) -> Tensor", tags=("primitive",), meta=_same_me
               doc="A copy of ``self`` with its own memory.")
 contiguous = defop("contiguous(Tensor self) -> Tensor", tags=("primitive",), meta=_same_meta,
                    doc="``self`` if already C-contiguous, else a contiguous copy.")
+
+
+# --- derivatives ---
+# Beside the schemas above; see ember.autograd.rules for the conventions.
+
+from ..autograd.rules import derivative  # noqa: E402
+
+derivative(astype, self=lambda g, self, dtype: g)  # the engine casts back to self.dtype
+derivative(_to_device, self=lambda g, self, device: _to_device(g, self.device))
+derivative(copy_, src=lambda g, self, src, non_blocking=False:
+           g if g._device is src.device else _to_device(g, src.device))
+derivative(clone, self=lambda g, self: g)
+derivative(contiguous, self=lambda g, self: g)

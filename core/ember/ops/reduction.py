@@ -1,13 +1,26 @@
 """Reductions over ``dim`` (an int, a list of ints, or ``None`` for all) with
-``keepdim``."""
+``keepdim``, and scans (``cumsum``).
+
+Primitives: ``sum``, ``prod``, ``amax``, ``amin``, ``argmax``, ``argmin``, ``cumsum``,
+``cumprod``.  ``mean``, ``var``, ``std``, ``logsumexp``, ``all``, ``any``, ``max``/``min``
+(values and indices) decompose into them.
+"""
 
 from __future__ import annotations
 
-from .. import dtypes as _dt
-from ..schema import defop
-from ._rules import reduction_meta
+import collections
+import math
 
-__all__ = ["sum", "mean"]
+from .. import dtypes as _dt
+from ..schema import Spec, defop
+from ._rules import fail, reduce_dims, reduction_meta, wrap_dim
+from .pointwise import maximum, minimum, sqrt
+
+__all__ = ["sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "max", "min",
+           "var", "std", "var_mean", "std_mean", "logsumexp", "all", "any",
+           "count_nonzero", "cumsum", "cumprod"]
+
+_builtin_max = max
 
 
 def _sum_dtype(self, dtype=None):
@@ -20,23 +33,27 @@ sum = defop("sum(Tensor self, int[]? dim=None, bool keepdim=False, *, ScalarType
             " -> Tensor", tags=("primitive", "reduction"),
             meta=reduction_meta("sum", _sum_dtype),
             doc="Sum over ``dim`` (all dims by default); integers and bools sum as int64.")
+prod = defop("prod(Tensor self, int? dim=None, bool keepdim=False, *, ScalarType? dtype=None)"
+             " -> Tensor", tags=("primitive", "reduction"),
+             meta=reduction_meta("prod", _sum_dtype),
+             doc="Product over ``dim`` (all by default); integers and bools as int64.")
 
 
 def _mean_dtype(self, dtype=None):
     d = dtype or self.dtype
     if not d.is_floating_point:
-        from ._rules import fail
         fail("mean", f"could not infer output dtype: input dtype should be floating "
                      f"point, but got {self.dtype} (pass dtype=)")
     return d
 
 
-def _mean_decomp(self, dim=None, keepdim=False, dtype=None):
-    import math
+def _count(self, dim):
     shape = tuple(self.shape)
-    from ._rules import reduce_dims
-    dims = reduce_dims(dim, len(shape), "mean")
-    n = math.prod(shape[d] for d in dims)
+    return math.prod(shape[d] for d in reduce_dims(dim, len(shape), "count"))
+
+
+def _mean_decomp(self, dim=None, keepdim=False, dtype=None):
+    n = _count(self, dim)
     s = sum(self, dim, keepdim, dtype=dtype)
     return s / n if n else s * float("nan")
 
@@ -45,3 +62,281 @@ mean = defop("mean(Tensor self, int[]? dim=None, bool keepdim=False, *, ScalarTy
              " -> Tensor", tags=("composite", "reduction"),
              meta=reduction_meta("mean", _mean_dtype), decomposition=_mean_decomp,
              doc="Arithmetic mean over ``dim``.")
+
+
+def _nonempty(op, what="dim"):
+    """Reductions without an identity (max, argmax) reject empty reduced dims."""
+    base = reduction_meta(op)
+
+    def meta(self, dim=None, keepdim=False, *rest):
+        shape = tuple(self.shape)
+        if dim is None or dim == ():
+            if math.prod(shape) == 0:
+                fail(op, f"expected reduction dim to be specified for input.numel() == 0 "
+                         f"(got an empty tensor of shape {list(shape)})")
+        else:
+            for d in reduce_dims(dim, len(shape), op):
+                if shape and shape[d] == 0:
+                    raise IndexError(f"{op}(): expected reduction dim {d} to have "
+                                     f"non-zero size")
+        spec = base(self, dim, keepdim)
+        if op.startswith("arg"):
+            if dim is None and keepdim:
+                return Spec((1,) * len(shape), _dt.int64)
+            return Spec(spec.shape, _dt.int64)
+        return spec
+    return meta
+
+
+amax = defop("amax(Tensor self, int[] dim=[], bool keepdim=False) -> Tensor",
+             tags=("primitive", "reduction"), meta=_nonempty("amax"),
+             doc="Maximum over ``dim`` (all dims by default); NaN propagates.")
+amin = defop("amin(Tensor self, int[] dim=[], bool keepdim=False) -> Tensor",
+             tags=("primitive", "reduction"), meta=_nonempty("amin"),
+             doc="Minimum over ``dim`` (all dims by default); NaN propagates.")
+argmax = defop("argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor",
+               tags=("primitive", "reduction"), meta=_nonempty("argmax"),
+               doc="Index of the (first) maximum along ``dim``, or in the flattened "
+                   "tensor when ``dim`` is None; int64.")
+argmin = defop("argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor",
+               tags=("primitive", "reduction"), meta=_nonempty("argmin"),
+               doc="Index of the (first) minimum along ``dim``, or in the flattened "
+                   "tensor when ``dim`` is None; int64.")
+
+#: What ``max(dim=…)``, ``min(dim=…)``, ``sort`` and ``topk`` return (a named tuple of
+#: ``values`` and ``indices``, as ``torch.return_types``).
+ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def _extreme(name, reduce, arg):
+    def meta(self, dim=None, keepdim=False):
+        if dim is None:
+            if keepdim:
+                fail(name, "argument 'keepdim' needs argument 'dim'")
+            return _nonempty(name)(self)
+        return (_nonempty(name)(self, dim, keepdim),
+                _nonempty(arg.op.name)(self, dim, keepdim))
+
+    def decomp(self, dim=None, keepdim=False):
+        if dim is None:
+            return reduce(self)
+        return ValuesIndices(reduce(self, dim, keepdim), arg(self, dim, keepdim))
+    return meta, decomp
+
+
+_max_meta, _max_decomp = _extreme("max", amax, argmax)
+_min_meta, _min_decomp = _extreme("min", amin, argmin)
+max = defop("max(Tensor self, int? dim=None, bool keepdim=False) -> Any",
+            tags=("composite", "reduction"), meta=_max_meta, decomposition=_max_decomp,
+            doc="The maximum of all elements, or ``(values, indices)`` along ``dim``.  "
+                "``ember.max(a, b)`` (two tensors) is ``maximum``.")
+min = defop("min(Tensor self, int? dim=None, bool keepdim=False) -> Any",
+            tags=("composite", "reduction"), meta=_min_meta, decomposition=_min_decomp,
+            doc="The minimum of all elements, or ``(values, indices)`` along ``dim``.  "
+                "``ember.min(a, b)`` (two tensors) is ``minimum``.")
+
+
+def _overloaded(fn, binary):
+    """``max(self, dim=None, keepdim=False)`` that is ``binary(self, other)`` when the
+    second argument is a tensor (PyTorch's ``max(input, other)`` overload)."""
+    from ..tensor import Tensor
+
+    def f(self, dim=None, keepdim=False, *, other=None):
+        if other is not None or isinstance(dim, Tensor):
+            return binary(self, dim if other is None else other)
+        return fn(self, dim, keepdim)
+    f.__name__ = f.__qualname__ = fn.__name__
+    f.__doc__ = fn.__doc__
+    f.op = fn.op
+    return f
+
+
+max = _overloaded(max, maximum)
+min = _overloaded(min, minimum)
+
+
+def _correction(op, unbiased, correction):
+    if unbiased is not None and correction is not None:
+        fail(op, "pass only one of 'unbiased' and 'correction'")
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def _var_meta(op):
+    base = reduction_meta(op)
+
+    def meta(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        _correction(op, unbiased, correction)
+        if not self.dtype.is_floating_point:
+            fail(op, f"expected a floating point tensor as input, got {self.dtype}")
+        spec = base(self, dim, keepdim)
+        if op.endswith("_mean"):
+            return spec, spec
+        return spec
+    return meta
+
+
+def _var_decomp(self, dim=None, unbiased=None, keepdim=False, correction=None):
+    c = _correction("var", unbiased, correction)
+    n = _count(self, dim)
+    mu = mean(self, dim, True)
+    d = self - mu
+    ss = sum(d * d, dim, keepdim)
+    # As PyTorch: n - correction <= 0 gives inf or nan (and no error).
+    return ss / _builtin_max(n - c, 0) if n - c > 0 else ss * math.inf
+
+
+_VAR_SIG = ("(Tensor self, int[]? dim=None, bool? unbiased=None, bool keepdim=False, *, "
+            "Scalar? correction=None)")
+var = defop(f"var{_VAR_SIG} -> Tensor", tags=("composite", "reduction"),
+            meta=_var_meta("var"), decomposition=_var_decomp,
+            doc="Variance over ``dim`` with Bessel's ``correction`` (default 1; "
+                "``unbiased=False`` means 0).")
+std = defop(f"std{_VAR_SIG} -> Tensor", tags=("composite", "reduction"),
+            meta=_var_meta("std"),
+            decomposition=lambda *a: sqrt(_var_decomp(*a)),
+            doc="Standard deviation over ``dim`` (see ``var``).")
+var_mean = defop(f"var_mean{_VAR_SIG} -> (Tensor, Tensor)", tags=("composite", "reduction"),
+                 meta=_var_meta("var_mean"),
+                 decomposition=lambda self, dim=None, unbiased=None, keepdim=False,
+                 correction=None: (_var_decomp(self, dim, unbiased, keepdim, correction),
+                                   mean(self, dim, keepdim)),
+                 doc="``(var, mean)`` over ``dim``.")
+std_mean = defop(f"std_mean{_VAR_SIG} -> (Tensor, Tensor)", tags=("composite", "reduction"),
+                 meta=_var_meta("std_mean"),
+                 decomposition=lambda self, dim=None, unbiased=None, keepdim=False,
+                 correction=None: (sqrt(_var_decomp(self, dim, unbiased, keepdim, correction)),
+                                   mean(self, dim, keepdim)),
+                 doc="``(std, mean)`` over ``dim``.")
+
+
+def _logsumexp_meta(self, dim, keepdim=False):
+    spec = reduction_meta("logsumexp")(self, dim, keepdim)
+    d = self.dtype if self.dtype.is_floating_point else _dt.get_default_dtype()
+    return Spec(spec.shape, d)
+
+
+def _logsumexp_decomp(self, dim, keepdim=False):
+    from .pointwise import abs as _abs, exp, log, where
+    if not self.dtype.is_floating_point:
+        self = self.astype(_dt.get_default_dtype())
+    if self.numel() == 0:
+        return log(sum(exp(self), dim, keepdim))
+    m = amax(self, dim, True)
+    # An infinite maximum would give inf - inf = nan: shift by 0 there instead.
+    m = where(_abs(m) == math.inf, 0.0, m)
+    out = log(sum(exp(self - m), dim, True)) + m
+    return out if keepdim else out.squeeze(reduce_dims(dim, self.ndim, "logsumexp"))
+
+
+logsumexp = defop("logsumexp(Tensor self, int[] dim, bool keepdim=False) -> Tensor",
+                  tags=("composite", "reduction"), meta=_logsumexp_meta,
+                  decomposition=_logsumexp_decomp,
+                  doc="``log(sum(exp(self), dim))`` computed stably.")
+
+
+def _bool_meta(op):
+    base = reduction_meta(op)
+
+    def meta(self, dim=None, keepdim=False):
+        return Spec(base(self, dim, keepdim).shape, _dt.bool)
+    return meta
+
+
+all = defop("all(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor",
+            tags=("composite", "reduction"), meta=_bool_meta("all"),
+            decomposition=lambda self, dim=None, keepdim=False:
+                sum(self == 0, dim, keepdim) == 0,
+            doc="Whether all elements along ``dim`` are nonzero (True when empty).")
+any = defop("any(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor",
+            tags=("composite", "reduction"), meta=_bool_meta("any"),
+            decomposition=lambda self, dim=None, keepdim=False:
+                sum(self != 0, dim, keepdim) > 0,
+            doc="Whether any element along ``dim`` is nonzero (False when empty).")
+
+
+def _count_nonzero_meta(self, dim=None):
+    return Spec(reduction_meta("count_nonzero")(self, dim).shape, _dt.int64)
+
+
+count_nonzero = defop("count_nonzero(Tensor self, int[]? dim=None) -> Tensor",
+                      tags=("composite", "reduction"), meta=_count_nonzero_meta,
+                      decomposition=lambda self, dim=None: sum(self != 0, dim),
+                      doc="The number of nonzero elements along ``dim``.")
+
+
+def _scan_meta(op):
+    def meta(self, dim, dtype=None):
+        wrap_dim(dim, self.ndim, op)
+        return Spec(tuple(self.shape), _sum_dtype(self, dtype))
+    return meta
+
+
+cumsum = defop("cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor",
+               tags=("primitive",), meta=_scan_meta("cumsum"),
+               doc="Cumulative sum along ``dim``; integers and bools as int64.")
+cumprod = defop("cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor",
+                tags=("primitive",), meta=_scan_meta("cumprod"),
+                doc="Cumulative product along ``dim``; integers and bools as int64.")
+
+
+# --- derivatives ---
+# Beside the schemas above; see ember.autograd.rules for the conventions.
+
+from ..autograd.rules import derivative, unreduce  # noqa: E402
+
+
+def _sum_backward(g, self, dim=None, keepdim=False, dtype=None):
+    return unreduce(g, tuple(self.shape), dim, keepdim).expand(tuple(self.shape))
+
+
+derivative(sum, self=_sum_backward)
+
+
+def _prod_backward(g, self, dim=None, keepdim=False, dtype=None, result=None):
+    from .pointwise import eq, where
+    shape = tuple(self.shape)
+    dims = None if dim is None else (dim,)
+    gk = unreduce(g, shape, dims, keepdim)
+    rk = unreduce(result, shape, dims, keepdim)
+    zero = eq(self, 0)
+    # Where self has exactly one zero along the reduced dims, its gradient is the product
+    # of the other elements; elsewhere result / self (never divided by zero: masked).
+    zeros = sum(zero, dims, True)
+    others = prod(where(zero, 1.0, self), dim, True) if dim is not None else \
+        prod(where(zero, 1.0, self)).reshape((1,) * len(shape))
+    safe = where(zero, 1.0, self)
+    grad = where(zero, where(eq(zeros, 1), others, 0.0), rk / safe)
+    return gk * grad
+
+
+derivative(prod, save=("self", "result"), self=_prod_backward)
+
+
+def _extreme_backward(g, self, dim=(), keepdim=False, result=None):
+    """amax/amin: the gradient goes to the extreme elements, split evenly among ties."""
+    shape = tuple(self.shape)
+    dims = dim if dim else None
+    hit = (self == unreduce(result, shape, dims, keepdim))
+    count = sum(hit, dims, True)
+    return unreduce(g, shape, dims, keepdim) * hit / count
+
+
+derivative(amax, save=("self", "result"), self=_extreme_backward)
+derivative(amin, save=("self", "result"), self=_extreme_backward)
+
+
+def _cumsum_backward(g, self, dim, dtype=None):
+    # The gradient of a prefix sum is the suffix sum of g.
+    return sum(g, dim, True) - cumsum(g, dim) + g
+
+
+def _cumprod_backward(g, self, dim, dtype=None, result=None):
+    # Suffix sums of g * result, divided by self (inputs with zeros are not supported).
+    gr = g * result
+    return (sum(gr, dim, True) - cumsum(gr, dim) + gr) / self
+
+
+derivative(cumsum, self=_cumsum_backward)
+derivative(cumprod, save=("self", "result"), self=_cumprod_backward)

@@ -1,9 +1,22 @@
-"""numpy kernels, one per primitive op.  Each receives native arrays (and Python
-values) in schema order, already validated and cast by the core."""
+"""numpy kernels, one per primitive op (and a few composites where a native kernel pays).
+
+Each receives native arrays (and Python values) in schema order, already validated and
+cast by the core, and returns an ndarray (never a numpy scalar: ufuncs return scalars
+for 0-d results, hence the ``ufunc`` wrapper).  In-place kernels write into their first
+argument and return nothing.  Views return numpy views.
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+try:  # scipy's special functions are exact and overflow-free; numpy lacks erf
+    from scipy.special import erf as _erf, expit as _expit
+except ImportError:  # pragma: no cover - scipy is optional
+    _erf = np.frompyfunc(math.erf, 1, 1)
+    _expit = None
 
 KERNELS: dict = {}
 _ndarray = np.ndarray
@@ -22,6 +35,46 @@ def _axes(dim, ndim):
     if dim is None or ndim == 0 or dim == ():
         return None
     return dim
+
+
+def _wrap_int(x, dtype):
+    """A Python int out of ``dtype``'s range, wrapped as PyTorch's C++ cast does
+    (numpy refuses such operands under NEP 50)."""
+    if x.__class__ is int:
+        return np.array(x).astype(dtype)[()]
+    return x
+
+
+def _wrapped(args):
+    """``args`` with out-of-range Python ints wrapped to the arrays' dtype."""
+    dt = next(a.dtype for a in args if a.__class__ is _ndarray)
+    return [_wrap_int(a, dt) for a in args]
+
+
+def ufunc(f):
+    """A kernel from a numpy ufunc; ufuncs return numpy scalars for 0-d results, and
+    tensors must hold arrays (in-place ops write into them)."""
+    def k(*args):
+        try:
+            r = f(*args)
+        except OverflowError:  # int8 tensor + 1000: wrap the number like PyTorch
+            r = f(*_wrapped(args))
+        return r if r.__class__ is _ndarray else _asarray(r)
+    k.__name__ = f.__name__
+    return k
+
+
+def _int_safe(f, name):
+    """Integer division: PyTorch raises on a zero divisor where numpy returns 0."""
+    base = ufunc(f)
+
+    def k(a, b):
+        ints = (a.dtype.kind in "iu" if a.__class__ is _ndarray else a.__class__ is int) and \
+            (b.dtype.kind in "iub" if b.__class__ is _ndarray else b.__class__ is int)
+        if ints and (not np.all(b) if b.__class__ is _ndarray else b == 0):
+            raise ZeroDivisionError(f"{name}(): integer division by zero")
+        return base(a, b)
+    return k
 
 
 # -- conversion ----------------------------------------------------------------------
@@ -70,7 +123,16 @@ def full(size, value, dtype, device):
 def arange(start, end, step, dtype, device):
     if end is None:
         start, end = 0, start
-    return np.arange(start, end, step, dtype=dtype.np)
+    n = max(0, math.ceil((end - start) / step))
+    if dtype.np.kind == "f" or any(v.__class__ is float for v in (start, end, step)):
+        # start + i * step in float64, as PyTorch computes it (numpy accumulates).
+        return (np.arange(n, dtype=np.float64) * step + start).astype(dtype.np)
+    return np.arange(start, end, step, dtype=np.int64).astype(dtype.np, copy=False)
+
+
+@kernel("eye")
+def eye(n, m, dtype, device):
+    return np.eye(n, m, dtype=dtype.np)
 
 
 @kernel("rand")
@@ -83,60 +145,208 @@ def randn(size, gen, dtype, device):
     return gen.standard_normal(size, dtype=np.float64).astype(dtype.np)
 
 
+@kernel("randint")
+def randint(low, high, size, gen, dtype, device):
+    return gen.integers(low, high, size, dtype=np.int64).astype(dtype.np)
+
+
+@kernel("randperm")
+def randperm(n, gen, dtype, device):
+    return gen.permutation(n).astype(dtype.np)
+
+
 # -- pointwise ------------------------------------------------------------------------
 @kernel("add")
 def add(a, b, alpha=1):
-    r = np.add(a, b) if alpha == 1 else np.add(a, np.multiply(b, alpha))
+    if alpha != 1:
+        b = np.multiply(b, alpha)
+    try:
+        r = np.add(a, b)
+    except OverflowError:
+        r = np.add(*_wrapped((a, b)))
     return r if r.__class__ is _ndarray else _asarray(r)
 
 
 @kernel("sub")
 def sub(a, b, alpha=1):
-    r = np.subtract(a, b) if alpha == 1 else np.subtract(a, np.multiply(b, alpha))
+    if alpha != 1:
+        b = np.multiply(b, alpha)
+    try:
+        r = np.subtract(a, b)
+    except OverflowError:
+        r = np.subtract(*_wrapped((a, b)))
     return r if r.__class__ is _ndarray else _asarray(r)
 
 
-_ndarray = np.ndarray
-_asarray = np.asarray
-
-
-def ufunc(f):
-    """A kernel from a numpy ufunc; ufuncs return numpy scalars for 0-d results, and
-    tensors must hold arrays (in-place ops write into them)."""
-    def k(*args):
-        r = f(*args)
-        return r if r.__class__ is _ndarray else _asarray(r)
-    k.__name__ = f.__name__
+_UFUNCS = {
+    "mul": np.multiply, "true_divide": np.true_divide, "remainder": np.remainder,
+    "fmod": np.fmod, "maximum": np.maximum, "minimum": np.minimum, "atan2": np.arctan2,
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal,
+    "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+    "bitwise_left_shift": np.left_shift, "bitwise_right_shift": np.right_shift,
+    "neg": np.negative, "abs": np.abs, "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1,
+    "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "sqrt": np.sqrt,
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh, "where": np.where,
+    "logical_not": np.logical_not, "isnan": np.isnan, "isinf": np.isinf,
+    "isfinite": np.isfinite, "reciprocal": np.reciprocal, "bitwise_not": np.invert,
+    "pow": np.power, "rsqrt": lambda a: np.reciprocal(np.sqrt(a)),
+}
+for _name, _f in _UFUNCS.items():
+    KERNELS[_name] = ufunc(_f)
+KERNELS["floor_divide"] = _int_safe(np.floor_divide, "floor_divide")
+KERNELS["remainder"] = _int_safe(np.remainder, "remainder")
+KERNELS["fmod"] = _int_safe(np.fmod, "fmod")
+def _rounding(f):
+    def k(a):
+        if a.dtype.kind in "iub":
+            return a.copy()  # integers are already rounded (numpy would make floats)
+        return _asarray(f(a))
     return k
 
 
-for _name, _f in {"mul": np.multiply, "div": np.true_divide, "eq": np.equal,
-                  "lt": np.less, "gt": np.greater, "neg": np.negative, "exp": np.exp,
-                  "log": np.log}.items():
-    KERNELS[_name] = ufunc(_f)
+KERNELS["floor"] = _rounding(np.floor)
+KERNELS["ceil"] = _rounding(np.ceil)
+KERNELS["trunc"] = _rounding(np.trunc)
+
+
+@kernel("round")
+def round_(a, decimals=0):
+    if a.dtype.kind in "iub":
+        return a.copy() if decimals >= 0 else _asarray(np.round(a, decimals))
+    return _asarray(np.round(a, decimals))
+
+
+@kernel("sign")
+def sign(a):
+    return a.copy() if a.dtype == np.bool_ else _asarray(np.sign(a))
+
+
+@kernel("sigmoid")
+def sigmoid(a):
+    if _expit is not None and a.dtype.kind == "f" and a.dtype.itemsize >= 4:
+        return _asarray(_expit(a))
+    # exp(-log(1 + exp(-x))) never overflows (bfloat16/float16 compute in float32).
+    x = a.astype(np.float32) if a.dtype.itemsize < 4 else a
+    return _asarray(np.exp(-np.logaddexp(0, -x)).astype(a.dtype, copy=False))
+
+
+@kernel("erf")
+def erf(a):
+    x = a.astype(np.float32) if a.dtype.itemsize < 4 else a
+    return _asarray(np.asarray(_erf(x)).astype(a.dtype, copy=False))
+
+
+@kernel("clamp")
+def clamp(a, lo=None, hi=None):
+    # np.clip(x, lo, hi) is min(max(x, lo), hi): min > max gives max, as PyTorch.
+    try:
+        return _asarray(np.clip(a, lo, hi))
+    except OverflowError:
+        return _asarray(np.clip(a, _wrap_int(lo, a.dtype) if lo is not None else None,
+                                _wrap_int(hi, a.dtype) if hi is not None else None))
+
+
+# in place: the core has cast tensor operands to the target's dtype
+def _inplace(f):
+    def k(a, *args):
+        try:
+            f(a, *args, out=a, casting="unsafe")
+        except OverflowError:
+            f(a, *(_wrap_int(x, a.dtype) for x in args), out=a, casting="unsafe")
+    return k
+
+
+for _name, _f in {"mul_": np.multiply, "true_divide_": np.true_divide, "neg_": np.negative,
+                  "abs_": np.abs, "exp_": np.exp, "log_": np.log, "sqrt_": np.sqrt,
+                  "sin_": np.sin, "cos_": np.cos, "tanh_": np.tanh,
+                  "clamp_min_": np.maximum,
+                  "clamp_max_": np.minimum}.items():
+    KERNELS[_name] = _inplace(_f)
 
 
 @kernel("add_")
 def add_(a, b, alpha=1):
-    np.add(a, b if alpha == 1 else np.multiply(b, alpha), out=a, casting="unsafe")
+    _inplace(np.add)(a, b if alpha == 1 else np.multiply(b, alpha))
 
 
-@kernel("mul_")
-def mul_(a, b):
-    np.multiply(a, b, out=a, casting="unsafe")
+@kernel("sub_")
+def sub_(a, b, alpha=1):
+    _inplace(np.subtract)(a, b if alpha == 1 else np.multiply(b, alpha))
 
 
-@kernel("where")
-def where(cond, a, b):
-    return np.where(cond, a, b)
+@kernel("clamp_")
+def clamp_(a, lo=None, hi=None):
+    np.copyto(a, clamp(a, lo, hi), casting="unsafe")
+
+
+@kernel("fill_")
+def fill_(a, value):
+    a[...] = value
+
+
+@kernel("zero_")
+def zero_(a):
+    a[...] = 0
 
 
 # -- reductions ---------------------------------------------------------------------------
 @kernel("sum")
 def sum_(a, dim, keepdim, dtype):
-    # The ndarray method skips np.sum's Python-level dispatch (half the cost on small arrays).
-    r = a.sum(axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=dtype.np)
-    return r if r.__class__ is _ndarray else _asarray(r)
+    return np.asarray(np.sum(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=dtype.np))
+
+
+@kernel("prod")
+def prod(a, dim, keepdim, dtype):
+    return np.asarray(np.prod(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=dtype.np))
+
+
+@kernel("mean")
+def mean(a, dim, keepdim, dtype):
+    return np.asarray(np.mean(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=dtype.np))
+
+
+@kernel("amax")
+def amax(a, dim, keepdim):
+    return np.asarray(np.max(a, axis=_axes(dim, a.ndim), keepdims=keepdim))
+
+
+@kernel("amin")
+def amin(a, dim, keepdim):
+    return np.asarray(np.min(a, axis=_axes(dim, a.ndim), keepdims=keepdim))
+
+
+def _arg(f):
+    def k(a, dim, keepdim):
+        if dim is None:
+            r = f(a.reshape(-1))
+            return np.asarray(r, np.int64).reshape((1,) * a.ndim if keepdim else ())
+        return np.asarray(f(a, axis=dim if a.ndim else None, keepdims=keepdim), np.int64)
+    return k
+
+
+KERNELS["argmax"] = _arg(np.argmax)
+KERNELS["argmin"] = _arg(np.argmin)
+
+
+@kernel("all")
+def all_(a, dim, keepdim):
+    return np.asarray(np.all(a, axis=_axes(dim, a.ndim), keepdims=keepdim))
+
+
+@kernel("any")
+def any_(a, dim, keepdim):
+    return np.asarray(np.any(a, axis=_axes(dim, a.ndim), keepdims=keepdim))
+
+
+@kernel("cumsum")
+def cumsum(a, dim, dtype):
+    return np.cumsum(a, axis=dim if a.ndim else None, dtype=dtype.np).reshape(a.shape)
+
+
+@kernel("cumprod")
+def cumprod(a, dim, dtype):
+    return np.cumprod(a, axis=dim if a.ndim else None, dtype=dtype.np).reshape(a.shape)
 
 
 # -- views ---------------------------------------------------------------------------------
@@ -157,7 +367,233 @@ def expand(a, size):
     return np.broadcast_to(a, size)
 
 
+@kernel("basic_index")
+def basic_index(a, index):
+    r = a[index]
+    # All-int indices give a numpy scalar; with a trailing ``...`` a 0-d view.
+    return r if r.__class__ is _ndarray else a[index + (Ellipsis,)]
+
+
+@kernel("unfold")
+def unfold(a, dim, size, step):
+    if a.ndim == 0:
+        return a.reshape(1)[:size]
+    w = np.lib.stride_tricks.sliding_window_view(a, size, axis=dim, writeable=True)
+    return w[(slice(None),) * (dim % a.ndim) + (slice(None, None, step),)]
+
+
+@kernel("_cat")
+def cat(arrays, dim):
+    return np.concatenate(arrays, axis=dim)
+
+
+@kernel("stack")
+def stack(arrays, dim):
+    dtypes = {a.dtype for a in arrays}
+    if len(dtypes) != 1:  # promote as PyTorch does (numpy's rules differ for bfloat16)
+        from ember import dtypes as _dt
+        d = _dt.FROM_NP[arrays[0].dtype]
+        for a in arrays[1:]:
+            d = _dt.promote_types(d, _dt.FROM_NP[a.dtype])
+        arrays = [a.astype(d.np, copy=False) for a in arrays]
+    return np.stack(arrays, axis=dim)
+
+
+# -- indexing ----------------------------------------------------------------------------------
+def _bounds(op, fn):
+    """numpy's IndexError for an out-of-range index, reworded to name the op."""
+    try:
+        return fn()
+    except IndexError as e:
+        raise IndexError(f"{op}(): {e}") from None
+
+
+@kernel("index")
+def index(a, indices):
+    idx = tuple(slice(None) if i is None else i for i in indices)
+    return _bounds("index", lambda: np.asarray(a[idx]))
+
+
+@kernel("index_put_")
+def index_put_(a, indices, values, accumulate=False):
+    idx = tuple(slice(None) if i is None else i for i in indices)
+    if accumulate:
+        _bounds("index_put_", lambda: np.add.at(a, idx, values))
+    else:
+        def put():
+            a[idx] = values
+        _bounds("index_put_", put)
+
+
+@kernel("nonzero")
+def nonzero(a):
+    if a.ndim == 0:
+        return np.zeros((1 if a.item() else 0, 0), np.int64)
+    return np.argwhere(a).astype(np.int64, copy=False)
+
+
+def _check_range(op, index, size, dim):
+    # gather/scatter/index_select take no negative indices (unlike indexing)
+    if index.size and (index.min() < 0 or index.max() >= size):
+        bad = index[(index < 0) | (index >= size)].flat[0]
+        raise IndexError(f"{op}(): index {bad} is out of bounds for dimension {dim} with "
+                         f"size {size}")
+
+
+def _along(a, index, dim):
+    """``a`` cut to ``index``'s extent in every dimension but ``dim`` (a view)."""
+    return a[tuple(slice(None) if k == dim else slice(0, s) for k, s in enumerate(index.shape))]
+
+
+@kernel("gather")
+def gather(a, dim, index, sparse_grad=False):
+    if a.ndim == 0:
+        a = a.reshape(1)
+    if index.ndim == 0:
+        return np.asarray(gather(a, dim, index.reshape(1)).reshape(()))
+    dim %= a.ndim
+    _check_range("gather", index, a.shape[dim], dim)
+    return np.take_along_axis(_along(a, index, dim), index.astype(np.intp, copy=False), dim)
+
+
+def _scatter_into(out, dim, index, src, reduce=None, op="scatter"):
+    if out.ndim == 0:
+        out = out.reshape(1)
+        index = index.reshape(-1)
+        src = src.reshape(-1)
+    if index.ndim == 0:
+        index, src = index.reshape(1), src.reshape(1) if src.ndim == 0 else src
+    dim %= out.ndim
+    _check_range(op, index, out.shape[dim], dim)
+    if index.size == 0:
+        return
+    target = _along(out, index, dim)
+    srcv = src[tuple(slice(0, s) for s in index.shape)]
+    idx = list(np.indices(index.shape, sparse=True))
+    idx[dim] = index
+    idx = tuple(idx)
+    if reduce is None:
+        target[idx] = srcv
+    elif reduce == "add":
+        np.add.at(target, idx, srcv)
+    else:
+        np.multiply.at(target, idx, srcv)
+
+
+@kernel("scatter")
+def scatter(a, dim, index, src, reduce=None):
+    out = a.copy()
+    _scatter_into(out, dim, index, src, reduce)
+    return out
+
+
+@kernel("scatter_")
+def scatter_inplace(a, dim, index, src, reduce=None):
+    _scatter_into(a, dim, index, src, reduce)
+
+
+@kernel("scatter_add")
+def scatter_add(a, dim, index, src):
+    out = a.copy()
+    _scatter_into(out, dim, index, src, "add", "scatter_add")
+    return out
+
+
+@kernel("scatter_add_")
+def scatter_add_inplace(a, dim, index, src):
+    _scatter_into(a, dim, index, src, "add", "scatter_add")
+
+
+@kernel("index_select")
+def index_select(a, dim, index):
+    size = a.shape[dim] if a.ndim else 1
+    _check_range("index_select", index, size, dim)
+    if a.ndim == 0:
+        return np.asarray(a.reshape(1)[index.reshape(-1)].reshape(index.shape))
+    return np.take(a, index.reshape(-1), axis=dim)
+
+
+@kernel("index_add")
+def index_add(a, dim, index, source, alpha=1):
+    out = a.copy()
+    index_add_inplace(out, dim, index, source, alpha)
+    return out
+
+
+@kernel("index_add_")
+def index_add_inplace(a, dim, index, source, alpha=1):
+    size = a.shape[dim] if a.ndim else 1
+    _check_range("index_add_", index, size, dim)
+    if alpha != 1:
+        source = source * np.asarray(alpha).astype(source.dtype)
+    if a.ndim == 0:
+        np.add.at(a.reshape(1), index.reshape(-1), source.reshape(-1))
+        return
+    np.add.at(np.moveaxis(a, dim, 0), index.reshape(-1), np.moveaxis(source, dim, 0))
+
+
+@kernel("masked_fill")
+def masked_fill(a, mask, value):
+    out = np.array(np.broadcast_to(a, np.broadcast_shapes(a.shape, mask.shape)))
+    np.copyto(out, np.asarray(value).astype(a.dtype), where=mask)
+    return out
+
+
+@kernel("masked_fill_")
+def masked_fill_inplace(a, mask, value):
+    np.copyto(a, np.asarray(value).astype(a.dtype), where=mask)
+
+
+def _sort_keys(a, dim, descending, stable):
+    if descending:
+        # A stable descending order: sort the reversed axis ascending, then reverse.
+        n = a.shape[dim]
+        flipped = np.flip(a, dim)
+        order = np.flip(np.argsort(flipped, axis=dim, kind="stable"), dim)
+        return n - 1 - order
+    return np.argsort(a, axis=dim, kind="stable")
+
+
+@kernel("sort")
+def sort(a, dim=-1, descending=False, stable=False):
+    if a.ndim == 0:
+        return a.copy(), np.zeros((), np.int64)
+    idx = _sort_keys(a, dim, descending, stable)
+    return np.take_along_axis(a, idx, dim), idx.astype(np.int64, copy=False)
+
+
+@kernel("argsort")
+def argsort(a, dim=-1, descending=False, stable=False):
+    if a.ndim == 0:
+        return np.zeros((), np.int64)
+    return _sort_keys(a, dim, descending, stable).astype(np.int64, copy=False)
+
+
+@kernel("topk")
+def topk(a, k, dim=-1, largest=True, sorted=True):
+    if a.ndim == 0:
+        return a.copy(), np.zeros((), np.int64)
+    idx = _sort_keys(a, dim, largest, True)
+    idx = np.take(idx, np.arange(k), axis=dim)
+    return np.take_along_axis(a, idx, dim), idx.astype(np.int64, copy=False)
+
+
+@kernel("tril")
+def tril(a, diagonal=0):
+    return np.tril(a, diagonal)
+
+
+@kernel("triu")
+def triu(a, diagonal=0):
+    return np.triu(a, diagonal)
+
+
 # -- linalg ----------------------------------------------------------------------------------
 @kernel("matmul")
 def matmul(a, b):
     return np.asarray(np.matmul(a, b))
+
+
+@kernel("einsum")
+def einsum(equation, operands):
+    return np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
