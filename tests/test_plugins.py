@@ -209,7 +209,7 @@ class ToyBackend(Backend):
             "astype": lambda a, dtype: w(a.data.astype(dtype.np)),
             "add": lambda a, b, alpha=1: w(np.asarray(_d(a) + alpha * _d(b))),
             "mul": lambda a, b: w(np.asarray(_d(a) * _d(b))),
-            "div": lambda a, b: w(np.asarray(_d(a) / _d(b))),
+            "true_divide": lambda a, b: w(np.asarray(_d(a) / _d(b))),
             "sum": lambda a, dim, keepdim, dtype: w(np.asarray(
                 a.data.sum(axis=None if dim is None else dim, keepdims=keepdim,
                            dtype=dtype.np))),

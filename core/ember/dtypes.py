@@ -177,6 +177,12 @@ def _result_type_cached(key) -> dtype:
         if zero_dim is None:
             slot = 2
             d = (bool, int64, get_default_dtype())[d]
+            # Python numbers alone: the highest category's default (1 and 2.0 give
+            # float32, not promote_types(int64, float32) = float64).
+            if dims[2] is not None and _CATEGORY[dims[2]._kind] >= _CATEGORY[d._kind]:
+                continue
+            dims[2] = d
+            continue
         else:
             slot = 1 if zero_dim else 0
         dims[slot] = d if dims[slot] is None else promote_types(dims[slot], d)

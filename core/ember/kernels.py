@@ -154,6 +154,8 @@ def adapt(od, fn, backend):
                   and od.returns == "Tensor" and info["device"] is None)
         dpos = info["dtype"]
         make = Tensor._make
+        # 1 == 1.0 == True as keys, but their dtypes differ: key Scalars by class too.
+        spos = tuple(i for i, a in enumerate(od.args) if a.type == "Scalar")
 
         def run_cached(od, dev, args):
             key = list(args)
@@ -162,6 +164,8 @@ def adapt(od, fn, backend):
                 if x is not None and x.__class__ not in _NUMBERS:
                     key[i] = x = x._data
                     key[i] = (x.shape, x.dtype)
+            for i in spos:
+                key.append(args[i].__class__)
             key = tuple(key)
             try:
                 spec = cache.get(key)
