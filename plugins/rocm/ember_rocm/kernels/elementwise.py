@@ -65,7 +65,8 @@ def elementwise(name: str, expr: str, out: CLArray, tensors: list, scalars: list
     """Run ``out[i] = expr`` over every element of ``out``.
 
     ``tensors`` is ``[(var, CLArray)]``: each is loaded, converted to the ``compute``
-    dtype and named ``var`` in ``expr``; ``scalars`` is ``[(var, value, dtype)]``,
+    dtype and named ``var`` in ``expr`` (where ``T_`` names the computation type);
+    ``scalars`` is ``[(var, value, dtype)]``,
     passed as kernel arguments.  The expression may also use ``gid`` (the output's
     linear index).  Returns ``out``.
     """
@@ -107,7 +108,8 @@ def elementwise(name: str, expr: str, out: CLArray, tensors: list, scalars: list
             OUT_STRIDES="".join(f", const long st0_{d}" for d in range(nd)),
             PARAMS="".join(params), SIZES="".join(f", const long sz{d}" for d in range(nd)),
             INDEX="\n".join(idx), LOADS="\n".join(loads),
-            OUT_INDEX=f"out_off + {index(0)}", STORE=store_expr(expr, out.dtype))
+            OUT_INDEX=f"out_off + {index(0)}",
+            STORE=store_expr(expr.replace("T_", T), out.dtype))
 
     dtypes = [_LONG, None, _LONG] + [_LONG] * nd
     dtypes += ([None, _LONG] + [_LONG] * nd) * len(tensors)

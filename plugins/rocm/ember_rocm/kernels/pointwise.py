@@ -102,10 +102,9 @@ EXPRESSIONS: dict = {
     "bitwise_left_shift": "{self} << {other}", "bitwise_right_shift": "{self} >> {other}",
     "neg": "-{self}", "positive": "{self}",
     "abs": _f("fabs({self})", "({self} < 0 ? -{self} : {self})", "{self}"),
-    "sign": _f("(isnan({self}) ? {self} : (T_)(({self} > 0) - ({self} < 0)))",
-               "(T_)(({self} > 0) - ({self} < 0))", "{self}"),
-    "sgn": _f("(isnan({self}) ? {self} : (T_)(({self} > 0) - ({self} < 0)))",
-              "(T_)(({self} > 0) - ({self} < 0))", "{self}"),
+    # PyTorch: sign(NaN) is 0
+    "sign": _f("(T_)(({self} > 0) - ({self} < 0))", bool_expr="{self}"),
+    "sgn": _f("(T_)(({self} > 0) - ({self} < 0))", bool_expr="{self}"),
     "signbit": _f("signbit({self})", "{self} < 0", "0"),
     "exp": "exp({self})", "exp2": "exp2({self})", "expm1": "expm1({self})",
     "log": "log({self})", "log2": "log2({self})", "log10": "log10({self})",
@@ -146,7 +145,8 @@ BOOL_RESULT = frozenset({"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "log
                          "logical_xor", "logical_not", "isnan", "isinf", "isfinite",
                          "isposinf", "isneginf", "signbit"})
 
-_HELPERS = {
+#: helper functions integer expressions call (``T_`` is the integer type)
+_INT_HELPERS = {
     "pow": """
 T_ ipow_T_(T_ b, T_ e) {
     if (e < 0) return b == 1 ? (T_)1 : (b == -1 ? ((e & 1) ? (T_)-1 : (T_)1) : (T_)0);
@@ -188,7 +188,7 @@ def _bind(name, expr_spec, argnames, values, compute, helpers):
         elif isinstance(v, (bool, int, float, np.number)):
             scalars.append((var, compute.type(v), compute))
     expr = expr.replace("T_", "%T%").format(**names).replace("%T%", "T_")
-    return expr, tensors, scalars, helpers
+    return expr, tensors, scalars, helpers if compute.kind in "iub" else ""
 
 
 def pointwise_kernel(od, name: str | None = None):
@@ -196,7 +196,7 @@ def pointwise_kernel(od, name: str | None = None):
     name = name or od.name
     spec = EXPRESSIONS[name]
     argnames = [a.name for a in od.args]
-    helpers = _HELPERS.get(name, "")
+    helpers = _INT_HELPERS.get(name, "")
 
     def kernel(*values):
         compute = _compute_dtype(values[i] for i in range(len(values))
@@ -214,7 +214,7 @@ def inplace_kernel(od, base: str):
     """An in-place kernel (``add_``) writing ``base``'s expression into ``self``."""
     spec = EXPRESSIONS[base]
     argnames = [a.name for a in od.args]
-    helpers = _HELPERS.get(base, "")
+    helpers = _INT_HELPERS.get(base, "")
 
     def kernel(*values):
         target = values[0]

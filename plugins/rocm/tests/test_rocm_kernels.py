@@ -1,0 +1,276 @@
+"""rocm kernels against numpy and PyTorch (the test oracle)."""
+
+import numpy as np
+import pytest
+
+import ember
+from ember.ops.view import basic_index
+
+from conftest import needs_rocm
+
+pytestmark = [pytest.mark.rocm, needs_rocm]
+
+R = "rocm"
+
+
+def on(x, dtype=None):
+    return ember.tensor(x, dtype=dtype, device=R)
+
+
+def host(t):
+    return t.cpu().numpy()
+
+
+def close(t, ref, rtol=1e-5, atol=1e-6):
+    got = host(t)
+    ref = np.asarray(ref)
+    assert got.shape == ref.shape, (got.shape, ref.shape)
+    assert got.dtype == ref.dtype, (got.dtype, ref.dtype)
+    np.testing.assert_allclose(got, ref, rtol=rtol, atol=atol, equal_nan=True)
+
+
+rng = np.random.default_rng(0)
+
+
+def data(shape, dtype):
+    if np.dtype(dtype).kind == "f":
+        return rng.standard_normal(shape).astype(dtype)
+    if np.dtype(dtype) == np.bool_:
+        return rng.random(shape) > 0.5
+    return rng.integers(-9, 10, shape).astype(dtype)
+
+
+UNARY = ["neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "floor",
+         "ceil", "round", "trunc", "sign", "erf", "expm1", "log1p", "log2", "exp2"]
+
+
+@pytest.mark.parametrize("name", UNARY)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unary_matches_torch(name, dtype):
+    torch = pytest.importorskip("torch")
+    x = data((3, 5), dtype)
+    x[0, :3] = [np.nan, np.inf, -np.inf]
+    fn = getattr(ember, name)
+    ref = getattr(torch, name)(torch.from_numpy(x)).numpy()
+    close(fn(on(x)), ref, rtol=2e-6 if dtype == np.float32 else 1e-12)
+
+
+BINARY = ["add", "sub", "mul", "true_divide", "maximum", "minimum", "eq", "ne", "lt",
+          "le", "gt", "ge", "remainder", "fmod", "floor_divide", "pow", "atan2"]
+
+
+@pytest.mark.parametrize("name", BINARY)
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.int32])
+def test_binary_broadcast_matches_torch(name, dtype):
+    torch = pytest.importorskip("torch")
+    if name == "atan2" and np.dtype(dtype).kind == "i":
+        return  # promotes integers to float first: covered by the float case
+    a = data((4, 1, 3), dtype)
+    b = data((5, 3), dtype)
+    if np.dtype(dtype).kind == "i" and name in ("remainder", "fmod", "floor_divide"):
+        b[b == 0] = 3  # integer division by zero is undefined on devices
+    if name == "pow":
+        b = np.abs(b) % 4
+        a = a if np.dtype(dtype).kind == "f" else a % 5
+    fn = getattr(ember, name)
+    ref = getattr(torch, name)(torch.from_numpy(a), torch.from_numpy(b)).numpy()
+    close(fn(on(a), on(b)), ref, rtol=1e-5)
+
+
+def test_scalar_operands_and_promotion():
+    a = np.arange(6, dtype=np.int64).reshape(2, 3)
+    close(on(a) + 2, a + 2)
+    close(on(a) * 1.5, (a * 1.5).astype(np.float32))
+    close(2.0 - on(a.astype(np.float32)), 2.0 - a.astype(np.float32))
+    close(ember.add(on(a), on(a), alpha=3), a + 3 * a)
+
+
+def test_bool_ops():
+    a = data((7,), np.bool_)
+    b = data((7,), np.bool_)
+    close(ember.logical_and(on(a), on(b)), a & b)
+    close(on(a) + on(b), a | b)
+    close(ember.bitwise_not(on(a)), ~a)
+
+
+def test_non_contiguous_and_offsets():
+    x = data((6, 8), np.float32)
+    t = on(x)
+    tt = t.t()  # transposed view
+    close(tt + 1, x.T + 1)
+    s = basic_index(t, (slice(1, 5, 2), slice(2, None, 3)))  # offset + steps
+    close(s * 2, x[1:5:2, 2::3] * 2)
+    close(ember.exp(s.t()), np.exp(x[1:5:2, 2::3].T))
+    e = on(x[0]).expand(4, 8)
+    close(e - basic_index(t, (slice(None, 4),)), np.broadcast_to(x[0], (4, 8)) - x[:4])
+
+
+def test_zero_dim_and_empty():
+    z = on(np.float32(3.5))
+    close(z * 2, np.float32(7.0))
+    close(ember.exp(z), np.exp(np.float32(3.5)))
+    e = on(np.zeros((0, 3), np.float32))
+    close(e + 1, np.zeros((0, 3), np.float32))
+    close(e.sum(0), np.zeros(3, np.float32))
+    close(e.sum(), np.float32(0))
+
+
+def test_where_and_clamp():
+    c = data((3, 4), np.bool_)
+    a = data((3, 4), np.float32)
+    b = data((4,), np.float32)
+    close(ember.where(on(c), on(a), on(b)), np.where(c, a, b))
+    a[0, 0] = np.nan
+    lo, hi = on(np.float32(-0.5)), on(np.float32(0.5))
+    close(ember.clamp(on(a), lo, hi), np.clip(a, -0.5, 0.5))
+
+
+def test_casts():
+    x = np.array([-1.7, -0.2, 0.0, 0.4, 2.9, np.nan], np.float32)
+    close(on(x).astype(ember.bool), x.astype(bool))
+    close(on(x[:5]).astype(ember.int32), x[:5].astype(np.int32))
+    close(on(x).astype(ember.float64), x.astype(np.float64))
+    i = np.array([0, 3, -2], np.int64)
+    close(on(i).astype(ember.float32), i.astype(np.float32))
+    close(on(i).astype(ember.bool), i.astype(bool))
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, 2, (0, 2), (1, 2), -1])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_sum_dims(dim, keepdim):
+    x = data((3, 70, 5), np.float32)
+    np_dim = dim if dim is not None else None
+    close(on(x).sum(dim, keepdim=keepdim), x.sum(np_dim, keepdims=keepdim), rtol=1e-5,
+          atol=1e-5)
+
+
+def test_reductions_large_and_int():
+    x = data((5000,), np.float32)
+    close(on(x).sum(), x.sum(dtype=np.float64).astype(np.float32), rtol=1e-5, atol=1e-4)
+    i = data((4, 300), np.int32)
+    close(on(i).sum(1), i.sum(1, dtype=np.int64))
+    b = data((4, 6), np.bool_)
+    close(on(b).sum(), np.int64(b.sum()))
+    close(ember.prod(on(i[:, :5].astype(np.int64)), 1), i[:, :5].astype(np.int64).prod(1))
+
+
+def test_amax_amin_nan_and_transposed():
+    x = data((6, 40), np.float32)
+    close(ember.amax(on(x).t(), 0), x.T.max(0))
+    close(ember.amin(on(x), 1, keepdim=True), x.min(1, keepdims=True))
+    x[2, 7] = np.nan
+    close(ember.amax(on(x), 1), x.max(1))  # NaN propagates
+
+
+def test_argmax_argmin():
+    x = data((5, 300), np.float32)
+    x[1, 17] = x[1, 18] = 100.0  # ties: the first index wins
+    x[3, 250] = np.nan  # NaN wins
+    close(ember.argmax(on(x), 1), np.argmax(x, 1))
+    close(ember.argmin(on(x), 0), np.argmin(x, 0))
+    close(ember.argmax(on(x)), np.int64(np.argmax(x)))
+    i = data((4, 9), np.int64)
+    close(ember.argmax(on(i), 1, keepdim=True), np.argmax(i, 1)[:, None])
+
+
+@pytest.mark.parametrize("sa,sb", [((5, 7), (7, 3)), ((7,), (7, 3)), ((5, 7), (7,)),
+                                   ((7,), (7,)), ((2, 5, 7), (7, 3)), ((2, 1, 5, 7), (3, 7, 4)),
+                                   ((33, 40), (40, 17)), ((0, 4), (4, 3)), ((3, 0), (0, 2))])
+def test_matmul_shapes(sa, sb):
+    a = data(sa, np.float32)
+    b = data(sb, np.float32)
+    close(on(a) @ on(b), np.matmul(a, b), rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_transposed_int_double():
+    a = data((20, 30), np.float64)
+    b = data((20, 10), np.float64)
+    close(on(a).t() @ on(b), a.T @ b, rtol=1e-12)
+    ia = data((4, 6), np.int64)
+    ib = data((6, 3), np.int64)
+    close(on(ia) @ on(ib), ia @ ib)
+
+
+def test_views_share_memory():
+    t = on(np.zeros((4, 6), np.float32))
+    s = basic_index(t, (slice(1, 3), slice(None, None, 2)))
+    s.copy_(on(np.ones((2, 3), np.float32)))
+    ref = np.zeros((4, 6), np.float32)
+    ref[1:3, ::2] = 1
+    close(t, ref)
+    r = t.reshape(6, 4)
+    r.add_(1)
+    close(t, ref + 1)
+    p = t.permute(1, 0)
+    close(p.reshape(-1), (ref + 1).T.reshape(-1))  # a copy: not viewable
+
+
+def test_inplace_ops_write_through_views():
+    x = data((3, 4), np.float32)
+    t = on(x)
+    col = basic_index(t, (slice(None), 1))
+    col.mul_(2.0)
+    ref = x.copy()
+    ref[:, 1] *= 2
+    close(t, ref)
+    t.sub_(on(x[0]))
+    close(t, ref - x[0])
+
+
+def test_cumsum_cumprod_cat_unfold():
+    x = data((3, 5), np.float32)
+    close(ember.cumsum(on(x), 1), np.cumsum(x, 1), rtol=1e-5)
+    close(ember.cumsum(on(x).t(), 0), np.cumsum(x.T, 0), rtol=1e-5)
+    i = data((4,), np.int32)
+    close(ember.cumprod(on(i), 0), np.cumprod(i.astype(np.int64)))
+    y = data((2, 5), np.float32)
+    close(ember.cat([on(x), on(y)], 0), np.concatenate([x, y], 0))
+    close(ember.cat([on(x).t(), on(y).t()], 1), np.concatenate([x.T, y.T], 1))
+    u = on(np.arange(10, dtype=np.float32)).unfold(0, 3, 2)
+    close(u, np.lib.stride_tricks.sliding_window_view(np.arange(10, dtype=np.float32), 3)[::2])
+
+
+def test_creation():
+    close(ember.zeros(2, 3, device=R), np.zeros((2, 3), np.float32))
+    close(ember.ones(4, dtype=ember.int8, device=R), np.ones(4, np.int8))
+    close(ember.full((2, 2), 7, device=R), np.full((2, 2), 7, np.int64))
+    close(ember.arange(2, 11, 3, device=R), np.arange(2, 11, 3))
+    close(ember.arange(0.0, 1.0, 0.1, dtype=ember.float32, device=R),
+          np.arange(0, 1, 0.1, dtype=np.float64).astype(np.float32))
+    t = ember.empty(3, 0, device=R)
+    assert tuple(t.shape) == (3, 0)
+
+
+def test_random_same_stream_as_cpu():
+    ember.manual_seed(5)
+    a = ember.randn(4, 3, device=R)
+    ember.manual_seed(5)
+    b = ember.randn(4, 3)
+    close(a, host(b))
+    u = ember.rand(1000, device=R)
+    h = host(u)
+    assert 0.0 <= h.min() and h.max() < 1.0 and abs(h.mean() - 0.5) < 0.05
+
+
+def test_float64_follows_device():
+    from ember.device import get_backend
+    st = get_backend(R).state(0)
+    x = np.array([1e-300, 2.0], np.float64)
+    if st.fp64:
+        close(on(x) * 2, x * 2, rtol=0)
+    else:
+        with pytest.raises(TypeError, match="float64"):
+            on(x)
+
+
+def test_unsupported_dtype_says_so():
+    with pytest.raises(TypeError, match="float16"):
+        on(np.ones(2, np.float16))
+
+
+def test_cross_device_copy():
+    x = data((3, 4), np.float32)
+    t = on(np.zeros((3, 4), np.float32))
+    t.copy_(ember.tensor(x))  # source on the CPU
+    close(t, x)
+    assert ember.tensor(x).to(R).to("cpu").numpy().tolist() == x.tolist()
