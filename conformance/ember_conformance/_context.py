@@ -1,0 +1,33 @@
+"""What every op-level test does first: record its identity for the report, and skip
+combinations the backend does not support (or fail them under ``--ember-strict``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ember.dispatch import how_implemented
+from ember.schema import registry
+
+from .harness import unsupported_reason
+
+
+def begin(record_property, device: str, op: str | None, dtype: str | None, check: str,
+          strict: bool = False) -> None:
+    record_property("ember_device", device)
+    record_property("ember_check", check)
+    if op is None:
+        return
+    record_property("ember_op", op)
+    record_property("ember_dtype", dtype or "-")
+    reason = unsupported_reason(device, op, dtype)
+    if reason is not None:
+        if strict and "no kernel" in reason:
+            pytest.fail(f"{op}(): {reason} on {device} (--ember-strict)")
+        pytest.skip(f"unsupported: {reason}")
+    import ember
+    record_property("ember_impl", how_implemented(registry[op], ember.device(device).type))
+
+
+def unsupported_at_runtime(op: str, device: str, error: Exception):
+    """A decomposition reached a primitive the device lacks."""
+    pytest.skip(f"unsupported: {op}() on {device} needs an op the backend lacks: {error}")

@@ -1,0 +1,350 @@
+"""Running op-database samples on a device and comparing with the reference.
+
+Every mismatch message names the op, the device, the dtype, the input (values when
+small, shape, dtype and layout) and the mismatch (shape, dtype, or the worst element
+with its index, the actual and expected values and the tolerance).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+import zlib
+
+import numpy as np
+
+import ember
+from ember.dispatch import how_implemented
+from ember.errors import NotImplementedForDevice, OpError
+from ember.schema import Spec, registry
+
+from .opdb import OpEntry
+from .samples import Sample
+from .tolerances import tolerance
+
+__all__ = ["Skip", "unsupported_reason", "rng_for", "forward", "to_host", "compare",
+           "quiet", "device_types"]
+
+
+class Skip(Exception):
+    """A combination that is not run: ``kind`` is ``unsupported`` or ``n/a``."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(f"{kind}: {reason}")
+        self.kind = kind
+
+
+@contextlib.contextmanager
+def quiet():
+    """numpy's floating-point warnings are expected here (inf, NaN inputs)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def device_types() -> list[str]:
+    """Installed device types with at least one device (the suite's default)."""
+    from ember.device import backends
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bks = backends()
+    out = []
+    for t, b in sorted(bks.items()):
+        if t == "meta":
+            continue
+        try:
+            if b.device_count() > 0:
+                out.append(t)
+        except Exception:  # a broken backend is reported by `ember info`
+            continue
+    return out
+
+
+def rng_for(*key) -> np.random.Generator:
+    """A generator seeded by the test's identity: inputs are the same on every run
+    and every device."""
+    return np.random.default_rng(zlib.crc32("/".join(map(str, key)).encode()))
+
+
+def unsupported_reason(device: str, op: str, dtype_name: str | None) -> str | None:
+    """Why ``op`` in ``dtype_name`` is not run on ``device`` (``None``: it is run)."""
+    backend = _backend(device)
+    if dtype_name is not None and backend.supported_dtypes is not None and \
+            getattr(ember, dtype_name) not in backend.supported_dtypes:
+        return f"the backend does not support dtype {dtype_name}"
+    if op is not None and how_implemented(registry[op], backend.device_type) == "missing":
+        return "no kernel and no decomposition"
+    return None
+
+
+def _backend(device: str):
+    from ember.device import get_backend
+    return get_backend(ember.device(device).type)
+
+
+def to_host(x):
+    """numpy copies of a result (tensors, tuples and lists of them)."""
+    if isinstance(x, ember.Tensor):
+        return np.array(x.detach().cpu().numpy(), copy=True)
+    if isinstance(x, (tuple, list)):
+        return type(x)(to_host(v) for v in x)
+    return x
+
+
+def _specs(spec):
+    return list(spec) if isinstance(spec, (tuple, list)) else [spec]
+
+
+def _as_f64(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.float64)
+
+
+def compare(actual: np.ndarray, expected: np.ndarray, dtype: ember.dtype,
+            scale: float = 1.0) -> str | None:
+    """A description of how ``actual`` differs from ``expected`` (``None``: it does
+    not, within the dtype's tolerance)."""
+    if tuple(actual.shape) != tuple(expected.shape):
+        return f"shape {list(actual.shape)}, expected {list(expected.shape)}"
+    if actual.size == 0:
+        return None
+    rtol, atol = tolerance(dtype, scale)
+    if dtype.is_floating_point:
+        a, e = _as_f64(actual), _as_f64(expected)
+        with quiet():
+            ok = (np.abs(a - e) <= atol + rtol * np.abs(e)) | (a == e) | \
+                (np.isnan(a) & np.isnan(e))
+    else:
+        a, e = actual, expected
+        ok = a == e
+    if ok.all():
+        return None
+    bad = np.argwhere(~ok)
+    with quiet():
+        diff = np.where(ok, 0.0, np.abs(_as_f64(np.asarray(a)) - _as_f64(np.asarray(e))))
+        diff = np.where(np.isnan(diff), np.inf, diff)
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) \
+        if diff.ndim else ()
+    got, want = np.asarray(a)[worst], np.asarray(e)[worst]
+    tol = f" (rtol {rtol:g}, atol {atol:g})" if dtype.is_floating_point else " (exact)"
+    return (f"{len(bad)} of {actual.size} elements differ{tol}; worst at index "
+            f"{list(worst)}: got {got!r}, expected {want!r}")
+
+
+def _expected_spec(entry: OpEntry, args, kwargs):
+    od = entry.op
+    bound = od.bind(*args, **kwargs)
+    return od.meta(*bound) if od.meta is not None else None
+
+
+def forward(entry: OpEntry, device: str, dtype_name: str) -> tuple[int, list[str]]:
+    """Run every sample of ``entry`` in ``dtype_name`` on ``device`` and compare.
+
+    Returns ``(samples run, failure messages)``.  Samples the op's shape rule refuses
+    are not applicable and not run; a reference that cannot compute a sample is
+    skipped likewise.
+    """
+    od = entry.op
+    backend = _backend(device)
+    supported = backend.supported_dtypes
+    samples: list[Sample] = entry.samples(dtype_name, rng_for(entry.name, dtype_name))
+    ran, failures = 0, []
+    for s in samples:
+        if supported is not None and any(t.dtype not in supported for t in s.tensors()):
+            continue
+        what = f"{entry.name}() on {device}, dtype {dtype_name}, input {s.describe()}"
+        try:
+            args, kwargs = s.on(device)
+        except NotImplementedForDevice:
+            raise
+        except Exception as e:  # building inputs uses the device's kernels
+            failures.append(f"{what}: building the input failed: {type(e).__name__}: {e}")
+            continue
+        try:
+            spec = _expected_spec(entry, args, kwargs)
+        except (OpError, TypeError, ValueError, IndexError):
+            continue  # the schema refuses this sample: not applicable
+        expected = None
+        if entry.compare == "values":
+            try:
+                with quiet():
+                    hargs, hkw = s.host(to_float=od.promotion == "int_to_float")
+                    expected = entry.ref(*hargs, **hkw)
+            except Exception:  # numpy cannot compute it: not applicable
+                continue
+        try:
+            with quiet():
+                out = entry.call(*args, **kwargs)
+                if od.is_inplace:
+                    if out is not args[0]:
+                        failures.append(f"{what}: an in-place op must return its target "
+                                        f"tensor itself")
+                        continue
+                got = to_host(out)
+        except NotImplementedForDevice:
+            raise
+        except Exception as e:  # any error is this sample's failure
+            failures.append(f"{what}: raised {type(e).__name__}: {e}")
+            continue
+        ran += 1
+        msg = _check(entry, s, got, expected, spec)
+        if msg:
+            failures.append(f"{what}: {msg}")
+    return ran, failures
+
+
+def _check(entry: OpEntry, sample: Sample, got, expected, spec) -> str | None:
+    outs = list(got) if isinstance(got, (tuple, list)) else [got]
+    specs = _specs(spec) if spec is not None else [None] * len(outs)
+    if len(specs) != len(outs):
+        return f"{len(outs)} outputs, the schema promises {len(specs)}"
+    for i, (o, sp) in enumerate(zip(outs, specs, strict=False)):
+        where = f"output {i}: " if len(outs) > 1 else ""
+        if isinstance(sp, Spec):
+            if tuple(o.shape) != tuple(sp.shape):
+                return f"{where}shape {list(o.shape)}, the schema promises {list(sp.shape)}"
+            if o.dtype != sp.dtype.np:
+                return (f"{where}dtype {ember.dtypes.FROM_NP[o.dtype].name}, the schema "
+                        f"promises {sp.dtype.name}")
+    if entry.compare == "meta":
+        return None
+    if callable(entry.compare):
+        return entry.compare(got, sample)
+    exps = list(expected) if isinstance(expected, (tuple, list)) else [expected]
+    if len(exps) != len(outs):
+        return f"{len(outs)} outputs, the reference has {len(exps)}"
+    for i, (o, e, sp) in enumerate(zip(outs, exps, specs, strict=False)):
+        where = f"output {i}: " if len(outs) > 1 else ""
+        dt = sp.dtype if isinstance(sp, Spec) else ember.dtypes.FROM_NP[o.dtype]
+        with quiet():
+            e = np.asarray(e).astype(dt.np)
+        msg = compare(o, e, dt, entry.tol)
+        if msg:
+            return where + msg
+    return None
+
+
+# --- gradients ----------------------------------------------------------------------------
+
+def differentiable(entry: OpEntry) -> bool:
+    """Whether autograd can differentiate the op (a formula, or a decomposition into
+    ops that have one) and the database wants its gradients checked."""
+    od = entry.op
+    if not entry.grad or entry.compare != "values" or od.is_inplace:
+        return False
+    try:
+        from ember.autograd.rules import nondifferentiable
+    except ImportError:
+        return False
+    if nondifferentiable(od):
+        return False
+    return od.derivative is not None or (not od.is_primitive and od.decomposition is not None)
+
+
+def _grad_samples(entry: OpEntry, dtype_name: str, limit: int = 3) -> list[Sample]:
+    out = []
+    for s in entry.samples(dtype_name, rng_for(entry.name, dtype_name, "grad")):
+        ts = s.tensors()
+        floats = [t for t in ts if t.array.dtype.kind == "f"]
+        if not floats or any(t.array.size == 0 or t.array.size > 12 for t in floats):
+            continue
+        if any(not np.isfinite(t.array.astype(np.float64)).all() for t in floats):
+            continue
+        out.append(s)
+        if len(out) == limit:
+            break
+    return out
+
+
+def _float_outputs(out) -> list:
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    return [o for o in outs if isinstance(o, ember.Tensor) and o.dtype.is_floating_point]
+
+
+def _grads_on(entry: OpEntry, sample: Sample, device: str, upstream: list | None):
+    """``(gradients as numpy arrays, upstream gradients)`` of one sample on one device."""
+    from ember.autograd import grad
+    args, kwargs = sample.on(device)
+    leaves = []
+    for v in list(args) + list(kwargs.values()):
+        for t in (v if isinstance(v, list) else [v]):
+            if isinstance(t, ember.Tensor) and t.dtype.is_floating_point:
+                t.requires_grad_(True)
+                leaves.append(t)
+    outs = [o for o in _float_outputs(entry.call(*args, **kwargs)) if o.requires_grad]
+    if not outs:
+        return None, upstream
+    if upstream is None:
+        rng = rng_for(entry.name, "upstream")
+        upstream = [rng.standard_normal(tuple(o.shape)).astype(o.dtype.np) for o in outs]
+    gs = grad(outs, leaves, [ember.tensor(u, device=device) for u in upstream],
+              allow_unused=True)
+    return [None if g is None else to_host(g) for g in gs], upstream
+
+
+def _objective(entry, sample, device, upstream) -> float:
+    with ember.autograd.no_grad():
+        args, kwargs = sample.on(device)
+        outs = _float_outputs(entry.call(*args, **kwargs))
+    pairs = zip(outs, upstream, strict=False)
+    return float(sum((to_host(o).astype(np.float64) * u).sum() for o, u in pairs))
+
+
+def gradients(entry: OpEntry, device: str, dtype_name: str) -> tuple[int, list[str]]:
+    """Check the op's gradients on ``device``: against the CPU's (when ``device`` is
+    another type) and against central finite differences (float64, or float32 on the
+    CPU).  Returns ``(samples checked, failure messages)``."""
+    from .tolerances import FINITE_DIFFERENCE_EPS, GRAD_TOLERANCES
+    rtol, atol = GRAD_TOLERANCES[dtype_name]
+    dt = getattr(ember, dtype_name)
+    on_cpu = ember.device(device).type == "cpu"
+    ran, failures = 0, []
+    for s in _grad_samples(entry, dtype_name):
+        what = f"{entry.name}() on {device}, dtype {dtype_name}, input {s.describe()}"
+        try:
+            got, upstream = _grads_on(entry, s, device, None)
+        except NotImplementedForDevice:
+            raise
+        except (OpError, TypeError, ValueError, IndexError):
+            continue  # the schema refuses this sample
+        except Exception as e:  # a failing backward is this sample's failure
+            failures.append(f"{what}: backward raised {type(e).__name__}: {e}")
+            continue
+        if got is None:
+            continue
+        ran += 1
+        leaves = [t for t in s.tensors() if t.array.dtype.kind == "f"]
+        if not on_cpu:
+            ref, _ = _grads_on(entry, s, "cpu", upstream)
+            for i, (g, r) in enumerate(zip(got, ref, strict=False)):
+                if (g is None) != (r is None):
+                    failures.append(f"{what}: gradient of input {i} is "
+                                    f"{'missing' if g is None else 'present'} on {device} "
+                                    f"but not on cpu")
+                elif g is not None and not np.allclose(g.astype(np.float64), r.astype(
+                        np.float64), rtol=rtol, atol=atol, equal_nan=True):
+                    failures.append(f"{what}: gradient of input {i} differs from the "
+                                    f"CPU's: {compare(g, r, dt, 1e4) or 'beyond tolerance'}")
+        # Finite differences need outputs as precise as the inputs (not astype(float16)).
+        if (dtype_name == "float64" or on_cpu) and all(u.dtype == dt.np for u in upstream):
+            eps = FINITE_DIFFERENCE_EPS[dtype_name]
+            for i, (leaf, g) in enumerate(zip(leaves, got, strict=False)):
+                num = np.zeros(leaf.array.shape)
+                flat = leaf.array.reshape(-1)
+                original = leaf.array
+                for k in range(flat.size):
+                    vals = []
+                    for sign in (1, -1):
+                        p = flat.astype(np.float64).copy()
+                        p[k] += sign * eps
+                        leaf.array = p.astype(original.dtype).reshape(original.shape)
+                        vals.append(_objective(entry, s, device, upstream))
+                    num.reshape(-1)[k] = (vals[0] - vals[1]) / (2 * eps)
+                leaf.array = original
+                g = np.zeros(num.shape) if g is None else g.astype(np.float64)
+                if not np.allclose(g, num, rtol=rtol, atol=atol):
+                    k = int(np.argmax(np.abs(g - num)))
+                    failures.append(
+                        f"{what}: gradient of input {i} differs from finite differences "
+                        f"(rtol {rtol:g}, atol {atol:g}); worst at flat index {k}: "
+                        f"backward {g.reshape(-1)[k]!r}, numerical {num.reshape(-1)[k]!r}")
+    return ran, failures
