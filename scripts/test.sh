@@ -5,4 +5,8 @@ cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 $PY -m ruff check .
 $PY -m pytest -q tests
+# The conformance suite against the CPU and the reference backend (prints the coverage
+# summary; reports under build/conformance/<device>).
+$PY -m ember conformance --device cpu --report build/conformance/cpu
+$PY -m ember conformance --device reference --report build/conformance/reference
 $PY -m pytest -q plugins/xpu/tests

@@ -1,0 +1,61 @@
+"""``ember conformance --device X [--report DIR] [-k PATTERN] [--strict]``.
+
+Importing this module registers the subcommand in ``ember.cli.SUBCOMMANDS`` (the
+``ember`` command imports it when ember-conformance is installed).  It runs the suite
+through pytest, so the result, the JUnit XML and the exit status (non-zero on any
+failure) are the same as ``pytest --pyargs ember_conformance``'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ember.cli import SUBCOMMANDS
+
+__all__ = ["add_arguments", "run", "pytest_args"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", action="append", default=[], metavar="TYPE",
+                        help="device type to check (repeatable; default: every installed "
+                             "device type with a device)")
+    parser.add_argument("--report", metavar="DIR", default=None,
+                        help="write junit.xml, report.json and coverage.txt to DIR")
+    parser.add_argument("-k", dest="pattern", metavar="PATTERN", default=None,
+                        help="only run checks matching PATTERN (pytest -k syntax, e.g. "
+                             "'matmul or memory')")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on primitives the backend has no kernel for")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every check")
+    parser.add_argument("-x", "--exitfirst", action="store_true",
+                        help="stop at the first failure")
+
+
+def pytest_args(args: argparse.Namespace) -> list[str]:
+    """The pytest command line that runs the suite for ``args``."""
+    argv = ["--pyargs", "ember_conformance", "-p", "no:cacheprovider",
+            "-v" if args.verbose else "-q", "-r", "fE", "--tb=line",
+            "-o", "junit_family=xunit1"]
+    for d in args.device:
+        argv += ["--ember-device", d]
+    if args.report:
+        os.makedirs(args.report, exist_ok=True)
+        argv += ["--ember-report", args.report,
+                 "--junitxml", os.path.join(args.report, "junit.xml")]
+    if args.pattern:
+        argv += ["-k", args.pattern]
+    if args.strict:
+        argv.append("--ember-strict")
+    if args.exitfirst:
+        argv.append("-x")
+    return argv
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the suite; the exit status is pytest's (0 only when everything passed)."""
+    import pytest
+    return int(pytest.main(pytest_args(args)))
+
+
+SUBCOMMANDS["conformance"] = ("run the conformance suite against a device", add_arguments, run)
