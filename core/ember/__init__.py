@@ -26,6 +26,7 @@ from .autograd import (enable_grad, inference_mode, is_grad_enabled,
                        is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .dlpack import from_dlpack
 from . import array_api
+from . import linalg  # torch.linalg's names (norm, svd, solve …)
 # The Array API standard's names that PyTorch lacks (concat, permute_dims …).
 _ARRAY_API = array_api.top_level_names(globals())
 globals().update({_n: getattr(array_api, _n) for _n in _ARRAY_API})
@@ -65,7 +66,7 @@ __all__ = [
     # random
     "Generator", "manual_seed", "seed", "initial_seed",
     # submodules
-    "memory", "plugins", "schema", "autograd", "nn", "optim", "utils",
+    "memory", "plugins", "schema", "autograd", "linalg", "nn", "optim", "utils",
     # serialization
     "save", "load",
     # grad modes

@@ -107,6 +107,8 @@ def _install_front_ends() -> None:
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
         return _tensor(data, dtype=dtype or self.dtype, device=device or self.device,
                        requires_grad=requires_grad)
+    from .linalg import norm
+    Tensor.norm = norm
     Tensor.new_full = new_full
     Tensor.new_tensor = new_tensor
 
