@@ -10,3 +10,5 @@ $PY -m pytest -q tests
 $PY -m ember conformance --device cpu --report build/conformance/cpu
 $PY -m ember conformance --device reference --report build/conformance/reference
 $PY -m pytest -q plugins/xpu/tests
+# rocm over PoCL (EMBER_ROCM_ANY_DEVICE=1 lets it drive a CPU OpenCL device)
+$PY -m pytest -q plugins/rocm/tests
