@@ -393,6 +393,47 @@ max_pool2d = defop("max_pool2d(Tensor input, int[] kernel_size, int[] stride=[],
                    doc="2-D max pooling (stride defaults to kernel_size).")
 
 
+def _vjp_of(fn, grad, tensors: tuple, wrt: int, *rest):
+    """Gradient w.r.t. ``tensors[wrt]`` of ``fn(*tensors, *rest)`` by differentiating its
+    decomposition: the portable form of a fused kernel's backward op."""
+    from ..autograd import enable_grad, grad as _grad
+    with enable_grad():
+        leaves = [t.detach().requires_grad_(i == wrt) for i, t in enumerate(tensors)]
+        out = fn(*leaves, *rest)
+        (g,) = _grad([out], [leaves[wrt]], [grad])
+    return g.detach()
+
+
+def _conv_backward_meta(which):
+    def meta(grad, input, weight, stride=(1,), padding=(0,), dilation=(1,), groups=1):
+        t = input if which == 0 else weight
+        return Spec(tuple(t.shape), t.dtype)
+    return meta
+
+
+_CONV_BW_ARGS = ("Tensor grad, Tensor input, Tensor weight, int[] stride, int[] padding, "
+                 "int[] dilation, int groups")
+_conv2d_backward_input = defop(
+    f"_conv2d_backward_input({_CONV_BW_ARGS}) -> Tensor", tags=("composite",),
+    meta=_conv_backward_meta(0), method=False,
+    decomposition=lambda grad, input, weight, *rest: _vjp_of(
+        _conv2d_decomp, grad, (input, weight), 0, None, *rest),
+    doc="Gradient of ``conv2d`` w.r.t. its input.")
+_conv2d_backward_weight = defop(
+    f"_conv2d_backward_weight({_CONV_BW_ARGS}) -> Tensor", tags=("composite",),
+    meta=_conv_backward_meta(1), method=False,
+    decomposition=lambda grad, input, weight, *rest: _vjp_of(
+        _conv2d_decomp, grad, (input, weight), 1, None, *rest),
+    doc="Gradient of ``conv2d`` w.r.t. its weight.")
+_max_pool2d_backward = defop(
+    "_max_pool2d_backward(Tensor grad, Tensor input, int[] kernel_size, int[] stride, "
+    "int[] padding, int[] dilation, bool ceil_mode) -> Tensor", tags=("composite",),
+    meta=lambda grad, input, *rest: Spec(tuple(input.shape), input.dtype), method=False,
+    decomposition=lambda grad, input, *rest: _vjp_of(_max_pool2d_decomp, grad, (input,), 0,
+                                                     *rest),
+    doc="Gradient of ``max_pool2d`` w.r.t. its input (to the first maximum of a window).")
+
+
 def _avg_pool2d_decomp(input, kernel_size, stride=(), padding=(0,), ceil_mode=False,
                        count_include_pad=True, divisor_override=None):
     k, s, p, d, out = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding,
@@ -980,3 +1021,17 @@ derivative(cross_entropy, save=("input", "target", "weight"),
            input=lambda g, input, target, weight=None, reduction="mean", ignore_index=-100,
            label_smoothing=0.0: _cross_entropy_backward(
                g, input, target, weight, reduction, ignore_index, label_smoothing))
+
+
+def _conv_bias_grad(g, *args):
+    return g.sum((0, 2, 3)) if g.ndim == 4 else g.sum((1, 2))
+
+
+derivative(conv2d, save=("input", "weight"),
+           input=lambda g, input, weight, bias, *rest: _conv2d_backward_input(
+               g, input, weight, *rest),
+           weight=lambda g, input, weight, bias, *rest: _conv2d_backward_weight(
+               g, input, weight, *rest),
+           bias=_conv_bias_grad)
+derivative(max_pool2d, save="input",
+           input=lambda g, input, *rest: _max_pool2d_backward(g, input, *rest))

@@ -243,3 +243,160 @@ def rmsprop_update_(params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps,
             p -= lr * buf
         else:
             p -= lr * (g / avg)
+
+
+# --- convolution and pooling (im2col over strided window views) ---------------------------
+
+_windows_view = np.lib.stride_tricks.sliding_window_view
+
+
+def _two(v):
+    v = tuple(v)
+    return v * 2 if len(v) == 1 else v
+
+
+def _conv_geometry(x, w, stride, padding, dilation):
+    s, p, d = _two(stride), _two(padding), _two(dilation)
+    kh, kw = w.shape[2], w.shape[3]
+    return s, p, d, kh, kw
+
+
+def _cols(xp, kh, kw, s, d):
+    """(N, C, H, W) padded input -> (N, OH, OW, C, kh, kw) window view (no copy)."""
+    win = _windows_view(xp, (d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1), axis=(2, 3))
+    win = win[:, :, ::s[0], ::s[1], ::d[0], ::d[1]]
+    return win.transpose(0, 2, 3, 1, 4, 5)
+
+
+def _pad_hw(x, p, value=0.0):
+    if p == (0, 0):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=value)
+
+
+@kernel("conv2d")
+def conv2d(x, w, b, stride, padding, dilation, groups):
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    s, p, d, kh, kw = _conv_geometry(x, w, stride, padding, dilation)
+    cols = _cols(_pad_hw(x, p), kh, kw, s, d)  # (N, OH, OW, C, kh, kw)
+    n, oh, ow = cols.shape[:3]
+    o = w.shape[0]
+    if groups == 1:
+        out = cols.reshape(n * oh * ow, -1) @ w.reshape(o, -1).T
+    else:
+        cg, og = w.shape[1], o // groups
+        out = np.empty((n * oh * ow, o), dtype=x.dtype)
+        for g in range(groups):
+            cg_cols = cols[:, :, :, g * cg:(g + 1) * cg].reshape(n * oh * ow, -1)
+            out[:, g * og:(g + 1) * og] = cg_cols @ w[g * og:(g + 1) * og].reshape(og, -1).T
+    if b is not None:
+        out += b
+    out = out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(out[0] if unbatched else out)
+
+
+@kernel("_conv2d_backward_weight")
+def conv2d_backward_weight(grad, x, w, stride, padding, dilation, groups):
+    if x.ndim == 3:
+        x, grad = x[None], grad[None]
+    s, p, d, kh, kw = _conv_geometry(x, w, stride, padding, dilation)
+    cols = _cols(_pad_hw(x, p), kh, kw, s, d)
+    n, oh, ow = cols.shape[:3]
+    o = w.shape[0]
+    g2 = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    if groups == 1:
+        return (g2.T @ cols.reshape(n * oh * ow, -1)).reshape(w.shape).astype(w.dtype,
+                                                                                copy=False)
+    cg, og = w.shape[1], o // groups
+    gw = np.empty_like(w)
+    for g in range(groups):
+        c = cols[:, :, :, g * cg:(g + 1) * cg].reshape(n * oh * ow, -1)
+        gw[g * og:(g + 1) * og] = (g2[:, g * og:(g + 1) * og].T @ c).reshape(og, cg, kh, kw)
+    return gw
+
+
+@kernel("_conv2d_backward_input")
+def conv2d_backward_input(grad, x, w, stride, padding, dilation, groups):
+    unbatched = x.ndim == 3
+    if unbatched:
+        x, grad = x[None], grad[None]
+    s, p, d, kh, kw = _conv_geometry(x, w, stride, padding, dilation)
+    n, c, h, wd = x.shape
+    o, oh, ow = grad.shape[1], grad.shape[2], grad.shape[3]
+    g2 = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    if groups == 1:
+        dcols = (g2 @ w.reshape(o, -1)).reshape(n, oh, ow, c, kh, kw)
+    else:
+        cg, og = w.shape[1], o // groups
+        dcols = np.empty((n * oh * ow, c, kh, kw), dtype=x.dtype)
+        for g in range(groups):
+            dcols[:, g * cg:(g + 1) * cg] = (
+                g2[:, g * og:(g + 1) * og] @ w[g * og:(g + 1) * og].reshape(og, -1)
+            ).reshape(-1, cg, kh, kw)
+        dcols = dcols.reshape(n, oh, ow, c, kh, kw)
+    dxp = np.zeros((n, c, h + 2 * p[0], wd + 2 * p[1]), dtype=x.dtype)
+    # col2im: every kernel offset adds its slice of the gradient back (overlaps add).
+    for i in range(kh):
+        for j in range(kw):
+            r0, c0 = i * d[0], j * d[1]
+            dxp[:, :, r0:r0 + s[0] * (oh - 1) + 1:s[0], c0:c0 + s[1] * (ow - 1) + 1:s[1]] += \
+                dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    dx = dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + wd]
+    return np.ascontiguousarray(dx[0] if unbatched else dx)
+
+
+def _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode):
+    k = _two(kernel_size)
+    s = _two(stride) if len(stride) else k
+    p, d = _two(padding), _two(dilation)
+    h, w = x.shape[-2:]
+    out, extra = [], []
+    for i, size in enumerate((h, w)):
+        span = size + 2 * p[i] - d[i] * (k[i] - 1) - 1
+        n = (-(-span // s[i]) if ceil_mode else span // s[i]) + 1
+        if ceil_mode and (n - 1) * s[i] >= size + p[i]:
+            n -= 1
+        out.append(n)
+        extra.append(max(0, (n - 1) * s[i] + d[i] * (k[i] - 1) + 1 - (size + 2 * p[i])))
+    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0] + extra[0]), (p[1], p[1] + extra[1])),
+                constant_values=-np.inf) if any(p) or any(extra) else x
+    win = _windows_view(xp, (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1), axis=(2, 3))
+    win = win[:, :, ::s[0], ::s[1], ::d[0], ::d[1]][:, :, :out[0], :out[1]]
+    return k, s, p, d, xp, win
+
+
+@kernel("max_pool2d")
+def max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    k, s, p, d, _, win = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode)
+    if k == s and d == (1, 1) and p == (0, 0) and not ceil_mode \
+            and x.shape[2] % k[0] == 0 and x.shape[3] % k[1] == 0:
+        n, c, h, w = x.shape  # non-overlapping windows: a reshape, no window view
+        out = x.reshape(n, c, h // k[0], k[0], w // k[1], k[1]).max(axis=(3, 5))
+    else:
+        out = win.max(axis=(4, 5))
+    return np.ascontiguousarray(out[0] if unbatched else out)
+
+
+@kernel("_max_pool2d_backward")
+def max_pool2d_backward(grad, x, kernel_size, stride, padding, dilation, ceil_mode):
+    unbatched = x.ndim == 3
+    if unbatched:
+        x, grad = x[None], grad[None]
+    k, s, p, d, xp, win = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode)
+    n, c, oh, ow = win.shape[:4]
+    # The first maximum of each window gets the gradient (as PyTorch's indices).
+    arg = win.reshape(n, c, oh, ow, -1).argmax(-1)
+    dxp = np.zeros(xp.shape, dtype=x.dtype)
+    for i in range(k[0]):
+        for j in range(k[1]):
+            r0, c0 = i * d[0], j * d[1]
+            dxp[:, :, r0:r0 + s[0] * (oh - 1) + 1:s[0], c0:c0 + s[1] * (ow - 1) + 1:s[1]] += \
+                np.where(arg == i * k[1] + j, grad, 0)
+    h, w = x.shape[-2:]
+    dx = dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
+    return np.ascontiguousarray(dx[0] if unbatched else dx)
