@@ -145,10 +145,6 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     if (a is uint8 and b is int8) or (a is int8 and b is uint8):
         return int16
     if a._kind != b._kind:
-        # Across categories the higher one wins as is (int32 + float16 -> float16),
-        # where numpy would widen to hold every integer.
-        return a if _CATEGORY[a._kind] > _CATEGORY[b._kind] else b
-    if a._kind != b._kind:
         # PyTorch: the higher category decides alone (int32 + float32 -> float32, where
         # numpy would widen to float64)
         return a if _CATEGORY[a._kind] > _CATEGORY[b._kind] else b
