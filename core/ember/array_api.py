@@ -405,7 +405,8 @@ def hypot(x1: Tensor, x2: Tensor, /) -> Tensor:
     safe = _op("where")(_op("eq")(hi, 0), 1.0, hi)
     r = lo / safe
     out = hi * _op("sqrt")(1.0 + r * r)
-    return _op("where")(_op("isinf")(hi), hi, out)  # inf wins even against NaN
+    inf = _op("logical_or")(_op("isinf")(a), _op("isinf")(b))
+    return _op("where")(inf, math.inf, out)  # inf wins even against NaN
 
 
 def logaddexp(x1: Tensor, x2: Tensor, /) -> Tensor:
@@ -784,7 +785,7 @@ def repeat(x: Tensor, repeats, /, *, axis: int | None = None) -> Tensor:
         ends = _op("cumsum")(repeats, 0)
         total = int(ends[-1].item()) if repeats.shape[0] else 0
         pos = _op("arange")(total, device=x.device)
-        idx = _op("searchsorted")(ends, pos, side="right")
+        idx = searchsorted(ends, pos, side="right")
         return take(x, idx, axis=a)
     r = int(repeats)
     if r < 0:

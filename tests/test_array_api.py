@@ -1,0 +1,514 @@
+"""ember's Array API namespace checked against array-api-strict, the standard's
+reference implementation: promotion table, keyword aliases, functions, inspection.
+
+Where ember follows PyTorch instead (0-d tensors, mixed kinds, Python scalars) the
+tests check PyTorch's answer and that the standard's differs, so docs/interop.md
+stays true."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import ember
+
+xs = pytest.importorskip("array_api_strict", reason="the standard's reference namespace")
+# 2024.12 has count_nonzero, diff, cumulative_prod …; its promotion table is 2023.12's
+xs.set_array_api_strict_flags(api_version="2024.12")
+xe = ember.array_api
+
+# The standard's dtypes that ember has.
+NAMES = ["bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64"]
+
+
+def E(a, dtype=None):
+    """An ember tensor from numpy data."""
+    return ember.tensor(np.asarray(a, dtype=dtype))
+
+
+def S(a, dtype=None):
+    """An array-api-strict array from numpy data."""
+    a = np.asarray(a, dtype=dtype)
+    return xs.asarray(a, dtype=getattr(xs, a.dtype.name))
+
+
+def same(e, s, *, rtol=1e-6, atol=0.0):
+    """``e`` (ember) equals ``s`` (strict): dtype name, shape and values (NaN = NaN)."""
+    if isinstance(s, tuple):
+        assert isinstance(e, tuple) and len(e) == len(s)
+        for a, b in zip(e, s, strict=True):
+            same(a, b, rtol=rtol, atol=atol)
+        return
+    assert isinstance(e, ember.Tensor), type(e)
+    sn = np.asarray(s)
+    assert e.dtype.name == sn.dtype.name, (e.dtype, sn.dtype)
+    assert tuple(e.shape) == sn.shape, (e.shape, sn.shape)
+    np.testing.assert_allclose(e.numpy(), sn, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _pairs():
+    return list(itertools.product(NAMES, NAMES))
+
+
+def _strict_result_type(a, b):
+    try:
+        return xs.result_type(getattr(xs, a), getattr(xs, b))
+    except TypeError:
+        return None
+
+
+DEFINED = [p for p in _pairs() if _strict_result_type(*p) is not None]
+UNDEFINED = [p for p in _pairs() if _strict_result_type(*p) is None]
+
+
+# --- namespace protocol ------------------------------------------------------------------
+
+def test_namespace_protocol():
+    t = ember.ones(2)
+    assert t.__array_namespace__() is xe
+    assert t.__array_namespace__(api_version="2023.12") is xe
+    assert xe.__array_api_version__ == ember.__array_api_version__ == "2023.12"
+    with pytest.raises(ValueError, match="unsupported api_version"):
+        t.__array_namespace__(api_version="2099.12")
+
+
+def test_array_api_compat_finds_ember():
+    compat = pytest.importorskip("array_api_compat")
+    assert compat.array_namespace(ember.ones(2), ember.zeros(3)) is xe
+    assert compat.is_array_api_obj(ember.ones(2))
+    assert compat.device(ember.ones(2)) == ember.device("cpu")
+
+
+def test_names_pytorch_has_are_the_same_functions():
+    assert xe.sqrt is ember.sqrt and xe.add is ember.add and xe.sum is ember.sum
+    assert xe.multiply is ember.mul and xe.less_equal is ember.le
+    assert xe.bitwise_invert is ember.bitwise_not
+    # names PyTorch lacks are in ember's own namespace too
+    for name in ("concat", "permute_dims", "expand_dims", "matrix_transpose", "vecdot",
+                 "isdtype", "asarray", "unique_values", "unique_all", "cumulative_sum",
+                 "__array_namespace_info__"):
+        assert getattr(ember, name) is getattr(xe, name)
+    # where PyTorch's meaning differs, ember keeps PyTorch's
+    assert ember.sort is not xe.sort and ember.max is not xe.max
+
+
+def test_every_standard_name_that_ember_can_have_exists():
+    missing_dtypes = {"uint16", "uint32", "uint64", "complex64", "complex128"}
+    strict_only = {"ArrayAPIStrictFlags", "Device", "get_array_api_strict_flags",
+                   "set_array_api_strict_flags", "reset_array_api_strict_flags",
+                   "__version__", "fft"}
+    # names the 2024.12 revision added that ember does not have yet
+    later = {"nextafter", "isin"}
+    wanted = set(xs.__all__) - missing_dtypes - strict_only - later
+    assert sorted(n for n in wanted if not hasattr(xe, n)) == []
+    assert sorted(n for n in xs.linalg.__all__ if not hasattr(xe.linalg, n)) == []
+
+
+# --- type promotion ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("a", "b"), DEFINED)
+def test_promotion_table_matches_the_standard(a, b):
+    """For tensors with ndim >= 1, wherever the standard defines the result."""
+    want = str(_strict_result_type(a, b)).rsplit(".", 1)[-1]
+    assert xe.result_type(getattr(xe, a), getattr(xe, b)).name == want
+    x, y = E([1, 0, 1], a), E([[1, 1, 0]], b)
+    assert xe.result_type(x, y).name == want
+    if a != "bool" and b != "bool":
+        assert (x + y).dtype.name == want
+        assert xe.multiply(x, y).dtype.name == want
+        same(xe.add(x, y), xs.add(S([1, 0, 1], a), S([[1, 1, 0]], b)))
+    assert xe.where(E([True, False, True]), x, y).dtype.name == want
+
+
+@pytest.mark.parametrize(("a", "b"), UNDEFINED)
+def test_mixed_kinds_follow_pytorch(a, b):
+    """What the standard leaves undefined, ember answers as PyTorch does."""
+    torch = pytest.importorskip("torch")
+    got = xe.result_type(E([1], a), E([1], b)).name
+    assert got == str(torch.result_type(torch.ones(1, dtype=getattr(torch, a)),
+                                        torch.ones(1, dtype=getattr(torch, b)))
+                      ).rsplit(".", 1)[-1]
+
+
+def test_zero_dim_tensors_differ_from_the_standard_as_documented():
+    torch = pytest.importorskip("torch")
+    x, y = E([1.0, 2.0], "float32"), E(3.0, "float64")
+    assert (x + y).dtype == ember.float32  # PyTorch: 0-d does not widen dims >= 1
+    assert (torch.ones(2) + torch.tensor(3.0, dtype=torch.float64)).dtype == torch.float32
+    assert (S([1.0, 2.0], "float32") + S(3.0, "float64")).dtype == xs.float64
+    # between 0-d tensors alone, both agree
+    assert (E(1.0, "float32") + y).dtype == ember.float64
+
+
+def test_python_scalars():
+    i32, f16 = E([1, 2], "int32"), E([1, 2], "float16")
+    # agreed: a scalar of the same kind takes the tensor's dtype
+    assert (i32 + 2).dtype == ember.int32 and (f16 * 2.5).dtype == ember.float16
+    assert (S([1, 2], "int32") + 2).dtype == xs.int32
+    # the standard (2023.12) refuses a float scalar with an int array; ember promotes
+    # to the default float, as PyTorch
+    with pytest.raises(TypeError):
+        S([1, 2], "int32") + 1.5
+    assert (i32 + 1.5).dtype == ember.get_default_dtype()
+
+
+def test_can_cast_is_the_standards_in_the_namespace():
+    for a, b in _pairs():
+        s = xs.can_cast(getattr(xs, a), getattr(xs, b))
+        if _strict_result_type(a, b) is not None:
+            assert xe.can_cast(getattr(xe, a), getattr(xe, b)) == s, (a, b)
+    assert xe.can_cast(E([1.0], "float32"), xe.float64)
+    assert not xe.can_cast(xe.float64, xe.float32)
+    assert ember.can_cast(ember.float64, ember.float32)  # PyTorch's rule stays at the top
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_isdtype_matches_the_standard(name):
+    kinds = ["bool", "signed integer", "unsigned integer", "integral", "real floating",
+             "complex floating", "numeric", ("bool", "real floating")]
+    for k in kinds:
+        assert xe.isdtype(getattr(xe, name), k) == xs.isdtype(getattr(xs, name), k), k
+    assert xe.isdtype(xe.float32, xe.float32) and not xe.isdtype(xe.float32, xe.float64)
+    with pytest.raises(ValueError, match="unknown kind"):
+        xe.isdtype(xe.float32, "floating")
+
+
+# --- keyword aliases ------------------------------------------------------------------------
+
+DATA = np.array([[1.5, -2.0, 3.0, 0.0], [4.0, 0.5, -6.0, 2.0], [1.0, 1.0, 1.0, 7.0]],
+                np.float64)
+
+
+@pytest.mark.parametrize("fn", ["sum", "prod", "mean", "std", "var", "max", "min", "all",
+                                "any", "count_nonzero"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reductions_with_axis_and_keepdims(fn, axis, keepdims):
+    x, s = E(DATA), S(DATA)
+    if fn in ("all", "any"):
+        x, s = E(DATA > 0), S(DATA > 0)
+    same(getattr(xe, fn)(x, axis=axis, keepdims=keepdims),
+         getattr(xs, fn)(s, axis=axis, keepdims=keepdims), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", ["argmax", "argmin"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_search_with_axis_and_keepdims(fn, axis, keepdims):
+    same(getattr(xe, fn)(E(DATA), axis=axis, keepdims=keepdims),
+         getattr(xs, fn)(S(DATA), axis=axis, keepdims=keepdims))
+
+
+@pytest.mark.parametrize("fn", ["sum", "mean", "amax", "amin", "all", "any", "argmax"])
+def test_top_level_ops_take_axis_as_dim(fn):
+    x = E(DATA > 0) if fn in ("all", "any") else E(DATA)
+    a = getattr(ember, fn)(x, axis=1, keepdims=True)
+    b = getattr(ember, fn)(x, dim=1, keepdim=True)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert a.shape == b.shape and a.dtype == b.dtype
+    with pytest.raises(TypeError, match="got both 'dim' and its Array API alias 'axis'"):
+        getattr(ember, fn)(x, dim=0, axis=1)
+
+
+def test_std_and_var_corrections():
+    for c in (0, 1, 2.5):
+        same(xe.std(E(DATA), axis=0, correction=c), xs.std(S(DATA), axis=0, correction=c),
+             rtol=1e-12)
+        same(xe.var(E(DATA), correction=c), xs.var(S(DATA), correction=c), rtol=1e-12)
+    # PyTorch's default (Bessel's correction) stays at the top level
+    np.testing.assert_allclose(ember.var(E(DATA)).item(), DATA.var(ddof=1))
+
+
+# --- functions against the reference --------------------------------------------------------
+
+RNG = np.random.default_rng(0)
+F = RNG.standard_normal((3, 4))
+U = RNG.uniform(-0.99, 0.99, (3, 4))
+INTS = RNG.integers(-5, 6, (3, 4))
+SPECIAL = np.array([-np.inf, -2.5, -1.0, -0.0, 0.0, 0.25, 1.0, 3.0, np.inf, np.nan])
+
+UNARY = ["abs", "acos", "acosh", "asin", "asinh", "atan", "atanh", "ceil", "cos", "cosh",
+         "exp", "expm1", "floor", "isfinite", "isinf", "isnan", "log", "log10", "log1p",
+         "log2", "negative", "positive", "round", "sign", "signbit", "sin", "sinh", "sqrt",
+         "square", "tan", "tanh", "trunc"]
+
+
+@pytest.mark.parametrize("fn", UNARY)
+def test_unary_elementwise(fn):
+    for data in (F, U, SPECIAL, U + 1.5):
+        with np.errstate(all="ignore"):
+            same(getattr(xe, fn)(E(data)), getattr(xs, fn)(S(data)), rtol=1e-12)
+    same(getattr(xe, fn)(E(U, "float32")), getattr(xs, fn)(S(U, "float32")), rtol=2e-6)
+
+
+BINARY = ["add", "atan2", "copysign", "divide", "equal", "floor_divide", "greater",
+          "greater_equal", "hypot", "less", "less_equal", "logaddexp", "maximum", "minimum",
+          "multiply", "not_equal", "pow", "remainder", "subtract"]
+
+
+@pytest.mark.parametrize("fn", BINARY)
+def test_binary_elementwise(fn):
+    a, b = SPECIAL.reshape(-1, 1), SPECIAL.reshape(1, -1)  # every pair, broadcast
+    with np.errstate(all="ignore"):
+        same(getattr(xe, fn)(E(a), E(b)), getattr(xs, fn)(S(a), S(b)), rtol=1e-12)
+        same(getattr(xe, fn)(E(F), E(U)), getattr(xs, fn)(S(F), S(U)), rtol=1e-12)
+    if fn not in ("atan2", "copysign", "hypot", "logaddexp", "divide", "pow"):
+        col = INTS[:, :1] + 7  # positive divisors, broadcast along rows
+        same(getattr(xe, fn)(E(INTS), E(col)), getattr(xs, fn)(S(INTS), S(col)))
+
+
+@pytest.mark.parametrize("fn", ["bitwise_and", "bitwise_or", "bitwise_xor",
+                                "bitwise_left_shift", "bitwise_right_shift"])
+def test_bitwise(fn):
+    a, b = INTS.astype(np.int32), np.abs(INTS[::-1]).astype(np.int32)
+    same(getattr(xe, fn)(E(a), E(b)), getattr(xs, fn)(S(a), S(b)))
+    same(xe.bitwise_invert(E(a)), xs.bitwise_invert(S(a)))
+    same(xe.logical_xor(E(a > 0), E(b > 1)), xs.logical_xor(S(a > 0), S(b > 1)))
+
+
+def test_creation_functions():
+    same(xe.arange(1, 10, 2, dtype=xe.int64), xs.arange(1, 10, 2, dtype=xs.int64))
+    same(xe.arange(0.0, 1.0, 0.25, dtype=xe.float64),
+         xs.arange(0.0, 1.0, 0.25, dtype=xs.float64))
+    for endpoint in (True, False):
+        same(xe.linspace(-1, 2, 7, dtype=xe.float64, endpoint=endpoint),
+             xs.linspace(-1, 2, 7, dtype=xs.float64, endpoint=endpoint), rtol=1e-15)
+    for k in (-1, 0, 2):
+        same(xe.eye(3, 5, k=k, dtype=xe.float64), xs.eye(3, 5, k=k, dtype=xs.float64))
+    same(xe.full((2, 3), 7, dtype=xe.int16), xs.full((2, 3), 7, dtype=xs.int16))
+    x, s = E(F), S(F)
+    for fn in ("zeros_like", "ones_like"):
+        same(getattr(xe, fn)(x), getattr(xs, fn)(s))
+    same(xe.full_like(x, 2.5), xs.full_like(s, 2.5))
+    assert xe.empty_like(x).shape == x.shape
+    for k in (-1, 0, 1):
+        same(xe.tril(x, k=k), xs.tril(s, k=k))
+        same(xe.triu(x, k=k), xs.triu(s, k=k))
+    for indexing in ("xy", "ij"):
+        got = xe.meshgrid(E([1, 2, 3]), E([4, 5]), indexing=indexing)
+        want = xs.meshgrid(S([1, 2, 3]), S([4, 5]), indexing=indexing)
+        for g, w in zip(got, want, strict=True):
+            same(g, w)
+
+
+def test_asarray():
+    a = np.arange(4.0)
+    t = xe.asarray(a)
+    assert t.dtype == ember.float64 and t.numpy().ctypes.data == a.ctypes.data
+    c = xe.asarray(a, copy=True)
+    assert c.numpy().ctypes.data != a.ctypes.data
+    assert xe.asarray(t) is t
+    assert xe.asarray(t, dtype=xe.float32).dtype == ember.float32
+    with pytest.raises(ValueError, match="copy=False"):
+        xe.asarray(t, dtype=xe.float32, copy=False)
+    with pytest.raises(ValueError, match="copy=False"):
+        xe.asarray([1, 2], copy=False)
+    assert xe.asarray([[1, 2], [3, 4]]).dtype == ember.int64
+    assert xe.asarray(1.5).dtype == ember.get_default_dtype() and xe.asarray(1.5).ndim == 0
+    assert xe.asarray(True).dtype == ember.bool
+    torch = pytest.importorskip("torch")
+    pt = torch.arange(3.0)
+    shared = xe.asarray(pt, copy=False)
+    assert shared.numpy().ctypes.data == pt.data_ptr()
+
+
+def test_astype_copy_and_device():
+    x = E(F)
+    assert xe.astype(x, xe.float64, copy=False) is x
+    y = xe.astype(x, xe.float64)
+    assert y is not x and y.numpy().ctypes.data != x.numpy().ctypes.data
+    same(xe.astype(x, xe.int32), xs.astype(S(F), xs.int32))
+    m = xe.astype(x, xe.float32, device="meta")
+    assert m.device == ember.device("meta") and m.dtype == ember.float32
+
+
+def test_manipulation_functions():
+    x3 = np.arange(24.0).reshape(2, 3, 4)
+    x, s = E(x3), S(x3)
+    same(xe.concat([x, x], axis=1), xs.concat([s, s], axis=1))
+    same(xe.concat([x, x], axis=None), xs.concat([s, s], axis=None))
+    same(xe.stack([x, x], axis=-1), xs.stack([s, s], axis=-1))
+    same(xe.unstack(x, axis=1), xs.unstack(s, axis=1))
+    same(xe.expand_dims(x, axis=-1), xs.expand_dims(s, axis=-1))
+    same(xe.permute_dims(x, (2, 0, 1)), xs.permute_dims(s, (2, 0, 1)))
+    same(xe.matrix_transpose(x), xs.matrix_transpose(s))
+    same(xe.moveaxis(x, 0, -1), xs.moveaxis(s, 0, -1))
+    same(xe.moveaxis(x, (0, 1), (2, 0)), xs.moveaxis(s, (0, 1), (2, 0)))
+    same(xe.reshape(x, (4, -1)), xs.reshape(s, (4, -1)))
+    same(xe.squeeze(xe.expand_dims(x, axis=1), axis=1), s)
+    with pytest.raises(ember.OpError, match="cannot squeeze axis 0"):
+        xe.squeeze(x, axis=0)
+    for axis in (None, 0, (1, 2)):
+        same(xe.flip(x, axis=axis), xs.flip(s, axis=axis))
+    for shift, axis in ((5, None), (-1, 2), ((1, 2), (0, 2))):
+        same(xe.roll(x, shift, axis=axis), xs.roll(s, shift, axis=axis))
+    same(xe.tile(x, (2, 1, 1, 2)), xs.tile(s, (2, 1, 1, 2)))
+    same(xe.tile(x, (2,)), xs.tile(s, (2,)))
+    same(xe.repeat(x, 2, axis=1), xs.repeat(s, 2, axis=1))
+    same(xe.repeat(x, 3), xs.repeat(s, 3))
+    same(xe.repeat(x, E([1, 0, 2]), axis=1), xs.repeat(s, S([1, 0, 2]), axis=1))
+    a, b = xe.broadcast_arrays(E(np.ones((3, 1))), E(np.ones(4)))
+    assert a.shape == b.shape == (3, 4)
+    same(xe.broadcast_to(E([1, 2]), (3, 2)), xs.broadcast_to(S([1, 2]), (3, 2)))
+    same(xe.take(x, E([2, 0]), axis=2), xs.take(s, S([2, 0]), axis=2))
+    same(xe.take_along_axis(x, E(np.zeros((2, 3, 1), np.int64)), axis=2),
+         xs.take_along_axis(s, S(np.zeros((2, 3, 1), np.int64)), axis=2))
+
+
+def test_sorting_searching_sets():
+    data = np.array([3.0, 1.0, np.nan, 2.0, 1.0, 3.0, -0.5])
+    x, s = E(data), S(data)
+    for descending in (False, True):
+        same(xe.sort(x, descending=descending), xs.sort(s, descending=descending))
+        same(xe.argsort(x, descending=descending), xs.argsort(s, descending=descending))
+    same(xe.unique_values(x), xs.unique_values(s))
+    same(tuple(xe.unique_counts(x)), tuple(xs.unique_counts(s)))
+    same(tuple(xe.unique_inverse(x)), tuple(xs.unique_inverse(s)))
+    same(tuple(xe.unique_all(x)), tuple(xs.unique_all(s)))
+    m = np.array([[0, 2, 0], [1, 0, 3]])
+    same(xe.nonzero(E(m)), xs.nonzero(S(m)))
+    sorted_ = np.array([1.0, 2.0, 2.0, 3.0])
+    for side in ("left", "right"):
+        same(xe.searchsorted(E(sorted_), E([0.0, 2.0, 5.0]), side=side),
+             xs.searchsorted(S(sorted_), S([0.0, 2.0, 5.0]), side=side))
+    same(xe.where(E(m > 0), E(m), E(-m)), xs.where(S(m > 0), S(m), S(-m)))
+
+
+def test_statistics_and_utilities():
+    x, s = E(F), S(F)
+    for axis in (0, 1):
+        same(xe.cumulative_sum(x, axis=axis), xs.cumulative_sum(s, axis=axis), rtol=1e-12)
+        same(xe.cumulative_sum(x, axis=axis, include_initial=True),
+             xs.cumulative_sum(s, axis=axis, include_initial=True), rtol=1e-12)
+        same(xe.diff(x, axis=axis), xs.diff(s, axis=axis), rtol=1e-12)
+    same(xe.diff(x, n=2, prepend=E(F[:, :1])), xs.diff(s, n=2, prepend=S(F[:, :1])),
+         rtol=1e-12)
+    same(xe.clip(x, min=-0.5, max=0.5), xs.clip(s, min=-0.5, max=0.5))
+    same(xe.clip(E(INTS), max=2), xs.clip(S(INTS), max=2))
+    same(xe.count_nonzero(E(INTS), axis=1), xs.count_nonzero(S(INTS), axis=1))
+
+
+def test_linear_algebra_in_the_main_namespace():
+    a, b = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((4, 5))
+    same(xe.matmul(E(a), E(b)), xs.matmul(S(a), S(b)), rtol=1e-12)
+    same(xe.tensordot(E(a), E(b), axes=1), xs.tensordot(S(a), S(b), axes=1), rtol=1e-12)
+    same(xe.tensordot(E(a), E(a), axes=([1, 2], [1, 2])),
+         xs.tensordot(S(a), S(a), axes=([1, 2], [1, 2])), rtol=1e-12)
+    same(xe.vecdot(E(a), E(a[0])), xs.vecdot(S(a), S(a[0])), rtol=1e-12)
+    same(xe.vecdot(E(a), E(a), axis=-2), xs.vecdot(S(a), S(a), axis=-2), rtol=1e-12)
+
+
+# --- linalg extension ---------------------------------------------------------------------
+
+def _spd(n, batch=()):
+    m = RNG.standard_normal(batch + (n, n))
+    return m @ np.swapaxes(m, -1, -2) + n * np.eye(n)
+
+
+def test_linalg_against_the_reference():
+    A = RNG.standard_normal((2, 4, 3))
+    P = _spd(3, (2,))
+    B = RNG.standard_normal((2, 3, 2))
+    la, ls = xe.linalg, xs.linalg
+    same(la.svdvals(E(A)), ls.svdvals(S(A)), rtol=1e-10)
+    same(la.det(E(P)), ls.det(S(P)), rtol=1e-10)
+    same(la.inv(E(P)), ls.inv(S(P)), rtol=1e-10, atol=1e-12)
+    same(la.solve(E(P), E(B)), ls.solve(S(P), S(B)), rtol=1e-10, atol=1e-12)
+    same(la.cholesky(E(P)), ls.cholesky(S(P)), rtol=1e-10, atol=1e-12)
+    same(la.cholesky(E(P), upper=True), ls.cholesky(S(P), upper=True), rtol=1e-10,
+         atol=1e-12)
+    same(tuple(la.slogdet(E(P))), tuple(ls.slogdet(S(P))), rtol=1e-10)
+    same(la.eigvalsh(E(P)), ls.eigvalsh(S(P)), rtol=1e-10)
+    same(la.pinv(E(A)), ls.pinv(S(A)), rtol=1e-8, atol=1e-12)
+    same(la.matrix_rank(E(A)), ls.matrix_rank(S(A)))
+    same(la.matrix_power(E(P), 3), ls.matrix_power(S(P), 3), rtol=1e-10)
+    same(la.matrix_power(E(P), -2), ls.matrix_power(S(P), -2), rtol=1e-8, atol=1e-14)
+    same(la.matrix_power(E(P), 0), ls.matrix_power(S(P), 0))
+    same(la.trace(E(A), offset=1), ls.trace(S(A), offset=1), rtol=1e-12)
+    same(la.diagonal(E(A), offset=-1), ls.diagonal(S(A), offset=-1))
+    same(la.outer(E(A[0, 0]), E(B[0, 0])), ls.outer(S(A[0, 0]), S(B[0, 0])), rtol=1e-12)
+    v, w = RNG.standard_normal((4, 3)), RNG.standard_normal((3,))
+    same(la.cross(E(v), E(w)), ls.cross(S(v), S(w)), rtol=1e-12)
+    same(la.vecdot(E(v), E(w)), ls.vecdot(S(v), S(w)), rtol=1e-12)
+    for ord in (2, 1, np.inf, -np.inf, 0, 3.5):
+        same(la.vector_norm(E(v), axis=1, ord=ord, keepdims=True),
+             ls.vector_norm(S(v), axis=1, ord=ord, keepdims=True), rtol=1e-12)
+    same(la.vector_norm(E(v)), ls.vector_norm(S(v)), rtol=1e-12)
+    for ord in ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf):
+        same(la.matrix_norm(E(A), ord=ord), ls.matrix_norm(S(A), ord=ord), rtol=1e-10)
+    same(la.matrix_norm(E(A), keepdims=True), ls.matrix_norm(S(A), keepdims=True),
+         rtol=1e-12)
+
+
+def test_linalg_factorisations_reconstruct():
+    A = RNG.standard_normal((2, 5, 3))
+    u, s, vh = xe.linalg.svd(E(A), full_matrices=False)
+    np.testing.assert_allclose((u.numpy() * s.numpy()[..., None, :]) @ vh.numpy(), A,
+                               atol=1e-12)
+    u, s, vh = xe.linalg.svd(E(A))
+    assert u.shape == (2, 5, 5) and vh.shape == (2, 3, 3)
+    q, r = xe.linalg.qr(E(A))
+    np.testing.assert_allclose(q.numpy() @ r.numpy(), A, atol=1e-12)
+    assert q.shape == (2, 5, 3) and r.shape == (2, 3, 3)
+    np.testing.assert_allclose(np.triu(r.numpy()), r.numpy())
+    q, r = xe.linalg.qr(E(A), mode="complete")
+    assert q.shape == (2, 5, 5)
+    P = _spd(4)
+    w, v = xe.linalg.eigh(E(P))
+    np.testing.assert_allclose(v.numpy() @ np.diag(w.numpy()) @ v.numpy().T, P, atol=1e-10)
+    assert (np.diff(w.numpy()) >= 0).all()
+
+
+def test_linalg_errors_are_clear_and_early():
+    with pytest.raises(ember.OpError, match="linalg_inv\\(\\): argument 'A' must be a batch "
+                                            "of square matrices"):
+        xe.linalg.inv(E(np.ones((2, 3))))
+    with pytest.raises(ember.OpError, match="at least 2 dimensions"):
+        xe.linalg.det(E([1.0, 2.0]))
+    with pytest.raises(ember.OpError, match="floating point"):
+        xe.linalg.svd(E([[1, 2], [3, 4]]))
+    with pytest.raises(ember.OpError, match="low precision"):
+        xe.linalg.qr(E(np.ones((2, 2)), "float16"))
+    with pytest.raises(xe.linalg.LinAlgError, match="linalg_inv"):
+        xe.linalg.inv(E(np.zeros((2, 2))))
+    with pytest.raises(ember.OpError, match="argument 'B'"):
+        xe.linalg.solve(E(np.eye(3)), E(np.ones((2, 2))))
+    # the shape rule runs on the meta device with no data at all
+    u, s, vh = xe.linalg.svd(ember.zeros(7, 4, 3, device="meta"), full_matrices=False)
+    assert (u.shape, s.shape, vh.shape) == ((7, 4, 3), (7, 3), (7, 3, 3))
+
+
+# --- inspection -----------------------------------------------------------------------------
+
+def test_namespace_info():
+    info = xe.__array_namespace_info__()
+    caps = info.capabilities()
+    assert caps["boolean indexing"] and caps["data-dependent shapes"]
+    assert info.default_device() == ember.get_default_device()
+    assert ember.device("cpu") in info.devices()
+    d = info.default_dtypes()
+    assert d["real floating"] == ember.get_default_dtype()
+    assert d["integral"] == d["indexing"] == ember.int64
+    assert set(info.dtypes()) == set(NAMES)
+    assert set(info.dtypes(kind="integral")) == {"int8", "int16", "int32", "int64", "uint8"}
+    assert set(info.dtypes(kind=("bool", "real floating"))) == {"bool", "float32",
+                                                                 "float64"}
+    strict_info = xs.__array_namespace_info__()
+    assert set(info.dtypes(kind="numeric")) <= set(strict_info.dtypes(kind="numeric"))
+
+
+def test_tensor_attributes_of_the_standard():
+    x = E(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(x.mT.numpy(), x.numpy().T)
+    assert x.to_device("cpu") is x
+    assert x.to_device("meta").device == ember.device("meta")
+    assert x.device == ember.device("cpu")
+    with pytest.raises(ValueError, match="stream"):
+        x.to_device("cpu", stream=1)
+
+
+def test_constants():
+    assert xe.pi == math.pi and xe.e == math.e and math.isinf(xe.inf)
+    assert math.isnan(xe.nan) and xe.newaxis is None
+    assert ember.pi == math.pi
