@@ -218,7 +218,7 @@ class OpNode(Node):
             t._vc = vc
             if vc.value != version:
                 raise RuntimeError(version_error(t, version, self, nr))
-            if create_graph:
+            if create_graph and t.dtype.is_floating_point:
                 # The saved output stands for the output itself in a higher-order graph.
                 t._requires_grad = True
                 t.grad_fn = self

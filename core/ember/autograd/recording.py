@@ -36,6 +36,14 @@ def autograd_kernel(od, dev, args):
             base = registry.get(od.inplace_of) if od.inplace_of else None
             if base is not None and base.derivative is not None:
                 return _record_inplace(od, dev, args, base.derivative)
+            if base is not None and base.decomposition is not None \
+                    and not nondifferentiable(base):
+                return _inplace_via_copy(od, dev, args, base)
+            if not od.is_primitive and od.decomposition is not None:
+                _check_inplace_target(od, args[0])
+                if od.meta is not None:
+                    od.meta(*args)
+                return od.decomposition(*args)
             return _inplace_without_derivative(od, dev, args)
         if not od.is_primitive and od.decomposition is not None:
             # CompositeImplicitAutograd: the decomposition's ops record themselves.
@@ -49,6 +57,8 @@ def autograd_kernel(od, dev, args):
     if od.is_inplace:
         return _record_inplace(od, dev, args, d)
     out = _redispatch(od, dev, args, "Autograd")
+    if out.__class__ is Tensor and out is args[0]:
+        return out  # the op returned its input unchanged (contiguous, a no-op cast)
     record(d, args, out)
     return out
 
@@ -66,8 +76,12 @@ def record(d, args, out, edges=None):
                     any_edge = any_edge or e is not None
                     edges.append(e)
                 continue
-            if t is None or t.__class__ is not Tensor and not isinstance(t, Tensor) \
-                    or d.formulas[k] is None:
+            if t is None or t.__class__ is not Tensor and not isinstance(t, Tensor):
+                edges.append(None)
+                continue
+            if d.formulas[k] is None:
+                if t._requires_grad:
+                    _not_differentiable(d, k)
                 edges.append(None)
                 continue
             fn = t.grad_fn
@@ -119,6 +133,13 @@ def record(d, args, out, edges=None):
         node._result = (_save_output(out),) if d.save_result else None
 
 
+def _not_differentiable(d, k):
+    name = d.op.args[d.tensor_pos[k]].name
+    raise RuntimeError(f"{d.op.name}(): the derivative with respect to argument '{name}' is "
+                       f"not implemented, and '{name}' requires grad; pass "
+                       f"{name}.detach() if no gradient is needed for it")
+
+
 def _edge(t):
     fn = t.grad_fn
     if fn is not None:
@@ -131,8 +152,6 @@ def _edge(t):
 def _save_output(o: Tensor):
     # The data and version counter, not the tensor: the tensor holds this node as its
     # grad_fn, and a reference back would make a cycle that only the GC can free.
-    if not _is_float_np(o._data.dtype):
-        return None
     vc = o._version_counter()
     return (o._data, o._device, vc, vc.value)
 
@@ -162,11 +181,7 @@ def _record_inplace(od, dev, args, d):
     if d.saves_self:
         # The formulas read self's old values, which the op overwrites: keep a copy that
         # carries self's old autograd identity.
-        old = _redispatch(registry["clone"], dev, (target,), "Autograd")
-        old._requires_grad = target._requires_grad
-        if target.grad_fn is not None:
-            old.grad_fn = target.grad_fn
-            old._output_nr = target._output_nr
+        old = _snapshot(dev, target)
     edges = []
     any_edge = False
     for k, i in enumerate(d.tensor_pos):
@@ -183,7 +198,7 @@ def _record_inplace(od, dev, args, d):
         else:
             edges.append(None)
     out = _redispatch(od, dev, args, "Autograd")
-    if not any_edge:
+    if not any_edge and target.grad_fn is None:
         return out
     rec_args = (old,) + tuple(args[1:])
     # The rebased target is the node's output; a stale output number would misroute.
@@ -191,6 +206,27 @@ def _record_inplace(od, dev, args, d):
         del target.__dict__["_output_nr"]
     record(d, rec_args, target, edges)
     return out
+
+
+def _snapshot(dev, target):
+    """A copy of ``target`` that carries its autograd identity (its old history)."""
+    old = _redispatch(registry["clone"], dev, (target,), "Autograd")
+    old._requires_grad = target._requires_grad
+    if target.grad_fn is not None:
+        old.grad_fn = target.grad_fn
+        old._output_nr = target._output_nr
+    return old
+
+
+def _inplace_via_copy(od, dev, args, base):
+    """An in-place op whose op is composite: ``self.copy_(op(old self, ...))``, both
+    recorded (the copy routes the gradient to the op's inputs)."""
+    target = args[0]
+    _check_inplace_target(od, target)
+    if od.meta is not None:
+        od.meta(*args)
+    result = base.fn(_snapshot(dev, target), *args[1:])
+    return registry["copy_"].fn(target, result)
 
 
 def _inplace_without_derivative(od, dev, args):

@@ -207,3 +207,153 @@ _unique_all = defop(
         "first occurrence, the inverse indices (shaped like ``x``) and the counts: the "
         "Array API's ``unique_all``.  A composition of sort, masks and scatters, so "
         "every backend has it; a backend may add a native kernel.")
+
+
+# --- derivatives ---
+# Beside the schemas above; see ember.autograd.rules for the conventions.  Matrix
+# calculus for real (batches of) matrices; the factorisations' formulas follow the
+# standard results (Giles 2008; Seeger et al. 2017) as PyTorch states them.
+
+from ..autograd.rules import derivative  # noqa: E402
+
+
+def _mT(x):
+    return x.transpose(-1, -2)
+
+
+def _eye_like(n, like):
+    import ember as e
+    i = e.arange(n, device=like.device)
+    return (i.unsqueeze(-1) == i).astype(like.dtype)
+
+
+def _diag_embed(v):
+    return v.unsqueeze(-1) * _eye_like(v.shape[-1], v)
+
+
+derivative(linalg_inv, save="result",
+           A=lambda g, A, result: -(_mT(result) @ g @ _mT(result)))
+derivative(linalg_det, save=("A", "result"),
+           A=lambda g, A, result:
+               (g * result).unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A)))
+derivative(linalg_slogdet, save="A",
+           A=lambda g, A: None if g[1] is None else
+               g[1].unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A)))
+
+
+def _solve_grad_B(g, A, B, result):
+    if B.ndim == 1:
+        return linalg_solve(_mT(A), g.unsqueeze(-1)).squeeze(-1)
+    return linalg_solve(_mT(A), g)
+
+
+def _solve_grad_A(g, A, B, result):
+    gB = _solve_grad_B(g, A, B, result)
+    if B.ndim == 1:
+        return -(gB.unsqueeze(-1) * result.unsqueeze(-2))
+    return -(gB @ _mT(result))
+
+
+derivative(linalg_solve, save=("A", "result"), A=_solve_grad_A, B=_solve_grad_B)
+
+
+def _cholesky_backward(g, A, upper=False, result=None):
+    from .indexing import tril
+    L = _mT(result) if upper else result
+    gL = _mT(g) if upper else g
+    P = tril(_mT(L) @ gL)
+    P = (P + _mT(tril(P, -1))) * 0.5  # the symmetric matrix whose lower half is P / 2
+    Linv = linalg_inv(L)
+    return _mT(Linv) @ P @ Linv
+
+
+derivative(linalg_cholesky, save="result", A=_cholesky_backward)
+
+
+def _eigh_backward(g, A, UPLO="L", result=None):
+    import math
+    from .pointwise import where
+    gw, gV = g
+    w, V = result
+    inner = None
+    if gV is not None:
+        n = w.shape[-1]
+        E = w.unsqueeze(-2) - w.unsqueeze(-1)  # E[i, j] = w[j] - w[i]
+        E = where(_eye_like(n, w) == 1, math.inf, E)
+        inner = (_mT(V) @ gV) / E
+    if gw is not None:
+        d = _diag_embed(gw)
+        inner = d if inner is None else inner + d
+    return V @ inner @ _mT(V)
+
+
+derivative(linalg_eigh, save="result", A=_eigh_backward)
+
+
+def _svd_backward(g, A, full_matrices=True, result=None):
+    gU, gS, gVh = g
+    U, S, Vh = result
+    m, n = A.shape[-2], A.shape[-1]
+    if full_matrices and m != n and (gU is not None or gVh is not None):
+        raise NotImplementedError("the derivative of linalg_svd with full_matrices=True is "
+                                  "not implemented for non-square matrices (use "
+                                  "full_matrices=False)")
+    if gU is None and gVh is None:
+        return U @ (gS.unsqueeze(-1) * Vh) if m >= n else (U * gS.unsqueeze(-2)) @ Vh
+    k = S.shape[-1]
+    S2 = S * S
+    E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + _eye_like(k, S)  # 1 on the diagonal
+    V = _mT(Vh)
+    gV = _mT(gVh) if gVh is not None else None
+    UhgU = _mT(U) @ gU if gU is not None else None
+    VhgV = _mT(V) @ gV if gV is not None else None
+    if UhgU is not None:
+        UhgU = UhgU - _mT(UhgU)
+    if VhgV is not None:
+        VhgV = VhgV - _mT(VhgV)
+    if UhgU is not None and VhgV is not None:
+        gA = (UhgU * S.unsqueeze(-2) + S.unsqueeze(-1) * VhgV) / E
+    elif UhgU is not None:
+        gA = (UhgU / E) * S.unsqueeze(-2)
+    else:
+        gA = S.unsqueeze(-1) * (VhgV / E)
+    if gS is not None:
+        gA = gA + _diag_embed(gS)
+    if m > n and gU is not None:
+        gA = U @ gA
+        gUSinv = gU / S.unsqueeze(-2)
+        gA = (gA + gUSinv - U @ (_mT(U) @ gUSinv)) @ Vh
+    elif n > m and gV is not None:
+        gA = gA @ Vh
+        gVSinv = gV / S.unsqueeze(-2)
+        gA = U @ (gA + _mT(gVSinv) - (_mT(gVSinv) @ V) @ Vh)
+    else:
+        gA = U @ (gA @ Vh) if m >= n else (U @ gA) @ Vh
+    return gA
+
+
+derivative(linalg_svd, save="result", A=_svd_backward)
+
+
+def _qr_backward(g, A, mode="reduced", result=None):
+    from .indexing import tril
+    gQ, gR = g
+    Q, R = result
+    m, n = A.shape[-2], A.shape[-1]
+    if mode == "r" or (mode == "complete" and m > n) or m < n:
+        raise NotImplementedError(f"the derivative of linalg_qr is implemented for "
+                                  f"mode='reduced' with rows >= columns only (got "
+                                  f"mode={mode!r} on a {m} x {n} matrix)")
+    import ember as e
+    gQ = gQ if gQ is not None else e.zeros_like(Q)
+    gR = gR if gR is not None else e.zeros_like(R)
+    # With M = R gR^T - gQ^T Q folded into its lower triangle (Walter & Lehmann):
+    # gA = (gQ + Q copyltu(M)) R^{-T}, written as TensorFlow's QrGrad does.
+    qdq = _mT(Q) @ gQ
+    rdr = R @ _mT(gR)
+    low = tril(qdq - _mT(qdq) + rdr - _mT(rdr))
+    Rinv_T = _mT(linalg_inv(R))
+    return Q @ (gR + low @ Rinv_T) + (gQ - Q @ qdq) @ Rinv_T
+
+
+derivative(linalg_qr, save="result", A=_qr_backward)

@@ -1017,10 +1017,30 @@ derivative(log_softmax, save="result",
 derivative(softmax, save="result",
            self=lambda g, self, dim, dtype=None, *, result:
                result * (g - (g * result).sum(dim, keepdim=True)))
+
+
+def _ce_target_grad(g, input, target, weight=None, reduction="mean", ignore_index=-100,
+                    label_smoothing=0.0):
+    # Only probability targets are differentiable: loss = -sum_c t'_c w_c logp_c.
+    cdim = 1 if input.ndim >= 2 else 0
+    c = input.shape[cdim]
+    d = log_softmax(input, cdim) * -(1.0 - label_smoothing)
+    if weight is not None:
+        wshape = [1] * input.ndim
+        wshape[cdim] = c
+        d = d * weight.reshape(wshape)
+    if reduction == "none":
+        return d * g.unsqueeze(cdim)
+    if reduction == "mean":
+        d = d / (input.numel() // c)
+    return d * g
+
+
 derivative(cross_entropy, save=("input", "target", "weight"),
            input=lambda g, input, target, weight=None, reduction="mean", ignore_index=-100,
            label_smoothing=0.0: _cross_entropy_backward(
-               g, input, target, weight, reduction, ignore_index, label_smoothing))
+               g, input, target, weight, reduction, ignore_index, label_smoothing),
+           target=_ce_target_grad)
 
 
 def _conv_bias_grad(g, *args):

@@ -1,0 +1,390 @@
+"""Every differentiable op's derivative: ``gradcheck`` in float64 against finite
+differences, and the gradients compared with PyTorch's (the oracle).  Also the
+coverage check: each op in the registry is differentiable, composite or declared
+non-differentiable, so a new op cannot silently lack a derivative."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from ember.autograd import gradcheck, gradgradcheck
+from ember.autograd.rules import nondifferentiable
+from ember.schema import registry
+
+try:
+    import torch
+except ImportError:  # the oracle is optional: gradcheck needs no PyTorch
+    torch = None
+
+_rng = np.random.default_rng(1234)
+
+
+def R(*shape, lo=-1.0, hi=1.0):
+    """Random float64 values in [lo, hi)."""
+    return _rng.uniform(lo, hi, size=shape)
+
+
+def P(*shape):
+    """Positive values away from zero (logs, roots, divisors)."""
+    return R(*shape, lo=0.5, hi=2.0)
+
+
+def I(values):  # noqa: E743 - short for "index tensor" in the table
+    """An int64 index array (passed without grad)."""
+    return np.asarray(values, dtype=np.int64)
+
+
+class K(np.ndarray):
+    """A float input that does not require grad (``R(3).view(K)``)."""
+
+
+def distinct(*shape):
+    """Values far apart (no ties for max/sort; finite differences stay inside)."""
+    n = int(np.prod(shape))
+    return (_rng.permutation(n) * 0.37 + 0.1).reshape(shape)
+
+
+def spd(n):
+    a = R(n, n)
+    return a @ a.T + n * np.eye(n)
+
+
+def both(fn):
+    """A case function written once for both modules (``m`` is ember or torch)."""
+    return fn, fn
+
+
+def nnf(fn):
+    """A case written once against ``ember.nn.functional`` and ``torch.nn.functional``."""
+    import ember.nn.functional as ef
+    return (lambda m, *xs: fn(ef, *xs),
+            lambda m, *xs: fn(torch.nn.functional, *xs))
+
+
+# name, (ember_fn, torch_fn) taking (module, *inputs), inputs, second-order check
+CASES = [
+    ("add", both(lambda m, a, b: a + b), [R(2, 3), R(3)], True),
+    ("add_alpha", both(lambda m, a, b: m.add(a, b, alpha=2.5)), [R(3), R(2, 1)], False),
+    ("add_scalar", both(lambda m, a: 3 + a), [R(2, 2)], False),
+    ("sub", both(lambda m, a, b: m.sub(a, b, alpha=0.5)), [R(2, 3), R(1, 3)], False),
+    ("rsub", both(lambda m, a: 2.0 - a), [R(3)], False),
+    ("mul", both(lambda m, a, b: a * b), [R(2, 3), R(2, 1)], True),
+    ("div", both(lambda m, a, b: a / b), [R(2, 3), P(3)], True),
+    ("rdiv", both(lambda m, a: 2.0 / a), [P(3)], True),
+    ("floor_divide", (lambda m, a, b: m.floor_divide(a, b) * a,
+                      # PyTorch has no derivative for floor_divide: it is zero a.e.
+                      lambda m, a, b: m.floor_divide(a.detach(), b.detach()) * a),
+     [P(4) * 3, P(4)], False),
+    ("remainder", both(lambda m, a, b: m.remainder(a, b)), [P(4) * 3 + 0.05, P(4)], False),
+    ("fmod", both(lambda m, a, b: m.fmod(a, b)), [P(4) * 3 + 0.05, P(4)], False),
+    ("pow", both(lambda m, a, b: a ** b), [P(3), R(3)], True),
+    ("pow_scalar", both(lambda m, a: a ** 3), [R(3)], True),
+    ("rpow", both(lambda m, a: 2.0 ** a), [R(3)], True),
+    ("maximum", both(lambda m, a, b: m.maximum(a, b)), [distinct(5), distinct(5)], False),
+    ("minimum", both(lambda m, a, b: m.minimum(a, b)), [distinct(5), distinct(5)], False),
+    ("atan2", both(lambda m, a, b: m.atan2(a, b)), [R(3), P(3)], True),
+    ("neg", both(lambda m, a: -a), [R(3)], True),
+    ("positive", both(lambda m, a: m.positive(a) * 2), [R(3)], False),
+    ("abs", both(lambda m, a: a.abs()), [P(3) * np.array([1, -1, 1])], True),
+    ("reciprocal", both(lambda m, a: a.reciprocal()), [P(3)], True),
+    ("square", both(lambda m, a: m.square(a)), [R(3)], True),
+    ("exp", both(lambda m, a: a.exp()), [R(2, 2)], True),
+    ("exp2", both(lambda m, a: m.exp2(a)), [R(3)], True),
+    ("expm1", both(lambda m, a: m.expm1(a)), [R(3)], True),
+    ("log", both(lambda m, a: a.log()), [P(3)], True),
+    ("log2", both(lambda m, a: m.log2(a)), [P(3)], True),
+    ("log10", both(lambda m, a: m.log10(a)), [P(3)], True),
+    ("log1p", both(lambda m, a: m.log1p(a)), [P(3)], True),
+    ("sqrt", both(lambda m, a: a.sqrt()), [P(3)], True),
+    ("rsqrt", both(lambda m, a: a.rsqrt()), [P(3)], True),
+    ("sin", both(lambda m, a: a.sin()), [R(3)], True),
+    ("cos", both(lambda m, a: a.cos()), [R(3)], True),
+    ("tan", both(lambda m, a: a.tan()), [R(3)], True),
+    ("tanh", both(lambda m, a: a.tanh()), [R(3)], True),
+    ("sigmoid", both(lambda m, a: a.sigmoid()), [R(3)], True),
+    ("erf", both(lambda m, a: m.erf(a)), [R(3)], True),
+    ("rounding", both(lambda m, a: a.floor() + a.ceil() + a.trunc() + a.sign()
+                      + m.round(a) + a), [R(4) * 3 + 0.013], False),
+    ("clamp", both(lambda m, a: a.clamp(-0.5, 0.5)), [distinct(6) / 3 - 1.05], False),
+    ("clamp_tensor", both(lambda m, a, lo: m.clamp(a, lo)), [distinct(4), distinct(4)],
+     False),
+    ("where", both(lambda m, a, b: m.where(a > 0, a, b)), [R(2, 3), R(3)], True),
+    ("addcmul", both(lambda m, a, b, c: m.addcmul(a, b, c, value=0.5)),
+     [R(3), R(3), R(2, 3)], True),
+    ("addcdiv", both(lambda m, a, b, c: m.addcdiv(a, b, c, value=2)),
+     [R(3), R(3), P(3)], True),
+    ("lerp", both(lambda m, a, b, w: m.lerp(a, b, w)), [R(3), R(3), R(3)], True),
+    ("astype", both(lambda m, a: a.float().double() * 1.0), [R(3)], False),
+    ("clone", both(lambda m, a: a.clone() * a.t().contiguous()), [R(2, 2)], False),
+    ("fill_", both(lambda m, a: (a * 2).fill_(1.5) + a), [R(3)], False),
+    # reductions
+    ("sum", both(lambda m, a: a.sum()), [R(2, 3)], True),
+    ("sum_dim", both(lambda m, a: a.sum(1)), [R(2, 3)], True),
+    ("sum_dims_keepdim", both(lambda m, a: a.sum((0, 2), keepdim=True)), [R(2, 3, 2)], True),
+    ("mean", both(lambda m, a: a.mean(0)), [R(3, 2)], True),
+    ("prod", both(lambda m, a: a.prod()), [R(4)], True),
+    ("prod_dim", both(lambda m, a: a.prod(1, keepdim=True)), [R(2, 3)], False),
+    ("prod_zero", both(lambda m, a: a.prod(1)), [np.array([[0.0, 2.0, 3.0],
+                                                            [0.5, 0.7, 1.3]])], False),
+    ("amax", both(lambda m, a: a.amax(1)), [distinct(2, 3)], False),
+    ("amin", both(lambda m, a: a.amin()), [distinct(2, 3)], False),
+    ("max_dim", both(lambda m, a: a.max(1).values), [distinct(2, 3)], False),
+    ("min_all", both(lambda m, a: a.min()), [distinct(2, 3)], False),
+    ("var", both(lambda m, a: a.var(1)), [R(2, 4)], True),
+    ("std", both(lambda m, a: a.std()), [R(5)], True),
+    ("logsumexp", both(lambda m, a: m.logsumexp(a, 1)), [R(2, 3)], True),
+    ("cumsum", both(lambda m, a: a.cumsum(1)), [R(2, 3)], True),
+    ("cumprod", both(lambda m, a: a.cumprod(0)), [P(4)], False),
+    # views and joins
+    ("reshape", both(lambda m, a: a.reshape(3, 2) * 1.0), [R(2, 3)], False),
+    ("view", both(lambda m, a: a.view(-1)), [R(2, 3)], False),
+    ("permute", both(lambda m, a: a.permute(2, 0, 1)), [R(2, 3, 2)], False),
+    ("transpose", both(lambda m, a: a.transpose(0, 1)), [R(2, 3)], False),
+    ("t", both(lambda m, a: a.t()), [R(2, 3)], False),
+    ("expand", both(lambda m, a: a.expand(2, 3, 3)), [R(3, 1)], False),
+    ("squeeze_unsqueeze", both(lambda m, a: a.squeeze(1).unsqueeze(0)), [R(2, 1, 2)], False),
+    ("flatten", both(lambda m, a: a.flatten(1)), [R(2, 2, 2)], False),
+    ("unflatten", both(lambda m, a: a.unflatten(1, (2, 2))), [R(2, 4)], False),
+    ("getitem_basic", both(lambda m, a: a[1:, None, ::2]), [R(3, 4)], True),
+    ("getitem_int", both(lambda m, a: a[1]), [R(3, 2)], False),
+    ("narrow", both(lambda m, a: a.narrow(1, 1, 2)), [R(2, 4)], False),
+    ("select", both(lambda m, a: a.select(0, 1)), [R(2, 3)], False),
+    ("split", both(lambda m, a: a.split(2, 1)[1] * 2), [R(2, 4)], False),
+    ("chunk", both(lambda m, a: a.chunk(2)[0] + a.chunk(2)[1]), [R(4, 2)], False),
+    ("unbind", both(lambda m, a: a.unbind(1)[2]), [R(2, 3)], False),
+    ("movedim", both(lambda m, a: a.movedim(0, 2)), [R(2, 3, 2)], False),
+    ("unfold", both(lambda m, a: a.unfold(1, 3, 2)), [R(2, 7)], True),
+    ("cat", both(lambda m, a, b: m.cat([a, b], 1)), [R(2, 2), R(2, 3)], True),
+    ("stack", both(lambda m, a, b: m.stack([a, b])), [R(3), R(3)], False),
+    # indexing
+    ("getitem_tensor", both(lambda m, a, i: a[i]), [R(4, 2), I([3, 0, 3])], True),
+    ("getitem_mask", both(lambda m, a: a[a > 0]), [R(3, 3)], False),
+    ("gather", both(lambda m, a, i: m.gather(a, 1, i)), [R(2, 3), I([[0, 2], [1, 1]])],
+     True),
+    ("scatter", both(lambda m, a, i, b: m.scatter(a, 1, i, b)),
+     [R(2, 3), I([[0, 2], [1, 0]]), R(2, 2)], False),
+    ("scatter_add", both(lambda m, a, i, b: m.scatter_add(a, 0, i, b)),
+     [R(3, 2), I([[0, 2], [0, 0]]), R(2, 2)], True),
+    ("index_select", both(lambda m, a, i: m.index_select(a, 0, i)), [R(3, 2), I([2, 0, 2])],
+     True),
+    ("index_add", both(lambda m, a, i, b: m.index_add(a, 0, i, b, alpha=2)),
+     [R(3, 2), I([2, 2]), R(2, 2)], False),
+    ("index_put", both(lambda m, a, i, b: a.index_put((i,), b)),
+     [R(4), I([1, 3]), R(2)], False),
+    ("index_put_accumulate", both(lambda m, a, i, b: a.index_put((i,), b, accumulate=True)),
+     [R(4), I([1, 1]), R(2)], False),
+    ("masked_fill", both(lambda m, a: a.masked_fill(a > 0, 1.5)), [R(2, 3)], False),
+    ("masked_select", both(lambda m, a, b: m.masked_select(a, b > 0)), [R(2, 3), R(3)],
+     False),
+    ("tril_triu", both(lambda m, a: a.tril() + a.triu(1) * 2), [R(3, 3)], False),
+    ("sort", both(lambda m, a: a.sort(1, descending=True).values), [distinct(2, 3)], False),
+    ("topk", both(lambda m, a: a.topk(2).values), [distinct(2, 4)], False),
+    # linear algebra
+    ("matmul_mm", both(lambda m, a, b: a @ b), [R(2, 3), R(3, 2)], True),
+    ("matmul_vv", both(lambda m, a, b: a @ b), [R(3), R(3)], True),
+    ("matmul_mv", both(lambda m, a, b: a @ b), [R(2, 3), R(3)], True),
+    ("matmul_vm", both(lambda m, a, b: a @ b), [R(3), R(3, 2)], True),
+    ("matmul_batched", both(lambda m, a, b: a @ b), [R(2, 2, 3), R(3, 2)], True),
+    ("matmul_vbatched", both(lambda m, a, b: a @ b), [R(3), R(2, 3, 2)], False),
+    ("inv", (lambda m, a: _op("linalg_inv")(a), lambda m, a: m.linalg.inv(a)),
+     [spd(3)], True),
+    ("det", (lambda m, a: _op("linalg_det")(a), lambda m, a: m.linalg.det(a)), [R(3, 3) + 2 *
+                                                                         np.eye(3)], True),
+    ("slogdet", (lambda m, a: _op("linalg_slogdet")(a)[1], lambda m, a: m.linalg.slogdet(a)[1]),
+     [R(3, 3) + 2 * np.eye(3)], False),
+    ("solve", (lambda m, a, b: _op("linalg_solve")(a, b), lambda m, a, b: m.linalg.solve(a, b)),
+     [spd(3), R(3, 2)], True),
+    ("solve_vector", (lambda m, a, b: _op("linalg_solve")(a, b),
+                      lambda m, a, b: m.linalg.solve(a, b)), [spd(3), R(3)], False),
+    ("cholesky", (lambda m, a: _op("linalg_cholesky")(a @ a.transpose(-1, -2)),
+                  lambda m, a: m.linalg.cholesky(a @ a.mT)), [spd(3)], False),
+    ("eigh", (lambda m, a: _eigh_invariant(_op("linalg_eigh")(a + a.transpose(-1, -2))),
+              lambda m, a: _eigh_invariant(m.linalg.eigh(a + a.mT))), [R(3, 3)], False),
+    ("svd", (lambda m, a: _svd_invariant(_op("linalg_svd")(a, full_matrices=False)),
+             lambda m, a: _svd_invariant(m.linalg.svd(a, full_matrices=False))),
+     [R(3, 2)], False),
+    ("svd_wide", (lambda m, a: _svd_invariant(_op("linalg_svd")(a, full_matrices=False)),
+                  lambda m, a: _svd_invariant(m.linalg.svd(a, full_matrices=False))),
+     [R(2, 3)], False),
+    ("qr", (lambda m, a: _op("linalg_qr")(a), lambda m, a: m.linalg.qr(a)), [R(3, 2)],
+     False),
+    ("qr_square", (lambda m, a: _op("linalg_qr")(a), lambda m, a: m.linalg.qr(a)),
+     [R(3, 3) + 2 * np.eye(3)], False),
+    # neural-network ops (composites and fused ops with their own derivatives)
+    ("relu", nnf(lambda F, a: F.relu(a)), [distinct(5) - 2.0], False),
+    ("leaky_relu", nnf(lambda F, a: F.leaky_relu(a, 0.1)), [distinct(5) - 2.0], False),
+    ("gelu", nnf(lambda F, a: F.gelu(a)), [R(4)], True),
+    ("gelu_tanh", nnf(lambda F, a: F.gelu(a, approximate="tanh")), [R(4)], False),
+    ("silu", nnf(lambda F, a: F.silu(a)), [R(4)], True),
+    ("softmax", nnf(lambda F, a: F.softmax(a, 1)), [R(2, 3)], True),
+    ("log_softmax", nnf(lambda F, a: F.log_softmax(a, 0)), [R(3, 2)], True),
+    ("linear", nnf(lambda F, x, w, b: F.linear(x, w, b)), [R(2, 3), R(4, 3), R(4)], True),
+    ("linear_nobias", nnf(lambda F, x, w: F.linear(x, w)), [R(3), R(2, 3)], False),
+    ("pad", nnf(lambda F, a: F.pad(a, (1, 2))), [R(2, 2)], False),
+    ("conv2d", nnf(lambda F, x, w, b: F.conv2d(x, w, b, stride=1, padding=1)),
+     [R(1, 2, 3, 3), R(2, 2, 2, 2), R(2)], False),
+    ("conv2d_strided", nnf(lambda F, x, w: F.conv2d(x, w, stride=2, groups=2)),
+     [R(1, 2, 4, 4), R(2, 1, 2, 2)], False),
+    ("conv1d", nnf(lambda F, x, w: F.conv1d(x, w, padding=1, dilation=2)),
+     [R(1, 2, 5), R(3, 2, 2)], False),
+    ("max_pool2d", nnf(lambda F, x: F.max_pool2d(x, 2)), [distinct(1, 1, 4, 4)], False),
+    ("avg_pool2d", nnf(lambda F, x: F.avg_pool2d(x, 2, stride=1)), [R(1, 1, 3, 3)], False),
+    ("adaptive_avg_pool2d", nnf(lambda F, x: F.adaptive_avg_pool2d(x, (2, 1))),
+     [R(1, 1, 4, 3)], False),
+    ("batch_norm", nnf(lambda F, x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
+     [R(4, 2), R(2), R(2)], False),
+    ("layer_norm", nnf(lambda F, x, w, b: F.layer_norm(x, (3,), w, b)),
+     [R(2, 3), R(3), R(3)], True),
+    ("group_norm", nnf(lambda F, x: F.group_norm(x, 2)), [R(1, 4, 2)], False),
+    ("embedding", nnf(lambda F, i, w: F.embedding(i, w)), [I([[0, 2], [2, 1]]), R(3, 2)],
+     False),
+    ("attention", nnf(lambda F, q, k, v: F.scaled_dot_product_attention(q, k, v)),
+     [R(1, 2, 3), R(1, 2, 3), R(1, 2, 3)], False),
+    ("mse_loss", nnf(lambda F, a, b: F.mse_loss(a, b)), [R(2, 3), R(2, 3)], True),
+    ("l1_loss", nnf(lambda F, a, b: F.l1_loss(a, b, reduction="sum")), [R(4), R(4) + 2],
+     False),
+    ("nll_loss", nnf(lambda F, a, t: F.nll_loss(a, t)), [R(3, 4), I([1, 0, 3])], False),
+    ("cross_entropy", nnf(lambda F, a, t: F.cross_entropy(a, t)), [R(3, 4), I([1, 0, 3])],
+     True),
+    ("cross_entropy_smooth", nnf(lambda F, a, t, w: F.cross_entropy(
+        a, t, weight=w, label_smoothing=0.1)), [R(3, 4), I([1, 0, 3]), P(4).view(K)], False),
+    ("cross_entropy_probs", nnf(lambda F, a, t: F.cross_entropy(a, t)),
+     [R(2, 3), np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])], False),
+    ("binary_cross_entropy", nnf(lambda F, a, t: F.binary_cross_entropy(a, t)),
+     [R(4, lo=0.1, hi=0.9), R(4, lo=0, hi=1)], False),
+    ("bce_with_logits", nnf(lambda F, a, t, p: F.binary_cross_entropy_with_logits(
+        a, t, pos_weight=p)), [R(2, 3), R(2, 3, lo=0, hi=1), P(3).view(K)], False),
+    ("copy_", both(lambda m, a, b: (a * 1).copy_(b) * a), [R(2, 3), R(3)], False),
+    ("inplace_mul_", both(lambda m, a, b: (a * 1).mul_(b)), [R(2, 3), R(3)], True),
+    ("inplace_exp_", both(lambda m, a: (a + 0).exp_()), [R(3)], False),
+    ("inplace_rsqrt_", both(lambda m, a: (a + 0).rsqrt_()), [P(3)], False),
+]
+
+
+def _eigh_invariant(res):
+    w, v = res
+    return w, v * v  # eigenvectors are defined up to sign
+
+
+def _svd_invariant(res):
+    u, s, vh = res
+    return s, u @ vh  # (u_i, v_i) sign flips cancel in u @ vh
+
+
+def _to_ember(arrays, grad=True):
+    out = []
+    for a in arrays:
+        if a.dtype.kind == "f":
+            out.append(ember.tensor(np.asarray(a), dtype=ember.float64,
+                                    requires_grad=grad and not isinstance(a, K)))
+        else:
+            out.append(ember.tensor(a))
+    return out
+
+
+def _to_torch(arrays):
+    return [torch.tensor(np.asarray(a), requires_grad=a.dtype.kind == "f"
+                         and not isinstance(a, K)) for a in arrays]
+
+
+def _outputs(res):
+    res = res if isinstance(res, tuple) else (res,)
+    return [r for r in res if r.dtype.is_floating_point]
+
+
+@pytest.mark.parametrize("name,fns,arrays,second", CASES, ids=[c[0] for c in CASES])
+def test_gradcheck(name, fns, arrays, second):
+    efn = fns[0]
+    inputs = _to_ember(arrays)
+    # A float32 round trip rounds at ~1e-7 relative, which swamps the default eps.
+    tol = {"eps": 1e-3, "atol": 1e-4} if name == "astype" else {}
+    assert gradcheck(lambda *xs: efn(ember, *xs), inputs, **tol)
+    if second:
+        assert gradgradcheck(lambda *xs: efn(ember, *xs), inputs)
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(torch is None, reason="PyTorch (the test oracle) is not installed")
+@pytest.mark.parametrize("name,fns,arrays,second", CASES, ids=[c[0] for c in CASES])
+def test_matches_torch(name, fns, arrays, second):
+    efn, tfn = fns
+    e_in, t_in = _to_ember(arrays), _to_torch(arrays)
+    e_out, t_out = _outputs(efn(ember, *e_in)), _outputs(tfn(torch, *t_in))
+    assert len(e_out) == len(t_out)
+    weights = [_rng.standard_normal(tuple(t.shape)) for t in t_out]
+    e_loss = sum((o * ember.tensor(w, dtype=ember.float64)).sum()
+                 for o, w in zip(e_out, weights, strict=True))
+    t_loss = sum((o * torch.tensor(w)).sum() for o, w in zip(t_out, weights, strict=True))
+    e_loss.backward()
+    t_loss.backward()
+    for e, t in zip(e_in, t_in, strict=True):
+        if t.grad is None:
+            assert e.grad is None or not e.requires_grad or np.all(e.grad.numpy() == 0)
+            continue
+        assert e.grad is not None, name
+        assert e.grad.shape == tuple(t.grad.shape)
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-7, atol=1e-9)
+
+
+# --- coverage ------------------------------------------------------------------------------
+
+#: Ops whose outputs are integers or bools whatever the input (so nothing to
+#: differentiate), by name; tagged ops (creation, random, comparisons) are found by tags.
+INTEGER_OUTPUT = {"argmax", "argmin", "nonzero", "argwhere", "argsort", "one_hot",
+                  "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+                  "bitwise_left_shift", "bitwise_right_shift", "count_nonzero", "all",
+                  "any", "logical_and", "logical_or", "logical_xor", "logical_not",
+                  "isnan", "isinf", "isfinite", "_unique_all"}
+#: Ops that only move data out of autograd's reach on purpose.
+NOT_DIFFERENTIABLE = {"_sgd_update_", "_adam_update_", "_rmsprop_update_"}
+
+
+def _classify(od) -> str:
+    if od.derivative is not None:
+        return "derivative"
+    if od.is_inplace and od.inplace_of and registry[od.inplace_of].derivative is not None:
+        return "in-place of a differentiable op"
+    if not od.is_primitive and od.decomposition is not None:
+        return "composite"
+    if od.is_inplace and od.inplace_of and not registry[od.inplace_of].is_primitive:
+        return "in-place of a composite"
+    if nondifferentiable(od) or od.name in INTEGER_OUTPUT or od.name in NOT_DIFFERENTIABLE:
+        return "non-differentiable"
+    if od.is_inplace and od.inplace_of in INTEGER_OUTPUT:
+        return "non-differentiable"
+    return "missing"
+
+
+def test_every_op_is_covered():
+    missing = sorted(n for n, od in registry.items() if _classify(od) == "missing")
+    assert not missing, f"ops without a derivative (declare one beside the schema): {missing}"
+
+
+def test_declared_derivatives_are_exercised():
+    """Each op with a derivative appears in a gradcheck case above (by running them and
+    recording which nodes were created), so coverage means tested coverage."""
+    seen = set()
+    for _, fns, arrays, _ in CASES:
+        out = _outputs(fns[0](ember, *_to_ember(arrays)))
+        stack = [o.grad_fn for o in out if o.grad_fn is not None]
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            stack.extend(e[0] for e in n.next_edges if e is not None)
+    names = {type(n).__name__ for n in seen}
+    from ember.autograd.rules import node_name
+    untested = sorted(n for n, od in registry.items() if od.derivative is not None
+                      and node_name(n) not in names and od.name not in _TESTED_ELSEWHERE)
+    assert not untested, f"derivatives without a gradcheck case: {untested}"
+
+
+#: Derivatives checked by other test modules (device moves: tests/test_autograd.py).
+_TESTED_ELSEWHERE = {"_to_device"}
+
+
+def _op(name):
+    return registry[name].fn
