@@ -99,17 +99,22 @@ def _fast_pointwise(kernels: dict, dpt, allocator_of) -> None:
     booltype = np.dtype(bool)
 
     def binary(f, name, bool_result):
-        def kernel(a, b, alpha=1):
-            if alpha != 1:
-                b = dpt.multiply(b, alpha) if not isinstance(b, _NUMBERS) else b * alpha
+        slow = kernels[name]
+        has_alpha = name in ("add", "sub")
+
+        def kernel(a, b, extra=None):
+            # ``extra`` is add/sub's alpha or div's rounding_mode (other ops have none)
+            if extra is not None and not (has_alpha and extra == 1):
+                if not has_alpha:
+                    return slow(a, b, extra)
+                b = dpt.multiply(b, extra) if not isinstance(b, _NUMBERS) else b * extra
             arr = a if not isinstance(a, _NUMBERS) else b
             if arr.dtype == booltype and not bool_result:
-                return slow(a, b) if alpha == 1 else slow(a, b, alpha)
+                return slow(a, b)
             shape = _broadcast(getattr(a, "shape", ()), getattr(b, "shape", ()))
             out = allocator_of(arr).empty(shape, booltype if bool_result else arr.dtype)
             f(a, b, out=out)
             return out
-        slow = kernels[name]
         kernel.__name__ = name
         return kernel
 
@@ -134,6 +139,39 @@ def _fast_pointwise(kernels: dict, dpt, allocator_of) -> None:
     for name, fname in _UNARY.items():
         if name in kernels and name in registry:
             kernels[name] = unary(getattr(dpt, fname), name)
+
+    # In place: dpnp writes into ``self`` directly (the core has already checked that
+    # the result fits and cast the operand to self's dtype), one kernel instead of the
+    # default ``self.copy_(op(self, other))``.
+    logical = {"add": dpt.logical_or, "mul": dpt.logical_and}
+
+    def binary_inplace(f, name):
+        on_bool = logical.get(name, f)  # PyTorch's bool add/mul are or/and
+        has_alpha = name in ("add", "sub")
+        slow = kernels.get(name)
+
+        def kernel(a, b, extra=None):
+            if extra is not None and not (has_alpha and extra == 1):
+                if not has_alpha:  # div_'s rounding modes: compute, then write back
+                    a[...] = slow(a, b, extra)
+                    return
+                b = dpt.multiply(b, extra) if not isinstance(b, _NUMBERS) else b * extra
+            (on_bool if a.dtype == booltype else f)(a, b, out=a)
+        kernel.__name__ = name + "_"
+        return kernel
+
+    def unary_inplace(f, name):
+        def kernel(a):
+            f(a, out=a)
+        kernel.__name__ = name + "_"
+        return kernel
+
+    for name, fname in _SAME_DTYPE_BINARY.items():
+        if name + "_" in registry and name in kernels:
+            kernels[name + "_"] = binary_inplace(getattr(dpt, fname), name)
+    for name, fname in _UNARY.items():
+        if name + "_" in registry and name != "abs":  # abs on bool is a copy
+            kernels[name + "_"] = unary_inplace(getattr(dpt, fname), name)
 
 
 def _fast_matmul(kernels: dict, dpt, allocator_of) -> None:
