@@ -288,7 +288,7 @@ def sum_to(g: Tensor, shape: tuple, deriv=None) -> Tensor:
 
 def version_error(t, expected: int, node=None, nr: int | None = None) -> str:
     fn = node if node is not None else t.grad_fn
-    desc = f"[{t.dtype} {list(t.shape)}]"
+    desc = f"[{t.dtype.name} {list(t.shape)}]"
     if fn is not None:
         desc += f", which is output {nr if nr is not None else t._output_nr} of {fn.name()},"
     return (f"one of the variables needed for gradient computation has been modified by "

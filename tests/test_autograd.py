@@ -1,0 +1,537 @@
+"""The autograd engine: backward/grad, accumulation, retain_graph, create_graph, hooks,
+custom Functions, grad modes, version counters, in-place ops and the error paths.
+Gradients are compared with PyTorch (the oracle) or with closed forms."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import ember
+from ember.autograd import Function, grad, gradcheck
+
+try:
+    import torch
+except ImportError:  # only the comparisons need the oracle
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch (the test oracle) is missing")
+
+
+def leaf(values, dtype=ember.float64):
+    return ember.tensor(np.asarray(values, dtype=np.float64), dtype=dtype, requires_grad=True)
+
+
+def np_(t):
+    return t.detach().numpy()
+
+
+# --- backward and grad -----------------------------------------------------------------
+
+@needs_torch
+def test_mlp_gradients_match_torch():
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((8, 5))
+    ws = [rng.standard_normal((5, 4)) * 0.5, rng.standard_normal((4, 3)) * 0.5]
+    bs = [rng.standard_normal(4), rng.standard_normal(3)]
+
+    def run(m, T):
+        params = [T(a) for a in ws + bs]
+        w1, w2, b1, b2 = params
+        h = (T(xs, grad=False) @ w1 + b1).relu()
+        out = (h @ w2 + b2).tanh()
+        loss = ((out - 0.5) * (out - 0.5)).mean() + out.exp().sum() * 0.01
+        loss.backward()
+        return [p.grad for p in params]
+
+    eg = run(ember, lambda a, grad=True: ember.tensor(a, dtype=ember.float64,
+                                                      requires_grad=grad))
+    tg = run(torch, lambda a, grad=True: torch.tensor(a, requires_grad=grad))
+    for e, t in zip(eg, tg, strict=True):
+        np.testing.assert_allclose(np_(e), t.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_broadcasting_reduces_gradients_to_input_shapes():
+    a = leaf(np.arange(3.0).reshape(3, 1))
+    b = leaf([1.0, 2.0, 3.0, 4.0])
+    c = leaf(2.0)
+    (a * b + c).sum().backward()
+    assert a.grad.shape == (3, 1) and b.grad.shape == (4,) and c.grad.shape == ()
+    np.testing.assert_allclose(np_(a.grad), np.full((3, 1), 10.0))
+    np.testing.assert_allclose(np_(b.grad), np.full(4, 3.0))
+    assert c.grad.item() == 12.0
+
+
+def test_gradient_dtype_follows_the_input_after_promotion():
+    a = leaf([1.0, 2.0], dtype=ember.float32)
+    b = leaf([3.0, 4.0], dtype=ember.float64)
+    (a * b).sum().backward()
+    assert a.grad.dtype is ember.float32 and b.grad.dtype is ember.float64
+    np.testing.assert_allclose(np_(a.grad), [3.0, 4.0])
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = leaf([1.0, 2.0])
+    (x * x).sum().backward()
+    first = x.grad
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(np_(x.grad), [2.0 + 3, 4.0 + 3])
+    assert x.grad is first  # accumulated in place, as PyTorch does
+
+
+def test_grad_is_not_shared_between_leaves():
+    # add passes one gradient object to both inputs: each .grad must own its memory.
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    g = ember.tensor([1.0, 1.0], dtype=ember.float64)
+    (a + b).backward(g)
+    a.grad.mul_(10)
+    np.testing.assert_allclose(np_(b.grad), [1.0, 1.0])
+    np.testing.assert_allclose(np_(g), [1.0, 1.0])
+
+
+def test_grad_returns_without_accumulating():
+    x = leaf([1.0, 2.0, 3.0])
+    y = leaf([2.0, 2.0, 2.0])
+    gx, gy = grad((x * y).sum(), [x, y])
+    np.testing.assert_allclose(np_(gx), [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(np_(gy), [1.0, 2.0, 3.0])
+    assert x.grad is None and y.grad is None
+
+
+def test_grad_outputs_weigh_non_scalar_outputs():
+    x = leaf([1.0, 2.0])
+    (g,) = grad(x * x, x, grad_outputs=ember.tensor([1.0, 10.0], dtype=ember.float64))
+    np.testing.assert_allclose(np_(g), [2.0, 40.0])
+
+
+def test_grad_of_a_non_leaf_input():
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    y = (h * h).sum()
+    (gh,) = grad(y, h)
+    np.testing.assert_allclose(np_(gh), 2 * np_(h))
+
+
+def test_backward_inputs_limits_accumulation():
+    x, y = leaf([1.0]), leaf([2.0])
+    (x * y).sum().backward(inputs=[x])
+    assert y.grad is None
+    np.testing.assert_allclose(np_(x.grad), [2.0])
+
+
+def test_allow_unused():
+    x, unused = leaf([1.0]), leaf([5.0])
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+        grad(y, [x, unused], retain_graph=True)
+    gx, gu = grad(y, [x, unused], allow_unused=True, retain_graph=True)
+    assert gu is None and gx.item() == 2.0
+    _, gz = grad(y, [x, unused], materialize_grads=True)
+    np.testing.assert_array_equal(np_(gz), [0.0])
+
+
+def test_error_backward_on_non_scalar_without_gradient():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar "
+                                           "outputs"):
+        (x * 2).backward()
+
+
+def test_error_gradient_shape_mismatch():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape "
+                                           r"of \[3\] and output\[0\] has a shape of \[2\]"):
+        (x * 2).backward(ember.ones(3, dtype=ember.float64))
+
+
+def test_error_backward_on_tensor_without_grad():
+    with pytest.raises(RuntimeError, match="does not require grad and does not have a "
+                                           "grad_fn"):
+        ember.tensor([1.0]).sum().backward()
+
+
+def test_error_second_backward_through_freed_graph():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"Trying to backward through the graph a second "
+                                           r"time.*retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    g1 = np_(x.grad).copy()
+    y.backward()
+    np.testing.assert_allclose(np_(x.grad), 2 * g1)
+    np.testing.assert_allclose(g1, np.exp([1.0, 2.0]) * (1 + np.array([1.0, 2.0])))
+
+
+# --- higher order ----------------------------------------------------------------------
+
+def test_create_graph_second_and_third_derivatives():
+    x = leaf([0.5, 1.5])
+    y = (x * x * x).sum()
+    (g,) = grad(y, x, create_graph=True)
+    np.testing.assert_allclose(np_(g), 3 * np.array([0.5, 1.5]) ** 2)
+    (g2,) = grad(g.sum(), x, create_graph=True)
+    np.testing.assert_allclose(np_(g2), 6 * np.array([0.5, 1.5]))
+    (g3,) = grad(g2.sum(), x)
+    np.testing.assert_allclose(np_(g3), [6.0, 6.0])
+
+
+@needs_torch
+def test_double_backward_matches_torch():
+    a = np.array([[0.3, -0.7], [1.1, 0.2]])
+
+    def hess_vec(m, x):
+        y = (x.tanh() @ x).sigmoid().sum()
+        (g,) = (grad if m is ember else torch.autograd.grad)(y, x, create_graph=True)
+        (g * g).sum().backward()
+        return x.grad
+
+    e = hess_vec(ember, ember.tensor(a, requires_grad=True))
+    t = hess_vec(torch, torch.tensor(a, requires_grad=True))
+    np.testing.assert_allclose(np_(e), t.numpy(), rtol=1e-10)
+
+
+def test_backward_create_graph_leaves_differentiable_grad():
+    x = leaf([2.0])
+    (x * x * x).sum().backward(create_graph=True)
+    assert x.grad.requires_grad
+    (g2,) = grad(x.grad.sum(), x)
+    np.testing.assert_allclose(np_(g2), [12.0])
+
+
+# --- hooks -----------------------------------------------------------------------------
+
+def test_hooks_on_leaf_and_non_leaf():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    seen = []
+    h.register_hook(lambda g: seen.append(np_(g).copy()))
+    handle = x.register_hook(lambda g: g * 10)
+    h.sum().backward()
+    np.testing.assert_allclose(seen[0], [1.0, 1.0])
+    np.testing.assert_allclose(np_(x.grad), [20.0, 20.0])
+    handle.remove()
+    x.grad = None
+    (x * 2).sum().backward()
+    np.testing.assert_allclose(np_(x.grad), [2.0, 2.0])
+
+
+def test_hook_replacing_a_non_leaf_gradient_changes_upstream():
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    h.register_hook(lambda g: g * 0 + 1)
+    (h * h).sum().backward()
+    np.testing.assert_allclose(np_(x.grad), [3.0, 3.0])
+
+
+def test_register_hook_needs_requires_grad():
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        ember.tensor([1.0]).register_hook(lambda g: g)
+
+
+def test_retain_grad():
+    x = leaf([1.0, 2.0])
+    h = x * x
+    assert not h.retains_grad
+    h.retain_grad()
+    assert h.retains_grad
+    (h * 3).sum().backward()
+    np.testing.assert_allclose(np_(h.grad), [3.0, 3.0])
+
+
+# --- custom functions --------------------------------------------------------------------
+
+class MulExp(Function):
+    """``a * exp(b)``, with ``needs_input_grad`` recorded."""
+
+    calls: list = []
+
+    @staticmethod
+    def forward(ctx, a, b, scale):
+        ctx.save_for_backward(a, b)
+        ctx.scale = scale
+        return a * b.exp() * scale
+
+    @staticmethod
+    def backward(ctx, g):
+        # exp(b) is recomputed from the saved input (not saved from forward, which runs
+        # without recording) so that this backward is itself differentiable.
+        a, b = ctx.saved_tensors
+        e = b.exp()
+        MulExp.calls.append(ctx.needs_input_grad)
+        ga = g * e * ctx.scale if ctx.needs_input_grad[0] else None
+        gb = g * a * e * ctx.scale if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+def test_function_forward_backward_and_needs_input_grad():
+    a = leaf([1.0, 2.0])
+    b = ember.tensor([0.5, -0.5], dtype=ember.float64)
+    out = MulExp.apply(a, b, 2.0)
+    assert type(out.grad_fn).__name__ == "MulExpBackward"
+    out.sum().backward()
+    assert MulExp.calls[-1] == (True, False, False)
+    np.testing.assert_allclose(np_(a.grad), 2 * np.exp([0.5, -0.5]))
+
+
+def test_function_passes_gradcheck_and_gradgradcheck():
+    a, b = leaf([1.0, 2.0]), leaf([0.3, -0.2])
+    assert gradcheck(lambda x, y: MulExp.apply(x, y, 1.5), (a, b))
+    assert ember.autograd.gradgradcheck(lambda x, y: MulExp.apply(x, y, 1.5), (a, b))
+
+
+def test_function_wrong_number_of_gradients():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = leaf([1.0])
+    with pytest.raises(RuntimeError, match="returned an incorrect number of gradients "
+                                           r"\(expected 2, got 1\)"):
+        Bad.apply(x, x).sum().backward()
+
+
+def test_gradcheck_catches_a_wrong_derivative():
+    class WrongSquare(Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return g * a  # should be 2 * g * a
+
+    with pytest.raises(ember.autograd.GradcheckError, match="Jacobian mismatch"):
+        gradcheck(WrongSquare.apply, (leaf([1.0, 2.0]),))
+    assert not gradcheck(WrongSquare.apply, (leaf([1.0, 2.0]),), raise_exception=False)
+
+
+# --- grad modes ------------------------------------------------------------------------------
+
+def test_no_grad_context_and_decorator():
+    x = leaf([1.0])
+    with ember.no_grad():
+        assert not (x * 2).requires_grad
+        with ember.enable_grad():
+            assert (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+    @ember.no_grad()
+    def f(t):
+        return t * 2
+
+    @ember.no_grad
+    def g(t):
+        return t * 2
+
+    assert not f(x).requires_grad and not g(x).requires_grad
+    assert ember.is_grad_enabled()
+
+
+def test_set_grad_enabled_as_call_and_context():
+    x = leaf([1.0])
+    with ember.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert ember.is_grad_enabled()
+    ember.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        ember.set_grad_enabled(True)
+    assert (x * 2).requires_grad
+
+
+def test_inference_mode():
+    x = leaf([1.0])
+    with ember.inference_mode():
+        assert ember.is_inference_mode_enabled()
+        assert not (x * 2).requires_grad
+        with ember.enable_grad():  # inference mode wins, as in PyTorch
+            assert not (x * 2).requires_grad
+    assert not ember.is_inference_mode_enabled()
+
+    @ember.inference_mode()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad
+
+
+def test_grad_mode_is_thread_local():
+    x = leaf([1.0])
+    seen = []
+    with ember.no_grad():
+        t = threading.Thread(target=lambda: seen.append((x * 2).requires_grad))
+        t.start()
+        t.join()
+    assert seen == [True]
+
+
+def test_no_grad_generator_keeps_mode_across_yields():
+    x = leaf([1.0])
+
+    @ember.no_grad()
+    def gen():
+        for _ in range(2):
+            yield (x * 2).requires_grad
+
+    assert list(gen()) == [False, False]
+    assert ember.is_grad_enabled()
+
+
+# --- version counter and in-place ops --------------------------------------------------------
+
+def test_modifying_a_saved_tensor_raises():
+    x = leaf([1.0, 2.0, 3.0], dtype=ember.float32)
+    y = x * 2
+    z = y * y
+    y.add_(1)
+    with pytest.raises(RuntimeError, match=r"one of the variables needed for gradient "
+                                           r"computation has been modified by an inplace "
+                                           r"operation: \[float32 \[3\]\], which is output 0 "
+                                           r"of AddBackward0, is at version 1; expected "
+                                           r"version 0 instead"):
+        z.sum().backward()
+
+
+def test_modifying_a_saved_output_raises():
+    x = leaf([1.0, 2.0])
+    y = x.exp()
+    y.mul_(2)
+    y2 = y.exp()
+    with ember.no_grad():
+        y2.add_(1)
+    with pytest.raises(RuntimeError, match="output 0 of ExpBackward0, is at version 1; "
+                                           "expected version 0"):
+        y2.sum().backward()
+
+
+def test_in_place_on_unsaved_input_is_fine():
+    x = leaf([1.0, 2.0])
+    h = x * 1
+    y = h + 1  # add saves nothing
+    h.add_(5)
+    y.sum().backward()
+    np.testing.assert_allclose(np_(x.grad), [1.0, 1.0])
+
+
+def test_in_place_on_leaf_requiring_grad_raises():
+    x = leaf([1.0])
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used "
+                                           "in an in-place operation"):
+        x.add_(1)
+    np.testing.assert_array_equal(np_(x), [1.0])  # unchanged
+    with ember.no_grad():
+        x.add_(1)  # fine without recording (optimizers do this)
+    np.testing.assert_array_equal(np_(x), [2.0])
+
+
+@needs_torch
+def test_in_place_on_non_leaf_rebases_history():
+    def run(m, T):
+        a, b = T([0.5, 1.0, 2.0]), T([3.0, -1.0, 0.5])
+        h = a * 1
+        h.mul_(b)
+        h.add_(a, alpha=2)
+        h.exp_()  # last: exp_ saves its result, which a later in-place op would modify
+        h.sum().backward()
+        return a.grad, b.grad
+
+    e = run(ember, leaf)
+    t = run(torch, lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True))
+    for x, y in zip(e, t, strict=True):
+        np.testing.assert_allclose(np_(x), y.numpy(), rtol=1e-12)
+
+
+def test_in_place_into_a_plain_tensor_records():
+    buf = ember.zeros(2, dtype=ember.float64)
+    w = leaf([1.0, 2.0])
+    buf.add_(w * 3)
+    assert buf.requires_grad and not buf.is_leaf
+    buf.sum().backward()
+    np.testing.assert_allclose(np_(w.grad), [3.0, 3.0])
+
+
+# --- views ----------------------------------------------------------------------------------
+
+@needs_torch
+def test_view_gradients_match_torch():
+    a = np.arange(24.0).reshape(2, 3, 4) / 10
+
+    def run(m, x):
+        parts = [x[1, :, ::2], x.reshape(6, 4)[2:5], x.permute(2, 0, 1)[0],
+                 x[:, :1].expand(2, 3, 4), x.narrow(2, 1, 2), x.split(1, 1)[2],
+                 x.unfold(2, 2, 1)]
+        loss = sum((p * p).sum() * (i + 1) for i, p in enumerate(parts))
+        loss.backward()
+        return x.grad
+
+    e = run(ember, leaf(a))
+    t = run(torch, torch.tensor(a, requires_grad=True))
+    np.testing.assert_allclose(np_(e), t.numpy(), rtol=1e-12)
+
+
+# --- devices and detach ------------------------------------------------------------------
+
+def _second_device():
+    for name in ("reference",):
+        try:
+            ember.zeros(1, device=name)
+            return name
+        except Exception:  # any failure means "not usable here"
+            continue
+    return None
+
+
+def test_device_move_is_differentiable():
+    dev = _second_device()
+    if dev is None:
+        pytest.skip("no second device type (the ember-reference plugin) is installed")
+    x = leaf([1.0, 2.0])
+    y = x.to(dev)
+    assert y.device.type == dev and y.requires_grad
+    (y * y).sum().backward()
+    assert x.grad.device.type == "cpu"
+    np.testing.assert_allclose(np_(x.grad), [2.0, 4.0])
+
+
+def test_detach_and_requires_grad_():
+    x = leaf([1.0])
+    d = (x * 2).detach()
+    assert not d.requires_grad and d.grad_fn is None
+    d.requires_grad_()
+    (d * 3).sum().backward()
+    assert x.grad is None and d.grad.item() == 3.0
+    with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf"):
+        (x * 2).requires_grad_(False)
+
+
+def test_integer_results_do_not_require_grad():
+    x = leaf([1.0, 3.0, 2.0])
+    assert not x.argmax().requires_grad
+    assert not (x > 1).requires_grad
+    assert x.max(0).values.requires_grad and not x.max(0).indices.requires_grad
+
+
+def test_grad_fn_names_and_next_functions():
+    x = leaf([1.0])
+    y = x * 2 + 1
+    assert type(y.grad_fn).__name__ == "AddBackward0"
+    (mul_node, _), (none_node, _) = y.grad_fn.next_functions
+    assert type(mul_node).__name__ == "MulBackward0" and none_node is None
+    assert type(mul_node.next_functions[0][0]).__name__ == "AccumulateGrad"
