@@ -31,7 +31,7 @@ import numpy as np
 from . import dtypes as _dt
 from .device import backends as _backends, device as _device, get_default_device
 from .dlpack import from_dlpack
-from . import array_api_linalg as linalg  # noqa: F401  (the standard's xp.linalg)
+from . import linalg  # noqa: F401  (xp.linalg is ember.linalg)
 from .errors import OpError
 from .schema import registry as _registry
 from .tensor import Tensor, as_tensor as _as_tensor, tensor as _tensor

@@ -177,25 +177,33 @@ def _unique_all_meta(x):
 
 
 def _unique_all_decomp(x):
+    # Only sort, gather, cumsum and slices: ops every backend has (no boolean masks or
+    # scatters).  The one data-dependent size, the number of groups, is read back.
     import ember as e
     flat = x.reshape(-1)
     n = flat.shape[0]
+    i64 = _dt.int64
     order = e.argsort(flat, stable=True)
     s = e.index_select(flat, 0, order)
     if n == 0:
-        empty = e.zeros(0, dtype=_dt.int64, device=x.device)
+        empty = e.zeros(0, dtype=i64, device=x.device)
         return s, empty, empty.reshape(tuple(x.shape)), empty
     # a value starts a new group where it differs from its predecessor; NaN != NaN,
     # so every NaN is its own group (the Array API standard's rule)
     first = e.ones(1, dtype=_dt.bool, device=x.device)
     new = e.cat([first, e.ne(e.narrow(s, 0, 1, n - 1), e.narrow(s, 0, 0, n - 1))])
-    values = e.masked_select(s, new)
+    new = new.astype(i64)
+    k = int(e.sum(new).item())
+    # positions (in sorted order) where groups start: a stable sort of "not new" puts
+    # them first, in order
+    starts = e.narrow(e.argsort(1 - new, stable=True), 0, 0, k)
+    values = e.index_select(s, 0, starts)
     # a stable sort puts each group's first occurrence first
-    indices = e.masked_select(order, new)
-    group = e.cumsum(new.astype(_dt.int64), 0) - 1
-    inverse = e.scatter(e.zeros(n, dtype=_dt.int64, device=x.device), 0, order, group)
-    counts = e.scatter_add(e.zeros(values.shape[0], dtype=_dt.int64, device=x.device), 0,
-                           group, e.ones(n, dtype=_dt.int64, device=x.device))
+    indices = e.index_select(order, 0, starts)
+    ends = e.cat([e.narrow(starts, 0, 1, k - 1), e.full((1,), n, dtype=i64, device=x.device)])
+    counts = ends - starts
+    group = e.cumsum(new, 0) - 1  # group of each sorted position
+    inverse = e.index_select(group, 0, e.argsort(order, stable=True))
     return values, indices, inverse.reshape(tuple(x.shape)), counts
 
 
@@ -205,8 +213,8 @@ _unique_all = defop(
     decomposition=_unique_all_decomp, method=False,
     doc="Distinct values of ``x`` (sorted, NaNs distinct), the flat index of each one's "
         "first occurrence, the inverse indices (shaped like ``x``) and the counts: the "
-        "Array API's ``unique_all``.  A composition of sort, masks and scatters, so "
-        "every backend has it; a backend may add a native kernel.")
+        "Array API's ``unique_all``.  A composition of sorts and gathers, so every "
+        "backend has it; a backend may add a native kernel.")
 
 
 # --- derivatives ---
