@@ -51,6 +51,12 @@ class OpEntry:
     grad: bool = True
     #: the op's entry point (``ember.<name>`` or the registry's)
     fn: Callable | None = None
+    #: output shapes depend on the data (nonzero, masked_select): the schema's shape
+    #: is a bound, not checked
+    dynamic_shape: bool = False
+    #: positions of the tensor arguments to differentiate (``None``: every floating
+    #: one); losses are differentiated w.r.t. their input only, as PyTorch's are
+    grad_args: tuple | None = None
 
     @property
     def op(self):
@@ -278,7 +284,7 @@ def explicit(name, samples, ref, **kw):
     EXPLICIT[name] = OpEntry(name, samples, ref, **kw)
 
 
-from . import opdb_explicit  # noqa: E402,F401  (fills EXPLICIT)
+from . import opdb_explicit, opdb_more, opdb_nn  # noqa: E402,F401  (fill EXPLICIT)
 
 
 # --- generation from the registry ----------------------------------------------------------

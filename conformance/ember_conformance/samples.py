@@ -83,7 +83,9 @@ class Sample:
         for v in list(self.args) + list(self.kwargs.values()):
             if isinstance(v, T):
                 out.append(v)
-            elif isinstance(v, (list, tuple)):
+            elif isinstance(v, list) and v and all(isinstance(x, T) for x in v):
+                out += v
+            elif isinstance(v, tuple):
                 out += [x for x in v if isinstance(x, T)]
         return out
 
@@ -108,6 +110,8 @@ def _map1(v, fn):
         return fn(v)
     if isinstance(v, list) and v and all(isinstance(x, T) for x in v):
         return [fn(x) for x in v]
+    if isinstance(v, tuple) and any(isinstance(x, T) for x in v):  # index tuples
+        return tuple(fn(x) if isinstance(x, T) else x for x in v)
     return v
 
 
@@ -120,6 +124,8 @@ def _describe(v) -> str:
         return v.describe()
     if isinstance(v, list) and v and all(isinstance(x, T) for x in v):
         return "[" + ", ".join(x.describe() for x in v) + "]"
+    if isinstance(v, tuple) and any(isinstance(x, T) for x in v):
+        return "(" + ", ".join(_describe(x) for x in v) + ")"
     if isinstance(v, ember.dtype):
         return f"ember.{v.name}"
     return repr(v)

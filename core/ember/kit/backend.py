@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..backend import Backend
 from ..memory import Allocator, CachingAllocator
 from .namespace import Namespace
@@ -150,6 +151,8 @@ class ArrayAPIBackend(Backend):
                 continue
             fn = table.get(od.name) or _by_name(self.ns.xp, od)
             if fn is not None:
+                if "pointwise" in od.tags:
+                    fn = _bool_via_int(fn)
                 self.kernels[od.name] = self.box(fn, od)
 
     def box(self, impl: Callable, od) -> Callable:
@@ -235,6 +238,24 @@ def _needs_wrapping(xp) -> bool:
         return not isinstance(xp.asarray(0.0).dtype, np.dtype)
     except Exception:  # cannot tell: wrapping is always correct
         return True
+
+
+def _bool_via_int(impl: Callable) -> Callable:
+    """PyTorch computes with bool tensors where the standard allows only numbers
+    (``floor``, ``lt``, ``pow`` ...): retry such calls in int8, cast back to bool."""
+    def run(ns, *args):
+        try:
+            return impl(ns, *args)
+        except TypeError:
+            b = ns.bool
+            if not any(getattr(a, "dtype", None) == b for a in args):
+                raise
+            i8 = ns.dtypes[_dt.int8]
+            r = impl(ns, *[ns.xp.astype(a, i8) if getattr(a, "dtype", None) == b else a
+                           for a in args])
+            return r if r is None or r.dtype == b else ns.xp.astype(r, b)
+    run.__name__ = getattr(impl, "__name__", "kernel")
+    return run
 
 
 def _unwrap(v):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from .. import dtypes as _dt
+
 __all__ = ["IMPLEMENTATIONS", "STANDARD_NAMES", "impl"]
 
 #: op name -> impl(ns, *args)
@@ -426,15 +428,24 @@ def index_select(ns, a, dim, index):
 
 
 @impl("gather")
-def gather(ns, a, dim, index):
+def gather(ns, a, dim, index, sparse_grad=False):
     if a.ndim == 0:
         return ns.xp.asarray(a, copy=True)
     return ns.xp.take_along_axis(a, index, axis=dim % a.ndim)
 
 
+def _fill_value(ns, value, like):
+    """``value`` as a 0-d array of ``like``'s dtype (fills cast as PyTorch's do)."""
+    if like.dtype == ns.bool:
+        value = bool(value)
+    elif ns.is_int(like) and isinstance(value, float):
+        value = int(value)
+    return ns.xp.asarray(value, dtype=like.dtype, device=like.device)
+
+
 @impl("masked_fill")
 def masked_fill(ns, a, mask, value):
-    return ns.xp.where(mask, ns.operand(value, a), a)
+    return ns.xp.where(mask, _fill_value(ns, value, a), a)
 
 
 @impl("sort")
@@ -443,7 +454,7 @@ def sort(ns, a, dim=-1, descending=False, stable=False):
     if a.ndim == 0:
         return xp.asarray(a, copy=True), xp.zeros((), dtype=ns.default_int)
     axis = dim % a.ndim
-    idx = xp.argsort(a, axis=axis, descending=descending, stable=True)
+    idx = xp.argsort(_sortable(ns, a), axis=axis, descending=descending, stable=True)
     return xp.take_along_axis(a, idx, axis=axis), xp.astype(idx, ns.default_int)
 
 
@@ -452,8 +463,13 @@ def argsort(ns, a, dim=-1, descending=False, stable=False):
     xp = ns.xp
     if a.ndim == 0:
         return xp.zeros((), dtype=ns.default_int)
-    return xp.astype(xp.argsort(a, axis=dim % a.ndim, descending=descending, stable=True),
-                     ns.default_int)
+    return xp.astype(xp.argsort(_sortable(ns, a), axis=dim % a.ndim, descending=descending,
+                                stable=True), ns.default_int)
+
+
+def _sortable(ns, a):
+    """The standard sorts numbers only: bool sorts as int8 (False < True)."""
+    return ns.xp.astype(a, ns.dtypes[_dt.int8]) if a.dtype == ns.bool else a
 
 
 # -- linear algebra ----------------------------------------------------------------------------
@@ -477,3 +493,162 @@ def rand(ns, size, gen, dtype, device):
 def randn(ns, size, gen, dtype, device):
     host = gen.standard_normal(tuple(size), dtype="float64").astype(dtype.np)
     return ns.from_numpy(host, device.index or 0)
+
+
+@impl("randint")
+def randint(ns, low, high, size, gen, dtype, device):
+    host = gen.integers(low, high, tuple(size)).astype(dtype.np)
+    return ns.from_numpy(host, device.index or 0)
+
+
+@impl("randperm")
+def randperm(ns, n, gen, dtype, device):
+    return ns.from_numpy(gen.permutation(n).astype(dtype.np), device.index or 0)
+
+
+# -- more shapes and indexing ---------------------------------------------------------------
+@impl("basic_index")
+def basic_index(ns, a, index):
+    index = tuple(index) if isinstance(index, (tuple, list)) else (index,)
+    # The standard wants every dimension indexed: a trailing ellipsis covers the rest.
+    if not any(i is Ellipsis for i in index):
+        index = index + (Ellipsis,)
+    return a[index]
+
+
+@impl("_cat")
+def _cat(ns, tensors, dim=0):
+    return ns.xp.concat(list(tensors), axis=dim % max(tensors[0].ndim, 1))
+
+
+@impl("unfold")
+def unfold(ns, a, dimension, size, step):
+    # The standard has no strided views: the windows are stacked into a new array.
+    xp = ns.xp
+    if a.ndim == 0:
+        return xp.reshape(a, (1,))
+    d = dimension % a.ndim
+    n = (a.shape[d] - size) // step + 1
+    windows = []
+    for i in range(n):
+        key = [slice(None)] * a.ndim
+        key[d] = slice(i * step, i * step + size)
+        windows.append(xp.moveaxis(a[tuple(key)], d, -1))
+    if not windows:
+        shape = list(a.shape)
+        shape[d] = 0
+        return xp.empty(tuple(shape) + (size,), dtype=a.dtype, device=a.device)
+    return xp.stack(windows, axis=d)
+
+
+@impl("round")
+def round_(ns, a, decimals=0):
+    xp = ns.xp
+    if not ns.is_float(a):
+        return xp.asarray(a, copy=True)
+    if decimals == 0:
+        return xp.round(a)
+    scale = ns.operand(10.0 ** decimals, a)
+    return xp.divide(xp.round(xp.multiply(a, scale)), scale)
+
+
+@impl("cumprod")
+def cumprod(ns, a, dim, dtype=None):
+    xp = ns.xp
+    if a.ndim == 0:
+        return xp.astype(a, ns.dtype(dtype)) if dtype is not None else xp.asarray(a, copy=True)
+    return xp.cumulative_prod(_numeric(ns, a), axis=dim % a.ndim,
+                              dtype=ns.dtype(dtype) if dtype is not None else None)
+
+
+@impl("nonzero")
+def nonzero(ns, a):
+    xp = ns.xp
+    if a.ndim == 0:
+        return xp.zeros((1 if bool(a) else 0, 0), dtype=ns.default_int)
+    idx = xp.nonzero(a)
+    return xp.astype(xp.stack(idx, axis=1), ns.default_int)
+
+
+@impl("topk")
+def topk(ns, a, k, dim=-1, largest=True, sorted=True):
+    xp = ns.xp
+    if a.ndim == 0:
+        return xp.asarray(a, copy=True), xp.zeros((), dtype=ns.default_int)
+    axis = dim % a.ndim
+    idx = xp.argsort(_sortable(ns, a), axis=axis, descending=largest, stable=True)
+    key = [slice(None)] * a.ndim
+    key[axis] = slice(0, k)
+    idx = idx[tuple(key)]
+    return xp.take_along_axis(a, idx, axis=axis), xp.astype(idx, ns.default_int)
+
+
+@impl("masked_fill_")
+def masked_fill_(ns, a, mask, value):
+    a[...] = ns.xp.where(mask, _fill_value(ns, value, a), a)
+
+
+@impl("fill_")
+def fill_(ns, a, value):
+    a[...] = _fill_value(ns, value, a)
+
+
+# -- linear algebra (the standard's optional linalg extension) ---------------------------------
+def _linalg(ns):
+    la = getattr(ns.xp, "linalg", None)
+    if la is None:
+        raise NotImplementedError(f"{ns.device_type}: the array library has no linalg "
+                                  f"extension")
+    return la
+
+
+@impl("linalg_svd")
+def linalg_svd(ns, a, full_matrices=True):
+    r = _linalg(ns).svd(a, full_matrices=full_matrices)
+    return tuple(r)
+
+
+@impl("linalg_svdvals")
+def linalg_svdvals(ns, a):
+    return _linalg(ns).svdvals(a)
+
+
+@impl("linalg_eigh")
+def linalg_eigh(ns, a, UPLO="L"):
+    xp = ns.xp
+    # The standard reads one triangle but does not say which: symmetrize explicitly.
+    tri = xp.tril(a) if UPLO == "L" else xp.triu(a)
+    strict = xp.tril(a, k=-1) if UPLO == "L" else xp.triu(a, k=1)
+    sym = tri + xp.matrix_transpose(strict) if hasattr(xp, "matrix_transpose") else \
+        tri + _linalg(ns).matrix_transpose(strict)
+    return tuple(_linalg(ns).eigh(sym))
+
+
+@impl("linalg_qr")
+def linalg_qr(ns, a, mode="reduced"):
+    return tuple(_linalg(ns).qr(a, mode=mode))
+
+
+@impl("linalg_cholesky")
+def linalg_cholesky(ns, a, upper=False):
+    return _linalg(ns).cholesky(a, upper=upper)
+
+
+@impl("linalg_inv")
+def linalg_inv(ns, a):
+    return _linalg(ns).inv(a)
+
+
+@impl("linalg_solve")
+def linalg_solve(ns, a, b):
+    return _linalg(ns).solve(a, b)
+
+
+@impl("linalg_det")
+def linalg_det(ns, a):
+    return _linalg(ns).det(a)
+
+
+@impl("linalg_slogdet")
+def linalg_slogdet(ns, a):
+    return tuple(_linalg(ns).slogdet(a))
