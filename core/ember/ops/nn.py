@@ -174,6 +174,25 @@ linear = defop("linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor
                doc="``input @ weight.T + bias`` (``weight`` is (out_features, in_features)).")
 
 
+def _linear_weight_grad_decomp(grad, input):
+    return _E.matmul(grad.reshape(-1, grad.shape[-1]).t(), input.reshape(-1, input.shape[-1]))
+
+
+_linear_weight_grad = defop(
+    "_linear_weight_grad(Tensor grad, Tensor input) -> Tensor", tags=("composite",),
+    meta=lambda grad, input: Spec((grad.shape[-1], input.shape[-1]), input.dtype),
+    decomposition=_linear_weight_grad_decomp, method=False,
+    doc="``grad.T @ input`` over all leading dims: the weight gradient of ``linear``.")
+threshold_backward = defop(
+    "threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor",
+    tags=("composite",), method=False,
+    meta=lambda grad_output, self, threshold: Spec(tuple(grad_output.shape),
+                                                   grad_output.dtype),
+    decomposition=lambda grad_output, self, threshold: _E.where(self > threshold,
+                                                                grad_output, 0),
+    doc="``grad_output`` where ``self > threshold``, else 0 (the backward of ``relu``).")
+
+
 # --- padding, convolution, pooling -------------------------------------------------------
 
 def _pad_meta(input, pad, mode="constant", value=0.0):
@@ -999,18 +1018,17 @@ from ..autograd.rules import derivative  # noqa: E402
 def _linear_grad_weight(g, input, weight, bias=None):
     if weight.ndim == 1:
         return (g.unsqueeze(-1) * input).reshape(-1, weight.shape[0]).sum(0)
-    if input.ndim == 2:
-        return _E.matmul(g.t(), input)
-    return _E.matmul(g.reshape(-1, weight.shape[0]).t(), input.reshape(-1, weight.shape[1]))
+    return _linear_weight_grad(g, input)
 
 
 derivative(linear, save=("input", "weight"),
            input=lambda g, input, weight, bias=None: (
                _E.matmul(g, weight) if weight.ndim == 2 else g.unsqueeze(-1) * weight),
            weight=_linear_grad_weight,
-           bias=lambda g, input, weight, bias=None: g)  # the engine sums it to bias's shape
+           bias=lambda g, input, weight, bias=None: (
+               g.sum(tuple(range(g.ndim - 1))) if g.ndim > 1 else g))
 derivative(relu, save="result",
-           self=lambda g, self, *, result: _E.where(result > 0, g, 0))
+           self=lambda g, self, *, result: threshold_backward(g, result, 0))
 derivative(log_softmax, save="result",
            self=lambda g, self, dim, dtype=None, *, result:
                g - result.exp() * g.sum(dim, keepdim=True))

@@ -400,3 +400,15 @@ def max_pool2d_backward(grad, x, kernel_size, stride, padding, dilation, ceil_mo
     h, w = x.shape[-2:]
     dx = dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
     return np.ascontiguousarray(dx[0] if unbatched else dx)
+
+
+# --- backward helpers -----------------------------------------------------------------------
+
+@kernel("_linear_weight_grad")
+def linear_weight_grad(grad, x):
+    return _arr(grad.reshape(-1, grad.shape[-1]).T @ x.reshape(-1, x.shape[-1]))
+
+
+@kernel("threshold_backward")
+def threshold_backward(grad, x, threshold):
+    return _arr(np.where(x > threshold, grad, grad.dtype.type(0)))

@@ -1,0 +1,304 @@
+"""Time one training step (forward, cross-entropy loss, backward, SGD-momentum update)
+for ember, PyTorch (CPU) and a hand-written numpy version of the same math.
+
+    python benchmarks/train_step.py [--devices cpu,rocm,xpu] [--threads 1] [--json out.json]
+
+Models: three MLPs, (batch 16, 32->32->32->10), (64, 64->256->256->10),
+(256, 784->1024->1024->10), and a small CNN (batch 32, 1x16x16 input,
+conv 8 -> pool -> conv 16 -> pool -> linear 10).  Every framework starts from the same
+weights and data; the table shows the median time per step and ember's ratios.
+PyTorch runs only on the CPU (its role here is the reference, not a backend).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+
+MLPS = [("mlp-small", 16, [32, 32, 32, 10]), ("mlp-medium", 64, [64, 256, 256, 10]),
+        ("mlp-large", 256, [784, 1024, 1024, 10])]
+CNN = ("cnn-small", 32, (1, 16, 16))
+LR, MOMENTUM = 0.01, 0.9
+
+
+# --- the shared starting point -------------------------------------------------------------
+
+def mlp_weights(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, o in zip(sizes[:-1], sizes[1:], strict=True):
+        b = 1 / np.sqrt(i)
+        out += [rng.uniform(-b, b, (o, i)).astype(np.float32),
+                rng.uniform(-b, b, o).astype(np.float32)]
+    return out
+
+
+def cnn_weights(seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = [(8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,), (10, 16 * 4 * 4), (10,)]
+    out = []
+    for s in shapes:
+        fan_in = int(np.prod(s[1:])) if len(s) > 1 else 16
+        b = 1 / np.sqrt(fan_in)
+        out.append(rng.uniform(-b, b, s).astype(np.float32))
+    return out
+
+
+def data(batch, shape, seed=1):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((batch,) + tuple(shape)).astype(np.float32),
+            rng.integers(0, 10, batch).astype(np.int64))
+
+
+# --- ember ------------------------------------------------------------------------------------
+
+def ember_step(kind, weights, x, y, device):
+    import ember
+    import ember.nn as nn
+    import ember.nn.functional as F
+    if kind == "mlp":
+        layers = []
+        for i in range(0, len(weights), 2):
+            lin = nn.Linear(weights[i].shape[1], weights[i].shape[0])
+            layers += [lin, nn.ReLU()]
+        model = nn.Sequential(*layers[:-1])
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
+    with ember.no_grad():
+        for p, w in zip(model.parameters(), weights, strict=True):
+            p.copy_(ember.tensor(w))
+    model.to(device)
+    opt = ember.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    xt, yt = ember.tensor(x, device=device), ember.tensor(y, device=device)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xt), yt)
+        loss.backward()
+        opt.step()
+        return loss
+
+    def sync():
+        ember.synchronize(device)
+    return step, sync
+
+
+# --- PyTorch ------------------------------------------------------------------------------------
+
+def torch_step(kind, weights, x, y):
+    import torch
+    import torch.nn as nn
+    if kind == "mlp":
+        layers = []
+        for i in range(0, len(weights), 2):
+            layers += [nn.Linear(weights[i].shape[1], weights[i].shape[0]), nn.ReLU()]
+        model = nn.Sequential(*layers[:-1])
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), weights, strict=True):
+            p.copy_(torch.from_numpy(w))
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(xt), yt)
+        loss.backward()
+        opt.step()
+        return loss
+    return step, lambda: None
+
+
+# --- numpy, by hand -------------------------------------------------------------------------------
+
+def _softmax_xent(logits, y):
+    z = logits - logits.max(1, keepdims=True)
+    e = np.exp(z)
+    s = e.sum(1, keepdims=True)
+    loss = float(np.mean(np.log(s[:, 0]) - z[np.arange(len(y)), y]))
+    g = e / s
+    g[np.arange(len(y)), y] -= 1
+    return loss, g / len(y)
+
+
+def _sgd(params, grads, bufs, first):
+    for p, g, b in zip(params, grads, bufs, strict=True):
+        if first[0]:
+            b[...] = g
+        else:
+            b *= MOMENTUM
+            b += g
+        p -= LR * b
+    first[0] = False
+
+
+def numpy_mlp_step(weights, x, y):
+    params = [w.copy() for w in weights]
+    bufs = [np.zeros_like(w) for w in weights]
+    first = [True]
+
+    def step():
+        acts = [x]
+        h = x
+        n = len(params) // 2
+        for i in range(n):
+            h = h @ params[2 * i].T + params[2 * i + 1]
+            if i < n - 1:
+                h = np.maximum(h, 0)
+            acts.append(h)
+        loss, g = _softmax_xent(h, y)
+        grads = [None] * len(params)
+        for i in reversed(range(n)):
+            grads[2 * i] = g.T @ acts[i]
+            grads[2 * i + 1] = g.sum(0)
+            if i:
+                g = (g @ params[2 * i]) * (acts[i] > 0)
+        _sgd(params, grads, bufs, first)
+        return loss
+    return step, lambda: None
+
+
+def _im2col(x, k=3, p=1):
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))
+    n, c, h, w = x.shape
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * w, c * k * k)
+
+
+def _col2im(cols, shape, k=3, p=1):
+    n, c, h, w = shape
+    cols = cols.reshape(n, h, w, c, k, k)
+    out = np.zeros((n, c, h + 2 * p, w + 2 * p), cols.dtype)
+    for i in range(k):
+        for j in range(k):
+            out[:, :, i:i + h, j:j + w] += cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return out[:, :, p:p + h, p:p + w]
+
+
+def _conv(x, w, b):
+    n, _, h, wd = x.shape
+    cols = _im2col(x)
+    out = (cols @ w.reshape(w.shape[0], -1).T + b).reshape(n, h, wd, -1).transpose(0, 3, 1, 2)
+    return out, cols
+
+
+def _pool(x):
+    n, c, h, w = x.shape
+    r = x.reshape(n, c, h // 2, 2, w // 2, 2)
+    m = r.max(axis=(3, 5))
+    return m, (r == m[:, :, :, None, :, None])
+
+
+def numpy_cnn_step(weights, x, y):
+    params = [w.copy() for w in weights]
+    bufs = [np.zeros_like(w) for w in weights]
+    first = [True]
+
+    def step():
+        w1, b1, w2, b2, w3, b3 = params
+        c1, cols1 = _conv(x, w1, b1)
+        r1 = np.maximum(c1, 0)
+        p1, m1 = _pool(r1)
+        c2, cols2 = _conv(p1, w2, b2)
+        r2 = np.maximum(c2, 0)
+        p2, m2 = _pool(r2)
+        f = p2.reshape(len(x), -1)
+        logits = f @ w3.T + b3
+        loss, g = _softmax_xent(logits, y)
+        gw3, gb3 = g.T @ f, g.sum(0)
+        gp2 = (g @ w3).reshape(p2.shape)
+        gr2 = (m2 * gp2[:, :, :, None, :, None]).reshape(r2.shape) * (c2 > 0)
+        g2 = gr2.transpose(0, 2, 3, 1).reshape(-1, w2.shape[0])
+        gw2, gb2 = (g2.T @ cols2).reshape(w2.shape), g2.sum(0)
+        gp1 = _col2im(g2 @ w2.reshape(w2.shape[0], -1), p1.shape)
+        gr1 = (m1 * gp1[:, :, :, None, :, None]).reshape(r1.shape) * (c1 > 0)
+        g1 = gr1.transpose(0, 2, 3, 1).reshape(-1, w1.shape[0])
+        gw1, gb1 = (g1.T @ cols1).reshape(w1.shape), g1.sum(0)
+        _sgd(params, [gw1, gb1, gw2, gb2, gw3, gb3], bufs, first)
+        return loss
+    return step, lambda: None
+
+
+# --- timing ---------------------------------------------------------------------------------------
+
+def timeit(step, sync, min_time=0.3, repeats=5) -> float:
+    """Median seconds per step over ``repeats`` runs of enough steps to last
+    ``min_time`` (after warm-up steps, which also fill the dispatch caches)."""
+    for _ in range(3):
+        step()
+    sync()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < min_time / repeats or n < 3:
+        step()
+        n += 1
+    sync()
+    runs = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(n):
+            step()
+        sync()
+        runs.append((time.perf_counter() - t) / n)
+    return statistics.median(runs)
+
+
+def main(argv=None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--devices", default="cpu", help="ember devices, comma-separated")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS/intra-op threads for numpy and PyTorch alike (0: defaults)")
+    ap.add_argument("--min-time", type=float, default=0.3, help="seconds per measurement")
+    ap.add_argument("--only", default="", help="comma-separated model names to run")
+    ap.add_argument("--json", default=None, help="also write the results here")
+    args = ap.parse_args(argv)
+    import torch
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads)
+        torch.set_num_threads(args.threads)
+    devices = [d.strip() for d in args.devices.split(",") if d.strip()]
+    cases = [(name, "mlp", b, sizes) for name, b, sizes in MLPS] + [
+        (CNN[0], "cnn", CNN[1], CNN[2])]
+    if args.only:
+        keep = set(args.only.split(","))
+        cases = [c for c in cases if c[0] in keep]
+    rows = []
+    for name, kind, batch, spec in cases:
+        if kind == "mlp":
+            weights = mlp_weights(spec)
+            x, y = data(batch, (spec[0],))
+            ref = numpy_mlp_step(weights, x, y)
+        else:
+            weights = cnn_weights()
+            x, y = data(batch, spec)
+            ref = numpy_cnn_step(weights, x, y)
+        t_torch = timeit(*torch_step(kind, weights, x, y), args.min_time)
+        t_numpy = timeit(*ref, args.min_time)
+        for dev in devices:
+            t_ember = timeit(*ember_step(kind, weights, x, y, dev), args.min_time)
+            rows.append({"model": name, "device": dev, "batch": batch,
+                         "ember_ms": t_ember * 1e3, "torch_ms": t_torch * 1e3,
+                         "numpy_ms": t_numpy * 1e3, "ember/torch": t_ember / t_torch,
+                         "ember/numpy": t_ember / t_numpy})
+            r = rows[-1]
+            print(f"{name:11s} {dev:6s} batch {batch:4d}: ember {r['ember_ms']:8.3f} ms  "
+                  f"torch {r['torch_ms']:8.3f} ms  numpy {r['numpy_ms']:8.3f} ms  "
+                  f"ember/torch {r['ember/torch']:5.2f}  ember/numpy {r['ember/numpy']:5.2f}",
+                  flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"threads": args.threads, "rows": rows}, fh, indent=2)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
