@@ -99,20 +99,35 @@ def _inplace(name, extra=""):
 # --- arithmetic -------------------------------------------------------------------------
 
 add = _binary("add", alpha=True, doc="``self + alpha * other``.")
-sub = _with_check(_binary("sub", alpha=True, doc="``self - alpha * other``."), _no_bool(
-    "sub(): subtraction, the `-` operator, with two bool tensors is not supported; "
-    "to invert a mask use the `~` or `logical_not()` operator instead"))
+
+
+def _sub_check(spec, self, other, alpha=1):
+    if bool in (self.__class__, other.__class__) or any(
+            x.__class__ not in _NUMBERS and x.dtype is _dt.bool for x in (self, other)):
+        raise TypeError("sub(): subtraction, the `-` operator, with a bool tensor is not "
+                        "supported; to invert a mask use the `~` or `logical_not()` "
+                        "operator instead")
+
+
+sub = _with_check(_binary("sub", alpha=True, doc="``self - alpha * other``."), _sub_check)
 mul = _binary("mul", doc="``self * other``.")
 true_divide = _binary("true_divide", promotion="int_to_float",
                       doc="True division ``self / other`` (integers give floats).")
-floor_divide = _binary("floor_divide", doc="``self // other``: division rounded down "
-                                           "(integer division by zero raises).")
-remainder = _binary("remainder", doc="Python's ``%``: the remainder has the sign of "
-                                     "``other``.")
-fmod = _binary("fmod", doc="C's ``fmod``: the remainder has the sign of ``self``.")
+floor_divide = _with_check(
+    _binary("floor_divide", doc="``self // other``: division rounded down (integer "
+                                "division by zero raises)."),
+    _no_bool("floor_divide(): not implemented for bool operands"))
+remainder = _with_check(
+    _binary("remainder", doc="Python's ``%``: the remainder has the sign of ``other``."),
+    _no_bool("remainder(): not implemented for bool operands"))
+fmod = _with_check(_binary("fmod", doc="C's ``fmod``: the remainder has the sign of ``self``."),
+                   _no_bool("fmod(): not implemented for bool operands"))
 
 
 def _pow_check(spec, self, other):
+    # PyTorch raises for a bool exponent tensor, yet takes bool ** number
+    if spec.dtype is _dt.bool and other.__class__ not in _NUMBERS:
+        raise TypeError("pow(): not implemented for a bool exponent tensor")
     if (other.__class__ is int and other < 0 and self.__class__ not in _NUMBERS
             and self.dtype._kind in "ib"):
         fail("pow", "integers to negative integer powers are not allowed")
@@ -290,7 +305,8 @@ erf = _unary("erf", promotion="int_to_float", doc="The Gauss error function.")
 floor = _unary("floor", doc="Round down (integers are returned unchanged).")
 ceil = _unary("ceil", doc="Round up (integers are returned unchanged).")
 trunc = _unary("trunc", doc="Round towards zero (integers are returned unchanged).")
-sign = _unary("sign", doc="-1, 0 or 1 by the sign of each element (NaN stays NaN).")
+sign = _unary("sign", doc="-1, 0 or 1 by the sign of each element (0 for NaN, as "
+                                  "PyTorch).")
 round = defop("round(Tensor self, *, int decimals=0) -> Tensor",
               tags=("primitive", "pointwise"), promotion="default",
               doc="Round half to even, to ``decimals`` decimal places.")

@@ -9,6 +9,7 @@ argument and return nothing.  Views return numpy views.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -17,6 +18,16 @@ try:  # scipy's special functions are exact and overflow-free; numpy lacks erf
 except ImportError:  # pragma: no cover - scipy is optional
     _erf = np.frompyfunc(math.erf, 1, 1)
     _expit = None
+
+# PyTorch computes inf/nan silently; numpy warns.  Silence those warnings for calls made
+# from these kernels only (a per-call np.errstate would double the cost of small ops).
+warnings.filterwarnings("ignore", message=r"(divide by zero|invalid value|overflow) "
+                        r"encountered", category=RuntimeWarning, module=r"ember_cpu\.kernels")
+
+
+class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
+    """Integer division by zero (a ``RuntimeError`` too, as PyTorch raises)."""
+
 
 KERNELS: dict = {}
 _ndarray = np.ndarray
@@ -72,7 +83,7 @@ def _int_safe(f, name):
         ints = (a.dtype.kind in "iu" if a.__class__ is _ndarray else a.__class__ is int) and \
             (b.dtype.kind in "iub" if b.__class__ is _ndarray else b.__class__ is int)
         if ints and (not np.all(b) if b.__class__ is _ndarray else b == 0):
-            raise ZeroDivisionError(f"{name}(): integer division by zero")
+            raise IntegerDivisionByZero(f"{name}(): integer division by zero")
         return base(a, b)
     return k
 
@@ -190,10 +201,18 @@ _UFUNCS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh, "where": np.where,
     "logical_not": np.logical_not, "isnan": np.isnan, "isinf": np.isinf,
     "isfinite": np.isfinite, "reciprocal": np.reciprocal, "bitwise_not": np.invert,
-    "pow": np.power, "rsqrt": lambda a: np.reciprocal(np.sqrt(a)),
+    "rsqrt": lambda a: np.reciprocal(np.sqrt(a)),
 }
 for _name, _f in _UFUNCS.items():
     KERNELS[_name] = ufunc(_f)
+_power = ufunc(np.power)
+
+
+@kernel("pow")
+def pow_(a, b):
+    r = _power(a, b)
+    # numpy has no bool power loop (it answers int8); PyTorch keeps bool
+    return r.astype(np.bool_) if a.__class__ is _ndarray and a.dtype == np.bool_ else r
 KERNELS["floor_divide"] = _int_safe(np.floor_divide, "floor_divide")
 KERNELS["remainder"] = _int_safe(np.remainder, "remainder")
 KERNELS["fmod"] = _int_safe(np.fmod, "fmod")
@@ -219,7 +238,12 @@ def round_(a, decimals=0):
 
 @kernel("sign")
 def sign(a):
-    return a.copy() if a.dtype == np.bool_ else _asarray(np.sign(a))
+    if a.dtype == np.bool_:
+        return a.copy()
+    r = _asarray(np.sign(a))
+    if a.dtype.kind == "f":
+        r[r != r] = 0  # PyTorch: sign(nan) is 0
+    return r
 
 
 @kernel("sigmoid")
