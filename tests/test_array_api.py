@@ -512,3 +512,36 @@ def test_constants():
     assert xe.pi == math.pi and xe.e == math.e and math.isinf(xe.inf)
     assert math.isnan(xe.nan) and xe.newaxis is None
     assert ember.pi == math.pi
+
+
+# --- every device ---------------------------------------------------------------------------
+
+def _devices():
+    return [str(d) for d in xe.__array_namespace_info__().devices() if d.type != "cpu"]
+
+
+@pytest.mark.parametrize("device", _devices() or [
+    pytest.param("none", marks=pytest.mark.skip(reason="no device besides the CPU"))])
+def test_namespace_on_every_device(device):
+    """The namespace is ember ops underneath, so it runs wherever they do."""
+    data = np.array([[3.0, -1.0, 2.5], [0.5, 3.0, -2.0]])
+    x = xe.asarray(data, device=device)
+    assert x.__array_namespace__() is xe and x.device == ember.device(device)
+    cases = {
+        "concat": lambda t: xe.concat([t, t], axis=None),
+        "std": lambda t: xe.std(t, axis=0, correction=1),
+        "flip": lambda t: xe.flip(t, axis=1),
+        "unique_counts": lambda t: tuple(xe.unique_counts(t)),
+        "sort": lambda t: xe.sort(t, axis=-1, descending=True),
+        "asin": lambda t: xe.asin(t / 4),
+        "matmul": lambda t: xe.matmul(t, xe.matrix_transpose(t)),
+        "vector_norm": lambda t: xe.linalg.vector_norm(t, axis=1),
+        "eye": lambda t: xe.eye(3, k=1, dtype=t.dtype, device=t.device),
+    }
+    for name, fn in cases.items():
+        got, want = fn(x), fn(xe.asarray(data))
+        for g, w in zip(*(((got,), (want,)) if not isinstance(got, tuple) else (got, want)),
+                        strict=True):
+            assert g.device == ember.device(device), name
+            np.testing.assert_allclose(np.asarray(g.cpu()), w.numpy(), rtol=1e-6,
+                                       err_msg=name)

@@ -203,3 +203,32 @@ def test_legacy_producer_is_consumed_without_copy():
     a = np.arange(4.0)
     t = ember.from_dlpack(_Producer(a))
     assert _ptr(t) == a.ctypes.data
+
+
+# --- dpnp on Intel devices (the xpu backend) ------------------------------------------------
+
+def _xpu_available() -> bool:
+    try:
+        return ember.is_available("xpu")
+    except Exception:  # a broken plugin counts as absent here; test_plugins covers it
+        return False
+
+
+@pytest.mark.xpu
+@pytest.mark.skipif(not _xpu_available(), reason="no SYCL device through ember-xpu")
+def test_dpnp_exchange_is_zero_copy_both_ways():
+    dpnp = pytest.importorskip("dpnp")
+    t = ember.tensor(np.arange(6.0, dtype=np.float32), device="xpu")
+    code, _ = t.__dlpack_device__()
+    assert code == DLDeviceType.kDLOneAPI
+    d = dpnp.from_dlpack(t)
+    assert d.get_array()._pointer == t._data._pointer
+    d[0] = 42.0
+    assert t.cpu().tolist()[0] == 42.0
+    src = dpnp.arange(4.0, dtype=dpnp.float32)
+    e = ember.from_dlpack(src)
+    assert e.device.type == "xpu" and e._data._pointer == src.get_array()._pointer
+    src[1] = -1.0
+    assert e.cpu().tolist() == [0.0, -1.0, 2.0, 3.0]
+    host = np.from_dlpack(t, device="cpu")  # the producer copies to the host
+    assert host.tolist()[0] == 42.0

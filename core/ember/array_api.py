@@ -418,6 +418,13 @@ def logaddexp(x1: Tensor, x2: Tensor, /) -> Tensor:
     return _op("where")(_op("logical_and")(_op("isinf")(hi), _op("eq")(a, b)), hi, out)
 
 
+def sign(x: Tensor, /) -> Tensor:
+    """-1, 0 or 1 by the sign of ``x``; NaN stays NaN (``ember.sign`` gives 0, as
+    PyTorch)."""
+    out = _op("sign")(_check("sign", x))
+    return _op("where")(_op("isnan")(x), x, out) if x.dtype.is_floating_point else out
+
+
 def clip(x: Tensor, /, min=None, max=None) -> Tensor:
     """``x`` limited to ``[min, max]``; the result keeps ``x``'s dtype."""
     _check("clip", x)
@@ -945,7 +952,7 @@ _SAME = {n: n for n in (
     "bitwise_or bitwise_right_shift bitwise_xor ceil copysign cos cosh exp expm1 floor "
     "floor_divide hypot isfinite isinf isnan log log10 log1p log2 logaddexp logical_and "
     "logical_not logical_or logical_xor maximum minimum nextafter pow reciprocal "
-    "remainder round sign signbit sin sinh sqrt square tan tanh trunc where mean sum "
+    "remainder round signbit sin sinh sqrt square tan tanh trunc where mean sum "
     "all any").split()}
 _SAME.update(divide="div", multiply="mul", subtract="sub", negative="neg",
              greater="gt", greater_equal="ge", less="lt", less_equal="le",
@@ -956,16 +963,12 @@ for _std, _ours in _SAME.items():
         globals()[_std] = _registry[_ours].fn
 del _std, _ours
 
-#: Names where ember's top-level function keeps PyTorch's meaning; the standard's
-#: version is only in this namespace.
+#: Names whose ``ember.<name>`` keeps PyTorch's meaning while this namespace has the
+#: standard's (docs/interop.md says how each differs).
 PYTORCH_DIFFERENCES = (
     "arange", "argsort", "can_cast", "clip", "diff", "equal", "eye", "flip", "linspace",
-    "matmul", "max", "meshgrid", "min", "nonzero", "prod", "repeat", "reshape",
-    "result_type", "roll", "sort", "squeeze", "std", "take", "tensordot", "tril", "triu",
-    "var", "argmax", "argmin", "astype", "cumulative_sum", "conj", "real", "imag",
-    "full_like", "empty", "zeros", "ones", "full", "zeros_like", "ones_like",
-    "empty_like", "stack", "concat", "unstack", "searchsorted", "count_nonzero",
-    "broadcast_shapes", "from_dlpack", "finfo", "iinfo",
+    "max", "meshgrid", "min", "nonzero", "repeat", "result_type", "roll", "sign", "sort",
+    "squeeze", "std", "take", "tensordot", "tril", "triu", "var",
 )
 _TOP_LEVEL = (
     "asarray", "isdtype", "permute_dims", "matrix_transpose", "expand_dims", "moveaxis",
