@@ -1,0 +1,220 @@
+"""nn.functional and the losses against torch.nn.functional: values and gradients,
+reductions, ignore_index, label smoothing, class weights, probability targets,
+numerical stability with large logits, and clear errors for bad shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+import ember.nn.functional as F
+
+from _nn_oracle import close, path, torch  # noqa: F401
+
+TF = torch.nn.functional
+pytestmark = pytest.mark.torch
+
+
+def rand(*shape, seed=0, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+
+
+def both(fn_e, fn_t, float_args, other_args=(), kwargs=None, grad=True):
+    """Run fn on ember and torch with the same inputs; compare value and the gradients
+    of every float input."""
+    kwargs = kwargs or {}
+    e_in = [ember.tensor(a, requires_grad=grad) for a in float_args]
+    t_in = [torch.tensor(a, requires_grad=grad) for a in float_args]
+    e_other = [ember.tensor(a) if isinstance(a, np.ndarray) else a for a in other_args]
+    t_other = [torch.tensor(a) if isinstance(a, np.ndarray) else a for a in other_args]
+    ekw = {k: ember.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    eo = fn_e(*e_in, *e_other, **ekw)
+    to = fn_t(*t_in, *t_other, **tkw)
+    close(eo, to, what="value")
+    if grad:
+        r = rand(*tuple(to.shape), seed=7)
+        (eo * ember.tensor(r)).sum().backward()
+        (to * torch.tensor(r)).sum().backward()
+        for a, b in zip(e_in, t_in, strict=True):
+            close(a.grad, b.grad, what="grad")
+    return eo
+
+
+TARGETS = np.array([0, 3, 1, 4, 4, 2])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ignore", [False, True])
+def test_cross_entropy_class_indices(reduction, label_smoothing, weighted, ignore, path):  # noqa: F811
+    t = TARGETS.copy()
+    if ignore:
+        t[2] = -100
+    kw = {"reduction": reduction, "label_smoothing": label_smoothing}
+    if weighted:
+        kw["weight"] = np.abs(rand(5, seed=3)) + 0.1
+    both(F.cross_entropy, TF.cross_entropy, [rand(6, 5)], [t], kw)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_spatial_and_custom_ignore_index(reduction, path):  # noqa: F811
+    t = np.random.default_rng(1).integers(0, 4, (2, 3, 5))
+    t[0, 1, 2] = 7
+    both(F.cross_entropy, TF.cross_entropy, [rand(2, 4, 3, 5)], [t],
+         {"reduction": reduction, "ignore_index": 7, "label_smoothing": 0.1})
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_cross_entropy_probability_targets(label_smoothing, path):  # noqa: F811
+    p = np.random.default_rng(2).dirichlet(np.ones(5), 4).astype(np.float32)
+    both(F.cross_entropy, TF.cross_entropy, [rand(4, 5)], [p],
+         {"label_smoothing": label_smoothing, "weight": np.arange(1, 6, dtype=np.float32)})
+
+
+def test_cross_entropy_unbatched(path):  # noqa: F811
+    both(F.cross_entropy, TF.cross_entropy, [rand(5)], [np.array(3)])
+
+
+def test_cross_entropy_is_stable_with_large_logits(path):  # noqa: F811
+    x = np.array([[1e4, -1e4, 0.0], [3e4, 3e4, -3e4]], dtype=np.float32)
+    out = both(F.cross_entropy, TF.cross_entropy, [x], [np.array([1, 0])])
+    assert np.isfinite(out.item())
+    ls = F.log_softmax(ember.tensor(x), 1).numpy()
+    assert np.isfinite(ls).all()
+
+
+def test_cross_entropy_all_ignored_is_nan_like_torch():
+    x, t = rand(3, 4), np.full(3, -100)
+    e = F.cross_entropy(ember.tensor(x), ember.tensor(t)).item()
+    assert np.isnan(e) and np.isnan(TF.cross_entropy(torch.tensor(x), torch.tensor(t)).item())
+
+
+def test_cross_entropy_target_out_of_range_raises():
+    with pytest.raises(IndexError, match="out of bounds"):
+        F.cross_entropy(ember.tensor(rand(2, 3)), ember.tensor([0, 3]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss(reduction, path):  # noqa: F811
+    logp = TF.log_softmax(torch.tensor(rand(6, 5)), 1).numpy()
+    t = TARGETS.copy()
+    t[0] = -100
+    both(F.nll_loss, TF.nll_loss, [logp], [t],
+         {"reduction": reduction, "weight": np.abs(rand(5, seed=4)) + 0.5})
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_regression_losses(name, reduction, path):  # noqa: F811
+    both(getattr(F, name), getattr(TF, name), [rand(3, 4), rand(3, 4, seed=1)],
+         kwargs={"reduction": reduction})
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy(reduction, path):  # noqa: F811
+    p = 1 / (1 + np.exp(-rand(4, 3)))
+    y = (rand(4, 3, seed=1) > 0).astype(np.float32)
+    both(F.binary_cross_entropy, TF.binary_cross_entropy, [p.astype(np.float32)], [y],
+         {"reduction": reduction, "weight": np.abs(rand(4, 3, seed=2))})
+
+
+def test_binary_cross_entropy_clamps_log_at_minus_100():
+    p = np.array([0.0, 1.0, 0.5], dtype=np.float32)
+    y = np.array([1.0, 0.0, 1.0], dtype=np.float32)
+    e = F.binary_cross_entropy(ember.tensor(p), ember.tensor(y), reduction="none")
+    close(e, TF.binary_cross_entropy(torch.tensor(p), torch.tensor(y), reduction="none"))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_with_logits_large_logits_and_pos_weight(reduction, path):  # noqa: F811
+    x = rand(4, 3, scale=50)
+    y = (rand(4, 3, seed=1) > 0).astype(np.float32)
+    out = both(F.binary_cross_entropy_with_logits, TF.binary_cross_entropy_with_logits,
+               [x], [y], {"reduction": reduction, "pos_weight": np.array([1.0, 2.0, 0.5],
+                                                                         dtype=np.float32)})
+    assert np.isfinite(out.detach().numpy()).all()
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_and_log_softmax(dim, path):  # noqa: F811
+    x = rand(3, 4, 5)
+    both(lambda a: F.softmax(a, dim), lambda a: TF.softmax(a, dim), [x])
+    both(lambda a: F.log_softmax(a, dim), lambda a: TF.log_softmax(a, dim), [x])
+
+
+def test_softmax_edge_cases():
+    assert F.softmax(ember.zeros(0, 3), 1).shape == (0, 3)
+    close(F.softmax(ember.tensor(2.0), 0), TF.softmax(torch.tensor(2.0), 0))
+    x = np.array([[-np.inf, 0.0, 1.0]], dtype=np.float32)
+    close(F.log_softmax(ember.tensor(x), 1), TF.log_softmax(torch.tensor(x), 1))
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        F.softmax(ember.randn(2, 3))
+
+
+def test_relu_keeps_nan_and_handles_inf():
+    x = np.array([np.nan, -np.inf, np.inf, -1.0, 2.0], dtype=np.float32)
+    close(F.relu(ember.tensor(x)), TF.relu(torch.tensor(x)))
+
+
+def test_functional_inplace_relu():
+    x = ember.tensor([-1.0, 2.0])
+    assert F.relu(x, inplace=True) is x
+    np.testing.assert_array_equal(x.numpy(), [0.0, 2.0])
+
+
+def test_pad_matches_torch(path):  # noqa: F811
+    both(lambda a: F.pad(a, (1, 2, 0, 1), value=3.0),
+         lambda a: TF.pad(a, (1, 2, 0, 1), value=3.0), [rand(2, 3, 4)])
+    both(lambda a: F.pad(a, (-1, 1)), lambda a: TF.pad(a, (-1, 1)), [rand(2, 4)])
+
+
+def test_linear_functional_bad_shapes():
+    with pytest.raises(ember.OpError, match=r"linear\(\): input's last dimension is 5"):
+        F.linear(ember.randn(2, 5), ember.randn(3, 4))
+
+
+@pytest.mark.parametrize("fn,args,pattern", [
+    (F.mse_loss, ((2, 3), (3, 2)), r"mse_loss\(\): input of shape \[2, 3\] and target of "
+                                   r"shape \[3, 2\] must have the same shape"),
+    (F.l1_loss, ((2, 3), (2,)), r"l1_loss\(\).*same shape"),
+    (F.binary_cross_entropy, ((2, 3), (2, 4)), r"binary_cross_entropy\(\).*target size"),
+])
+def test_loss_shape_errors(fn, args, pattern):
+    a, b = (ember.rand(*s) for s in args)
+    with pytest.raises(ember.OpError, match=pattern):
+        fn(a, b)
+
+
+def test_cross_entropy_shape_errors_name_the_loss_layer():
+    with pytest.raises(ember.OpError, match=r"CrossEntropyLoss\(\): got shapes \[4, 3\], "
+                                            r"\[5\].*expected target of shape \[4\]"):
+        nn.CrossEntropyLoss()(ember.randn(4, 3), ember.tensor([0, 1, 2, 0, 1]))
+    with pytest.raises(ember.OpError, match="reduction"):
+        F.cross_entropy(ember.randn(2, 3), ember.tensor([0, 1]), reduction="avg")
+    with pytest.raises(ember.OpError, match="integer dtype"):
+        F.embedding(ember.tensor([0.0]), ember.randn(3, 2))
+
+
+def test_loss_modules_match_functional():
+    x, t = ember.randn(4, 3), ember.tensor([0, 2, 1, 1])
+    close(nn.CrossEntropyLoss(label_smoothing=0.1)(x, t),
+          F.cross_entropy(x, t, label_smoothing=0.1))
+    close(nn.NLLLoss(reduction="sum")(F.log_softmax(x, 1), t),
+          F.nll_loss(F.log_softmax(x, 1), t, reduction="sum"))
+    y = ember.rand(4, 3)
+    close(nn.MSELoss()(x, y), F.mse_loss(x, y))
+    close(nn.L1Loss(reduction="none")(x, y), F.l1_loss(x, y, reduction="none"))
+    close(nn.BCEWithLogitsLoss()(x, y), F.binary_cross_entropy_with_logits(x, y))
+    p = ember.rand(4, 3)
+    close(nn.BCELoss()(p, y), F.binary_cross_entropy(p, y))
+
+
+def test_legacy_size_average_reduce():
+    x, y = ember.randn(3), ember.randn(3)
+    with pytest.warns(DeprecationWarning):
+        out = F.mse_loss(x, y, reduce=False)
+    assert out.shape == (3,)
