@@ -323,6 +323,18 @@ def test_astype_copy_and_device():
     assert m.device == ember.device("meta") and m.dtype == ember.float32
 
 
+def test_reshape_copy_keyword():
+    x = E(np.arange(6.0).reshape(2, 3))
+    view = xe.reshape(x, (3, 2), copy=False)
+    view.numpy()[0, 0] = 9.0
+    assert x.numpy()[0, 0] == 9.0
+    copied = xe.reshape(x, (3, 2), copy=True)
+    copied.numpy()[0, 1] = -1.0
+    assert x.numpy()[0, 1] == 1.0
+    with pytest.raises(ValueError, match="copy=False"):
+        xe.reshape(xe.matrix_transpose(x), (6,), copy=False)
+
+
 def test_manipulation_functions():
     x3 = np.arange(24.0).reshape(2, 3, 4)
     x, s = E(x3), S(x3)

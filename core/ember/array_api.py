@@ -626,7 +626,8 @@ def reshape(x: Tensor, /, shape, *, copy: builtins.bool | None = None) -> Tensor
     out = _op("reshape")(_check("reshape", x), tuple(shape))
     if copy:
         return out.clone()
-    if copy is False and out._data.base is None and x.numel():
+    if copy is False and isinstance(out._data, np.ndarray) and x.numel() \
+            and not np.may_share_memory(out._data, x._data):  # other runtimes: trusted
         raise ValueError("reshape(): the new shape needs a copy, but copy=False was given")
     return out
 
