@@ -386,9 +386,12 @@ def permute(a, dims):
 
 @kernel("expand")
 def expand(a, size):
-    size = tuple(s if s != -1 else a.shape[i - (len(size) - a.ndim)]
-                 for i, s in enumerate(size))
-    return np.broadcast_to(a, size)
+    lead = len(size) - a.ndim
+    size = tuple(s if s != -1 else a.shape[i - lead] for i, s in enumerate(size))
+    # as_strided rather than broadcast_to: PyTorch lets one write through expanded views
+    strides = (0,) * lead + tuple(0 if n == 1 and s != 1 else st for n, s, st in
+                                  zip(a.shape, size[lead:], a.strides, strict=True))
+    return np.lib.stride_tricks.as_strided(a, size, strides)
 
 
 @kernel("basic_index")
