@@ -208,7 +208,7 @@ def adam_update_(params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, lr, beta1
         if amsgrad:
             np.maximum(max_sqs[i], v, out=max_sqs[i])
             v = max_sqs[i]
-        denom = np.sqrt(v)
+        denom = np.sqrt(v, out=np.empty_like(v))  # (out=: 0-d stays an array)
         denom /= bc2_sqrt
         denom += eps
         np.divide(m, denom, out=denom)

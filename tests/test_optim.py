@@ -1,0 +1,213 @@
+"""Optimizers and schedulers against torch.optim: the same parameters and gradients
+give the same updates step after step (fused CPU kernels and decompositions), state
+dicts resume training exactly, and bad hyper-parameters raise."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+import ember.optim as optim
+
+from _nn_oracle import close, path, torch  # noqa: F401
+
+pytestmark = pytest.mark.torch
+
+CONFIGS = [
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.1, "momentum": 0.8, "nesterov": True, "maximize": True}),
+    ("Adam", {"lr": 0.01}),
+    ("Adam", {"lr": 0.01, "betas": (0.8, 0.9), "weight_decay": 0.1, "amsgrad": True}),
+    ("Adam", {"lr": 0.01, "maximize": True, "eps": 1e-6}),
+    ("AdamW", {"lr": 0.01}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.5, "amsgrad": True}),
+    ("RMSprop", {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.9, "maximize": True}),
+]
+
+
+def grads_for(step, shapes):
+    rng = np.random.default_rng(100 + step)
+    return [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+
+@pytest.mark.parametrize("name,kw", CONFIGS, ids=[f"{n}-{i}" for i, (n, _) in
+                                                  enumerate(CONFIGS)])
+def test_updates_match_torch(name, kw, path):  # noqa: F811
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (4,), ()]
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    ep = [nn.Parameter(ember.tensor(a)) for a in init]
+    tp = [torch.nn.Parameter(torch.tensor(a)) for a in init]
+    eo = getattr(optim, name)(ep, **kw)
+    to = getattr(torch.optim, name)(tp, **kw)
+    for step in range(5):
+        for p, q, g in zip(ep, tp, grads_for(step, shapes), strict=True):
+            p.grad = ember.tensor(g)
+            q.grad = torch.tensor(g)
+        eo.step()
+        to.step()
+        for p, q in zip(ep, tp, strict=True):
+            close(p, q, rtol=1e-5, atol=1e-6, what=f"step {step}")
+
+
+def test_params_without_grad_are_skipped_and_groups_have_own_lr():
+    a, b = nn.Parameter(ember.ones(2)), nn.Parameter(ember.ones(2))
+    o = optim.SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], lr=0.1)
+    a.grad = ember.ones(2)
+    o.step()
+    np.testing.assert_allclose(a.detach().numpy(), 0.9)
+    np.testing.assert_allclose(b.detach().numpy(), 1.0)
+    b.grad = ember.ones(2)
+    a.grad = None
+    o.step()
+    np.testing.assert_allclose(b.detach().numpy(), 0.0)
+    np.testing.assert_allclose(a.detach().numpy(), 0.9)
+
+
+def test_step_does_not_record_autograd_and_bumps_versions():
+    p = nn.Parameter(ember.ones(3))
+    p.grad = ember.ones(3)
+    v = p._version
+    optim.Adam([p]).step()
+    assert p.grad_fn is None and p.is_leaf and p._version > v
+
+
+def test_zero_grad():
+    p = nn.Parameter(ember.ones(2))
+    o = optim.SGD([p], lr=0.1)
+    p.grad = ember.ones(2)
+    o.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(p.grad.numpy(), 0)
+    o.zero_grad()
+    assert p.grad is None
+
+
+def test_closure_is_called_with_grad_enabled():
+    p = nn.Parameter(ember.tensor([2.0]))
+    o = optim.SGD([p], lr=0.25)
+
+    def closure():
+        o.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+    with ember.no_grad():
+        loss = o.step(closure)
+    assert loss.item() == 4.0
+    np.testing.assert_allclose(p.detach().numpy(), [1.0])
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", {"lr": 0.1, "momentum": 0.9}),
+                                     ("Adam", {"lr": 0.01, "amsgrad": True}),
+                                     ("RMSprop", {"lr": 0.01, "centered": True})])
+def test_state_dict_resumes_exactly(name, kw):
+    def make():
+        ember.manual_seed(0)
+        m = nn.Linear(3, 2)
+        return m, getattr(optim, name)(m.parameters(), **kw)
+    x, y = ember.randn(8, 3), ember.randn(8, 2)
+
+    def train(m, o, n):
+        for _ in range(n):
+            o.zero_grad()
+            nn.functional.mse_loss(m(x), y).backward()
+            o.step()
+    m1, o1 = make()
+    train(m1, o1, 6)
+    m2, o2 = make()
+    train(m2, o2, 3)
+    import io
+    buf = io.BytesIO()
+    ember.save({"model": m2.state_dict(), "opt": o2.state_dict()}, buf)
+    m3, o3 = make()
+    state = ember.load(io.BytesIO(buf.getvalue()))
+    m3.load_state_dict(state["model"])
+    o3.load_state_dict(state["opt"])
+    train(m3, o3, 3)
+    for a, b in zip(m1.parameters(), m3.parameters(), strict=True):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_state_dict_layout_matches_torch():
+    p = [nn.Parameter(ember.ones(2)), nn.Parameter(ember.ones(1))]
+    o = optim.Adam(p, lr=0.1)
+    for q in p:
+        q.grad = ember.ones(q.shape)
+    o.step()
+    sd = o.state_dict()
+    assert set(sd) == {"state", "param_groups"}
+    assert sd["param_groups"][0]["params"] == [0, 1]
+    assert sd["param_groups"][0]["lr"] == 0.1
+    assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq"} and sd["state"][0]["step"] == 1
+
+
+def test_load_state_dict_errors():
+    o = optim.SGD([nn.Parameter(ember.ones(1))], lr=0.1)
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        o.load_state_dict({"state": {}, "param_groups": []})
+    with pytest.raises(ValueError, match="doesn't match the size"):
+        o.load_state_dict({"state": {}, "param_groups": [{"lr": 0.1, "params": [0, 1]}]})
+
+
+@pytest.mark.parametrize("make,pattern", [
+    (lambda p: optim.SGD(p, lr=-1), "Invalid learning rate: -1"),
+    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov momentum requires"),
+    (lambda p: optim.Adam(p, betas=(1.0, 0.9)), "Invalid beta parameter at index 0"),
+    (lambda p: optim.RMSprop(p, eps=-1), "Invalid epsilon value"),
+    (lambda p: optim.SGD([], lr=0.1), "empty parameter list"),
+])
+def test_hyperparameter_validation(make, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        make([nn.Parameter(ember.ones(1))])
+
+
+def test_parameter_in_two_groups_rejected():
+    p = nn.Parameter(ember.ones(1))
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+
+
+SCHEDULERS = [
+    ("StepLR", {"step_size": 3, "gamma": 0.5}),
+    ("MultiStepLR", {"milestones": [2, 5, 6], "gamma": 0.3}),
+    ("ExponentialLR", {"gamma": 0.9}),
+    ("CosineAnnealingLR", {"T_max": 7, "eta_min": 0.001}),
+    ("LambdaLR", {"lr_lambda": lambda e: 1 / (e + 1)}),
+]
+
+
+@pytest.mark.parametrize("name,kw", SCHEDULERS, ids=[s[0] for s in SCHEDULERS])
+def test_schedulers_match_torch(name, kw):
+    ep, tp = nn.Parameter(ember.ones(1)), torch.nn.Parameter(torch.ones(1))
+    eo, to = optim.SGD([ep], lr=0.1), torch.optim.SGD([tp], lr=0.1)
+    es = getattr(optim.lr_scheduler, name)(eo, **kw)
+    ts = getattr(torch.optim.lr_scheduler, name)(to, **kw)
+    for _ in range(12):
+        assert math.isclose(es.get_last_lr()[0], ts.get_last_lr()[0], rel_tol=1e-9,
+                            abs_tol=1e-12)
+        assert eo.param_groups[0]["lr"] == es.get_last_lr()[0]
+        eo.step()
+        to.step()
+        es.step()
+        ts.step()
+
+
+def test_scheduler_state_dict_roundtrip():
+    o = optim.SGD([nn.Parameter(ember.ones(1))], lr=1.0)
+    s = optim.lr_scheduler.StepLR(o, 2, 0.5)
+    for _ in range(5):
+        s.step()
+    o2 = optim.SGD([nn.Parameter(ember.ones(1))], lr=1.0)
+    s2 = optim.lr_scheduler.StepLR(o2, 2, 0.5)
+    s2.load_state_dict(s.state_dict())
+    s.step()
+    s2.step()
+    assert s.get_last_lr() == s2.get_last_lr() == [0.125]
