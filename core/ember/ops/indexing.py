@@ -12,6 +12,7 @@ import numbers
 import operator
 
 from .. import dtypes as _dt
+from ..errors import OpError
 from ..schema import Spec, defop
 from ._rules import broadcast_shapes, fail, wrap_dim
 from .reduction import ValuesIndices
@@ -75,8 +76,10 @@ def _index_put_meta(self, indices, values, accumulate=False):
         fail("index_put_", f"index put requires the source and destination dtypes match, "
                            f"got {self.dtype} for the destination and {values.dtype} for "
                            f"the source")
-    b = broadcast_shapes(tuple(values.shape), shape, op="index_put_",
-                         names=("values", "indexed self"))
+    try:
+        b = broadcast_shapes(tuple(values.shape), shape)
+    except OpError:
+        b = None
     if b != shape:
         fail("index_put_", f"shape mismatch: value tensor of shape {list(values.shape)} "
                            f"cannot be broadcast to indexing result of shape {list(shape)}")
@@ -305,7 +308,7 @@ def _one_hot_meta(self, num_classes=-1):
 
 def _one_hot_decomp(self, num_classes=-1):
     from .creation import arange
-    if self.numel():
+    if self.numel() and not self.is_meta:
         lo, hi = int(self.amin().item()), int(self.amax().item())
         if lo < 0:
             fail("one_hot", "class values must be non-negative")
@@ -551,7 +554,7 @@ def _as_value(value, self):
     from ..tensor import tensor
     try:
         return tensor(value, dtype=self.dtype, device=self.device)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise TypeError(f"__setitem__(): can't assign a {type(value).__name__} to a "
                         f"tensor: {e}") from None
 

@@ -1,0 +1,351 @@
+"""Indexing, assignment, gather/scatter, masks and sorting against PyTorch, with the
+views-vs-copies rule, version counters, the meta device and error messages."""
+
+import numpy as np
+import pytest
+
+import ember
+from _oracle import assert_meta_agrees, assert_same, pair, sample, torch
+
+pytestmark = pytest.mark.torch
+
+X = sample((3, 4, 5), "float32")
+
+ADVANCED = [
+    ("int_tensor", lambda m: (m.tensor([2, 0, 2]),)),
+    ("negative_ints", lambda m: (m.tensor([-1, 0]),)),
+    ("list", lambda m: ([0, 2],)),
+    ("two_tensors", lambda m: (m.tensor([0, 1]), m.tensor([3, 2]))),
+    ("broadcast_tensors", lambda m: (m.tensor([[0], [2]]), m.tensor([1, 2, 3]))),
+    ("slice_then_tensor", lambda m: (slice(None), m.tensor([1, 3]))),
+    ("int_then_tensor", lambda m: (0, slice(None), m.tensor([1, 2]))),
+    ("separated_tensors", lambda m: (m.tensor([0, 1]), slice(1, 3), m.tensor([2, 4]))),
+    ("ellipsis_tensor", lambda m: (Ellipsis, m.tensor([0, 4]))),
+    ("none_and_tensor", lambda m: (None, m.tensor([1]), slice(None, 2))),
+    ("zero_dim_tensor", lambda m: (m.tensor(1),)),
+    ("bool_mask_full", lambda m: (m.tensor(X) > 0,)),
+    ("bool_mask_2d", lambda m: (m.tensor(X[:, :, 0]) > 0,)),
+    ("bool_mask_after_slice", lambda m: (slice(None), m.tensor([True, False, True, True]))),
+    ("bool_list", lambda m: ([True, False, True],)),
+    ("empty_index", lambda m: (m.tensor([], dtype=m.int64),)),
+]
+
+
+@pytest.mark.parametrize(("name", "index"), ADVANCED, ids=[a[0] for a in ADVANCED])
+def test_advanced_indexing_matches_torch_and_copies(name, index):
+    e, t = pair(X.copy())
+    got = e[index(ember)]
+    assert_same(got, t[index(torch)])
+    assert got._base is None  # a copy, not a view
+    assert not np.shares_memory(got.numpy(), e.numpy())
+
+
+@pytest.mark.parametrize(("name", "index"), ADVANCED, ids=[a[0] for a in ADVANCED])
+def test_advanced_setitem_matches_torch(name, index):
+    e, t = pair(X.copy())
+    v0 = e._version
+    e[index(ember)] = -7.0
+    t[index(torch)] = -7.0
+    assert_same(e, t)
+    assert e._version == v0 + 1
+    shape = tuple(t[index(torch)].shape)
+    vals = sample(shape, "float32", seed=4)
+    ev, tv = pair(vals)
+    e[index(ember)] = ev
+    t[index(torch)] = tv
+    assert_same(e, t)
+
+
+BASIC = [1, -1, slice(1, None), (0, 1), (slice(None), 2), (Ellipsis, 1), (None, 1),
+         (1, None, slice(None, None, 2)), (slice(0, 0),), (slice(-100, 100),), ()]
+
+
+@pytest.mark.parametrize("index", BASIC, ids=[repr(b) for b in BASIC])
+def test_basic_indexing_gives_views(index):
+    e, t = pair(X.copy())
+    v = e[index]
+    assert_same(v, t[index])
+    assert v._base is e
+    assert np.shares_memory(v.numpy(), e.numpy()) or v.numel() == 0
+    assert_meta_agrees(lambda x: x[index], e)
+
+
+@pytest.mark.parametrize("index", BASIC, ids=[repr(b) for b in BASIC])
+def test_basic_setitem(index):
+    e, t = pair(X.copy())
+    view = e[1:]  # a view sharing the version counter
+    v0 = view._version
+    e[index] = 3.5
+    t[index] = 3.5
+    assert_same(e, t)
+    assert view._version == e._version == v0 + 1
+    shape = tuple(t[index].shape)
+    ev, tv = pair(sample(shape[-1:] if shape else (), "float32", seed=9))
+    e[index] = ev  # broadcasting
+    t[index] = tv
+    assert_same(e, t)
+
+
+def test_index_types_accepted():
+    e, t = pair(X.copy())
+    assert_same(e[np.int64(1)], t[1])
+    assert_same(e[np.array([0, 2])], t[np.array([0, 2])])
+    assert_same(e[1:ember.tensor(3)], t[1:3])
+    assert_same(e[e > 1], t[t > 1])
+    assert_same(e[ember.tensor([0, 1], dtype=ember.int32)], t[torch.tensor([0, 1],
+                                                                 dtype=torch.int32)])
+
+
+def test_setitem_casts_values_and_keeps_dtype():
+    e, t = pair(np.zeros((2, 3), np.int32))
+    e[0] = 2.7
+    t[0] = 2.7
+    e[1, [0, 2]] = ember.tensor([1.9, -3.2])
+    t[1, [0, 2]] = torch.tensor([1.9, -3.2]).to(torch.int32)  # PyTorch does not cast here
+    e[:, 1] = [5, 6]
+    t[:, 1] = torch.tensor([5, 6])
+    assert_same(e, t)
+
+
+def test_iteration_and_len():
+    e, t = pair(X.copy())
+    assert len(e) == 3
+    for a, b in zip(e, t, strict=True):
+        assert_same(a, b)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda e: e[ember.tensor([3])], IndexError, r"index 3 is out of bounds for axis 0"),
+    (lambda e: e[ember.tensor([0.5])], ember.OpError, r"index\(\): argument 'indices\[0\]' "
+                                                      r"must be an integer tensor"),
+    (lambda e: e[[1.5]], IndexError, r"tensors used as indices must be long, int or bool"),
+    (lambda e: e[ember.ones(2, 2, dtype=ember.bool)], IndexError,
+     r"the shape of the mask \[2, 2\] at index 0 does not match the shape of the indexed "
+     r"tensor \[3, 4\]"),
+    (lambda e: e[True], IndexError, r"indexing with a Python bool is not supported"),
+    (lambda e: e["a"], IndexError, r"only integers, slices"),
+    (lambda e: e[..., ...], IndexError, r"an index can only have a single ellipsis"),
+    (lambda e: e[ember.tensor([0, 1]), ember.tensor([0, 1, 2])], ember.OpError,
+     r"index\(\): the shape \[3\] of argument 'indices\[1\]' can't be broadcast"),
+])
+def test_bad_indices_raise_clear_errors(call, error, message):
+    e = ember.tensor(X)
+    with pytest.raises(error, match=message):
+        call(e)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda e: e.__setitem__(0, ember.ones(3)), ember.OpError, r"copy_\(\): the shape \[3\] of argument 'src' can't be broadcast"),
+    (lambda e: e.__setitem__(ember.tensor([0, 1]), ember.ones(3, 5)), ember.OpError,
+     r"index_put_\(\): shape mismatch: value tensor of shape \[3, 5\]"),
+    (lambda e: e.__setitem__(5, 1.0), IndexError, r"index 5 is out of bounds"),
+    (lambda e: e.__setitem__(ember.tensor([7]), 1.0), IndexError, r"index_put_\(\)"),
+    (lambda e: e.__setitem__(0, "x"), TypeError, r"__setitem__\(\): can't assign a str"),
+])
+def test_failing_setitem_leaves_target_unchanged(call, error, message):
+    e = ember.tensor(X)
+    before = e.numpy().copy()
+    v0 = e._version
+    with pytest.raises(error, match=message):
+        call(e)
+    np.testing.assert_array_equal(e.numpy(), before)
+    assert e._version == v0
+
+
+def test_setitem_integer_overflow_is_rejected_before_writing():
+    e = ember.zeros(3, dtype=ember.int8)
+    with pytest.raises(ember.OpError, match=r"cannot be converted to type int8"):
+        e[0] = 1000
+    with pytest.raises(ember.OpError, match=r"cannot be converted to type int8"):
+        e[[0, 1]] = 1000
+    assert e.tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_gather(dim):
+    e, t = pair(sample((3, 4), "float32"))
+    idx = np.random.default_rng(1).integers(0, 3, size=(2, 3))
+    ei, ti = pair(idx)
+    assert_same(ember.gather(e, dim, ei), torch.gather(t, dim, ti))
+    assert_same(e.T.gather(dim, ei), t.T.gather(dim, ti))
+    assert_meta_agrees(lambda x, i: x.gather(dim, i), e, ei)
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_scatter_and_scatter_add(dim):
+    e, t = pair(np.zeros((3, 4), np.float32))
+    idx = np.array([[0, 1, 2, 0], [2, 0, 1, 1]])[:, :3]
+    ei, ti = pair(idx)
+    src, tsrc = pair(sample((2, 4), "float32", low=1))
+    assert_same(ember.scatter(e, dim, ei, src), torch.scatter(t, dim, ti, tsrc))
+    assert_same(e.scatter(dim, ei, 2.5), t.scatter(dim, ti, 2.5))
+    assert_same(ember.scatter_add(e, dim, ei, src), torch.scatter_add(t, dim, ti, tsrc))
+    assert_same(e.scatter(dim, ei, src, reduce="add"), t.scatter(dim, ti, tsrc, reduce="add"))
+    v0 = e._version
+    e.scatter_add_(dim, ei, src)
+    t.scatter_add_(dim, ti, tsrc)
+    assert_same(e, t)
+    assert e._version == v0 + 1
+    e.scatter_(dim, ei, src)
+    t.scatter_(dim, ti, tsrc)
+    assert_same(e, t)
+    assert_meta_agrees(lambda x, i, s: x.scatter_add(dim, i, s), e, ei, src)
+
+
+def test_scatter_add_accumulates_repeated_indices():
+    e, t = pair(np.zeros(3, np.float64))
+    ei, ti = pair(np.array([0, 0, 2, 0]))
+    s, ts = pair(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert_same(e.scatter_add(0, ei, s), t.scatter_add(0, ti, ts))
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_index_select_and_index_add(dim):
+    e, t = pair(sample((3, 4), "float32"))
+    ei, ti = pair(np.array([2, 0, 2]))
+    assert_same(ember.index_select(e, dim, ei), torch.index_select(t, dim, ti))
+    src_shape = list(e.shape)
+    src_shape[dim] = 3
+    s, ts = pair(sample(tuple(src_shape), "float32", seed=3))
+    assert_same(e.index_add(dim, ei, s, alpha=2), t.index_add(dim, ti, ts, alpha=2))
+    e.index_add_(dim, ei, s)
+    t.index_add_(dim, ti, ts)
+    assert_same(e, t)
+
+
+def test_index_put_accumulate():
+    e, t = pair(np.zeros(4, np.float32))
+    ei, ti = pair(np.array([1, 1, 3]))
+    v, tv = pair(np.array([1.0, 2.0, 3.0], np.float32))
+    e.index_put_((ei,), v, accumulate=True)
+    t.index_put_((ti,), tv, accumulate=True)
+    assert_same(e, t)
+    assert_same(ember.index_put(e, (ei,), v), torch.index_put(t, (ti,), tv))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
+def test_masked_fill(dtype):
+    e, t = pair(sample((3, 4), dtype))
+    m, tm = pair(sample((4,), "bool", seed=2))
+    value = True if dtype == "bool" else 2
+    assert_same(e.masked_fill(m, value), t.masked_fill(tm, value))
+    assert_same(e.masked_fill(m, ember.tensor(value)), t.masked_fill(tm, torch.tensor(value)))
+    assert_same(e.masked_fill(m[None, None], value), t.masked_fill(tm[None, None], value))
+    v0 = e._version
+    e.masked_fill_(m, value)
+    t.masked_fill_(tm, value)
+    assert_same(e, t)
+    assert e._version == v0 + 1
+    assert_same(ember.masked_select(e, m), torch.masked_select(t, tm))
+
+
+def test_masked_fill_errors():
+    e = ember.zeros(2, 3, dtype=ember.int8)
+    with pytest.raises(ember.OpError, match=r"masked_fill\(\): argument 'mask' must be a bool"):
+        e.masked_fill(ember.ones(3), 1)
+    with pytest.raises(ember.OpError, match=r"masked_fill\(\): value 1000 cannot be converted"):
+        e.masked_fill(ember.ones(3, dtype=ember.bool), 1000)
+    with pytest.raises(ember.OpError, match=r"masked_fill_\(\): output with shape \[2, 3\]"):
+        e.masked_fill_(ember.ones(4, 2, 3, dtype=ember.bool), 1)
+    assert e.tolist() == [[0, 0, 0], [0, 0, 0]]
+
+
+def test_one_hot():
+    e, t = pair(np.array([[0, 2], [1, 1]]))
+    assert_same(ember.one_hot(e, 4), torch.nn.functional.one_hot(t, 4))
+    assert_same(ember.one_hot(e), torch.nn.functional.one_hot(t))
+    assert_meta_agrees(lambda x: ember.one_hot(x, 3), e)
+    with pytest.raises(ember.OpError, match=r"one_hot\(\): class values must be smaller"):
+        ember.one_hot(e, 2)
+    with pytest.raises(ember.OpError, match=r"one_hot\(\): class values must be non-negative"):
+        ember.one_hot(ember.tensor([-1]), 2)
+    with pytest.raises(ember.OpError, match=r"one_hot\(\): argument 'self' must be an integer"):
+        ember.one_hot(ember.ones(2), 2)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_sort_and_argsort(descending, dim):
+    arr = np.array([[3.0, 1.0, np.nan, 1.0], [2.0, -np.inf, 2.0, 0.0]], np.float32)
+    e, t = pair(arr)
+    got = ember.sort(e, dim, descending, stable=True)
+    want = torch.sort(t, dim=dim, descending=descending, stable=True)
+    assert_same(got.values, want.values)
+    assert_same(got.indices, want.indices)
+    assert_same(e.argsort(dim, descending, stable=True),
+                t.argsort(dim=dim, descending=descending, stable=True))
+    assert_meta_agrees(lambda x: ember.sort(x, dim), e)
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk(largest):
+    e, t = pair(np.array([[5.0, 1.0, 4.0, 2.0], [0.0, 3.0, -1.0, 7.0]], np.float32))
+    got = e.topk(2, largest=largest)
+    want = t.topk(2, largest=largest)
+    assert_same(got.values, want.values)
+    assert_same(got.indices, want.indices)
+    assert_same(list(ember.topk(e, 1, dim=0)), list(torch.topk(t, 1, dim=0)))
+    with pytest.raises(ember.OpError, match=r"topk\(\): argument 'k' \(5\) is out of range"):
+        e.topk(5)
+
+
+@pytest.mark.parametrize("diagonal", [-1, 0, 2])
+def test_tril_triu(diagonal):
+    e, t = pair(sample((2, 3, 4), "float32"))
+    assert_same(ember.tril(e, diagonal), torch.tril(t, diagonal))
+    assert_same(e.triu(diagonal), t.triu(diagonal))
+    b, tb = pair(sample((3, 3), "bool"))
+    assert_same(b.tril(diagonal), tb.tril(diagonal))
+    for op in ("tril", "triu"):
+        od = ember.schema.get_op(op)
+        np.testing.assert_array_equal(od.decomposition(e, diagonal).numpy(),
+                                      getattr(ember, op)(e, diagonal).numpy())
+    with pytest.raises(ember.OpError, match=r"tril\(\): argument 'self' must have at least 2"):
+        ember.tril(ember.ones(3))
+
+
+def test_nonzero_and_argwhere():
+    e, t = pair(sample((3, 4), "int32"))
+    assert_same(ember.nonzero(e), torch.nonzero(t))
+    assert_same(ember.argwhere(e), torch.argwhere(t))
+    with pytest.raises(ember.OpError, match=r"nonzero\(\): the output shape depends on the "
+                                            r"data"):
+        ember.nonzero(e.to("meta"))
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda e, i: e.gather(1, i.float()), ember.OpError, r"gather\(\): argument 'index' must be "
+                                                         r"an integer tensor"),
+    (lambda e, i: e.gather(1, i[0]), ember.OpError, r"gather\(\): argument 'index' must have "
+                                                    r"the same number of dimensions"),
+    (lambda e, i: e.gather(1, i + 10), IndexError, r"gather\(\): index 1[0-9] is out of bounds "
+                                                   r"for dimension 1 with size 4"),
+    (lambda e, i: e.gather(1, i - 5), IndexError, r"gather\(\): index -[0-9] is out of bounds"),
+    (lambda e, i: e.gather(2, i), ember.OpError, r"gather\(\): argument 'dim' is out of range"),
+    (lambda e, i: e.scatter(1, i, e.double()), ember.OpError, r"scatter\(\): expected 'self' "
+                                                              r"and 'src' to have the same"),
+    (lambda e, i: e.scatter(1, i, e, reduce="max"), ember.OpError, r"scatter\(\): argument "
+                                                                   r"'reduce' must be"),
+    (lambda e, i: e.scatter_add(1, i + 9, e), IndexError, r"scatter_add\(\): index"),
+    (lambda e, i: e.index_select(0, i), ember.OpError, r"index_select\(\): argument 'index' "
+                                                       r"must be a vector"),
+    (lambda e, i: e.index_select(0, i[0] + 7), IndexError, r"index_select\(\): index"),
+    (lambda e, i: e.index_add(0, i[0], e), ember.OpError, r"index_add\(\): argument 'source' "
+                                                          r"must have shape"),
+    (lambda e, i: e.sort(3), ember.OpError, r"sort\(\): argument 'dim' is out of range"),
+])
+def test_bad_arguments_raise_clear_errors(call, error, message):
+    e = ember.tensor(sample((3, 4), "float32"))
+    i = ember.tensor([[0, 1], [2, 3]])
+    with pytest.raises(error, match=message):
+        call(e, i)
+
+
+def test_failing_scatter_inplace_leaves_target_unchanged():
+    e = ember.zeros(2, 3)
+    v0 = e._version
+    with pytest.raises(IndexError):
+        e.scatter_(1, ember.tensor([[0, 5]]), ember.ones(1, 2))
+    with pytest.raises(IndexError):
+        e.index_add_(0, ember.tensor([9]), ember.ones(1, 3))
+    assert e.tolist() == [[0, 0, 0], [0, 0, 0]] and e._version == v0
