@@ -135,7 +135,8 @@ def test_bad_indices_raise_clear_errors(call, error, message):
 
 
 @pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda e: e.__setitem__(0, ember.ones(3)), ember.OpError, r"copy_\(\): the shape \[3\] of argument 'src' can't be broadcast"),
+    (lambda e: e.__setitem__(0, ember.ones(3)), ember.OpError,
+     r"copy_\(\): the shape \[3\] of argument 'src' can't be broadcast"),
     (lambda e: e.__setitem__(ember.tensor([0, 1]), ember.ones(3, 5)), ember.OpError,
      r"index_put_\(\): shape mismatch: value tensor of shape \[3, 5\]"),
     (lambda e: e.__setitem__(5, 1.0), IndexError, r"index 5 is out of bounds"),
