@@ -86,3 +86,19 @@ def test_linear_discriminant_analysis_matches_numpy(dispatch, data):
                                    atol=1e-12)
         np.testing.assert_allclose(np.abs(Z.numpy()), np.abs(ref.transform(X)), rtol=1e-8)
         np.testing.assert_allclose(float(score), ref.score(X, y))
+
+
+def _other_devices():
+    info = ember.array_api.__array_namespace_info__()
+    return [str(d) for d in info.devices() if d.type != "cpu"]
+
+
+@pytest.mark.parametrize("device", _other_devices() or [
+    pytest.param("none", marks=pytest.mark.skip(reason="no device besides the CPU"))])
+def test_pca_on_other_devices(dispatch, data, device):
+    X = data[0].astype(np.float32)
+    Z = PCA(n_components=2, svd_solver="full").fit_transform(ember.tensor(X, device=device))
+    assert Z.device == ember.device(device)
+    with sklearn.config_context(array_api_dispatch=False):
+        ref = PCA(n_components=2, svd_solver="full").fit_transform(X)
+    np.testing.assert_allclose(np.abs(np.asarray(Z.cpu())), np.abs(ref), rtol=1e-4, atol=1e-4)
