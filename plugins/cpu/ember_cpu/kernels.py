@@ -135,10 +135,11 @@ def arange(start, end, step, dtype, device):
     if end is None:
         start, end = 0, start
     n = max(0, math.ceil((end - start) / step))
-    if dtype.np.kind == "f" or any(v.__class__ is float for v in (start, end, step)):
+    if dtype.np.kind == "f":
         # start + i * step in float64, as PyTorch computes it (numpy accumulates).
         return (np.arange(n, dtype=np.float64) * step + start).astype(dtype.np)
-    return np.arange(start, end, step, dtype=np.int64).astype(dtype.np, copy=False)
+    # Integer output: PyTorch counts with start and step cast to integers.
+    return (np.arange(n, dtype=np.int64) * int(step) + int(start)).astype(dtype.np)
 
 
 @kernel("eye")
