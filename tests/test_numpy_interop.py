@@ -126,3 +126,18 @@ def test_nan_and_inf_round_trip():
     out = t.tolist()
     assert np.isnan(out[0]) and out[1] == np.inf and out[2] == -np.inf
     assert np.signbit(out[3])
+
+
+# (np.bool_ is left out: PyTorch itself treats it inconsistently, as a float for int32)
+@pytest.mark.parametrize("scalar", [np.float32(2.5), np.float64(2.5), np.int64(2), np.int8(3)])
+@pytest.mark.parametrize("dtype", ["int32", "float16", "float32"])
+def test_numpy_scalars_act_as_python_numbers_like_torch(scalar, dtype):
+    torch = pytest.importorskip("torch")
+    data = np.array([1, 2, 3]).astype(dtype)
+    t, pt = ember.tensor(data), torch.tensor(data)
+    for op in (lambda a: a * scalar, lambda a: a + scalar, lambda a: a == scalar,
+               lambda a: a - scalar):
+        ours, theirs = op(t), op(pt)
+        assert isinstance(ours, ember.Tensor)
+        assert ours.dtype.name == str(theirs.dtype).rsplit(".", 1)[-1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
