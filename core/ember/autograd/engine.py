@@ -9,6 +9,7 @@ pass is ``create_graph``, so with it the formulas record a graph of their own
 from __future__ import annotations
 
 from collections.abc import Sequence
+from sys import getrefcount as _getrefcount
 
 from ..dispatch import state
 from ..tensor import Tensor
@@ -122,12 +123,8 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
     needed = None if captures is None else _needed(root_nodes, deps, captures)
 
     buffers: dict = {}
-    once: set = set()
-    shared: set = set()  # ids of gradients that others may hold too: never stolen
-    for (node, nr), (g, user_given) in zip(roots, grads, strict=False):
-        _deliver(buffers, node, nr, g, once, shared)
-        if user_given:
-            shared.add(id(g))
+    for (node, nr), (g, _) in zip(roots, grads, strict=True):
+        _deliver(buffers, node, nr, g)
 
     result = [None] * len(inputs) if inputs is not None else None
     ready = [n for n in root_nodes if n not in deps]
@@ -137,59 +134,68 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
         while ready:
             node = ready.pop()
             buf = buffers.pop(node, None)
-            if buf is not None and node._pre_hooks is not None:
-                buf = _run_pre_hooks(node, buf, shared)
-            if captures is not None and buf is not None:
-                for nr, g in enumerate(buf):
-                    ks = captures.get((node, nr))
-                    if ks is not None:
-                        for k in ks:
-                            result[k] = g
             outs = None
-            if buf is None or (needed is not None and node not in needed) \
-                    or all(g is None for g in buf):
-                pass
-            elif node.__class__ is AccumulateGrad:
-                if accumulate and captures is None:
-                    _accumulate(node, buf[0], create_graph, once, shared)
-            else:
-                outs = node.apply(buf, create_graph)
-                if node._post_hooks is not None:
-                    for hook in list(node._post_hooks.values()):
-                        hook(outs, buf)
-                if not retain_graph:
-                    node.release()
-            for idx, e in enumerate(node.next_edges):
+            if buf is not None:
+                if node._pre_hooks is not None:
+                    buf = _run_pre_hooks(node, buf)
+                if captures is not None:
+                    for nr, g in enumerate(buf):
+                        ks = captures.get((node, nr))
+                        if ks is not None:
+                            for k in ks:
+                                result[k] = g
+                if needed is not None and node not in needed:
+                    pass
+                elif node.__class__ is AccumulateGrad:
+                    if accumulate and captures is None:
+                        g = buf[0]
+                        buf = None  # so that g's reference count tells if others hold it
+                        if g is not None:
+                            _accumulate(node, g, create_graph)
+                elif len(buf) == 1 and buf[0] is None or all(g is None for g in buf):
+                    pass
+                else:
+                    outs = node.apply(buf, create_graph)
+                    if node._post_hooks is not None:
+                        for hook in list(node._post_hooks.values()):
+                            hook(outs, buf)
+                    if not retain_graph:
+                        node.release()
+            if outs is None:
+                for e in node.next_edges:
+                    if e is not None:
+                        c = e[0]
+                        left = deps[c] - 1
+                        deps[c] = left
+                        if not left:
+                            ready.append(c)
+                continue
+            for e, g in zip(node.next_edges, outs, strict=True):
                 if e is None:
                     continue
                 c = e[0]
-                if outs is not None:
-                    g = outs[idx]
-                    if g is not None:
-                        _deliver(buffers, c, e[1], g, once, shared)
+                if g is not None:
+                    b = buffers.get(c)
+                    if b is None:
+                        b = buffers[c] = [None] * c.n_outputs
+                    cur = b[e[1]]
+                    b[e[1]] = g if cur is None else cur + g
                 left = deps[c] - 1
                 deps[c] = left
                 if not left:
                     ready.append(c)
+            g = b = None  # drop references, or the reference counts above would lie
     finally:
         state.grad_enabled = prev
     return result
 
 
-def _deliver(buffers, node, nr, g, once, shared):
+def _deliver(buffers, node, nr, g):
     b = buffers.get(node)
     if b is None:
         b = buffers[node] = [None] * node.n_outputs
     cur = b[nr]
-    if cur is None:
-        b[nr] = g
-        i = id(g)
-        if i in once:
-            shared.add(i)
-        else:
-            once.add(i)
-    else:
-        b[nr] = cur + g
+    b[nr] = g if cur is None else cur + g
 
 
 def _needed(root_nodes, deps, captures) -> set:
@@ -215,7 +221,7 @@ def _needed(root_nodes, deps, captures) -> set:
     return needed
 
 
-def _run_pre_hooks(node, buf, shared) -> list:
+def _run_pre_hooks(node, buf) -> list:
     buf = list(buf)
     hooks = node._pre_hooks
     for nr in range(len(buf)):
@@ -225,40 +231,48 @@ def _run_pre_hooks(node, buf, shared) -> list:
                 r = hook(buf[nr])
                 if r is not None:
                     buf[nr] = r
-                    shared.add(id(r))
         ref = hooks.get(("retain", nr))
         if ref is not None and buf[nr] is not None:
             t = ref()
             if t is not None:
                 g = buf[nr]
                 t.grad = g if t.grad is None else t.grad + g
-                shared.add(id(g))
     hs = hooks.get(None)
     if hs:
         for hook in list(hs.values()):
             r = hook(tuple(buf))
             if r is not None:
                 buf = list(r)
-                shared.update(id(g) for g in buf)
     return buf
 
 
-def _accumulate(node: AccumulateGrad, g: Tensor, create_graph: bool, once, shared) -> None:
+#: References to an exclusively held gradient inside _accumulate: the caller's local,
+#: the parameter and getrefcount's own argument (CPython).
+_EXCLUSIVE = 3
+
+
+def _accumulate(node: AccumulateGrad, g: Tensor, create_graph: bool) -> None:
     t = node.variable
+    exclusive = _EXCLUSIVE
     hooks = t._backward_hooks
     if hooks:
         for hook in list(hooks.values()):
             r = hook(g)
             if r is not None:
                 g = r
-                shared.add(id(g))
+                exclusive = _EXCLUSIVE - 1  # the caller's local holds the old gradient
+        r = None
     cur = t.grad
     if cur is None:
-        if not create_graph and (g._base is not None or id(g) in shared
-                                 or g.__dict__.get("grad_fn") is not None):
-            # Someone else may hold this tensor (or its memory): .grad gets its own.
-            with _grad_mode(False):
-                g = g.clone()
+        if not create_graph:
+            if g.__dict__.get("grad_fn") is not None:
+                g = g.detach()
+            # Steal the gradient only if nobody else can see it (not a view, not held by
+            # the user, a hook, another buffer or a retained .grad), as PyTorch does;
+            # otherwise .grad gets its own copy.
+            if g._base is not None or _getrefcount(g) > exclusive:
+                with _grad_mode(False):
+                    g = g.clone()
         t.grad = g
     elif create_graph:
         t.grad = cur + g

@@ -196,13 +196,11 @@ class Function(metaclass=_FunctionMeta):
             return out
         outs = out if isinstance(out, tuple) else (out,)
         node = cls._node_cls.__new__(cls._node_cls)
-        node._pre_hooks = None
-        node._post_hooks = None
         node.ctx = ctx
         node._fn = cls
         node._freed = False
         node._n_out = len(outs)
-        node._inputs_meta = tuple(TensorMeta(t) if t is not None else None for t in tensors)
+        node._inputs_meta = tuple(TensorMeta.of(t) if t is not None else None for t in tensors)
         edges, edge_inputs = [], []
         for i, t in enumerate(tensors):
             if t is not None:

@@ -33,10 +33,14 @@ class TensorMeta:
 
     __slots__ = ("_shape", "_np", "device")
 
-    def __init__(self, t: Tensor) -> None:
-        self._shape = t._data.shape
-        self._np = t._data.dtype
-        self.device = t._device
+    def __init__(self, shape: tuple, np_dtype, device) -> None:
+        self._shape = shape
+        self._np = np_dtype
+        self.device = device
+
+    @classmethod
+    def of(cls, t: Tensor) -> TensorMeta:
+        return cls(t._data.shape, t._data.dtype, t._device)
 
     @property
     def shape(self) -> Size:
@@ -101,12 +105,14 @@ class Node:
     """A ``grad_fn``: receives the gradients of its outputs and returns those of its
     inputs, in the order of ``next_functions``."""
 
-    __slots__ = ("next_edges", "_pre_hooks", "_post_hooks", "__weakref__")
+    # Rarely set attributes (hooks, several outputs, freed) are class defaults and go to
+    # the instance __dict__ when set, so recording a node assigns only the slots.
+    __slots__ = ("next_edges", "__dict__", "__weakref__")
+    _pre_hooks = None
+    _post_hooks = None
 
     def __init__(self) -> None:
         self.next_edges: list = []
-        self._pre_hooks = None
-        self._post_hooks = None
 
     n_outputs = 1
 
@@ -154,8 +160,6 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable: Tensor) -> None:
         self.next_edges = []
-        self._pre_hooks = None
-        self._post_hooks = None
         self.variable = variable
 
 
@@ -183,7 +187,9 @@ def grad_accumulator(t: Tensor) -> AccumulateGrad:
 class OpNode(Node):
     """The node of one recorded op call (subclassed per op as ``<Op>Backward0``)."""
 
-    __slots__ = ("_args", "_versions", "_result", "_deriv", "_n_out", "_freed")
+    __slots__ = ("_args", "_versions", "_result", "_deriv")
+    _n_out = 1
+    _freed = False
 
     @property
     def n_outputs(self) -> int:
@@ -201,6 +207,14 @@ class OpNode(Node):
                 t = args[i]
                 if t.__class__ is Tensor and t._version != v:
                     raise RuntimeError(version_error(t, v))
+        args = list(args)
+        for i, _, keep, is_list in d.plan:
+            if not keep:
+                x = args[i]
+                if is_list:
+                    args[i] = [TensorMeta(*m) for m in x]
+                elif x.__class__ is tuple:
+                    args[i] = TensorMeta(*x)
         res = self._result
         if res is not None:
             res = self._unpack_result(create_graph)
@@ -279,10 +293,10 @@ def sum_to(g: Tensor, shape: tuple, deriv=None) -> Tensor:
         name = deriv.op.name if deriv is not None else "?"
         raise RuntimeError(f"{name} backward: gradient of shape {list(gs)} can't be "
                            f"reduced to the input's shape {list(shape)}")
-    dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
-                                      if s == 1 and gs[lead + i] != 1)
-    if dims:
-        g = g.sum(dims, True)
+    kept = tuple(lead + i for i, s in enumerate(shape) if s == 1 and gs[lead + i] != 1)
+    if not kept:  # only broadcast's new leading dims (a bias): one sum does it
+        return g.sum(tuple(range(lead)))
+    g = g.sum(tuple(range(lead)) + kept, True)
     return g.reshape(shape) if g._data.shape != shape else g
 
 

@@ -10,7 +10,7 @@ from .. import dispatch as _dispatch
 from .. import dtypes as _dt
 from ..schema import registry
 from ..tensor import Tensor
-from .graph import Node, TensorMeta, grad_accumulator
+from .graph import Node, grad_accumulator
 from .rules import nondifferentiable
 
 __all__ = ["autograd_kernel", "NotImplementedNode"]
@@ -56,7 +56,15 @@ def autograd_kernel(od, dev, args):
         return out
     if od.is_inplace:
         return _record_inplace(od, dev, args, d)
-    out = _redispatch(od, dev, args, "Autograd")
+    if _state.keys:
+        out = _redispatch(od, dev, args, "Autograd")
+    else:
+        # Nothing sits between Autograd and the backend: use the backend kernel the
+        # dispatcher cached for calls without grad (what redispatch would find).
+        kernel = od.cache.get(dev.type)
+        if kernel is None:
+            kernel = od.cache[dev.type] = _dispatch._resolve(od, ((), False, dev.type))
+        out = kernel(od, dev, args)
     if out.__class__ is Tensor and out is args[0]:
         return out  # the op returned its input unchanged (contiguous, a no-op cast)
     record(d, args, out)
@@ -65,23 +73,29 @@ def autograd_kernel(od, dev, args):
 
 def record(d, args, out, edges=None):
     """Attach a node for derivative ``d`` of a call (``args`` -> ``out``) to ``out``."""
+    saved = list(args)
     if edges is None:
         edges = []
         any_edge = False
-        for k, i in enumerate(d.tensor_pos):
+        for i, has_formula, keep, is_list in d.plan:
             t = args[i]
-            if d.is_list[k]:
+            if is_list:
                 for x in t:
                     e = _edge(x)
                     any_edge = any_edge or e is not None
                     edges.append(e)
+                if not keep:
+                    saved[i] = [(x._data.shape, x._data.dtype, x._device) for x in t]
                 continue
             if t is None or t.__class__ is not Tensor and not isinstance(t, Tensor):
                 edges.append(None)
                 continue
-            if d.formulas[k] is None:
+            if not keep:
+                # Unsaved inputs: only what a formula may ask (shape, dtype, device).
+                saved[i] = (t._data.shape, t._data.dtype, t._device)
+            if not has_formula:
                 if t._requires_grad:
-                    _not_differentiable(d, k)
+                    _not_differentiable(d, i)
                 edges.append(None)
                 continue
             fn = t.grad_fn
@@ -95,24 +109,20 @@ def record(d, args, out, edges=None):
                 edges.append(None)
         if not any_edge:
             return
-    node = d.node_cls.__new__(d.node_cls)
+    else:
+        for i, _, keep, is_list in d.plan:
+            t = args[i]
+            if keep:
+                continue
+            if is_list:
+                saved[i] = [(x._data.shape, x._data.dtype, x._device) for x in t]
+            elif t is not None and t.__class__ is Tensor:
+                saved[i] = (t._data.shape, t._data.dtype, t._device)
+    node = _new(d.node_cls)
     node.next_edges = edges
-    node._pre_hooks = None
-    node._post_hooks = None
     node._deriv = d
-    node._freed = False
-    # Keep saved tensors (with their versions); others only as shapes and dtypes.
-    saved = list(args)
-    save_idx = d.save_idx
-    for k, i in enumerate(d.tensor_pos):
-        if i in save_idx:
-            continue
-        t = saved[i]
-        if d.is_list[k]:
-            saved[i] = [TensorMeta(x) for x in t]
-        elif t is not None and t.__class__ is Tensor:
-            saved[i] = TensorMeta(t)
     node._args = saved
+    save_idx = d.save_idx
     node._versions = tuple(args[i]._version if args[i].__class__ is Tensor else -1
                            for i in save_idx) if save_idx else ()
     if out.__class__ is tuple or out.__class__ is list:
@@ -125,7 +135,6 @@ def record(d, args, out, edges=None):
                     o._output_nr = nr
         node._result = tuple(_save_output(o) for o in out) if d.save_result else None
     else:
-        node._n_out = 1
         if not _is_float_np(out._data.dtype):
             return
         out._requires_grad = True
@@ -133,8 +142,11 @@ def record(d, args, out, edges=None):
         node._result = (_save_output(out),) if d.save_result else None
 
 
-def _not_differentiable(d, k):
-    name = d.op.args[d.tensor_pos[k]].name
+_new = object.__new__
+
+
+def _not_differentiable(d, i):
+    name = d.op.args[i].name
     raise RuntimeError(f"{d.op.name}(): the derivative with respect to argument '{name}' is "
                        f"not implemented, and '{name}' requires grad; pass "
                        f"{name}.detach() if no gradient is needed for it")

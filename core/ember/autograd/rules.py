@@ -44,7 +44,7 @@ class Derivative:
     """The derivative of one op: a formula per tensor input and what to save."""
 
     __slots__ = ("op", "formulas", "tensor_pos", "is_list", "has_list", "save_idx",
-                 "save_result", "node_cls", "saves_self")
+                 "save_result", "node_cls", "saves_self", "plan")
 
     def __init__(self, od: OpDef, save, formulas: dict) -> None:
         self.op = od
@@ -65,6 +65,9 @@ class Derivative:
         self.save_idx = tuple(names.index(s) for s in save if s != "result")
         self.save_result = "result" in save
         self.saves_self = 0 in self.save_idx
+        #: per tensor argument: (position, has a formula, saved, is a list) for recording
+        self.plan = tuple((i, f is not None, i in self.save_idx, lst) for i, f, lst in
+                          zip(self.tensor_pos, self.formulas, self.is_list, strict=True))
         self.node_cls = type(node_name(od.name), (OpNode,), {"__slots__": ()})
 
     def __repr__(self) -> str:
