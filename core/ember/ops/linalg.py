@@ -9,20 +9,20 @@ from .. import dtypes as _dt
 __all__ = ["matmul", "mm", "bmm", "dot", "outer", "einsum", "norm"]
 
 
-def _matmul_meta(self, other):
+def _matmul_meta(self, other, op="matmul"):
     a, b = tuple(self.shape), tuple(other.shape)
     if not a or not b:
-        fail("matmul", f"both arguments to matmul need to be at least 1D, but they are "
-                       f"{len(a)}D and {len(b)}D")
+        fail(op, f"both arguments to {op} need to be at least 1D, but they are "
+                 f"{len(a)}D and {len(b)}D")
     if self.dtype is not other.dtype:
-        fail("matmul", f"expected both arguments to have the same dtype, but got "
-                       f"{self.dtype} (argument 'self') and {other.dtype} (argument 'other')")
+        fail(op, f"expected both arguments to have the same dtype, but got "
+                 f"{self.dtype} (argument 'self') and {other.dtype} (argument 'other')")
     ka = a[-1]
     kb = b[-2] if len(b) >= 2 else b[0]
     if ka != kb:
-        fail("matmul", f"shapes {list(a)} and {list(b)} cannot be multiplied "
-                       f"(argument 'self' has {ka} columns, argument 'other' has {kb} rows)")
-    batch = broadcast_shapes(a[:-2], b[:-2], op="matmul", names=("self", "other"))
+        fail(op, f"shapes {list(a)} and {list(b)} cannot be multiplied "
+                 f"(argument 'self' has {ka} columns, argument 'other' has {kb} rows)")
+    batch = broadcast_shapes(a[:-2], b[:-2], op=op, names=("self", "other"))
     out = batch + (a[-2:-1] if len(a) >= 2 else ()) + (b[-1:] if len(b) >= 2 else ())
     return Spec(out, self.dtype if self.dtype is not _dt.bool else _dt.bool)
 
@@ -41,7 +41,7 @@ def _mm_meta(op, ndim):
         if ndim == 3 and self.shape[0] != other.shape[0]:
             fail(op, f"batch sizes must match, got {self.shape[0]} (argument 'self') and "
                      f"{other.shape[0]} (argument 'other')")
-        return _matmul_meta(self, other)
+        return _matmul_meta(self, other, op)
     return meta
 
 
@@ -59,7 +59,7 @@ def _dot_meta(self, other):
     if self.shape[0] != other.shape[0]:
         fail("dot", f"inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
                     f"[{other.shape[0]}] to have the same number of elements")
-    return _matmul_meta(self, other)
+    return _matmul_meta(self, other, "dot")
 
 
 dot = defop("dot(Tensor self, Tensor other) -> Tensor", tags=("composite",), meta=_dot_meta,
@@ -229,17 +229,27 @@ def _as_matrices(g, self, other):
     return g.reshape(gs), a, b
 
 
+_SWAP_LAST = {2: (1, 0), 3: (0, 2, 1)}
+
+
 def _mT(x):
-    return x.transpose(-1, -2)
+    # permute directly: transpose is a composite, one more dispatch on the hot path
+    from .view import permute
+    n = len(x._data.shape)
+    return permute(x, _SWAP_LAST.get(n) or tuple(range(n - 2)) + (n - 1, n - 2))
 
 
 def _matmul_self(g, self, other):
+    if self.ndim > 1 and other.ndim > 1:
+        return matmul(g, _mT(other))
     g2, _, b = _as_matrices(g, self, other)
     r = matmul(g2, _mT(b))
     return r.reshape(tuple(r.shape[:-2]) + (r.shape[-1],)) if self.ndim == 1 else r
 
 
 def _matmul_other(g, self, other):
+    if self.ndim > 1 and other.ndim > 1:
+        return matmul(_mT(self), g)
     g2, a, _ = _as_matrices(g, self, other)
     r = matmul(_mT(a), g2)
     return r.reshape(tuple(r.shape[:-1])) if other.ndim == 1 else r

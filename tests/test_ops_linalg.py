@@ -1,0 +1,127 @@
+"""Matrix products, einsum and norms against PyTorch, including the einsum
+decomposition other backends run."""
+
+import math
+
+import numpy as np
+import pytest
+
+import ember
+from _oracle import assert_meta_agrees, assert_same, pair, sample, torch
+
+pytestmark = pytest.mark.torch
+
+SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
+          ((5, 2, 3), (3, 4)), ((5, 2, 3), (5, 3, 4)), ((1, 2, 3), (4, 3, 2)),
+          ((0, 3), (3, 2)), ((2, 0), (0, 3))]
+
+
+@pytest.mark.parametrize(("sa", "sb"), SHAPES)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_matmul(sa, sb, dtype):
+    (a, ta), (b, tb) = pair(sample(sa, dtype)), pair(sample(sb, dtype, seed=1))
+    assert_same(a @ b, ta @ tb)
+    assert_same(ember.matmul(a, b), torch.matmul(ta, tb))
+    assert_meta_agrees(ember.matmul, a, b)
+
+
+def test_matmul_non_contiguous():
+    (a, ta), (b, tb) = pair(sample((4, 3), "float32")), pair(sample((4, 5), "float32", seed=1))
+    assert_same(a.T @ b, ta.T @ tb)
+
+
+def test_mm_bmm_dot_outer():
+    (a, ta), (b, tb) = pair(sample((2, 3), "float32")), pair(sample((3, 4), "float32", seed=1))
+    assert_same(ember.mm(a, b), torch.mm(ta, tb))
+    (c, tc), (d, td) = pair(sample((5, 2, 3), "float32")), pair(sample((5, 3, 4), "float32"))
+    assert_same(ember.bmm(c, d), torch.bmm(tc, td))
+    (u, tu), (v, tv) = pair(sample((3,), "float64")), pair(sample((3,), "float64", seed=1))
+    assert_same(ember.dot(u, v), torch.dot(tu, tv))
+    assert_same(ember.outer(u, v), torch.outer(tu, tv))
+    assert_same(u.dot(v), tu.dot(tv))
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: ember.mm(ember.ones(3), ember.ones(3, 2)), r"mm\(\): argument 'self' must be a 2-D"),
+    (lambda: ember.mm(ember.ones(2, 3), ember.ones(2, 2)), r"mm\(\): shapes \[2, 3\] and \[2, 2\] "
+                                                           r"cannot be multiplied"),
+    (lambda: ember.bmm(ember.ones(2, 2, 3), ember.ones(3, 3, 2)), r"bmm\(\): batch sizes must"),
+    (lambda: ember.dot(ember.ones(2), ember.ones(3)), r"dot\(\): inconsistent tensor size"),
+    (lambda: ember.dot(ember.ones(2, 1), ember.ones(2)), r"dot\(\): 1D tensors expected"),
+    (lambda: ember.matmul(ember.ones(2), ember.tensor(1.0)), r"matmul\(\): both arguments"),
+    (lambda: ember.matmul(ember.ones(2, 3), ember.ones(3, dtype=ember.float64)),
+     r"matmul\(\): expected both arguments to have the same dtype"),
+    (lambda: ember.matmul(ember.ones(2, 2, 3), ember.ones(3, 3, 1)),
+     r"matmul\(\): the shape \[3\] of argument 'other' can't be broadcast"),
+])
+def test_bad_arguments_raise_clear_errors(call, message):
+    with pytest.raises(ember.OpError, match=message):
+        call()
+
+
+EINSUM = [("ij,jk->ik", [(2, 3), (3, 4)]), ("ij,jk", [(2, 3), (3, 4)]),
+          ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("i,i->", [(3,), (3,)]),
+          ("i,j->ij", [(2,), (3,)]), ("ij->ji", [(2, 3)]), ("ij->", [(2, 3)]),
+          ("...ij,...jk->...ik", [(4, 2, 3), (3, 5)]), ("bhqd,bhkd->bhqk", [(2, 2, 3, 4),
+                                                                          (2, 2, 5, 4)]),
+          ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]), ("i j , j -> i", [(2, 3), (3,)]),
+          ("ab...,b->a...", [(2, 3, 4), (3,)])]
+
+
+@pytest.mark.parametrize(("eq", "shapes"), EINSUM, ids=[e for e, _ in EINSUM])
+def test_einsum_native_and_decomposition(eq, shapes):
+    pairs = [pair(sample(s, "float64", seed=i)) for i, s in enumerate(shapes)]
+    es, ts = [p[0] for p in pairs], [p[1] for p in pairs]
+    want = torch.einsum(eq, *ts)
+    assert_same(ember.einsum(eq, *es), want)
+    assert_same(ember.einsum(eq, es), want)
+    assert_same(ember.einsum.op.decomposition(eq, es), want)
+    assert_meta_agrees(lambda *xs: ember.einsum(eq, *xs), *es)
+
+
+@pytest.mark.parametrize(("eq", "n", "message"), [
+    ("ij,jk->ik", 1, r"einsum\(\): equation 'ij,jk->ik' has 2 operand\(s\) but 1 tensor"),
+    ("ijk,jk->ik", 2, r"einsum\(\): the number of subscripts in 'ijk' \(3\)"),
+    ("ij,kl->im", 2, r"einsum\(\): output subscript 'm' does not appear"),
+    ("ij,jk->ii", 2, r"einsum\(\): output subscripts of 'ij,jk->ii' repeat"),
+    ("i1,jk->ik", 2, r"einsum\(\): invalid subscript '1'"),
+    ("ij,jj->i", 2, r"einsum\(\): repeated subscript in operand 1"),
+    ("ik,ij->i", 2, r"einsum\(\): subscript 'i' has size 3"),
+])
+def test_einsum_errors(eq, n, message):
+    tensors = [ember.ones(2, 3), ember.ones(3, 2)][:n]
+    with pytest.raises(ember.OpError, match=message):
+        ember.einsum(eq, *tensors)
+
+
+@pytest.mark.parametrize(("ord_", "dim"), [(None, None), (2, None), (1, 0), (math.inf, 1),
+                                           (-math.inf, 1), (0, -1), (3, (0, 1)),
+                                           ("fro", (0, 1)), (1, (0, 1)), (math.inf, (0, 1)),
+                                           ("nuc", None), (2, (0, 1)), (-2, None)])
+def test_linalg_norm(ord_, dim):
+    e, t = pair(sample((3, 4), "float64"))
+    if isinstance(dim, tuple) and ord_ == 3:
+        with pytest.raises(ember.OpError, match=r"linalg.norm\(\): unsupported matrix norm"):
+            ember.linalg.norm(e, ord_, dim)
+        return
+    assert_same(ember.linalg.norm(e, ord_, dim), torch.linalg.norm(t, ord_, dim))
+    assert_same(ember.linalg.norm(e, ord_, dim, keepdim=True),
+                torch.linalg.norm(t, ord_, dim, keepdim=True))
+
+
+def test_tensor_norm_and_vector_norm():
+    e, t = pair(sample((2, 3, 4), "float32"))
+    assert_same(e.norm(), t.norm())
+    assert_same(ember.norm(e, 1, dim=(1, 2)), torch.norm(t, 1, dim=(1, 2)))
+    assert_same(e.norm(dim=0, keepdim=True), t.norm(dim=0, keepdim=True))
+    assert_same(ember.linalg.vector_norm(e, 3, dim=-1), torch.linalg.vector_norm(t, 3, dim=-1))
+    with pytest.raises(ember.OpError, match=r"linalg.norm\(\): with 'ord' given, 'A' must be "
+                                            r"1-D or 2-D"):
+        ember.linalg.norm(e, 2)
+
+
+def test_linalg_namespace_exposes_torch_names():
+    for name in ("norm", "vector_norm", "matrix_norm", "svd", "solve", "inv", "det"):
+        assert callable(getattr(ember.linalg, name))
+    a = ember.tensor(np.array([[2.0, 1.0], [1.0, 3.0]]))
+    np.testing.assert_allclose((ember.linalg.inv(a) @ a).numpy(), np.eye(2), atol=1e-12)
