@@ -130,9 +130,19 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = p.parse_args(argv)
 
+    limits = None
     if args.threads:
         from threadpoolctl import threadpool_limits  # ships with scikit-learn
-        threadpool_limits(args.threads)
+        limits = threadpool_limits(args.threads)
+    try:
+        return train(args)
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+
+
+def train(args: argparse.Namespace) -> dict:
+    """Train, evaluate, checkpoint, plot, reload and re-evaluate."""
     from tqdm import tqdm
     device = args.device or best_device()
     os.makedirs(args.out, exist_ok=True)
