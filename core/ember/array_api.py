@@ -162,7 +162,7 @@ def asarray(obj: Any, /, *, dtype=None, device=None, copy: builtins.bool | None 
                        (obj.device if isinstance(obj, Tensor) else None))
     if isinstance(obj, Tensor):
         out = obj.to(device=dev, dtype=d)
-    elif isinstance(obj, np.ndarray) or (hasattr(obj, "__dlpack__") and copy is False):
+    elif isinstance(obj, np.ndarray) or hasattr(obj, "__dlpack__"):
         try:
             src = from_dlpack(obj) if not isinstance(obj, np.ndarray) else _as_tensor(obj)
         except (BufferError, TypeError):

@@ -157,7 +157,12 @@ def from_dlpack(x: Any, /, *, device=None, copy: bool | None = None) -> Tensor:
             # The producer copies to host itself (dl_device), one copy.
             return _wrap(np.from_dlpack(x, device="cpu", copy=copy), target, "x")
         return from_dlpack(x).to(target)
-    out = _wrap(backend.from_dlpack(x, index), here, "x")
+    try:
+        native = backend.from_dlpack(x, index)
+    except (RuntimeError, ValueError) as e:  # numpy: "Unsupported dtype in DLTensor"
+        raise BufferError(f"from_dlpack(): the '{here.type}' backend cannot import this "
+                          f"{type(x).__name__} (dtype {getattr(x, 'dtype', '?')}): {e}") from e
+    out = _wrap(native, here, "x")
     return out.clone() if copy else out
 
 
