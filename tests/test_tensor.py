@@ -1,0 +1,89 @@
+"""The Tensor's methods and operators mirror the op functions (attached from the op
+registry), plus the front-end methods that are not single ops."""
+
+import numpy as np
+import pytest
+
+import ember
+from _oracle import assert_same, pair, sample, torch
+
+pytestmark = pytest.mark.torch
+
+METHODS = ["add", "sub", "mul", "div", "pow", "exp", "log", "sqrt", "rsqrt", "abs", "neg",
+           "sigmoid", "tanh", "clamp", "sum", "mean", "prod", "amax", "argmax", "var",
+           "std", "logsumexp", "all", "any", "cumsum", "reshape", "view", "permute",
+           "transpose", "expand", "squeeze", "unsqueeze", "flatten", "narrow", "split",
+           "chunk", "unbind", "unfold", "gather", "scatter", "scatter_add", "index_select",
+           "masked_fill", "sort", "argsort", "topk", "matmul", "t", "contiguous", "clone",
+           "add_", "mul_", "zero_", "fill_", "copy_", "clamp_", "masked_fill_", "scatter_",
+           "scatter_add_", "index_add_", "max", "min", "isnan", "eq", "ne", "lt", "le", "gt",
+           "ge", "floor", "ceil", "round", "sign", "maximum", "minimum", "tril", "triu",
+           "norm", "new_zeros", "new_ones", "new_full", "new_empty", "new_tensor",
+           "view_as", "expand_as", "reshape_as", "type_as", "uniform_", "normal_",
+           "nonzero", "logical_not", "bitwise_and", "remainder", "floor_divide"]
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_methods_exist_like_torch(name):
+    assert callable(getattr(ember.Tensor, name)), name
+    assert hasattr(torch.Tensor, name)
+
+
+def test_methods_agree_with_functions():
+    e = ember.tensor(sample((3, 4), "float32", low=1))
+    for name, args in [("exp", ()), ("sum", (1,)), ("clamp", (0, 2)), ("permute", (1, 0)),
+                       ("gather", (1, ember.tensor([[0], [1], [2]])))]:
+        np.testing.assert_array_equal(getattr(e, name)(*args).numpy(),
+                                      getattr(ember, name)(e, *args).numpy())
+
+
+def test_properties_and_front_end_methods():
+    e, t = pair(sample((2, 3, 4), "float32"))
+    assert_same(e.mT, t.mT)
+    assert_same(e[0].T, t[0].T)
+    assert_same(e.new_zeros(2, 2), t.new_zeros(2, 2))
+    assert_same(e.new_ones((3,)), t.new_ones((3,)))
+    assert_same(e.new_full((2,), 7), t.new_full((2,), 7))
+    assert_same(e.new_tensor([1, 2]), t.new_tensor([1, 2]))
+    assert e.new_zeros(2, dtype=ember.int8).dtype is ember.int8
+    o = ember.ones(4, 6)
+    assert e.view_as(o).shape == (4, 6) and e.reshape_as(o).shape == (4, 6)
+    assert ember.ones(1, 4).expand_as(e[0]).shape == (3, 4)
+    assert e.type_as(ember.ones(1, dtype=ember.int16)).dtype is ember.int16
+    with pytest.raises(ember.OpError, match=r"mT\(\): tensor.mT is only supported on"):
+        _ = ember.ones(3).mT
+
+
+def test_python_protocols():
+    e = ember.tensor([[1, 2], [3, 4]])
+    assert len(e) == 2
+    assert [r.tolist() for r in e] == [[1, 2], [3, 4]]
+    assert e[1, 0].item() == 3 and int(e[0, 1]) == 2 and float(e[0, 0]) == 1.0
+    assert [10, 20, 30][ember.tensor(2)] == 30  # __index__
+    assert bool(ember.tensor([True]))
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(e)
+    assert (e == None) is False  # noqa: E711  (as PyTorch)
+    assert (e != None) is True  # noqa: E711
+
+
+@pytest.mark.parametrize(("expr", "op"), [
+    (lambda a, b: a + b, "add"), (lambda a, b: a - b, "sub"), (lambda a, b: a * b, "mul"),
+    (lambda a, b: a / b, "true_divide"), (lambda a, b: a // b, "floor_divide"),
+    (lambda a, b: a % b, "remainder"), (lambda a, b: a ** b, "pow"),
+    (lambda a, b: a @ b, "matmul"), (lambda a, b: a < b, "lt"), (lambda a, b: a >= b, "ge"),
+])
+def test_operators_dispatch_to_their_ops(expr, op):
+    a = ember.tensor(sample((2, 2), "float32", low=1))
+    b = ember.tensor(sample((2, 2), "float32", low=1, seed=1))
+    np.testing.assert_array_equal(expr(a, b).numpy(), getattr(ember, op)(a, b).numpy())
+    np.testing.assert_array_equal(expr(a.numpy(), b.numpy()), expr(a, b).numpy())
+
+
+def test_reflected_operators_with_numpy_and_numbers():
+    e, t = pair(sample((3,), "float32", low=1))
+    assert_same(2 - e, 2 - t)
+    assert_same(2 / e, 2 / t)
+    assert_same(2 ** e, 2 ** t)
+    assert_same(7 % e, 7 % t)
+    assert_same(7 // e, 7 // t)
