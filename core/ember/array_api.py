@@ -968,8 +968,8 @@ del _std, _ours
 #: standard's (docs/interop.md says how each differs).
 PYTORCH_DIFFERENCES = (
     "arange", "argsort", "can_cast", "clip", "diff", "equal", "eye", "flip", "linspace",
-    "max", "meshgrid", "min", "nonzero", "repeat", "result_type", "roll", "sign", "sort",
-    "squeeze", "std", "take", "tensordot", "tril", "triu", "var",
+    "matmul", "max", "meshgrid", "min", "nonzero", "repeat", "result_type", "roll", "sign",
+    "sort", "squeeze", "std", "take", "tensordot", "tril", "triu", "var",
 )
 _TOP_LEVEL = (
     "asarray", "isdtype", "permute_dims", "matrix_transpose", "expand_dims", "moveaxis",
