@@ -35,6 +35,8 @@ class Recorder:
         # device -> [(test, status, message)] for contract checks (memory, RNG, ...)
         self.contracts: dict = defaultdict(list)
         self.failed = 0
+        # (device, op, dtype) -> how the op ran (native, decomposition, cpu_fallback)
+        self.impl: dict = {}
 
     def pytest_runtest_logreport(self, report) -> None:
         props = dict(report.user_properties)
@@ -50,8 +52,11 @@ class Recorder:
                 self.contracts[device].append((props.get("ember_check", report.nodeid),
                                                status, message))
             else:
-                self.cells[device][op][props.get("ember_dtype", "-")][
-                    props.get("ember_check", "forward")] = (status, message)
+                dtype = props.get("ember_dtype", "-")
+                self.cells[device][op][dtype][props.get("ember_check", "forward")] = (
+                    status, message)
+                if "ember_impl" in props:
+                    self.impl[(device, op, dtype)] = props["ember_impl"]
 
     # -- results ---------------------------------------------------------------------------
     def cell(self, device: str, op: str, dtype: str) -> str:
@@ -76,6 +81,8 @@ class Recorder:
                     counts[status] += 1
                     row[dtype] = {"status": status, "checks": {
                         c: {"status": s, "message": m} for c, (s, m) in checks.items()}}
+                    if (device, op, dtype) in self.impl:
+                        row[dtype]["impl"] = self.impl[(device, op, dtype)]
             for name, status, message in self.contracts.get(device, []):
                 dev["contracts"].append({"check": name, "status": status, "message": message})
                 if status == "failing":
@@ -125,7 +132,8 @@ def _status(report, props) -> tuple[str, str]:
     text = getattr(report, "longreprtext", "") or str(report.longrepr)
     lines = [ln[2:] if ln.startswith("E ") else ln for ln in text.splitlines()
              if ln.startswith("E ")]
-    return "failing", "\n".join(lines).strip() or text[-500:]
+    # pytest.fail(..., pytrace=False) gives the message itself; assertions give "E" lines
+    return "failing", "\n".join(lines).strip() or text.strip()
 
 
 def coverage_table(device: str, data: dict) -> str:
