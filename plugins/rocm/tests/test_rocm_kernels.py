@@ -274,3 +274,74 @@ def test_cross_device_copy():
     t.copy_(ember.tensor(x))  # source on the CPU
     close(t, x)
     assert ember.tensor(x).to(R).to("cpu").numpy().tolist() == x.tolist()
+
+
+# -- fused kernels -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_log_softmax_fused(dim):
+    torch = pytest.importorskip("torch")
+    x = data((4, 300, 3), np.float32)
+    x[0, :, 0] = -np.inf  # a row of -inf: NaN, as PyTorch
+    tx = torch.from_numpy(x)
+    close(ember.softmax(on(x), dim), torch.softmax(tx, dim).numpy(), rtol=1e-5, atol=1e-6)
+    close(ember.log_softmax(on(x), dim), torch.log_softmax(tx, dim).numpy(), rtol=1e-5,
+          atol=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_fused_forward_backward(reduction, weighted, smoothing):
+    torch = pytest.importorskip("torch")
+    F = ember.nn.functional
+    x = data((6, 5, 2), np.float32)  # class dim 1, an extra spatial dim
+    t = rng.integers(0, 5, (6, 2))
+    t[0, 1] = -100  # ignored
+    w = rng.random(5).astype(np.float32) if weighted else None
+    xt = on(x).requires_grad_()
+    loss = F.cross_entropy(xt, on(t), weight=on(w) if weighted else None,
+                           reduction=reduction, label_smoothing=smoothing)
+    tx = torch.from_numpy(x).requires_grad_()
+    ref = torch.nn.functional.cross_entropy(
+        tx, torch.from_numpy(t), weight=torch.from_numpy(w) if weighted else None,
+        reduction=reduction, label_smoothing=smoothing)
+    close(loss.detach(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    loss.sum().backward() if reduction == "none" else loss.backward()
+    (ref.sum() if reduction == "none" else ref).backward()
+    close(xt.grad, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_cross_entropy_bad_target_raises():
+    x = data((3, 4), np.float32)
+    with pytest.raises(IndexError, match="out of bounds"):
+        ember.nn.functional.cross_entropy(on(x), on(np.array([0, 4, 1])))
+
+
+@pytest.mark.parametrize("opt", ["sgd", "sgd_momentum", "adam", "adamw_amsgrad"])
+def test_fused_optimizer_steps_match_torch(opt):
+    torch = pytest.importorskip("torch")
+    w0 = data((7, 3), np.float32)
+    grads = [data((7, 3), np.float32) for _ in range(3)]
+    p = on(w0).requires_grad_()
+    tp = torch.from_numpy(w0.copy()).requires_grad_()
+    make = {
+        "sgd": (lambda ps: ember.optim.SGD(ps, lr=0.1),
+                lambda ps: torch.optim.SGD(ps, lr=0.1)),
+        "sgd_momentum": (lambda ps: ember.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True,
+                                                    weight_decay=0.01),
+                         lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True,
+                                                    weight_decay=0.01)),
+        "adam": (lambda ps: ember.optim.Adam(ps, lr=0.01),
+                 lambda ps: torch.optim.Adam(ps, lr=0.01)),
+        "adamw_amsgrad": (lambda ps: ember.optim.AdamW(ps, lr=0.01, amsgrad=True),
+                          lambda ps: torch.optim.AdamW(ps, lr=0.01, amsgrad=True)),
+    }[opt]
+    o, to = make[0]([p]), make[1]([tp])
+    for g in grads:
+        p.grad = on(g)
+        tp.grad = torch.from_numpy(g.copy())
+        o.step()
+        to.step()
+    close(p.detach(), tp.detach().numpy(), rtol=1e-5, atol=1e-6)

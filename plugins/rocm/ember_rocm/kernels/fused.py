@@ -1,10 +1,336 @@
-"""Fused kernels for composite ops where one pass over memory pays (filled in below)."""
+"""Fused kernels for composite ops where one pass over memory pays: softmax,
+log-softmax, cross-entropy (forward and backward) and the optimizer steps.
+
+Each replaces a decomposition of several ops (and as many passes over memory) by one
+or two launches.  Cases the kernels do not cover (probability targets, non-contiguous
+optimizer state) run the op's own decomposition, so results never depend on it.
+"""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from ..array import CLArray, contiguous_strides
+from .compiler import ctype, get_kernel, launch_size, template
+from .elementwise import collapse, new_like
+from .pointwise import astype, contiguous, fill
+from .reduction import reduce
+
 __all__ = ["kernels"]
+
+_LONG = np.dtype(np.int64)
+_INT = np.dtype(np.int32)
+
+
+def _decompose(od, *natives):
+    """Run ``od``'s decomposition on ember tensors wrapping ``natives``."""
+    import ember
+    from ember.tensor import Tensor
+
+    ref = next(x for x in _flat(natives) if isinstance(x, CLArray))
+    dev = ember.device("rocm", ref.dev.index)
+
+    def wrap(x):
+        if isinstance(x, CLArray):
+            return Tensor._make(x, dev)
+        if isinstance(x, list):
+            return [wrap(v) for v in x]
+        return x
+
+    def unwrap(x):
+        if isinstance(x, Tensor):
+            return x._data
+        if isinstance(x, (list, tuple)):
+            return type(x)(unwrap(v) for v in x)
+        return x
+    return unwrap(od.decomposition(*[wrap(x) for x in natives]))
+
+
+def _flat(xs):
+    for x in xs:
+        if isinstance(x, list):
+            yield from x
+        else:
+            yield x
+
+
+def _rows(a: CLArray, dim: int, out: CLArray | None):
+    """Merged outer dims of rows along ``dim``: (sizes, in strides, out strides)."""
+    outer = [i for i in range(a.ndim) if i != dim]
+    ostr = out.strides if out is not None else contiguous_strides(a.shape)
+    shape, (ist, ost) = collapse(tuple(a.shape[i] for i in outer),
+                                 [tuple(a.strides[i] for i in outer),
+                                  tuple(ostr[i] for i in outer)])
+    return shape, ist, ost
+
+
+def _outer_code(nd: int) -> tuple:
+    idx = "\n".join(f"        {{ const long i = r % sz{k}; r /= sz{k}; base += i * ist{k}; "
+                    f"obase += i * ost{k}; }}" for k in range(nd - 1, -1, -1))
+    params = "".join(f", const long sz{k}, const long ist{k}, const long ost{k}"
+                     for k in range(nd))
+    return idx, params
+
+
+def _group(c: int) -> int:
+    return 256 if c > 128 else 32  # few sizes: PoCL compiles once per group size
+
+
+def _row_kernel(name: str, dev, dtype, nd: int, scalar_dtypes: list):
+    T = ctype(dtype, name)
+
+    def source():
+        idx, params = _outer_code(nd)
+        return template("rows.cl").substitute(T=T, OUTER_INDEX=idx, OUTER_PARAMS=params)
+    return get_kernel(dev, ("rows", name, dtype, nd), source, name,
+                      scalar_dtypes + [_LONG] * (3 * nd))
+
+
+def _outer_args(shape, ist, ost) -> list:
+    args = []
+    for s, i, o in zip(shape, ist, ost, strict=True):
+        args += [s, i, o]
+    return args
+
+
+# -- softmax ---------------------------------------------------------------------------------
+
+def _softmax(log: bool):
+    def kernel(x: CLArray, dim: int, dtype):
+        if dtype is not None and dtype.np != x.dtype:
+            x = astype(x, dtype)
+        out = new_like(x.dev, x.shape, x.dtype)
+        if out.size == 0:
+            return out
+        if x.ndim == 0:
+            x = x.view((1,), (0,))
+        d = dim % x.ndim
+        C = x.shape[d]
+        shape, ist, ost = _rows(x, d, None)
+        rows = math.prod(shape)
+        k = _row_kernel("softmax", x.dev, x.dtype, len(shape),
+                        [_LONG, _LONG, None, _LONG, None, _LONG, _LONG, _INT])
+        lsz = _group(C)
+        k(x.dev.queue, (rows * lsz,), (lsz,), rows, C, out.buffer,
+          contiguous_strides(x.shape)[d], x.buffer, x.offset, x.strides[d], int(log),
+          *_outer_args(shape, ist, ost))
+        return out
+    kernel.__name__ = "rocm_log_softmax" if log else "rocm_softmax"
+    return kernel
+
+
+# -- cross-entropy -------------------------------------------------------------------------------
+
+def _ce_layout(x: CLArray, target: CLArray):
+    """(logits with a row dim, class dim, contiguous int64 targets)."""
+    if x.ndim == 1:
+        x = x.view((1, x.shape[0]), (0, x.strides[0]))
+    t = contiguous(target if target.dtype == _LONG else astype(target, _dtype_int64()))
+    return x, 1, t
+
+
+def _dtype_int64():
+    import ember
+    return ember.int64
+
+
+def _weight_args(weight):
+    if weight is None:
+        return [None, 0, 0, 0]
+    return [weight.buffer, weight.offset, weight.strides[0], 1]
+
+
+def _ce_forward(od):
+    def kernel(x, target, weight, reduction, ignore_index, label_smoothing):
+        if target.dtype.kind == "f" or x.dtype.kind != "f":
+            return _decompose(od, x, target, weight, reduction, ignore_index,
+                              label_smoothing)
+        batch = (x.shape[:1] + x.shape[2:]) if x.ndim >= 2 else ()
+        x2, d, t = _ce_layout(x, target)
+        C = x2.shape[d]
+        shape, ist, ost = _rows(x2, d, None)
+        rows = math.prod(shape)
+        dev = x.dev
+        loss = new_like(dev, (rows,), x.dtype)
+        wrow = new_like(dev, (rows,), x.dtype)
+        if rows:
+            bad = fill(new_like(dev, (1,), _INT), 0)
+            k = _row_kernel("cross_entropy", dev, x.dtype, len(shape),
+                            [_LONG, _LONG, None, None, None, None, _LONG, _LONG, None, _LONG,
+                             None, _LONG, _LONG, _INT, _LONG, x.dtype])
+            wa = _weight_args(weight)
+            # (the outer index also yields output offsets; loss rows are numbered by
+            # the group id instead, so those go unused here)
+            k(dev.queue, (rows * _group(C),), (_group(C),), rows, C, loss.buffer,
+              wrow.buffer, bad.buffer, x2.buffer, x2.offset, x2.strides[d], t.buffer,
+              t.offset, wa[0] if wa[0] is not None else loss.buffer, wa[1], wa[2], wa[3],
+              ignore_index, x.dtype.type(label_smoothing), *_outer_args(shape, ist, ost))
+            flag = np.zeros(1, np.int32)
+            import pyopencl as cl
+            cl.enqueue_copy(dev.queue, flag, bad.buffer, is_blocking=True)
+            if flag[0]:
+                raise IndexError(f"cross_entropy(): a target is out of bounds for {C} "
+                                 f"classes (expected values in [0, {C - 1}] or "
+                                 f"ignore_index={ignore_index})")
+        if reduction == "none":
+            return loss.view(batch, contiguous_strides(batch))
+        total = reduce("sum", loss, (0,), False, x.dtype)
+        if reduction == "sum":
+            return total
+        wsum = reduce("sum", wrow, (0,), False, x.dtype)
+        from .elementwise import elementwise
+        out = new_like(dev, (), x.dtype)
+        return elementwise("ce_mean", "v_a / v_b", out, [("v_a", total), ("v_b", wsum)], [],
+                           x.dtype)
+    kernel.__name__ = "rocm_cross_entropy"
+    return kernel
+
+
+def _ce_backward(od):
+    def kernel(grad, x, target, weight, reduction, ignore_index, label_smoothing):
+        if target.dtype.kind == "f" or x.dtype.kind != "f":
+            return _decompose(od, grad, x, target, weight, reduction, ignore_index,
+                              label_smoothing)
+        out = new_like(x.dev, x.shape, x.dtype)
+        x2, d, t = _ce_layout(x, target)
+        o2 = out if x.ndim != 1 else out.view((1, x.shape[0]), (0, 1))
+        C = x2.shape[d]
+        shape, ist, ost = _rows(x2, d, o2)
+        rows = math.prod(shape)
+        if rows == 0 or C == 0:
+            return out
+        dev = x.dev
+        g = contiguous(grad)
+        if reduction == "mean":
+            # the mean's denominator: the summed weights of the non-ignored rows
+            denom = _ce_weight_sum(dev, t, weight, ignore_index, C, x.dtype)
+        else:
+            denom = g
+        k = _row_kernel("cross_entropy_backward", dev, x.dtype, len(shape),
+                        [_LONG, _LONG, None, _LONG, None, _LONG, _LONG, None, _LONG,
+                         None, _LONG, _LONG, _INT, _LONG, x.dtype, None, _LONG, _LONG, None,
+                         _INT])
+        wa = _weight_args(weight)
+        mode = {"none": 0, "mean": 1, "sum": 2}[reduction]
+        k(dev.queue, (rows * _group(C),), (_group(C),), rows, C, o2.buffer,
+          o2.strides[d], x2.buffer, x2.offset, x2.strides[d], t.buffer, t.offset,
+          wa[0] if wa[0] is not None else x2.buffer, wa[1], wa[2], wa[3], ignore_index,
+          x.dtype.type(label_smoothing), g.buffer, g.offset, 1, denom.buffer, mode,
+          *_outer_args(shape, ist, ost))
+        return out
+    kernel.__name__ = "rocm__cross_entropy_backward"
+    return kernel
+
+
+def _ce_weight_sum(dev, t: CLArray, weight, ignore_index: int, C: int, dtype):
+    from .elementwise import elementwise
+    w = new_like(dev, t.shape, dtype)
+    if weight is None:
+        elementwise("ce_valid", f"(v_t != {ignore_index}L)", w, [("v_t", t)], [], _LONG)
+    else:
+        # weight[t] where valid: a gather through the class index
+        wc = contiguous(weight)
+        key = ("ce_wsum", dtype)
+        T = ctype(dtype, "cross_entropy")
+
+        def source():
+            return (f"__kernel void wsum(const long n, __global {T}* out, __global const long* "
+                    f"t, const long toff, __global const {T}* w, const long woff, "
+                    f"const long ign, const long C) {{ const long i = get_global_id(0); "
+                    f"if (i >= n) return; const long c = t[toff + i]; "
+                    f"out[i] = (c != ign && c >= 0 && c < C) ? w[woff + c] : ({T})0; }}")
+        k = get_kernel(dev, key, source, "wsum", [_LONG, None, None, _LONG, None, _LONG,
+                                                  _LONG, _LONG])
+        if w.size:
+            k(dev.queue, launch_size(w.size), None, w.size, w.buffer, t.buffer, t.offset,
+              wc.buffer, wc.offset, ignore_index, C)
+    flat = w.view((w.size,), (1,))
+    return reduce("sum", flat, (0,), False, dtype)
+
+
+# -- optimizer steps ---------------------------------------------------------------------------
+
+def _optim_kernel(name: str, dev, dtype, scalar_dtypes):
+    T = ctype(dtype, name)
+    return get_kernel(dev, ("optim", name, dtype),
+                      lambda: template("optim.cl").substitute(T=T), name, scalar_dtypes)
+
+
+def _all_contiguous(*groups) -> bool:
+    return all(x.is_contiguous for g in groups for x in g)
+
+
+def _sgd(od):
+    def kernel(params, grads, bufs, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+               nesterov=False, maximize=False, init_buffers=False):
+        if not _all_contiguous(params, grads, bufs if momentum else []) or \
+                any(p.dtype.kind != "f" for p in params):
+            _decompose(od, params, grads, bufs, lr, momentum, dampening, weight_decay,
+                       nesterov, maximize, init_buffers)
+            return
+        for i, p in enumerate(params):
+            n = p.size
+            if n == 0:
+                continue
+            T = p.dtype
+            g = grads[i] if grads[i].dtype == T else astype(grads[i], _ember_dtype(T))
+            b = bufs[i] if momentum else p
+            k = _optim_kernel("sgd", p.dev, T, [_LONG, None, _LONG, None, _LONG, None, _LONG,
+                                                T, T, T, T, _INT, _INT, _INT])
+            k(p.dev.queue, launch_size(n), None, n, p.buffer, p.offset, g.buffer, g.offset,
+              b.buffer, b.offset, lr, momentum, dampening, weight_decay, int(nesterov),
+              int(maximize), int(init_buffers))
+    kernel.__name__ = "rocm__sgd_update_"
+    return kernel
+
+
+def _adam(od):
+    def kernel(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1,
+               beta2, eps, weight_decay=0.0, amsgrad=False, decoupled_weight_decay=False,
+               maximize=False):
+        state = [exp_avgs, exp_avg_sqs] + ([max_exp_avg_sqs] if amsgrad else [])
+        if not _all_contiguous(params, grads, *state) or \
+                any(p.dtype.kind != "f" for p in params):
+            _decompose(od, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr,
+                       beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay,
+                       maximize)
+            return
+        for i, p in enumerate(params):
+            n = p.size
+            if n == 0:
+                continue
+            T = p.dtype
+            g = grads[i] if grads[i].dtype == T else astype(grads[i], _ember_dtype(T))
+            m, v = exp_avgs[i], exp_avg_sqs[i]
+            vmax = max_exp_avg_sqs[i] if amsgrad else v
+            step = steps[i]
+            step_size = lr / (1.0 - beta1 ** step)
+            bc2_sqrt = math.sqrt(1.0 - beta2 ** step)
+            k = _optim_kernel("adam", p.dev, T,
+                              [_LONG, None, _LONG, None, _LONG, None, _LONG, None, _LONG,
+                               None, _LONG, T, T, T, T, T, T, T, _INT, _INT, _INT])
+            k(p.dev.queue, launch_size(n), None, n, p.buffer, p.offset, g.buffer, g.offset,
+              m.buffer, m.offset, v.buffer, v.offset, vmax.buffer, vmax.offset, lr, beta1,
+              beta2, eps, weight_decay, step_size, bc2_sqrt, int(amsgrad),
+              int(decoupled_weight_decay), int(maximize))
+    kernel.__name__ = "rocm__adam_update_"
+    return kernel
+
+
+def _ember_dtype(np_dtype):
+    from ember.dtypes import FROM_NP
+    return FROM_NP[np_dtype]
 
 
 def kernels(registry) -> dict:
     """Fused kernels for the composites of ``registry`` that this module implements."""
-    return {}
+    table = {"softmax": _softmax(False), "log_softmax": _softmax(True)}
+    makers = {"cross_entropy": _ce_forward, "_cross_entropy_backward": _ce_backward,
+              "_sgd_update_": _sgd, "_adam_update_": _adam}
+    for name, make in makers.items():
+        if name in registry:
+            table[name] = make(registry[name])
+    return table
+

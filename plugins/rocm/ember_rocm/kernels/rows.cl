@@ -1,0 +1,148 @@
+// Row kernels: one work group per row of C elements along one dimension (softmax,
+// log-softmax, cross-entropy).  Rows are addressed through merged outer dimensions
+// (input and output strides); elements of a row are `dst` apart.  Each kernel makes
+// two passes over its row: the maximum, then the sums, combined in local memory.
+#define GROUP_MAX 256
+
+// tree-combine `v` over the work group with `op`, result broadcast to every item
+#define GROUP_REDUCE(scratch, v, OP) do { \
+    scratch[lid] = v; \
+    barrier(CLK_LOCAL_MEM_FENCE); \
+    for (int s_ = lsz / 2; s_ > 0; s_ >>= 1) { \
+        if (lid < s_) { const $T a_ = scratch[lid], b_ = scratch[lid + s_]; \
+                        scratch[lid] = OP(a_, b_); } \
+        barrier(CLK_LOCAL_MEM_FENCE); \
+    } \
+    v = scratch[0]; \
+    barrier(CLK_LOCAL_MEM_FENCE); \
+} while (0)
+#define ADD(a, b) ((a) + (b))
+#define MAXNAN(a, b) (((a) > (b) || isnan(a)) ? (a) : (b))
+
+__kernel void softmax(const long rows, const long C, __global $T* out, const long ost,
+                      __global const $T* in, const long off, const long ist,
+                      const int log_$OUTER_PARAMS)
+{
+    const long g = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int lsz = get_local_size(0);
+    __local $T scratch[GROUP_MAX];
+    long base = off, obase = 0;
+    {
+        long r = g;
+$OUTER_INDEX
+    }
+    $T mx = -INFINITY;
+    for (long j = lid; j < C; j += lsz) mx = MAXNAN(mx, in[base + j * ist]);
+    GROUP_REDUCE(scratch, mx, MAXNAN);
+    // rows of -inf / inf: exp() produces the NaN itself, as the reference does
+    const $T shift = isfinite(mx) ? mx : ($T)0;
+    $T s = 0;
+    for (long j = lid; j < C; j += lsz) s += exp(in[base + j * ist] - shift);
+    GROUP_REDUCE(scratch, s, ADD);
+    const $T ls = log(s);
+    for (long j = lid; j < C; j += lsz) {
+        const $T x = in[base + j * ist] - shift;
+        out[obase + j * ost] = log_ ? x - ls : exp(x) / s;
+    }
+}
+
+// Cross-entropy with class-index targets: per row, the weighted negative log-likelihood
+// of the target (with label smoothing) and the row's weight (0 where ignored).
+__kernel void cross_entropy(const long rows, const long C, __global $T* loss,
+                            __global $T* wrow, __global int* bad,
+                            __global const $T* in, const long off, const long ist,
+                            __global const long* target, const long toff,
+                            __global const $T* weight, const long woff, const long wst,
+                            const int has_weight, const long ignore_index, const $T ls$OUTER_PARAMS)
+{
+    const long g = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int lsz = get_local_size(0);
+    __local $T scratch[GROUP_MAX];
+    long base = off, obase = 0;
+    {
+        long r = g;
+$OUTER_INDEX
+    }
+    const long t = target[toff + g];
+    const int valid = t != ignore_index;
+    if (valid && (t < 0 || t >= C)) {
+        if (lid == 0) { bad[0] = 1; loss[g] = NAN; wrow[g] = 0; }
+        return;
+    }
+    $T mx = -INFINITY;
+    for (long j = lid; j < C; j += lsz) mx = MAXNAN(mx, in[base + j * ist]);
+    GROUP_REDUCE(scratch, mx, MAXNAN);
+    const $T shift = isfinite(mx) ? mx : ($T)0;
+    $T s = 0, swx = 0, sw = 0;
+    for (long j = lid; j < C; j += lsz) {
+        const $T x = in[base + j * ist] - shift;
+        const $T w = has_weight ? weight[woff + j * wst] : ($T)1;
+        s += exp(x);
+        swx += w * x;
+        sw += w;
+    }
+    GROUP_REDUCE(scratch, s, ADD);
+    GROUP_REDUCE(scratch, swx, ADD);
+    GROUP_REDUCE(scratch, sw, ADD);
+    if (lid == 0) {
+        const $T lse = log(s);
+        if (!valid) { loss[g] = 0; wrow[g] = 0; return; }
+        const $T wt = has_weight ? weight[woff + t * wst] : ($T)1;
+        const $T xt = in[base + t * ist] - shift;
+        $T l = -wt * (1 - ls) * (xt - lse);
+        if (ls != 0) l -= (ls / C) * (swx - sw * lse);
+        loss[g] = l;
+        wrow[g] = wt;
+    }
+}
+
+// Gradient of cross-entropy w.r.t. the logits, one work group per row:
+// g_k = scale * (p_k * sum_j d_j - d_k) with d the target weights of the loss.
+__kernel void cross_entropy_backward(const long rows, const long C, __global $T* out,
+                                     const long ost,
+                                     __global const $T* in, const long off, const long ist,
+                                     __global const long* target, const long toff,
+                                     __global const $T* weight, const long woff,
+                                     const long wst, const int has_weight,
+                                     const long ignore_index, const $T ls,
+                                     __global const $T* grad, const long goff,
+                                     const long gst, __global const $T* denom,
+                                     const int mode$OUTER_PARAMS)
+{
+    const long g = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int lsz = get_local_size(0);
+    __local $T scratch[GROUP_MAX];
+    long base = off, obase = 0;
+    {
+        long r = g;
+$OUTER_INDEX
+    }
+    const long t = target[toff + g];
+    const int valid = t != ignore_index && t >= 0 && t < C;
+    $T mx = -INFINITY;
+    for (long j = lid; j < C; j += lsz) mx = MAXNAN(mx, in[base + j * ist]);
+    GROUP_REDUCE(scratch, mx, MAXNAN);
+    const $T shift = isfinite(mx) ? mx : ($T)0;
+    $T s = 0, sw = 0;
+    for (long j = lid; j < C; j += lsz) {
+        s += exp(in[base + j * ist] - shift);
+        sw += has_weight ? weight[woff + j * wst] : ($T)1;
+    }
+    GROUP_REDUCE(scratch, s, ADD);
+    GROUP_REDUCE(scratch, sw, ADD);
+    const $T wt = valid ? (has_weight ? weight[woff + t * wst] : ($T)1) : ($T)0;
+    const $T lsc = valid ? ls / C : ($T)0;
+    const $T dsum = wt * (1 - ls) + lsc * sw;
+    // mode 0: none (per-row grad), 1: mean (grad / denom), 2: sum
+    const $T scale = mode == 0 ? grad[goff + g * gst]
+                   : mode == 1 ? grad[goff] / denom[0] : grad[goff];
+    for (long j = lid; j < C; j += lsz) {
+        const $T p = exp(in[base + j * ist] - shift) / s;
+        const $T w = has_weight ? weight[woff + j * wst] : ($T)1;
+        const $T d = (j == t ? wt * (1 - ls) : ($T)0) + lsc * w;
+        out[obase + j * ost] = scale * (p * dsum - d);
+    }
+}
