@@ -158,8 +158,10 @@ def asarray(obj: Any, /, *, dtype=None, device=None, copy: builtins.bool | None 
     d = _dt.as_dtype(dtype, op="asarray") if dtype is not None else None
     dev = _device(device) if device is not None else None
     if copy is True:
-        return _tensor(obj, dtype=d, device=dev if dev is not None else
-                       (obj.device if isinstance(obj, Tensor) else None))
+        if isinstance(obj, Tensor):  # stays on its device: no trip through the host
+            out = obj.to(device=dev, dtype=d)
+            return out.clone() if out is obj else out
+        return _tensor(obj, dtype=d, device=dev)
     if isinstance(obj, Tensor):
         out = obj.to(device=dev, dtype=d)
     elif isinstance(obj, np.ndarray) or hasattr(obj, "__dlpack__"):
@@ -195,6 +197,11 @@ def linspace(start, stop, /, num: int, *, dtype=None, device=None,
     d = _dt.as_dtype(dtype, op="linspace") if dtype is not None else _dt.get_default_dtype()
     if not isinstance(num, int) or num < 0:
         _fail("linspace", f"argument 'num' must be a non-negative int, got {num!r}")
+    if "linspace" in _registry and d.is_floating_point:
+        if endpoint:
+            return _op("linspace")(start, stop, num, dtype=d, device=device)
+        out = _op("linspace")(start, stop, num + 1, dtype=d, device=device)
+        return _op("narrow")(out, 0, 0, num)
     div = (num - 1) if endpoint else num
     step = (stop - start) / div if div > 0 else 0.0
     idx = _op("arange")(num, dtype=_dt.float64, device=device)
