@@ -535,3 +535,58 @@ def test_grad_fn_names_and_next_functions():
     (mul_node, _), (none_node, _) = y.grad_fn.next_functions
     assert type(mul_node).__name__ == "MulBackward0" and none_node is None
     assert type(mul_node.next_functions[0][0]).__name__ == "AccumulateGrad"
+
+
+# --- in-place ops on views (the base's history is rewritten) -------------------------------
+
+@needs_torch
+def test_in_place_on_views_matches_torch():
+    def run(m, T):
+        x = T(np.arange(12.0).reshape(3, 4) / 10)
+        w = T(np.array([1.0, 2.0, 3.0]) / 3)
+        h = x * 2
+        h[:, 1] = w  # __setitem__: copy_ into a view
+        h[0, ::2].mul_(w[:2])  # an in-place op on a strided view
+        v = h[1:]
+        v.exp_()
+        buf = m.zeros(2, 3, dtype=m.float64)
+        buf[1] = w * 5  # a plain tensor gets a history
+        loss = (h * h).sum() + (buf * buf).sum() + v.sum()
+        loss.backward()
+        return x.grad, w.grad
+
+    e = run(ember, leaf)
+    t = run(torch, lambda a: torch.tensor(a, dtype=torch.float64, requires_grad=True))
+    for a, b in zip(e, t, strict=True):
+        np.testing.assert_allclose(np_(a), b.numpy(), rtol=1e-12)
+
+
+def test_in_place_on_view_keeps_data_and_version_right():
+    x = leaf([1.0, 2.0, 3.0, 4.0])
+    h = x * 1
+    before = h._version
+    h[1:3] = ember.tensor([10.0, 20.0], dtype=ember.float64)
+    np.testing.assert_array_equal(np_(h), [1.0, 10.0, 20.0, 4.0])
+    assert h._version == before + 1
+    h.sum().backward()
+    np.testing.assert_array_equal(np_(x.grad), [1.0, 0.0, 0.0, 1.0])
+
+
+def test_in_place_on_view_of_leaf_raises():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is "
+                                           "being used in an in-place operation"):
+        x[0:1].mul_(2)
+    np.testing.assert_array_equal(np_(x), [1.0, 2.0])
+
+
+def test_in_place_on_detached_alias_does_not_touch_the_original_graph():
+    x = leaf([1.0, 2.0])
+    w = leaf([3.0, 4.0])
+    d = x.detach()
+    d.mul_(w)
+    assert x.grad_fn is None and d.grad_fn is not None
+    d.sum().backward()
+    np.testing.assert_array_equal(np_(w.grad), [1.0, 2.0])  # d's values before mul_
+    np.testing.assert_array_equal(np_(x), [3.0, 8.0])  # memory is shared, history is not
+    assert x.grad is None

@@ -31,6 +31,10 @@ def _is_float_np(np_dtype) -> bool:
 def autograd_kernel(od, dev, args):
     """Boxed kernel of the Autograd key (registered as its fallback for every op)."""
     d = od.derivative
+    if od.is_inplace and _is_view(args[0]):
+        from .views import record_inplace_on_view
+        _check_inplace_target(od, args[0])
+        return record_inplace_on_view(od, dev, args)
     if d is None:
         if od.is_inplace:
             base = registry.get(od.inplace_of) if od.inplace_of else None
@@ -123,8 +127,18 @@ def record(d, args, out, edges=None):
     node._deriv = d
     node._args = saved
     save_idx = d.save_idx
-    node._versions = tuple(args[i]._version if args[i].__class__ is Tensor else -1
-                           for i in save_idx) if save_idx else ()
+    if save_idx:
+        versions = []
+        for i in save_idx:
+            t = args[i]
+            if t.__class__ is Tensor:
+                vc = t._vc
+                versions.append(0 if vc is None else vc.value)
+            else:
+                versions.append(-1)
+        node._versions = versions
+    else:
+        node._versions = ()
     if out.__class__ is tuple or out.__class__ is list:
         node._n_out = len(out)
         for nr, o in enumerate(out):
@@ -135,7 +149,8 @@ def record(d, args, out, edges=None):
                     o._output_nr = nr
         node._result = tuple(_save_output(o) for o in out) if d.save_result else None
     else:
-        if not _is_float_np(out._data.dtype):
+        f = _FLOAT_NP.get(out._data.dtype)
+        if not (f or f is None and _is_float_np(out._data.dtype)):
             return
         out._requires_grad = True
         out.grad_fn = node
@@ -177,11 +192,11 @@ LEAF_INPLACE = ("a leaf Variable that requires grad is being used in an in-place
 def _check_inplace_target(od, target):
     if target.grad_fn is None and target._requires_grad:
         raise RuntimeError(f"{od.name}(): {LEAF_INPLACE}")
-    if target._base is not None:
-        raise RuntimeError(
-            f"{od.name}(): in-place modification of a view of a tensor that requires "
-            f"grad is not supported by ember's autograd (its base would need a "
-            f"rewritten history); use the out-of-place op, or modify a clone()")
+
+
+def _is_view(t) -> bool:
+    """A view whose base autograd must update (not a ``detach()``ed alias)."""
+    return t._base is not None and not t.__dict__.get("_detached", False)
 
 
 def _record_inplace(od, dev, args, d):

@@ -53,7 +53,21 @@ def _retains_grad(self: Tensor) -> bool:
     return bool(self._retains_grad)
 
 
+def _wrap_detach(detach):
+    def detach_(self: Tensor) -> Tensor:
+        t = detach(self)
+        # Shares memory and the version counter, but in-place ops on it must not rewrite
+        # the history of the tensor it came from (it is cut from the graph).
+        t._detached = True
+        return t
+    detach_.__doc__ = detach.__doc__
+    detach_.__wrapped__ = detach
+    return detach_
+
+
 def install() -> None:
+    if not hasattr(Tensor.detach, "__wrapped__"):
+        Tensor.detach = _wrap_detach(Tensor.detach)
     Tensor.backward = backward
     Tensor.register_hook = register_hook
     Tensor.retain_grad = retain_grad
