@@ -113,8 +113,9 @@ def compare(actual: np.ndarray, expected: np.ndarray, dtype: ember.dtype,
     if dtype.is_floating_point:
         a, e = _as_f64(actual), _as_f64(expected)
         with quiet():
-            ok = (np.abs(a - e) <= atol + rtol * np.abs(e)) | (a == e) | \
-                (np.isnan(a) & np.isnan(e))
+            # infinities must match exactly (inf - -inf is within rtol * inf)
+            close = (np.abs(a - e) <= atol + rtol * np.abs(e)) & np.isfinite(e)
+            ok = close | (a == e) | (np.isnan(a) & np.isnan(e))
     else:
         a, e = actual, expected
         ok = a == e
