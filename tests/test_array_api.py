@@ -102,6 +102,7 @@ def test_every_standard_name_that_ember_can_have_exists():
     later = {"nextafter", "isin"}
     wanted = set(xs.__all__) - missing_dtypes - strict_only - later
     assert sorted(n for n in wanted if not hasattr(xe, n)) == []
+    assert set(xe.__all__) == wanted  # and nothing that is not the standard's
     assert sorted(n for n in xs.linalg.__all__ if not hasattr(xe.linalg, n)) == []
 
 

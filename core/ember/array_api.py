@@ -1020,3 +1020,11 @@ Tensor.__array_namespace__ = _array_namespace
 Tensor.to_device = _to_device
 if not hasattr(Tensor, "mT"):
     Tensor.mT = property(_mT, doc="The transpose of the last two dimensions.")
+
+_NOT_STANDARD = {"np", "math", "builtins", "annotations", "Any", "Sequence", "Tensor",
+                 "OpError", "get_default_device", "PYTORCH_DIFFERENCES",
+                 "top_level_names", "UniqueAllResult", "UniqueCountsResult",
+                 "UniqueInverseResult"}
+#: The standard's names this namespace has (what ``from ember.array_api import *`` gives).
+__all__ = sorted([n for n in globals() if not n.startswith("_") and n not in _NOT_STANDARD]
+                 + ["__array_api_version__", "__array_namespace_info__"])
