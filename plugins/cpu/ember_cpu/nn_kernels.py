@@ -123,15 +123,49 @@ def _ce_coefficients(x2, t2, weight, ignore_index, ls):
     return d, wt.sum(), valid
 
 
+_ARANGE: dict = {}
+
+
+def _rows_index(n: int) -> np.ndarray:
+    r = _ARANGE.get(n)
+    if r is None:
+        r = _ARANGE[n] = np.arange(n)
+    return r
+
+
+def _simple_ce(x, target, weight, ignore_index, label_smoothing):
+    """The common case: 2-D logits, class indices in range, nothing ignored, no class
+    weights, no smoothing.  Returns (shifted logits, log-sum-exp, rows) or None."""
+    if x.ndim != 2 or weight is not None or label_smoothing or target.dtype.kind == "f" \
+            or x.shape[0] == 0:
+        return None
+    lo, hi = target.min(), target.max()
+    if lo < 0 or hi >= x.shape[1]:
+        return None  # ignored entries or bad targets: the general path sorts them out
+    m = x.max(1, keepdims=True)
+    if not np.isfinite(m).all():
+        return None
+    s = x - m
+    return s, np.log(np.exp(s).sum(1)), _rows_index(x.shape[0])
+
+
 @kernel("cross_entropy")
 def cross_entropy(x, target, weight, reduction, ignore_index, label_smoothing):
+    fast = _simple_ce(x, target, weight, ignore_index, label_smoothing)
+    if fast is not None:
+        s, lse, rows = fast
+        loss = lse - s[rows, target]
+        if reduction == "none":
+            return loss
+        total = loss.sum()
+        return np.asarray(total / x.shape[0] if reduction == "mean" else total, x.dtype)
     batch = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
     x2, t2 = _rows(x, target)
     if x2.size == 0 and reduction != "none":
         return np.asarray(np.nan if reduction == "mean" else 0.0, dtype=x.dtype)
     logp = _log_softmax(x2, 1)
     d, denom, _ = _ce_coefficients(x2, t2, weight, ignore_index, label_smoothing)
-    loss = -np.einsum("ij,ij->i", d, logp) if d.shape[0] > 1 else -(d * logp).sum(1)
+    loss = -(d * logp).sum(1)
     if reduction == "none":
         return _arr(loss.reshape(batch).astype(x.dtype, copy=False))
     total = loss.sum(dtype=x.dtype)
@@ -143,6 +177,16 @@ def cross_entropy(x, target, weight, reduction, ignore_index, label_smoothing):
 
 @kernel("_cross_entropy_backward")
 def cross_entropy_backward(grad, x, target, weight, reduction, ignore_index, label_smoothing):
+    fast = _simple_ce(x, target, weight, ignore_index, label_smoothing)
+    if fast is not None:
+        s, lse, rows = fast
+        g = np.exp(s - lse[:, None])
+        g[rows, target] -= 1
+        if reduction == "none":
+            g *= grad[:, None]
+        else:
+            g *= grad / x.shape[0] if reduction == "mean" else grad
+        return g
     x2, t2 = _rows(x, target)
     e = np.exp(x2 - x2.max(1, keepdims=True))
     p = e / e.sum(1, keepdims=True)
