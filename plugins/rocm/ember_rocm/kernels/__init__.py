@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import fused, indexing, matmul as _matmul, pointwise, reduction, views
+from . import fused, gather, host, indexing, matmul as _matmul, pointwise, reduction, views
 from .elementwise import elementwise
 
 __all__ = ["build_table"]
@@ -73,6 +73,15 @@ def _creation(backend):
             "rand": rand, "randn": randn}
 
 
+def _cpu_has(name: str) -> bool:
+    """Whether the CPU backend (whose numpy kernels host ops reuse) has ``name``."""
+    try:
+        from ember.device import get_backend
+        return name in get_backend("cpu").kernels
+    except Exception:  # no CPU plugin: those ops are then missing on rocm too
+        return False
+
+
 def _fill_(self, value):
     pointwise.fill(self, value)
 
@@ -109,5 +118,15 @@ def build_table(backend) -> dict:
         "cumprod": lambda self, dim, dtype: indexing.scan("*", self, dim, dtype.np),
         "matmul": _matmul.matmul,
     })
+    table.update({
+        "gather": gather.gather, "scatter": gather.scatter, "scatter_": gather.scatter_,
+        "scatter_add": gather.scatter_add, "scatter_add_": gather.scatter_add_,
+        "index_select": gather.index_select, "index_add": gather.index_add,
+        "index_add_": gather.index_add_, "index": gather.index, "index_put_": gather.index_put_,
+        "masked_fill": gather.masked_fill, "masked_fill_": gather.masked_fill_,
+    })
     table.update(fused.kernels(registry))
+    for name in host.HOST_OPS:
+        if name in registry and name not in table and _cpu_has(name):
+            table[name] = host.host_kernel(backend, name)
     return {k: v for k, v in table.items() if k in registry}
