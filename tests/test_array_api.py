@@ -558,3 +558,33 @@ def test_namespace_on_every_device(device):
             assert g.device == ember.device(device), name
             np.testing.assert_allclose(np.asarray(g.cpu()), w.numpy(), rtol=1e-6,
                                        err_msg=name)
+
+
+# --- gradients ------------------------------------------------------------------------------
+
+GRAD_CASES = {
+    "std": (lambda xp, x: xp.std(x, axis=0, correction=1),
+            lambda t: t.std(0)),
+    "logaddexp": (lambda xp, x: xp.logaddexp(x, 2 * x), lambda t: t.logaddexp(2 * t)),
+    "asinh": (lambda xp, x: xp.asinh(x), lambda t: t.asinh()),
+    "hypot": (lambda xp, x: xp.hypot(x, x + 1), lambda t: t.hypot(t + 1)),
+    "flip": (lambda xp, x: xp.flip(x, axis=1) * xp.arange(4.0, dtype=x.dtype),
+             lambda t: t.flip(1) * t.new_tensor([0.0, 1.0, 2.0, 3.0])),
+    "vector_norm": (lambda xp, x: xp.linalg.vector_norm(x, axis=1, ord=3),
+                    None),
+    "tensordot": (lambda xp, x: xp.tensordot(x, x, axes=([1], [1])),
+                  lambda t: t @ t.T),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_CASES))
+def test_namespace_functions_are_differentiable(name):
+    """They are ember ops underneath, so autograd sees through them (PyTorch: oracle)."""
+    torch = pytest.importorskip("torch")
+    fe, ft = GRAD_CASES[name]
+    data = RNG.standard_normal((3, 4))
+    x = ember.tensor(data, requires_grad=True)
+    fe(xe, x).sum().backward()
+    t = torch.tensor(data, requires_grad=True)
+    (ft(t) if ft else torch.linalg.vector_norm(t, ord=3, dim=1)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
