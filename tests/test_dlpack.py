@@ -235,3 +235,7 @@ def test_dpnp_exchange_is_zero_copy_both_ways():
     assert e.cpu().tolist() == [0.0, -1.0, 2.0, 3.0]
     host = np.from_dlpack(t, device="cpu")  # the producer copies to the host
     assert host.tolist()[0] == 42.0
+    on_cpu = ember.from_dlpack(src, device="cpu")
+    assert on_cpu.device == ember.device("cpu") and on_cpu.tolist() == [0.0, -1.0, 2.0, 3.0]
+    on_xpu = ember.from_dlpack(np.arange(3.0, dtype=np.float32), device="xpu")
+    assert on_xpu.device.type == "xpu" and on_xpu.cpu().tolist() == [0.0, 1.0, 2.0]
