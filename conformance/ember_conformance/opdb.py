@@ -116,7 +116,8 @@ POINTWISE_REFS: dict[str, Callable] = {
     "log10": np.log10, "log1p": np.log1p, "sqrt": np.sqrt,
     "rsqrt": lambda a: 1.0 / np.sqrt(a), "sin": np.sin, "cos": np.cos, "tan": np.tan,
     "tanh": np.tanh, "sigmoid": _sigmoid, "erf": _erf, "floor": np.floor, "ceil": np.ceil,
-    "trunc": np.trunc, "sign": np.sign, "round": _round,
+    "trunc": np.trunc, "sign": lambda a: np.where(np.isnan(a), 0, np.sign(a)),  # as PyTorch
+    "round": _round,
     "clamp_min": np.maximum, "clamp_max": np.minimum,
     "addcmul": lambda s, a, b, value=1: s + value * a * b,
     "addcdiv": lambda s, a, b, value=1: s + value * a / b,

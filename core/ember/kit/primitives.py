@@ -652,3 +652,13 @@ def linalg_det(ns, a):
 @impl("linalg_slogdet")
 def linalg_slogdet(ns, a):
     return tuple(_linalg(ns).slogdet(a))
+
+
+@impl("sign")
+def sign(ns, a):
+    xp = ns.xp
+    if a.dtype == ns.bool:
+        return xp.asarray(a, copy=True)
+    if ns.is_float(a):  # PyTorch: sign(NaN) is 0
+        return xp.where(xp.isnan(a), ns.operand(0, a), xp.sign(a))
+    return xp.sign(a)
