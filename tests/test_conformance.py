@@ -101,7 +101,7 @@ def test_report_table_and_summary():
                     "mean": {"float32": {"status": "decomposition", "checks": {}},
                              "int64": {"status": "n/a", "checks": {}}},
                     "exp": {"float32": {"status": "failing", "checks": {}}}},
-            "contracts": [{"check": "synchronize", "status": "native", "message": ""}],
+            "contracts": [{"check": "synchronize", "status": "passed", "message": ""}],
             "summary": {"ops": 3, "native": 1, "decomposition": 1, "unsupported": 1,
                         "failing": 1, "n/a": 1}}
     table = coverage_table("xdev", data)
@@ -111,6 +111,7 @@ def test_report_table_and_summary():
     assert "X" in rows["exp"] and "D" in rows["mean"] and "." in rows["mean"]
     line = summary_line("xdev", data)
     assert line.startswith("ember-conformance xdev: 3 ops") and line.endswith("FAIL")
+    assert "contracts 1/1 passed" in line
     data["summary"]["failing"] = 0
     assert summary_line("xdev", data).endswith("PASS")
 

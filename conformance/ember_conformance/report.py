@@ -23,6 +23,9 @@ CELL_SYMBOLS = {"native": "N", "decomposition": "D", "cpu_fallback": "F",
 _ORDER = ("failing", "native", "decomposition", "cpu_fallback", "unsupported", "n/a")
 _DTYPE_ORDER = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16",
                 "int8", "uint8", "bool")
+_SHORT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",
+          "int64": "i64", "int32": "i32", "int16": "i16", "int8": "i8", "uint8": "u8",
+          "bool": "bool"}
 
 
 class Recorder:
@@ -122,6 +125,8 @@ class Recorder:
 
 def _status(report, props) -> tuple[str, str]:
     if report.passed:
+        if props.get("ember_op") is None:
+            return "passed", ""
         return props.get("ember_impl", "native"), ""
     if report.skipped:
         longrepr = report.longrepr
@@ -141,8 +146,7 @@ def coverage_table(device: str, data: dict) -> str:
     ops = data.get("ops", {})
     dtypes = [d for d in _DTYPE_ORDER if any(d in row for row in ops.values())]
     width = max([len(op) for op in ops] + [10])
-    head = f"{'op':<{width}} " + " ".join(f"{d[:4] if d != 'bfloat16' else 'bf16':>4}"
-                                          for d in dtypes)
+    head = f"{'op':<{width}} " + " ".join(f"{_SHORT[d]:>4}" for d in dtypes)
     lines = [f"coverage on {device}: " + ", ".join(f"{s} {n}" for n, s in CELL_SYMBOLS.items()),
              head, "-" * len(head)]
     for op in sorted(ops):
@@ -160,8 +164,7 @@ def summary_line(device: str, data: dict) -> str:
     s = data.get("summary", {})
     failing = s.get("failing", 0) + s.get("contract_failing", 0)
     contracts = data.get("contracts", [])
-    passed_contracts = sum(1 for c in contracts if c["status"] not in ("failing",
-                                                                       "unsupported", "n/a"))
+    passed_contracts = sum(1 for c in contracts if c["status"] == "passed")
     return (f"ember-conformance {device}: {s.get('ops', 0)} ops, "
             f"{s.get('native', 0)} native, {s.get('decomposition', 0)} via decomposition, "
             f"{s.get('cpu_fallback', 0)} via CPU fallback, {s.get('unsupported', 0)} "
