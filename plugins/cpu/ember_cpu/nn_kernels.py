@@ -305,11 +305,35 @@ def _conv_geometry(x, w, stride, padding, dilation):
     return s, p, d, kh, kw
 
 
-def _cols(xp, kh, kw, s, d):
-    """(N, C, H, W) padded input -> (N, OH, OW, C, kh, kw) window view (no copy)."""
-    win = _windows_view(xp, (d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1), axis=(2, 3))
-    win = win[:, :, ::s[0], ::s[1], ::d[0], ::d[1]]
-    return win.transpose(0, 2, 3, 1, 4, 5)
+def _out_size(size, k, s, d):
+    return (size - d * (k - 1) - 1) // s + 1
+
+
+def _channels_first(x, p):
+    """(N, C, H, W) -> zero-padded (C, N, H + 2ph, W + 2pw), contiguous: the layout whose
+    kernel-offset slices copy fastest into im2col columns."""
+    n, c, h, w = x.shape
+    out = np.zeros((c, n, h + 2 * p[0], w + 2 * p[1]), dtype=x.dtype)
+    out[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x.transpose(1, 0, 2, 3)
+    return out
+
+
+def _im2col(x, p, kh, kw, s, d):
+    """(N, C, H, W) input, padding ``p`` -> (C*kh*kw, N*OH*OW) columns, OH, OW.
+
+    Filled with one strided block copy per kernel offset: far faster than reshaping a
+    6-D window view, whose innermost run is only ``kw`` elements long."""
+    xt = _channels_first(x, p)
+    c, n, hp, wp = xt.shape
+    oh, ow = _out_size(hp, kh, s[0], d[0]), _out_size(wp, kw, s[1], d[1])
+    cols = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        r0 = i * d[0]
+        for j in range(kw):
+            c0 = j * d[1]
+            cols[:, i, j] = xt[:, :, r0:r0 + s[0] * (oh - 1) + 1:s[0],
+                               c0:c0 + s[1] * (ow - 1) + 1:s[1]]
+    return cols.reshape(c * kh * kw, n * oh * ow), oh, ow
 
 
 def _pad_hw(x, p, value=0.0):
@@ -324,21 +348,25 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     if unbatched:
         x = x[None]
     s, p, d, kh, kw = _conv_geometry(x, w, stride, padding, dilation)
-    cols = _cols(_pad_hw(x, p), kh, kw, s, d)  # (N, OH, OW, C, kh, kw)
-    n, oh, ow = cols.shape[:3]
-    o = w.shape[0]
+    cols, oh, ow = _im2col(x, p, kh, kw, s, d)  # (C*kh*kw, N*OH*OW)
+    n, o = x.shape[0], w.shape[0]
     if groups == 1:
-        out = cols.reshape(n * oh * ow, -1) @ w.reshape(o, -1).T
+        out = w.reshape(o, -1) @ cols
     else:
-        cg, og = w.shape[1], o // groups
-        out = np.empty((n * oh * ow, o), dtype=x.dtype)
+        og, k = o // groups, cols.shape[0] // groups
+        out = np.empty((o, cols.shape[1]), dtype=x.dtype)
         for g in range(groups):
-            cg_cols = cols[:, :, :, g * cg:(g + 1) * cg].reshape(n * oh * ow, -1)
-            out[:, g * og:(g + 1) * og] = cg_cols @ w[g * og:(g + 1) * og].reshape(og, -1).T
+            out[g * og:(g + 1) * og] = w[g * og:(g + 1) * og].reshape(og, -1) @ \
+                cols[g * k:(g + 1) * k]
     if b is not None:
-        out += b
-    out = out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+        out += b[:, None]
+    out = out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
     return np.ascontiguousarray(out[0] if unbatched else out)
+
+
+def _grad_rows(grad):
+    """(N, O, OH, OW) -> (O, N*OH*OW), the layout of the im2col products."""
+    return grad.transpose(1, 0, 2, 3).reshape(grad.shape[1], -1)
 
 
 @kernel("_conv2d_backward_weight")
@@ -346,18 +374,16 @@ def conv2d_backward_weight(grad, x, w, stride, padding, dilation, groups):
     if x.ndim == 3:
         x, grad = x[None], grad[None]
     s, p, d, kh, kw = _conv_geometry(x, w, stride, padding, dilation)
-    cols = _cols(_pad_hw(x, p), kh, kw, s, d)
-    n, oh, ow = cols.shape[:3]
-    o = w.shape[0]
-    g2 = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    cols, _, _ = _im2col(x, p, kh, kw, s, d)
+    g2 = _grad_rows(grad)
     if groups == 1:
-        return (g2.T @ cols.reshape(n * oh * ow, -1)).reshape(w.shape).astype(w.dtype,
-                                                                                copy=False)
-    cg, og = w.shape[1], o // groups
+        return (g2 @ cols.T).reshape(w.shape).astype(w.dtype, copy=False)
+    o = w.shape[0]
+    og, k = o // groups, cols.shape[0] // groups
     gw = np.empty_like(w)
     for g in range(groups):
-        c = cols[:, :, :, g * cg:(g + 1) * cg].reshape(n * oh * ow, -1)
-        gw[g * og:(g + 1) * og] = (g2[:, g * og:(g + 1) * og].T @ c).reshape(og, cg, kh, kw)
+        gw[g * og:(g + 1) * og] = (g2[g * og:(g + 1) * og] @ cols[g * k:(g + 1) * k].T
+                                   ).reshape((og,) + w.shape[1:])
     return gw
 
 
@@ -369,25 +395,25 @@ def conv2d_backward_input(grad, x, w, stride, padding, dilation, groups):
     s, p, d, kh, kw = _conv_geometry(x, w, stride, padding, dilation)
     n, c, h, wd = x.shape
     o, oh, ow = grad.shape[1], grad.shape[2], grad.shape[3]
-    g2 = grad.transpose(0, 2, 3, 1).reshape(-1, o)
+    g2 = _grad_rows(grad)
     if groups == 1:
-        dcols = (g2 @ w.reshape(o, -1)).reshape(n, oh, ow, c, kh, kw)
+        dcols = w.reshape(o, -1).T @ g2
     else:
-        cg, og = w.shape[1], o // groups
-        dcols = np.empty((n * oh * ow, c, kh, kw), dtype=x.dtype)
+        og, k = o // groups, c // groups * kh * kw
+        dcols = np.empty((c * kh * kw, g2.shape[1]), dtype=x.dtype)
         for g in range(groups):
-            dcols[:, g * cg:(g + 1) * cg] = (
-                g2[:, g * og:(g + 1) * og] @ w[g * og:(g + 1) * og].reshape(og, -1)
-            ).reshape(-1, cg, kh, kw)
-        dcols = dcols.reshape(n, oh, ow, c, kh, kw)
-    dxp = np.zeros((n, c, h + 2 * p[0], wd + 2 * p[1]), dtype=x.dtype)
-    # col2im: every kernel offset adds its slice of the gradient back (overlaps add).
+            dcols[g * k:(g + 1) * k] = w[g * og:(g + 1) * og].reshape(og, -1).T @ \
+                g2[g * og:(g + 1) * og]
+    dcols = dcols.reshape(c, kh, kw, n, oh, ow)
+    dxp = np.zeros((c, n, h + 2 * p[0], wd + 2 * p[1]), dtype=x.dtype)
+    # col2im: every kernel offset adds its block back (overlapping windows add up).
     for i in range(kh):
+        r0 = i * d[0]
         for j in range(kw):
-            r0, c0 = i * d[0], j * d[1]
-            dxp[:, :, r0:r0 + s[0] * (oh - 1) + 1:s[0], c0:c0 + s[1] * (ow - 1) + 1:s[1]] += \
-                dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    dx = dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + wd]
+            c0 = j * d[1]
+            dxp[:, :, r0:r0 + s[0] * (oh - 1) + 1:s[0], c0:c0 + s[1] * (ow - 1) + 1:s[1]] \
+                += dcols[:, i, j]
+    dx = dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + wd].transpose(1, 0, 2, 3)
     return np.ascontiguousarray(dx[0] if unbatched else dx)
 
 
@@ -404,8 +430,11 @@ def _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode):
             n -= 1
         out.append(n)
         extra.append(max(0, (n - 1) * s[i] + d[i] * (k[i] - 1) + 1 - (size + 2 * p[i])))
-    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0] + extra[0]), (p[1], p[1] + extra[1])),
-                constant_values=-np.inf) if any(p) or any(extra) else x
+    xp = x
+    if any(p) or any(extra):
+        xp = np.full(x.shape[:2] + (h + 2 * p[0] + extra[0], w + 2 * p[1] + extra[1]), -np.inf,
+                     dtype=x.dtype)
+        xp[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x
     win = _windows_view(xp, (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1), axis=(2, 3))
     win = win[:, :, ::s[0], ::s[1], ::d[0], ::d[1]][:, :, :out[0], :out[1]]
     return k, s, p, d, xp, win
