@@ -336,12 +336,6 @@ def _im2col(x, p, kh, kw, s, d):
     return cols.reshape(c * kh * kw, n * oh * ow), oh, ow
 
 
-def _pad_hw(x, p, value=0.0):
-    if p == (0, 0):
-        return x
-    return np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=value)
-
-
 @kernel("conv2d")
 def conv2d(x, w, b, stride, padding, dilation, groups):
     unbatched = x.ndim == 3
