@@ -588,3 +588,20 @@ def test_namespace_functions_are_differentiable(name):
     t = torch.tensor(data, requires_grad=True)
     (ft(t) if ft else torch.linalg.vector_norm(t, ord=3, dim=1)).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_shift_operators_of_the_standard():
+    a = INTS.astype(np.int32) + 6
+    x, s = E(a), S(a)
+    same(2 << E(a % 5), 2 << S(a % 5))
+    same(1024 >> E(a % 5), 1024 >> S(a % 5))
+    y = xe.asarray(x, copy=True)
+    alias = y
+    y <<= 1
+    assert y is alias
+    same(y, s << 1)
+    y >>= 2
+    same(y, (s << 1) >> 2)
+    with pytest.raises(ember.OpError, match="__ilshift__"):
+        z = E([1, 2])
+        z <<= E([[1], [2]])

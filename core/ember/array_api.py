@@ -1016,8 +1016,36 @@ def _mT(self) -> Tensor:
     return matrix_transpose(self)
 
 
+def _shift_operators():
+    """The standard's reflected and in-place shifts (``2 << t``, ``t <<= 1``), where
+    the op table did not give ``Tensor`` them."""
+    for name in ("left", "right"):
+        op = _registry.get(f"bitwise_{name}_shift")
+        if op is None:
+            continue
+        d = "l" if name == "left" else "r"
+        fn = op.fn
+
+        def reflected(self, other, _fn=fn):
+            return _fn(other, self)
+
+        def inplace(self, other, _fn=fn, _d=d):
+            # the result is checked against self's shape and dtype before writing
+            res = _fn(self, other)
+            if tuple(res.shape) != tuple(self.shape) or not _dt.can_cast(res.dtype,
+                                                                          self.dtype):
+                _fail(f"__i{_d}shift__", f"result of shape {list(res.shape)} and dtype "
+                                        f"{res.dtype} can't be written into a tensor of "
+                                        f"shape {list(self.shape)} and dtype {self.dtype}")
+            return self.copy_(res)
+        for dunder, impl in ((f"__r{d}shift__", reflected), (f"__i{d}shift__", inplace)):
+            if dunder not in Tensor.__dict__:
+                setattr(Tensor, dunder, impl)
+
+
 Tensor.__array_namespace__ = _array_namespace
 Tensor.to_device = _to_device
+_shift_operators()
 if not hasattr(Tensor, "mT"):
     Tensor.mT = property(_mT, doc="The transpose of the last two dimensions.")
 
