@@ -54,25 +54,44 @@ def autograd_kernel(od, dev, args):
             if od.meta is not None:
                 od.meta(*args)
             return od.decomposition(*args)
-        out = _redispatch(od, dev, args, "Autograd")
+        out = _below(od, dev, args)
         if not nondifferentiable(od):
             _mark_not_implemented(od, args, out)
         return out
     if od.is_inplace:
         return _record_inplace(od, dev, args, d)
     if _state.keys:
-        out = _redispatch(od, dev, args, "Autograd")
+        out = _below(od, dev, args)
     else:
         # Nothing sits between Autograd and the backend: use the backend kernel the
         # dispatcher cached for calls without grad (what redispatch would find).
         kernel = od.cache.get(dev.type)
         if kernel is None:
             kernel = od.cache[dev.type] = _dispatch._resolve(od, ((), False, dev.type))
-        out = kernel(od, dev, args)
+        if kernel.__name__ in _REENTRANT:
+            out = _below(od, dev, args)
+        else:
+            out = kernel(od, dev, args)
     if out.__class__ is Tensor and out is args[0]:
         return out  # the op returned its input unchanged (contiguous, a no-op cast)
     record(d, args, out)
     return out
+
+
+#: Boxed backend kernels that call ember ops themselves (a decomposition, the CPU
+#: fallback): below Autograd they must run with recording off, or their inner ops would
+#: record nodes that the op's own node replaces (PyTorch's AutoDispatchBelowAutograd).
+_REENTRANT = frozenset({"run_decomposed", "run_on_cpu"})
+
+
+def _below(od, dev, args):
+    """Run ``od`` below the Autograd key, with recording off for nested ops."""
+    prev = _state.grad_enabled
+    _state.grad_enabled = False
+    try:
+        return _redispatch(od, dev, args, "Autograd")
+    finally:
+        _state.grad_enabled = prev
 
 
 def record(d, args, out, edges=None):
@@ -224,7 +243,7 @@ def _record_inplace(od, dev, args, d):
             edges.append(e)
         else:
             edges.append(None)
-    out = _redispatch(od, dev, args, "Autograd")
+    out = _below(od, dev, args)
     if not any_edge and target.grad_fn is None:
         return out
     rec_args = (old,) + tuple(args[1:])
@@ -259,7 +278,7 @@ def _inplace_via_copy(od, dev, args, base):
 def _inplace_without_derivative(od, dev, args):
     target = args[0]
     _check_inplace_target(od, target)
-    out = _redispatch(od, dev, args, "Autograd")
+    out = _below(od, dev, args)
     if nondifferentiable(od):
         return out
     if target._requires_grad and _is_float_np(target._data.dtype):
