@@ -223,3 +223,49 @@ def test_linear_init_matches_pytorch_bounds():
     w = lin.weight.detach().numpy()
     bound = 1 / np.sqrt(100)
     assert w.min() >= -bound and w.max() <= bound and w.std() > bound / 3
+
+
+def _reference_available() -> bool:
+    try:
+        return ember.is_available("reference")
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _reference_available(),
+                    reason="the ember-reference backend (array-api-strict) is not installed")
+def test_training_on_a_primitives_only_backend_matches_cpu():
+    """The 'reference' backend implements primitives only: every nn op, backward op and
+    optimizer update runs there through its decomposition, and must agree with the CPU's
+    fused kernels."""
+    def run(device):
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(3 * 2 * 2, 3), nn.LayerNorm(3))
+        m.to(device)
+        opt = ember.optim.Adam(m.parameters(), lr=0.01)
+        x = ember.tensor(rand(4, 1, 4, 4), device=device)
+        y = ember.tensor([0, 1, 2, 0], device=device)
+        losses = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(m(x), y, label_smoothing=0.1)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses, [p.detach().cpu().numpy() for p in m.parameters()]
+    cpu_losses, cpu_params = run("cpu")
+    ref_losses, ref_params = run("reference")
+    np.testing.assert_allclose(ref_losses, cpu_losses, rtol=1e-5)
+    for a, b in zip(ref_params, cpu_params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_meta_device_shapes_without_data():
+    m = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
+                      nn.Flatten(), nn.Linear(16, 5))
+    m.to("meta")
+    out = m(ember.empty(7, 1, 9, 9, device="meta"))
+    assert out.is_meta and out.shape == (7, 5)
+    with pytest.raises(ember.OpError, match="expected input of shape"):
+        m(ember.empty(7, 2, 9, 9, device="meta"))
