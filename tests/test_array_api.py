@@ -237,10 +237,10 @@ UNARY = ["abs", "acos", "acosh", "asin", "asinh", "atan", "atanh", "ceil", "cos"
 
 @pytest.mark.parametrize("fn", UNARY)
 def test_unary_elementwise(fn):
-    for data in (F, U, SPECIAL, U + 1.5):
-        with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # the reference computes log(-1) and friends too
+        for data in (F, U, SPECIAL, U + 1.5):
             same(getattr(xe, fn)(E(data)), getattr(xs, fn)(S(data)), rtol=1e-12)
-    same(getattr(xe, fn)(E(U, "float32")), getattr(xs, fn)(S(U, "float32")), rtol=2e-6)
+        same(getattr(xe, fn)(E(U, "float32")), getattr(xs, fn)(S(U, "float32")), rtol=2e-6)
 
 
 BINARY = ["add", "atan2", "copysign", "divide", "equal", "floor_divide", "greater",
