@@ -152,7 +152,7 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
                         buf = None  # so that g's reference count tells if others hold it
                         if g is not None:
                             _accumulate(node, g, create_graph)
-                elif len(buf) == 1 and buf[0] is None or all(g is None for g in buf):
+                elif buf[0] is None if len(buf) == 1 else all(g is None for g in buf):
                     pass
                 else:
                     outs = node.apply(buf, create_graph)

@@ -203,10 +203,12 @@ class OpNode(Node):
             raise RuntimeError(FREED_MESSAGE)
         vs = self._versions
         if vs:
-            for i, v in zip(d.save_idx, vs, strict=False):
+            for i, v in zip(d.save_idx, vs, strict=True):
                 t = args[i]
-                if t.__class__ is Tensor and t._version != v:
-                    raise RuntimeError(version_error(t, v))
+                if t.__class__ is Tensor:
+                    vc = t._vc
+                    if (0 if vc is None else vc.value) != v:
+                        raise RuntimeError(version_error(t, v))
         args = list(args)
         for i, _, keep, is_list in d.plan:
             if not keep:
