@@ -288,7 +288,10 @@ from ..autograd.rules import derivative, unreduce  # noqa: E402
 
 
 def _sum_backward(g, self, dim=None, keepdim=False, dtype=None):
-    return unreduce(g, tuple(self.shape), dim, keepdim).expand(tuple(self.shape))
+    shape = tuple(self.shape)
+    if len(g._data.shape) == 0:  # a full reduction: the 0-d gradient expands as it is
+        return g.expand(shape)
+    return unreduce(g, shape, dim, keepdim).expand(shape)
 
 
 derivative(sum, self=_sum_backward)
