@@ -227,32 +227,36 @@ def _idx(a, rng=None):
 def _index_samples(d, rng):
     v = values
     return [Sample(T(v((4, 3), d, rng)), (_idx([2, 0, -1]),)),
-            Sample(T(v((4, 3), d, rng), _TR), (slice(None), _idx([1, 1]))),
-            Sample(T(v((4, 3), d, rng)), (T(v((4, 3), "bool", rng)),), note="bool mask"),
+            Sample(T(v((4, 3), d, rng), _TR), (None, _idx([1, 1]))),
             Sample(T(v((4, 3), d, rng)), (_idx([[0, 1], [3, 2]]), _idx([0, 2])),
                    note="broadcast index arrays"),
+            Sample(T(v((2, 3, 4), d, rng)), (_idx([0, 1]), None, _idx([3, 0])),
+                   note="non-adjacent index arrays"),
+            Sample(T(v((2, 3, 4), d, rng)), (None, _idx([[2], [0]]), _idx([1, 3]))),
             Sample(T(v((4,), d, rng)), (_idx([], None),), note="empty index")]
 
 
+def _np_index(indices):
+    """ember's index tuple (int arrays, None for a whole dimension) for numpy."""
+    return tuple(slice(None) if i is None else i for i in indices)
+
+
 def _index_ref(a, indices):
-    return a[tuple(indices)]
-
-
-explicit("index", _index_samples, _index_ref)
+    return a[_np_index(indices)]
 
 
 def _index_put_samples(d, rng):
     v = values
     return [Sample(T(v((4, 3), d, rng)), (_idx([2, 0]),), T(v((2, 3), d, rng))),
             Sample(T(v((4, 3), d, rng)), (_idx([1, 3]), _idx([0, 2])), T(v((), d, rng))),
-            Sample(T(v((4, 3), d, rng)), (T(v((4, 3), "bool", rng)),), T(v((), d, rng))),
+            Sample(T(v((4, 3), d, rng), _TR), (None, _idx([0, 2])), T(v((2,), d, rng))),
             Sample(T(v((5,), d, rng)), (_idx([1, 1, 4]),), T(v((3,), d, rng)), True,
                    note="accumulate with repeated indices")]
 
 
 def _index_put_ref(a, indices, values_, accumulate=False):
     out = a.copy()
-    idx = tuple(indices)
+    idx = _np_index(indices)
     if accumulate:
         np.add.at(out, idx, values_)
     else:

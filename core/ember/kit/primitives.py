@@ -662,3 +662,182 @@ def sign(ns, a):
     if ns.is_float(a):  # PyTorch: sign(NaN) is 0
         return xp.where(xp.isnan(a), ns.operand(0, a), xp.sign(a))
     return xp.sign(a)
+
+
+# -- what the standard lacks, composed from it -----------------------------------------------
+# No scatter: writes to computed positions go through one-hot masks (O(k * n) memory;
+# a library with a scatter overrides these with ``implementations=``).
+def _as_int(ns, a):
+    return ns.xp.astype(a, ns.default_int) if a.dtype != ns.default_int else a
+
+
+def _onehot(ns, index, n):
+    """``index[..., None] == arange(n)``: where each index points."""
+    xp = ns.xp
+    r = xp.arange(n, dtype=ns.default_int, device=index.device)
+    return xp.equal(xp.expand_dims(_as_int(ns, index) % n if n else _as_int(ns, index),
+                                   axis=-1), r)
+
+
+def _numeric_like(ns, a):
+    return ns.xp.astype(a, ns.dtypes[_dt.int8]) if a.dtype == ns.bool else a
+
+
+def _scatter_along(ns, a, dim, index, src, accumulate):
+    """``a`` with ``src`` scattered (or added) at ``index`` along ``dim``."""
+    xp = ns.xp
+    if a.ndim == 0:
+        a, index, src = (xp.reshape(t, (1,)) for t in (a, index, src))
+        return xp.reshape(_scatter_along(ns, a, 0, index, src, accumulate), ())
+    d = dim % a.ndim
+    lead = tuple(slice(0, s) for s in index.shape)
+    src = src[lead]
+    mv = lambda t: xp.moveaxis(t, d, -1)  # the scattered dim goes last
+    ta, ti, ts = mv(a), mv(index), mv(src)
+    hot = _onehot(ns, ti, ta.shape[-1])                       # (..., k, n)
+    num = _numeric_like(ns, ts)
+    contrib = xp.sum(xp.where(hot, xp.expand_dims(num, axis=-1), ns.operand(0, num)),
+                     axis=-2, dtype=num.dtype)                 # (..., n)
+    region = ta[tuple(slice(0, s) for s in ti.shape[:-1]) + (Ellipsis,)]
+    if accumulate:
+        new = xp.add(_numeric_like(ns, region), contrib)
+    else:
+        new = xp.where(xp.any(hot, axis=-2), contrib, _numeric_like(ns, region))
+    new = xp.astype(new, a.dtype) if new.dtype != a.dtype else new
+    out = xp.asarray(ta, copy=True)
+    out[tuple(slice(0, s) for s in ti.shape[:-1]) + (Ellipsis,)] = new
+    return xp.moveaxis(out, -1, d)
+
+
+@impl("scatter")
+def scatter(ns, a, dim, index, src, reduce=None):
+    if reduce not in (None, "add"):
+        raise NotImplementedError(f"scatter(): reduce={reduce!r} is not in ember.kit")
+    return _scatter_along(ns, a, dim, index, src, reduce == "add")
+
+
+@impl("scatter_add")
+def scatter_add(ns, a, dim, index, src):
+    return _scatter_along(ns, a, dim, index, src, True)
+
+
+@impl("index_add")
+def index_add(ns, a, dim, index, source, alpha=1):
+    xp = ns.xp
+    if a.ndim == 0:
+        return xp.add(a, xp.reshape(source, ()) * ns.operand(alpha, a))
+    d = dim % a.ndim
+    n = a.shape[d]
+    hot = xp.astype(_onehot(ns, index, n), _numeric_like(ns, source).dtype)   # (k, n)
+    moved = xp.moveaxis(_numeric_like(ns, source), d, -1)                      # (..., k)
+    added = xp.moveaxis(xp.matmul(moved, hot), -1, d)                          # (..., n)
+    if alpha != 1:
+        added = xp.multiply(added, ns.operand(alpha, added))
+    r = xp.add(_numeric_like(ns, a), added)
+    return xp.astype(r, a.dtype) if r.dtype != a.dtype else r
+
+
+def _advanced(ns, a, indices):
+    """``(a with the indexed dims first and flattened, the flat positions, the
+    broadcast index shape, where the index dims go in the result)`` for ember's index
+    tuples (int arrays, ``None`` for a whole dimension), NumPy's placement rules."""
+    xp = ns.xp
+    pos = [i for i, t in enumerate(indices) if t is not None]
+    arrays = [_as_int(ns, indices[i]) for i in pos]
+    shape = arrays[0].shape
+    for t in arrays[1:]:
+        shape = tuple(xp.broadcast_arrays(xp.empty(shape), xp.empty(t.shape))[0].shape)
+    rest = [i for i in range(a.ndim) if i not in pos]
+    moved = xp.permute_dims(a, tuple(pos) + tuple(rest))
+    sizes = [a.shape[i] for i in pos]
+    flat = xp.reshape(moved, (_prod(sizes),) + tuple(a.shape[i] for i in rest))
+    linear = xp.zeros(shape, dtype=ns.default_int, device=getattr(a, "device", None))
+    for t, n in zip(arrays, sizes, strict=True):
+        linear = linear * n + xp.broadcast_to(t % n if n else t, shape)
+    adjacent = pos == list(range(pos[0], pos[-1] + 1))
+    return flat, xp.reshape(linear, (-1,)), shape, (pos[0] if adjacent else 0), rest
+
+
+def _prod(xs):
+    n = 1
+    for x in xs:
+        n *= x
+    return n
+
+
+@impl("index")
+def index(ns, a, indices):
+    xp = ns.xp
+    flat, linear, shape, at, rest = _advanced(ns, a, tuple(indices))
+    r = xp.take(flat, linear, axis=0) if flat.shape[0] else \
+        xp.empty((0,) + flat.shape[1:], dtype=a.dtype)
+    r = xp.reshape(r, tuple(shape) + tuple(flat.shape[1:]))
+    if at:  # adjacent index arrays replace their dims in place
+        nb = len(shape)
+        order = tuple(range(nb, nb + at)) + tuple(range(nb)) + tuple(range(nb + at, r.ndim))
+        r = xp.permute_dims(r, order)
+    return r
+
+
+@impl("index_put_")
+def index_put_(ns, a, indices, values, accumulate=False):
+    xp = ns.xp
+    flat, linear, shape, at, rest = _advanced(ns, a, tuple(indices))
+    nb = len(shape)
+    tail = tuple(flat.shape[1:])
+    full = tuple(shape) + tail
+    if at:  # values come in result order: bring the index dims to the front
+        res = tuple(a.shape[i] for i in rest[:at]) + tuple(shape) + tuple(
+            a.shape[i] for i in rest[at:])
+        v = xp.broadcast_to(values, res)
+        order = tuple(range(at, at + nb)) + tuple(range(at)) + tuple(range(at + nb, len(res)))
+        v = xp.permute_dims(v, order)
+    else:
+        v = xp.broadcast_to(values, full)
+    v = xp.reshape(v, (linear.shape[0],) + tail)
+    hot = _onehot(ns, linear, flat.shape[0])                      # (m, N)
+    num = _numeric_like(ns, v)
+    hotn = xp.astype(hot, num.dtype)
+    moved_v = xp.moveaxis(xp.reshape(num, (linear.shape[0], -1)), 0, -1)    # (T, m)
+    contrib = xp.moveaxis(xp.matmul(moved_v, hotn), -1, 0)                  # (N, T)
+    contrib = xp.reshape(contrib, flat.shape)
+    base = _numeric_like(ns, flat)
+    if accumulate:
+        new = xp.add(base, contrib)
+    else:
+        hit = xp.reshape(xp.any(hot, axis=0), (flat.shape[0],) + (1,) * len(tail))
+        new = xp.where(hit, contrib, base)
+    new = xp.astype(new, a.dtype) if new.dtype != a.dtype else new
+    pos = [i for i, t in enumerate(indices) if t is not None]
+    order = tuple(pos) + tuple(rest)
+    inverse = tuple(order.index(i) for i in range(a.ndim))
+    a[...] = xp.permute_dims(xp.reshape(new, tuple(a.shape[i] for i in order)), inverse)
+
+
+@impl("erf")
+def erf(ns, a):
+    """The standard has no error function: a Taylor series below |x| = 3 and the
+    asymptotic expansion of erfc above, in float64 where the library has it (error
+    below 1e-12 in float64)."""
+    xp = ns.xp
+    wide = ns.dtypes.get(_dt.float64, a.dtype)
+    x = xp.astype(a, wide)
+    ax = xp.abs(x)
+    small = xp.minimum(ax, ns.operand(3.0, x))
+    x2 = small * small
+    term, total = small, small
+    for n in range(1, 80):
+        term = -term * x2 / n
+        total = total + term / (2 * n + 1)
+    series = total * (2.0 / math.sqrt(math.pi))
+    big = xp.maximum(ax, ns.operand(3.0, x))
+    inv = 1.0 / (2.0 * big * big)
+    acc, t = xp.ones_like(big), xp.ones_like(big)
+    for n in range(1, 12):
+        t = -t * (2 * n - 1) * inv
+        acc = acc + t
+    tail = 1.0 - xp.exp(-big * big) / (big * math.sqrt(math.pi)) * acc
+    r = xp.where(ax < 3.0, series, tail)
+    r = xp.where(x < 0, -r, r)
+    r = xp.where(xp.isnan(x), x, r)
+    return xp.astype(r, a.dtype)
