@@ -82,8 +82,9 @@ def elementwise(name: str, expr: str, out: CLArray, tensors: list, scalars: list
     T = ctype(compute, name)
     R = ctype(out.dtype, name)
     in_types = tuple(a.dtype for _, a in tensors)
+    # Names matter: where(c, x, 0.0) and where(c, 0.0, x) share an expression.
     key = ("ew", expr, helpers, T, out.dtype, in_types, nd, linear,
-           tuple(dt for _, _, dt in scalars))
+           tuple(v for v, _ in tensors), tuple((v, dt) for v, _, dt in scalars))
 
     def source() -> str:
         def index(k):

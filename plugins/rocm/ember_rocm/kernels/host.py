@@ -32,7 +32,7 @@ def download(a: CLArray) -> np.ndarray:
 def upload(dev, host: np.ndarray) -> CLArray:
     """A new device array holding ``host``."""
     import pyopencl as cl
-    host = np.ascontiguousarray(host)
+    host = np.asarray(host, order="C")  # (ascontiguousarray would make 0-d 1-d)
     out = dev.empty(host.shape, host.dtype)
     if host.size:
         cl.enqueue_copy(dev.queue, out.buffer, host, is_blocking=True)
