@@ -623,3 +623,44 @@ def test_autograd_runs_on_the_backend(device):
     v.sum().backward()
     assert b.grad.device.type == device
     np.testing.assert_allclose(b.grad.cpu().numpy(), [2.0, 2.0])
+
+
+# --- ember.autograd.functional ----------------------------------------------------------------
+
+@needs_torch
+def test_functional_api_matches_torch():
+    from ember.autograd import functional as EF
+    TF = torch.autograd.functional
+    a = np.array([[0.3, -0.5, 0.8], [1.2, 0.1, -0.4]])
+    b = np.array([0.7, -0.2, 0.5])
+
+    def f(m):
+        return lambda x, y: ((x * y).sin() @ y.exp(), (x * x).sum(0))
+
+    def scalar(m):
+        return lambda x, y: ((x @ y).tanh() * (x @ y)).sum() + (y ** 3).sum()
+
+    E = (ember.tensor(a), ember.tensor(b))
+    T = (torch.tensor(a), torch.tensor(b))
+    for e, t in zip(EF.jacobian(f(ember), E), TF.jacobian(f(torch), T), strict=True):
+        for ei, ti in zip(e, t, strict=True):
+            np.testing.assert_allclose(np_(ei), ti.numpy(), rtol=1e-10)
+    for e, t in zip(EF.hessian(scalar(ember), E), TF.hessian(scalar(torch), T), strict=True):
+        for ei, ti in zip(e, t, strict=True):
+            np.testing.assert_allclose(np_(ei), ti.numpy(), rtol=1e-10, atol=1e-12)
+    v = (np.ones((2,)), np.array([1.0, 2.0, 3.0]))
+    ev = tuple(ember.tensor(x) for x in v)
+    tv = tuple(torch.tensor(x) for x in v)
+    _, e = EF.vjp(f(ember), E, ev)
+    _, t = TF.vjp(f(torch), T, tv)
+    for ei, ti in zip(e, t, strict=True):
+        np.testing.assert_allclose(np_(ei), ti.numpy(), rtol=1e-10)
+    vin = (ember.tensor(np.ones((2, 3))), ember.tensor(b))
+    _, e = EF.jvp(f(ember), E, vin)
+    _, t = TF.jvp(f(torch), T, (torch.ones(2, 3), torch.tensor(b)))
+    for ei, ti in zip(e, t, strict=True):
+        np.testing.assert_allclose(np_(ei), ti.numpy(), rtol=1e-10)
+    _, e = EF.hvp(scalar(ember), E, vin)
+    _, t = TF.hvp(scalar(torch), T, (torch.ones(2, 3), torch.tensor(b)))
+    for ei, ti in zip(e, t, strict=True):
+        np.testing.assert_allclose(np_(ei), ti.numpy(), rtol=1e-10)

@@ -11,7 +11,7 @@ ops, so autograd runs on every backend and differentiates itself
 from __future__ import annotations
 
 from .. import dispatch as _dispatch
-from . import graph, rules
+from . import functional, graph, rules
 from .api import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled,
@@ -25,7 +25,7 @@ from .tensor_methods import install as _install
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled", "gradcheck", "gradgradcheck",
-           "GradcheckError", "Node", "derivative", "graph", "rules"]
+           "GradcheckError", "Node", "derivative", "functional", "graph", "rules"]
 
 _dispatch.register_fallback("Autograd", _autograd_kernel)
 _install()
