@@ -14,8 +14,13 @@ import operator
 from .. import dtypes as _dt
 from ..errors import OpError
 from ..schema import Spec, defop
+from ..tensor import Tensor
 from ._rules import broadcast_shapes, fail, wrap_dim
+from .conversion import copy_
+from .creation import full
+from .pointwise import fill_
 from .reduction import ValuesIndices
+from .view import basic_index, unbind
 
 __all__ = ["index", "index_put_", "index_put", "nonzero", "argwhere", "gather", "scatter",
            "scatter_add", "scatter_", "scatter_add_", "index_select", "index_add",
@@ -26,7 +31,6 @@ _NUMBERS = (bool, int, float)
 
 
 def _is_tensor(x) -> bool:
-    from ..tensor import Tensor
     return isinstance(x, Tensor)
 
 
@@ -490,11 +494,11 @@ def _is_trivial(idx):
 
 
 _FULL = slice(None)
+_SIMPLE = (int, type(None))
 
 
 def _advanced(view, adv):
     """The ``index`` tuple for a view and its advanced entries (masks -> nonzero)."""
-    from .view import unbind
     entries: dict = {}
     for p, t in adv:
         if t.dtype is _dt.bool:
@@ -513,9 +517,13 @@ def _advanced(view, adv):
 
 def getitem(self, key):
     """``self[key]``: a view for basic indices, a copy for advanced ones."""
-    from .view import basic_index
-    if key.__class__ is int:
+    c = key.__class__
+    if c is int:
         return basic_index(self, (key,))
+    if c is tuple and all(x.__class__ in _SIMPLE or x is Ellipsis or x.__class__ is slice and
+                          x.start.__class__ in _SIMPLE and x.stop.__class__ in _SIMPLE and
+                          x.step.__class__ in _SIMPLE for x in key):
+        return basic_index(self, key)
     idx, adv = _parse(self, key)
     if adv is None:
         return basic_index(self, idx)
@@ -526,10 +534,6 @@ def getitem(self, key):
 def setitem(self, key, value) -> None:
     """``self[key] = value``: validated before anything is written; bumps the
     version counter of ``self`` (and its views)."""
-    from .conversion import copy_
-    from .creation import full
-    from .pointwise import fill_
-    from .view import basic_index
     idx, adv = _parse(self, key)
     view = basic_index(self, idx)
     if adv is None:

@@ -161,7 +161,33 @@ def _basic_index_shape(op, shape, index):
     return tuple(out)
 
 
+_BASIC_CACHE: dict = {}
+
+
 def _basic_index_meta(self, index):
+    # The hot path of ``t[i]``: remember outcomes per (shape, dtype, index); slices
+    # are unhashable before Python 3.12, so they enter the key as triples.
+    try:
+        key = (self._data.shape, self._data.dtype, index)
+        hit = _BASIC_CACHE.get(key)
+    except TypeError:
+        key = (self._data.shape, self._data.dtype,
+               tuple((it.start, it.stop, it.step) if it.__class__ is slice else it
+                     for it in index) if index.__class__ is tuple else None)
+        try:
+            hit = _BASIC_CACHE.get(key)
+        except TypeError:
+            key, hit = None, None
+    if hit is None:
+        hit = _basic_index_check(self, index)
+        if key is not None and key[2] is not None:
+            if len(_BASIC_CACHE) > 4096:
+                _BASIC_CACHE.clear()
+            _BASIC_CACHE[key] = hit
+    return hit
+
+
+def _basic_index_check(self, index):
     if not isinstance(index, tuple):
         fail("basic_index", f"argument 'index' must be a tuple, got {type(index).__name__}")
     for it in index:
@@ -452,28 +478,31 @@ def _cat_meta(tensors, dim=0):
     from .. import dtypes as _dt
     if not tensors:
         fail("cat", "argument 'tensors' must be a non-empty sequence of Tensors")
-    # PyTorch still skips 1-D empty tensors (legacy behaviour) when joining.
-    real = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)]
+    shapes = [t._data.shape for t in tensors]
+    np_dtypes = {t._data.dtype for t in tensors}
     dtype = tensors[0].dtype
-    for t in tensors[1:]:
-        dtype = _dt.promote_types(dtype, t.dtype)
+    if len(np_dtypes) > 1:
+        for t in tensors[1:]:
+            dtype = _dt.promote_types(dtype, t.dtype)
+    # PyTorch still skips 1-D empty tensors (legacy behaviour) when joining.
+    real = [(i, s) for i, s in enumerate(shapes) if s != (0,)]
     if not real:
         return Spec((0,), dtype)
-    ref = tuple(real[0].shape)
+    ref = real[0][1]
     if not ref:
         fail("cat", "zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = wrap_dim(dim, len(ref), "cat")
+    n = len(ref)
+    d = wrap_dim(dim, n, "cat")
     total = 0
-    for i, t in enumerate(real):
-        s = tuple(t.shape)
-        if len(s) != len(ref):
-            fail("cat", f"tensors must have same number of dimensions: got {len(ref)} and "
+    for i, s in real:
+        if len(s) != n:
+            fail("cat", f"tensors must have same number of dimensions: got {n} and "
                         f"{len(s)} (argument 'tensors', item {i})")
-        for k in range(len(ref)):
-            if k != d and s[k] != ref[k]:
-                fail("cat", f"sizes of tensors must match except in dimension {d}: expected "
-                            f"size {ref[k]} but got size {s[k]} for tensor number {i} in "
-                            f"the list (dimension {k})")
+        if s[:d] != ref[:d] or s[d + 1:] != ref[d + 1:]:
+            k = next(k for k in range(n) if k != d and s[k] != ref[k])
+            fail("cat", f"sizes of tensors must match except in dimension {d}: expected "
+                        f"size {ref[k]} but got size {s[k]} for tensor number {i} in "
+                        f"the list (dimension {k})")
         total += s[d]
     return Spec(ref[:d] + (total,) + ref[d + 1:], dtype)
 

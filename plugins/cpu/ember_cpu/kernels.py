@@ -402,6 +402,57 @@ def basic_index(a, index):
     return r if r.__class__ is _ndarray else a[index + (Ellipsis,)]
 
 
+# Native kernels for composite views: one dispatch instead of a decomposition's two.
+@kernel("unsqueeze")
+def unsqueeze(a, dim):
+    d = dim % (a.ndim + 1)
+    return a.reshape(a.shape[:d] + (1,) + a.shape[d:])
+
+
+@kernel("squeeze")
+def squeeze(a, dim=None):
+    if dim is None:
+        return a.squeeze()
+    n = max(a.ndim, 1)
+    axes = tuple(d % n for d in dim if a.ndim and a.shape[d % n] == 1)
+    return a.squeeze(axes) if axes else a.view()
+
+
+@kernel("flatten")
+def flatten(a, start_dim=0, end_dim=-1):
+    if a.ndim == 0:
+        return a.reshape(1)
+    s, e = start_dim % a.ndim, end_dim % a.ndim
+    return a.reshape(a.shape[:s] + (math.prod(a.shape[s:e + 1]),) + a.shape[e + 1:])
+
+
+@kernel("view")
+def view(a, shape):
+    return a.reshape(shape)
+
+
+@kernel("transpose")
+def transpose(a, dim0, dim1):
+    return np.swapaxes(a, dim0, dim1) if a.ndim > 1 else a.view()
+
+
+@kernel("t")
+def t(a):
+    return a.T if a.ndim == 2 else a.view()
+
+
+@kernel("narrow")
+def narrow(a, dim, start, length):
+    d = dim % a.ndim
+    start %= a.shape[d] if a.shape[d] else 1
+    return a[(slice(None),) * d + (slice(start, start + length),)]
+
+
+@kernel("select")
+def select(a, dim, index):
+    return a[(slice(None),) * (dim % a.ndim) + (index, Ellipsis)]
+
+
 @kernel("unfold")
 def unfold(a, dim, size, step):
     if a.ndim == 0:
@@ -411,20 +462,35 @@ def unfold(a, dim, size, step):
 
 
 @kernel("_cat")
-def cat(arrays, dim):
+def cat_(arrays, dim):
     return np.concatenate(arrays, axis=dim)
+
+
+def _promoted(arrays):
+    """``arrays`` cast to their PyTorch result dtype (numpy's rules differ for
+    bfloat16 and int/float mixes)."""
+    if len({a.dtype for a in arrays}) == 1:
+        return arrays
+    from ember import dtypes as _dt
+    d = _dt.FROM_NP[arrays[0].dtype]
+    for a in arrays[1:]:
+        d = _dt.promote_types(d, _dt.FROM_NP[a.dtype])
+    return [a.astype(d.np, copy=False) for a in arrays]
+
+
+@kernel("cat")
+def cat(arrays, dim=0):
+    arrays = _promoted(arrays)
+    # PyTorch still skips 1-D empty tensors when joining (legacy behaviour)
+    real = [a for a in arrays if not (a.ndim == 1 and a.shape[0] == 0)]
+    if not real:
+        return np.empty(0, arrays[0].dtype)
+    return np.concatenate(real, axis=dim)
 
 
 @kernel("stack")
 def stack(arrays, dim):
-    dtypes = {a.dtype for a in arrays}
-    if len(dtypes) != 1:  # promote as PyTorch does (numpy's rules differ for bfloat16)
-        from ember import dtypes as _dt
-        d = _dt.FROM_NP[arrays[0].dtype]
-        for a in arrays[1:]:
-            d = _dt.promote_types(d, _dt.FROM_NP[a.dtype])
-        arrays = [a.astype(d.np, copy=False) for a in arrays]
-    return np.stack(arrays, axis=dim)
+    return np.stack(_promoted(arrays), axis=dim)
 
 
 # -- indexing ----------------------------------------------------------------------------------
