@@ -245,6 +245,9 @@ def _index_ref(a, indices):
     return a[_np_index(indices)]
 
 
+explicit("index", _index_samples, _index_ref)
+
+
 def _index_put_samples(d, rng):
     v = values
     return [Sample(T(v((4, 3), d, rng)), (_idx([2, 0]),), T(v((2, 3), d, rng))),
