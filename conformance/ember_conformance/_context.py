@@ -11,8 +11,18 @@ from ember.schema import registry
 from .harness import unsupported_reason
 
 
-def begin(record_property, device: str, op: str | None, dtype: str | None, check: str,
+def begin(request, device: str, op: str | None, dtype: str | None, check: str,
           strict: bool = False) -> None:
+    # Straight into the item's user properties: the report reads them, JUnit XML (xunit1)
+    # carries them, and pytest's record_property fixture would warn under xunit2.
+    record_property = request.node.user_properties.append
+
+    def record(name, value):
+        record_property((name, value))
+    _begin(record, device, op, dtype, check, strict)
+
+
+def _begin(record_property, device, op, dtype, check, strict) -> None:
     record_property("ember_device", device)
     record_property("ember_check", check)
     if op is None:

@@ -27,8 +27,8 @@ def _extremes(name: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
-def test_host_round_trip_is_bit_exact(ember_device, dtype, record_property):
-    begin(record_property, ember_device, None, None, f"host round trip {dtype}")
+def test_host_round_trip_is_bit_exact(ember_device, dtype, request):
+    begin(request, ember_device, None, None, f"host round trip {dtype}")
     backend = get_backend(ember.device(ember_device).type)
     if backend.supported_dtypes is not None and getattr(ember, dtype) not in \
             backend.supported_dtypes:
@@ -45,8 +45,8 @@ def test_host_round_trip_is_bit_exact(ember_device, dtype, record_property):
         f"a transposed view on {ember_device} came back wrong in {dtype}"
 
 
-def test_device_enumeration(ember_device, record_property):
-    begin(record_property, ember_device, None, None, "device enumeration")
+def test_device_enumeration(ember_device, request):
+    begin(request, ember_device, None, None, "device enumeration")
     kind = ember.device(ember_device).type
     backend = get_backend(kind)
     n = ember.device_count(kind)
@@ -63,16 +63,16 @@ def test_device_enumeration(ember_device, record_property):
             ember.zeros(1, device=ember.device(kind, n))
 
 
-def test_synchronize(ember_device, record_property):
-    begin(record_property, ember_device, None, None, "synchronize")
+def test_synchronize(ember_device, request):
+    begin(request, ember_device, None, None, "synchronize")
     a = ember.tensor(np.arange(1000, dtype=np.float32), device=ember_device)
     b = a * 2 + 1
     assert ember.synchronize(ember_device) is None
     np.testing.assert_array_equal(b.cpu().numpy(), np.arange(1000, dtype=np.float32) * 2 + 1)
 
 
-def test_moves_between_devices(ember_device, record_property):
-    begin(record_property, ember_device, None, None, "moves between devices")
+def test_moves_between_devices(ember_device, request):
+    begin(request, ember_device, None, None, "moves between devices")
     host = np.arange(6, dtype=np.float32).reshape(2, 3)
     t = ember.tensor(host, device=ember_device)
     back = t.to("cpu").to(ember_device)

@@ -24,8 +24,8 @@ CASES = [(e.name, d) for e in opdb.entries() if HAVE_AUTOGRAD and differentiable
 
 @pytest.mark.skipif(not HAVE_AUTOGRAD, reason="ember.autograd is not available")
 @pytest.mark.parametrize("op,dtype", CASES, ids=[f"{o}-{d}" for o, d in CASES])
-def test_grad(ember_device, op, dtype, record_property, ember_strict):
-    begin(record_property, ember_device, op, dtype, "grad", ember_strict)
+def test_grad(ember_device, op, dtype, request, ember_strict):
+    begin(request, ember_device, op, dtype, "grad", ember_strict)
     try:
         ran, failures = gradients(opdb.entry(op), ember_device, dtype)
     except NotImplementedForDevice as e:

@@ -28,11 +28,11 @@ def _dtype_for(entry):
 
 
 @pytest.mark.parametrize("op", CASES)
-def test_inplace_aliasing(ember_device, op, record_property, ember_strict):
+def test_inplace_aliasing(ember_device, op, request, ember_strict):
     entry = opdb.entry(op)
     checked = 0
     for dtype in _dtype_for(entry):
-        begin(record_property, ember_device, op, dtype, "in-place aliasing", ember_strict)
+        begin(request, ember_device, op, dtype, "in-place aliasing", ember_strict)
         for s in entry.samples(dtype, rng_for(op, dtype, "alias")):
             target = s.args[0]
             if not isinstance(target, T) or target.array.ndim != 2 or not target.array.size:

@@ -22,8 +22,8 @@ def _dev(name: str):
     return ember.device(kind, 0) if get_backend(kind).indexed else ember.device(kind)
 
 
-def test_statistics_follow_tensor_lifetimes(ember_device, record_property):
-    begin(record_property, ember_device, None, None, "memory statistics")
+def test_statistics_follow_tensor_lifetimes(ember_device, request):
+    begin(request, ember_device, None, None, "memory statistics")
     dev = _dev(ember_device)
     gc.collect()
     before = memory.memory_allocated(dev)
@@ -44,8 +44,8 @@ def test_statistics_follow_tensor_lifetimes(ember_device, record_property):
     assert memory.max_memory_allocated(dev) >= during
 
 
-def test_empty_cache_releases(ember_device, record_property):
-    begin(record_property, ember_device, None, None, "empty_cache")
+def test_empty_cache_releases(ember_device, request):
+    begin(request, ember_device, None, None, "empty_cache")
     dev = _dev(ember_device)
     t = ember.zeros(MiB // 4, dtype=ember.float32, device=dev)
     del t
@@ -55,8 +55,8 @@ def test_empty_cache_releases(ember_device, record_property):
         "after empty_cache() the allocator still reserves memory no tensor uses"
 
 
-def test_out_of_memory(ember_device, record_property):
-    begin(record_property, ember_device, None, None, "out of memory")
+def test_out_of_memory(ember_device, request):
+    begin(request, ember_device, None, None, "out of memory")
     dev = _dev(ember_device)
     allocator = get_backend(dev.type).allocator(dev.index or 0)
     ooms = memory.memory_stats(dev)["num_ooms"]

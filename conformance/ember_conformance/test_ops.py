@@ -16,8 +16,8 @@ CASES = [(e.name, d) for e in opdb.entries() for d in e.dtypes]
 
 
 @pytest.mark.parametrize("op,dtype", CASES, ids=[f"{o}-{d}" for o, d in CASES])
-def test_forward(ember_device, op, dtype, record_property, ember_strict):
-    begin(record_property, ember_device, op, dtype, "forward", ember_strict)
+def test_forward(ember_device, op, dtype, request, ember_strict):
+    begin(request, ember_device, op, dtype, "forward", ember_strict)
     try:
         ran, failures = forward(opdb.entry(op), ember_device, dtype)
     except NotImplementedForDevice as e:
@@ -28,9 +28,9 @@ def test_forward(ember_device, op, dtype, record_property, ember_strict):
         pytest.skip(f"n/a: the schema of {op}() refuses dtype {dtype} for every sample")
 
 
-def test_every_op_has_an_entry(ember_device, record_property):
+def test_every_op_has_an_entry(ember_device, request):
     """Coverage cannot rot: an op added to the registry needs an op-database entry."""
-    begin(record_property, ember_device, None, None, "op database covers the registry")
+    begin(request, ember_device, None, None, "op database covers the registry")
     missing = opdb.missing()
     assert not missing, (f"{len(missing)} op(s) of the registry have no entry in "
                          f"ember_conformance.opdb: {', '.join(missing)}")

@@ -17,8 +17,8 @@ def _draw(device, seed, op="rand"):
     return getattr(ember, op)(1000, device=device).cpu().numpy()
 
 
-def test_seed_determinism(ember_device, record_property):
-    begin(record_property, ember_device, "rand", "float32", "rng determinism")
+def test_seed_determinism(ember_device, request):
+    begin(request, ember_device, "rand", "float32", "rng determinism")
     a, b, c = _draw(ember_device, 7), _draw(ember_device, 7), _draw(ember_device, 8)
     np.testing.assert_array_equal(a, b, err_msg="manual_seed(7) twice gave different numbers")
     assert not np.array_equal(a, c), "seeds 7 and 8 gave the same numbers"
@@ -35,8 +35,8 @@ def test_seed_determinism(ember_device, record_property):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_distributions(ember_device, dtype, record_property):
-    begin(record_property, ember_device, "randn", dtype, "rng distributions")
+def test_distributions(ember_device, dtype, request):
+    begin(request, ember_device, "randn", dtype, "rng distributions")
     ember.manual_seed(0)
     n = 20000
     u = ember.rand(n, dtype=getattr(ember, dtype), device=ember_device).cpu().numpy()
