@@ -188,3 +188,31 @@ def test_tensor_list_ops_check_devices():
     with pytest.raises(ember.DeviceError, match=r"cat\(\): expected all tensors to be on the "
                                                 r"same device"):
         ember.cat([ember.ones(2), ember.ones(2, device="meta")])
+
+
+@pytest.mark.parametrize(("name", "args"), [
+    ("flip", ((0, 2),)), ("flip", ((-1,),)), ("roll", (1,)), ("roll", ((1, -2), (0, 2))),
+    ("roll", (5, 1)), ("repeat", ((2, 1, 1, 2),)), ("repeat", ((1, 2, 3),)),
+    ("repeat_interleave", (2, 1)), ("repeat_interleave", (3,)),
+])
+def test_rearranging_copies(name, args):
+    e, t = pair(X.copy())
+    got = getattr(e, name)(*args)
+    assert_same(got, getattr(t, name)(*args))
+    assert not np.shares_memory(got.numpy(), e.numpy())
+    decomposed = ember.schema.get_op(name).decomposition(e, *(
+        (a,) if isinstance(a, int) and name != "repeat_interleave" else a for a in args))
+    assert_same(decomposed, getattr(t, name)(*args))
+    assert_meta_agrees(lambda x: getattr(x, name)(*args), e)
+
+
+def test_flip_varargs_and_errors():
+    e, t = pair(X.copy())
+    assert_same(e.flip(0, 1), t.flip(0, 1))
+    assert_same(ember.flip(e, [2]), torch.flip(t, [2]))
+    with pytest.raises(ember.OpError, match=r"flip\(\): argument 'dims' has a repeated dim"):
+        e.flip(0, 0)
+    with pytest.raises(ember.OpError, match=r"repeat\(\): number of dimensions of repeat"):
+        e.repeat(2, 2)
+    with pytest.raises(ember.OpError, match=r"roll\(\): arguments 'shifts' and 'dims' must"):
+        e.roll((1, 2), 0)

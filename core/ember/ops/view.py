@@ -9,7 +9,8 @@ from ._rules import fail, wrap_dim
 
 __all__ = ["reshape", "view", "permute", "transpose", "expand", "basic_index", "squeeze",
            "unsqueeze", "flatten", "unflatten", "narrow", "select", "split", "chunk",
-           "unbind", "movedim", "t", "unfold", "cat", "stack", "_cat"]
+           "unbind", "movedim", "t", "unfold", "cat", "stack", "_cat", "flip", "roll",
+           "repeat", "repeat_interleave"]
 
 
 def _infer_shape(op, shape, numel):
@@ -559,6 +560,118 @@ def _stack_decomp(tensors, dim=0):
 stack = defop("stack(Tensor[] tensors, int dim=0) -> Tensor", tags=("composite",),
               meta=_stack_meta, decomposition=_stack_decomp,
               doc="Join tensors of equal shape along a new dimension ``dim``.")
+
+
+
+# --- copies that rearrange elements ---------------------------------------------------
+
+def _dims_meta(op, self, dims, arg="dims"):
+    n = self.ndim
+    d = [wrap_dim(x, n, op, arg) for x in dims]
+    if len(set(d)) != len(d):
+        fail(op, f"argument '{arg}' has a repeated dim: {list(dims)}")
+    return d
+
+
+def _flip_decomp(self, dims):
+    from .creation import arange
+    from .indexing import index_select
+    out = self
+    for d in _dims_meta("flip", self, dims):
+        n = self.shape[d] if self.ndim else 1
+        if self.ndim:
+            out = index_select(out, d, arange(n - 1, -1, -1, device=self.device))
+    return out if out is not self else self.clone()
+
+
+flip = defop("flip(Tensor self, int[] *dims) -> Tensor", tags=("composite",),
+             meta=lambda self, dims: (_dims_meta("flip", self, dims),
+                                      Spec(tuple(self.shape), self.dtype))[1],
+             decomposition=_flip_decomp,
+             doc="A copy of ``self`` with the order of elements reversed along ``dims``.")
+
+
+def _roll_meta(self, shifts, dims=()):
+    if not dims:
+        if len(shifts) != 1:
+            fail("roll", f"argument 'shifts' must hold one shift when 'dims' is not given, "
+                         f"got {list(shifts)}")
+    elif len(shifts) != len(dims):
+        fail("roll", f"arguments 'shifts' and 'dims' must have the same length, got "
+                     f"{len(shifts)} and {len(dims)}")
+    else:
+        for d in dims:
+            wrap_dim(d, self.ndim, "roll", "dims")
+    return Spec(tuple(self.shape), self.dtype)
+
+
+def _roll_decomp(self, shifts, dims=()):
+    if not dims:
+        return _roll_decomp(reshape(self, (-1,)), shifts, (0,)).reshape(tuple(self.shape))
+    out = self
+    for shift, dim in zip(shifts, dims, strict=True):
+        d = dim % max(self.ndim, 1)
+        n = self.shape[d] if self.ndim else 1
+        k = shift % n if n else 0
+        if k:
+            out = cat([narrow(out, d, n - k, k), narrow(out, d, 0, n - k)], d)
+    return out if out is not self else self.clone()
+
+
+roll = defop("roll(Tensor self, int[] shifts, int[] dims=[]) -> Tensor", tags=("composite",),
+             meta=_roll_meta, decomposition=_roll_decomp,
+             doc="Elements shifted cyclically by ``shifts`` along ``dims`` (the flattened "
+                 "tensor when ``dims`` is empty).")
+
+
+def _repeat_meta(self, repeats):
+    shape = tuple(self.shape)
+    if len(repeats) < len(shape):
+        fail("repeat", f"number of dimensions of repeat dims can not be smaller than number "
+                       f"of dimensions of tensor ({len(repeats)} < {len(shape)})")
+    if any(r < 0 for r in repeats):
+        fail("repeat", f"argument 'repeats' must not be negative, got {list(repeats)}")
+    padded = (1,) * (len(repeats) - len(shape)) + shape
+    return Spec(tuple(r * s for r, s in zip(repeats, padded, strict=True)), self.dtype)
+
+
+def _repeat_decomp(self, repeats):
+    padded = (1,) * (len(repeats) - self.ndim) + tuple(self.shape)
+    x = reshape(self, tuple(v for s in padded for v in (1, s)))
+    x = expand(x, tuple(v for r, s in zip(repeats, padded, strict=True) for v in (r, s)))
+    return reshape(x, _repeat_meta(self, repeats).shape).contiguous()
+
+
+repeat = defop("repeat(Tensor self, int[] *repeats) -> Tensor", tags=("composite",),
+               meta=_repeat_meta, decomposition=_repeat_decomp,
+               doc="``self`` tiled ``repeats`` times along each dimension (a copy).")
+
+
+def _repeat_interleave_meta(self, repeats, dim=None):
+    if repeats < 0:
+        fail("repeat_interleave", f"argument 'repeats' must be non-negative, got {repeats}")
+    if dim is None:
+        return Spec((self.numel() * repeats,), self.dtype)
+    shape = list(self.shape)
+    d = wrap_dim(dim, len(shape), "repeat_interleave")
+    if shape:
+        shape[d] *= repeats
+    return Spec(tuple(shape), self.dtype)
+
+
+def _repeat_interleave_decomp(self, repeats, dim=None):
+    x = reshape(self, (-1,)) if dim is None or self.ndim == 0 else self
+    d = 0 if dim is None else dim % max(x.ndim, 1)
+    shape = tuple(x.shape)
+    x = expand(unsqueeze(x, d + 1), shape[:d + 1] + (repeats,) + shape[d + 1:])
+    return reshape(x, _repeat_interleave_meta(self, repeats, dim).shape).contiguous()
+
+
+repeat_interleave = defop("repeat_interleave(Tensor self, int repeats, int? dim=None) -> Tensor",
+                          tags=("composite",), meta=_repeat_interleave_meta,
+                          decomposition=_repeat_interleave_decomp,
+                          doc="Each element repeated ``repeats`` times along ``dim`` "
+                              "(the flattened tensor when ``dim`` is None).")
 
 
 # --- derivatives ---

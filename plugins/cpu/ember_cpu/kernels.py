@@ -493,6 +493,30 @@ def stack(arrays, dim):
     return np.stack(_promoted(arrays), axis=dim)
 
 
+@kernel("flip")
+def flip(a, dims):
+    return np.flip(a, tuple(dims)).copy() if a.ndim else a.copy()
+
+
+@kernel("roll")
+def roll(a, shifts, dims=()):
+    if not dims:
+        return np.roll(a.reshape(-1), shifts[0]).reshape(a.shape)
+    return np.roll(a, shifts, tuple(dims)) if a.ndim else a.copy()
+
+
+@kernel("repeat")
+def repeat(a, repeats):
+    return np.tile(a, repeats) if repeats else a.copy()
+
+
+@kernel("repeat_interleave")
+def repeat_interleave(a, repeats, dim=None):
+    if dim is None or a.ndim == 0:
+        return np.repeat(a.reshape(-1), repeats)
+    return np.repeat(a, repeats, axis=dim)
+
+
 # -- indexing ----------------------------------------------------------------------------------
 def _bounds(op, fn):
     """numpy's IndexError for an out-of-range index, reworded to name the op."""
