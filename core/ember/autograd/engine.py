@@ -253,6 +253,8 @@ _EXCLUSIVE = 3
 
 def _accumulate(node: AccumulateGrad, g: Tensor, create_graph: bool) -> None:
     t = node.variable
+    if t is None:  # the leaf is gone: nobody can read its gradient
+        return
     exclusive = _EXCLUSIVE
     hooks = t._backward_hooks
     if hooks:

@@ -154,13 +154,21 @@ class Node:
 
 
 class AccumulateGrad(Node):
-    """The node of a leaf that requires grad: adds the incoming gradient to ``.grad``."""
+    """The node of a leaf that requires grad: adds the incoming gradient to ``.grad``.
 
-    __slots__ = ("variable",)
+    The leaf holds its node (made once, reused by every graph that reads the leaf); the
+    node holds the leaf weakly, so there is no reference cycle.
+    """
+
+    __slots__ = ("_ref",)
 
     def __init__(self, variable: Tensor) -> None:
         self.next_edges = []
-        self.variable = variable
+        self._ref = weakref.ref(variable)
+
+    @property
+    def variable(self) -> Tensor | None:
+        return self._ref()
 
 
 def gradient_edge(t: Tensor):
@@ -174,13 +182,10 @@ def gradient_edge(t: Tensor):
 
 
 def grad_accumulator(t: Tensor) -> AccumulateGrad:
-    """The leaf's (unique, weakly cached) ``AccumulateGrad`` node."""
-    d = t.__dict__
-    ref = d.get("_grad_acc")
-    acc = ref() if ref is not None else None
+    """The leaf's unique ``AccumulateGrad`` node."""
+    acc = t.__dict__.get("_grad_acc")
     if acc is None:
-        acc = AccumulateGrad(t)
-        d["_grad_acc"] = weakref.ref(acc)
+        acc = t.__dict__["_grad_acc"] = AccumulateGrad(t)
     return acc
 
 
