@@ -269,3 +269,12 @@ def test_meta_device_shapes_without_data():
     assert out.is_meta and out.shape == (7, 5)
     with pytest.raises(ember.OpError, match="expected input of shape"):
         m(ember.empty(7, 2, 9, 9, device="meta"))
+
+
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum(path):  # noqa: F811
+    x = np.zeros((1, 1, 4, 4), dtype=np.float32)
+    x[0, 0, 1, 1] = x[0, 0, 0, 1] = 1.0  # a tie inside the first window, zeros elsewhere
+    e, t = pair(nn.MaxPool2d, tnn.MaxPool2d, 2)
+    check_module(e, t, x)
+    e, t = pair(nn.MaxPool2d, tnn.MaxPool2d, 3, 1, 1)  # overlapping windows
+    check_module(e, t, x)

@@ -291,7 +291,6 @@ def rmsprop_update_(params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps,
 
 # --- convolution and pooling (im2col over strided window views) ---------------------------
 
-_windows_view = np.lib.stride_tricks.sliding_window_view
 
 
 def _two(v):
@@ -412,6 +411,7 @@ def conv2d_backward_input(grad, x, w, stride, padding, dilation, groups):
 
 
 def _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode):
+    """Kernel, stride, padding, dilation, the (-inf) padded input and the output size."""
     k = _two(kernel_size)
     s = _two(stride) if len(stride) else k
     p, d = _two(padding), _two(dilation)
@@ -429,9 +429,17 @@ def _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode):
         xp = np.full(x.shape[:2] + (h + 2 * p[0] + extra[0], w + 2 * p[1] + extra[1]), -np.inf,
                      dtype=x.dtype)
         xp[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x
-    win = _windows_view(xp, (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1), axis=(2, 3))
-    win = win[:, :, ::s[0], ::s[1], ::d[0], ::d[1]][:, :, :out[0], :out[1]]
-    return k, s, p, d, xp, win
+    return k, s, p, d, xp, tuple(out)
+
+
+def _offsets(k, s, d, out):
+    """For each kernel offset (row-major, PyTorch's scan order), the slices of the
+    padded input that it contributes to every output position."""
+    for i in range(k[0]):
+        for j in range(k[1]):
+            r0, c0 = i * d[0], j * d[1]
+            yield (slice(None), slice(None), slice(r0, r0 + s[0] * (out[0] - 1) + 1, s[0]),
+                   slice(c0, c0 + s[1] * (out[1] - 1) + 1, s[1]))
 
 
 @kernel("max_pool2d")
@@ -439,14 +447,14 @@ def max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
     unbatched = x.ndim == 3
     if unbatched:
         x = x[None]
-    k, s, p, d, _, win = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode)
-    if k == s and d == (1, 1) and p == (0, 0) and not ceil_mode \
-            and x.shape[2] % k[0] == 0 and x.shape[3] % k[1] == 0:
-        n, c, h, w = x.shape  # non-overlapping windows: a reshape, no window view
-        out = x.reshape(n, c, h // k[0], k[0], w // k[1], k[1]).max(axis=(3, 5))
-    else:
-        out = win.max(axis=(4, 5))
-    return np.ascontiguousarray(out[0] if unbatched else out)
+    k, s, p, d, xp, out = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode)
+    # An elementwise maximum over the k*k strided views: fast for any stride/dilation
+    # (a multi-axis max over a window view is not).
+    it = _offsets(k, s, d, out)
+    res = xp[next(it)].copy()
+    for sl in it:
+        np.maximum(res, xp[sl], out=res)
+    return res[0] if unbatched else res
 
 
 @kernel("_max_pool2d_backward")
@@ -454,16 +462,16 @@ def max_pool2d_backward(grad, x, kernel_size, stride, padding, dilation, ceil_mo
     unbatched = x.ndim == 3
     if unbatched:
         x, grad = x[None], grad[None]
-    k, s, p, d, xp, win = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode)
-    n, c, oh, ow = win.shape[:4]
-    # The first maximum of each window gets the gradient (as PyTorch's indices).
-    arg = win.reshape(n, c, oh, ow, -1).argmax(-1)
+    k, s, p, d, xp, out = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode)
+    best = max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
     dxp = np.zeros(xp.shape, dtype=x.dtype)
-    for i in range(k[0]):
-        for j in range(k[1]):
-            r0, c0 = i * d[0], j * d[1]
-            dxp[:, :, r0:r0 + s[0] * (oh - 1) + 1:s[0], c0:c0 + s[1] * (ow - 1) + 1:s[1]] += \
-                np.where(arg == i * k[1] + j, grad, 0)
+    taken = np.zeros(best.shape, dtype=bool)
+    # The first maximum of each window in scan order gets the gradient (as PyTorch).
+    for sl in _offsets(k, s, d, out):
+        hit = xp[sl] == best
+        hit &= ~taken
+        taken |= hit
+        dxp[sl] += np.where(hit, grad, 0)
     h, w = x.shape[-2:]
     dx = dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
     return np.ascontiguousarray(dx[0] if unbatched else dx)
