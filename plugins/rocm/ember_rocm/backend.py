@@ -71,7 +71,10 @@ class DeviceState:
     def describe(self) -> str:
         d = self.device
         gib = d.global_mem_size / 2 ** 30
-        return (f"rocm:{self.index}: {d.name.strip()} — {d.platform.name} "
+        import pyopencl as cl
+        kind = "gpu" if d.type & cl.device_type.GPU else "cpu" if d.type & cl.device_type.CPU \
+            else "accelerator"
+        return (f"rocm:{self.index}: opencl:{kind} {d.name.strip()} — {d.platform.name} "
                 f"({d.version.strip()}), {d.max_compute_units} compute units, "
                 f"{gib:.1f} GiB, float64 {'yes' if self.fp64 else 'no'}")
 
