@@ -401,7 +401,11 @@ def _max_pool2d_decomp(input, kernel_size, stride=(), padding=(0,), dilation=(1,
                                      dilation, ceil_mode)
     x = input.unsqueeze(0) if input.ndim == 3 else input
     win = _pool_windows(x, k, s, p, d, out, -math.inf)
-    r = win.amax((-2, -1))
+    flat = win.reshape(tuple(win.shape[:4]) + (k[0] * k[1],))
+    # gather at the first maximum (not amax, which splits the gradient among ties):
+    # PyTorch sends a window's gradient to its first maximum in scan order.
+    first = flat.detach().argmax(-1, keepdim=True)
+    r = flat.gather(-1, first).squeeze(-1)
     return r.squeeze(0) if input.ndim == 3 else r
 
 
