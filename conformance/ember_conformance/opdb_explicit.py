@@ -427,3 +427,28 @@ explicit("linalg_eigh", lambda d, rng: [
 
 __all__: list[str] = []
 _ = (FLOATS, _LINALG)
+
+
+# --- copies that reorder or repeat ----------------------------------------------------------
+explicit("flip", _view_samples([((3, 4), _C, 0), ((2, 3, 4), _C, (0, 2)), ((3, 4), _TR, -1),
+                                ((), _C), ((0, 3), _C, 1)]),
+         lambda a, *dims: np.flip(a, axis=tuple(_dims(dims))) if a.ndim else a.copy())
+
+
+def _dims(dims):
+    """``f(a, 0, 2)`` and ``f(a, (0, 2))`` name the same dims."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        return tuple(dims[0])
+    return tuple(dims)
+
+
+explicit("roll", _view_samples([((3, 4), _C, (1,), (0,)), ((3, 4), _TR, (-2, 1), (1, 0)),
+                                ((2, 3), _C, (4,)), ((0, 3), _C, (1,), (1,))]),
+         lambda a, shifts, dims=(): np.roll(a, shifts if dims else shifts[0] if len(shifts) == 1
+                                            else shifts, axis=tuple(dims) if dims else None))
+explicit("repeat", _view_samples([((2, 3), _C, (2, 1)), ((3,), _C, (2, 2)), ((2, 3), _TR, (1, 2)),
+                                  ((), _C, (3,)), ((0, 2), _C, (2, 2))]),
+         lambda a, *reps: np.tile(a, _dims(reps)))
+explicit("repeat_interleave", _view_samples([((2, 3), _C, 2), ((2, 3), _TR, 2, 1),
+                                             ((4,), _C, 3, 0), ((2, 3), _C, 1, -1)]),
+         lambda a, repeats, dim=None: np.repeat(a, repeats, axis=dim))
