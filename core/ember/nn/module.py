@@ -15,13 +15,19 @@ from .parameter import Buffer, Parameter
 __all__ = ["Module", "RemovableHandle", "no_grad"]
 
 
+_no_grad_cls = None
+
+
 def no_grad():
-    """``ember.no_grad()`` (autograd's), or a plain grad-mode switch before it exists."""
-    try:
-        from ..autograd import no_grad as ng
-    except ImportError:  # pragma: no cover - autograd lands separately
-        return _grad_off()
-    return ng()
+    """``ember.no_grad()`` (autograd's), or a plain grad-mode switch without autograd."""
+    global _no_grad_cls
+    if _no_grad_cls is None:
+        try:
+            from ..autograd import no_grad as ng
+        except ImportError:  # pragma: no cover - a core without ember.autograd
+            ng = _grad_off
+        _no_grad_cls = ng  # cached: optimizers enter it on every step
+    return _no_grad_cls()
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ def _check_lists(op: str, params, **lists) -> None:
             fail(op, f"argument '{name}' must hold {n} tensors (one per parameter) or none, "
                      f"got {len(xs)}")
         for i, (p, x) in enumerate(zip(params, xs, strict=False)):
-            if tuple(x.shape) != tuple(p.shape):
+            if x._data.shape != p._data.shape:  # native shapes: this runs every step
                 fail(op, f"{name}[{i}] has shape {list(x.shape)} but params[{i}] has shape "
                          f"{list(p.shape)}")
 
