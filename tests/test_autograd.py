@@ -664,3 +664,21 @@ def test_functional_api_matches_torch():
     _, t = TF.hvp(scalar(torch), T, (torch.ones(2, 3), torch.tensor(b)))
     for ei, ti in zip(e, t, strict=True):
         np.testing.assert_allclose(np_(ei), ti.numpy(), rtol=1e-10)
+
+
+@needs_torch
+def test_tie_conventions_match_torch():
+    """At non-differentiable points ember picks PyTorch's subgradient: max/min along a
+    dim credit the returned index, full max/amax and maximum split ties, clamp passes
+    the gradient at its bounds."""
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    cases = [lambda m, x: m.max(x, 1).values, lambda m, x: m.min(x, 0).values,
+             lambda m, x: m.max(x), lambda m, x: m.amax(x, 1),
+             lambda m, x: m.maximum(x, x.flip(1)),
+             lambda m, x: x.clamp(2.0, 3.0), lambda m, x: x.clamp_min(2.0),
+             lambda m, x: x.clamp_max(2.0), lambda m, x: x.relu() * (x - 2).relu()]
+    for f in cases:
+        e, t = leaf(a), torch.tensor(a, requires_grad=True)
+        f(ember, e).sum().backward()
+        f(torch, t).sum().backward()
+        np.testing.assert_allclose(np_(e.grad), t.grad.numpy())

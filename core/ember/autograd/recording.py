@@ -158,7 +158,7 @@ def record(d, args, out, edges=None):
         node._versions = versions
     else:
         node._versions = ()
-    if out.__class__ is tuple or out.__class__ is list:
+    if out.__class__ is not Tensor and isinstance(out, (tuple, list)):
         node._n_out = len(out)
         for nr, o in enumerate(out):
             if _is_float_np(o._data.dtype):

@@ -330,6 +330,29 @@ derivative(amax, save=("self", "result"), self=_extreme_backward)
 derivative(amin, save=("self", "result"), self=_extreme_backward)
 
 
+def _max_min_backward(g, self, dim=None, keepdim=False, result=None):
+    """max/min: over everything the gradient is split among ties (as amax); along
+    ``dim`` it goes to the element whose index is returned (as PyTorch)."""
+    if dim is None:
+        return _extreme_backward(g, self, (), False, result=result)
+    gv = g[0]
+    if gv is None:
+        return None
+    shape = tuple(self.shape)
+    if not shape:
+        return gv
+    from .creation import zeros
+    from .indexing import scatter
+    indices = result[1]
+    if not keepdim:
+        gv, indices = gv.unsqueeze(dim), indices.unsqueeze(dim)
+    return scatter(zeros(shape, dtype=gv.dtype, device=gv.device), dim, indices, gv)
+
+
+derivative(max, save=("self", "result"), self=_max_min_backward)
+derivative(min, save=("self", "result"), self=_max_min_backward)
+
+
 def _cumsum_backward(g, self, dim, dtype=None):
     # The gradient of a prefix sum is the suffix sum of g.
     return sum(g, dim, True) - cumsum(g, dim) + g
