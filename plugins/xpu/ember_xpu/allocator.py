@@ -3,9 +3,9 @@
 ``USMAllocator.empty(shape, dtype)`` hands out a ``usm_ndarray`` whose memory is a
 cached block.  The block goes back to the cache when the last array (or view) using
 it dies: the array's memory object holds a ``_Lease`` whose ``__del__`` returns the
-block.  A block may be handed out again while kernels that used it are still queued;
-that is safe because every array of a device lives on the device's one in-order queue
-(``XPUBackend.queue``), so a later kernel on the block runs after the earlier ones.
+block.  That cannot happen while a queued kernel still uses the block: dpnp keeps every
+array a task reads or writes alive (a host task holds them) until the task is done,
+and it orders each task after the ones submitted before it (see ``XPUBackend``).
 
 Arrays that dpnp allocated by itself (ops without an ``out=`` argument) are adopted
 with ``adopt``: the same lease mechanism, without caching, so ``memory_allocated``
@@ -88,8 +88,8 @@ class USMAllocator(CachingAllocator):
             raise MemoryError(str(e)) from None
 
     def _free(self, handle: _Chunk) -> None:
-        # dpctl releases USM memory when its last reference goes; the queue is in
-        # order and the block unused, so nothing can still be reading it.
+        # dpctl releases USM memory when its last reference goes; a cached block is
+        # used by no array, so no queued task can still be reading it.
         handle.mem = None
 
     # -- arrays -------------------------------------------------------------------------

@@ -1,9 +1,13 @@
 """The XPU backend object: SYCL devices through dpctl, arrays and kernels from dpnp.
 
 Native arrays are ``dpnp.tensor.usm_ndarray`` (strided, so views are real views).
-Each device gets one in-order ``SyclQueue``; every array of that device is allocated
-on it and every kernel runs on it (dpnp follows its inputs' queue), which gives the
-allocator its reuse guarantee and makes ``synchronize`` a ``queue.wait()``.
+Each device gets one ``SyclQueue``; every array of that device is allocated on it and
+every kernel runs on it (dpnp follows its inputs' queue).  The queue is SYCL's default
+out-of-order kind, ordered the way dpnp orders it: dpnp's ``SequentialOrderManager``
+makes each submission depend on the ones before it, and keeps the arrays a task uses
+alive until the task is done.  An in-order queue would be simpler, but dpnp's oneMKL
+calls wait for their result while holding the GIL, and an in-order queue makes them
+wait behind a keep-alive host task that needs the GIL: a deadlock.
 """
 
 from __future__ import annotations
@@ -76,12 +80,10 @@ class XPUBackend(Backend):
         return self._devices[index]
 
     def queue(self, index: int = 0):
-        """The in-order queue of ``xpu:index`` (created on first use)."""
+        """The queue of ``xpu:index`` (created on first use)."""
         q = self._queues.get(index)
         if q is None:
-            dpctl = self.runtime.dpctl
-            q = self._queues[index] = dpctl.SyclQueue(self._devices[index],
-                                                      property="in_order")
+            q = self._queues[index] = self.runtime.dpctl.SyclQueue(self._devices[index])
         return q
 
     def describe(self) -> list[str]:
@@ -98,6 +100,10 @@ class XPUBackend(Backend):
     def synchronize(self, index: int = 0) -> None:
         q = self._queues.get(index)
         if q is not None:
+            from dpctl.utils import SequentialOrderManager
+            # dpnp's tasks (kernels and the host tasks that release their arguments),
+            # then anything else submitted to the queue.
+            SequentialOrderManager[q].wait()
             q.wait()
 
     def check_dtype(self, dtype, index: int = 0, op: str = "xpu") -> None:
@@ -119,7 +125,8 @@ class XPUBackend(Backend):
         self.check_dtype(dt, index, "to")
         out = self.allocator(index).empty(array.shape, array.dtype)
         if array.size:
-            # A direct host-to-device memcpy, ordered on the device's in-order queue.
+            # A direct host-to-device memcpy (synchronous).  The block is fresh or came
+            # back from the cache, i.e. no queued task still uses it.
             out.usm_data.copy_from_host(
                 np.ascontiguousarray(array).reshape(-1).view(np.uint8))
         return out

@@ -9,6 +9,11 @@ and no registered ICD file already points at an existing ``libintelocl.so``,
 environment.  This must happen before dpctl is imported: the loader reads the
 variable once, when SYCL first enumerates platforms.
 
+SYCL compiles each kernel for the device the first time it runs (about half a second
+per kernel on the OpenCL CPU device).  Unless the user set ``SYCL_CACHE_PERSISTENT``,
+``load`` turns on SYCL's persistent cache of compiled kernels (``~/.cache/libsycl_cache``
+or ``$SYCL_CACHE_DIR``), so only a machine's first run pays for compilation.
+
 Devices are whatever the SYCL runtime lists, so ``ONEAPI_DEVICE_SELECTOR`` (SYCL's
 own filter, e.g. ``level_zero:gpu`` or ``opencl:cpu``) decides which ones ember sees.
 """
@@ -141,6 +146,8 @@ def load() -> Runtime:
 def _load() -> Runtime:
     rt = Runtime()
     rt.icd_set = configure_opencl_icd()
+    # Read by the SYCL runtime when it starts, so it must be set before dpctl loads.
+    os.environ.setdefault("SYCL_CACHE_PERSISTENT", "1")
     try:
         import dpctl
         import dpctl.memory as dpm
