@@ -20,11 +20,12 @@ differentiable (``create_graph=True``).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from ..dispatch import state
 from ..tensor import Tensor
-from .graph import FREED_MESSAGE, Node, fit, gradient_edge, version_error
+from .graph import FREED_MESSAGE, Node, alias, fit, gradient_edge, version_error
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -57,7 +58,9 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
-        node = self._node
+        node = self._node()
+        if node is None:
+            raise RuntimeError(FREED_MESSAGE)
         if node._freed:
             raise RuntimeError(FREED_MESSAGE)
         out = []
@@ -72,8 +75,7 @@ class FunctionCtx:
             else:
                 # A saved output is kept as its data (see OpNode._result); rebuilt here.
                 data, dev, vc, v, nr = item
-                t = Tensor._make(data, dev)
-                t._owned = 0
+                t = alias(data, dev)
                 t._vc = vc
                 if vc.value != v:
                     raise RuntimeError(version_error(t, v, node, nr))
@@ -210,7 +212,7 @@ class Function(metaclass=_FunctionMeta):
                     edge_inputs.append(i)
         node.next_edges = edges
         node._edge_inputs = tuple(edge_inputs)
-        ctx._node = node
+        ctx._node = weakref.ref(node)  # the node holds ctx: no reference cycle
         nondiff = getattr(ctx, "_non_differentiable", ())
         input_ids = {id(t) for t in tensors if t is not None}
         wrapped = []
@@ -240,6 +242,9 @@ class Function(metaclass=_FunctionMeta):
             versions.append(t._version if t is not None else 0)
         node._saved = tuple(saved)
         node._versions = tuple(versions)
+        # ctx must not keep the outputs (they hold the node, which holds ctx).
+        ctx.__dict__.pop("_to_save", None)
+        ctx.__dict__.pop("_non_differentiable", None)
         return tuple(wrapped) if isinstance(out, tuple) else wrapped[0]
 
 

@@ -16,7 +16,7 @@ from .. import dtypes as _dt
 from ..tensor import Size, Tensor
 
 __all__ = ["Node", "OpNode", "AccumulateGrad", "TensorMeta", "RemovableHandle",
-           "gradient_edge", "FREED_MESSAGE"]
+           "gradient_edge", "alias", "FREED_MESSAGE"]
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved "
@@ -171,6 +171,17 @@ class AccumulateGrad(Node):
         return self._ref()
 
 
+def alias(data, dev) -> Tensor:
+    """A tensor over a saved output's buffer.  The output owns the buffer: the alias
+    must not count it again in the allocator statistics."""
+    t = Tensor._make(data, dev)
+    if t._owned:
+        from ..tensor import OBSERVED_ALLOCATORS
+        OBSERVED_ALLOCATORS[dev.type].record_free(t._owned)
+        t._owned = 0
+    return t
+
+
 def gradient_edge(t: Tensor):
     """The edge a gradient for ``t`` flows into, or ``None`` if it needs none."""
     fn = t.grad_fn
@@ -215,13 +226,14 @@ class OpNode(Node):
                     if (0 if vc is None else vc.value) != v:
                         raise RuntimeError(version_error(t, v))
         args = list(args)
-        for i, _, keep, is_list in d.plan:
-            if not keep:
-                x = args[i]
-                if is_list:
+        for i, _, _, is_list in d.plan:
+            x = args[i]
+            # Inputs kept only as (shape, dtype, device): what formulas may ask of them.
+            if is_list:
+                if x and x[0].__class__ is tuple:
                     args[i] = [TensorMeta(*m) for m in x]
-                elif x.__class__ is tuple:
-                    args[i] = TensorMeta(*x)
+            elif x.__class__ is tuple:
+                args[i] = TensorMeta(*x)
         res = self._result
         if res is not None:
             res = self._unpack_result(create_graph)
@@ -234,8 +246,7 @@ class OpNode(Node):
                 out.append(None)
                 continue
             data, dev, vc, version = item
-            t = Tensor._make(data, dev)
-            t._owned = 0  # the output tensor owns the buffer, not this alias
+            t = alias(data, dev)
             t._vc = vc
             if vc.value != version:
                 raise RuntimeError(version_error(t, version, self, nr))

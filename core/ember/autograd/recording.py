@@ -141,6 +141,18 @@ def record(d, args, out, edges=None):
                 saved[i] = [(x._data.shape, x._data.dtype, x._device) for x in t]
             elif t is not None and t.__class__ is Tensor:
                 saved[i] = (t._data.shape, t._data.dtype, t._device)
+    cond = d.cond
+    if cond is not None:
+        # Save an input only if a formula that will run reads it (mul by a constant
+        # does not keep its other factor, so modifying it in place is fine afterwards).
+        for i, users in cond:
+            for k in users:
+                if edges[k] is not None:
+                    break
+            else:
+                t = args[i]
+                if t.__class__ is Tensor:
+                    saved[i] = (t._data.shape, t._data.dtype, t._device)
     node = _new(d.node_cls)
     node.next_edges = edges
     node._deriv = d
@@ -149,7 +161,7 @@ def record(d, args, out, edges=None):
     if save_idx:
         versions = []
         for i in save_idx:
-            t = args[i]
+            t = saved[i]
             if t.__class__ is Tensor:
                 vc = t._vc
                 versions.append(0 if vc is None else vc.value)

@@ -44,9 +44,9 @@ class Derivative:
     """The derivative of one op: a formula per tensor input and what to save."""
 
     __slots__ = ("op", "formulas", "tensor_pos", "is_list", "has_list", "save_idx",
-                 "save_result", "node_cls", "saves_self", "plan")
+                 "save_result", "node_cls", "saves_self", "plan", "cond")
 
-    def __init__(self, od: OpDef, save, formulas: dict) -> None:
+    def __init__(self, od: OpDef, save, formulas: dict, uses: dict | None = None) -> None:
         self.op = od
         names = [a.name for a in od.args]
         self.tensor_pos = od.tensor_args
@@ -69,6 +69,28 @@ class Derivative:
         self.plan = tuple((i, f is not None, i in self.save_idx, lst) for i, f, lst in
                           zip(self.tensor_pos, self.formulas, self.is_list, strict=True))
         self.node_cls = type(node_name(od.name), (OpNode,), {"__slots__": ()})
+        #: ((saved position, indices of the formulas that read it), ...) or None: all
+        #: of ``save`` is kept whenever the op is recorded
+        self.cond = None
+        if uses is not None:
+            if self.has_list:
+                raise ValueError(f"derivative({od.name}): uses= is not supported for ops "
+                                 f"with Tensor[] arguments")
+            bad = set(uses) - set(formulas)
+            if bad:
+                raise ValueError(f"derivative({od.name}): uses= names {sorted(bad)}, which "
+                                 f"have no formula")
+            cond = []
+            for i in self.save_idx:
+                name = od.args[i].name
+                users = tuple(k for k, n in enumerate(tensor_names)
+                              if self.formulas[k] is not None and name in uses.get(n, ()))
+                cond.append((i, users))
+            unknown = {x for v in uses.values() for x in v} - set(save) - {"result"}
+            if unknown:
+                raise ValueError(f"derivative({od.name}): uses= reads {sorted(unknown)}, "
+                                 f"which are not saved")
+            self.cond = tuple(cond)
 
     def __repr__(self) -> str:
         return f"<derivative of {self.op.name}>"
@@ -92,8 +114,13 @@ def _opdef(op) -> OpDef:
                     f"got {op!r}")
 
 
-def derivative(op, *, save=(), **formulas: Callable):
+def derivative(op, *, save=(), uses: dict | None = None, **formulas: Callable):
     """Declare the derivative of ``op`` (see the module docstring).
+
+    ``uses`` (optional) maps an input's name to the saved tensors its formula reads
+    (``uses={"self": ("other",), "other": ("self",)}`` for ``mul``): a tensor is then
+    saved only when a formula that reads it will run, as PyTorch does.  Without it,
+    everything in ``save`` is kept whenever the op is recorded.
 
     Without formulas it returns a decorator for the formula of the op's first tensor
     argument: ``@derivative(exp, save="result")``.
@@ -102,13 +129,13 @@ def derivative(op, *, save=(), **formulas: Callable):
     if not formulas:
         def deco(fn: Callable) -> Callable:
             first = od.args[od.tensor_args[0]].name
-            derivative(od, save=save, **{first: fn})
+            derivative(od, save=save, uses=uses, **{first: fn})
             return fn
         return deco
     if od.inplace_of is not None:
         raise ValueError(f"derivative({od.name}): in-place ops use the derivative of "
                          f"their out-of-place op ({od.inplace_of})")
-    od.derivative = Derivative(od, save, formulas)
+    od.derivative = Derivative(od, save, formulas, uses)
     return od.derivative
 
 

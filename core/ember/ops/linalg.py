@@ -255,4 +255,5 @@ def _matmul_other(g, self, other):
     return r.reshape(tuple(r.shape[:-1])) if other.ndim == 1 else r
 
 
-derivative(matmul, save=("self", "other"), self=_matmul_self, other=_matmul_other)
+derivative(matmul, save=("self", "other"), uses={"self": ("other",), "other": ("self",)},
+           self=_matmul_self, other=_matmul_other)

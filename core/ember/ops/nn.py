@@ -1026,6 +1026,7 @@ def _linear_grad_weight(g, input, weight, bias=None):
 
 
 derivative(linear, save=("input", "weight"),
+           uses={"input": ("weight",), "weight": ("input",)},
            input=lambda g, input, weight, bias=None: (
                _E.matmul(g, weight) if weight.ndim == 2 else g.unsqueeze(-1) * weight),
            weight=_linear_grad_weight,
