@@ -350,3 +350,58 @@ def test_failing_scatter_inplace_leaves_target_unchanged():
     with pytest.raises(IndexError):
         e.index_add_(0, ember.tensor([9]), ember.ones(1, 3))
     assert e.tolist() == [[0, 0, 0], [0, 0, 0]] and e._version == v0
+
+
+_I = [[0, 2, 1], [1, 0, 0]]
+DECOMPOSED = [
+    ("gather", lambda e: (e, 1, ember.tensor(_I))),
+    ("gather", lambda e: (e.T, 0, ember.tensor(_I).T)),
+    ("gather", lambda e: (ember.tensor(2.0), 0, ember.tensor(0))),
+    ("scatter", lambda e: (e, 1, ember.tensor(_I), e + 10)),
+    ("scatter", lambda e: (e, 0, ember.tensor([[1, 0, 2, 0]]), e[:1] * 3)),
+    ("scatter", lambda e: (e, 1, ember.tensor(_I), e + 1, {"reduce": "add"})),
+    ("scatter_add", lambda e: (e, 1, ember.tensor([[0, 0, 3]]), e)),
+    ("index_select", lambda e: (e, 1, ember.tensor([3, 0, 3]))),
+    ("index_select", lambda e: (e, 0, ember.tensor(1))),
+    ("index_add", lambda e: (e, 0, ember.tensor([2, 2]), e[:2], {"alpha": 0.5})),
+    ("masked_fill", lambda e: (e, e > 0, -1.5)),
+    ("masked_fill", lambda e: (e.int(), ember.tensor([True, False, True, False]), 7)),
+    ("topk", lambda e: (e, 2, 1)),
+    ("topk", lambda e: (e, 3, 0, False)),
+    ("exp2", lambda e: (e,)),
+    ("exp2", lambda e: (e.int(),)),
+]
+
+
+@pytest.mark.parametrize(("op", "make"), DECOMPOSED, ids=[d[0] for d in DECOMPOSED])
+def test_decompositions_agree_with_native_kernels(op, make):
+    """What backends without native kernels run gives what the CPU's kernels give."""
+    e = ember.tensor(sample((3, 4), "float32"))
+    od = ember.schema.get_op(op)
+    assert "composite" in od.tags
+    args = make(e)
+    kw = args[-1] if isinstance(args[-1], dict) else {}
+    args = args[:-1] if kw else args
+    native = getattr(ember, op)(*args, **kw)
+    decomposed = od.decomposition(*args, *kw.values())
+    native = native if isinstance(native, tuple) else (native,)
+    decomposed = decomposed if isinstance(decomposed, tuple) else (decomposed,)
+    for n, d in zip(native, decomposed, strict=True):
+        assert (d.dtype, d.shape) == (n.dtype, n.shape)
+        np.testing.assert_allclose(d.numpy(), n.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(("op", "args"), [
+    ("gather", (1, ember.tensor([[0, -1]]))), ("index_select", (0, ember.tensor([3]))),
+    ("scatter_add", (1, ember.tensor([[4]]), ember.ones(1, 1))),
+    ("index_add", (0, ember.tensor([-1]), ember.ones(1, 4))),
+])
+def test_decompositions_reject_out_of_range_indices(op, args):
+    e = ember.zeros(3, 4)
+    with pytest.raises(IndexError, match=rf"{op}\(\): index -?\d+ is out of bounds"):
+        ember.schema.get_op(op).decomposition(e, *args)
+
+
+def test_randperm_decomposition_is_a_permutation():
+    p = ember.schema.get_op("randperm").decomposition(20)
+    assert sorted(p.tolist()) == list(range(20)) and p.dtype is ember.int64

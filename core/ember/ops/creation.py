@@ -202,9 +202,16 @@ def _randperm_meta(n, generator=None, dtype=None, device=None, requires_grad=Fal
     return Spec((n,), dtype or _dt.int64)
 
 
+def _randperm_decomp(n, generator=None, dtype=None, device=None, requires_grad=False):
+    from .indexing import argsort
+    keys = rand(n, generator=generator, dtype=_dt.float64, device=device)
+    return argsort(keys).astype(dtype or _dt.int64)
+
+
 randperm = defop("randperm(int n, *, Generator? generator=None, ScalarType? dtype=None, "
                  "Device? device=None, bool requires_grad=False) -> Tensor",
-                 tags=("primitive", "creation", "random"), meta=_randperm_meta,
+                 tags=("composite", "creation", "random"), meta=_randperm_meta,
+                 decomposition=_randperm_decomp,
                  doc="A random permutation of ``0 .. n-1`` (int64 unless ``dtype``).")
 
 

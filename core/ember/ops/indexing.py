@@ -74,6 +74,9 @@ index = defop("index(Tensor self, Any indices) -> Tensor", tags=("primitive",),
                   "rules for where the indexed dimensions go.  A copy.")
 
 
+_index_op = index  # for functions whose argument is called ``index``
+
+
 def _index_put_meta(self, indices, values, accumulate=False):
     shape = _index_shape("index_put_", self, indices)
     if values.dtype is not self.dtype:
@@ -117,6 +120,42 @@ argwhere = defop("argwhere(Tensor self) -> Tensor", tags=("composite",), meta=_n
 
 
 # --- gather / scatter ----------------------------------------------------------------------
+# gather, scatter, index_select, index_add … decompose into ``index`` / ``index_put_``
+# (backends may still register native kernels, as the CPU does).
+
+def _check_bounds(op, index, size, dim):
+    """Data-dependent bounds check of the decompositions (``index`` would wrap negative
+    indices, which these ops reject as PyTorch does)."""
+    if index.numel() and not index.is_meta:
+        lo, hi = int(index.amin().item()), int(index.amax().item())
+        if lo < 0 or hi >= size:
+            bad = lo if lo < 0 else hi
+            raise IndexError(f"{op}(): index {bad} is out of bounds for dimension {dim} "
+                             f"with size {size}")
+
+
+def _along_dim(index, dim):
+    """The ``index`` tuple picking, at each position of ``index``, the element whose
+    coordinate along ``dim`` is ``index``'s value (the rest: the position itself)."""
+    from .creation import arange
+    n = index.ndim
+    return tuple(index if k == dim else
+                 arange(index.shape[k], device=index.device).reshape(
+                     tuple(-1 if j == k else 1 for j in range(n)))
+                 for k in range(n))
+
+
+def _as_1d(t):
+    return t.reshape(1) if t.ndim == 0 else t
+
+
+def _gather_decomp(self, dim, index, sparse_grad=False):
+    x, i = _as_1d(self), _as_1d(index)
+    d = dim % x.ndim
+    _check_bounds("gather", i, x.shape[d], d)
+    return _index_op(x, _along_dim(i, d)).reshape(tuple(index.shape))
+
+
 
 def _gather_meta(self, dim, index, sparse_grad=False):
     _index_dtype("gather", "index", index)
@@ -133,7 +172,7 @@ def _gather_meta(self, dim, index, sparse_grad=False):
 
 
 gather = defop("gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor",
-               tags=("primitive",), meta=_gather_meta,
+               tags=("composite",), meta=_gather_meta, decomposition=_gather_decomp,
                doc="``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (and so on): values "
                    "picked along ``dim`` at the positions in ``index``.")
 
@@ -165,13 +204,30 @@ def _scatter_meta(op):
     return meta
 
 
+def _scatter_decomp(self, dim, index, src, reduce=None, op="scatter"):
+    if reduce == "multiply":
+        fail(op, "reduce='multiply' has no decomposition: the backend needs a native "
+                 "scatter kernel")
+    out = self.clone()
+    x, i = _as_1d(out), _as_1d(index)
+    d = dim % x.ndim
+    _check_bounds(op, i, x.shape[d], d)
+    if i.numel():
+        values = basic_index(_as_1d(src), tuple(slice(0, s) for s in i.shape))
+        index_put_(x, _along_dim(i, d), values, reduce == "add")
+    return out
+
+
 scatter = defop("scatter(Tensor self, int dim, Tensor index, Tensor src, *, str? reduce=None)"
-                " -> Tensor", tags=("primitive",), meta=_scatter_meta("scatter"),
+                " -> Tensor", tags=("composite",), meta=_scatter_meta("scatter"),
+                decomposition=_scatter_decomp,
                 doc="A copy of ``self`` with ``src`` values written at ``index`` along "
                     "``dim`` (``src`` may be a number); ``reduce`` 'add'/'multiply' "
                     "combines instead.")
 scatter_add = defop("scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor",
-                    tags=("primitive",), meta=_scatter_meta("scatter_add"),
+                    tags=("composite",), meta=_scatter_meta("scatter_add"),
+                    decomposition=lambda self, dim, index, src:
+                        _scatter_decomp(self, dim, index, src, "add", "scatter_add"),
                     doc="A copy of ``self`` with ``src`` added at ``index`` along ``dim``; "
                         "repeated indices accumulate.")
 scatter_ = defop("scatter_(Tensor(a!) self, int dim, Tensor index, Tensor src, *, "
@@ -215,8 +271,18 @@ def _index_select_meta(self, dim, index):
     return Spec(tuple(shape), self.dtype)
 
 
+def _index_select_decomp(self, dim, index):
+    x = _as_1d(self)
+    d = dim % x.ndim
+    i = index.reshape(-1)
+    _check_bounds("index_select", i, x.shape[d], d)
+    out = _index_op(x, (None,) * d + (i,))
+    return out.reshape(_index_select_meta(self, dim, index).shape)
+
+
 index_select = defop("index_select(Tensor self, int dim, Tensor index) -> Tensor",
-                     tags=("primitive",), meta=_index_select_meta,
+                     tags=("composite",), meta=_index_select_meta,
+                     decomposition=_index_select_decomp,
                      doc="The slices of ``self`` along ``dim`` at the positions in the "
                          "vector ``index`` (a copy).")
 
@@ -239,8 +305,22 @@ def _index_add_meta(self, dim, index, source, alpha=1):
     return Spec(tuple(self.shape), self.dtype)
 
 
+def _index_add_decomp(self, dim, index, source, alpha=1):
+    out = self.clone()
+    x = _as_1d(out)
+    d = dim % x.ndim
+    i = index.reshape(-1)
+    _check_bounds("index_add", i, x.shape[d], d)
+    values = source.reshape(tuple(x.shape[:d]) + (i.numel(),) + tuple(x.shape[d + 1:]))
+    if alpha != 1:
+        values = values * alpha
+    index_put_(x, (None,) * d + (i,), values.astype(x.dtype), True)
+    return out
+
+
 index_add = defop("index_add(Tensor self, int dim, Tensor index, Tensor source, *, "
-                  "Scalar alpha=1) -> Tensor", tags=("primitive",), meta=_index_add_meta,
+                  "Scalar alpha=1) -> Tensor", tags=("composite",), meta=_index_add_meta,
+                  decomposition=_index_add_decomp,
                   doc="A copy of ``self`` with ``alpha * source`` slices added at the "
                       "positions ``index`` along ``dim`` (repeats accumulate).")
 index_add_ = defop("index_add_(Tensor(a!) self, int dim, Tensor index, Tensor source, *, "
@@ -271,8 +351,14 @@ def _masked_fill_meta(self, mask, value):
     return Spec(shape, self.dtype)
 
 
+def _masked_fill_decomp(self, mask, value):
+    from .pointwise import where
+    return where(mask, full((), value, dtype=self.dtype, device=self.device), self)
+
+
 masked_fill = defop("masked_fill(Tensor self, Tensor mask, Scalar value) -> Tensor",
-                    tags=("primitive",), meta=_masked_fill_meta,
+                    tags=("composite",), meta=_masked_fill_meta,
+                    decomposition=_masked_fill_decomp,
                     doc="``self`` with ``value`` where the bool ``mask`` is true "
                         "(broadcasting).")
 masked_fill_ = defop("masked_fill_(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)",
@@ -395,8 +481,16 @@ def _topk_meta(self, k, dim=-1, largest=True, sorted=True):
     return Spec(tuple(shape), self.dtype), Spec(tuple(shape), _dt.int64)
 
 
+def _topk_decomp(self, k, dim=-1, largest=True, sorted=True):
+    values, indices = sort(self, dim, largest, stable=True)
+    if self.ndim == 0:
+        return values, indices
+    return values.narrow(dim, 0, k), indices.narrow(dim, 0, k)
+
+
 topk = defop("topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) "
-             "-> (Tensor, Tensor)", tags=("primitive",), meta=_topk_meta,
+             "-> (Tensor, Tensor)", tags=("composite",), meta=_topk_meta,
+             decomposition=_topk_decomp,
              doc="``(values, indices)`` of the ``k`` largest (or smallest) elements along "
                  "``dim``, in sorted order.")
 

@@ -286,7 +286,10 @@ isfinite = _unary("isfinite", promotion="always_bool", tags=("composite",),
 # --- functions -------------------------------------------------------------------------------
 
 exp = _unary("exp", promotion="int_to_float", doc="``e ** self``.")
-exp2 = _unary("exp2", promotion="int_to_float", doc="``2 ** self``.")
+exp2 = _unary("exp2", promotion="int_to_float", tags=("composite",),
+              decomposition=lambda self: pow(2.0, self if self.dtype.is_floating_point
+                                             else self.astype(_dt.get_default_dtype())),
+              doc="``2 ** self``.")
 expm1 = _unary("expm1", promotion="int_to_float", doc="``exp(self) - 1``, accurate near 0.")
 log = _unary("log", promotion="int_to_float", doc="Natural logarithm.")
 log2 = _unary("log2", promotion="int_to_float", doc="Base-2 logarithm.")
@@ -411,8 +414,14 @@ def _fill_meta(self, value):
     return Spec(tuple(self.shape), d)
 
 
+def _fill_decomp(self, value):
+    from .conversion import copy_
+    from .creation import full
+    return copy_(self, full((), value, dtype=self.dtype, device=self.device))
+
+
 fill_ = defop("fill_(Tensor(a!) self, Scalar value) -> Tensor(a!)",
-              tags=("primitive", "inplace"), meta=_fill_meta,
+              tags=("composite", "inplace"), meta=_fill_meta, decomposition=_fill_decomp,
               doc="Fill ``self`` with ``value`` (cast to ``self.dtype``).")
 zero_ = defop("zero_(Tensor(a!) self) -> Tensor(a!)", tags=("composite", "inplace"),
               meta=lambda self: Spec(tuple(self.shape), self.dtype),
@@ -441,10 +450,11 @@ derivative(add, self=lambda g, self, other, alpha=1: g,
            other=lambda g, self, other, alpha=1: _scaled(g, alpha))
 derivative(sub, self=lambda g, self, other, alpha=1: g,
            other=lambda g, self, other, alpha=1: neg(_scaled(g, alpha)))
-derivative(mul, save=("self", "other"),
+derivative(mul, save=("self", "other"), uses={"self": ("other",), "other": ("self",)},
            self=lambda g, self, other: mul(g, other),
            other=lambda g, self, other: mul(g, self))
 derivative(true_divide, save=("self", "other"),
+           uses={"self": ("other",), "other": ("self", "other")},
            self=lambda g, self, other: true_divide(g, other),
            other=lambda g, self, other: neg(true_divide(mul(g, self), mul(other, other))))
 derivative(floor_divide, self=_zero_grad, other=_zero_grad)
@@ -524,3 +534,31 @@ derivative(where, save="condition",
            self=lambda g, condition, self, other: where(condition, g, 0.0),
            other=lambda g, condition, self, other: where(condition, 0.0, g))
 derivative(fill_, self=None)
+
+
+# clamp passes the gradient on at the bounds themselves (PyTorch's convention), which
+# its maximum/minimum decomposition would split in two: it has its own derivative.
+def _within(self, lo, hi):
+    keep = None
+    if lo is not None:
+        keep = ge(self, lo)
+    if hi is not None:
+        below = le(self, hi)
+        keep = below if keep is None else logical_and(keep, below)
+    return keep
+
+
+derivative(clamp, save=("self", "min", "max"),
+           self=lambda g, self, min=None, max=None: where(_within(self, min, max), g, 0.0),
+           min=lambda g, self, min=None, max=None: where(
+               logical_and(lt(self, min), lt(min, max)) if max is not None else
+               lt(self, min), g, 0.0),
+           max=lambda g, self, min=None, max=None: where(
+               logical_or(gt(self, max), gt(min, max)) if min is not None else
+               gt(self, max), g, 0.0))
+derivative(clamp_min, save=("self", "other"),
+           self=lambda g, self, other: where(ge(self, other), g, 0.0),
+           other=lambda g, self, other: where(lt(self, other), g, 0.0))
+derivative(clamp_max, save=("self", "other"),
+           self=lambda g, self, other: where(le(self, other), g, 0.0),
+           other=lambda g, self, other: where(gt(self, other), g, 0.0))
