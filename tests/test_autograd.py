@@ -723,3 +723,20 @@ def test_graphs_are_freed_without_the_cycle_collector():
         gc.garbage.clear()
         gc.enable()
     assert not leaked
+
+
+def test_only_needed_inputs_are_saved():
+    # mul saves self only for the gradient of other: with a constant other, modifying
+    # self in place afterwards is fine (as in PyTorch); with other requiring grad it is not.
+    x = leaf([1.0, 2.0])
+    h = x * 1
+    y = h * ember.tensor([3.0, 4.0], dtype=ember.float64)
+    h.add_(1)
+    y.sum().backward()
+    np.testing.assert_allclose(np_(x.grad), [3.0, 4.0])
+    w = leaf([3.0, 4.0])
+    h = x * 1
+    y = h * w
+    h.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
