@@ -218,3 +218,32 @@ def test_legacy_size_average_reduce():
     with pytest.warns(DeprecationWarning):
         out = F.mse_loss(x, y, reduce=False)
     assert out.shape == (3,)
+
+
+def _f64(*shape, seed=0):
+    return ember.tensor(np.random.default_rng(seed).standard_normal(shape),
+                        dtype=ember.float64, requires_grad=True)
+
+
+GRADCHECKS = [
+    ("linear", lambda x, w, b: F.linear(x, w, b), [(3, 4), (2, 4), (2,)]),
+    ("conv2d", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, groups=2),
+     [(1, 2, 5, 5), (4, 1, 3, 3), (4,)]),
+    ("max_pool2d", lambda x: F.max_pool2d(x, 3, 2, 1), [(1, 2, 6, 5)]),
+    ("cross_entropy", lambda x: F.cross_entropy(x, ember.tensor([1, 0, 2]),
+                                                label_smoothing=0.2), [(3, 4)]),
+    ("log_softmax", lambda x: F.log_softmax(x, 0), [(3, 4)]),
+    ("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)]),
+    ("group_norm", lambda x: F.group_norm(x, 2), [(2, 4, 3)]),
+    ("batch_norm", lambda x: F.batch_norm(x, None, None, training=True), [(4, 3)]),
+    ("gelu", lambda x: F.gelu(x), [(5,)]),
+    ("sdpa", lambda q, k, v: F.scaled_dot_product_attention(q, k, v), [(2, 3, 4)] * 3),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes", GRADCHECKS, ids=[g[0] for g in GRADCHECKS])
+def test_gradients_match_finite_differences(name, fn, shapes, path):  # noqa: F811
+    """float64 gradients of the fused derivatives and of the decompositions against
+    finite differences (independent of PyTorch)."""
+    inputs = [_f64(*s, seed=i) for i, s in enumerate(shapes)]
+    assert ember.autograd.gradcheck(fn, inputs)
