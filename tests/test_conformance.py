@@ -155,3 +155,22 @@ def test_pytest_plugin_is_registered():
     eps = importlib.metadata.entry_points(group="pytest11")
     assert any(ep.value == "ember_conformance.plugin" for ep in eps)
     assert os.path.exists(os.path.join(os.path.dirname(opdb.__file__), "test_ops.py"))
+
+
+def test_promotion_rules_match_pytorch():
+    torch = pytest.importorskip("torch")
+    from ember_conformance.promotion import DTYPES, result_type
+
+    def make(kind, name):
+        d = getattr(torch, name)
+        return torch.ones(2, dtype=d) if kind == "tensor" else torch.tensor(1, dtype=d)
+
+    for a in DTYPES:
+        for b in DTYPES:
+            for ka in ("tensor", "0d"):
+                for kb in ("tensor", "0d"):
+                    want = str(torch.result_type(make(ka, a), make(kb, b)))
+                    assert want == f"torch.{result_type([(ka, a), (kb, b)])}", (ka, a, kb, b)
+        for number in (True, 2, 1.5):
+            want = str(torch.result_type(make("tensor", a), number))
+            assert want == f"torch.{result_type([('tensor', a), number])}", (a, number)
