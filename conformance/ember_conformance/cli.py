@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", dest="pattern", metavar="PATTERN", default=None,
                         help="only run checks matching PATTERN (pytest -k syntax, e.g. "
                              "'matmul or memory')")
+    parser.add_argument("--table", action="store_true",
+                        help="print the op x dtype coverage table")
     parser.add_argument("--strict", action="store_true",
                         help="fail on primitives the backend has no kernel for")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every check")
@@ -47,6 +49,8 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         argv += ["-k", args.pattern]
     if args.strict:
         argv.append("--ember-strict")
+    if getattr(args, "table", False):
+        argv.append("--ember-table")
     if args.exitfirst:
         argv.append("-x")
     return argv

@@ -23,6 +23,8 @@ def pytest_addoption(parser) -> None:
                          "device type with a device)")
     group.addoption("--ember-report", default=None, metavar="DIR",
                     help="write report.json and coverage.txt (op x dtype table) to DIR")
+    group.addoption("--ember-table", action="store_true", default=False,
+                    help="print the op x dtype coverage table at the end")
     group.addoption("--ember-strict", action="store_true", default=False,
                     help="count primitives without a kernel (and without a decomposition) "
                          "as failures instead of reporting them unsupported")

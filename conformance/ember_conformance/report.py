@@ -113,6 +113,8 @@ class Recorder:
                     f.write(summary_line(device, data[device]) + "\n\n")
         tr.section("ember conformance")
         for device in sorted(data):
+            if self.config.getoption("--ember-table", False):
+                tr.write_line(coverage_table(device, data[device]))
             if report_dir:
                 tr.write_line(f"coverage table: {os.path.join(report_dir, 'coverage.txt')}")
             failing = [(op, dt, c, m) for op, row in data[device]["ops"].items()
