@@ -197,3 +197,14 @@ def test_decompositions_agree_with_native_kernels(op, args):
     native, decomposed = getattr(ember, op)(x, *args), od.decomposition(x, *args)
     assert decomposed.dtype is native.dtype
     np.testing.assert_allclose(decomposed.numpy(), native.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_low_precision_sums_accumulate_in_float32(dtype):
+    """A bfloat16 accumulator would stop at 256 when adding numbers below 1."""
+    e, t = pair(np.linspace(0, 1, 10000, dtype=np.float32), dtype)
+    assert_same(e.sum(), t.sum())
+    assert_same(e.mean(), t.mean())
+    assert_same(e.cumsum(0)[-1], t.cumsum(0)[-1])
+    m, tm = pair(sample((32, 32), "float32"), dtype)
+    assert_same(m @ m, tm @ tm)

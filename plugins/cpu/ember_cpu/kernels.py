@@ -29,6 +29,11 @@ class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
     """Integer division by zero (a ``RuntimeError`` too, as PyTorch raises)."""
 
 
+try:
+    import ml_dtypes as _ml
+except ImportError:  # pragma: no cover - bfloat16 is optional
+    _ml = None
+
 KERNELS: dict = {}
 _ndarray = np.ndarray
 _asarray = np.asarray
@@ -242,7 +247,7 @@ def sign(a):
     if a.dtype == np.bool_:
         return a.copy()
     r = _asarray(np.sign(a))
-    if a.dtype.kind == "f":
+    if a.dtype.kind not in "iu":  # floats, bfloat16 included
         r[r != r] = 0  # PyTorch: sign(nan) is 0
     return r
 
@@ -316,19 +321,35 @@ def zero_(a):
 
 
 # -- reductions ---------------------------------------------------------------------------
+def _acc(dtype):
+    """Accumulator dtype: float16/bfloat16 sums run in float32, as PyTorch's do (a
+    bfloat16 accumulator stops growing at 256 when adding numbers below 1)."""
+    return _F32 if dtype.is_floating_point and dtype.itemsize < 4 else dtype.np
+
+
+_F32 = np.dtype(np.float32)
+_HALF = {np.dtype(np.float16)} | ({np.dtype(_ml.bfloat16)} if _ml is not None else set())
+
+
+def _reduce(f, a, dim, keepdim, dtype):
+    acc = _acc(dtype)
+    r = np.asarray(f(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=acc))
+    return r if acc is dtype.np else r.astype(dtype.np)
+
+
 @kernel("sum")
 def sum_(a, dim, keepdim, dtype):
-    return np.asarray(np.sum(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=dtype.np))
+    return _reduce(np.sum, a, dim, keepdim, dtype)
 
 
 @kernel("prod")
 def prod(a, dim, keepdim, dtype):
-    return np.asarray(np.prod(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=dtype.np))
+    return _reduce(np.prod, a, dim, keepdim, dtype)
 
 
 @kernel("mean")
 def mean(a, dim, keepdim, dtype):
-    return np.asarray(np.mean(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=dtype.np))
+    return _reduce(np.mean, a, dim, keepdim, dtype)
 
 
 @kernel("amax")
@@ -366,12 +387,14 @@ def any_(a, dim, keepdim):
 
 @kernel("cumsum")
 def cumsum(a, dim, dtype):
-    return np.cumsum(a, axis=dim if a.ndim else None, dtype=dtype.np).reshape(a.shape)
+    r = np.cumsum(a, axis=dim if a.ndim else None, dtype=_acc(dtype)).reshape(a.shape)
+    return r.astype(dtype.np, copy=False)
 
 
 @kernel("cumprod")
 def cumprod(a, dim, dtype):
-    return np.cumprod(a, axis=dim if a.ndim else None, dtype=dtype.np).reshape(a.shape)
+    r = np.cumprod(a, axis=dim if a.ndim else None, dtype=_acc(dtype)).reshape(a.shape)
+    return r.astype(dtype.np, copy=False)
 
 
 # -- views ---------------------------------------------------------------------------------
@@ -709,6 +732,9 @@ def triu(a, diagonal=0):
 # -- linalg ----------------------------------------------------------------------------------
 @kernel("matmul")
 def matmul(a, b):
+    if a.dtype in _HALF:  # accumulate in float32 and round once, as PyTorch
+        b = b.astype(_F32)
+        return np.asarray(np.matmul(a.astype(_F32), b)).astype(a.dtype)
     return np.asarray(np.matmul(a, b))
 
 
