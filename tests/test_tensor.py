@@ -63,6 +63,9 @@ def test_python_protocols():
     assert bool(ember.tensor([True]))
     with pytest.raises(RuntimeError, match="ambiguous"):
         bool(e)
+    assert 3 in e and 5 not in e and ember.tensor(4) in e
+    with pytest.raises(TypeError, match="__contains__ only supports"):
+        _ = "a" in e
     assert (e == None) is False  # noqa: E711  (as PyTorch)
     assert (e != None) is True  # noqa: E711
 

@@ -110,6 +110,7 @@ def _install_front_ends() -> None:
     from .linalg import norm
     Tensor.norm = norm
     Tensor.new_full = new_full
+    Tensor.__contains__ = _contains
     Tensor.new_tensor = new_tensor
 
 
@@ -119,3 +120,11 @@ def _mT(self):
         fail("mT", f"tensor.mT is only supported on matrices or batches of matrices, got "
                    f"a {self.ndim}-D tensor")
     return self.transpose(-2, -1)
+
+
+def _contains(self, element) -> bool:
+    """``element in t``: whether any element equals it (as PyTorch)."""
+    if not isinstance(element, (Tensor, int, float, bool)):
+        raise TypeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
+                        f"passed in a {type(element).__name__}")
+    return bool((self == element).any().item())
