@@ -740,3 +740,36 @@ def test_only_needed_inputs_are_saved():
     h.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def test_function_in_place_forward_with_mark_dirty():
+    class AddOne_(Function):
+        @staticmethod
+        def forward(ctx, a):
+            a.add_(1)
+            ctx.mark_dirty(a)
+            return a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 1
+
+    class Identity(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    v = h._version
+    out = AddOne_.apply(h)
+    assert out is h and h._version == v + 1
+    np.testing.assert_array_equal(np_(h), [3.0, 5.0])
+    (out * out).sum().backward()
+    np.testing.assert_allclose(np_(x.grad), [12.0, 20.0])
+    y = Identity.apply(x)  # an input returned as is: a new tensor, as in PyTorch
+    assert y is not x and y.grad_fn is not None

@@ -46,7 +46,8 @@ class FunctionCtx:
         self._non_differentiable = {id(t) for t in tensors}
 
     def mark_dirty(self, *tensors: Tensor) -> None:
-        """Inputs that ``forward`` modified in place (their versions are bumped)."""
+        """Inputs that ``forward`` modified in place (with ember ops, which bump their
+        version counters); they are returned as outputs with this node as history."""
         self._dirty = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
@@ -192,10 +193,12 @@ class Function(metaclass=_FunctionMeta):
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
             state.grad_enabled = prev
-        for t in getattr(ctx, "_dirty", ()):
-            t._bump_version()
         if not record:
             return out
+        for t in getattr(ctx, "_dirty", ()):
+            if t.grad_fn is None and t._requires_grad:
+                raise RuntimeError(f"{cls.__name__}: a leaf Variable that requires grad is "
+                                   f"being used in an in-place operation.")
         outs = out if isinstance(out, tuple) else (out,)
         node = cls._node_cls.__new__(cls._node_cls)
         node.ctx = ctx
@@ -218,7 +221,8 @@ class Function(metaclass=_FunctionMeta):
         wrapped = []
         for nr, o in enumerate(outs):
             if isinstance(o, Tensor):
-                if id(o) in input_ids and o not in getattr(ctx, "_dirty", ()):
+                dirty = getattr(ctx, "_dirty", ())
+                if id(o) in input_ids and not any(o is t for t in dirty):
                     o = o.detach()  # returning an input unchanged: a new tensor, as PyTorch
                 if id(o) not in nondiff and o.dtype.is_floating_point:
                     o._requires_grad = True
