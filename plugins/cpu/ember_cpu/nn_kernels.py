@@ -32,11 +32,11 @@ def _arr(x):
 
 @kernel("relu")
 def relu(a):
-    return _arr(np.maximum(a, 0))
+    return _arr(np.maximum(a, a.dtype.type(0)))  # (a typed zero keeps bool bool)
 
 
 def _log_softmax(x, axis):
-    m = np.max(x, axis=axis, keepdims=True)
+    m = np.asarray(np.max(x, axis=axis, keepdims=True))
     m[~np.isfinite(m)] = 0  # rows of -inf / inf: let exp() produce the NaN/-inf itself
     s = x - m
     return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
@@ -68,20 +68,15 @@ def linear(x, w, b):
     out = np.matmul(x, w.T) if w.ndim == 2 else np.matmul(x, w)
     if b is not None:
         out = out + b if out.ndim == 0 else np.add(out, b, out=out)
-    return _arr(out)
-
-
-@kernel("_linear_backward")
-def linear_backward(grad, x, w):
-    if w.ndim == 1:
-        g = grad[..., None]
-        return _arr(g * w), (g * x).reshape(-1, w.shape[0]).sum(0), _arr(grad.sum())
-    g2 = grad.reshape(-1, w.shape[0])
-    return (_arr(np.matmul(grad, w)), np.matmul(g2.T, x.reshape(-1, w.shape[1])),
-            g2.sum(0))
+    return _arr(out).astype(x.dtype, copy=False)  # (numpy computes bfloat16 in float32)
 
 
 # --- cross-entropy ---------------------------------------------------------------------------
+
+def _is_index(target) -> bool:
+    """Class indices (integers), not class probabilities (floats; bfloat16 is kind 'V')."""
+    return target.dtype.kind in "iu"
+
 
 def _rows(x, target):
     """(M, C) logits and (M,) / (M, C) targets with the class dim last."""
@@ -89,7 +84,7 @@ def _rows(x, target):
         return x[None], target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
     c = x.shape[1]
     xr = np.moveaxis(x, 1, -1).reshape(-1, c)
-    if target.dtype.kind == "f":
+    if not _is_index(target):
         return xr, np.moveaxis(target, 1, -1).reshape(-1, c)
     return xr, target.reshape(-1)
 
@@ -105,7 +100,7 @@ def _ce_coefficients(x2, t2, weight, ignore_index, ls):
     """``d`` (M, C) with loss_i = -sum_j d_ij logp_ij, and the mean's denominator."""
     m, c = x2.shape
     wc = weight if weight is not None else None
-    if t2.dtype.kind == "f":
+    if not _is_index(t2):
         d = t2 * (1.0 - ls) + ls / c if ls else t2
         if wc is not None:
             d = d * wc
@@ -136,8 +131,8 @@ def _rows_index(n: int) -> np.ndarray:
 def _simple_ce(x, target, weight, ignore_index, label_smoothing):
     """The common case: 2-D logits, class indices in range, nothing ignored, no class
     weights, no smoothing.  Returns (shifted logits, log-sum-exp, rows) or None."""
-    if x.ndim != 2 or weight is not None or label_smoothing or target.dtype.kind == "f" \
-            or x.shape[0] == 0:
+    if x.ndim != 2 or weight is not None or label_smoothing or not _is_index(target) \
+            or x.shape[0] == 0 or x.dtype.kind != "f":
         return None
     lo, hi = target.min(), target.max()
     if lo < 0 or hi >= x.shape[1]:
@@ -354,7 +349,7 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     if b is not None:
         out += b[:, None]
     out = out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(out[0] if unbatched else out)
+    return np.ascontiguousarray(out[0] if unbatched else out, dtype=x.dtype)
 
 
 def _grad_rows(grad):
@@ -407,7 +402,7 @@ def conv2d_backward_input(grad, x, w, stride, padding, dilation, groups):
             dxp[:, :, r0:r0 + s[0] * (oh - 1) + 1:s[0], c0:c0 + s[1] * (ow - 1) + 1:s[1]] \
                 += dcols[:, i, j]
     dx = dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + wd].transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(dx[0] if unbatched else dx)
+    return np.ascontiguousarray(dx[0] if unbatched else dx, dtype=x.dtype)
 
 
 def _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -481,7 +476,8 @@ def max_pool2d_backward(grad, x, kernel_size, stride, padding, dilation, ceil_mo
 
 @kernel("_linear_weight_grad")
 def linear_weight_grad(grad, x):
-    return _arr(grad.reshape(-1, grad.shape[-1]).T @ x.reshape(-1, x.shape[-1]))
+    return _arr(grad.reshape(-1, grad.shape[-1]).T @ x.reshape(-1, x.shape[-1])).astype(
+        x.dtype, copy=False)
 
 
 @kernel("threshold_backward")
