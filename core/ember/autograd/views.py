@@ -94,8 +94,8 @@ def _out_of_place(od):
                 src = src.to(self.device)
             if src.dtype is not self.dtype:
                 src = src.astype(self.dtype)
-            return src.expand(tuple(self.shape)) * 1 if tuple(src.shape) != tuple(
-                self.shape) else src * 1
+            return src.expand(tuple(self.shape)) if tuple(src.shape) != tuple(
+                self.shape) else src
         return copy
     if od.name == "index_put_":
         return registry["index_put"].fn
@@ -120,6 +120,8 @@ def record_inplace_on_view(od, dev, args):
     from ..ops import index
     old = index(base.reshape(-1), (positions,))  # recorded: leads to base's old history
     new = fn(old, *args[1:])
+    if new._requires_grad and new.grad_fn is None:
+        new = new.clone()  # a leaf itself (``v.copy_(leaf)``): the view needs a node
     old_edge = gradient_edge(base)
     copy = registry["copy_"]
     _dispatch.redispatch(copy, dev, (view, new), "Autograd")  # bumps the version
