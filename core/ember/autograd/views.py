@@ -57,6 +57,10 @@ def view_positions(view: Tensor, base: Tensor) -> Tensor:
     """For each element of ``view``, the index of its memory in ``base.reshape(-1)``."""
     from ..ops import arange, nonzero, scatter, zeros
     n = view.numel()
+    if base.is_meta:
+        raise RuntimeError("in-place modification of a view of a meta tensor while "
+                           "recording gradients is not supported (finding which elements "
+                           "the view covers needs data); modify a clone()")
     if n >= _exact_integers(base.dtype):
         raise RuntimeError(f"in-place operation on a view of a {base.dtype.name} tensor with "
                            f"{n} elements while recording gradients is not supported "
