@@ -31,6 +31,11 @@ __all__ = ["relu", "softmax", "log_softmax", "dropout", "conv1d", "conv2d", "bat
 
 # --- activations ----------------------------------------------------------------------
 
+def _zero(t):
+    """A Python zero that keeps ``t``'s dtype under promotion (``False`` for bool)."""
+    return False if t.dtype is _dt.bool else 0
+
+
 def _activation(sig: str, decomposition, doc: str):
     return defop(sig, tags=("composite", "pointwise"), promotion="int_to_float",
                  decomposition=decomposition, doc=doc)
@@ -38,7 +43,7 @@ def _activation(sig: str, decomposition, doc: str):
 
 relu = defop("relu(Tensor self) -> Tensor", tags=("composite", "pointwise"),
              promotion="default",
-             decomposition=lambda self: _E.where(self < 0, 0, self),
+             decomposition=lambda self: _E.where(self < 0, _zero(self), self),
              doc="``max(self, 0)`` elementwise (NaN stays NaN).")
 leaky_relu = _activation(
     "leaky_relu(Tensor input, Scalar negative_slope=0.01) -> Tensor",
@@ -155,8 +160,8 @@ threshold_backward = defop(
     tags=("composite",), method=False,
     meta=lambda grad_output, self, threshold: Spec(tuple(grad_output.shape),
                                                    grad_output.dtype),
-    decomposition=lambda grad_output, self, threshold: _E.where(self > threshold,
-                                                                grad_output, 0),
+    decomposition=lambda grad_output, self, threshold: _E.where(
+        self > threshold, grad_output, _zero(grad_output)),
     doc="``grad_output`` where ``self > threshold``, else 0 (the backward of ``relu``).")
 
 
