@@ -1,7 +1,10 @@
-// Batched matrix product C[b] = A[b] @ B[b] with 16x16 tiles in local memory.
-// A and B may have any strides (transposed and broadcast operands need no copy);
-// C is contiguous (batch, M, N).  Work item (col, row, batch).
-#define TS 16
+// Batched matrix product C[b] = A[b] @ B[b].  Each work item computes a 4x4 block of C
+// in registers (16 products per 8 loads), reading A and B through their strides, so
+// transposed and broadcast operands need no copy; C is contiguous (batch, M, N).
+// Work item (column block, row block, batch).  Register blocking is what lets PoCL
+// vectorise across work items and what keeps GPU loads per product low.
+#define RB 4
+#define CB 4
 
 __kernel void matmul(const long M, const long N, const long K, __global $T* C,
                      __global const $T* A, const long aoff, const long asb,
@@ -9,26 +12,28 @@ __kernel void matmul(const long M, const long N, const long K, __global $T* C,
                      __global const $T* B, const long boff, const long bsb,
                      const long bsk, const long bsn)
 {
-    const int lc = get_local_id(0);
-    const int lr = get_local_id(1);
-    const long col = get_group_id(0) * TS + lc;
-    const long row = get_group_id(1) * TS + lr;
+    const long c0 = get_global_id(0) * CB;
+    const long r0 = get_global_id(1) * RB;
     const long b = get_global_id(2);
-    __local $T As[TS][TS];
-    __local $T Bs[TS][TS + 1];  // padded: no bank conflicts on the column reads
-    $T acc = 0;
+    if (r0 >= M || c0 >= N) return;
     const long abase = aoff + b * asb;
     const long bbase = boff + b * bsb;
-    for (long t = 0; t < K; t += TS) {
-        const long ka = t + lc;
-        As[lr][lc] = (row < M && ka < K) ? A[abase + row * asm_ + ka * ask] : ($T)0;
-        const long kb = t + lr;
-        Bs[lr][lc] = (kb < K && col < N) ? B[bbase + kb * bsk + col * bsn] : ($T)0;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (int k = 0; k < TS; ++k)
-            acc += As[lr][k] * Bs[k][lc];
-        barrier(CLK_LOCAL_MEM_FENCE);
+    // clamp edge rows/columns to valid ones (computed, then not stored)
+    long ar[RB], bc[CB];
+    for (int i = 0; i < RB; ++i) ar[i] = abase + min(r0 + i, M - 1) * asm_;
+    for (int j = 0; j < CB; ++j) bc[j] = bbase + min(c0 + j, N - 1) * bsn;
+    $T acc[RB][CB];
+    for (int i = 0; i < RB; ++i)
+        for (int j = 0; j < CB; ++j) acc[i][j] = 0;
+    for (long k = 0; k < K; ++k) {
+        $T av[RB], bv[CB];
+        for (int i = 0; i < RB; ++i) av[i] = A[ar[i] + k * ask];
+        for (int j = 0; j < CB; ++j) bv[j] = B[bc[j] + k * bsk];
+        for (int i = 0; i < RB; ++i)
+            for (int j = 0; j < CB; ++j) acc[i][j] += av[i] * bv[j];
     }
-    if (row < M && col < N)
-        C[(b * M + row) * N + col] = acc;
+    for (int i = 0; i < RB; ++i)
+        for (int j = 0; j < CB; ++j)
+            if (r0 + i < M && c0 + j < N)
+                C[(b * M + r0 + i) * N + c0 + j] = acc[i][j];
 }

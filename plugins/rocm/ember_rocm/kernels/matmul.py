@@ -1,5 +1,5 @@
 """matmul with NumPy/PyTorch semantics (1-d operands, broadcast batches) over the
-tiled kernel of ``matmul.cl``."""
+register-blocked kernel of ``matmul.cl``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from .views import expand
 __all__ = ["matmul"]
 
 _LONG = np.dtype(np.int64)
-_TS = 16
+_BLOCK = 4  # outputs per work item along each axis (RB, CB in matmul.cl)
+_GROUP = 8
 
 
 def _batch_stride(a: CLArray, batch: tuple, nb: int):
@@ -53,12 +54,18 @@ def matmul(a: CLArray, b: CLArray) -> CLArray:
                            "matmul", [_LONG, _LONG, _LONG, None,
                                       None, _LONG, _LONG, _LONG, _LONG,
                                       None, _LONG, _LONG, _LONG, _LONG])
-            gsize = ((N + _TS - 1) // _TS * _TS, (M + _TS - 1) // _TS * _TS, nbatch)
-            k(a.dev.queue, gsize, (_TS, _TS, 1), M, N, K, out.buffer,
+            gsize = (_cover(N), _cover(M), nbatch)
+            k(a.dev.queue, gsize, (_GROUP, _GROUP, 1), M, N, K, out.buffer,
               a.buffer, a.offset, asb, a.strides[-2], a.strides[-1],
               b.buffer, b.offset, bsb, b.strides[-2], b.strides[-1])
     shape = batch + ((M,) if not squeeze_a else ()) + ((N,) if not squeeze_b else ())
     return out.view(shape, _contig(shape))
+
+
+def _cover(n: int) -> int:
+    """Work items along one axis: one per block of outputs, rounded to the group."""
+    blocks = (n + _BLOCK - 1) // _BLOCK
+    return (blocks + _GROUP - 1) // _GROUP * _GROUP
 
 
 def _contig(shape):
