@@ -241,19 +241,24 @@ def _needs_wrapping(xp) -> bool:
 
 
 def _bool_via_int(impl: Callable) -> Callable:
-    """PyTorch computes with bool tensors where the standard allows only numbers
-    (``floor``, ``lt``, ``pow`` ...): retry such calls in int8, cast back to bool."""
+    """Pointwise ops on bool operands compute in bool, as PyTorch's do: where the
+    standard allows only numbers (``floor``, ``lt``, ``pow`` ...) retry in int8, and
+    cast a numeric result of bool operands (numpy's ``True << True``) back to bool."""
     def run(ns, *args):
+        b = ns.bool
         try:
-            return impl(ns, *args)
+            r = impl(ns, *args)
         except TypeError:
-            b = ns.bool
             if not any(getattr(a, "dtype", None) == b for a in args):
                 raise
             i8 = ns.dtypes[_dt.int8]
             r = impl(ns, *[ns.xp.astype(a, i8) if getattr(a, "dtype", None) == b else a
                            for a in args])
-            return r if r is None or r.dtype == b else ns.xp.astype(r, b)
+        if r is not None and r.dtype != b:
+            arrays = [a for a in args if hasattr(a, "dtype")]
+            if arrays and all(a.dtype == b for a in arrays):
+                r = ns.xp.astype(r, b)
+        return r
     run.__name__ = getattr(impl, "__name__", "kernel")
     return run
 

@@ -454,7 +454,7 @@ def sort(ns, a, dim=-1, descending=False, stable=False):
     if a.ndim == 0:
         return xp.asarray(a, copy=True), xp.zeros((), dtype=ns.default_int)
     axis = dim % a.ndim
-    idx = xp.argsort(_sortable(ns, a), axis=axis, descending=descending, stable=True)
+    idx = _argsort(ns, _sortable(ns, a), axis, descending)
     return xp.take_along_axis(a, idx, axis=axis), xp.astype(idx, ns.default_int)
 
 
@@ -463,8 +463,21 @@ def argsort(ns, a, dim=-1, descending=False, stable=False):
     xp = ns.xp
     if a.ndim == 0:
         return xp.zeros((), dtype=ns.default_int)
-    return xp.astype(xp.argsort(_sortable(ns, a), axis=dim % a.ndim, descending=descending,
-                                stable=True), ns.default_int)
+    return xp.astype(_argsort(ns, _sortable(ns, a), dim % a.ndim, descending), ns.default_int)
+
+
+def _argsort(ns, a, axis, descending):
+    """A stable argsort; libraries without the standard's ``descending`` (numpy) sort
+    the reversed array and map the positions back, which keeps ties in order."""
+    xp = ns.xp
+    try:
+        return xp.argsort(a, axis=axis, descending=descending, stable=True)
+    except TypeError:
+        if not descending:
+            return xp.argsort(a, axis=axis, stable=True)
+    n = a.shape[axis]
+    rev = xp.flip(xp.argsort(xp.flip(a, axis=axis), axis=axis, stable=True), axis=axis)
+    return (n - 1) - rev
 
 
 def _sortable(ns, a):
@@ -576,7 +589,7 @@ def topk(ns, a, k, dim=-1, largest=True, sorted=True):
     if a.ndim == 0:
         return xp.asarray(a, copy=True), xp.zeros((), dtype=ns.default_int)
     axis = dim % a.ndim
-    idx = xp.argsort(_sortable(ns, a), axis=axis, descending=largest, stable=True)
+    idx = _argsort(ns, _sortable(ns, a), axis, largest)
     key = [slice(None)] * a.ndim
     key[axis] = slice(0, k)
     idx = idx[tuple(key)]
