@@ -37,7 +37,7 @@ _COMPARISONS = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equa
 _UNARY = {"neg": "negative", "exp": "exp", "log": "log", "log2": "log2", "log10": "log10",
           "log1p": "log1p", "expm1": "expm1", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
           "tan": "tan", "tanh": "tanh", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
-          "sign": "sign", "abs": "abs"}
+          "abs": "abs"}
 _NUMBERS = (bool, int, float)
 
 
@@ -84,6 +84,7 @@ def build(backend) -> dict[str, Callable]:
     _fast_pointwise(kernels, dpt, allocator_of)
     _fast_matmul(kernels, dpt, allocator_of)
     _creation(kernels, backend)
+    _pytorch_semantics(kernels, dpt, adopt)
     return kernels
 
 
@@ -187,6 +188,63 @@ def _fast_matmul(kernels: dict, dpt, allocator_of) -> None:
             return out
         return slow(a, b)
     kernels["matmul"] = matmul
+
+
+# -- where dpnp's answer differs from PyTorch's ----------------------------------------------------
+def _pytorch_semantics(kernels: dict, dpt, adopt) -> None:
+    booltype = np.dtype(bool)
+    int8 = dpt.int8
+
+    # pow and shifts of bools: dpnp answers in int8, PyTorch in bool.
+    def on_bool_via_int8(name):
+        slow = kernels[name]
+
+        def kernel(a, b):
+            arrs = [x for x in (a, b) if not isinstance(x, _NUMBERS)]
+            if arrs[0].dtype != booltype:
+                return slow(a, b)
+            a8, b8 = (dpt.astype(x, int8) if not isinstance(x, _NUMBERS) else int(x)
+                      for x in (a, b))
+            return adopt(dpt.not_equal(slow(a8, b8), 0))
+        kernel.__name__ = name
+        return kernel
+
+    for name in ("pow", "bitwise_left_shift", "bitwise_right_shift"):
+        if name in kernels:
+            kernels[name] = on_bool_via_int8(name)
+
+    # sign(NaN) is 0 in PyTorch, NaN in dpnp.
+    def sign(a):
+        r = dpt.sign(a)
+        if dpt.isdtype(a.dtype, "real floating"):
+            r = dpt.where(dpt.isnan(a), dpt.zeros((), dtype=a.dtype, device=a.device), r)
+        return adopt(r)
+
+    def sign_(a):
+        a[...] = sign(a)
+
+    if "sign" in registry:
+        kernels["sign"] = sign
+    if "sign_" in registry:
+        kernels["sign_"] = sign_
+
+    # Python numbers take the other operand's kind, as the core already decided the
+    # result dtype (dpnp would make where(c, 0, bool_array) int64).
+    slow_where = kernels.get("where")
+
+    def where(cond, a, b):
+        if isinstance(a, _NUMBERS) != isinstance(b, _NUMBERS):
+            arr = b if isinstance(a, _NUMBERS) else a
+            if arr.dtype == booltype:
+                a = bool(a) if isinstance(a, _NUMBERS) else a
+                b = bool(b) if isinstance(b, _NUMBERS) else b
+            elif dpt.isdtype(arr.dtype, "integral"):
+                a = int(a) if isinstance(a, _NUMBERS) else a
+                b = int(b) if isinstance(b, _NUMBERS) else b
+        return slow_where(cond, a, b)
+
+    if slow_where is not None:
+        kernels["where"] = where
 
 
 # -- creation and random numbers: cached blocks --------------------------------------------------
