@@ -10,7 +10,6 @@ import ember
 from .opdb import explicit
 from .samples import ALL_DTYPES, FLOATS, INTS, Sample, T, specials, values
 
-_LINALG = ("float32", "float64")
 
 
 # --- conversion ----------------------------------------------------------------------------
@@ -426,7 +425,6 @@ explicit("linalg_eigh", lambda d, rng: [
     None, compare=_check_eigh, grad=False)
 
 __all__: list[str] = []
-_ = (FLOATS, _LINALG)
 
 
 # --- copies that reorder or repeat ----------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 
 import ember
 
-from .opdb import POINTWISE_REFS, REDUCTION_REFS, _reduce_ref, _reduction_samples, explicit
+from .opdb import POINTWISE_REFS, REDUCTION_REFS, _reduction_samples, explicit
 from .samples import FLOATS, INTS, Sample, T, specials, values
 
 _C, _TR = "contiguous", "transposed"
@@ -494,4 +494,3 @@ explicit("_unique_all", lambda d, rng: [Sample(T(values((3, 4), d, rng))),
 POINTWISE_REFS["leaky_relu"] = lambda a, negative_slope=0.01: np.where(a > 0, a,
                                                                         a * negative_slope)
 __all__: list[str] = []
-_ = _reduce_ref
