@@ -95,6 +95,10 @@ class Recorder:
             if device not in out:
                 out[device] = {"ops": {}, "summary": {"ops": 0}, "contracts": [
                     {"check": n, "status": s, "message": m} for n, s, m in items]}
+                out[device]["summary"]["contract_failing"] = sum(
+                    1 for _, s, _ in items if s == "failing")
+        for device, dev in out.items():
+            dev["backend"] = _describe_backend(device)
         return out
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
@@ -123,6 +127,22 @@ class Recorder:
             for op, dt, check, message in failing[:20]:
                 tr.write_line(f"FAILING {device} {op} {dt} [{check}]: {message[:300]}")
             tr.write_line(summary_line(device, data[device]))
+
+
+def _describe_backend(device: str) -> dict:
+    """Which ember and which runtime produced a device's results."""
+    import platform
+
+    import ember
+    try:
+        from ember.device import get_backend
+        b = get_backend(ember.device(device).type)
+        name, lines = b.name, b.describe()
+    except Exception as e:  # an unavailable device is reported, not described
+        name, lines = f"unavailable: {e}", []
+    from . import __version__
+    return {"ember": ember.__version__, "ember_conformance": __version__, "runtime": name,
+            "describe": lines, "python": platform.python_version()}
 
 
 def _status(report, props) -> tuple[str, str]:
