@@ -81,10 +81,18 @@ def build(backend) -> dict[str, Callable]:
         else:
             kernels[name] = _adopting(fn, adopt)
 
-    _fast_pointwise(kernels, dpt, allocator_of)
+    consts = [_Constants(dpt, q) for q in queues]
+
+    def constants(x):
+        return consts[0] if one is not None else consts[queues.index(x.sycl_queue)]
+
+    _reuse_constants(kit.ns, constants)
+
+    _fast_pointwise(kernels, dpt, allocator_of, constants)
     _fast_matmul(kernels, dpt, allocator_of)
+    _fast_copies(kernels, dpt, allocator_of)
     _creation(kernels, backend)
-    _pytorch_semantics(kernels, dpt, adopt)
+    _pytorch_semantics(kernels, dpt, adopt, allocator_of, constants)
     return kernels
 
 
@@ -96,7 +104,52 @@ def _adopting(fn, adopt):
 
 
 # -- hot paths: outputs from the caching allocator ---------------------------------------------
-def _fast_pointwise(kernels: dict, dpt, allocator_of) -> None:
+class _Constants:
+    """0-d device arrays for Python numbers, per (value, dtype).
+
+    dpnp turns a Python number operand into a fresh 0-d device array each call (an
+    allocation and a host-to-device copy, the largest cost of a small op on the
+    OpenCL CPU device); ember's kernels reuse one.  They are only ever read.
+    """
+
+    def __init__(self, dpt, queue, limit: int = 4096) -> None:
+        self.dpt = dpt
+        self.queue = queue
+        self.limit = limit
+        self.table: dict = {}
+
+    def get(self, value, dtype):
+        key = (value.__class__, value, dtype)
+        c = self.table.get(key)
+        if c is None:
+            if value != value or len(self.table) >= self.limit:  # NaN keys never match
+                self.table.clear() if len(self.table) >= self.limit else None
+            try:
+                host = np.asarray(value, dtype=dtype)
+            except OverflowError:  # out of the dtype's range: let dpnp decide
+                return value
+            c = self.dpt.asarray(host, sycl_queue=self.queue)
+            if value == value:
+                self.table[key] = c
+        return c
+
+
+def _reuse_constants(ns, constants) -> None:
+    """Make the kit's Python-number operands cached constants too (same dtype rules)."""
+    make = ns.operand
+    booltype = np.dtype(bool)
+
+    def operand(value, like):
+        if isinstance(value, _NUMBERS) and hasattr(like, "sycl_queue"):
+            dt = like.dtype
+            if not (dt == booltype and not isinstance(value, bool)
+                    or dt.kind in "iu" and isinstance(value, float)):
+                return constants(like).get(value, dt)
+        return make(value, like)
+    ns.operand = operand
+
+
+def _fast_pointwise(kernels: dict, dpt, allocator_of, constants) -> None:
     booltype = np.dtype(bool)
 
     def binary(f, name, bool_result):
@@ -109,10 +162,18 @@ def _fast_pointwise(kernels: dict, dpt, allocator_of) -> None:
                 if not has_alpha:
                     return slow(a, b, extra)
                 b = dpt.multiply(b, extra) if not isinstance(b, _NUMBERS) else b * extra
-            arr = a if not isinstance(a, _NUMBERS) else b
-            if arr.dtype == booltype and not bool_result:
-                return slow(a, b)
-            shape = _broadcast(getattr(a, "shape", ()), getattr(b, "shape", ()))
+            if isinstance(a, _NUMBERS):
+                arr = b
+                if arr.dtype == booltype and not bool_result:
+                    return slow(a, b)
+                a = constants(arr).get(a, arr.dtype)
+            else:
+                arr = a
+                if arr.dtype == booltype and not bool_result:
+                    return slow(a, b)
+                if isinstance(b, _NUMBERS):
+                    b = constants(arr).get(b, arr.dtype)
+            shape = _broadcast(a.shape, getattr(b, "shape", ()))
             out = allocator_of(arr).empty(shape, booltype if bool_result else arr.dtype)
             f(a, b, out=out)
             return out
@@ -157,6 +218,8 @@ def _fast_pointwise(kernels: dict, dpt, allocator_of) -> None:
                     a[...] = slow(a, b, extra)
                     return
                 b = dpt.multiply(b, extra) if not isinstance(b, _NUMBERS) else b * extra
+            if isinstance(b, _NUMBERS):
+                b = constants(a).get(b, a.dtype)
             (on_bool if a.dtype == booltype else f)(a, b, out=a)
         kernel.__name__ = name + "_"
         return kernel
@@ -191,7 +254,7 @@ def _fast_matmul(kernels: dict, dpt, allocator_of) -> None:
 
 
 # -- where dpnp's answer differs from PyTorch's ----------------------------------------------------
-def _pytorch_semantics(kernels: dict, dpt, adopt) -> None:
+def _pytorch_semantics(kernels: dict, dpt, adopt, allocator_of, constants) -> None:
     booltype = np.dtype(bool)
     int8 = dpt.int8
 
@@ -228,23 +291,69 @@ def _pytorch_semantics(kernels: dict, dpt, adopt) -> None:
     if "sign_" in registry:
         kernels["sign_"] = sign_
 
-    # Python numbers take the other operand's kind, as the core already decided the
+    # Python numbers take the other operand's dtype, as the core already decided the
     # result dtype (dpnp would make where(c, 0, bool_array) int64).
     slow_where = kernels.get("where")
 
     def where(cond, a, b):
-        if isinstance(a, _NUMBERS) != isinstance(b, _NUMBERS):
-            arr = b if isinstance(a, _NUMBERS) else a
-            if arr.dtype == booltype:
-                a = bool(a) if isinstance(a, _NUMBERS) else a
-                b = bool(b) if isinstance(b, _NUMBERS) else b
-            elif dpt.isdtype(arr.dtype, "integral"):
-                a = int(a) if isinstance(a, _NUMBERS) else a
-                b = int(b) if isinstance(b, _NUMBERS) else b
-        return slow_where(cond, a, b)
+        a_num, b_num = isinstance(a, _NUMBERS), isinstance(b, _NUMBERS)
+        if a_num and b_num or isinstance(cond, _NUMBERS) or cond.dtype != booltype:
+            return slow_where(cond, a, b)
+        arr = b if a_num else a
+        if a_num:
+            a = constants(arr).get(a, arr.dtype)
+        if b_num:
+            b = constants(arr).get(b, arr.dtype)
+        if isinstance(a, _NUMBERS) or isinstance(b, _NUMBERS) or a.dtype != b.dtype:
+            return slow_where(cond, a, b)
+        out = allocator_of(arr).empty(_broadcast(_broadcast(cond.shape, a.shape), b.shape),
+                                      arr.dtype)
+        dpt.where(cond, a, b, out=out)
+        return out
 
     if slow_where is not None:
         kernels["where"] = where
+
+
+def _fast_copies(kernels: dict, dpt, allocator_of) -> None:
+    booltype = np.dtype(bool)
+
+    def astype(a, dtype):
+        out = allocator_of(a).empty(a.shape, dtype.np)
+        out[...] = a  # dpnp casts as it copies (C casts, as astype)
+        return out
+
+    def clone(a):
+        out = allocator_of(a).empty(a.shape, a.dtype)
+        out[...] = a
+        return out
+
+    def contiguous(a):
+        return a if a.flags.c_contiguous else clone(a)
+
+    slow_sum = kernels.get("sum")
+
+    def sum_(a, dim=None, keepdim=False, dtype=None):
+        if a.dtype == booltype or dtype is None or dtype.np != a.dtype and \
+                dtype.np.kind != a.dtype.kind:
+            return slow_sum(a, dim, keepdim, dtype)
+        nd = a.ndim
+        if dim is None or nd == 0 or dim == ():
+            axes = tuple(range(nd))
+        else:
+            axes = tuple(sorted({d % nd for d in (dim if isinstance(dim, (list, tuple))
+                                                   else (dim,))}))
+        shape = tuple(1 if i in axes else s for i, s in enumerate(a.shape)) if keepdim \
+            else tuple(s for i, s in enumerate(a.shape) if i not in axes)
+        out = allocator_of(a).empty(shape, dtype.np)
+        dpt.sum(a, axis=axes if nd else None, dtype=dtype.np, keepdims=keepdim, out=out)
+        return out
+
+    for fn in (astype, clone, contiguous):
+        if fn.__name__ in kernels:
+            kernels[fn.__name__] = fn
+    if slow_sum is not None:
+        kernels["sum"] = sum_
 
 
 # -- creation and random numbers: cached blocks --------------------------------------------------
