@@ -245,11 +245,18 @@ class OpNode(Node):
             if item is None:
                 out.append(None)
                 continue
-            data, dev, vc, version = item
+            data, dev, owner, version = item
             t = alias(data, dev)
-            t._vc = vc
-            if vc.value != version:
-                raise RuntimeError(version_error(t, version, self, nr))
+            if owner.__class__ is weakref.ref:
+                o = owner()
+                if o is not None:  # alive: it (or an alias of it) may have changed
+                    t._vc = vc = o._version_counter()
+                    if vc.value != version:
+                        raise RuntimeError(version_error(t, version, self, nr))
+            else:  # the shared counter of a view
+                t._vc = owner
+                if owner.value != version:
+                    raise RuntimeError(version_error(t, version, self, nr))
             if create_graph and t.dtype.is_floating_point:
                 # The saved output stands for the output itself in a higher-order graph.
                 t._requires_grad = True

@@ -6,6 +6,8 @@ requires grad, so calls without gradients never come here.
 
 from __future__ import annotations
 
+import weakref
+
 from .. import dispatch as _dispatch
 from .. import dtypes as _dt
 from ..schema import registry
@@ -208,10 +210,19 @@ def _edge(t):
 
 
 def _save_output(o: Tensor):
-    # The data and version counter, not the tensor: the tensor holds this node as its
-    # grad_fn, and a reference back would make a cycle that only the GC can free.
-    vc = o._version_counter()
-    return (o._data, o._device, vc, vc.value)
+    # The data and a weak reference, not the tensor: the tensor holds this node as its
+    # grad_fn, and a strong reference back would make a cycle that only the GC frees.
+    # While any alias of the buffer exists the output is alive too (aliases hold their
+    # base), so a dead output means an unmodified buffer.  A view's buffer belongs to
+    # its base, which may outlive it: keep the shared version counter instead.
+    vc = o._vc
+    if o._base is not None:
+        vc = o._version_counter()
+        return (o._data, o._device, vc, vc.value)
+    return (o._data, o._device, _weakref(o), 0 if vc is None else vc.value)
+
+
+_weakref = weakref.ref
 
 
 # --- in-place ops ----------------------------------------------------------------------
