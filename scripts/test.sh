@@ -10,5 +10,8 @@ $PY -m pytest -q tests
 $PY -m ember conformance --device cpu --report build/conformance/cpu
 $PY -m ember conformance --device reference --report build/conformance/reference
 $PY -m pytest -q plugins/xpu/tests
+# xpu over Intel's OpenCL CPU runtime (SYCL kernels compile once, then load from the
+# persistent kernel cache)
+$PY -m ember conformance --device xpu --report build/conformance/xpu
 # rocm over PoCL (EMBER_ROCM_ANY_DEVICE=1 lets it drive a CPU OpenCL device)
 $PY -m pytest -q plugins/rocm/tests
