@@ -773,3 +773,20 @@ def test_function_in_place_forward_with_mark_dirty():
     np.testing.assert_allclose(np_(x.grad), [12.0, 20.0])
     y = Identity.apply(x)  # an input returned as is: a new tensor, as in PyTorch
     assert y is not x and y.grad_fn is not None
+
+
+def test_detect_anomaly_names_the_node_and_the_forward_call():
+    x = leaf([0.0, 1.0])
+    y = x.sqrt() * 0  # sqrt'(0) = inf, times 0: NaN in the backward pass only
+    assert not ember.autograd.is_anomaly_enabled()
+    with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"):
+        mode = ember.autograd.detect_anomaly()
+    with mode:
+        assert ember.autograd.is_anomaly_enabled()
+        z = x.sqrt() * 0
+        with pytest.raises(RuntimeError, match=r"(?s)Function .SqrtBackward0. returned nan "
+                                               r"values in its 0th output.*test_autograd"):
+            z.sum().backward()
+    assert not ember.autograd.is_anomaly_enabled()
+    y.sum().backward()  # without the mode: NaN gradients, as PyTorch
+    assert np.isnan(np_(x.grad)[0])

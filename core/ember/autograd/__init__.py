@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from .. import dispatch as _dispatch
 from . import functional, graph, rules
+from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                      set_detect_anomaly)
 from .api import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled,
@@ -25,7 +27,9 @@ from .tensor_methods import install as _install
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled", "gradcheck", "gradgradcheck",
-           "GradcheckError", "Node", "derivative", "functional", "graph", "rules"]
+           "GradcheckError", "Node", "derivative", "functional", "graph", "rules",
+           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled"]
 
 _dispatch.register_fallback("Autograd", _autograd_kernel)
 _install()

@@ -13,6 +13,8 @@ from sys import getrefcount as _getrefcount
 
 from ..dispatch import state
 from ..tensor import Tensor
+from .anomaly import _mode as _anomaly
+from .anomaly import check_nan, report_failure
 from .graph import AccumulateGrad, gradient_edge
 
 __all__ = ["run_backward"]
@@ -154,6 +156,13 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
                             _accumulate(node, g, create_graph)
                 elif buf[0] is None if len(buf) == 1 else all(g is None for g in buf):
                     pass
+                elif _anomaly[0]:
+                    outs = _apply_checked(node, buf, create_graph)
+                    if node._post_hooks is not None:
+                        for hook in list(node._post_hooks.values()):
+                            hook(outs, buf)
+                    if not retain_graph:
+                        node.release()
                 else:
                     outs = node.apply(buf, create_graph)
                     if node._post_hooks is not None:
@@ -188,6 +197,18 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
     finally:
         state.grad_enabled = prev
     return result
+
+
+def _apply_checked(node, buf, create_graph):
+    """``node.apply`` in anomaly mode: failures name the forward call, NaNs raise."""
+    try:
+        outs = node.apply(buf, create_graph)
+    except Exception as e:
+        report_failure(node, e)
+        raise
+    if _anomaly[1]:
+        check_nan(node, outs)
+    return outs
 
 
 def _deliver(buffers, node, nr, g):

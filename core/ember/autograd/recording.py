@@ -12,6 +12,8 @@ from .. import dispatch as _dispatch
 from .. import dtypes as _dt
 from ..schema import registry
 from ..tensor import Tensor
+from .anomaly import _mode as _anomaly
+from .anomaly import remember_forward
 from .graph import Node, grad_accumulator
 from .rules import nondifferentiable
 
@@ -159,6 +161,8 @@ def record(d, args, out, edges=None):
     node.next_edges = edges
     node._deriv = d
     node._args = saved
+    if _anomaly[0]:
+        remember_forward(node)
     save_idx = d.save_idx
     if save_idx:
         versions = []
