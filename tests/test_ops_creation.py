@@ -64,7 +64,7 @@ def test_full_like_and_randint_like():
 
 @pytest.mark.parametrize("args", [(5,), (2, 9), (1, 2.5, 0.5), (0.0, 1.0, 0.1), (10, 0, -3),
                                   (0,), (-3, 3)])
-@pytest.mark.parametrize("dtype", [None, "int32", "float64"])
+@pytest.mark.parametrize("dtype", [None, "int32", "float64", "bfloat16"])
 def test_arange(args, dtype):
     kw_e = {} if dtype is None else {"dtype": edtype(dtype)}
     kw_t = {} if dtype is None else {"dtype": tdtype(dtype)}

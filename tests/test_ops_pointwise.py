@@ -160,6 +160,18 @@ def test_div_rounding_modes(mode, dtype):
     assert_same(ea.div(eb, rounding_mode=mode), ta.div(tb, rounding_mode=mode))
 
 
+def test_alpha_must_be_integral_for_integer_tensors():
+    # a ValueError (OpError is one) from the shape rule, or from the kernel when the
+    # shape rule's outcome was cached for these dtypes
+    with pytest.raises(ValueError, match=r"add\(\): for integral input tensors, argument "
+                                         r"'alpha'"):
+        ember.add(ember.ones(2, dtype=ember.int64), 1, alpha=0.5)
+    with pytest.raises(ValueError, match=r"sub\(\): for integral input tensors"):
+        ember.sub(ember.ones(2, dtype=ember.int64), 1, alpha=0.5)
+    e, t = pair(np.array([1, 2]))
+    assert_same(ember.add(e, e, alpha=3), torch.add(t, t, alpha=3))
+
+
 def test_div_rounding_mode_is_validated():
     with pytest.raises(ember.OpError, match=r"div\(\): argument 'rounding_mode'"):
         ember.div(ember.ones(2), 2, rounding_mode="round")
@@ -188,6 +200,14 @@ def test_bool_arithmetic_like_torch():
         e - e
     with pytest.raises(TypeError, match=r"neg\(\): negation.*bool"):
         ember.neg(e)
+
+
+def test_shifts_keep_bool():
+    # PyTorch's promotion says bool (its CPU kernels then refuse bools); ember computes
+    e = ember.tensor([True, False])
+    assert torch.result_type(torch.tensor([True]), torch.tensor([True])) == torch.bool
+    assert (e << e).dtype is ember.bool and (e << e).tolist() == [True, False]
+    assert (e >> True).tolist() == [False, False]
 
 
 def test_bitwise_rejects_floats():
@@ -268,6 +288,13 @@ def test_low_precision_floats(dtype):
     e, t = pair(sample((8,), dtype, low=1), dtype)
     assert_same(e * 3 + e, t * 3 + t)
     assert_same(ember.exp(e / 4), torch.exp(t / 4))
+    # Python floats keep the tensor's dtype (numpy's rules do not reach bfloat16)
+    assert_same(e + 1.5, t + 1.5)
+    assert_same(2.5 * e - 0.5, 2.5 * t - 0.5)
+    assert_same(ember.add(e, e, alpha=0.5), torch.add(t, t, alpha=0.5))
+    assert_same(ember.where(e > 2, e, 0.5), torch.where(t > 2, t, 0.5))
+    assert_same(e.clamp(1.5, 2.5), t.clamp(1.5, 2.5))
+    assert_same(e ** 0.5, t ** 0.5)
 
 
 def test_zero_dim_and_empty():

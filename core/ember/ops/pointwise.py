@@ -98,10 +98,22 @@ def _inplace(name, extra=""):
 
 # --- arithmetic -------------------------------------------------------------------------
 
-add = _binary("add", alpha=True, doc="``self + alpha * other``.")
+
+
+def _alpha_check(op):
+    def check(spec, self, other, alpha=1):
+        if alpha.__class__ is float and not spec.dtype.is_floating_point:
+            fail(op, "for integral input tensors, argument 'alpha' must not be a floating "
+                     "point number")
+    return check
+
+
+add = _with_check(_binary("add", alpha=True, doc="``self + alpha * other``."),
+                  _alpha_check("add"))
 
 
 def _sub_check(spec, self, other, alpha=1):
+    _alpha_check("sub")(spec, self, other, alpha)
     if bool in (self.__class__, other.__class__) or any(
             x.__class__ not in _NUMBERS and x.dtype is _dt.bool for x in (self, other)):
         raise TypeError("sub(): subtraction, the `-` operator, with a bool tensor is not "

@@ -35,6 +35,9 @@ except ImportError:  # pragma: no cover - bfloat16 is optional
     _ml = None
 
 KERNELS: dict = {}
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_BF16 = _ml.bfloat16 if _ml is not None else None
 _ndarray = np.ndarray
 _asarray = np.asarray
 
@@ -67,6 +70,20 @@ def _wrapped(args):
     return [_wrap_int(a, dt) for a in args]
 
 
+def _bf16_numbers(f, args, r):
+    """ml_dtypes' bfloat16 meets a Python float as float32 (numpy's weak-number rules
+    do not reach it): redo the call with the numbers as bfloat16.  Array operands all
+    arrive cast to the computation dtype, so looking at one of them is enough."""
+    a = args[0] if args[0].__class__ is _ndarray else args[-1]
+    if a.__class__ is _ndarray and a.dtype.type is _BF16:
+        return _asarray(f(*[np.asarray(v, _BF16) if v.__class__ in _PYNUM else v
+                            for v in args]))
+    return r
+
+
+_PYNUM = (int, float)
+
+
 def ufunc(f):
     """A kernel from a numpy ufunc; ufuncs return numpy scalars for 0-d results, and
     tensors must hold arrays (in-place ops write into them)."""
@@ -75,7 +92,12 @@ def ufunc(f):
             r = f(*args)
         except OverflowError:  # int8 tensor + 1000: wrap the number like PyTorch
             r = f(*_wrapped(args))
-        return r if r.__class__ is _ndarray else _asarray(r)
+        if r.__class__ is not _ndarray:
+            r = _asarray(r)
+        d = r.dtype
+        if d is _F32 or d is _F64:
+            return _bf16_numbers(f, args, r)
+        return r
     k.__name__ = f.__name__
     return k
 
@@ -140,7 +162,7 @@ def arange(start, end, step, dtype, device):
     if end is None:
         start, end = 0, start
     n = max(0, math.ceil((end - start) / step))
-    if dtype.np.kind == "f":
+    if dtype.is_floating_point:
         # start + i * step in float64, as PyTorch computes it (numpy accumulates).
         return (np.arange(n, dtype=np.float64) * step + start).astype(dtype.np)
     # Integer output: PyTorch counts with start and step cast to integers.
@@ -173,26 +195,37 @@ def randperm(n, gen, dtype, device):
 
 
 # -- pointwise ------------------------------------------------------------------------
-@kernel("add")
-def add(a, b, alpha=1):
-    if alpha != 1:
-        b = np.multiply(b, alpha)
-    try:
-        r = np.add(a, b)
-    except OverflowError:
-        r = np.add(*_wrapped((a, b)))
-    return r if r.__class__ is _ndarray else _asarray(r)
+_mul = ufunc(np.multiply)
 
 
-@kernel("sub")
-def sub(a, b, alpha=1):
-    if alpha != 1:
-        b = np.multiply(b, alpha)
-    try:
-        r = np.subtract(a, b)
-    except OverflowError:
-        r = np.subtract(*_wrapped((a, b)))
-    return r if r.__class__ is _ndarray else _asarray(r)
+def _alpha_op(f):
+    def k(a, b, alpha=1):
+        if alpha != 1:
+            if alpha.__class__ is float and _integral(a, b):
+                # checked here too: the core caches validation without alpha in the key
+                raise ValueError(f"{f.__name__}(): for integral input tensors, argument "
+                                 f"'alpha' must not be a floating point number")
+            b = _mul(b, alpha)
+        try:
+            r = f(a, b)
+        except OverflowError:
+            r = f(*_wrapped((a, b)))
+        if r.__class__ is not _ndarray:
+            r = _asarray(r)
+        d = r.dtype
+        if d is _F32 or d is _F64:
+            return _bf16_numbers(f, (a, b), r)
+        return r
+    return k
+
+
+def _integral(a, b):
+    x = a if a.__class__ is _ndarray else b
+    return x.dtype.kind in "iub"
+
+
+KERNELS["add"] = _alpha_op(np.add)
+KERNELS["sub"] = _alpha_op(np.subtract)
 
 
 _UFUNCS = {
@@ -201,7 +234,6 @@ _UFUNCS = {
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
     "gt": np.greater, "ge": np.greater_equal,
     "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
-    "bitwise_left_shift": np.left_shift, "bitwise_right_shift": np.right_shift,
     "neg": np.negative, "abs": np.abs, "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1,
     "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "sqrt": np.sqrt,
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh, "where": np.where,
@@ -219,6 +251,19 @@ def pow_(a, b):
     r = _power(a, b)
     # numpy has no bool power loop (it answers int8); PyTorch keeps bool
     return r.astype(np.bool_) if a.__class__ is _ndarray and a.dtype == np.bool_ else r
+def _shift(f):
+    base = ufunc(f)
+
+    def k(a, b):
+        r = base(a, b)
+        # numpy shifts bools as int8; PyTorch keeps bool
+        return r.astype(np.bool_) if r.dtype != np.bool_ and (
+            a.dtype == np.bool_ if a.__class__ is _ndarray else a.__class__ is bool) else r
+    return k
+
+
+KERNELS["bitwise_left_shift"] = _shift(np.left_shift)
+KERNELS["bitwise_right_shift"] = _shift(np.right_shift)
 KERNELS["floor_divide"] = _int_safe(np.floor_divide, "floor_divide")
 KERNELS["remainder"] = _int_safe(np.remainder, "remainder")
 KERNELS["fmod"] = _int_safe(np.fmod, "fmod")
@@ -271,7 +316,8 @@ def erf(a):
 def clamp(a, lo=None, hi=None):
     # np.clip(x, lo, hi) is min(max(x, lo), hi): min > max gives max, as PyTorch.
     try:
-        return _asarray(np.clip(a, lo, hi))
+        r = _asarray(np.clip(a, lo, hi))
+        return r if r.dtype == a.dtype else r.astype(a.dtype)
     except OverflowError:
         return _asarray(np.clip(a, _wrap_int(lo, a.dtype) if lo is not None else None,
                                 _wrap_int(hi, a.dtype) if hi is not None else None))
@@ -327,7 +373,6 @@ def _acc(dtype):
     return _F32 if dtype.is_floating_point and dtype.itemsize < 4 else dtype.np
 
 
-_F32 = np.dtype(np.float32)
 _HALF = {np.dtype(np.float16)} | ({np.dtype(_ml.bfloat16)} if _ml is not None else set())
 
 
@@ -740,4 +785,7 @@ def matmul(a, b):
 
 @kernel("einsum")
 def einsum(equation, operands):
+    if operands[0].dtype in _HALF:  # numpy's einsum has no bfloat16 loops
+        r = np.einsum(equation, *(o.astype(_F32) for o in operands), optimize=len(operands) > 2)
+        return np.asarray(r).astype(operands[0].dtype)
     return np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
