@@ -13,5 +13,7 @@ $PY -m pytest -q plugins/xpu/tests
 # xpu over Intel's OpenCL CPU runtime (SYCL kernels compile once, then load from the
 # persistent kernel cache)
 $PY -m ember conformance --device xpu --report build/conformance/xpu
+# cuda / jetson: no GPU in CI, so these check the no-runtime path and skip the rest
+$PY -m pytest -q plugins/cuda/tests plugins/jetson/tests
 # rocm over PoCL (EMBER_ROCM_ANY_DEVICE=1 lets it drive a CPU OpenCL device)
 $PY -m pytest -q plugins/rocm/tests

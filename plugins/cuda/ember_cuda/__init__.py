@@ -1,0 +1,22 @@
+"""ember-cuda: the ``cuda`` device — NVIDIA GPUs through cupy.
+
+Kernels come from ember's Array API kit over ``array_api_compat.cupy``; every cupy
+allocation goes through ember's caching allocator (``cupy.cuda.set_allocator``), so the
+``ember.memory`` statistics count them.  Without cupy or a GPU the backend registers with
+no devices and the reason.  Not verified on hardware: see docs/cuda.md.
+"""
+
+from __future__ import annotations
+
+import ember
+
+from .backend import CUDABackend, load_runtime
+
+EMBER_PLUGIN_API = "1.0"
+__version__ = "0.1.0"
+__all__ = ["CUDABackend", "EMBER_PLUGIN_API", "load_runtime"]
+
+
+@ember.hookimpl
+def ember_backend_create():
+    return CUDABackend(load_runtime())
