@@ -38,7 +38,8 @@ def test_functionality_key_runs_above_the_backend_and_redispatches():
         dispatch.state.keys = old
         del dispatch._fallbacks["Tracer"]
         dispatch.clear_cache()
-    assert seen == ["ones", "mul"] or seen[-1] == "mul"
+    # every op call passes through the Tracer key, the factory's decomposition included
+    assert seen[0] == "ones" and seen[-1] == "mul"
     np.testing.assert_array_equal(out.numpy(), np.full(2, 3.0, np.float32))
 
 

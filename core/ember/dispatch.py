@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable
 
 from . import schema as _schema
+from .device import get_default_device, tensor_device
 from .errors import DeviceError, NotImplementedForDevice, OpError
 
 __all__ = ["FUNCTIONALITY_KEYS", "register_kernel", "register_fallback", "dispatch",
@@ -150,7 +151,6 @@ _canonical: dict = {}
 def _factory_device(od, args):
     """The device of a call without tensor arguments (factories): its ``device``
     argument, else the default device; canonical (``rocm`` -> ``rocm:0``)."""
-    from .device import get_default_device, tensor_device
     pos = od.__dict__.get("_device_pos", -1)
     if pos == -1:
         pos = od._device_pos = next((i for i, a in enumerate(od.args) if a.type == "Device"),

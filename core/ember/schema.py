@@ -23,7 +23,10 @@ from typing import Any
 from collections.abc import Callable
 
 from . import dtypes as _dt
+from .device import device
 from .errors import OpError
+
+Tensor = None  # bound by ember.tensor at import (hot converters avoid an import per call)
 
 __all__ = ["Arg", "OpDef", "defop", "registry", "get_op", "Spec"]
 
@@ -222,7 +225,6 @@ def conv_dtype(x, op, arg):
 
 
 def conv_device(x, op, arg):
-    from .device import device
     if x.__class__ is device:
         return x
     try:
@@ -239,7 +241,6 @@ def conv_generator(x, op, arg):
 
 
 def conv_tensor_list(x, op, arg):
-    from .tensor import Tensor
     if isinstance(x, (list, tuple)):
         for i, t in enumerate(x):
             if not isinstance(t, Tensor):

@@ -459,3 +459,6 @@ _dispatch_mod._Tensor = Tensor  # the dispatcher's hot path compares classes wit
 from . import kernels as _kernels_mod  # noqa: E402
 
 _kernels_mod.Tensor = Tensor
+from . import schema as _schema_mod  # noqa: E402
+
+_schema_mod.Tensor = Tensor
