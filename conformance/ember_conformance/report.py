@@ -126,6 +126,12 @@ class Recorder:
                        for m in [ck["message"]] if ck["status"] == "failing"]
             for op, dt, check, message in failing[:20]:
                 tr.write_line(f"FAILING {device} {op} {dt} [{check}]: {message[:300]}")
+            if len(failing) > 20:
+                tr.write_line(f"... and {len(failing) - 20} more failing checks (see the report)")
+            for c in data[device]["contracts"]:
+                if c["status"] == "failing":
+                    tr.write_line(f"FAILING {device} contract [{c['check']}]: "
+                                  f"{c['message'][:300]}")
             tr.write_line(summary_line(device, data[device]))
 
 
