@@ -808,3 +808,14 @@ def test_decompositions_below_autograd_record_nothing():
     values.sum().backward()
     assert seen == [2]
     np.testing.assert_array_equal(np_(x.grad), [[0.0, 1.0], [1.0, 0.0]])
+
+
+def test_data_changes_are_not_tracked_but_detach_changes_are():
+    x = leaf([1.0, 2.0])
+    y = (x * 1).exp()
+    y.data.mul_(1)  # .data: invisible to autograd, as in PyTorch
+    y.sum().backward()
+    y2 = (x * 1).exp()
+    y2.detach().mul_(1)  # detach() shares the version counter
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y2.sum().backward()

@@ -65,9 +65,18 @@ def _wrap_detach(detach):
     return detach_
 
 
+def _untracked_data(self: Tensor) -> Tensor:
+    """This tensor's data, cut from autograd; unlike ``detach()``, in-place changes
+    through it are not tracked by the version counter (PyTorch's ``.data``)."""
+    t = self.detach()
+    t._vc = None
+    return t
+
+
 def install() -> None:
     if not hasattr(Tensor.detach, "__wrapped__"):
         Tensor.detach = _wrap_detach(Tensor.detach)
+        Tensor.data = property(_untracked_data, Tensor.data.fset, doc=_untracked_data.__doc__)
     Tensor.backward = backward
     Tensor.register_hook = register_hook
     Tensor.retain_grad = retain_grad
