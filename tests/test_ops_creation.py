@@ -179,3 +179,11 @@ def test_requires_grad_on_factories():
     assert ember.zeros(2, requires_grad=True).requires_grad
     assert ember.linspace(0, 1, 3, requires_grad=True).requires_grad
     assert ember.ones_like(ember.ones(2), requires_grad=True).requires_grad
+
+
+def test_out_of_memory_is_ember_error():
+    with pytest.raises(ember.OutOfMemoryError, match=r"cpu out of memory"):
+        ember.empty(1 << 44)
+    with pytest.raises(MemoryError):  # OutOfMemoryError is a MemoryError, as in PyTorch
+        ember.full((1 << 22, 1 << 22), 1.0)
+    assert ember.ones(3).sum().item() == 3.0

@@ -137,24 +137,24 @@ def contiguous(a):
 
 
 # -- creation -------------------------------------------------------------------------
-@kernel("zeros")
-def zeros(size, dtype, device):
-    return np.zeros(size, dtype.np)
+def _allocating(f):
+    """numpy's MemoryError as ``ember.OutOfMemoryError`` (what callers catch)."""
+    def k(size, *args):
+        try:
+            return f(size, *args)
+        except MemoryError:
+            from ember.errors import OutOfMemoryError
+            dtype = args[-2]
+            nbytes = math.prod(size) * dtype.itemsize
+            raise OutOfMemoryError(f"cpu out of memory: tried to allocate {nbytes} bytes "
+                                   f"for a tensor of shape {list(size)}") from None
+    return k
 
 
-@kernel("ones")
-def ones(size, dtype, device):
-    return np.ones(size, dtype.np)
-
-
-@kernel("empty")
-def empty(size, dtype, device):
-    return np.empty(size, dtype.np)
-
-
-@kernel("full")
-def full(size, value, dtype, device):
-    return np.full(size, value, dtype.np)
+KERNELS["zeros"] = _allocating(lambda size, dtype, device: np.zeros(size, dtype.np))
+KERNELS["ones"] = _allocating(lambda size, dtype, device: np.ones(size, dtype.np))
+KERNELS["empty"] = _allocating(lambda size, dtype, device: np.empty(size, dtype.np))
+KERNELS["full"] = _allocating(lambda size, value, dtype, device: np.full(size, value, dtype.np))
 
 
 @kernel("arange")
