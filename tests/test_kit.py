@@ -197,6 +197,7 @@ def _forward_run(tmp_path, name, plugins=()):
     return proc, *_failing(report, "reference")
 
 
+@pytest.mark.slow
 @needs_reference
 def test_broken_reference_kernel_fails_exactly_that_op(tmp_path):
     (tmp_path / "break_atan2.py").write_text(BREAK_ATAN2)
@@ -235,6 +236,7 @@ def ember_backend_create():
 '''
 
 
+@pytest.mark.slow
 @needs_reference
 def test_new_backend_from_a_temporary_folder_passes_the_suite(tmp_path):
     site = tmp_path / "site"
