@@ -676,7 +676,8 @@ def test_tie_conventions_match_torch():
              lambda m, x: m.max(x), lambda m, x: m.amax(x, 1),
              lambda m, x: m.maximum(x, x.flip(1)),
              lambda m, x: x.clamp(2.0, 3.0), lambda m, x: x.clamp_min(2.0),
-             lambda m, x: x.clamp_max(2.0), lambda m, x: x.relu() * (x - 2).relu()]
+             lambda m, x: x.clamp_max(2.0), lambda m, x: x.relu() * (x - 2).relu(),
+             lambda m, x: m.linalg.vector_norm(x * 0, 2, 1) + m.linalg.vector_norm(x)]
     for f in cases:
         e, t = leaf(a), torch.tensor(a, requires_grad=True)
         f(ember, e).sum().backward()

@@ -192,6 +192,7 @@ CASES = [
     ("matmul_vm", both(lambda m, a, b: a @ b), [R(3), R(3, 2)], True),
     ("matmul_batched", both(lambda m, a, b: a @ b), [R(2, 2, 3), R(3, 2)], True),
     ("matmul_vbatched", both(lambda m, a, b: a @ b), [R(3), R(2, 3, 2)], False),
+    ("vector_norm", both(lambda m, a: m.linalg.vector_norm(a, 2, 1)), [R(2, 3)], True),
     ("inv", (lambda m, a: _op("linalg_inv")(a), lambda m, a: m.linalg.inv(a)),
      [spd(3)], True),
     ("det", (lambda m, a: _op("linalg_det")(a), lambda m, a: m.linalg.det(a)), [R(3, 3) + 2 *

@@ -253,7 +253,11 @@ def vector_norm(x: Tensor, /, ord: float = 2, dim=None, keepdim: bool = False, *
     if ord == 1:
         return _op("sum")(a, dims, keepdim)
     if ord == 2:
-        return _op("sqrt")(_op("sum")(a * a, dims, keepdim))
+        s = _op("sum")(a * a, dims, keepdim)
+        if s.requires_grad:  # sqrt'(0) = inf would make the zero vector's gradient NaN
+            zero = _op("eq")(s, 0)
+            return _op("where")(zero, 0.0, _op("sqrt")(_op("where")(zero, 1.0, s)))
+        return _op("sqrt")(s)
     return _op("sum")(a ** ord, dims, keepdim) ** (1.0 / ord)
 
 
