@@ -128,6 +128,8 @@ def compare(actual: np.ndarray, expected: np.ndarray, dtype: ember.dtype,
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) \
         if diff.ndim else ()
     got, want = np.asarray(a)[worst], np.asarray(e)[worst]
+    got = got.item() if hasattr(got, "item") else got  # 2.5, not np.float64(2.5)
+    want = want.item() if hasattr(want, "item") else want
     tol = f" (rtol {rtol:g}, atol {atol:g})" if dtype.is_floating_point else " (exact)"
     return (f"{len(bad)} of {actual.size} elements differ{tol}; worst at index "
             f"{list(worst)}: got {got!r}, expected {want!r}")
