@@ -312,15 +312,16 @@ def erf(a):
     return _asarray(np.asarray(_erf(x)).astype(a.dtype, copy=False))
 
 
+_maximum = ufunc(np.maximum)
+_minimum = ufunc(np.minimum)
+
+
 @kernel("clamp")
 def clamp(a, lo=None, hi=None):
-    # np.clip(x, lo, hi) is min(max(x, lo), hi): min > max gives max, as PyTorch.
-    try:
-        r = _asarray(np.clip(a, lo, hi))
-        return r if r.dtype == a.dtype else r.astype(a.dtype)
-    except OverflowError:
-        return _asarray(np.clip(a, _wrap_int(lo, a.dtype) if lo is not None else None,
-                                _wrap_int(hi, a.dtype) if hi is not None else None))
+    # min(max(x, lo), hi): where min > max the result is max, NaN propagates (PyTorch);
+    # faster than np.clip on small arrays
+    r = a if lo is None else _maximum(a, lo)
+    return r.copy() if hi is None and lo is None else r if hi is None else _minimum(r, hi)
 
 
 # in place: the core has cast tensor operands to the target's dtype
@@ -382,14 +383,15 @@ def _reduce(f, a, dim, keepdim, dtype):
     return r if acc is dtype.np else r.astype(dtype.np)
 
 
+# ufunc.reduce directly: np.sum's Python wrapper costs more than a small sum itself
 @kernel("sum")
 def sum_(a, dim, keepdim, dtype):
-    return _reduce(np.sum, a, dim, keepdim, dtype)
+    return _reduce(np.add.reduce, a, dim, keepdim, dtype)
 
 
 @kernel("prod")
 def prod(a, dim, keepdim, dtype):
-    return _reduce(np.prod, a, dim, keepdim, dtype)
+    return _reduce(np.multiply.reduce, a, dim, keepdim, dtype)
 
 
 @kernel("mean")
@@ -399,12 +401,12 @@ def mean(a, dim, keepdim, dtype):
 
 @kernel("amax")
 def amax(a, dim, keepdim):
-    return np.asarray(np.max(a, axis=_axes(dim, a.ndim), keepdims=keepdim))
+    return np.asarray(np.maximum.reduce(a, axis=_axes(dim, a.ndim), keepdims=keepdim))
 
 
 @kernel("amin")
 def amin(a, dim, keepdim):
-    return np.asarray(np.min(a, axis=_axes(dim, a.ndim), keepdims=keepdim))
+    return np.asarray(np.minimum.reduce(a, axis=_axes(dim, a.ndim), keepdims=keepdim))
 
 
 def _arg(f):
