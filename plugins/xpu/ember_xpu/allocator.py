@@ -62,7 +62,9 @@ class _Adopted:
         self.mem = mem
         self.nbytes = mem.nbytes
         self.allocator = allocator
-        self.__sycl_usm_array_interface__ = mem.__sycl_usm_array_interface__
+        iface = dict(mem.__sycl_usm_array_interface__)
+        iface["syclobj"] = allocator.queue  # same context: the pointer is valid there
+        self.__sycl_usm_array_interface__ = iface
         allocator.record_alloc(self.nbytes)
 
     def __del__(self) -> None:
@@ -104,12 +106,16 @@ class USMAllocator(CachingAllocator):
         return self._dpt.usm_ndarray(shape, dtype=dt, buffer=owner)
 
     def adopt(self, arr: Any) -> Any:
-        """``arr`` (allocated by dpnp itself) re-wrapped so its memory is accounted;
-        a no-op for arrays already on this allocator's memory."""
+        """``arr`` (allocated by dpnp itself, or imported) re-wrapped so its memory is
+        accounted and it lives on this device's queue; a no-op for arrays already on
+        this allocator's memory."""
         mem = arr.usm_data
         ref = mem.reference_obj
         if ref.__class__ is _Lease or ref.__class__ is _Adopted or mem.nbytes == 0:
             return arr
+        if arr.sycl_queue != self.queue:
+            if arr.sycl_context != self.queue.sycl_context:  # USM pointers don't travel
+                return self.adopt(self._dpt.asarray(arr, copy=True, sycl_queue=self.queue))
         owner = self._dpm.MemoryUSMDevice(_Adopted(mem, self))
         return self._dpt.usm_ndarray(arr.shape, dtype=arr.dtype, buffer=owner,
                                      strides=arr.strides, offset=arr._element_offset)

@@ -147,3 +147,16 @@ def test_cross_device_copies_and_synchronize():
     np.testing.assert_array_equal(y.cpu().numpy(), a)
     with pytest.raises(ember.DeviceError):
         x + ember.tensor(a)
+
+
+def test_dlpack_import_shares_memory_and_joins_the_queue():
+    import dpnp.tensor as dpt
+    other = dpt.asarray(np.arange(3, dtype=np.float32))  # dpnp's own default queue
+    t = ember.from_dlpack(other)
+    assert t.device == ember.device("xpu:0")
+    np.testing.assert_array_equal((t + ember.ones(3, device="xpu")).cpu().numpy(),
+                                  [1, 2, 3])
+    t.add_(10)  # no copy was made: the producer sees the write
+    np.testing.assert_array_equal(dpt.asnumpy(other), [10, 11, 12])
+    back = dpt.from_dlpack(t.detach())
+    np.testing.assert_array_equal(dpt.asnumpy(back), [10, 11, 12])
