@@ -405,3 +405,15 @@ def test_decompositions_reject_out_of_range_indices(op, args):
 def test_randperm_decomposition_is_a_permutation():
     p = ember.schema.get_op("randperm").decomposition(20)
     assert sorted(p.tolist()) == list(range(20)) and p.dtype is ember.int64
+
+
+def test_setitem_records_gradients_like_torch():
+    y, ty = ember.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+    z, tz = y * 2, ty * 2
+    z[1] = 0.0
+    tz[1] = 0.0
+    z[ember.tensor([2])] = ember.tensor([4.0])
+    tz[torch.tensor([2])] = torch.tensor([4.0])
+    (z * ember.tensor([1.0, 2.0, 3.0])).sum().backward()
+    (tz * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert_same(y.grad, ty.grad)

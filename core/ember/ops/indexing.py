@@ -18,7 +18,6 @@ from ..tensor import Tensor
 from ._rules import broadcast_shapes, fail, wrap_dim
 from .conversion import copy_
 from .creation import full
-from .pointwise import fill_
 from .reduction import ValuesIndices
 from .view import basic_index, unbind
 
@@ -376,7 +375,8 @@ def _masked_select_meta(self, mask):
 
 def _masked_select_decomp(self, mask):
     shape = broadcast_shapes(tuple(self.shape), tuple(mask.shape))
-    return getitem(self.expand(shape), mask.expand(shape))
+    # flattened first: a 0-d mask cannot index, and the result is 1-D anyway
+    return getitem(self.expand(shape).reshape(-1), mask.expand(shape).reshape(-1))
 
 
 masked_select = defop("masked_select(Tensor self, Tensor mask) -> Tensor",
@@ -632,7 +632,9 @@ def setitem(self, key, value) -> None:
     view = basic_index(self, idx)
     if adv is None:
         if value.__class__ in _NUMBERS:
-            fill_(view, value)
+            _check_value("__setitem__", self.dtype, value)
+            # copy_ rather than fill_: autograd can record copy_ into a view
+            copy_(view, full((), value, dtype=self.dtype, device=self.device))
         elif _is_tensor(value):
             copy_(view, value)
         else:
