@@ -119,18 +119,18 @@ class _Constants:
         self.table: dict = {}
 
     def get(self, value, dtype):
-        key = (value.__class__, value, dtype)
+        # floats by their bits: -0.0 == 0.0 but must not share a constant; NaN != NaN
+        key = (float, value.hex(), dtype) if value.__class__ is float else \
+            (value.__class__, value, dtype)
         c = self.table.get(key)
         if c is None:
-            if value != value or len(self.table) >= self.limit:  # NaN keys never match
-                self.table.clear() if len(self.table) >= self.limit else None
+            if len(self.table) >= self.limit:
+                self.table.clear()
             try:
                 host = np.asarray(value, dtype=dtype)
             except OverflowError:  # out of the dtype's range: let dpnp decide
                 return value
-            c = self.dpt.asarray(host, sycl_queue=self.queue)
-            if value == value:
-                self.table[key] = c
+            c = self.table[key] = self.dpt.asarray(host, sycl_queue=self.queue)
         return c
 
 

@@ -160,3 +160,14 @@ def test_dlpack_import_shares_memory_and_joins_the_queue():
     np.testing.assert_array_equal(dpt.asnumpy(other), [10, 11, 12])
     back = dpt.from_dlpack(t.detach())
     np.testing.assert_array_equal(dpt.asnumpy(back), [10, 11, 12])
+
+
+def test_python_number_constants_keep_sign_and_nan():
+    # Python numbers become cached device constants: -0.0 must not reuse 0.0's.
+    a = np.array([1.0, -2.0], dtype=np.float32)
+    x = _on(a)
+    for s in (0.0, -0.0, 0.0, math.nan, -0.0):
+        got = (x * s).cpu().numpy()
+        want = a * np.float32(s)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+        np.testing.assert_array_equal(got, want)
