@@ -173,7 +173,7 @@ def _einsum_decomp(equation, tensors):
         acc = t if acc is None else acc * t
     contracted = tuple(range(len(out), len(order)))
     if contracted:
-        acc = _sum(acc, contracted)
+        acc = _sum(acc, contracted, dtype=acc.dtype)  # einsum keeps the operands' dtype
     return acc.expand(tuple(sizes[c] for c in out)).contiguous() if acc.ndim else acc
 
 
