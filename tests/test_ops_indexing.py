@@ -309,6 +309,10 @@ def test_nonzero_and_argwhere():
     e, t = pair(sample((3, 4), "int32"))
     assert_same(ember.nonzero(e), torch.nonzero(t))
     assert_same(ember.argwhere(e), torch.argwhere(t))
+    assert_same(list(e.nonzero(as_tuple=True)), list(t.nonzero(as_tuple=True)))
+    s, ts = pair(np.array(3))
+    assert_same(list(s.nonzero(as_tuple=True)), list(ts.nonzero(as_tuple=True)))
+    assert_same(s.nonzero(), ts.nonzero())
     with pytest.raises(ember.OpError, match=r"nonzero\(\): the output shape depends on the "
                                             r"data"):
         ember.nonzero(e.to("meta"))

@@ -90,7 +90,7 @@ def _install_front_ends() -> None:
                          doc="The last two dimensions swapped (a batch of transposes).")
     Tensor.max = reduction.max
     Tensor.min = reduction.min
-    for name in ("sort", "topk", "scatter", "scatter_"):
+    for name in ("sort", "topk", "scatter", "scatter_", "nonzero"):
         setattr(Tensor, name, getattr(indexing, name))
     Tensor.view_as = lambda self, other: self.view(tuple(other.shape))
     Tensor.reshape_as = lambda self, other: self.reshape(tuple(other.shape))

@@ -118,6 +118,25 @@ argwhere = defop("argwhere(Tensor self) -> Tensor", tags=("composite",), meta=_n
                  decomposition=lambda self: nonzero(self), doc="Same as ``nonzero``.")
 
 
+def _with_as_tuple(fn):
+    """``nonzero(self, *, as_tuple=False)``: with ``as_tuple`` one index vector per
+    dimension (what ``t[mask]`` uses), as PyTorch."""
+    def wrapper(self, *, as_tuple: bool = False):
+        out = fn(self)
+        if not as_tuple:
+            return out
+        if self.ndim == 0:  # as PyTorch: index 0 once if the value is nonzero
+            return (full((out.shape[0],), 0, dtype=_dt.int64, device=self.device),)
+        return tuple(unbind(out, 1))
+    wrapper.__name__ = wrapper.__qualname__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.op = fn.op
+    return wrapper
+
+
+nonzero = _with_as_tuple(nonzero)
+
+
 # --- gather / scatter ----------------------------------------------------------------------
 # gather, scatter, index_select, index_add … decompose into ``index`` / ``index_put_``
 # (backends may still register native kernels, as the CPU does).
