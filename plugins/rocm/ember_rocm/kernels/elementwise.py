@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..array import CLArray, contiguous_strides
+from ..array import CLArray
 from .compiler import ctype, get_kernel, launch_size, template
 
 __all__ = ["elementwise", "broadcast_strides", "collapse", "store_expr", "new_like"]
@@ -76,9 +76,14 @@ def elementwise(name: str, expr: str, out: CLArray, tensors: list, scalars: list
         return out
     all_strides = [out.strides] + [broadcast_strides(a, shape) for _, a in tensors]
     cshape, cstrides = collapse(shape, all_strides)
-    nd = len(cshape)
-    linear_strides = contiguous_strides(cshape)
-    linear = tuple(st == linear_strides for st in cstrides)
+    # Few shape classes keep compilation rare: pad to 1, 2, 4 or 8 dims (size-1 dims
+    # cost one modulo each).  Operands that are contiguous in the output's order skip
+    # the index arithmetic only in the common 1-d case.
+    nd = next(b for b in (1, 2, 4, 8, len(cshape)) if b >= len(cshape))
+    pad = nd - len(cshape)
+    cshape = (1,) * pad + cshape
+    cstrides = [(0,) * pad + st for st in cstrides]
+    linear = tuple(nd == 1 and st == (1,) for st in cstrides)
     T = ctype(compute, name)
     R = ctype(out.dtype, name)
     in_types = tuple(a.dtype for _, a in tensors)

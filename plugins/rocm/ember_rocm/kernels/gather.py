@@ -206,24 +206,54 @@ def _ember(np_dtype):
 _REDUCE = {None: "set", "add": "add", "multiply": "multiply"}
 
 
-def scatter(a, dim, index, src, reduce=None):
-    out = clone(a)
-    _scatter_into(out, dim, index, src, _REDUCE[reduce], "scatter")
-    return out
+def _needs_host(target: CLArray, mode: str) -> bool:
+    """Accumulation into a dtype without device atomics (int8, int16, uint8, bool)."""
+    return mode != "set" and target.dtype not in _ATOMIC_TYPES
+
+
+def _on_host(name: str, target: CLArray, *args) -> None:
+    """Run the CPU backend's in-place kernel ``name`` on a host copy of ``target`` and
+    write the result back (one round trip; only for dtypes without atomics)."""
+    from ember.device import get_backend
+
+    from .host import download, upload
+    from .pointwise import copy_
+
+    def host(x):
+        if isinstance(x, CLArray):
+            return download(x)
+        if isinstance(x, (list, tuple)):
+            return type(x)(host(v) for v in x)
+        return x
+    h = download(target)
+    get_backend("cpu").kernels[name](h, *[host(x) for x in args])
+    copy_(target, upload(target.dev, h))
 
 
 def scatter_(a, dim, index, src, reduce=None):
-    _scatter_into(a, dim, index, src, _REDUCE[reduce], "scatter_")
+    if _needs_host(a, _REDUCE[reduce]):
+        _on_host("scatter_", a, dim, index, src, reduce)
+    else:
+        _scatter_into(a, dim, index, src, _REDUCE[reduce], "scatter_")
 
 
-def scatter_add(a, dim, index, src):
+def scatter(a, dim, index, src, reduce=None):
     out = clone(a)
-    _scatter_into(out, dim, index, src, "add", "scatter_add")
+    scatter_(out, dim, index, src, reduce)
     return out
 
 
 def scatter_add_(a, dim, index, src):
-    _scatter_into(a, dim, index, src, "add", "scatter_add_")
+    if _needs_host(a, "add"):
+        _on_host("scatter_add_", a, dim, index, src)
+    else:
+        _scatter_into(a, dim, index, src, "add", "scatter_add_")
+
+
+def scatter_add(a, dim, index, src):
+    out = clone(a)
+    scatter_add_(out, dim, index, src)
+    return out
 
 
 def _select_index(index: CLArray, shape: tuple, dim: int) -> CLArray:
@@ -243,6 +273,9 @@ def index_select(a: CLArray, dim: int, index: CLArray) -> CLArray:
 
 
 def index_add_(a: CLArray, dim: int, index: CLArray, source: CLArray, alpha=1) -> None:
+    if _needs_host(a, "add"):
+        _on_host("index_add_", a, dim, index, source, alpha)
+        return
     if alpha != 1:
         from .elementwise import elementwise
         scaled = new_like(source.dev, source.shape, a.dtype)
@@ -344,6 +377,9 @@ def index_put_(a: CLArray, indices, values: CLArray, accumulate: bool = False) -
     if all(i is None for i in indices):
         from .pointwise import copy_
         copy_(a, values)
+        return
+    if _needs_host(a, "add" if accumulate else "set"):
+        _on_host("index_put_", a, indices, values, accumulate)
         return
     space, dstr, entries, lims = _advanced(a, indices)
     if values.dtype != a.dtype:
