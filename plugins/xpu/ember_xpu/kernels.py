@@ -90,7 +90,7 @@ def build(backend) -> dict[str, Callable]:
 
     _fast_pointwise(kernels, dpt, allocator_of, constants)
     _fast_matmul(kernels, dpt, allocator_of, adopt)
-    _fast_copies(kernels, dpt, allocator_of)
+    _fast_copies(kernels, dpt, allocator_of, backend)
     _creation(kernels, backend)
     _pytorch_semantics(kernels, dpt, adopt, allocator_of, constants)
     return kernels
@@ -321,11 +321,15 @@ def _pytorch_semantics(kernels: dict, dpt, adopt, allocator_of, constants) -> No
         kernels["where"] = where
 
 
-def _fast_copies(kernels: dict, dpt, allocator_of) -> None:
+def _fast_copies(kernels: dict, dpt, allocator_of, backend) -> None:
     booltype = np.dtype(bool)
+    everywhere = backend.supported_dtypes
 
     def astype(a, dtype):
-        out = allocator_of(a).empty(a.shape, dtype.np)
+        alloc = allocator_of(a)
+        if dtype not in everywhere:  # e.g. float64 on a GPU without fp64
+            backend.check_dtype(dtype, alloc.index, "astype")
+        out = alloc.empty(a.shape, dtype.np)
         out[...] = a  # dpnp casts as it copies (C casts, as astype)
         return out
 

@@ -131,6 +131,8 @@ def test_unsupported_dtype_is_refused_clearly(xpu):
     assert ember.bfloat16 not in xpu.supported_dtypes
     with pytest.raises(TypeError, match=r"bfloat16 is not supported on xpu:0.*dpnp has no"):
         ember.tensor([1.0], dtype=ember.bfloat16, device="xpu")
+    with pytest.raises(TypeError, match=r"astype\(\): dtype ember.bfloat16 is not supported"):
+        ember.ones(2, device="xpu").to(ember.bfloat16)
     dev = xpu.sycl_device(0)
     assert (ember.float64 in xpu.supported_dtypes) == dev.has_aspect_fp64
 
