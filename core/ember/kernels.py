@@ -113,17 +113,97 @@ def _finish(out, od, dev, args, info):
     return res
 
 
+def _any_key(x):
+    """A hashable stand-in for an ``Any`` argument (index tuples): tensors by shape and
+    dtype, slices as triples (unhashable before Python 3.12)."""
+    c = x.__class__
+    if c is tuple or c is list:
+        return (c, *[_any_key(v) for v in x])
+    if c is slice:
+        return (slice, x.start, x.stop, x.step)
+    if c is Tensor or isinstance(x, Tensor):
+        d = x._data
+        return (Tensor, d.shape, d.dtype)
+    return x
+
+
+def _validator(od, info):
+    """``check(args) -> spec``: the op's shape rule, its outcome cached per key.
+
+    A shape rule depends only on the shapes and dtypes of the tensors and on the other
+    arguments' values (Scalars also by class: ``1`` and ``1.0`` give different dtypes),
+    so the outcome of a validated call can be reused for every call with the same key.
+    Unhashable arguments skip the cache; the cache is bounded.
+    """
+    meta = od.meta
+    if meta is None:
+        return None
+    kinds = []
+    for i, a in enumerate(od.args):
+        if a.is_tensor:
+            kinds.append((i, 1 if a.is_list else 0))
+        elif a.type == "Any":
+            kinds.append((i, 2))
+        elif a.type == "Scalar":
+            kinds.append((i, 3))
+        elif a.type == "Generator":
+            kinds.append((i, 4))
+        else:
+            kinds.append((i, 5))
+    kinds = tuple(kinds)
+    cache: dict = {}
+    numbers = _NUMBERS
+
+    def check(args):
+        key = []
+        for i, k in kinds:
+            x = args[i]
+            if k == 0:
+                if x is None or x.__class__ in numbers:
+                    key.append(x.__class__)
+                else:
+                    d = x._data
+                    key.append((d.shape, d.dtype))
+            elif k == 5:
+                key.append(x)
+            elif k == 3:
+                key.append((x.__class__, x))
+            elif k == 1:
+                key.append(tuple([(t._data.shape, t._data.dtype) for t in x]))
+            elif k == 2:
+                key.append(_any_key(x))
+            else:
+                key.append(None)  # generators do not change shapes
+        key = tuple(key)
+        try:
+            spec = cache.get(key)
+        except TypeError:
+            return meta(*args)
+        if spec is None:
+            spec = meta(*args)
+            if len(cache) > 4096:
+                cache.clear()
+            cache[key] = spec
+        return spec
+    return check
+
+
 def adapt(od, fn, backend):
     """Box a backend's native kernel ``fn`` for op ``od``."""
     info = _layout(od)
-    meta = od.meta
+    if od.promotion is not None and "pointwise" in od.tags and not od.is_inplace:
+        return _pointwise(od, fn, backend, info)
+    check = _validator(od, info)
+    make = Tensor._make
+    tpos = info["tensor"]
+
     if od.is_inplace:
         mutated = info["mutated"] or (0,)
         pointwise = "pointwise" in od.tags
 
         def run_inplace(od, dev, args):
-            if meta is not None:
-                meta(*args)
+            if check is not None:
+                check(args)  # raises before anything is written
             if od.cross_device:
                 args = tuple(a.to(dev) if hasattr(a, "_device") and a._device is not dev
                              else a for a in args)
@@ -141,57 +221,30 @@ def adapt(od, fn, backend):
             return target
         return run_inplace
 
-    if od.promotion is not None and "pointwise" in od.tags:
-        return _pointwise(od, fn, backend, info)
-
-    if meta is not None and not info["tensor_list"] and not info["any"] \
-            and info["generator"] is None:
-        # Shape rules depend on shapes, dtypes and the other arguments only: cache their
-        # outcome per such key (unhashable arguments just skip the cache).
-        cache: dict = {}
-        tpos = info["tensor"]
-        simple = (not od.is_view and not info["frontend"] and not od.returns_tuple
-                  and od.returns == "Tensor" and info["device"] is None)
+    simple = (check is not None and not od.is_view and not info["frontend"]
+              and not od.returns_tuple and od.returns == "Tensor" and info["device"] is None
+              and not info["tensor_list"] and not info["any"] and info["generator"] is None)
+    if simple:
         dpos = info["dtype"]
-        make = Tensor._make
-        # 1 == 1.0 == True as keys, but their dtypes differ: key Scalars by class too.
-        spos = tuple(i for i, a in enumerate(od.args) if a.type == "Scalar")
+        numbers = _NUMBERS
 
-        def run_cached(od, dev, args):
-            key = list(args)
+        def run_simple(od, dev, args):
+            spec = check(args)
+            nat = list(args)
             for i in tpos:
-                x = key[i]
-                if x is not None and x.__class__ not in _NUMBERS:
-                    key[i] = x = x._data
-                    key[i] = (x.shape, x.dtype)
-            for i in spos:
-                key.append(args[i].__class__)
-            key = tuple(key)
-            try:
-                spec = cache.get(key)
-            except TypeError:
-                spec = meta(*args)
-            else:
-                if spec is None:
-                    spec = cache[key] = meta(*args)
-            if simple:
-                nat = list(args)
-                for i in tpos:
-                    x = nat[i]
-                    if x is not None and x.__class__ not in _NUMBERS:
-                        nat[i] = x._data
-                if dpos is not None and nat[dpos] is None:
-                    nat[dpos] = spec.dtype
-                out = fn(*nat)
-                if tpos and out is nat[tpos[0]]:
-                    return args[tpos[0]]  # e.g. contiguous() of a contiguous tensor: itself
-                return make(out, dev)
-            return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args,
-                           info)
-        return run_cached
+                x = nat[i]
+                if x is not None and x.__class__ not in numbers:
+                    nat[i] = x._data
+            if dpos is not None and nat[dpos] is None:
+                nat[dpos] = spec.dtype
+            out = fn(*nat)
+            if tpos and out is nat[tpos[0]]:
+                return args[tpos[0]]  # e.g. contiguous() of a contiguous tensor: itself
+            return make(out, dev)
+        return run_simple
 
     def run(od, dev, args):
-        spec = meta(*args) if meta is not None else None
+        spec = check(args) if check is not None else None
         return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
     return run
 
@@ -207,12 +260,14 @@ def _pointwise(od, fn, backend, info):
     cast = backend.kernels.get("astype")
     make = Tensor._make
     numbers = _NUMBERS
+    # where()'s condition selects; it takes no part in the computation dtype.
+    no_cast = frozenset(i for i in tpos if od.args[i].name == "condition")
 
     def slow(args, key):
         meta(*args)  # raises the op's clear error for bad shapes or dtypes
         ops = [args[i] for i in tpos if args[i] is not None]
         compute, _ = pointwise_dtypes(od, ops)
-        casts = tuple(i for i in tpos if args[i] is not None
+        casts = tuple(i for i in tpos if args[i] is not None and i not in no_cast
                       and args[i].__class__ not in numbers and args[i]._data.dtype != compute.np)
         hit = cache[key] = (compute, casts)
         return hit

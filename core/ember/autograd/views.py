@@ -128,7 +128,7 @@ def record_inplace_on_view(od, dev, args):
         new = new.clone()  # a leaf itself (``v.copy_(leaf)``): the view needs a node
     old_edge = gradient_edge(base)
     copy = registry["copy_"]
-    _dispatch.redispatch(copy, dev, (view, new), "Autograd")  # bumps the version
+    _dispatch.redispatch(copy, dev, (view, new, False), "Autograd")  # bumps the version
     new_edge = gradient_edge(new) if new._requires_grad else None
     if old_edge is None and new_edge is None:
         return view

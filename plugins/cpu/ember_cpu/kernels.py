@@ -72,10 +72,9 @@ def _wrapped(args):
 
 def _bf16_numbers(f, args, r):
     """ml_dtypes' bfloat16 meets a Python float as float32 (numpy's weak-number rules
-    do not reach it): redo the call with the numbers as bfloat16.  Array operands all
-    arrive cast to the computation dtype, so looking at one of them is enough."""
-    a = args[0] if args[0].__class__ is _ndarray else args[-1]
-    if a.__class__ is _ndarray and a.dtype.type is _BF16:
+    do not reach it): redo the call with the numbers as bfloat16.  Array operands arrive
+    cast to the computation dtype (``where``'s condition stays bool)."""
+    if any(a.__class__ is _ndarray and a.dtype.type is _BF16 for a in args):
         return _asarray(f(*[np.asarray(v, _BF16) if v.__class__ in _PYNUM else v
                             for v in args]))
     return r
