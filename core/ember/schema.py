@@ -101,6 +101,16 @@ def _parse_default(text: str):
 
 def parse_signature(sig: str) -> tuple[str, list[Arg], str]:
     """Parse ``name(args) -> returns`` into the name, the arguments and the returns."""
+    hit = _cache_get(("sig", sig))
+    if hit is not None:
+        name, args, ret = hit
+        return name, [Arg(*a) for a in args], ret
+    name, args, ret = _parse_signature(sig)
+    _cache_put(("sig", sig), (name, tuple(dataclasses.astuple(a) for a in args), ret))
+    return name, args, ret
+
+
+def _parse_signature(sig: str) -> tuple[str, list[Arg], str]:
     m = _SIG_RE.match(sig.strip())
     if not m:
         raise SyntaxError(f"bad op signature: {sig!r}")
@@ -372,6 +382,7 @@ def get_op(name: str) -> OpDef:
 # keyed by their exact source, so a changed signature simply compiles anew.
 
 _code_cache: dict | None = None
+_code_cache_used: set = set()
 _code_cache_dirty = False
 
 
@@ -385,45 +396,77 @@ def _code_cache_paths() -> list[str]:
     return [here, user]
 
 
-def _compiled(src: str, filename: str):
-    global _code_cache, _code_cache_dirty
+def _schema_stamp() -> int:
+    """A checksum of this file: parsed signatures and generated sources depend on it."""
+    import zlib
+    with open(__file__, "rb") as f:
+        return zlib.crc32(f.read())
+
+
+def _load_cache() -> dict:
+    global _code_cache
     if _code_cache is None:
         import marshal
         _code_cache = {}
+        stamp = _schema_stamp()
         for path in _code_cache_paths():
             try:
                 with open(path, "rb") as f:
                     loaded = marshal.load(f)
             except (OSError, EOFError, ValueError, TypeError):
                 continue
-            if isinstance(loaded, dict):
+            if isinstance(loaded, dict) and loaded.get("__stamp__") == stamp:
                 _code_cache = loaded
                 break
-    code = _code_cache.get(src)
+        _code_cache["__stamp__"] = stamp
+        _code_cache_used.add("__stamp__")
+    return _code_cache
+
+
+def _cache_get(key):
+    cache = _code_cache if _code_cache is not None else _load_cache()
+    hit = cache.get(key)
+    if hit is not None:
+        _code_cache_used.add(key)
+    return hit
+
+
+def _cache_put(key, value) -> None:
+    global _code_cache_dirty
+    cache = _code_cache if _code_cache is not None else _load_cache()
+    cache[key] = value
+    _code_cache_used.add(key)
+    if not _code_cache_dirty:
+        _code_cache_dirty = True
+        import atexit
+        atexit.register(save_code_cache)
+
+
+def _compiled(src: str, filename: str):
+    code = _cache_get(src)
     if code is None:
-        code = _code_cache[src] = compile(src, filename, "exec")
-        if not _code_cache_dirty:
-            _code_cache_dirty = True
-            import atexit
-            atexit.register(save_code_cache)
+        code = compile(src, filename, "exec")
+        _cache_put(src, code)
     return code
 
 
 def save_code_cache() -> None:
-    """Write the generated-code cache if new entry points were compiled (best effort:
-    a read-only installation just compiles at every import)."""
+    """Write the cache of parsed signatures and generated code if anything was new —
+    only the entries this process used, so stale ones do not pile up (best effort: a
+    read-only installation just regenerates at every import)."""
     global _code_cache_dirty
     if not _code_cache_dirty or _code_cache is None:
         return
     import marshal
     import os
     import tempfile
+    data = {k: v for k, v in _code_cache.items() if k in _code_cache_used}
     for path in _code_cache_paths():
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
             with os.fdopen(fd, "wb") as f:
-                marshal.dump(_code_cache, f)
+                marshal.dump(data, f)
             os.replace(tmp, path)
         except OSError:
             continue
@@ -431,13 +474,45 @@ def save_code_cache() -> None:
         return
 
 
+def _env_object(name: str, od: OpDef):
+    """The object a generated entry point refers to by ``name``."""
+    if name.startswith("_d_"):
+        arg = name[3:]
+        return next(a.default for a in od.args if a.name == arg)
+    if name.startswith("_c_"):
+        return _CONVERTERS[name[3:]]
+    return {"_conv_tl": conv_tensor_list, "_conv_il": conv_int_list, "_SC": _SCALAR_TYPES,
+            "_UNSET": _UNSET, "_alias_kw": _alias_kw}[name]
+
+
 def _generate(od: OpDef) -> Callable:
     """Generate ``def name(params): <convert>; return _dispatch(_od, (args,))``."""
     from .dispatch import dispatch
 
+    hit = _cache_get(("gen", od.signature))
+    if hit is None:
+        src, env = _source(od)
+        names = tuple(k for k in env if k not in ("_dispatch", "_od", "_op"))
+        _cache_put(("gen", od.signature), (src, names))
+    else:
+        src, names = hit
+        env = {n: _env_object(n, od) for n in names}
+    env.update({"_dispatch": dispatch, "_od": od, "_op": od.name})
+    exec(_compiled(src, f"<ember op {od.name}>"), env)
+    fn = env[od.name]
+    fn.__ember_bind__ = env["__ember_bind__"]
+    fn.__qualname__ = od.name
+    fn.__module__ = "ember"
+    fn.__doc__ = f"{od.doc}\n\nSignature: ``{od.signature}``".strip()
+    fn.op = od
+    return fn
+
+
+def _source(od: OpDef) -> tuple[str, dict]:
+    """The entry point's source and the names it needs in its namespace."""
     params, lines, names = [], [], []
     kw_started = False
-    env: dict[str, Any] = {"_dispatch": dispatch, "_od": od, "_op": od.name}
+    env: dict[str, Any] = {}
     pointwise = "pointwise" in od.tags
     for a in od.args:
         if a.kwarg_only and not kw_started:
@@ -501,11 +576,4 @@ def _generate(od: OpDef) -> Callable:
            ("\n" if lines else "") + f"    return _dispatch(_od, {tup})\n")
     src += (f"def __ember_bind__({', '.join(params)}):\n" + "\n".join(lines) +
             ("\n" if lines else "") + f"    return {tup}\n")
-    exec(_compiled(src, f"<ember op {od.name}>"), env)
-    fn = env[od.name]
-    fn.__ember_bind__ = env["__ember_bind__"]
-    fn.__qualname__ = od.name
-    fn.__module__ = "ember"
-    fn.__doc__ = f"{od.doc}\n\nSignature: ``{od.signature}``".strip()
-    fn.op = od
-    return fn
+    return src, env

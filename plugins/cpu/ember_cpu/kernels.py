@@ -81,6 +81,7 @@ def _bf16_numbers(f, args, r):
 
 
 _PYNUM = (int, float)
+_SCALARS = (bool, int, float)
 
 
 def ufunc(f):
@@ -204,7 +205,9 @@ def _alpha_op(f):
                 # checked here too: the core caches validation without alpha in the key
                 raise ValueError(f"{f.__name__}(): for integral input tensors, argument "
                                  f"'alpha' must not be a floating point number")
-            b = _mul(b, alpha)
+            # A Python-number operand stays a Python number (numpy scalars would widen
+            # float32 to float64 under NEP 50).
+            b = b * alpha if b.__class__ in _SCALARS else _mul(b, alpha)
         try:
             r = f(a, b)
         except OverflowError:
