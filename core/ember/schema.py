@@ -442,14 +442,6 @@ def _cache_put(key, value) -> None:
         atexit.register(save_code_cache)
 
 
-def _compiled(src: str, filename: str):
-    code = _cache_get(src)
-    if code is None:
-        code = compile(src, filename, "exec")
-        _cache_put(src, code)
-    return code
-
-
 def save_code_cache() -> None:
     """Write the cache of parsed signatures and generated code if anything was new —
     only the entries this process used, so stale ones do not pile up (best effort: a
@@ -474,38 +466,64 @@ def save_code_cache() -> None:
         return
 
 
-def _env_object(name: str, od: OpDef):
-    """The object a generated entry point refers to by ``name``."""
-    if name.startswith("_d_"):
-        arg = name[3:]
-        return next(a.default for a in od.args if a.name == arg)
-    if name.startswith("_c_"):
-        return _CONVERTERS[name[3:]]
-    return {"_conv_tl": conv_tensor_list, "_conv_il": conv_int_list, "_SC": _SCALAR_TYPES,
-            "_UNSET": _UNSET, "_alias_kw": _alias_kw}[name]
-
-
 def _generate(od: OpDef) -> Callable:
-    """Generate ``def name(params): <convert>; return _dispatch(_od, (args,))``."""
-    from .dispatch import dispatch
+    """The op's entry point: a function whose code is generated on its first call.
 
-    hit = _cache_get(("gen", od.signature))
-    if hit is None:
-        src, env = _source(od)
-        names = tuple(k for k in env if k not in ("_dispatch", "_od", "_op"))
-        _cache_put(("gen", od.signature), (src, names))
-    else:
-        src, names = hit
-        env = {n: _env_object(n, od) for n in names}
-    env.update({"_dispatch": dispatch, "_od": od, "_op": od.name})
-    exec(_compiled(src, f"<ember op {od.name}>"), env)
-    fn = env[od.name]
-    fn.__ember_bind__ = env["__ember_bind__"]
+    Generating and compiling ~250 entry points costs tens of milliseconds, so
+    ``import ember`` only creates small trampolines (sharing one code object); the
+    first call generates ``def name(params): <convert>; return _dispatch(_od, args)``
+    in the trampoline's own namespace and swaps its code in, so every later call runs
+    the generated code directly and ``ember.add`` keeps its identity.
+    """
+    import types
+    env: dict[str, Any] = {"_od": od, "_first_call": _first_call, "_first_bind": _first_bind}
+    fn = types.FunctionType(_TRAMPOLINE, env, od.name)
+    fn.__ember_bind__ = types.FunctionType(_BIND_TRAMPOLINE, env, "__ember_bind__")
     fn.__qualname__ = od.name
     fn.__module__ = "ember"
     fn.__doc__ = f"{od.doc}\n\nSignature: ``{od.signature}``".strip()
     fn.op = od
     return fn
+
+
+def _trampoline(*args, **kwargs):
+    return _first_call(_od, args, kwargs)  # noqa: F821 - names of the op's namespace
+
+
+def _bind_trampoline(*args, **kwargs):
+    return _first_bind(_od, args, kwargs)  # noqa: F821
+
+
+_TRAMPOLINE = _trampoline.__code__
+_BIND_TRAMPOLINE = _bind_trampoline.__code__
+
+
+def materialize(od: OpDef) -> None:
+    """Generate and install the entry point's real code (idempotent)."""
+    fn = od.fn
+    if fn.__code__ is not _TRAMPOLINE:
+        return
+    from .dispatch import dispatch
+    src, names = _source(od)
+    env = fn.__globals__
+    env.update(names)
+    env.update({"_dispatch": dispatch, "_op": od.name})
+    exec(compile(src, f"<ember op {od.name}>", "exec"), env)
+    real, bind = env[od.name], env["__ember_bind__"]
+    fn.__defaults__ = real.__defaults__
+    fn.__kwdefaults__ = real.__kwdefaults__
+    fn.__ember_bind__ = bind
+    fn.__code__ = real.__code__
+
+
+def _first_call(od: OpDef, args, kwargs):
+    materialize(od)
+    return od.fn(*args, **kwargs)
+
+
+def _first_bind(od: OpDef, args, kwargs):
+    materialize(od)
+    return od.fn.__ember_bind__(*args, **kwargs)
 
 
 def _source(od: OpDef) -> tuple[str, dict]:
