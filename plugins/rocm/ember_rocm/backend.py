@@ -102,9 +102,13 @@ class ROCmBackend(Backend):
             if self._states is None:
                 found, self._reason = _find_devices()
                 self._states = [DeviceState(d, i) for i, d in enumerate(found)]
-                if self._states:
-                    self.supported_dtypes = self._states[0].dtypes
         return self._states
+
+    @property
+    def supported_dtypes(self) -> frozenset | None:  # type: ignore[override]
+        """The first device's dtypes (float64 only where it reports cl_khr_fp64)."""
+        states = self._discover()
+        return states[0].dtypes if states else None
 
     def state(self, index: int = 0) -> DeviceState:
         """The ``DeviceState`` of ``rocm:index`` (raises if there is none)."""

@@ -117,7 +117,12 @@ EXPRESSIONS: dict = {
     "sigmoid": "(T_)1 / ((T_)1 + exp(-{self}))",
     "relu": "({self} < 0 ? (T_)0 : {self})",
     "floor": _f("floor({self})", "{self}"), "ceil": _f("ceil({self})", "{self}"),
-    "trunc": _f("trunc({self})", "{self}"), "round": _f("rint({self})", "{self}"),
+    "trunc": _f("trunc({self})", "{self}"),
+    # half to even, as PyTorch; decimals scale by a power of ten first
+    "round": _f("({decimals} == 0 ? rint({self}) : {decimals} > 0 ? "
+                "rint({self} * pow((T_)10, {decimals})) / pow((T_)10, {decimals}) : "
+                "rint({self} / pow((T_)10, -{decimals})) * pow((T_)10, -{decimals}))",
+                "{self}"),
     "frac": "{self} - trunc({self})",
     "reciprocal": "(T_)1 / {self}", "square": "{self} * {self}",
     "isnan": _f("isnan({self})", "0"), "isinf": _f("isinf({self})", "0"),
@@ -205,6 +210,10 @@ def pointwise_kernel(od, name: str | None = None):
     def kernel(*values):
         compute = _compute_dtype(values[i] for i in range(len(values))
                                  if argnames[i] != "condition")
+        if name == "div" and compute.kind != "f" and \
+                values[argnames.index("rounding_mode")] is None:
+            from ember.dtypes import get_default_dtype
+            compute = get_default_dtype().np  # true division of integers
         expr, tensors, scalars, h = _bind(name, spec, argnames, values, compute, helpers)
         shape = _broadcast([a.shape for _, a in tensors])
         first = tensors[0][1]
