@@ -503,11 +503,12 @@ def materialize(od: OpDef) -> None:
     fn = od.fn
     if fn.__code__ is not _TRAMPOLINE:
         return
-    from .dispatch import dispatch
+    from .dispatch import dispatch, state
     src, names = _source(od)
     env = fn.__globals__
     env.update(names)
-    env.update({"_dispatch": dispatch, "_op": od.name})
+    env.update({"_dispatch": dispatch, "_op": od.name, "_T": Tensor, "_st": state,
+                "_cache": od.cache})
     exec(compile(src, f"<ember op {od.name}>", "exec"), env)
     real, bind = env[od.name], env["__ember_bind__"]
     fn.__defaults__ = real.__defaults__
@@ -590,8 +591,26 @@ def _source(od: OpDef) -> tuple[str, dict]:
             env["_alias_kw"] = _alias_kw
             env.setdefault(f"_d_{ours}", next(a.default for a in od.args if a.name == ours))
     tup = "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
-    src = (f"def {od.name}({', '.join(params)}):\n" + "\n".join(lines) +
-           ("\n" if lines else "") + f"    return _dispatch(_od, {tup})\n")
+    body = list(lines)
+    tensors = [a.name for a in od.args if a.is_tensor]
+    if tensors and all(not a.is_list and not a.optional and not a.has_default
+                       for a in od.args if a.is_tensor):
+        # The dispatcher's common case, inlined: plain tensors on one device, none
+        # requiring grad, no functionality key active -> the cached backend kernel.
+        t0 = tensors[0]
+        same = "".join(f" and {t}._device is _dv" for t in tensors[1:])
+        grad = " or ".join(f"{t}._requires_grad" for t in tensors)
+        body.append("    if " + " and ".join(f"{t}.__class__ is _T" for t in tensors) + ":")
+        body.append(f"        _dv = {t0}._device")
+        body.append(f"        if not ({grad}){same} and not _st.keys:")
+        body.append("            _k = _cache.get(_dv.type)")
+        body.append("            if _k is not None:")
+        body.append(f"                return _k(_od, _dv, {tup})")
+        env["_T"] = "Tensor"
+        env["_st"] = "state"
+        env["_cache"] = "cache"
+    src = (f"def {od.name}({', '.join(params)}):\n" + "\n".join(body) +
+           ("\n" if body else "") + f"    return _dispatch(_od, {tup})\n")
     src += (f"def __ember_bind__({', '.join(params)}):\n" + "\n".join(lines) +
             ("\n" if lines else "") + f"    return {tup}\n")
     return src, env

@@ -38,6 +38,7 @@ KERNELS: dict = {}
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _BF16 = _ml.bfloat16 if _ml is not None else None
+_BF16_DT = np.dtype(_BF16) if _BF16 is not None else None
 _ndarray = np.ndarray
 _asarray = np.asarray
 
@@ -74,9 +75,10 @@ def _bf16_numbers(f, args, r):
     """ml_dtypes' bfloat16 meets a Python float as float32 (numpy's weak-number rules
     do not reach it): redo the call with the numbers as bfloat16.  Array operands arrive
     cast to the computation dtype (``where``'s condition stays bool)."""
-    if any(a.__class__ is _ndarray and a.dtype.type is _BF16 for a in args):
-        return _asarray(f(*[np.asarray(v, _BF16) if v.__class__ in _PYNUM else v
-                            for v in args]))
+    for a in args:  # a plain loop: this runs for every float result
+        if a.__class__ is _ndarray and a.dtype is _BF16_DT:
+            return _asarray(f(*[np.asarray(v, _BF16) if v.__class__ in _PYNUM else v
+                                for v in args]))
     return r
 
 
