@@ -23,7 +23,7 @@ class device:
     Instances are interned, so ``a.device is b.device`` holds for equal devices.
     """
 
-    __slots__ = ("type", "index", "_str")
+    __slots__ = ("type", "index", "_str", "_acct")
     _interned: dict = {}
 
     def __new__(cls, type_or_device="cpu", index: int | None = None):
@@ -59,6 +59,9 @@ class device:
             d = object.__new__(cls)
             d.type, d.index = t, index
             d._str = t if index is None else f"{t}:{index}"
+            # Tensors on a backend whose runtime allocates by itself report to this.
+            from .tensor import OBSERVED_ALLOCATORS
+            d._acct = OBSERVED_ALLOCATORS.get(t)
             cls._interned[canon] = d
         cls._interned[key] = d
         return d

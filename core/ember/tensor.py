@@ -70,20 +70,20 @@ class Tensor:
         t._data = data
         t._device = dev
         t._requires_grad = False
-        acct = OBSERVED_ALLOCATORS.get(dev.type)
+        acct = dev._acct  # the observing allocator of the device's backend, if any
         if acct is not None and getattr(data, "base", 0) is None:
-            n = data.nbytes
+            n = t._owned = data.nbytes
             acct.record_alloc(n)
-            t._owned = n
         else:
             t._owned = 0
         return t
 
     def __del__(self) -> None:
-        if self._owned:
-            acct = OBSERVED_ALLOCATORS.get(self._device.type)
+        n = self._owned
+        if n:
+            acct = self._device._acct
             if acct is not None:
-                acct.record_free(self._owned)
+                acct.record_free(n)
 
     # -- metadata -----------------------------------------------------------------------
     @property
