@@ -15,5 +15,7 @@ $PY -m pytest -q plugins/xpu/tests
 $PY -m ember conformance --device xpu --report build/conformance/xpu
 # cuda / jetson: no GPU in CI, so these check the no-runtime path and skip the rest
 $PY -m pytest -q plugins/cuda/tests plugins/jetson/tests
-# rocm over PoCL (EMBER_ROCM_ANY_DEVICE=1 lets it drive a CPU OpenCL device)
+# rocm over PoCL (EMBER_ROCM_ANY_DEVICE=1 lets it drive a CPU OpenCL device): its tests,
+# then the whole conformance suite (coverage table in docs/rocm.md)
 $PY -m pytest -q plugins/rocm/tests
+EMBER_ROCM_ANY_DEVICE=1 $PY -m ember conformance --device rocm --report build/conformance/rocm
