@@ -345,3 +345,63 @@ def test_fused_optimizer_steps_match_torch(opt):
         o.step()
         to.step()
     close(p.detach(), tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# -- indexing ------------------------------------------------------------------------------
+
+
+def test_gather_scatter_index_ops_match_torch():
+    torch = pytest.importorskip("torch")
+    x = data((4, 5), np.float32)
+    i = rng.integers(0, 5, (4, 3))
+    src = data((4, 3), np.float32)
+    T = torch.from_numpy
+    close(ember.gather(on(x), 1, on(i)), torch.gather(T(x), 1, T(i)).numpy())
+    close(ember.scatter_add(on(x), 1, on(i), on(src)),
+          torch.scatter_add(T(x), 1, T(i), T(src)).numpy(), rtol=1e-6)
+    close(ember.scatter(on(x), 1, on(i[:, :1]), on(src[:, :1])),
+          torch.scatter(T(x), 1, T(i[:, :1]), T(src[:, :1])).numpy())
+    sel = np.array([4, 0, 0])
+    close(ember.index_select(on(x), 1, on(sel)), torch.index_select(T(x), 1, T(sel)).numpy())
+    rows = np.array([1, 1, 3])
+    close(ember.index_add(on(x), 0, on(rows), on(x[:3]), alpha=2),
+          torch.index_add(T(x), 0, T(rows), T(x[:3]), alpha=2).numpy(), rtol=1e-6)
+    close(ember.masked_fill(on(x), on(x > 0), 0.5), T(x).masked_fill(T(x > 0), 0.5).numpy())
+
+
+def test_advanced_indexing_and_index_put():
+    torch = pytest.importorskip("torch")
+    x = data((4, 5, 2), np.float32)
+    T = torch.from_numpy
+    r, c = np.array([3, -1, 0]), np.array([1, 4, 4])
+    close(on(x)[on(r)], T(x)[T(r)].numpy())
+    close(on(x)[:, on(c)], T(x)[:, T(c)].numpy())
+    close(on(x)[on(r), :, on(np.array([0, 1, 1]))], T(x)[T(r), :, T(np.array([0, 1, 1]))].numpy())
+    close(on(x)[on(x > 0)], T(x)[T(x > 0)].numpy())
+    t, tt = on(x), T(x.copy())
+    v = data((5, 2), np.float32)
+    t.index_put_((on(np.array([0, 0, 2])),), on(v), accumulate=True)
+    tt.index_put_((T(np.array([0, 0, 2])),), T(v), accumulate=True)
+    close(t, tt.numpy(), rtol=1e-6)
+
+
+def test_accumulate_small_ints_and_bounds():
+    x = np.zeros((3, 4), np.int8)
+    i = np.array([[0, 1, 1, 0]])
+    ref = x.copy()
+    np.add.at(ref, (i[0], np.arange(4)), 1)
+    close(ember.scatter_add(on(x), 0, on(i), on(np.ones((1, 4), np.int8))), ref)
+    with pytest.raises(IndexError, match="out of bounds"):
+        ember.gather(on(data((2, 3), np.float32)), 1, on(np.array([[0, 3]])))
+
+
+def test_round_decimals_and_integer_true_division():
+    torch = pytest.importorskip("torch")
+    x = data((3, 4), np.float32) * 10
+    for d in (0, 1, -1):
+        close(ember.round(on(x), decimals=d), torch.round(torch.from_numpy(x), decimals=d).numpy(),
+              rtol=1e-6)
+    a, b = np.array([7, -7, 3]), np.array([2, 2, 4])
+    close(ember.div(on(a), on(b)), (a / b).astype(np.float32))
+    close(ember.div(on(a), on(b), rounding_mode="floor"), np.floor_divide(a, b))
+    close(ember.div(on(a), on(b), rounding_mode="trunc"), np.trunc(a / b).astype(np.int64))
