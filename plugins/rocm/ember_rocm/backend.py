@@ -54,6 +54,8 @@ class DeviceState:
         self.fp64 = bool(cl_device.double_fp_config)
         #: compiled kernels, keyed by (template, dtypes, shape class): see kernels.compiler
         self.kernels: dict = {}
+        #: elementwise launch plans, keyed by operand layouts (see kernels.elementwise)
+        self.plans: dict = {}
         self.lock = threading.Lock()
         dts = [_dt.bool, _dt.uint8, _dt.int8, _dt.int16, _dt.int32, _dt.int64, _dt.float32]
         if self.fp64:

@@ -71,6 +71,22 @@ def elementwise(name: str, expr: str, out: CLArray, tensors: list, scalars: list
     linear index).  Returns ``out``.
     """
     shape = out.shape
+    dev = out.dev
+    # The launch plan (kernel, merged sizes and strides) depends only on the operands'
+    # layouts, so repeated calls skip the planning below.
+    pkey = (expr, helpers, compute, shape, out.strides, out.dtype,
+            tuple((v, a.shape, a.strides, a.dtype) for v, a in tensors),
+            tuple((v, dt) for v, _, dt in scalars))
+    plan = dev.plans.get(pkey)
+    if plan is not None:
+        k, n, cshape, cstrides = plan
+        args = [n, out.buffer, out.offset, *cstrides[0]]
+        for j, (_, a) in enumerate(tensors, start=1):
+            args += [a.buffer, a.offset, *cstrides[j]]
+        args += [v for _, v, _ in scalars]
+        args += cshape
+        k(dev.queue, launch_size(n), None, *args)
+        return out
     n = math.prod(shape)
     if n == 0:
         return out
@@ -121,8 +137,10 @@ def elementwise(name: str, expr: str, out: CLArray, tensors: list, scalars: list
     dtypes += ([None, _LONG] + [_LONG] * nd) * len(tensors)
     dtypes += [dt for _, _, dt in scalars]
     dtypes += [_LONG] * nd
-    dev = out.dev
     k = get_kernel(dev, key, source, "pointwise", dtypes)
+    if len(dev.plans) > 8192:  # layouts seen once (varying shapes) must not pile up
+        dev.plans.clear()
+    dev.plans[pkey] = (k, n, cshape, cstrides)
     args = [n, out.buffer, out.offset, *cstrides[0]]
     for j, (_, a) in enumerate(tensors, start=1):
         args += [a.buffer, a.offset, *cstrides[j]]
