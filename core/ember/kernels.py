@@ -155,11 +155,15 @@ def _validator(od, info):
     numbers = _NUMBERS
 
     def check(args):
+        """Validate ``args``; the generated runners look ``cache`` up themselves with
+        the same key (tensors by (shape, dtype), Scalars by (class, value))."""
         key = []
         for i, k in kinds:
             x = args[i]
             if k == 0:
-                if x is None or x.__class__ in numbers:
+                if x is None:
+                    key.append(None)
+                elif x.__class__ in numbers:
                     key.append(x.__class__)
                 else:
                     d = x._data
@@ -185,6 +189,7 @@ def _validator(od, info):
                 cache.clear()
             cache[key] = spec
         return spec
+    check.cache = cache
     return check
 
 
@@ -224,6 +229,11 @@ def adapt(od, fn, backend):
     simple = (check is not None and not od.is_view and not info["frontend"]
               and not od.returns_tuple and od.returns == "Tensor" and info["device"] is None
               and not info["tensor_list"] and not info["any"] and info["generator"] is None)
+    if check is not None and "pointwise" not in od.tags and not info["frontend"] \
+            and not od.returns_tuple and od.returns in ("Tensor", "Tensor(a)") \
+            and info["device"] is None and not info["tensor_list"] \
+            and info["generator"] is None:
+        return _generated_runner(od, fn, check)
     if simple:
         dpos = info["dtype"]
         numbers = _NUMBERS
@@ -247,6 +257,62 @@ def adapt(od, fn, backend):
         spec = check(args) if check is not None else None
         return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
     return run
+
+
+def _generated_runner(od, fn, check):
+    """A kernel runner generated for one op's signature: unpack the arguments, build
+    the validation key inline, look it up, call the kernel, wrap the result.  (The
+    generic ``check`` loop costs as much as a small numpy kernel.)"""
+    n = len(od.args)
+    names = [f"a{i}" for i in range(n)]
+    lines = ["def run(od, dev, args):", f"    {', '.join(names)}{',' if n == 1 else ''} = args"]
+    key, call = [], []
+    dpos = next((i for i, a in enumerate(od.args) if a.name == "dtype"), None)
+    for i, a in enumerate(od.args):
+        v = names[i]
+        if a.is_tensor:
+            if a.optional or a.has_default:
+                lines.append(f"    n{i} = None if {v} is None else {v}._data")
+                key.append(f"None if n{i} is None else (n{i}.shape, n{i}.dtype)")
+            else:
+                lines.append(f"    n{i} = {v}._data")
+                key.append(f"(n{i}.shape, n{i}.dtype)")
+            call.append(f"n{i}")
+        elif a.type == "Scalar":
+            key.append(f"({v}.__class__, {v})")
+            call.append(v)
+        elif a.type == "Any":  # index tuples: may hold tensors and (unhashable) slices
+            key.append(f"_any_key({v})")
+            call.append(f"_unwrap_any({v})")
+        else:
+            key.append(v)
+            call.append(v)
+    lines.append(f"    key = ({', '.join(key)},)")
+    lines.append("    try:")
+    lines.append("        spec = cache.get(key)")
+    lines.append("    except TypeError:")
+    lines.append("        spec = check(args)")
+    lines.append("    if spec is None:")
+    lines.append("        spec = check(args)")
+    if dpos is not None:
+        lines.append(f"    if a{dpos} is None:")
+        lines.append(f"        a{dpos} = spec.dtype")
+    lines.append(f"    out = fn({', '.join(call)})")
+    first = next((i for i, a in enumerate(od.args) if a.is_tensor), None)
+    if first is not None:
+        lines.append(f"    if out is n{first}:")
+        lines.append(f"        return a{first}  # e.g. contiguous() of a contiguous tensor")
+    if od.is_view:  # the output shares memory and the version counter with the input
+        lines.append("    t = make(out, dev)")
+        lines.append("    _alias(t, a0)")
+        lines.append("    return t")
+    else:
+        lines.append("    return make(out, dev)")
+    # ``check`` fills its own cache; share it so hits need no second lookup.
+    env = {"fn": fn, "check": check, "cache": check.cache, "make": Tensor._make,
+           "_any_key": _any_key, "_unwrap_any": _unwrap_any, "_alias": _alias}
+    exec(compile("\n".join(lines) + "\n", f"<ember runner {od.name}>", "exec"), env)
+    return env["run"]
 
 
 def _pointwise(od, fn, backend, info):
