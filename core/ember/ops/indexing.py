@@ -628,8 +628,15 @@ def _advanced(view, adv):
     return tuple(entries.get(i) for i in range(last + 1))
 
 
+_Tensor = None  # ember.Tensor, bound at first use (this module loads before tensor.py)
+
+
 def getitem(self, key):
     """``self[key]``: a view for basic indices, a copy for advanced ones."""
+    global _Tensor
+    if _Tensor is None:
+        from ..tensor import Tensor as _T
+        _Tensor = _T
     c = key.__class__
     if c is int:
         return basic_index(self, (key,))
@@ -637,6 +644,9 @@ def getitem(self, key):
                           x.start.__class__ in _SIMPLE and x.stop.__class__ in _SIMPLE and
                           x.step.__class__ in _SIMPLE for x in key):
         return basic_index(self, key)
+    if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
+            and self._data.shape:
+        return index(self, (key,))  # t[int_tensor]: straight to the gather primitive
     idx, adv = _parse(self, key)
     if adv is None:
         return basic_index(self, idx)
