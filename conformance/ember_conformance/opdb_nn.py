@@ -575,6 +575,20 @@ explicit("_linear_weight_grad", lambda d, rng: [
     Sample(_v((0, 2), d, rng), _v((0, 3), d, rng))],
     lambda g, x: g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]),
     dtypes=_NN_DTYPES, tol=8.0, grad=False)
+def _linear_backward_ref(g, x, w, need_input, need_weight, need_bias):
+    none = np.empty(0, g.dtype)
+    g2 = g.reshape(-1, g.shape[-1])
+    return (g @ w if need_input else none,
+            g2.T @ x.reshape(-1, x.shape[-1]) if need_weight else none,
+            g2.sum(0) if need_bias else none)
+
+
+explicit("_linear_backward", lambda d, rng: [
+    Sample(_v((4, 5), d, rng), _v((4, 3), d, rng), _v((5, 3), d, rng), True, True, True),
+    Sample(_v((2, 3, 5), d, rng), T(values((2, 3, 3), d, rng)), _v((5, 3), d, rng),
+           False, True, True),
+    Sample(_v((0, 2), d, rng), _v((0, 3), d, rng), _v((2, 3), d, rng), True, False, False)],
+    _linear_backward_ref, dtypes=_NN_DTYPES, tol=8.0, grad=False)
 explicit("threshold_backward", lambda d, rng: [
     Sample(_v((3, 4), d, rng), _v((3, 4), d, rng), 0),
     Sample(_v((5,), d, rng), T(values((5,), d, rng)), 0.5),

@@ -269,6 +269,15 @@ class OpNode(Node):
         d = self._deriv
         args, res = self._unpack(create_graph)
         g = grads[0] if self._n_out == 1 else tuple(grads)
+        if d.joint is not None:
+            edges = self.next_edges
+            needs = [f is not None and e is not None
+                     for f, e in zip(d.formulas, edges, strict=True)]
+            gs = (d.joint(g, *args, needs=needs, result=res) if d.save_result
+                  else d.joint(g, *args, needs=needs))
+            if gs is not NotImplemented:
+                return [fit(gi, args[i], d) if nd and gi is not None else None
+                        for gi, nd, i in zip(gs, needs, d.tensor_pos, strict=True)]
         out = []
         for k, i in enumerate(d.tensor_pos):
             f = d.formulas[k]

@@ -44,10 +44,13 @@ class Derivative:
     """The derivative of one op: a formula per tensor input and what to save."""
 
     __slots__ = ("op", "formulas", "tensor_pos", "is_list", "has_list", "save_idx",
-                 "save_result", "node_cls", "saves_self", "plan", "cond")
+                 "save_result", "node_cls", "saves_self", "plan", "cond", "joint")
 
     def __init__(self, od: OpDef, save, formulas: dict, uses: dict | None = None) -> None:
         self.op = od
+        #: optional ``fn(g, *args, needs=...)`` computing every input's gradient in one
+        #: call (a fused backward op); ``needs[k]`` says whether input k wants one
+        self.joint = None
         names = [a.name for a in od.args]
         self.tensor_pos = od.tensor_args
         tensor_names = [od.args[i].name for i in od.tensor_args]
@@ -137,6 +140,19 @@ def derivative(op, *, save=(), uses: dict | None = None, **formulas: Callable):
                          f"their out-of-place op ({od.inplace_of})")
     od.derivative = Derivative(od, save, formulas, uses)
     return od.derivative
+
+
+def joint_derivative(op, fn: Callable) -> None:
+    """Give ``op``'s derivative a joint formula ``fn(g, *args, needs)`` returning one
+    gradient per tensor input (``None`` where ``needs`` is false), for ops whose
+    backward is one fused kernel (``linear``).  The per-input formulas stay: they say
+    what each gradient reads (``save``/``uses``) and serve where ``fn`` returns
+    ``NotImplemented``."""
+    od = _opdef(op)
+    if od.derivative is None or od.derivative.has_list:
+        raise ValueError(f"joint_derivative({od.name}): declare derivative() first "
+                         f"(no Tensor[] arguments)")
+    od.derivative.joint = fn
 
 
 def nondifferentiable(od: OpDef) -> bool:

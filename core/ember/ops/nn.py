@@ -155,6 +155,33 @@ _linear_weight_grad = defop(
     meta=lambda grad, input: Spec((grad.shape[-1], input.shape[-1]), input.dtype),
     decomposition=_linear_weight_grad_decomp, method=False,
     doc="``grad.T @ input`` over all leading dims: the weight gradient of ``linear``.")
+def _linear_backward_meta(grad, input, weight, need_input, need_weight, need_bias):
+    # ``weight`` is needed (and given) for the input's gradient, ``input`` for the
+    # weight's; the others may be None.
+    if need_input and weight is None or need_weight and input is None:
+        fail("_linear_backward", "argument 'weight' is needed for the input's gradient and "
+                                 "'input' for the weight's")
+    gi = tuple(grad.shape[:-1]) + (weight.shape[1],) if need_input else (0,)
+    gw = (grad.shape[-1], input.shape[-1]) if need_weight else (0,)
+    gb = (grad.shape[-1],) if need_bias else (0,)
+    return Spec(gi, grad.dtype), Spec(gw, grad.dtype), Spec(gb, grad.dtype)
+
+
+def _linear_backward_decomp(grad, input, weight, need_input, need_weight, need_bias):
+    from .creation import empty
+    none = empty(0, dtype=grad.dtype, device=grad.device)
+    gi = _E.matmul(grad, weight) if need_input else none
+    gw = _linear_weight_grad(grad, input) if need_weight else none
+    gb = grad.sum(tuple(range(grad.ndim - 1))) if need_bias else none
+    return gi, gw, gb
+
+
+_linear_backward = defop(
+    "_linear_backward(Tensor grad, Tensor? input, Tensor? weight, bool need_input, "
+    "bool need_weight, bool need_bias) -> (Tensor, Tensor, Tensor)", tags=("composite",),
+    meta=_linear_backward_meta, decomposition=_linear_backward_decomp, method=False,
+    doc="The gradients of ``linear`` (2-D weight) for input, weight and bias in one call; "
+        "an output that is not needed is an empty tensor.")
 threshold_backward = defop(
     "threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor",
     tags=("composite",), method=False,
@@ -281,7 +308,7 @@ from .normalization import batch_norm, group_norm, layer_norm  # noqa: E402
 # --- derivatives ---
 # Ops with a fused CPU kernel need a derivative (autograd would otherwise fall back to
 # the decomposition); the rest are differentiated through their decompositions.
-from ..autograd.rules import derivative  # noqa: E402
+from ..autograd.rules import derivative, joint_derivative  # noqa: E402
 
 
 def _linear_grad_weight(g, input, weight, bias=None):
@@ -297,6 +324,20 @@ derivative(linear, save=("input", "weight"),
            weight=_linear_grad_weight,
            bias=lambda g, input, weight, bias=None: (
                g.sum(tuple(range(g.ndim - 1))) if g.ndim > 1 else g))
+
+
+def _linear_joint(g, input, weight, bias=None, *, needs):
+    # One fused call (one dispatch, one kernel) for the three gradients of a 2-D weight.
+    if weight.ndim != 2 or g.ndim < 2:
+        return NotImplemented
+    nb = bias is not None and needs[2]
+    # only what a needed gradient reads was saved (the rest are shape records)
+    gi, gw, gb = _linear_backward(g, input if needs[1] else None,
+                                  weight if needs[0] else None, needs[0], needs[1], nb)
+    return (gi if needs[0] else None, gw if needs[1] else None, gb if nb else None)
+
+
+joint_derivative(linear, _linear_joint)
 derivative(relu, save="result",
            self=lambda g, self, *, result: threshold_backward(g, result, 0))
 derivative(log_softmax, save="result",

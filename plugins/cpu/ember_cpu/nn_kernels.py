@@ -480,6 +480,23 @@ def linear_weight_grad(grad, x):
         x.dtype, copy=False)
 
 
+_EMPTY = {}
+
+
+@kernel("_linear_backward")
+def linear_backward(grad, x, w, need_input, need_weight, need_bias):
+    dt = grad.dtype
+    none = _EMPTY.get(dt)
+    if none is None:
+        none = _EMPTY[dt] = np.empty(0, dt)
+    gi = _arr(np.matmul(grad, w)).astype(dt, copy=False) if need_input else none.copy()
+    g2 = grad.reshape(-1, grad.shape[-1])
+    gw = _arr(g2.T @ x.reshape(-1, x.shape[-1])).astype(dt, copy=False) if need_weight \
+        else none.copy()
+    gb = _arr(g2.sum(0)).astype(dt, copy=False) if need_bias else none.copy()
+    return gi, gw, gb
+
+
 def _keep(values, mask):
     """``values`` where ``mask``, else 0 (NaN included), without branches: ``np.where``
     with an irregular mask mispredicts per element and was 20x slower here than this
