@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..nn.module import no_grad
 from ..ops.optim import _adam_update_
 from .optimizer import Optimizer, _check
 
@@ -31,34 +30,27 @@ class Adam(Optimizer):
                                   "weight_decay": weight_decay, "amsgrad": amsgrad,
                                   "maximize": maximize})
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                params, grads = self._grouped(group)
-                if not params:
-                    continue
-                amsgrad = group["amsgrad"]
-                m, v, mx, steps = [], [], [], []
-                for p in params:
-                    st = self.state.get(p)
-                    if st is None or "exp_avg" not in st:
-                        st = self.state[p] = {"step": 0, "exp_avg": self._zeros(p),
-                                              "exp_avg_sq": self._zeros(p)}
-                    if amsgrad and "max_exp_avg_sq" not in st:
-                        st["max_exp_avg_sq"] = self._zeros(p)
-                    st["step"] = step = int(st["step"]) + 1
-                    steps.append(step)
-                    m.append(st["exp_avg"])
-                    v.append(st["exp_avg_sq"])
-                    if amsgrad:
-                        mx.append(st["max_exp_avg_sq"])
-                beta1, beta2 = group["betas"]
-                _adam_update_(params, grads, m, v, mx, steps, group["lr"], beta1, beta2,
-                              group["eps"], group["weight_decay"], amsgrad, self._decoupled,
-                              group["maximize"])
-        return loss
+    def _update(self, group: dict, params: list, grads: list) -> None:
+        """Update ``params`` (those of ``group`` with a gradient) in place."""
+        amsgrad = group["amsgrad"]
+        m, v, mx, steps = [], [], [], []
+        for p in params:
+            st = self.state.get(p)
+            if st is None or "exp_avg" not in st:
+                st = self.state[p] = {"step": 0, "exp_avg": self._zeros(p),
+                                      "exp_avg_sq": self._zeros(p)}
+            if amsgrad and "max_exp_avg_sq" not in st:
+                st["max_exp_avg_sq"] = self._zeros(p)
+            st["step"] = step = int(st["step"]) + 1
+            steps.append(step)
+            m.append(st["exp_avg"])
+            v.append(st["exp_avg_sq"])
+            if amsgrad:
+                mx.append(st["max_exp_avg_sq"])
+        beta1, beta2 = group["betas"]
+        _adam_update_(params, grads, m, v, mx, steps, group["lr"], beta1, beta2,
+                      group["eps"], group["weight_decay"], amsgrad, self._decoupled,
+                      group["maximize"])
 
 
 class AdamW(Adam):

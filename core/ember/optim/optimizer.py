@@ -83,6 +83,18 @@ class Optimizer:
                         p.grad = gr
 
     def step(self, closure: Callable | None = None):
+        """One update of every parameter that has a gradient (after re-evaluating the
+        loss with ``closure`` if given, as PyTorch does); returns that loss."""
+        loss = self._closure(closure)
+        with no_grad():
+            for group in self.param_groups:
+                params, grads = self._grouped(group)
+                if params:
+                    self._update(group, params, grads)
+        return loss
+
+    def _update(self, group: dict, params: list, grads: list) -> None:
+        """Update ``params`` of ``group`` from ``grads`` in place (the algorithm)."""
         raise NotImplementedError
 
     def _closure(self, closure):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..nn.module import no_grad
 from ..ops.optim import _rmsprop_update_
 from .optimizer import Optimizer, _check
 
@@ -26,31 +25,24 @@ class RMSprop(Optimizer):
                                   "weight_decay": weight_decay, "momentum": momentum,
                                   "centered": centered, "maximize": maximize})
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                params, grads = self._grouped(group)
-                if not params:
-                    continue
-                centered, momentum = group["centered"], group["momentum"]
-                sq, ga, bufs = [], [], []
-                for p in params:
-                    st = self.state.get(p)
-                    if st is None:
-                        st = self.state[p] = {"step": 0, "square_avg": self._zeros(p)}
-                    if centered and "grad_avg" not in st:
-                        st["grad_avg"] = self._zeros(p)
-                    if momentum and "momentum_buffer" not in st:
-                        st["momentum_buffer"] = self._zeros(p)
-                    st["step"] = int(st["step"]) + 1
-                    sq.append(st["square_avg"])
-                    if centered:
-                        ga.append(st["grad_avg"])
-                    if momentum:
-                        bufs.append(st["momentum_buffer"])
-                _rmsprop_update_(params, grads, sq, ga, bufs, group["lr"], group["alpha"],
-                                 group["eps"], group["weight_decay"], momentum, centered,
-                                 group["maximize"])
-        return loss
+    def _update(self, group: dict, params: list, grads: list) -> None:
+        """Update ``params`` (those of ``group`` with a gradient) in place."""
+        centered, momentum = group["centered"], group["momentum"]
+        sq, ga, bufs = [], [], []
+        for p in params:
+            st = self.state.get(p)
+            if st is None:
+                st = self.state[p] = {"step": 0, "square_avg": self._zeros(p)}
+            if centered and "grad_avg" not in st:
+                st["grad_avg"] = self._zeros(p)
+            if momentum and "momentum_buffer" not in st:
+                st["momentum_buffer"] = self._zeros(p)
+            st["step"] = int(st["step"]) + 1
+            sq.append(st["square_avg"])
+            if centered:
+                ga.append(st["grad_avg"])
+            if momentum:
+                bufs.append(st["momentum_buffer"])
+        _rmsprop_update_(params, grads, sq, ga, bufs, group["lr"], group["alpha"],
+                         group["eps"], group["weight_decay"], momentum, centered,
+                         group["maximize"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..nn.module import no_grad
 from ..ops.optim import _sgd_update_
 from .optimizer import Optimizer, _check
 
@@ -27,33 +26,26 @@ class SGD(Optimizer):
                                   "weight_decay": weight_decay, "nesterov": nesterov,
                                   "maximize": maximize})
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient."""
-        loss = self._closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                params, grads = self._grouped(group)
-                if not params:
-                    continue
-                momentum = group["momentum"]
-                hyper = (group["lr"], momentum, group["dampening"], group["weight_decay"],
-                         group["nesterov"], group["maximize"])
-                if not momentum:
-                    _sgd_update_(params, grads, [], *hyper, False)
-                    continue
-                old, new = ([], [], []), ([], [], [])
-                for p, g in zip(params, grads, strict=True):
-                    st = self.state.get(p)
-                    if st is None or st.get("momentum_buffer") is None:
-                        st = self.state[p] = {"momentum_buffer": self._zeros(p)}
-                        bucket = new
-                    else:
-                        bucket = old
-                    bucket[0].append(p)
-                    bucket[1].append(g)
-                    bucket[2].append(st["momentum_buffer"])
-                if old[0]:
-                    _sgd_update_(*old, *hyper, False)
-                if new[0]:
-                    _sgd_update_(*new, *hyper, True)
-        return loss
+    def _update(self, group: dict, params: list, grads: list) -> None:
+        """Update ``params`` (those of ``group`` with a gradient) in place."""
+        momentum = group["momentum"]
+        hyper = (group["lr"], momentum, group["dampening"], group["weight_decay"],
+                 group["nesterov"], group["maximize"])
+        if not momentum:
+            _sgd_update_(params, grads, [], *hyper, False)
+            return
+        old, new = ([], [], []), ([], [], [])
+        for p, g in zip(params, grads, strict=True):
+            st = self.state.get(p)
+            if st is None or st.get("momentum_buffer") is None:
+                st = self.state[p] = {"momentum_buffer": self._zeros(p)}
+                bucket = new
+            else:
+                bucket = old
+            bucket[0].append(p)
+            bucket[1].append(g)
+            bucket[2].append(st["momentum_buffer"])
+        if old[0]:
+            _sgd_update_(*old, *hyper, False)
+        if new[0]:
+            _sgd_update_(*new, *hyper, True)
