@@ -416,15 +416,6 @@ def _extra_implementations(dpnp) -> dict[str, Callable]:
     def erf(ns, a):
         return _erf(ns.xp, a)
 
-    def round_(ns, a, decimals=0):
-        xp = ns.xp
-        if not ns.is_float(a):
-            return xp.asarray(a, copy=True)
-        if decimals == 0:
-            return xp.round(a)
-        scale = ns.operand(10.0 ** decimals, a)
-        return xp.divide(xp.round(xp.multiply(a, scale)), scale)
-
     def fill_(ns, a, value):
         a[...] = value if isinstance(value, _NUMBERS) else value
 
@@ -434,7 +425,7 @@ def _extra_implementations(dpnp) -> dict[str, Callable]:
             return _to_usm(res)
         return impl
 
-    out = {"erf": erf, "round": round_, "fill_": fill_, "index_put_": _index_put_}
+    out = {"erf": erf, "fill_": fill_, "index_put_": _index_put_}  # (round: the kit's)
     la = dpnp.linalg
     out.update({
         "linalg_inv": lin(la.inv),
