@@ -108,6 +108,7 @@ def pointwise_meta(od):
         if not operands or all(x.__class__ in _NUMBERS for x in operands):
             fail(od.name, "expected at least one Tensor argument")
         return Spec(tuple(shape), pointwise_dtypes(od, operands)[1])
+    meta.generic = True  # only broadcasting and promotion: kernels may shortcut it
     return meta
 
 
