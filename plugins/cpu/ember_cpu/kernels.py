@@ -13,11 +13,19 @@ import warnings
 
 import numpy as np
 
-try:  # scipy's special functions are exact and overflow-free; numpy lacks erf
-    from scipy.special import erf as _erf, expit as _expit
-except ImportError:  # pragma: no cover - scipy is optional
-    _erf = np.frompyfunc(math.erf, 1, 1)
-    _expit = None
+_erf_fn = None
+
+
+def _erf(x):
+    """scipy's erf (exact and vectorised; numpy lacks one), imported on first use:
+    ``scipy.special`` takes ~0.3 s to import, too much for loading the CPU plugin."""
+    global _erf_fn
+    if _erf_fn is None:
+        try:
+            from scipy.special import erf as _erf_fn
+        except ImportError:  # pragma: no cover - scipy is optional
+            _erf_fn = np.frompyfunc(math.erf, 1, 1)
+    return _erf_fn(x)
 
 # PyTorch computes inf/nan silently; numpy warns.  Silence those warnings for calls made
 # from these kernels only (a per-call np.errstate would double the cost of small ops).
@@ -303,11 +311,12 @@ def sign(a):
 
 @kernel("sigmoid")
 def sigmoid(a):
-    if _expit is not None and a.dtype.kind == "f" and a.dtype.itemsize >= 4:
-        return _asarray(_expit(a))
-    # exp(-log(1 + exp(-x))) never overflows (bfloat16/float16 compute in float32).
+    # 1 / (1 + exp(-x)) as PyTorch computes it: exp overflows to inf for very negative
+    # x (its warning is silenced for this module), giving exactly 0 like PyTorch.
     x = a.astype(np.float32) if a.dtype.itemsize < 4 else a
-    return _asarray(np.exp(-np.logaddexp(0, -x)).astype(a.dtype, copy=False))
+    e = _asarray(np.exp(np.negative(x)))  # (an array even for 0-d: written in place)
+    e += 1
+    return _asarray(np.reciprocal(e, out=e).astype(a.dtype, copy=False))
 
 
 @kernel("erf")
