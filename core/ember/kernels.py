@@ -199,8 +199,6 @@ def adapt(od, fn, backend):
     if od.promotion is not None and "pointwise" in od.tags and not od.is_inplace:
         return _pointwise(od, fn, backend, info)
     check = _validator(od, info)
-    make = Tensor._make
-    tpos = info["tensor"]
 
     if od.is_inplace:
         mutated = info["mutated"] or (0,)
@@ -226,32 +224,11 @@ def adapt(od, fn, backend):
             return target
         return run_inplace
 
-    simple = (check is not None and not od.is_view and not info["frontend"]
-              and not od.returns_tuple and od.returns == "Tensor" and info["device"] is None
-              and not info["tensor_list"] and not info["any"] and info["generator"] is None)
-    if check is not None and "pointwise" not in od.tags and not info["frontend"] \
+    if check is not None and not info["frontend"] \
             and not od.returns_tuple and od.returns in ("Tensor", "Tensor(a)") \
             and info["device"] is None and not info["tensor_list"] \
             and info["generator"] is None:
         return _generated_runner(od, fn, check)
-    if simple:
-        dpos = info["dtype"]
-        numbers = _NUMBERS
-
-        def run_simple(od, dev, args):
-            spec = check(args)
-            nat = list(args)
-            for i in tpos:
-                x = nat[i]
-                if x is not None and x.__class__ not in numbers:
-                    nat[i] = x._data
-            if dpos is not None and nat[dpos] is None:
-                nat[dpos] = spec.dtype
-            out = fn(*nat)
-            if tpos and out is nat[tpos[0]]:
-                return args[tpos[0]]  # e.g. contiguous() of a contiguous tensor: itself
-            return make(out, dev)
-        return run_simple
 
     def run(od, dev, args):
         spec = check(args) if check is not None else None
@@ -268,9 +245,16 @@ def _generated_runner(od, fn, check):
     lines = ["def run(od, dev, args):", f"    {', '.join(names)}{',' if n == 1 else ''} = args"]
     key, call = [], []
     dpos = next((i for i, a in enumerate(od.args) if a.name == "dtype"), None)
+    pointwise = "pointwise" in od.tags
     for i, a in enumerate(od.args):
         v = names[i]
-        if a.is_tensor:
+        if a.is_tensor and pointwise:  # a Python number may stand for a tensor
+            lines.append(f"    n{i} = {v} if {v}.__class__ in _N or {v} is None "
+                         f"else {v}._data")
+            key.append(f"None if {v} is None else {v}.__class__ if n{i} is {v} "
+                       f"else (n{i}.shape, n{i}.dtype)")
+            call.append(f"n{i}")
+        elif a.is_tensor:
             if a.optional or a.has_default:
                 lines.append(f"    n{i} = None if {v} is None else {v}._data")
                 key.append(f"None if n{i} is None else (n{i}.shape, n{i}.dtype)")
@@ -310,7 +294,8 @@ def _generated_runner(od, fn, check):
         lines.append("    return make(out, dev)")
     # ``check`` fills its own cache; share it so hits need no second lookup.
     env = {"fn": fn, "check": check, "cache": check.cache, "make": Tensor._make,
-           "_any_key": _any_key, "_unwrap_any": _unwrap_any, "_alias": _alias}
+           "_any_key": _any_key, "_unwrap_any": _unwrap_any, "_alias": _alias,
+           "_N": _NUMBERS}
     exec(compile("\n".join(lines) + "\n", f"<ember runner {od.name}>", "exec"), env)
     return env["run"]
 

@@ -376,10 +376,11 @@ def get_op(name: str) -> OpDef:
         raise KeyError(f"no op named {name!r}") from None
 
 
-# --- a cache of the generated code (like .pyc files for the entry points) ----------------
-# Compiling ~200 small functions costs tens of milliseconds at every `import ember`; the
-# code objects are cached with marshal beside the package (or in the user cache dir),
-# keyed by their exact source, so a changed signature simply compiles anew.
+# --- a cache of parsed signatures (like .pyc files for the op declarations) ---------------
+# Parsing ~250 signatures with regular expressions costs milliseconds at every
+# `import ember`; the results are cached with marshal beside the package (or in the user
+# cache dir), stamped with this file's checksum.  (Entry-point code is generated lazily,
+# on each op's first call; see _generate.)
 
 _code_cache: dict | None = None
 _code_cache_used: set = set()
