@@ -11,7 +11,7 @@ import ember
 import ember.nn as nn
 import ember.nn.functional as F
 
-from _nn_oracle import close, path, torch  # noqa: F401
+from _nn_oracle import close, path, to_np, torch  # noqa: F401
 
 TF = torch.nn.functional
 pytestmark = pytest.mark.torch
@@ -85,6 +85,52 @@ def test_cross_entropy_is_stable_with_large_logits(path):  # noqa: F811
     assert np.isfinite(out.item())
     ls = F.log_softmax(ember.tensor(x), 1).numpy()
     assert np.isfinite(ls).all()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_ignore_index_among_the_classes(reduction, path):  # noqa: F811
+    # 2-D logits with class indices take the CPU's fast path, which must still honour an
+    # ignore_index that is a valid class (here 2, present in the targets).
+    both(F.cross_entropy, TF.cross_entropy, [rand(6, 5)], [TARGETS.copy()],
+         {"reduction": reduction, "ignore_index": 2})
+    both(F.cross_entropy, TF.cross_entropy, [rand(6, 5)], [TARGETS.copy()],
+         {"reduction": reduction, "ignore_index": 0})
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan, "row of -inf"])
+def test_cross_entropy_non_finite_logits_like_torch(reduction, bad):
+    # One row with a non-finite maximum; values and gradients (NaN where torch has NaN)
+    # must match torch on every row, through forward and backward.
+    x = rand(4, 5)
+    if bad == "row of -inf":
+        x[1] = -np.inf
+    else:
+        x[1, 3] = bad
+    for t in ([0, 3, 2, 4], [0, 1, 2, 4]):  # the target at, and away from, the bad logit
+        t = np.array(t)
+        e_in = ember.tensor(x, requires_grad=True)
+        t_in = torch.tensor(x, requires_grad=True)
+        eo = F.cross_entropy(e_in, ember.tensor(t), reduction=reduction)
+        to = TF.cross_entropy(t_in, torch.tensor(t), reduction=reduction)
+        np.testing.assert_array_equal(np.isnan(to_np(eo)), np.isnan(to_np(to)))
+        close(eo, to, what="value")
+        eo.sum().backward()
+        to.sum().backward()
+        np.testing.assert_array_equal(np.isnan(to_np(e_in.grad)),
+                                      np.isnan(to_np(t_in.grad)))
+        close(e_in.grad, t_in.grad, what="grad")
+
+
+def test_cross_entropy_backward_checks_targets_like_forward():
+    # The backward kernel validates on its own (it may be called directly).
+    from ember.ops.nn import _cross_entropy_backward
+    g, x = ember.tensor(1.0), ember.tensor(rand(2, 3))
+    for t in ([0, 3], [0, -1]):
+        with pytest.raises(IndexError, match="out of bounds"):
+            _cross_entropy_backward(g, x, ember.tensor(t))
+    with pytest.raises(IndexError, match="out of bounds"):
+        F.cross_entropy(ember.tensor(rand(2, 3)), ember.tensor([0, -2]))
 
 
 def test_cross_entropy_all_ignored_is_nan_like_torch():

@@ -128,32 +128,42 @@ def _rows_index(n: int) -> np.ndarray:
     return r
 
 
-def _simple_ce(x, target, weight, ignore_index, label_smoothing):
-    """The common case: 2-D logits, class indices in range, nothing ignored, no class
-    weights, no smoothing.  Returns (shifted logits, log-sum-exp, rows) or None."""
-    if x.ndim != 2 or weight is not None or label_smoothing or not _is_index(target) \
-            or x.shape[0] == 0 or x.dtype.kind != "f":
-        return None
-    lo, hi = target.min(), target.max()
-    if lo < 0 or hi >= x.shape[1]:
-        return None  # ignored entries or bad targets: the general path sorts them out
-    m = x.max(1, keepdims=True)
-    if not np.isfinite(m).all():
-        return None
-    s = x - m
-    return s, np.log(np.exp(s).sum(1)), _rows_index(x.shape[0])
+def _simple_ce(x, target, weight, ignore_index, label_smoothing) -> bool:
+    """The common case: 2-D float logits, class indices, no class weights, no smoothing,
+    an ``ignore_index`` outside the classes and no negative target.  (Targets past the
+    last class make the fast paths' fancy indexing raise IndexError before anything is
+    written; the callers then take the general path, which reports them.)
+
+    Few numpy calls matter more than vectorised work here: a small batch's logits are
+    a few hundred elements, and each call costs microseconds."""
+    return (x.ndim == 2 and weight is None and not label_smoothing
+            and target.dtype.kind in "iu" and x.shape[0] != 0 and x.dtype.kind == "f"
+            and not 0 <= ignore_index < x.shape[1] and target.min() >= 0)
 
 
 @kernel("cross_entropy")
 def cross_entropy(x, target, weight, reduction, ignore_index, label_smoothing):
-    fast = _simple_ce(x, target, weight, ignore_index, label_smoothing)
-    if fast is not None:
-        s, lse, rows = fast
-        loss = lse - s[rows, target]
-        if reduction == "none":
-            return loss
-        total = loss.sum()
-        return np.asarray(total / x.shape[0] if reduction == "mean" else total, x.dtype)
+    if _simple_ce(x, target, weight, ignore_index, label_smoothing):
+        s = x - x.max(1, keepdims=True)
+        try:
+            picked = s[_rows_index(x.shape[0]), target]
+        except IndexError:  # a target past the last class: the general path says which
+            picked = None
+        if picked is not None:
+            loss = np.log(np.exp(s).sum(1))
+            loss -= picked
+            if reduction == "none":
+                # A row with a non-finite maximum has NaN here; the general path treats
+                # +-inf logits exactly.
+                if not np.isnan(loss).any():
+                    return loss
+            else:
+                total = loss.sum()
+                # NaN if and only if some row's maximum was not finite (the loss is
+                # otherwise >= 0 or +inf): then the general path below decides.
+                if total == total:
+                    return np.asarray(total / x.shape[0] if reduction == "mean" else total,
+                                      x.dtype)
     batch = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
     x2, t2 = _rows(x, target)
     if x2.size == 0 and reduction != "none":
@@ -172,16 +182,22 @@ def cross_entropy(x, target, weight, reduction, ignore_index, label_smoothing):
 
 @kernel("_cross_entropy_backward")
 def cross_entropy_backward(grad, x, target, weight, reduction, ignore_index, label_smoothing):
-    fast = _simple_ce(x, target, weight, ignore_index, label_smoothing)
-    if fast is not None:
-        s, lse, rows = fast
-        g = np.exp(s - lse[:, None])
-        g[rows, target] -= 1
+    if _simple_ce(x, target, weight, ignore_index, label_smoothing):
+        # softmax(x) * scale - onehot(target) * scale; rows with a non-finite maximum
+        # come out NaN, as on the general path.
+        g = x - x.max(1, keepdims=True)
+        np.exp(g, out=g)
         if reduction == "none":
-            g *= grad[:, None]
+            scale, hot = grad[:, None], grad
         else:
-            g *= grad / x.shape[0] if reduction == "mean" else grad
-        return g
+            scale = hot = grad / x.shape[0] if reduction == "mean" else grad
+        g *= scale / g.sum(1, keepdims=True)
+        try:
+            g[_rows_index(x.shape[0]), target] -= hot
+        except IndexError:  # (raised before the write) the general path reports it
+            pass
+        else:
+            return g
     x2, t2 = _rows(x, target)
     e = np.exp(x2 - x2.max(1, keepdims=True))
     p = e / e.sum(1, keepdims=True)
