@@ -68,13 +68,21 @@ def bench_ops(rounds: int, number: int) -> list[dict]:
 def _import_times(stmts: list[str], runs: int) -> list[tuple[float, float]]:
     """(best, median) milliseconds of each statement in fresh interpreters, the
     statements taking turns so that background load hits them alike."""
+    import os
+    # Installed packages have their bytecode compiled (pip does it; a source checkout
+    # writes it on first import).  Measure that state: a shell with
+    # PYTHONDONTWRITEBYTECODE set would otherwise recompile every changed module each
+    # time and time the compiler.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for stmt in stmts:
+        subprocess.run([sys.executable, "-c", stmt], env=env, check=True)
     times: list[list[float]] = [[] for _ in stmts]
     for _ in range(runs):
         for k, stmt in enumerate(stmts):
             code = ("import time; t = time.perf_counter(); " + stmt +
                     "; print(time.perf_counter() - t)")
             out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                 text=True, check=True)
+                                 text=True, check=True, env=env)
             times[k].append(float(out.stdout) * 1e3)
     return [(min(t), statistics.median(t)) for t in times]
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -26,6 +29,32 @@ def test_cpu_statistics_follow_tensor_lifetimes():
     stats = ember.memory.memory_stats("cpu")
     assert stats["allocated_bytes.all.current"] == base
     ember.memory.empty_cache("cpu")  # nothing cached on the CPU; must not fail
+
+
+def test_cpu_observation_starts_at_the_first_query_and_counts_live_tensors():
+    # A fresh interpreter: observation is process-wide and other tests started it.
+    code = textwrap.dedent("""
+        import gc
+        import ember
+        t = ember.zeros(1000, dtype=ember.float64)
+        v = t[:10]
+        # nothing observed yet: no finalizer on the tensor class, nothing counted
+        assert "__del__" not in ember.Tensor.__dict__
+        n = ember.memory.memory_allocated("cpu")
+        assert "__del__" in ember.Tensor.__dict__
+        assert n >= 8000, n
+        assert ember.memory.max_memory_allocated("cpu") == n
+        del t, v
+        gc.collect()
+        assert ember.memory.memory_allocated("cpu") == n - 8000
+        u = ember.zeros(500, dtype=ember.float64)
+        assert ember.memory.memory_allocated("cpu") == n - 4000
+        assert ember.memory.max_memory_allocated("cpu") == n
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
 
 
 class HostBuffers(CachingAllocator):

@@ -125,13 +125,18 @@ def test_iteration_and_len():
     (lambda e: e[True], IndexError, r"indexing with a Python bool is not supported"),
     (lambda e: e["a"], IndexError, r"only integers, slices"),
     (lambda e: e[..., ...], IndexError, r"an index can only have a single ellipsis"),
+    (lambda e: e[3], IndexError, r"index 3 is out of bounds for dimension 0 with size 3"),
+    (lambda e: e[0, -5], IndexError, r"index -5 is out of bounds for dimension 1 with size 4"),
+    (lambda e: e[0, 0, 0, 0], IndexError, r"too many indices for tensor of dimension 3"),
+    (lambda e: e[::0], ember.OpError, r"slice step must be greater than zero"),
     (lambda e: e[ember.tensor([0, 1]), ember.tensor([0, 1, 2])], ember.OpError,
      r"index\(\): the shape \[3\] of argument 'indices\[1\]' can't be broadcast"),
 ])
 def test_bad_indices_raise_clear_errors(call, error, message):
     e = ember.tensor(X)
-    with pytest.raises(error, match=message):
-        call(e)
+    for _ in range(2):  # and again: a failed validation must not be remembered as valid
+        with pytest.raises(error, match=message):
+            call(e)
 
 
 @pytest.mark.parametrize(("call", "error", "message"), [

@@ -59,9 +59,10 @@ class device:
             d = object.__new__(cls)
             d.type, d.index = t, index
             d._str = t if index is None else f"{t}:{index}"
-            # Tensors on a backend whose runtime allocates by itself report to this.
-            from .tensor import OBSERVED_ALLOCATORS
-            d._acct = OBSERVED_ALLOCATORS.get(t)
+            # Tensors on a backend whose runtime allocates by itself report to this
+            # once its allocations are observed (see ember.memory.start_observing).
+            from .memory import observing_allocator
+            d._acct = observing_allocator(t)
             cls._interned[canon] = d
         cls._interned[key] = d
         return d

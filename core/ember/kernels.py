@@ -38,13 +38,23 @@ def _layout(od):
 
 
 def _unwrap_any(x):
-    if isinstance(x, Tensor):
+    c = x.__class__
+    if c is tuple:  # the common case (index tuples), without a call per entry
+        out = []
+        for v in x:
+            vc = v.__class__
+            out.append(v._data if vc is Tensor else v if vc in _FLAT else _unwrap_any(v))
+        return tuple(out)
+    if c is Tensor or isinstance(x, Tensor):
         return x._data
     if isinstance(x, tuple):
         return tuple(_unwrap_any(v) for v in x)
     if isinstance(x, list):
         return [_unwrap_any(v) for v in x]
     return x
+
+
+_FLAT = frozenset({int, type(None), slice, type(Ellipsis)})
 
 
 Tensor = None  # bound by ember.tensor at import (avoids an import per call)
@@ -118,12 +128,24 @@ def _any_key(x):
     dtype, slices as triples (unhashable before Python 3.12)."""
     c = x.__class__
     if c is tuple or c is list:
-        return (c, *[_any_key(v) for v in x])
+        key = [c]
+        for v in x:  # the common entries inline (this runs per call of index ops)
+            vc = v.__class__
+            if vc is Tensor:
+                d = v._data
+                key.append((Tensor, d.shape, d.dtype))
+            elif vc is int or v is None:
+                key.append(v)
+            else:
+                key.append(_any_key(v))
+        return tuple(key)
     if c is slice:
         return (slice, x.start, x.stop, x.step)
     if c is Tensor or isinstance(x, Tensor):
         d = x._data
         return (Tensor, d.shape, d.dtype)
+    if c is bool or c is float:
+        return (c, x)  # True == 1 == 1.0 as dict keys: keep them apart
     return x
 
 
@@ -297,7 +319,9 @@ def _generated_runner(od, fn, check):
            "_any_key": _any_key, "_unwrap_any": _unwrap_any, "_alias": _alias,
            "_N": _NUMBERS}
     exec(compile("\n".join(lines) + "\n", f"<ember runner {od.name}>", "exec"), env)
-    return env["run"]
+    run = env["run"]
+    run.native = fn  # for front ends that inline the dispatcher (Tensor.__getitem__)
+    return run
 
 
 def _pointwise(od, fn, backend, info):

@@ -192,7 +192,64 @@ def _fmt(n: int) -> str:
 def _allocator(device=None) -> Allocator:
     from .device import device as _device, get_backend, get_default_device
     d = _device(device) if device is not None else get_default_device()
-    return get_backend(d.type).allocator(d.index or 0)
+    alloc = get_backend(d.type).allocator(d.index or 0)
+    if d._acct is None and observing_allocator(d.type, start=True) is alloc:
+        d._acct = alloc
+    return alloc
+
+
+# --- observed allocations (numpy's) ---------------------------------------------------------
+# A backend whose runtime allocates by itself (numpy) has no allocator call to count, so
+# its tensors report their buffers' births and deaths.  That costs ~1 us per tensor (a
+# third of a small op), and PyTorch itself keeps no CPU statistics unless profiling;
+# so observation starts on the first statistics query for such a device type: the live
+# tensors are counted then (one walk over the garbage collector's objects), and from
+# then on every tensor reports exactly.  Peaks are peaks since observation started.
+
+_observing: set = set()
+
+
+def observing_allocator(device_type: str, start: bool = False) -> Allocator | None:
+    """The allocator that tensors of ``device_type`` report to, or ``None`` while its
+    allocations are not observed; ``start=True`` begins observing."""
+    from .tensor import OBSERVED_ALLOCATORS
+    alloc = OBSERVED_ALLOCATORS.get(device_type)
+    if alloc is None:
+        return None
+    if device_type not in _observing:
+        if not start:
+            return None
+        _start_observing(device_type, alloc)
+    return alloc
+
+
+def _start_observing(device_type: str, alloc: Allocator) -> None:
+    import gc
+
+    from .device import device as _device
+    from .tensor import Tensor, _release
+    counted: set = set()
+    live = 0
+    for obj in gc.get_objects():
+        if obj.__class__ is Tensor and obj._device.type == device_type and not obj._owned:
+            data = obj._data
+            # one owner per buffer: detach() and aliases share the array itself
+            if getattr(data, "base", 0) is None and id(data) not in counted:
+                counted.add(id(data))
+                obj._owned = data.nbytes
+                live += obj._owned
+    with alloc._lock:
+        alloc.allocated += live
+        alloc.reserved += live
+        alloc.num_allocs += len(counted)
+        alloc.peak_allocated = max(alloc.peak_allocated, alloc.allocated)
+        alloc.peak_reserved = max(alloc.peak_reserved, alloc.reserved)
+    _observing.add(device_type)
+    if "__del__" not in Tensor.__dict__:
+        Tensor.__del__ = _release
+    for d in set(_device._interned.values()):
+        if d.type == device_type:
+            d._acct = alloc
 
 
 def memory_allocated(device=None) -> int:

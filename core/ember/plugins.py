@@ -220,11 +220,8 @@ def _register(obj, name: str, st: PluginStatus) -> list[Backend]:
         _backends[b.device_type] = b
         st.device_types.append(b.device_type)
         if b.observes_allocations:
-            OBSERVED_ALLOCATORS[b.device_type] = acct = b.allocator(0)
-            from .device import device as _device
-            for d in set(_device._interned.values()):
-                if d.type == b.device_type:
-                    d._acct = acct
+            # Observation itself starts on the first statistics query (ember.memory).
+            OBSERVED_ALLOCATORS[b.device_type] = b.allocator(0)
     st.state = "loaded"
     clear_cache()
     return created

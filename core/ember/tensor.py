@@ -39,8 +39,19 @@ class _VersionCounter:
 
 
 #: device type -> allocator, for backends whose runtime allocates by itself (numpy):
-#: the tensor reports its buffer's birth and death to the allocator's statistics.
+#: once observation has started (see ember.memory), tensors report their buffers'
+#: births and deaths to the allocator's statistics.
 OBSERVED_ALLOCATORS: dict = {}
+
+
+def _release(self) -> None:
+    """``Tensor.__del__`` while allocations are observed: report the buffer's death.
+    (Installed only then: a finalizer costs every tensor's deallocation.)"""
+    n = self._owned
+    if n:
+        acct = self._device._acct
+        if acct is not None:
+            acct.record_free(n)
 _FROM_NP = _dt.FROM_NP
 
 
@@ -70,20 +81,15 @@ class Tensor:
         t._data = data
         t._device = dev
         t._requires_grad = False
-        acct = dev._acct  # the observing allocator of the device's backend, if any
+        # The observing allocator of the device's backend, once statistics were asked
+        # for (ember.memory.start_observing); None before, so this costs one load.
+        acct = dev._acct
         if acct is not None and getattr(data, "base", 0) is None:
             n = t._owned = data.nbytes
             acct.record_alloc(n)
         else:
             t._owned = 0
         return t
-
-    def __del__(self) -> None:
-        n = self._owned
-        if n:
-            acct = self._device._acct
-            if acct is not None:
-                acct.record_free(n)
 
     # -- metadata -----------------------------------------------------------------------
     @property

@@ -12,14 +12,16 @@ import numbers
 import operator
 
 from .. import dtypes as _dt
+from ..dispatch import state as _state
 from ..errors import OpError
+from ..kernels import _alias
 from ..schema import Spec, defop
 from ..tensor import Tensor
 from ._rules import broadcast_shapes, fail, wrap_dim
 from .conversion import copy_
 from .creation import full
 from .reduction import ValuesIndices
-from .view import basic_index, unbind
+from .view import _basic_index_check, basic_index, unbind
 
 __all__ = ["index", "index_put_", "index_put", "nonzero", "argwhere", "gather", "scatter",
            "scatter_add", "scatter_", "scatter_add_", "index_select", "index_add",
@@ -639,11 +641,34 @@ def getitem(self, key):
         _Tensor = _T
     c = key.__class__
     if c is int:
-        return basic_index(self, (key,))
-    if c is tuple and all(x.__class__ in _SIMPLE or x is Ellipsis or x.__class__ is slice and
-                          x.start.__class__ in _SIMPLE and x.stop.__class__ in _SIMPLE and
-                          x.step.__class__ in _SIMPLE for x in key):
-        return basic_index(self, key)
+        idx = hk = (key,)
+    elif c is tuple:
+        idx = key
+        hk = _basic_key(key)
+    elif c is slice:
+        idx = (key,)
+        hk = _basic_key(idx)
+    else:
+        hk = None
+    if hk is not None:
+        if not self._requires_grad and not _state.keys:
+            # The dispatcher's common case inlined for the commonest front end (as the
+            # generated entry points do): no grad, no functionality key, and the
+            # backend's own basic_index kernel -> validate (cached), run, wrap as a view.
+            dev = self._device
+            native = getattr(_BASIC_CACHE.get(dev.type), "native", None)
+            if native is not None:
+                d = self._data
+                vkey = (d.shape, d.dtype, hk)
+                if vkey not in _BASIC_VALID:
+                    _basic_index_check(self, idx)  # raises the op's clear error
+                    if len(_BASIC_VALID) > 4096:
+                        _BASIC_VALID.clear()
+                    _BASIC_VALID.add(vkey)
+                t = _make(native(d, idx), dev)
+                _alias(t, self)
+                return t
+        return basic_index(self, idx)
     if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
             and self._data.shape:
         return index(self, (key,))  # t[int_tensor]: straight to the gather primitive
@@ -652,6 +677,34 @@ def getitem(self, key):
         return basic_index(self, idx)
     view = self if _is_trivial(idx) else basic_index(self, idx)
     return index(view, _advanced(view, adv))
+
+
+_make = Tensor._make
+_BASIC_CACHE = basic_index.op.cache  # the dispatcher's resolutions: device type -> kernel
+
+
+def _basic_key(index: tuple):
+    """A hashable stand-in for a basic index tuple (ints, slices of ints, None,
+    Ellipsis), or None if ``index`` holds anything else.  (Slices are unhashable
+    before Python 3.12: they enter as triples, which no other entry can be.)"""
+    out = []
+    for x in index:
+        c = x.__class__
+        if c is int or x is None or x is Ellipsis:
+            out.append(x)
+        elif c is slice:
+            a, b, s = x.start, x.stop, x.step
+            if a.__class__ in _SIMPLE and b.__class__ in _SIMPLE and s.__class__ in _SIMPLE:
+                out.append((a, b, s))
+            else:
+                return None
+        else:
+            return None
+    return tuple(out)
+
+
+#: (shape, dtype, index key) of the basic indexing calls validated so far
+_BASIC_VALID: set = set()
 
 
 def setitem(self, key, value) -> None:
