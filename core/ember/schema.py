@@ -413,7 +413,8 @@ def _load_cache() -> dict:
         for path in _code_cache_paths():
             try:
                 with open(path, "rb") as f:
-                    loaded = marshal.load(f)
+                    # loads(read()): marshal.load(file) reads in small chunks (~10x slower)
+                    loaded = marshal.loads(f.read())
             except (OSError, EOFError, ValueError, TypeError):
                 continue
             if isinstance(loaded, dict) and loaded.get("__stamp__") == stamp:

@@ -9,7 +9,6 @@ corrupt file raises :class:`CheckpointError` saying what is wrong.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import struct
@@ -100,6 +99,8 @@ def _storage_array(arr: np.ndarray) -> np.ndarray:
 def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     """Save ``obj`` — a tensor, or nested dicts/lists/tuples of tensors and plain values
     (a ``state_dict``, an optimizer's ``state_dict``, …) — to a path or binary file."""
+    import json  # (here, not at the top: json costs ~3 ms of every `import ember`)
+
     from safetensors.numpy import save as st_save
     enc = _Encoder()
     structure = enc.encode(obj, "the top level")
@@ -128,6 +129,7 @@ def _read_bytes(f, name: str) -> bytes:
 
 
 def _header(data: bytes, name: str) -> dict:
+    import json
     def bad(why: str) -> CheckpointError:
         return CheckpointError(f"ember.load(): {name!r} is not a valid ember checkpoint: {why}")
     if len(data) < 8:
@@ -193,7 +195,10 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, weights_only: bool 
     ``(tensor_on_cpu, saved_device) -> tensor``.  ``weights_only`` is accepted for
     PyTorch compatibility: loading never runs code, whatever its value.
     """
+    import json
+
     from safetensors.numpy import load as st_load
+
     from .tensor import tensor as _tensor
     name = os.fspath(f) if not hasattr(f, "read") else getattr(f, "name", "<file>")
     data = _read_bytes(f, name)
