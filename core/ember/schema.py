@@ -562,7 +562,11 @@ def _source(od: OpDef) -> tuple[str, dict]:
             continue
         if a.is_list and a.type == "int":
             env["_conv_il"] = conv_int_list
-            lines.append(f"    {guard}True: {n} = _conv_il({n}, _op, {n!r})")
+            if not a.varargs:  # a single int (sum(1)) is the common case: inline it
+                lines.append(f"    if {n}.__class__ is int: {n} = ({n},)")
+                lines.append(f"    el{guard}True: {n} = _conv_il({n}, _op, {n!r})")
+            else:
+                lines.append(f"    {guard}True: {n} = _conv_il({n}, _op, {n!r})")
             continue
         if a.type in ("Any", "Layout"):
             continue

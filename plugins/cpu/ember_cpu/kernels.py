@@ -97,6 +97,30 @@ _SCALARS = (bool, int, float)
 def ufunc(f):
     """A kernel from a numpy ufunc; ufuncs return numpy scalars for 0-d results, and
     tensors must hold arrays (in-place ops write into them)."""
+    nin = getattr(f, "nin", None)
+    if nin == 1:  # one array operand: nothing for _bf16_numbers to redo
+        def k1(a):
+            r = f(a)
+            return r if r.__class__ is _ndarray else _asarray(r)
+        k1.__name__ = f.__name__
+        return k1
+    if nin == 2:
+        def k2(a, b):
+            try:
+                r = f(a, b)
+            except OverflowError:  # int8 tensor + 1000: wrap the number like PyTorch
+                r = f(*_wrapped((a, b)))
+            if r.__class__ is not _ndarray:
+                r = _asarray(r)
+            # Only a Python number can have met a bfloat16 array as float32.
+            if a.__class__ in _PYNUM or b.__class__ in _PYNUM:
+                d = r.dtype
+                if d is _F32 or d is _F64:
+                    return _bf16_numbers(f, (a, b), r)
+            return r
+        k2.__name__ = f.__name__
+        return k2
+
     def k(*args):
         try:
             r = f(*args)
@@ -224,9 +248,10 @@ def _alpha_op(f):
             r = f(*_wrapped((a, b)))
         if r.__class__ is not _ndarray:
             r = _asarray(r)
-        d = r.dtype
-        if d is _F32 or d is _F64:
-            return _bf16_numbers(f, (a, b), r)
+        if a.__class__ in _PYNUM or b.__class__ in _PYNUM:  # see ufunc()
+            d = r.dtype
+            if d is _F32 or d is _F64:
+                return _bf16_numbers(f, (a, b), r)
         return r
     return k
 
@@ -392,7 +417,9 @@ _HALF = {np.dtype(np.float16)} | ({np.dtype(_ml.bfloat16)} if _ml is not None el
 
 def _reduce(f, a, dim, keepdim, dtype):
     acc = _acc(dtype)
-    r = np.asarray(f(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=acc))
+    r = f(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=acc)
+    if r.__class__ is not _ndarray:
+        r = _asarray(r)
     return r if acc is dtype.np else r.astype(dtype.np)
 
 
