@@ -91,6 +91,38 @@ def test_grad_is_not_shared_between_leaves():
     np.testing.assert_allclose(np_(g), [1.0, 1.0])
 
 
+def test_grad_is_stolen_only_when_nobody_else_holds_it():
+    # clone's backward passes its gradient on unchanged; a hook keeps that object, so
+    # x.grad must be a copy of it.
+    x = leaf([1.0, 2.0])
+    h = x.clone()
+    kept = []
+    h.register_hook(kept.append)
+    (h * ember.tensor([3.0, 4.0], dtype=ember.float64)).sum().backward()
+    assert x.grad is not kept[0]
+    x.grad.mul_(10)
+    np.testing.assert_allclose(np_(kept[0]), [3.0, 4.0])
+
+
+def test_implicit_seed_is_a_new_tensor_each_backward():
+    # retain_grad keeps the seed as loss.grad; changing it must not change later seeds.
+    x = leaf([1.0, 2.0])
+    for _ in range(2):
+        loss = (x * x).sum()
+        loss.retain_grad()
+        loss.backward()
+        np.testing.assert_allclose(np_(loss.grad), 1.0)
+        loss.grad.mul_(5)
+    np.testing.assert_allclose(np_(x.grad), [4.0, 8.0])
+    z = leaf(3.0)  # a scalar leaf: its gradient is the seed itself
+    z.backward()
+    z.grad.mul_(7)
+    z2 = leaf(1.0)
+    z2.backward()
+    np.testing.assert_allclose(np_(z2.grad), 1.0)
+    np.testing.assert_allclose(np_(z.grad), 7.0)
+
+
 def test_grad_returns_without_accumulating():
     x = leaf([1.0, 2.0, 3.0])
     y = leaf([2.0, 2.0, 2.0])

@@ -30,15 +30,7 @@ def make_grads(outputs: Sequence[Tensor], grad_outputs, fn: str) -> list:
     grads = []
     for i, (o, g) in enumerate(zip(outputs, grad_outputs, strict=False)):
         if g is None:
-            if o._data.shape and _numel(o) != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not o.dtype.is_floating_point:
-                raise RuntimeError(f"grad can be implicitly created only for real scalar "
-                                   f"outputs but got {o.dtype}")
-            from ..ops import ones
-            with _grad_mode(False):
-                g = ones(o._data.shape, dtype=o.dtype, device=o._device)
-            grads.append((g, False))
+            grads.append((_seed(o), False))
             continue
         if not isinstance(g, Tensor):
             raise TypeError(f"{fn}(): grad_outputs[{i}] must be a Tensor or None, not "
@@ -53,6 +45,31 @@ def make_grads(outputs: Sequence[Tensor], grad_outputs, fn: str) -> list:
             g = g.astype(o.dtype)
         grads.append((g, True))
     return grads
+
+
+#: (shape, numpy dtype, device) -> a tensor of ones that is never handed out: each
+#: backward gets a clone (one small copy costs far less than a factory call), so a hook
+#: or retain_grad that keeps or modifies its gradient cannot change later seeds.
+_SEEDS: dict = {}
+
+
+def _seed(o: Tensor) -> Tensor:
+    """A new tensor of ones for the implicit gradient of the scalar output ``o``."""
+    d = o._data
+    key = (d.shape, d.dtype, o._device)
+    one = _SEEDS.get(key)
+    if one is None:
+        if d.shape and _numel(o) != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        if not o.dtype.is_floating_point:
+            raise RuntimeError(f"grad can be implicitly created only for real scalar "
+                               f"outputs but got {o.dtype}")
+        from ..ops import ones
+        with _grad_mode(False):
+            one = ones(d.shape, dtype=o.dtype, device=o._device)
+        if len(_SEEDS) < 64:  # (scalar shapes: (), (1,), (1, 1) ... per dtype and device)
+            _SEEDS[key] = one
+    return one.clone()  # (not recorded: ``one`` does not require grad)
 
 
 def _numel(t) -> int:
@@ -104,23 +121,39 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
 
     # Dependencies: how many edges lead into each node reachable from the roots.
     deps: dict = {}
-    root_nodes = []
-    seen = set()
-    for node, _ in roots:
-        if node not in seen:
-            seen.add(node)
-            root_nodes.append(node)
-    stack = list(root_nodes)
-    while stack:
-        n = stack.pop()
-        for e in n.next_edges:
-            if e is None:
-                continue
-            c = e[0]
-            deps[c] = deps.get(c, 0) + 1
-            if c not in seen:
-                seen.add(c)
-                stack.append(c)
+    if len(roots) == 1:
+        # One root (a loss): no node can lead back to it, so a node is new exactly
+        # when it has no count yet.
+        root_nodes = [roots[0][0]]
+        stack = [roots[0][0]]
+        while stack:
+            for e in stack.pop().next_edges:
+                if e is not None:
+                    c = e[0]
+                    k = deps.get(c)
+                    if k is None:
+                        deps[c] = 1
+                        stack.append(c)
+                    else:
+                        deps[c] = k + 1
+    else:
+        root_nodes = []
+        seen = set()
+        for node, _ in roots:
+            if node not in seen:
+                seen.add(node)
+                root_nodes.append(node)
+        stack = list(root_nodes)
+        while stack:
+            n = stack.pop()
+            for e in n.next_edges:
+                if e is None:
+                    continue
+                c = e[0]
+                deps[c] = deps.get(c, 0) + 1
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
 
     needed = None if captures is None else _needed(root_nodes, deps, captures)
 
@@ -153,7 +186,18 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
                         g = buf[0]
                         buf = None  # so that g's reference count tells if others hold it
                         if g is not None:
-                            _accumulate(node, g, create_graph)
+                            t = node._ref()
+                            # The common case inline: a first gradient nobody else holds
+                            # (this local and getrefcount's argument), no hooks, stored
+                            # as it is; _accumulate does the rest.
+                            if t is not None and t.grad is None and not create_graph \
+                                    and t._backward_hooks is None and g._base is None \
+                                    and g.__dict__.get("grad_fn") is None \
+                                    and _getrefcount(g) <= _EXCLUSIVE - 1:
+                                t.grad = g
+                            else:
+                                _accumulate(node, g, create_graph)
+                            t = None
                 elif buf[0] is None if len(buf) == 1 else all(g is None for g in buf):
                     pass
                 elif _anomaly[0]:
@@ -273,7 +317,7 @@ _EXCLUSIVE = 3
 
 
 def _accumulate(node: AccumulateGrad, g: Tensor, create_graph: bool) -> None:
-    t = node.variable
+    t = node._ref()
     if t is None:  # the leaf is gone: nobody can read its gradient
         return
     exclusive = _EXCLUSIVE

@@ -203,41 +203,9 @@ def grad_accumulator(t: Tensor) -> AccumulateGrad:
 class OpNode(Node):
     """The node of one recorded op call (subclassed per op as ``<Op>Backward0``)."""
 
+    # n_outputs: Node's class default (1), set on the instance for several outputs.
+    # Freed (by ``release``) is ``_args is None``: record always sets a list.
     __slots__ = ("_args", "_versions", "_result", "_deriv")
-    _n_out = 1
-    _freed = False
-
-    @property
-    def n_outputs(self) -> int:
-        return self._n_out
-
-    def _unpack(self, create_graph: bool):
-        """The saved arguments (and result), checking their versions."""
-        d = self._deriv
-        args = self._args
-        if self._freed:
-            raise RuntimeError(FREED_MESSAGE)
-        vs = self._versions
-        if vs:
-            for i, v in zip(d.save_idx, vs, strict=True):
-                t = args[i]
-                if t.__class__ is Tensor:
-                    vc = t._vc
-                    if (0 if vc is None else vc.value) != v:
-                        raise RuntimeError(version_error(t, v))
-        args = list(args)
-        for i, _, _, is_list in d.plan:
-            x = args[i]
-            # Inputs kept only as (shape, dtype, device): what formulas may ask of them.
-            if is_list:
-                if x and x[0].__class__ is tuple:
-                    args[i] = [TensorMeta(*m) for m in x]
-            elif x.__class__ is tuple:
-                args[i] = TensorMeta(*x)
-        res = self._result
-        if res is not None:
-            res = self._unpack_result(create_graph)
-        return args, res
 
     def _unpack_result(self, create_graph):
         out = []
@@ -263,16 +231,30 @@ class OpNode(Node):
                 t.grad_fn = self
                 t._output_nr = nr
             out.append(t)
-        return out[0] if self._n_out == 1 else tuple(out)
+        return out[0] if self.n_outputs == 1 else tuple(out)
 
     def apply(self, grads: list, create_graph: bool) -> list:
+        # The saved arguments (unsaved tensors are already TensorMeta: record made them),
+        # their versions checked, and the saved result.
         d = self._deriv
-        args, res = self._unpack(create_graph)
-        g = grads[0] if self._n_out == 1 else tuple(grads)
+        args = self._args
+        if args is None:
+            raise RuntimeError(FREED_MESSAGE)
+        vs = self._versions
+        if vs:
+            for i, v in zip(d.save_idx, vs, strict=True):
+                t = args[i]
+                if t.__class__ is Tensor:
+                    vc = t._vc
+                    if (0 if vc is None else vc.value) != v:
+                        raise RuntimeError(version_error(t, v))
+        res = self._result
+        if res is not None:
+            res = self._unpack_result(create_graph)
+        g = grads[0] if self.n_outputs == 1 else tuple(grads)
         if d.joint is not None:
-            edges = self.next_edges
             needs = [f is not None and e is not None
-                     for f, e in zip(d.formulas, edges, strict=True)]
+                     for f, e in zip(d.formulas, self.next_edges, strict=True)]
             gs = (d.joint(g, *args, needs=needs, result=res) if d.save_result
                   else d.joint(g, *args, needs=needs))
             if gs is not NotImplemented:
@@ -300,7 +282,6 @@ class OpNode(Node):
 
     def release(self) -> None:
         if self._versions or self._result is not None:
-            self._freed = True
             self._args = None
             self._result = None
 

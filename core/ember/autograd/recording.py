@@ -14,7 +14,7 @@ from ..schema import registry
 from ..tensor import Tensor
 from .anomaly import _mode as _anomaly
 from .anomaly import remember_forward
-from .graph import Node, grad_accumulator
+from .graph import Node, TensorMeta, grad_accumulator
 from .rules import nondifferentiable
 
 __all__ = ["autograd_kernel", "NotImplementedNode"]
@@ -112,14 +112,14 @@ def record(d, args, out, edges=None):
                     any_edge = any_edge or e is not None
                     edges.append(e)
                 if not keep:
-                    saved[i] = [(x._data.shape, x._data.dtype, x._device) for x in t]
+                    saved[i] = [_Meta(x._data.shape, x._data.dtype, x._device) for x in t]
                 continue
             if t is None or t.__class__ is not Tensor and not isinstance(t, Tensor):
                 edges.append(None)
                 continue
             if not keep:
                 # Unsaved inputs: only what a formula may ask (shape, dtype, device).
-                saved[i] = (t._data.shape, t._data.dtype, t._device)
+                saved[i] = _Meta(t._data.shape, t._data.dtype, t._device)
             if not has_formula:
                 if t._requires_grad:
                     _not_differentiable(d, i)
@@ -142,9 +142,9 @@ def record(d, args, out, edges=None):
             if keep:
                 continue
             if is_list:
-                saved[i] = [(x._data.shape, x._data.dtype, x._device) for x in t]
+                saved[i] = [_Meta(x._data.shape, x._data.dtype, x._device) for x in t]
             elif t is not None and t.__class__ is Tensor:
-                saved[i] = (t._data.shape, t._data.dtype, t._device)
+                saved[i] = _Meta(t._data.shape, t._data.dtype, t._device)
     cond = d.cond
     if cond is not None:
         # Save an input only if a formula that will run reads it (mul by a constant
@@ -156,7 +156,7 @@ def record(d, args, out, edges=None):
             else:
                 t = args[i]
                 if t.__class__ is Tensor:
-                    saved[i] = (t._data.shape, t._data.dtype, t._device)
+                    saved[i] = _Meta(t._data.shape, t._data.dtype, t._device)
     node = _new(d.node_cls)
     node.next_edges = edges
     node._deriv = d
@@ -177,7 +177,7 @@ def record(d, args, out, edges=None):
     else:
         node._versions = ()
     if out.__class__ is not Tensor and isinstance(out, (tuple, list)):
-        node._n_out = len(out)
+        node.n_outputs = len(out)
         for nr, o in enumerate(out):
             if _is_float_np(o._data.dtype):
                 o._requires_grad = True
@@ -195,6 +195,7 @@ def record(d, args, out, edges=None):
 
 
 _new = object.__new__
+_Meta = TensorMeta
 
 
 def _not_differentiable(d, i):

@@ -509,21 +509,28 @@ def linear_backward(grad, x, w, need_input, need_weight, need_bias):
     g2 = grad.reshape(-1, grad.shape[-1])
     gw = _arr(g2.T @ x.reshape(-1, x.shape[-1])).astype(dt, copy=False) if need_weight \
         else none.copy()
-    gb = _arr(g2.sum(0)).astype(dt, copy=False) if need_bias else none.copy()
+    gb = _arr(np.add.reduce(g2, 0)).astype(dt, copy=False) if need_bias else none.copy()
     return gi, gw, gb
+
+
+_BITS = {2: np.dtype(np.int16), 4: np.dtype(np.int32), 8: np.dtype(np.int64)}
 
 
 def _keep(values, mask):
     """``values`` where ``mask``, else 0 (NaN included), without branches: ``np.where``
     with an irregular mask mispredicts per element and was 20x slower here than this
     bitwise AND of the values' bits with an all-ones/all-zeros mask."""
-    size = values.dtype.itemsize
-    if values.dtype.kind == "b" or size not in (2, 4, 8):
+    bits = _BITS.get(values.dtype.itemsize)
+    if bits is None or values.dtype.kind == "b":
         return np.where(mask, values, values.dtype.type(0))
-    bits = np.dtype(f"i{size}")
-    return (values.view(bits) & np.negative(mask, dtype=bits)).view(values.dtype)
+    m = np.negative(mask, dtype=bits)
+    if m.shape == values.shape and m.ndim:  # the AND can write into the mask's array
+        np.bitwise_and(values.view(bits), m, out=m)
+        return m.view(values.dtype)
+    return (values.view(bits) & m).view(values.dtype)
 
 
 @kernel("threshold_backward")
 def threshold_backward(grad, x, threshold):
-    return _arr(_keep(np.ascontiguousarray(grad), x > threshold))
+    # (a view to same-sized integers works for any strides: no contiguous copy needed)
+    return _arr(_keep(grad, np.greater(x, threshold)))
