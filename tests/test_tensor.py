@@ -90,3 +90,44 @@ def test_reflected_operators_with_numpy_and_numbers():
     assert_same(2 ** e, 2 ** t)
     assert_same(7 % e, 7 % t)
     assert_same(7 // e, 7 // t)
+
+
+_NAN, _INF = float("nan"), float("inf")
+REPR_CASES = {
+    "fixed": [[1.123456, 2.5], [3e-5, 1000.25]], "decimals": [1.5, 2.25, 3.0],
+    "ints": [1, 20, -300], "scalar": 3.14159, "tiny_scalar": 1e-5, "bools": [True, False],
+    "empty": [], "huge": [[1e10, 1.0]], "whole_with_nonfinite": [_NAN, 1.0, _INF],
+    "nan_and_decimal": [_NAN, 1.5, -_INF], "zeros": [0.0, 0.0], "negative": [-1.0, 2.0],
+    "small": [1e-5, 2e-5], "wide_range": [123456.0, 1.5],
+}
+
+
+@pytest.mark.parametrize("data", REPR_CASES.values(), ids=REPR_CASES.keys())
+def test_repr_matches_torch(data):
+    e, t = pair(np.asarray(data)) if isinstance(data, list) and data and \
+        isinstance(data[0], bool) else (ember.tensor(data), torch.tensor(data))
+    assert repr(e) == repr(t).replace("torch.", "ember.")
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (40, 40), (3, 4, 5), (2000,), (10, 300), (0, 3)])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+def test_repr_of_larger_and_summarised_tensors_matches_torch(shape, dtype):
+    e, t = pair(sample(shape, dtype))
+    assert repr(e) == repr(t).replace("torch.", "ember.")
+
+
+def test_set_printoptions_matches_torch():
+    e, t = pair(sample((3, 4), "float32"))
+    try:
+        ember.set_printoptions(precision=2)
+        torch.set_printoptions(precision=2)
+        assert repr(e) == repr(t)
+        ember.set_printoptions(sci_mode=True)
+        torch.set_printoptions(sci_mode=True)
+        assert repr(e) == repr(t)
+        with pytest.raises(ValueError, match="precision must be a non-negative int"):
+            ember.set_printoptions(precision=-1)
+    finally:
+        ember.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+    assert repr(e) == repr(t)

@@ -32,6 +32,7 @@ _ARRAY_API = array_api.top_level_names(globals())
 globals().update({_n: getattr(array_api, _n) for _n in _ARRAY_API})
 from .random import Generator, initial_seed, manual_seed, seed
 from .serialization import load, save
+from ._format import set_printoptions
 
 half, double, long, short = float16, float64, int64, int16
 
@@ -67,8 +68,8 @@ __all__ = [
     "Generator", "manual_seed", "seed", "initial_seed",
     # submodules
     "memory", "plugins", "schema", "autograd", "linalg", "nn", "optim", "utils",
-    # serialization
-    "save", "load",
+    # serialization, printing
+    "save", "load", "set_printoptions",
     # grad modes
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
     "is_inference_mode_enabled",

@@ -280,25 +280,26 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def __repr__(self) -> str:
-        extra = ""
-        if self._device.type not in ("cpu",):
-            extra += f", device='{self._device}'"
+        from ._format import format_body, with_suffixes
+        suffixes = []
+        if self._device.type != "cpu":
+            suffixes.append(f"device='{self._device}'")
         if self._device.type == "meta":
             return f"tensor(..., device='meta', size={tuple(self.shape)}, dtype={self.dtype})"
         arr = self.detach()._host()
-        default_dtypes = (_dt.get_default_dtype(), _dt.int64, _dt.bool)
-        if self.dtype not in default_dtypes or arr.size == 0:
-            extra += f", dtype={self.dtype}"
-        if arr.size == 0:
-            extra = f", size={tuple(arr.shape)}" + extra
+        default = _dt.get_default_dtype()
+        if arr.size == 0:  # as PyTorch: tensor([]) needs no size; only float32 no dtype
+            if arr.shape != (0,):
+                suffixes.append(f"size={tuple(arr.shape)}")
+            if self.dtype is not default:
+                suffixes.append(f"dtype={self.dtype}")
+        elif self.dtype not in (default, _dt.int64, _dt.bool):
+            suffixes.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
-            extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
+            suffixes.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
         elif self._requires_grad:
-            extra += ", requires_grad=True"
-        body = np.array2string(np.asarray(arr, dtype=np.float64) if self.dtype is _dt.bfloat16
-                               else arr, separator=", ", prefix="tensor(", threshold=1000,
-                               edgeitems=3)
-        return f"tensor({body}{extra})"
+            suffixes.append("requires_grad=True")
+        return with_suffixes("tensor(" + format_body(arr), suffixes)
 
     # -- device and dtype movement ---------------------------------------------------------
     def to(self, *args, **kwargs) -> Tensor:
