@@ -446,3 +446,19 @@ def test_exp_of_large_values_matches_torch_inf():
     with np.errstate(all="ignore"):
         assert_same(ember.exp(e), torch.exp(t))
     assert math.isinf(ember.exp(e)[0].item())
+
+
+def test_ieee_results_come_without_numpy_warnings_and_numpy_keeps_its_own():
+    import subprocess
+    import sys
+    code = ("import warnings; warnings.simplefilter('error')\n"
+            "import ember, numpy as np\n"
+            "x = ember.tensor([1.0, 0.0, -1.0])\n"
+            "r = [(x / 0).tolist(), ember.log(x).tolist(), ember.sqrt(x).tolist()]\n"
+            "try:\n    np.array([1.0]) / 0\nexcept RuntimeWarning:\n    print('numpy warns')\n"
+            "print(r)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "numpy warns"
+    assert lines[1] == "[[inf, nan, -inf], [0.0, -inf, nan], [1.0, 0.0, nan]]"

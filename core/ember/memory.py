@@ -231,7 +231,8 @@ def _start_observing(device_type: str, alloc: Allocator) -> None:
     counted: set = set()
     live = 0
     for obj in gc.get_objects():
-        if obj.__class__ is Tensor and obj._device.type == device_type and not obj._owned:
+        # type(), not obj.__class__: some modules' lazy proxies react to attribute reads
+        if type(obj) is Tensor and obj._device.type == device_type and not obj._owned:
             data = obj._data
             # one owner per buffer: detach() and aliases share the array itself
             if getattr(data, "base", 0) is None and id(data) not in counted:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ember.backend import Backend
 from ember.memory import Allocator
 
 from . import kernels, linalg_kernels, nn_kernels
+
+# IEEE results (x / 0 -> inf, log(0) -> -inf, 0 / 0 -> nan) are what PyTorch returns
+# silently; numpy also warns.  Silence the warnings raised inside this plugin's kernels
+# only (a filter on the module they are attributed to): the user's own numpy code keeps
+# numpy's behaviour, and no kernel pays for an errstate context.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember_cpu\.")
 
 
 class CPUBackend(Backend):

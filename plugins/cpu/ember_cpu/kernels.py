@@ -436,6 +436,10 @@ def prod(a, dim, keepdim, dtype):
 
 @kernel("mean")
 def mean(a, dim, keepdim, dtype):
+    if a.size == 0:  # nan as PyTorch gives it, without numpy's "Mean of empty slice"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return _reduce(np.mean, a, dim, keepdim, dtype)
     return _reduce(np.mean, a, dim, keepdim, dtype)
 
 
