@@ -375,46 +375,21 @@ def _pointwise(od, fn, backend, info):
     # Two tensors of one dtype and one shape need no promotion, cast or broadcast check
     # under these promotion kinds: skip even the key (the common case in training).
     trivial = getattr(meta, "generic", False) and od.promotion in ("default", "always_bool")
-    if tpos == (0, 1) and len(od.args) == 3:  # add/sub: (self, other, alpha)
-        def run_binary3(od, dev, args):
-            a, b, c = args
-            if trivial and a.__class__ is Tensor and b.__class__ is Tensor:
-                x = a._data
-                y = b._data
-                if x.dtype is y.dtype and x.shape == y.shape:
-                    return make(fn(x, y, c), dev)
-            if a.__class__ in numbers:
-                ka = a.__class__
-            else:
-                a = a._data
-                ka = (a.shape, a.dtype)
-            if b.__class__ in numbers:
-                kb = b.__class__
-            else:
-                b = b._data
-                kb = (b.shape, b.dtype)
-            key = (ka, kb)
-            hit = cache.get(key)
-            if hit is None:
-                hit = slow(args, key)
-            if hit[1]:
-                return make(fn(*natives(args, hit)), dev)
-            return make(fn(a, b, c), dev)
-        return run_binary3
-
     if tpos == (0, 1):
+        nargs = len(od.args)  # 2, or 3 for add/sub's alpha: no star-args on the hot path
+
         def run_binary(od, dev, args):
             a = args[0]
             b = args[1]
             if trivial and a.__class__ is Tensor and b.__class__ is Tensor:
-                a = a._data
-                b = b._data
-                if a.dtype is b.dtype and a.shape == b.shape:
-                    if len(args) == 2:
-                        return make(fn(a, b), dev)
-                    return make(fn(a, b, *args[2:]), dev)
-                a = args[0]
-                b = args[1]
+                x = a._data
+                y = b._data
+                if x.dtype is y.dtype and x.shape == y.shape:
+                    if nargs == 2:
+                        return make(fn(x, y), dev)
+                    if nargs == 3:
+                        return make(fn(x, y, args[2]), dev)
+                    return make(fn(x, y, *args[2:]), dev)
             if a.__class__ in numbers:
                 ka = a.__class__
             else:
@@ -431,8 +406,10 @@ def _pointwise(od, fn, backend, info):
                 hit = slow(args, key)
             if hit[1]:
                 return make(fn(*natives(args, hit)), dev)
-            if len(args) == 2:
+            if nargs == 2:
                 return make(fn(a, b), dev)
+            if nargs == 3:
+                return make(fn(a, b, args[2]), dev)
             return make(fn(a, b, *args[2:]), dev)
         return run_binary
 
