@@ -66,9 +66,12 @@ def softmax(x, dim, dtype):
 @kernel("linear")
 def linear(x, w, b):
     out = np.matmul(x, w.T) if w.ndim == 2 else np.matmul(x, w)
-    if b is not None:
-        out = out + b if out.ndim == 0 else np.add(out, b, out=out)
-    return _arr(out).astype(x.dtype, copy=False)  # (numpy computes bfloat16 in float32)
+    if out.__class__ is not _ndarray:  # 1-D by 1-D: a numpy scalar
+        out = np.asarray(out if b is None else out + b)
+    elif b is not None:
+        np.add(out, b, out=out)
+    # (numpy computes bfloat16 in float32; no astype call when the dtype is right)
+    return out if out.dtype == x.dtype else out.astype(x.dtype)
 
 
 # --- cross-entropy ---------------------------------------------------------------------------
@@ -505,11 +508,24 @@ def linear_backward(grad, x, w, need_input, need_weight, need_bias):
     none = _EMPTY.get(dt)
     if none is None:
         none = _EMPTY[dt] = np.empty(0, dt)
-    gi = _arr(np.matmul(grad, w)).astype(dt, copy=False) if need_input else none.copy()
-    g2 = grad.reshape(-1, grad.shape[-1])
-    gw = _arr(g2.T @ x.reshape(-1, x.shape[-1])).astype(dt, copy=False) if need_weight \
-        else none.copy()
-    gb = _arr(np.add.reduce(g2, 0)).astype(dt, copy=False) if need_bias else none.copy()
+    # (2-D operands, the common case, skip the reshapes; astype only where numpy's
+    # result dtype differs, as for bfloat16)
+    g2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
+    if need_input:
+        gi = np.matmul(grad, w)
+        gi = gi if gi.dtype == dt else _arr(gi).astype(dt)
+    else:
+        gi = none.copy()
+    if need_weight:
+        gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+        gw = gw if gw.dtype == dt else gw.astype(dt)
+    else:
+        gw = none.copy()
+    if need_bias:
+        gb = np.add.reduce(g2, 0)
+        gb = gb if gb.dtype == dt else gb.astype(dt)
+    else:
+        gb = none.copy()
     return gi, gw, gb
 
 
