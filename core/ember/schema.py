@@ -15,11 +15,10 @@ trailing ``?`` allows ``None``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import operator
 import re
-from typing import Any
+from typing import Any, NamedTuple
 from collections.abc import Callable
 
 from . import dtypes as _dt
@@ -38,9 +37,9 @@ TAGS = frozenset({"primitive", "composite", "pointwise", "reduction", "view", "i
 PROMOTIONS = (None, "default", "int_to_float", "always_bool", "bool_to_long", "none")
 
 
-@dataclasses.dataclass(frozen=True)
-class Arg:
-    """One parsed argument of a signature."""
+class Arg(NamedTuple):
+    """One parsed argument of a signature (immutable; a named tuple because ~700 of
+    them are built at every ``import ember``, and a frozen dataclass is slow to make)."""
 
     name: str
     type: str  # base type without ? / [] / alias annotation
@@ -106,7 +105,7 @@ def parse_signature(sig: str) -> tuple[str, list[Arg], str]:
         name, args, ret = hit
         return name, [Arg(*a) for a in args], ret
     name, args, ret = _parse_signature(sig)
-    _cache_put(("sig", sig), (name, tuple(dataclasses.astuple(a) for a in args), ret))
+    _cache_put(("sig", sig), (name, tuple(tuple(a) for a in args), ret))
     return name, args, ret
 
 
