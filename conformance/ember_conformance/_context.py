@@ -41,3 +41,21 @@ def _begin(record_property, device, op, dtype, check, strict) -> None:
 def unsupported_at_runtime(op: str, device: str, error: Exception):
     """A decomposition reached a primitive the device lacks."""
     pytest.skip(f"unsupported: {op}() on {device} needs an op the backend lacks: {error}")
+
+
+def run_checks(request, device: str, op: str, dtype: str, check: str, strict: bool,
+               checker, not_applicable: str) -> None:
+    """One op-level test: ``begin``, then ``checker(entry, device, dtype) -> (ran,
+    failures)``; failures fail the test, a run with nothing applicable skips it."""
+    from ember.errors import NotImplementedForDevice
+
+    from . import opdb
+    begin(request, device, op, dtype, check, strict)
+    try:
+        ran, failures = checker(opdb.entry(op), device, dtype)
+    except NotImplementedForDevice as e:
+        unsupported_at_runtime(op, device, e)
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
+    if not ran:
+        pytest.skip(not_applicable)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from ember.errors import NotImplementedForDevice
 
 from . import opdb
-from ._context import begin, unsupported_at_runtime
+from ._context import run_checks
 from .harness import differentiable, gradients
 
 try:
@@ -25,12 +24,5 @@ CASES = [(e.name, d) for e in opdb.entries() if HAVE_AUTOGRAD and differentiable
 @pytest.mark.skipif(not HAVE_AUTOGRAD, reason="ember.autograd is not available")
 @pytest.mark.parametrize("op,dtype", CASES, ids=[f"{o}-{d}" for o, d in CASES])
 def test_grad(ember_device, op, dtype, request, ember_strict):
-    begin(request, ember_device, op, dtype, "grad", ember_strict)
-    try:
-        ran, failures = gradients(opdb.entry(op), ember_device, dtype)
-    except NotImplementedForDevice as e:
-        unsupported_at_runtime(op, ember_device, e)
-    if failures:
-        pytest.fail("\n".join(failures), pytrace=False)
-    if not ran:
-        pytest.skip(f"n/a: no differentiable sample of {op}() in {dtype}")
+    run_checks(request, ember_device, op, dtype, "grad", ember_strict, gradients,
+               f"n/a: no differentiable sample of {op}() in {dtype}")
