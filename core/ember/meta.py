@@ -17,14 +17,13 @@ from .memory import Allocator
 EMBER_PLUGIN_API = "1.0"
 
 
-class MetaArray:
-    """A data-less stand-in for a native array: ``shape``, ``dtype``, ``ndim``, ``size``."""
+class ArrayShape:
+    """``ndim``, ``size``, ``itemsize`` and ``nbytes`` of a native array class that
+    stores ``shape`` and a numpy ``dtype`` (a mixin for backends' own array types)."""
 
-    __slots__ = ("shape", "dtype")
-
-    def __init__(self, shape, dtype) -> None:
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+    __slots__ = ()
+    shape: tuple
+    dtype: np.dtype
 
     @property
     def ndim(self) -> int:
@@ -35,8 +34,22 @@ class MetaArray:
         return math.prod(self.shape)
 
     @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
     def nbytes(self) -> int:
         return self.size * self.dtype.itemsize
+
+
+class MetaArray(ArrayShape):
+    """A data-less stand-in for a native array: ``shape``, ``dtype``, ``ndim``, ``size``."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype) -> None:
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
 
     def __repr__(self) -> str:
         return f"MetaArray(shape={self.shape}, dtype={self.dtype})"

@@ -10,9 +10,10 @@ numpy ``.dtype``.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
+
+from ember.meta import ArrayShape
 
 __all__ = ["CLArray", "Storage", "contiguous_strides"]
 
@@ -51,7 +52,7 @@ def contiguous_strides(shape: tuple) -> tuple:
     return tuple(reversed(strides))
 
 
-class CLArray:
+class CLArray(ArrayShape):
     """``shape`` / ``strides`` (in elements) / ``offset`` (in elements) over a storage."""
 
     __slots__ = ("storage", "shape", "strides", "offset", "dtype", "__weakref__")
@@ -72,22 +73,6 @@ class CLArray:
     @property
     def buffer(self):
         return self.storage.block.handle
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def itemsize(self) -> int:
-        return self.dtype.itemsize
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
 
     @property
     def is_contiguous(self) -> bool:
