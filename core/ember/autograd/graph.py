@@ -16,7 +16,7 @@ from .. import dtypes as _dt
 from ..tensor import Size, Tensor
 
 __all__ = ["Node", "OpNode", "AccumulateGrad", "TensorMeta", "RemovableHandle",
-           "gradient_edge", "alias", "FREED_MESSAGE"]
+           "gradient_edge", "leaf_edge", "alias", "FREED_MESSAGE"]
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved "
@@ -189,15 +189,22 @@ def gradient_edge(t: Tensor):
         return (fn, t._output_nr)
     if not t._requires_grad:
         return None
-    return (grad_accumulator(t), 0)
+    return leaf_edge(t)
+
+
+def leaf_edge(t: Tensor) -> tuple:
+    """``(node, 0)`` for the leaf's unique ``AccumulateGrad`` node.  Made once and kept
+    on the leaf (edges are read-only), so recording an op that reads a parameter
+    allocates no edge."""
+    e = t.__dict__.get("_grad_edge")
+    if e is None:
+        e = t.__dict__["_grad_edge"] = (AccumulateGrad(t), 0)
+    return e
 
 
 def grad_accumulator(t: Tensor) -> AccumulateGrad:
     """The leaf's unique ``AccumulateGrad`` node."""
-    acc = t.__dict__.get("_grad_acc")
-    if acc is None:
-        acc = t.__dict__["_grad_acc"] = AccumulateGrad(t)
-    return acc
+    return leaf_edge(t)[0]
 
 
 class OpNode(Node):

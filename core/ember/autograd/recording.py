@@ -14,7 +14,7 @@ from ..schema import registry
 from ..tensor import Tensor
 from .anomaly import _mode as _anomaly
 from .anomaly import remember_forward
-from .graph import Node, TensorMeta, grad_accumulator
+from .graph import Node, TensorMeta, leaf_edge
 from .rules import nondifferentiable
 
 __all__ = ["autograd_kernel", "NotImplementedNode"]
@@ -130,7 +130,7 @@ def record(d, args, out, edges=None):
                 edges.append((fn, t._output_nr))
                 any_edge = True
             elif t._requires_grad:
-                edges.append((grad_accumulator(t), 0))
+                edges.append(t.__dict__.get("_grad_edge") or leaf_edge(t))
                 any_edge = True
             else:
                 edges.append(None)
@@ -210,7 +210,7 @@ def _edge(t):
     if fn is not None:
         return (fn, t._output_nr)
     if t._requires_grad:
-        return (grad_accumulator(t), 0)
+        return leaf_edge(t)
     return None
 
 
