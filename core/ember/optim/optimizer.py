@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import ops as _ops
+from ..dispatch import state as _state
 from ..nn.module import no_grad
 from ..tensor import Tensor
 
@@ -85,12 +86,17 @@ class Optimizer:
     def step(self, closure: Callable | None = None):
         """One update of every parameter that has a gradient (after re-evaluating the
         loss with ``closure`` if given, as PyTorch does); returns that loss."""
-        loss = self._closure(closure)
-        with no_grad():
+        loss = self._closure(closure) if closure is not None else None
+        # no_grad, without the context manager's objects (this runs every step)
+        prev = _state.grad_enabled
+        _state.grad_enabled = False
+        try:
             for group in self.param_groups:
                 params, grads = self._grouped(group)
                 if params:
                     self._update(group, params, grads)
+        finally:
+            _state.grad_enabled = prev
         return loss
 
     def _update(self, group: dict, params: list, grads: list) -> None:
