@@ -222,6 +222,13 @@ def cross_entropy_backward(grad, x, target, weight, reduction, ignore_index, lab
 @kernel("_sgd_update_")
 def sgd_update_(params, grads, bufs, lr, momentum, dampening, weight_decay, nesterov,
                 maximize, init_buffers):
+    if momentum and not (init_buffers or dampening or weight_decay or nesterov or maximize):
+        # The common step with momentum, without the per-parameter option tests below.
+        for p, d, buf in zip(params, grads, bufs, strict=True):
+            buf *= momentum
+            buf += d
+            p -= lr * buf
+        return
     for i, p in enumerate(params):
         d = grads[i]
         if maximize:
