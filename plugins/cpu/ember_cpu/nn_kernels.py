@@ -122,6 +122,9 @@ def _ce_coefficients(x2, t2, weight, ignore_index, ls):
 
 
 _ARANGE: dict = {}
+# The ufuncs' reduce directly: ndarray.max()/min()/sum() go through numpy's Python
+# wrappers, which cost more than the reduction of a small batch's logits.
+_max, _min, _sum = np.maximum.reduce, np.minimum.reduce, np.add.reduce
 
 
 def _rows_index(n: int) -> np.ndarray:
@@ -141,19 +144,19 @@ def _simple_ce(x, target, weight, ignore_index, label_smoothing) -> bool:
     a few hundred elements, and each call costs microseconds."""
     return (x.ndim == 2 and weight is None and not label_smoothing
             and target.dtype.kind in "iu" and x.shape[0] != 0 and x.dtype.kind == "f"
-            and not 0 <= ignore_index < x.shape[1] and target.min() >= 0)
+            and not 0 <= ignore_index < x.shape[1] and _min(target) >= 0)
 
 
 @kernel("cross_entropy")
 def cross_entropy(x, target, weight, reduction, ignore_index, label_smoothing):
     if _simple_ce(x, target, weight, ignore_index, label_smoothing):
-        s = x - x.max(1, keepdims=True)
+        s = x - _max(x, 1, keepdims=True)
         try:
             picked = s[_rows_index(x.shape[0]), target]
         except IndexError:  # a target past the last class: the general path says which
             picked = None
         if picked is not None:
-            loss = np.log(np.exp(s).sum(1))
+            loss = np.log(_sum(np.exp(s, out=s), 1))
             loss -= picked
             if reduction == "none":
                 # A row with a non-finite maximum has NaN here; the general path treats
@@ -161,7 +164,7 @@ def cross_entropy(x, target, weight, reduction, ignore_index, label_smoothing):
                 if not np.isnan(loss).any():
                     return loss
             else:
-                total = loss.sum()
+                total = _sum(loss)
                 # NaN if and only if some row's maximum was not finite (the loss is
                 # otherwise >= 0 or +inf): then the general path below decides.
                 if total == total:
@@ -188,13 +191,13 @@ def cross_entropy_backward(grad, x, target, weight, reduction, ignore_index, lab
     if _simple_ce(x, target, weight, ignore_index, label_smoothing):
         # softmax(x) * scale - onehot(target) * scale; rows with a non-finite maximum
         # come out NaN, as on the general path.
-        g = x - x.max(1, keepdims=True)
+        g = x - _max(x, 1, keepdims=True)
         np.exp(g, out=g)
         if reduction == "none":
             scale, hot = grad[:, None], grad
         else:
             scale = hot = grad / x.shape[0] if reduction == "mean" else grad
-        g *= scale / g.sum(1, keepdims=True)
+        g *= scale / _sum(g, 1, keepdims=True)
         try:
             g[_rows_index(x.shape[0]), target] -= hot
         except IndexError:  # (raised before the write) the general path reports it
