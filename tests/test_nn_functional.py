@@ -293,3 +293,19 @@ def test_gradients_match_finite_differences(name, fn, shapes, path):  # noqa: F8
     finite differences (independent of PyTorch)."""
     inputs = [_f64(*s, seed=i) for i, s in enumerate(shapes)]
     assert ember.autograd.gradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("fn", ["relu", "threshold_backward"])
+def test_relu_backward_passes_nan_gradients_like_torch(fn):
+    x = np.array([np.nan, -1.0, 0.0, 2.0, -np.inf, np.inf], np.float32)
+    g = np.array([1.0, 2.0, 3.0, 4.0, 5.0, np.nan], np.float32)
+    if fn == "relu":
+        e = ember.tensor(x, requires_grad=True)
+        t = torch.tensor(x, requires_grad=True)
+        ember.relu(e).backward(ember.tensor(g))
+        torch.relu(t).backward(torch.tensor(g))
+        got, want = e.grad.numpy(), t.grad.numpy()
+    else:
+        got = ember.ops.nn.threshold_backward(ember.tensor(g), ember.tensor(x), 0).numpy()
+        want = torch.ops.aten.threshold_backward(torch.tensor(g), torch.tensor(x), 0).numpy()
+    np.testing.assert_array_equal(got, want)

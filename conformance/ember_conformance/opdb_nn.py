@@ -593,4 +593,4 @@ explicit("threshold_backward", lambda d, rng: [
     Sample(_v((3, 4), d, rng), _v((3, 4), d, rng), 0),
     Sample(_v((5,), d, rng), T(values((5,), d, rng)), 0.5),
     Sample(_v((0, 2), d, rng), _v((0, 2), d, rng), 0)],
-    lambda g, x, threshold: np.where(x > threshold, g, 0), grad=False)
+    lambda g, x, threshold: np.where(x <= threshold, 0, g), grad=False)

@@ -247,7 +247,7 @@ def adapt(od, fn, backend):
         return run_inplace
 
     if check is not None and not info["frontend"] \
-            and not od.returns_tuple and od.returns in ("Tensor", "Tensor(a)") \
+            and (od.returns in ("Tensor", "Tensor(a)") or _n_plain_outputs(od)) \
             and info["device"] is None and not info["tensor_list"] \
             and info["generator"] is None:
         return _generated_runner(od, fn, check)
@@ -256,6 +256,15 @@ def adapt(od, fn, backend):
         spec = check(args) if check is not None else None
         return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
     return run
+
+
+def _n_plain_outputs(od) -> int:
+    """How many tensors an op returning a tuple of plain (not view) tensors returns,
+    e.g. 3 for ``(Tensor, Tensor, Tensor)``; 0 for every other kind of return."""
+    if not od.returns_tuple or od.is_view or any(a.name == "dtype" for a in od.args):
+        return 0  # (a dtype argument would be filled from one spec; tuples have several)
+    parts = [p.strip() for p in od.returns.strip("()").split(",")]
+    return len(parts) if all(p == "Tensor" for p in parts) else 0
 
 
 def _generated_runner(od, fn, check):
@@ -305,15 +314,20 @@ def _generated_runner(od, fn, check):
         lines.append(f"        a{dpos} = spec.dtype")
     lines.append(f"    out = fn({', '.join(call)})")
     first = next((i for i, a in enumerate(od.args) if a.is_tensor), None)
-    if first is not None:
-        lines.append(f"    if out is n{first}:")
-        lines.append(f"        return a{first}  # e.g. contiguous() of a contiguous tensor")
-    if od.is_view:  # the output shares memory and the version counter with the input
-        lines.append("    t = make(out, dev)")
-        lines.append("    _alias(t, a0)")
-        lines.append("    return t")
+    n_out = _n_plain_outputs(od)
+    if n_out:  # a tuple of new tensors: wrap each (no aliasing, no identity shortcut)
+        outs = ", ".join(f"make(out[{k}], dev)" for k in range(n_out))
+        lines.append(f"    return ({outs})")
     else:
-        lines.append("    return make(out, dev)")
+        if first is not None:
+            lines.append(f"    if out is n{first}:")
+            lines.append(f"        return a{first}  # e.g. contiguous() of a contiguous tensor")
+        if od.is_view:  # the output shares memory and the version counter with the input
+            lines.append("    t = make(out, dev)")
+            lines.append("    _alias(t, a0)")
+            lines.append("    return t")
+        else:
+            lines.append("    return make(out, dev)")
     # ``check`` fills its own cache; share it so hits need no second lookup.
     env = {"fn": fn, "check": check, "cache": check.cache, "make": Tensor._make,
            "_any_key": _any_key, "_unwrap_any": _unwrap_any, "_alias": _alias,

@@ -188,8 +188,9 @@ threshold_backward = defop(
     meta=lambda grad_output, self, threshold: Spec(tuple(grad_output.shape),
                                                    grad_output.dtype),
     decomposition=lambda grad_output, self, threshold: _E.where(
-        self > threshold, grad_output, _zero(grad_output)),
-    doc="``grad_output`` where ``self > threshold``, else 0 (the backward of ``relu``).")
+        self <= threshold, _zero(grad_output), grad_output),
+    doc="0 where ``self <= threshold``, else ``grad_output`` (the backward of ``relu``; "
+        "as in PyTorch a NaN in ``self`` passes its gradient through).")
 
 
 # --- dropout, embedding, attention ---------------------------------------------------------

@@ -542,14 +542,17 @@ def linear_backward(grad, x, w, need_input, need_weight, need_bias):
 _BITS = {2: np.dtype(np.int16), 4: np.dtype(np.int32), 8: np.dtype(np.int64)}
 
 
-def _keep(values, mask):
-    """``values`` where ``mask``, else 0 (NaN included), without branches: ``np.where``
-    with an irregular mask mispredicts per element and was 20x slower here than this
-    bitwise AND of the values' bits with an all-ones/all-zeros mask."""
+def _keep(values, mask, drop=False):
+    """``values`` where ``mask`` (where not ``mask`` with ``drop``), else 0 (NaN
+    included), without branches: ``np.where`` with an irregular mask mispredicts per
+    element and was 20x slower here than this bitwise AND of the values' bits with an
+    all-ones/all-zeros mask."""
     bits = _BITS.get(values.dtype.itemsize)
     if bits is None or values.dtype.kind == "b":
-        return np.where(mask, values, values.dtype.type(0))
-    m = np.negative(mask, dtype=bits)
+        zero = values.dtype.type(0)
+        return np.where(mask, zero, values) if drop else np.where(mask, values, zero)
+    # True -> -1 (all ones) to keep; with drop, True -> 0 and False -> -1
+    m = np.subtract(mask, 1, dtype=bits) if drop else np.negative(mask, dtype=bits)
     if m.shape == values.shape and m.ndim:  # the AND can write into the mask's array
         np.bitwise_and(values.view(bits), m, out=m)
         return m.view(values.dtype)
@@ -559,4 +562,5 @@ def _keep(values, mask):
 @kernel("threshold_backward")
 def threshold_backward(grad, x, threshold):
     # (a view to same-sized integers works for any strides: no contiguous copy needed)
-    return _arr(_keep(grad, np.greater(x, threshold)))
+    # zero where x <= threshold, as PyTorch: a NaN input passes its gradient through
+    return _arr(_keep(grad, np.less_equal(x, threshold), drop=True))
