@@ -601,13 +601,14 @@ def _source(od: OpDef) -> tuple[str, dict]:
     if tensors and all(not a.is_list and not a.optional and not a.has_default
                        for a in od.args if a.is_tensor):
         # The dispatcher's common case, inlined: plain tensors on one device, none
-        # requiring grad, no functionality key active -> the cached backend kernel.
+        # requiring grad (or grad mode off: backward formulas, optimizer steps), no
+        # functionality key active -> the cached backend kernel.
         t0 = tensors[0]
         same = "".join(f" and {t}._device is _dv" for t in tensors[1:])
         grad = " or ".join(f"{t}._requires_grad" for t in tensors)
         body.append("    if " + " and ".join(f"{t}.__class__ is _T" for t in tensors) + ":")
         body.append(f"        _dv = {t0}._device")
-        body.append(f"        if not ({grad}){same} and not _st.keys:")
+        body.append(f"        if not (({grad}) and _st.grad_enabled){same} and not _st.keys:")
         body.append("            _k = _cache.get(_dv.type)")
         body.append("            if _k is not None:")
         body.append(f"                return _k(_od, _dv, {tup})")
