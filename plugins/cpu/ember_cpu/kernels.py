@@ -642,8 +642,17 @@ def _bounds(op, fn):
 
 @kernel("index")
 def index(a, indices):
-    idx = tuple(slice(None) if i is None else i for i in indices)
-    return _bounds("index", lambda: np.asarray(a[idx]))
+    # t[int_tensor], the common case, indexes with the array itself
+    idx = indices[0] if len(indices) == 1 and indices[0] is not None else \
+        tuple(_FULL if i is None else i for i in indices)
+    try:
+        r = a[idx]
+    except IndexError as e:  # numpy's message for an out-of-range index, naming the op
+        raise IndexError(f"index(): {e}") from None
+    return r if r.__class__ is _ndarray else _asarray(r)
+
+
+_FULL = slice(None)
 
 
 @kernel("index_put_")
@@ -823,7 +832,11 @@ def triu(a, diagonal=0):
 # -- linalg ----------------------------------------------------------------------------------
 @kernel("matmul")
 def matmul(a, b):
-    if a.dtype in _HALF:  # accumulate in float32 and round once, as PyTorch
+    d = a.dtype
+    if d is _F32 or d is _F64:  # the common case first (a set lookup hashes the dtype)
+        r = np.matmul(a, b)
+        return r if r.__class__ is _ndarray else _asarray(r)
+    if d in _HALF:  # accumulate in float32 and round once, as PyTorch
         b = b.astype(_F32)
         return np.asarray(np.matmul(a.astype(_F32), b)).astype(a.dtype)
     return np.asarray(np.matmul(a, b))
