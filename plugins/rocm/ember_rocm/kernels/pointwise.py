@@ -188,6 +188,11 @@ def _bind(name, expr_spec, argnames, values, compute, helpers):
     static = {n: v for n, v in zip(argnames, values, strict=False)
               if v is None or isinstance(v, str)}
     expr = expr_spec(_kind(compute), static) if callable(expr_spec) else expr_spec
+    if compute.kind in "ub":
+        # Unsigned types never equal -1: drop the signed-overflow guards (the OpenCL
+        # compiler warns "comparison of constant -1 ... is always false" otherwise).
+        expr = expr.replace(" || {other} == -1", "").replace("{other} == -1", "0")
+        helpers = helpers.replace("b == -1", "0")
     tensors, scalars, names = [], [], {}
     for n, v in zip(argnames, values, strict=False):
         var = f"v_{n}"
