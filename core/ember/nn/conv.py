@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
 
-from .. import ops as _ops
 from ..errors import OpError
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from ._errors import layer_error
 from .module import Module
-from .parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d"]
 
@@ -61,21 +58,11 @@ class _ConvNd(Module):
         self.dilation = _ntuple(dilation, n, "dilation")
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(_ops.empty((out_channels, in_channels // groups)
-                                           + self.kernel_size, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_ops.empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        init._affine_parameters(self, (out_channels, in_channels // groups)
+                                + self.kernel_size, bias, device, dtype)
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init._reset_affine(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

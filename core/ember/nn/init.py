@@ -140,3 +140,27 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, generator)
 
+
+
+# --- the defaults of Linear and ConvNd (PyTorch's) ------------------------------------------
+
+def _affine_parameters(module, weight_shape: tuple, bias: bool, device, dtype) -> None:
+    """Give ``module`` an uninitialised ``weight`` of ``weight_shape`` and, with ``bias``,
+    a ``bias`` of ``weight_shape[0]`` (else a ``None`` bias), then reset them."""
+    from .parameter import Parameter
+    module.weight = Parameter(_ops.empty(weight_shape, device=device, dtype=dtype))
+    if bias:
+        module.bias = Parameter(_ops.empty(weight_shape[0], device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+    module.reset_parameters()
+
+
+def _reset_affine(weight: Tensor, bias: Tensor | None) -> None:
+    """``kaiming_uniform_(a=sqrt(5))`` weights and a bias uniform in ±1/sqrt(fan_in)
+    (zero when the layer has no inputs), as PyTorch's Linear and ConvNd start."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

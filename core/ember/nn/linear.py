@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
 
-from .. import ops as _ops
 from ..errors import OpError
 from ..ops.nn import linear as _linear
 from ..tensor import Tensor
 from . import init
 from ._errors import layer_error
 from .module import Module
-from .parameter import Parameter
 
 __all__ = ["Identity", "Linear", "Flatten", "Unflatten"]
 
@@ -35,19 +32,10 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_ops.empty((out_features, in_features), device=device,
-                                           dtype=dtype))
-        if bias:
-            self.bias = Parameter(_ops.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        init._affine_parameters(self, (out_features, in_features), bias, device, dtype)
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._reset_affine(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         try:
