@@ -74,6 +74,18 @@ def _outer_code(nd: int) -> tuple:
     return idx, params
 
 
+#: the opening of every row kernel (rows.cl's $ROW_START)
+_ROW_START = """    const long g = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int lsz = get_local_size(0);
+    __local $T scratch[GROUP_MAX];
+    long base = off, obase = 0;
+    {
+        long r = g;
+$OUTER_INDEX
+    }"""
+
+
 def _group(c: int) -> int:
     return 256 if c > 128 else 32  # few sizes: PoCL compiles once per group size
 
@@ -83,7 +95,8 @@ def _row_kernel(name: str, dev, dtype, nd: int, scalar_dtypes: list):
 
     def source():
         idx, params = _outer_code(nd)
-        return template("rows.cl").substitute(T=T, OUTER_INDEX=idx, OUTER_PARAMS=params)
+        start = _ROW_START.replace("$OUTER_INDEX", idx).replace("$T", T)
+        return template("rows.cl").substitute(T=T, ROW_START=start, OUTER_PARAMS=params)
     return get_kernel(dev, ("rows", name, dtype, nd), source, name,
                       scalar_dtypes + [_LONG] * (3 * nd))
 

@@ -19,24 +19,27 @@
 #define ADD(a, b) ((a) + (b))
 #define MAXNAN(a, b) (((a) > (b) || isnan(a)) ? (a) : (b))
 
+// `shift`: the row's maximum (NaN wins), the shift of a stable exp(); rows of -inf / inf
+// shift by 0, so exp() produces the NaN itself, as the reference does
+#define ROW_SHIFT(shift) \
+    $T shift; \
+    do { \
+        $T mx_ = -INFINITY; \
+        for (long j_ = lid; j_ < C; j_ += lsz) mx_ = MAXNAN(mx_, in[base + j_ * ist]); \
+        GROUP_REDUCE(scratch, mx_, MAXNAN); \
+        shift = isfinite(mx_) ? mx_ : ($T)0; \
+    } while (0)
+
+// ROW_START (filled in by the Python side): the work group's row `g`, its item `lid` of
+// `lsz`, the local scratch, and the row's input/output offsets `base`/`obase` from the
+// merged outer dimensions
+
 __kernel void softmax(const long rows, const long C, __global $T* out, const long ost,
                       __global const $T* in, const long off, const long ist,
                       const int log_$OUTER_PARAMS)
 {
-    const long g = get_group_id(0);
-    const int lid = get_local_id(0);
-    const int lsz = get_local_size(0);
-    __local $T scratch[GROUP_MAX];
-    long base = off, obase = 0;
-    {
-        long r = g;
-$OUTER_INDEX
-    }
-    $T mx = -INFINITY;
-    for (long j = lid; j < C; j += lsz) mx = MAXNAN(mx, in[base + j * ist]);
-    GROUP_REDUCE(scratch, mx, MAXNAN);
-    // rows of -inf / inf: exp() produces the NaN itself, as the reference does
-    const $T shift = isfinite(mx) ? mx : ($T)0;
+$ROW_START
+    ROW_SHIFT(shift);
     $T s = 0;
     for (long j = lid; j < C; j += lsz) s += exp(in[base + j * ist] - shift);
     GROUP_REDUCE(scratch, s, ADD);
@@ -56,25 +59,14 @@ __kernel void cross_entropy(const long rows, const long C, __global $T* loss,
                             __global const $T* weight, const long woff, const long wst,
                             const int has_weight, const long ignore_index, const $T ls$OUTER_PARAMS)
 {
-    const long g = get_group_id(0);
-    const int lid = get_local_id(0);
-    const int lsz = get_local_size(0);
-    __local $T scratch[GROUP_MAX];
-    long base = off, obase = 0;
-    {
-        long r = g;
-$OUTER_INDEX
-    }
+$ROW_START
     const long t = target[toff + g];
     const int valid = t != ignore_index;
     if (valid && (t < 0 || t >= C)) {
         if (lid == 0) { bad[0] = 1; loss[g] = NAN; wrow[g] = 0; }
         return;
     }
-    $T mx = -INFINITY;
-    for (long j = lid; j < C; j += lsz) mx = MAXNAN(mx, in[base + j * ist]);
-    GROUP_REDUCE(scratch, mx, MAXNAN);
-    const $T shift = isfinite(mx) ? mx : ($T)0;
+    ROW_SHIFT(shift);
     $T s = 0, swx = 0, sw = 0;
     for (long j = lid; j < C; j += lsz) {
         const $T x = in[base + j * ist] - shift;
@@ -111,21 +103,10 @@ __kernel void cross_entropy_backward(const long rows, const long C, __global $T*
                                      const long gst, __global const $T* denom,
                                      const int mode$OUTER_PARAMS)
 {
-    const long g = get_group_id(0);
-    const int lid = get_local_id(0);
-    const int lsz = get_local_size(0);
-    __local $T scratch[GROUP_MAX];
-    long base = off, obase = 0;
-    {
-        long r = g;
-$OUTER_INDEX
-    }
+$ROW_START
     const long t = target[toff + g];
     const int valid = t != ignore_index && t >= 0 && t < C;
-    $T mx = -INFINITY;
-    for (long j = lid; j < C; j += lsz) mx = MAXNAN(mx, in[base + j * ist]);
-    GROUP_REDUCE(scratch, mx, MAXNAN);
-    const $T shift = isfinite(mx) ? mx : ($T)0;
+    ROW_SHIFT(shift);
     $T s = 0, sw = 0;
     for (long j = lid; j < C; j += lsz) {
         s += exp(in[base + j * ist] - shift);
