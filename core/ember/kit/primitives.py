@@ -323,13 +323,18 @@ def all_(ns, a, dim=None, keepdim=False):
     return ns.xp.all(a, axis=ns.axes(dim, a.ndim), keepdims=keepdim)
 
 
-@impl("cumsum")
-def cumsum(ns, a, dim, dtype=None):
+def _scan(ns, a, dim, dtype, name):
+    """``cumulative_sum``/``cumulative_prod`` along ``dim`` (0-d: a copy, as PyTorch)."""
     xp = ns.xp
     if a.ndim == 0:
         return xp.astype(a, ns.dtype(dtype)) if dtype is not None else xp.asarray(a, copy=True)
-    return xp.cumulative_sum(_numeric(ns, a), axis=dim % a.ndim,
+    return getattr(xp, name)(_numeric(ns, a), axis=dim % a.ndim,
                              dtype=ns.dtype(dtype) if dtype is not None else None)
+
+
+@impl("cumsum")
+def cumsum(ns, a, dim, dtype=None):
+    return _scan(ns, a, dim, dtype, "cumulative_sum")
 
 
 # -- views and shape ----------------------------------------------------------------------
@@ -567,11 +572,7 @@ def round_(ns, a, decimals=0):
 
 @impl("cumprod")
 def cumprod(ns, a, dim, dtype=None):
-    xp = ns.xp
-    if a.ndim == 0:
-        return xp.astype(a, ns.dtype(dtype)) if dtype is not None else xp.asarray(a, copy=True)
-    return xp.cumulative_prod(_numeric(ns, a), axis=dim % a.ndim,
-                              dtype=ns.dtype(dtype) if dtype is not None else None)
+    return _scan(ns, a, dim, dtype, "cumulative_prod")
 
 
 @impl("nonzero")
