@@ -192,9 +192,9 @@ def _fmt(n: int) -> str:
 def _allocator(device=None) -> Allocator:
     from .device import device as _device, get_backend, get_default_device
     d = _device(device) if device is not None else get_default_device()
-    alloc = get_backend(d.type).allocator(d.index or 0)
-    if d._acct is None and observing_allocator(d.type, start=True) is alloc:
-        d._acct = alloc
+    alloc = get_backend(d.type).allocator(d.index or 0)  # (loads the plugin first)
+    if d._acct is None:  # a backend that observes allocations starts observing here
+        observing_allocator(d.type, start=True)
     return alloc
 
 

@@ -121,39 +121,22 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
 
     # Dependencies: how many edges lead into each node reachable from the roots.
     deps: dict = {}
-    if len(roots) == 1:
-        # One root (a loss): no node can lead back to it, so a node is new exactly
-        # when it has no count yet.
-        root_nodes = [roots[0][0]]
-        stack = [roots[0][0]]
-        while stack:
-            for e in stack.pop().next_edges:
-                if e is not None:
-                    c = e[0]
-                    k = deps.get(c)
-                    if k is None:
-                        deps[c] = 1
-                        stack.append(c)
-                    else:
-                        deps[c] = k + 1
-    else:
-        root_nodes = []
-        seen = set()
-        for node, _ in roots:
-            if node not in seen:
-                seen.add(node)
-                root_nodes.append(node)
-        stack = list(root_nodes)
-        while stack:
-            n = stack.pop()
-            for e in n.next_edges:
-                if e is None:
-                    continue
+    # A node is pushed when it gets its first count (roots are pushed up front), so
+    # each is walked once without a separate "seen" set.
+    root_nodes = list(dict.fromkeys(node for node, _ in roots))
+    root_set = set(root_nodes)
+    stack = list(root_nodes)
+    while stack:
+        for e in stack.pop().next_edges:
+            if e is not None:
                 c = e[0]
-                deps[c] = deps.get(c, 0) + 1
-                if c not in seen:
-                    seen.add(c)
-                    stack.append(c)
+                k = deps.get(c)
+                if k is None:
+                    deps[c] = 1
+                    if c not in root_set:
+                        stack.append(c)
+                else:
+                    deps[c] = k + 1
 
     needed = None if captures is None else _needed(root_nodes, deps, captures)
 

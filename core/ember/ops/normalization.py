@@ -38,6 +38,16 @@ def _batch_norm_meta(input, running_mean=None, running_var=None, weight=None, bi
     return Spec(tuple(input.shape), input.dtype)
 
 
+def _affine(out, weight, bias, shape=None):
+    """``out * weight + bias`` for the optional per-channel (``shape``: broadcastable
+    view of them) or per-element affine parameters of a normalisation."""
+    if weight is not None:
+        out = out * (weight if shape is None else weight.reshape(shape))
+    if bias is not None:
+        out = out + (bias if shape is None else bias.reshape(shape))
+    return out
+
+
 def _batch_norm_decomp(input, running_mean=None, running_var=None, weight=None, bias=None,
                        training=False, momentum=0.1, eps=1e-5):
     dims = (0,) + tuple(range(2, input.ndim))
@@ -53,12 +63,7 @@ def _batch_norm_decomp(input, running_mean=None, running_var=None, weight=None, 
     else:
         centered = input - running_mean.reshape(shape)
         var = running_var.reshape(shape)
-    out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    return _affine(centered * (var + eps).rsqrt(), weight, bias, shape)
 
 
 batch_norm = defop(
@@ -86,12 +91,7 @@ def _layer_norm_meta(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 def _layer_norm_decomp(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
     _, centered, var = _moments(input, dims)
-    out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    return _affine(centered * (var + eps).rsqrt(), weight, bias)
 
 
 layer_norm = defop(
@@ -120,12 +120,7 @@ def _group_norm_decomp(input, num_groups, weight=None, bias=None, eps=1e-5):
     x = input.reshape(n, num_groups, -1)
     _, centered, var = _moments(x, (2,))
     out = (centered * (var + eps).rsqrt()).reshape(input.shape)
-    shape = (1, c) + (1,) * (input.ndim - 2)
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    return _affine(out, weight, bias, (1, c) + (1,) * (input.ndim - 2))
 
 
 group_norm = defop(

@@ -78,18 +78,32 @@ def elementwise(name: str, expr: str, out: CLArray, tensors: list, scalars: list
             tuple((v, a.shape, a.strides, a.dtype) for v, a in tensors),
             tuple((v, dt) for v, _, dt in scalars))
     plan = dev.plans.get(pkey)
-    if plan is not None:
-        k, n, cshape, cstrides = plan
-        args = [n, out.buffer, out.offset, *cstrides[0]]
-        for j, (_, a) in enumerate(tensors, start=1):
-            args += [a.buffer, a.offset, *cstrides[j]]
-        args += [v for _, v, _ in scalars]
-        args += cshape
-        k(dev.queue, launch_size(n), None, *args)
-        return out
+    if plan is None:
+        plan = _plan(name, expr, out, tensors, scalars, compute, helpers)
+        if plan is None:  # nothing to compute
+            return out
+        if len(dev.plans) > 8192:  # layouts seen once (varying shapes) must not pile up
+            dev.plans.clear()
+        dev.plans[pkey] = plan
+    k, n, cshape, cstrides = plan
+    args = [n, out.buffer, out.offset, *cstrides[0]]
+    for j, (_, a) in enumerate(tensors, start=1):
+        args += [a.buffer, a.offset, *cstrides[j]]
+    args += [v for _, v, _ in scalars]
+    args += cshape
+    k(dev.queue, launch_size(n), None, *args)
+    return out
+
+
+def _plan(name: str, expr: str, out: CLArray, tensors: list, scalars: list,
+          compute: np.dtype, helpers: str):
+    """The launch plan of ``elementwise``: (kernel, size, merged sizes, merged strides),
+    or ``None`` for an empty output."""
+    shape = out.shape
+    dev = out.dev
     n = math.prod(shape)
     if n == 0:
-        return out
+        return None
     all_strides = [out.strides] + [broadcast_strides(a, shape) for _, a in tensors]
     cshape, cstrides = collapse(shape, all_strides)
     # Few shape classes keep compilation rare: pad to 1, 2, 4 or 8 dims (size-1 dims
@@ -138,13 +152,4 @@ def elementwise(name: str, expr: str, out: CLArray, tensors: list, scalars: list
     dtypes += [dt for _, _, dt in scalars]
     dtypes += [_LONG] * nd
     k = get_kernel(dev, key, source, "pointwise", dtypes)
-    if len(dev.plans) > 8192:  # layouts seen once (varying shapes) must not pile up
-        dev.plans.clear()
-    dev.plans[pkey] = (k, n, cshape, cstrides)
-    args = [n, out.buffer, out.offset, *cstrides[0]]
-    for j, (_, a) in enumerate(tensors, start=1):
-        args += [a.buffer, a.offset, *cstrides[j]]
-    args += [v for _, v, _ in scalars]
-    args += cshape
-    k(dev.queue, launch_size(n), None, *args)
-    return out
+    return k, n, cshape, cstrides
