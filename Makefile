@@ -30,6 +30,7 @@ test: install
 lint:
 	$(PY) -m ruff check .
 
-bench:
-	$(PY) benchmarks/ops.py
-	$(PY) benchmarks/train_step.py
+bench:              ## timings against numpy and PyTorch; reports in build/bench/ (scripts/gen_docs.py)
+	mkdir -p build/bench
+	$(PY) benchmarks/ops.py --json build/bench/ops.json
+	$(PY) benchmarks/train_step.py --json build/bench/train_step.json
