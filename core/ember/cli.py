@@ -80,11 +80,18 @@ def info(out=None) -> int:
 def main(argv=None) -> int:
     """Run the ``ember`` command; returns its exit status."""
     from ember import plugins
-    parser = argparse.ArgumentParser(prog="ember", description="ember command-line tools")
+    parser = argparse.ArgumentParser(
+        prog="ember", description="ember command-line tools",
+        epilog="Other subcommands come from command plugins (entry-point group "
+               "'ember.cli'): `ember conformance` from ember-conformance.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("info", help="versions, plugins, devices, environment").set_defaults(
         run=lambda args: info())
     plugins.load_commands()  # a failing one warns, and `ember info` lists it
-    plugins.manager.hook.ember_cli_subcommands(subparsers=sub)
+    try:
+        plugins.manager.hook.ember_cli_subcommands(subparsers=sub)
+    except Exception as e:  # `ember info` must work whatever a command plugin does
+        print(f"ember: a command plugin failed to add its subcommands: "
+              f"{type(e).__name__}: {e}", file=sys.stderr)
     args = parser.parse_args(argv)
     return int(args.run(args))

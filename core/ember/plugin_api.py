@@ -26,8 +26,6 @@ all three agree with the registry, and prints the new digest).
 
 from __future__ import annotations
 
-import hashlib
-
 from .errors import PluginError
 
 __all__ = ["PLUGIN_API_VERSION", "PRIMITIVES", "SIGNATURES_DIGEST", "check", "parse",
@@ -112,6 +110,7 @@ def too_old(op_name: str, backend) -> str | None:
 def signatures_digest(registry: dict) -> str:
     """A short digest of every primitive's signature in ``registry`` (the calling
     convention), for the test that keeps ``SIGNATURES_DIGEST`` honest."""
+    import hashlib  # not at import time: `import ember` stays fast
     names = sorted(n for n, od in registry.items() if od.is_primitive)
     text = "\n".join(registry[n].signature for n in names)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
