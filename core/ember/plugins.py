@@ -75,7 +75,9 @@ class PluginStatus:
     @property
     def origin(self) -> str:
         """``"ember-rocm 0.1.0"``, or ``"in-process"``."""
-        return f"{self.distribution} {self.version}" if self.distribution else "in-process"
+        if not self.distribution:
+            return "in-process"
+        return f"{self.distribution} {self.version}" if self.version else self.distribution
 
 
 manager = pluggy.PluginManager("ember")
@@ -108,12 +110,6 @@ def backend_order() -> list[str]:
     """``EMBER_BACKENDS``, validated: the device types to load, in order of preference
     (empty: all).  Raises ``ValueError`` naming the variable for a malformed entry."""
     return _device_types("EMBER_BACKENDS")
-
-
-def unknown_backends() -> list[str]:
-    """The entries of ``EMBER_BACKENDS`` that no installed plugin provides."""
-    eps = _eps()
-    return [t for t in backend_order() if t not in eps and t != "meta"]
 
 
 # --- discovery --------------------------------------------------------------------------
@@ -163,7 +159,8 @@ def _eps() -> dict[str, Any]:
                           RuntimeWarning, stacklevel=4)
         if keep is None and not owner:
             # Nobody gets a contested name: using it reports the clash.
-            st = _statuses.setdefault(name, PluginStatus(name))
+            st = _statuses.setdefault(name, PluginStatus(
+                name, " and ".join(r.distribution or "?" for r in rivals)))
             _fail(st, _refused[-1].cause, placeholder=True, warn=False)
     unknown = [t for t in backend_order() if t not in _entry_points and t != "meta"]
     if unknown:
