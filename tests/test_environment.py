@@ -98,6 +98,13 @@ def test_backends_entries_are_validated(value, message):
     assert "ERR ValueError" in r.stdout and message in r.stdout, r.stdout
 
 
+def test_disable_entries_are_validated():
+    r = _run(_DEFAULT, env={"EMBER_DISABLE": "rocm:0"})
+    assert r.returncode == 0, r.stderr
+    assert "ERR ValueError environment variable EMBER_DISABLE='rocm:0': 'rocm:0' names a " \
+           "device, not a device type: write 'rocm'" in r.stdout, r.stdout
+
+
 @pytest.fixture(scope="module")
 def nodev(tmp_path_factory) -> pathlib.Path:
     """An installed plugin whose runtime is present but finds no device."""

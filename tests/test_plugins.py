@@ -424,6 +424,19 @@ def test_a_failed_in_process_registration_leaves_no_device_type():
         ember.plugins.unregister("toy")
 
 
+def test_a_misspelled_hook_is_refused_not_ignored():
+    class Typo:
+        EMBER_PLUGIN_API = "1.0"
+
+        @ember.hookimpl
+        def ember_backend_creat(self):
+            return ToyBackend()
+
+    with pytest.raises(ember.PluginError, match="unknown hook 'ember_backend_creat'"):
+        ember.plugins.register(Typo(), name="toy")
+    assert ember.plugins.manager.get_plugin("toy") is None
+
+
 # -- device names are owned ---------------------------------------------------------------
 
 class _ClaimsCPU:

@@ -39,7 +39,7 @@ def info(out=None) -> int:
             print(f"ember info: {e}", file=sys.stderr)
             return 2
     w("plugins:\n")
-    for st in sorted(statuses, key=lambda s: (s.kind, s.name)):
+    for st in sorted(statuses, key=lambda s: (s.kind != "device", s.name)):
         kind = " (command)" if st.kind == "command" else ""
         line = f"  {st.name:<10} {st.state:<12} {st.origin}, API {st.api_version or '?'}{kind}"
         if st.cause is not None:

@@ -346,6 +346,7 @@ def _register(obj, name: str, st: PluginStatus, in_process: bool = False) -> lis
         st.api_version = plugin_api.check(_declared_api(obj), f"plugin {name!r} "
                                                               f"({st.origin})")
         manager.register(obj, name=name)
+        manager.check_pending()  # a misspelled hook fails here instead of never running
         # The plugin's own hooks only: a caller without the other plugins.
         alone = partial(manager.subset_hook_caller,
                         remove_plugins=[p for p in manager.get_plugins() if p is not obj])
