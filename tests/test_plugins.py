@@ -564,5 +564,8 @@ def test_ember_conformance_still_runs():
     r = subprocess.run([sys.executable, "-m", "ember", "conformance", "--device", "cpu",
                         "-k", "test_ops and abs and float32"],
                        capture_output=True, text=True, timeout=300)
+    assert "invalid choice: 'conformance'" not in r.stderr, (
+        "ember-conformance's `ember.cli` entry point is not installed: reinstall it "
+        "(pip install --no-deps -e conformance)")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "ember-conformance cpu:" in r.stdout and "PASS" in r.stdout
