@@ -13,7 +13,6 @@ the hot path is: look at the tensor arguments, one dictionary lookup, run the ke
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 from collections.abc import Callable
@@ -217,7 +216,8 @@ def _any_requires_grad(od, args) -> bool:
 
 def cpu_fallback_enabled() -> bool:
     """Whether ops missing on a device may run on the CPU (``EMBER_CPU_FALLBACK=1``)."""
-    return os.environ.get(CPU_FALLBACK_ENV, "0").lower() not in ("", "0", "false", "no")
+    from .environment import flag
+    return flag(CPU_FALLBACK_ENV)
 
 
 def backend_kernel(od, device_type: str) -> Callable:
@@ -237,6 +237,9 @@ def backend_kernel(od, device_type: str) -> Callable:
         return _k.decomposed(od)
     if cpu_fallback_enabled() and device_type != "cpu":
         return _k.cpu_fallback(od, backend)
+    from .plugin_api import too_old
+    if (why := too_old(od.name, backend)) is not None:
+        raise NotImplementedForDevice(f"{od.name}(): {why}")
     raise NotImplementedForDevice(
         f"{od.name}(): not implemented for device type '{device_type}' "
         f"(backend '{backend.name}' has no kernel and the op has no decomposition). "
