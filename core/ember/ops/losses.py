@@ -69,6 +69,37 @@ def _class_target_meta(op, input, target, weight, reduction):
     return c, False
 
 
+def _classes(input) -> int:
+    return input.shape[1] if input.ndim >= 2 else input.shape[0]
+
+
+def _targets_in_range(op):
+    """Value rule of the class-index losses: every target is a class of ``input`` or
+    ``ignore_index`` (PyTorch raises IndexError).  One reduction and one read of a bool,
+    as PyTorch's CPU kernels check while they gather."""
+    def rule(input, target, weight=None, reduction="mean", ignore_index=-100, *rest):
+        if target.dtype.is_floating_point or target.numel() == 0:
+            return  # class probabilities: the shape rule checked them
+        c = _classes(input)
+        bad = (target < 0) | (target >= c)
+        if not 0 <= ignore_index < c:
+            bad = bad & (target != ignore_index)
+        if bad.any().item():
+            value = int(target.detach().cpu().numpy()[bad.cpu().numpy()][0])
+            raise IndexError(f"{op}(): argument 'target' holds {value}, which is out of "
+                             f"bounds for {c} classes (expected values in [0, {c - 1}] or "
+                             f"ignore_index={ignore_index})" if c else
+                             f"{op}(): argument 'target' holds {value}, which is out of "
+                             f"bounds: 'input' has no classes (C = 0)")
+    return rule
+
+
+def _masked(x, valid, cdim: int):
+    """``x`` with the rows (along ``cdim``) of ignored targets replaced by zeros: a
+    NaN or -inf at an ignored position must not reach any arithmetic."""
+    return _E.where(valid.unsqueeze(cdim), x, 0.0)
+
+
 def _nll_meta(input, target, weight=None, reduction="mean", ignore_index=-100):
     _, probs = _class_target_meta("nll_loss", input, target, weight, reduction)
     if probs:
@@ -91,6 +122,7 @@ def _picked(logp, target, weight, ignore_index):
     cdim = 1 if logp.ndim >= 2 else 0
     c = logp.shape[cdim]
     valid = target != ignore_index
+    logp = _masked(logp, valid, cdim)
     mask = _class_mask(_E.where(valid, target, 0), c, cdim)
     # where(), not a product with the mask: log-probabilities may be -inf.
     picked = _E.where(mask, logp, 0.0).sum(cdim)
@@ -112,6 +144,7 @@ def _nll_decomp(input, target, weight=None, reduction="mean", ignore_index=-100)
 nll_loss = defop("nll_loss(Tensor input, Tensor target, Tensor? weight=None, "
                  "str reduction='mean', int ignore_index=-100) -> Tensor",
                  tags=("composite",), meta=_nll_meta, decomposition=_nll_decomp,
+                 values=_targets_in_range("nll_loss"),
                  doc="Negative log-likelihood of log-probabilities ``input`` (N, C, ...) "
                      "at class indices ``target``; ``mean`` divides by the total weight.")
 
@@ -137,6 +170,8 @@ def _ce_decomp(input, target, weight=None, reduction="mean", ignore_index=-100,
                label_smoothing=0.0):
     cdim = 1 if input.ndim >= 2 else 0
     c = input.shape[cdim]
+    if not target.dtype.is_floating_point:
+        input = _masked(input, target != ignore_index, cdim)
     logp = log_softmax(input, cdim)
     wshape = [1] * input.ndim
     wshape[cdim] = c
@@ -168,6 +203,7 @@ cross_entropy = defop(
     "cross_entropy(Tensor input, Tensor target, Tensor? weight=None, str reduction='mean', "
     "int ignore_index=-100, float label_smoothing=0.0) -> Tensor",
     tags=("composite",), meta=_ce_meta, decomposition=_ce_decomp,
+    values=_targets_in_range("cross_entropy"),
     doc="Cross-entropy of logits ``input`` (N, C, ...) against class indices or class "
         "probabilities, with class ``weight``, ``ignore_index`` and ``label_smoothing``; "
         "computed through a stable log-softmax.")
@@ -183,6 +219,8 @@ def _ce_backward_decomp(grad, input, target, weight=None, reduction="mean",
     # With loss_i = -sum_j d_ij logp_ij, d loss_i / d x_ik = p_ik * sum_j d_ij - d_ik.
     cdim = 1 if input.ndim >= 2 else 0
     c = input.shape[cdim]
+    if not target.dtype.is_floating_point:
+        input = _masked(input, target != ignore_index, cdim)
     p = softmax(input, cdim)
     wshape = [1] * input.ndim
     wshape[cdim] = c

@@ -51,9 +51,12 @@ $ROW_START
 }
 
 // Cross-entropy with class-index targets: per row, the weighted negative log-likelihood
-// of the target (with label smoothing) and the row's weight (0 where ignored).
+// of the target (with label smoothing) and the row's weight (0 where ignored).  The
+// op's value rule has checked the targets; a row of an ignored target is not read (its
+// logits may be -inf or NaN padding).  (A whole work group shares its row's target, so
+// its early return keeps the barriers uniform.)
 __kernel void cross_entropy(const long rows, const long C, __global $T* loss,
-                            __global $T* wrow, __global int* bad,
+                            __global $T* wrow,
                             __global const $T* in, const long off, const long ist,
                             __global const long* target, const long toff,
                             __global const $T* weight, const long woff, const long wst,
@@ -61,9 +64,8 @@ __kernel void cross_entropy(const long rows, const long C, __global $T* loss,
 {
 $ROW_START
     const long t = target[toff + g];
-    const int valid = t != ignore_index;
-    if (valid && (t < 0 || t >= C)) {
-        if (lid == 0) { bad[0] = 1; loss[g] = NAN; wrow[g] = 0; }
+    if (t == ignore_index || t < 0 || t >= C) {
+        if (lid == 0) { loss[g] = 0; wrow[g] = 0; }
         return;
     }
     ROW_SHIFT(shift);
@@ -80,7 +82,6 @@ $ROW_START
     GROUP_REDUCE(scratch, sw, ADD);
     if (lid == 0) {
         const $T lse = log(s);
-        if (!valid) { loss[g] = 0; wrow[g] = 0; return; }
         const $T wt = has_weight ? weight[woff + t * wst] : ($T)1;
         const $T xt = in[base + t * ist] - shift;
         $T l = -wt * (1 - ls) * (xt - lse);
@@ -105,7 +106,10 @@ __kernel void cross_entropy_backward(const long rows, const long C, __global $T*
 {
 $ROW_START
     const long t = target[toff + g];
-    const int valid = t != ignore_index && t >= 0 && t < C;
+    if (t == ignore_index || t < 0 || t >= C) {  // ignored: no gradient, logits unread
+        for (long j = lid; j < C; j += lsz) out[obase + j * ost] = 0;
+        return;
+    }
     ROW_SHIFT(shift);
     $T s = 0, sw = 0;
     for (long j = lid; j < C; j += lsz) {
@@ -114,8 +118,8 @@ $ROW_START
     }
     GROUP_REDUCE(scratch, s, ADD);
     GROUP_REDUCE(scratch, sw, ADD);
-    const $T wt = valid ? (has_weight ? weight[woff + t * wst] : ($T)1) : ($T)0;
-    const $T lsc = valid ? ls / C : ($T)0;
+    const $T wt = has_weight ? weight[woff + t * wst] : ($T)1;
+    const $T lsc = ls / C;
     const $T dsum = wt * (1 - ls) + lsc * sw;
     // mode 0: none (per-row grad), 1: mean (grad / denom), 2: sum
     const $T scale = mode == 0 ? grad[goff + g * gst]
