@@ -249,6 +249,26 @@ def test_binary_cross_entropy(reduction, path):  # noqa: F811
          {"reduction": reduction, "weight": np.abs(rand(4, 3, seed=2))})
 
 
+@pytest.mark.parametrize("bad_input,bad_target", [
+    (1.5, 1.0), (-0.1, 0.0), (np.nan, 1.0), (0.5, 1.5), (0.5, -1.0), (0.5, np.nan)])
+@pytest.mark.parametrize("grad", [False, True])
+def test_binary_cross_entropy_refuses_values_outside_0_1_like_torch(bad_input, bad_target,
+                                                                     grad, path):  # noqa: F811
+    x, t = np.array([0.3, bad_input], np.float32), np.array([1.0, bad_target], np.float32)
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        TF.binary_cross_entropy(torch.tensor(x), torch.tensor(t))
+    name = "input" if not 0 <= bad_input <= 1 else "target"
+    with pytest.raises(RuntimeError, match=rf"binary_cross_entropy\(\): all elements of "
+                                           rf"argument '{name}' should be between 0 and 1"):
+        F.binary_cross_entropy(ember.tensor(x, requires_grad=grad), ember.tensor(t))
+
+
+def test_binary_cross_entropy_accepts_the_bounds(path):  # noqa: F811
+    both(F.binary_cross_entropy, TF.binary_cross_entropy,
+         [np.array([0.0, 1.0, 0.5], np.float32)], [np.array([0.0, 1.0, 1.0], np.float32)],
+         grad=False)
+
+
 def test_binary_cross_entropy_clamps_log_at_minus_100():
     p = np.array([0.0, 1.0, 0.5], dtype=np.float32)
     y = np.array([1.0, 0.0, 1.0], dtype=np.float32)

@@ -273,6 +273,22 @@ def _bce_meta(op):
     return meta
 
 
+def _probabilities(op: str, *named) -> None:
+    """Value rule: every element of each ``(name, tensor)`` in [0, 1] (NaN is not), as
+    PyTorch checks; one read of a bool for all of them."""
+    oks = [((t >= 0) & (t <= 1)).all() for _, t in named]
+    ok = oks[0]
+    for o in oks[1:]:
+        ok = ok & o
+    if not ok.item():
+        name = next(n for (n, _), o in zip(named, oks, strict=True) if not o.item())
+        fail(op, f"all elements of argument '{name}' should be between 0 and 1")
+
+
+def _bce_values(input, target, weight=None, reduction="mean"):
+    _probabilities("binary_cross_entropy", ("input", input), ("target", target))
+
+
 def _bce_decomp(input, target, weight=None, reduction="mean"):
     # PyTorch clamps the logs at -100 so that 0 * log(0) stays finite.
     lx = input.log().clamp_min(-100.0)
@@ -287,6 +303,7 @@ binary_cross_entropy = defop(
     "binary_cross_entropy(Tensor input, Tensor target, Tensor? weight=None, "
     "str reduction='mean') -> Tensor",
     tags=("composite",), meta=_bce_meta("binary_cross_entropy"), decomposition=_bce_decomp,
+    values=_bce_values,
     doc="Binary cross-entropy of probabilities ``input`` in [0, 1].")
 
 
