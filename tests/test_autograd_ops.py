@@ -124,6 +124,10 @@ CASES = [
     ("clone", both(lambda m, a: a.clone() * a.t().contiguous()), [R(2, 2)], False),
     ("fill_", both(lambda m, a: (a * 2).fill_(1.5) + a), [R(3)], False),
     # reductions
+    ("std", both(lambda m, a: a.std()), [R(2, 3)], True),
+    ("std_dim_keepdim", both(lambda m, a: a.std(1, keepdim=True, correction=0)), [R(2, 3)],
+     True),
+    ("std_mean", both(lambda m, a: m.std_mean(a, 0)), [R(3, 2)], True),
     ("sum", both(lambda m, a: a.sum()), [R(2, 3)], True),
     ("sum_dim", both(lambda m, a: a.sum(1)), [R(2, 3)], True),
     ("sum_dims_keepdim", both(lambda m, a: a.sum((0, 2), keepdim=True)), [R(2, 3, 2)], True),
@@ -393,3 +397,45 @@ _TESTED_ELSEWHERE = {"_to_device"}
 
 def _op(name):
     return registry[name].fn
+
+
+# --- std at the edges (issue 21) ---------------------------------------------------------
+
+@pytest.mark.torch
+@pytest.mark.skipif(torch is None, reason="PyTorch (the test oracle) is not installed")
+@pytest.mark.parametrize("device", ["cpu", "reference"])
+@pytest.mark.parametrize("call", [lambda x: x.std(), lambda x: x.std(1),
+                                  lambda x: x.std(0, correction=0),
+                                  lambda x: (ember if isinstance(x, ember.Tensor)
+                                             else torch).std_mean(x, 1)[0]],
+                         ids=["all", "dim", "correction0", "std_mean"])
+def test_std_gradient_at_zero_variance_is_zero_like_torch(device, call):
+    # a constant row (for std over dim 1) and a constant column (over dim 0)
+    x = np.array([[2.0, 2.0, 2.0], [2.0, 3.0, 2.5]], np.float32)
+    e = ember.tensor(x, device=device, requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    call(e).sum().backward()
+    call(t).sum().backward()
+    got = e.grad.cpu().numpy()
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(torch is None, reason="PyTorch (the test oracle) is not installed")
+@pytest.mark.parametrize("device", ["cpu", "reference"])
+@pytest.mark.parametrize("values", [[3e19, 6e19], [-3e30, 1e30, 2e30], [1e-30, 2e-30, 3e-30],
+                                    [3e38, -3e38], [np.inf, 1.0], [np.nan, 1.0]])
+def test_std_of_extreme_float32_values_matches_torch(device, values):
+    # Squares of values above ~1.8e19 overflow float32 (and below ~1e-23 underflow);
+    # the deviation itself is representable: PyTorch gives 2.1213e19 for the first.
+    x = np.array(values, np.float32)
+    got = ember.tensor(x, device=device).std().item()
+    want = torch.tensor(x).std().item()
+    if np.isnan(want):
+        assert np.isnan(got)
+    else:
+        assert got == pytest.approx(want, rel=1e-6)
+    got = ember.std_mean(ember.tensor(x, device=device), correction=0)[0].item()
+    want = torch.std_mean(torch.tensor(x), correction=0)[0].item()
+    assert got == pytest.approx(want, rel=1e-6, nan_ok=True)
