@@ -233,15 +233,17 @@ CASES = [
     ("linear_nobias", nnf(lambda F, x, w: F.linear(x, w)), [R(3), R(2, 3)], False),
     ("pad", nnf(lambda F, a: F.pad(a, (1, 2))), [R(2, 2)], False),
     ("conv2d", nnf(lambda F, x, w, b: F.conv2d(x, w, b, stride=1, padding=1)),
-     [R(1, 2, 3, 3), R(2, 2, 2, 2), R(2)], False),
+     [R(1, 2, 3, 3), R(2, 2, 2, 2), R(2)], True),
     ("conv2d_strided", nnf(lambda F, x, w: F.conv2d(x, w, stride=2, groups=2)),
-     [R(1, 2, 4, 4), R(2, 1, 2, 2)], False),
+     [R(1, 2, 4, 4), R(2, 1, 2, 2)], True),
     ("conv1d", nnf(lambda F, x, w: F.conv1d(x, w, padding=1, dilation=2)),
-     [R(1, 2, 5), R(3, 2, 2)], False),
-    ("max_pool2d", nnf(lambda F, x: F.max_pool2d(x, 2)), [distinct(1, 1, 4, 4)], False),
-    ("avg_pool2d", nnf(lambda F, x: F.avg_pool2d(x, 2, stride=1)), [R(1, 1, 3, 3)], False),
+     [R(1, 2, 5), R(3, 2, 2)], True),
+    ("max_pool2d", nnf(lambda F, x: F.max_pool2d(x, 2)), [distinct(1, 1, 4, 4)], True),
+    ("max_pool2d_padded_ceil", nnf(lambda F, x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True)),
+     [distinct(2, 5, 5)], True),
+    ("avg_pool2d", nnf(lambda F, x: F.avg_pool2d(x, 2, stride=1)), [R(1, 1, 3, 3)], True),
     ("adaptive_avg_pool2d", nnf(lambda F, x: F.adaptive_avg_pool2d(x, (2, 1))),
-     [R(1, 1, 4, 3)], False),
+     [R(1, 1, 4, 3)], True),
     ("batch_norm", nnf(lambda F, x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
      [R(4, 2), R(2), R(2)], False),
     ("layer_norm", nnf(lambda F, x, w, b: F.layer_norm(x, (3,), w, b)),
@@ -375,8 +377,14 @@ def test_declared_derivatives_are_exercised():
     """Each op with a derivative appears in a gradcheck case above (by running them and
     recording which nodes were created), so coverage means tested coverage."""
     seen = set()
-    for _, fns, arrays, _ in CASES:
-        out = _outputs(fns[0](ember, *_to_ember(arrays)))
+    for _, fns, arrays, second in CASES:
+        inputs = _to_ember(arrays)
+        out = _outputs(fns[0](ember, *inputs))
+        if second:  # the backward's own nodes (backward ops with derivatives) too
+            leaves = [x for x in inputs if x.requires_grad]
+            out = out + [g for g in ember.autograd.grad(
+                out, leaves, [ember.ones_like(o) for o in out], create_graph=True,
+                allow_unused=True) if g is not None and g.grad_fn is not None]
         stack = [o.grad_fn for o in out if o.grad_fn is not None]
         while stack:
             n = stack.pop()
@@ -439,3 +447,35 @@ def test_std_of_extreme_float32_values_matches_torch(device, values):
     got = ember.std_mean(ember.tensor(x, device=device), correction=0)[0].item()
     want = torch.std_mean(torch.tensor(x), correction=0)[0].item()
     assert got == pytest.approx(want, rel=1e-6, nan_ok=True)
+
+
+# --- double backward through conv and pooling (issue 21) -----------------------------------
+
+def _conv_second_order(m, f, x, k, s):
+    """Gradients of ||d/dx ||f(x * s, k)||^2||^2 w.r.t. x, k and s (a second backward
+    through the first one's graph, as in gradient penalties)."""
+    grad = ember.autograd.grad if m is ember else torch.autograd.grad
+    X, K, S = (m.tensor(a, requires_grad=True) for a in (x, k, s))
+    y = f(m, X * S, K)
+    (gx,) = grad((y * y).sum(), [X], create_graph=True)
+    (gx * gx).sum().backward()
+    return [None if t.grad is None else np.asarray(t.grad.detach().numpy()) for t in (X, K, S)]
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(torch is None, reason="PyTorch (the test oracle) is not installed")
+@pytest.mark.parametrize("which", ["conv2d", "conv1d", "max_pool2d"])
+def test_double_backward_through_conv_and_pool_matches_torch(which):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    k = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    f = {"conv2d": lambda F, a, b: F.conv2d(a, b, padding=1, stride=2),
+         "conv1d": lambda F, a, b: F.conv1d(a.reshape(2, 3, 25), b[:, :, 0], padding=1),
+         "max_pool2d": lambda F, a, b: F.max_pool2d(a, 2) * b.sum()}[which]
+    import ember.nn.functional as ef
+    got = _conv_second_order(ember, lambda m, a, b: f(ef, a, b), x, k, np.float32(1.7))
+    want = _conv_second_order(torch, lambda m, a, b: f(torch.nn.functional, a, b), x, k,
+                              np.float32(1.7))
+    for g, w in zip(got, want, strict=True):
+        assert g is not None and w is not None
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * np.abs(w).max())
