@@ -26,7 +26,25 @@ except ImportError:  # pragma: no cover - depends on the installed ember
 SAMPLES = 2
 MAX_ELEMENTS = 200
 
-CASES = [e.name for e in opdb.entries() if HAVE_AUTOGRAD and differentiable(e)]
+def _second_order_cases() -> list[str]:
+    """Every op whose gradients the database checks (also those whose forward is
+    compared by a function: sort, topk), and the backward ops that have derivatives of
+    their own (their second derivative is the forward op's third)."""
+    if not HAVE_AUTOGRAD:
+        return []
+    from ember.autograd.rules import nondifferentiable
+    out = []
+    for e in opdb.entries():
+        od = e.op
+        if differentiable(e) or (e.grad and not od.is_inplace and not nondifferentiable(od)
+                                 and callable(e.compare)):
+            out.append(e.name)
+        elif od.derivative is not None and "backward" in e.name:
+            out.append(e.name)
+    return out
+
+
+CASES = _second_order_cases()
 
 
 def _leaf_slots(entry, args, kwargs) -> list:
