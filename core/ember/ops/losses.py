@@ -75,15 +75,20 @@ def _classes(input) -> int:
 
 def _targets_in_range(op):
     """Value rule of the class-index losses: every target is a class of ``input`` or
-    ``ignore_index`` (PyTorch raises IndexError).  One reduction and one read of a bool,
-    as PyTorch's CPU kernels check while they gather."""
+    ``ignore_index`` (PyTorch raises IndexError, checking as its CPU kernels gather).
+    The common case costs two small reductions and their reads; a batch with ignored
+    (padding) targets, two more."""
     def rule(input, target, weight=None, reduction="mean", ignore_index=-100, *rest):
         if target.dtype.is_floating_point or target.numel() == 0:
             return  # class probabilities: the shape rule checked them
         c = _classes(input)
-        bad = (target < 0) | (target >= c)
-        if not 0 <= ignore_index < c:
-            bad = bad & (target != ignore_index)
+        if _within(target, c):
+            return
+        if not 0 <= ignore_index < c:  # ignored targets may lie outside the classes
+            kept = _E.where(target == ignore_index, 0, target)
+            if c and _within(kept, c):
+                return
+        bad = ((target < 0) | (target >= c)) & (target != ignore_index)
         if bad.any().item():
             value = int(target.detach().cpu().numpy()[bad.cpu().numpy()][0])
             raise IndexError(f"{op}(): argument 'target' holds {value}, which is out of "
@@ -92,6 +97,11 @@ def _targets_in_range(op):
                              f"{op}(): argument 'target' holds {value}, which is out of "
                              f"bounds: 'input' has no classes (C = 0)")
     return rule
+
+
+def _within(t, c: int) -> bool:
+    """Whether every element of integer tensor ``t`` lies in [0, c)."""
+    return int(t.amin().item()) >= 0 and int(t.amax().item()) < c
 
 
 def _masked(x, valid, cdim: int):
