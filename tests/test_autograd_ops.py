@@ -481,3 +481,25 @@ def test_double_backward_through_conv_and_pool_matches_torch(which):
     for g, w in zip(got, want, strict=True):
         assert g is not None and w is not None
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * np.abs(w).max())
+
+
+# --- found by the conformance suite's gradgradcheck ---------------------------------------
+
+@pytest.mark.parametrize("device", ["cpu", "reference"])
+def test_atan2_with_a_python_number_differentiates_twice(device):
+    x = ember.tensor([[0.5, 0.4], [-0.9, -1.3]], dtype=ember.float64, device=device,
+                     requires_grad=True)
+    assert gradgradcheck(lambda a: ember.atan2(a, -1.5), (x,))
+    assert gradgradcheck(lambda a: ember.atan2(2.0, a), (x,))
+
+
+@pytest.mark.parametrize("device", ["cpu", "reference"])
+def test_gradgradcheck_of_an_empty_index(device):
+    # An empty index: empty output and output gradient (Jacobians of shape (0, n)).
+    x = ember.tensor([1.0, 2.0, 3.0, 4.0], dtype=ember.float64, device=device,
+                     requires_grad=True)
+    empty = ember.tensor([], dtype=ember.int64, device=device)
+    assert gradgradcheck(lambda a: a[empty], (x,))
+    y = ember.zeros(4, device=device)
+    y.index_put_((empty,), ember.tensor([], device=device), accumulate=True)
+    assert not y.cpu().numpy().any()
