@@ -158,6 +158,9 @@ def test_zero_classes_clear_error_or_nan_like_torch(fn, path):  # noqa: F811
     for reduction in ("mean", "sum", "none"):
         both(getattr(F, fn), getattr(TF, fn), [x], [np.array([-100, -100])],
              {"reduction": reduction})
+        if fn == "cross_entropy":  # class probabilities over no classes
+            both(F.cross_entropy, TF.cross_entropy, [x], [x.copy()], {"reduction": reduction},
+                 grad=False)
 
 
 MASKED = [np.nan, -np.inf, np.inf]
