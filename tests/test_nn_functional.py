@@ -122,15 +122,99 @@ def test_cross_entropy_non_finite_logits_like_torch(reduction, bad):
         close(e_in.grad, t_in.grad, what="grad")
 
 
-def test_cross_entropy_backward_checks_targets_like_forward():
-    # The backward kernel validates on its own (it may be called directly).
-    from ember.ops.nn import _cross_entropy_backward
-    g, x = ember.tensor(1.0), ember.tensor(rand(2, 3))
-    for t in ([0, 3], [0, -1]):
-        with pytest.raises(IndexError, match="out of bounds"):
-            _cross_entropy_backward(g, x, ember.tensor(t))
-    with pytest.raises(IndexError, match="out of bounds"):
-        F.cross_entropy(ember.tensor(rand(2, 3)), ember.tensor([0, -2]))
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("target", [[0, 3], [0, -1], [0, -2], [5, 0]])
+@pytest.mark.parametrize("grad", [False, True])
+def test_class_targets_out_of_range_raise_index_error_like_torch(fn, target, grad, path):  # noqa: F811
+    # One value rule in the schema, so every path raises: the CPU's fused kernels, the
+    # decomposition, and the Autograd key's composite path (nll_loss with grad).
+    x = rand(2, 3)
+    with pytest.raises(IndexError):
+        getattr(TF, fn)(torch.tensor(x), torch.tensor(target))
+    with pytest.raises(IndexError, match=rf"{fn}\(\): argument 'target' holds "
+                                         rf"{[v for v in target if not 0 <= v < 3][0]}, "
+                                         rf"which is out of bounds for 3 classes"):
+        getattr(F, fn)(ember.tensor(x, requires_grad=grad), ember.tensor(target))
+
+
+def test_targets_out_of_range_raise_in_every_layout(path):  # noqa: F811
+    # Spatial targets, unbatched input, an ignore_index among the classes (then -100
+    # is an ordinary out-of-range value).
+    with pytest.raises(IndexError, match="holds 4"):
+        F.cross_entropy(ember.tensor(rand(2, 4, 3)), ember.tensor([[0, 1, 2], [3, 4, 0]]))
+    with pytest.raises(IndexError, match="holds 7"):
+        F.nll_loss(ember.tensor(rand(5)), ember.tensor(7))
+    with pytest.raises(IndexError, match="holds -100"):
+        F.cross_entropy(ember.tensor(rand(2, 3)), ember.tensor([-100, 1]), ignore_index=1)
+    # in range, and ignore_index outside the classes: no error
+    F.cross_entropy(ember.tensor(rand(2, 3)), ember.tensor([-7, 1]), ignore_index=-7)
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_zero_classes_clear_error_or_nan_like_torch(fn, path):  # noqa: F811
+    x = np.zeros((2, 0), np.float32)
+    with pytest.raises(IndexError, match=r"'input' has no classes \(C = 0\)"):
+        getattr(F, fn)(ember.tensor(x), ember.tensor([0, 0]))
+    for reduction in ("mean", "sum", "none"):
+        both(getattr(F, fn), getattr(TF, fn), [x], [np.array([-100, -100])],
+             {"reduction": reduction})
+        if fn == "cross_entropy":  # class probabilities over no classes
+            both(F.cross_entropy, TF.cross_entropy, [x], [x.copy()], {"reduction": reduction},
+                 grad=False)
+
+
+MASKED = [np.nan, -np.inf, np.inf]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("fill", MASKED, ids=["nan", "-inf", "inf"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_ignores_non_finite_logits_at_ignored_positions(
+        reduction, fill, label_smoothing, weighted, path):  # noqa: F811
+    # Padded positions often hold masked (-inf) logits: they must not reach the loss.
+    x = rand(4, 3)
+    x[1] = fill
+    x[3, 0] = fill
+    t = np.array([0, -100, 2, -100])
+    w = np.abs(rand(3, seed=5)) + 0.5 if weighted else None
+    kw = {"reduction": reduction, "label_smoothing": label_smoothing, "weight": w}
+    e_in = ember.tensor(x, requires_grad=True)
+    t_in = torch.tensor(x, requires_grad=True)
+    eo = F.cross_entropy(e_in, ember.tensor(t), **{k: ember.tensor(v) if isinstance(
+        v, np.ndarray) else v for k, v in kw.items()})
+    to = TF.cross_entropy(t_in, torch.tensor(t), **{k: torch.tensor(v) if isinstance(
+        v, np.ndarray) else v for k, v in kw.items()})
+    assert np.isfinite(to_np(to)).all()
+    close(eo, to, what="value")
+    r = rand(*tuple(to.shape), seed=7)
+    (eo * ember.tensor(r)).sum().backward()
+    (to * torch.tensor(r)).sum().backward()
+    # PyTorch's gradient at an ignored row of non-finite logits is NaN (its
+    # log-softmax backward multiplies 0 by NaN); the loss does not depend on those
+    # logits, so ember's is 0 there, and equal to PyTorch's on the other rows.
+    g = to_np(e_in.grad)
+    assert (g[[1, 3]] == 0).all()
+    np.testing.assert_allclose(g[[0, 2]], to_np(t_in.grad)[[0, 2]], rtol=1e-4, atol=1e-5)
+    assert np.isfinite(to_np(F.cross_entropy(ember.tensor(np.array([[1, 2, 3], [
+        -np.inf] * 3], np.float32)), ember.tensor([0, -100])))).all()
+
+
+def test_cross_entropy_issue_21_reproducer(path):  # noqa: F811
+    x = [[1.0, 2.0, 3.0], [-np.inf, -np.inf, -np.inf]]
+    e = F.cross_entropy(ember.tensor(x), ember.tensor([0, -100])).item()
+    assert e == pytest.approx(TF.cross_entropy(torch.tensor(x), torch.tensor([0, -100])).item())
+    assert e == pytest.approx(2.4076, abs=1e-4)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("fill", MASKED, ids=["nan", "-inf", "inf"])
+def test_nll_loss_ignores_non_finite_inputs_at_ignored_positions(reduction, fill, path):  # noqa: F811
+    x = TF.log_softmax(torch.tensor(rand(4, 3)), 1).numpy()
+    x[1] = fill
+    # (nll_loss's gradient is 0 at ignored positions in PyTorch too: compared exactly)
+    both(F.nll_loss, TF.nll_loss, [x], [np.array([0, -100, 2, -100])],
+         {"reduction": reduction, "weight": np.abs(rand(3, seed=4)) + 0.5})
 
 
 def test_cross_entropy_all_ignored_is_nan_like_torch():
@@ -166,6 +250,26 @@ def test_binary_cross_entropy(reduction, path):  # noqa: F811
     y = (rand(4, 3, seed=1) > 0).astype(np.float32)
     both(F.binary_cross_entropy, TF.binary_cross_entropy, [p.astype(np.float32)], [y],
          {"reduction": reduction, "weight": np.abs(rand(4, 3, seed=2))})
+
+
+@pytest.mark.parametrize("bad_input,bad_target", [
+    (1.5, 1.0), (-0.1, 0.0), (np.nan, 1.0), (0.5, 1.5), (0.5, -1.0), (0.5, np.nan)])
+@pytest.mark.parametrize("grad", [False, True])
+def test_binary_cross_entropy_refuses_values_outside_0_1_like_torch(bad_input, bad_target,
+                                                                     grad, path):  # noqa: F811
+    x, t = np.array([0.3, bad_input], np.float32), np.array([1.0, bad_target], np.float32)
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        TF.binary_cross_entropy(torch.tensor(x), torch.tensor(t))
+    name = "input" if not 0 <= bad_input <= 1 else "target"
+    with pytest.raises(RuntimeError, match=rf"binary_cross_entropy\(\): all elements of "
+                                           rf"argument '{name}' should be between 0 and 1"):
+        F.binary_cross_entropy(ember.tensor(x, requires_grad=grad), ember.tensor(t))
+
+
+def test_binary_cross_entropy_accepts_the_bounds(path):  # noqa: F811
+    both(F.binary_cross_entropy, TF.binary_cross_entropy,
+         [np.array([0.0, 1.0, 0.5], np.float32)], [np.array([0.0, 1.0, 1.0], np.float32)],
+         grad=False)
 
 
 def test_binary_cross_entropy_clamps_log_at_minus_100():

@@ -65,3 +65,19 @@ def test_per_device_default_generators_are_seeded_together():
     a = ember.rand(3).numpy()
     ember.manual_seed(9)
     np.testing.assert_array_equal(ember.rand(3, device="cpu").numpy(), a)
+
+
+@pytest.mark.parametrize("device", ["cpu", "reference"])
+def test_invalid_distribution_arguments_raise_like_torch(device):
+    # (PyTorch raises RuntimeError for each of these; ember's OpError is one.)
+    with pytest.raises(RuntimeError, match=r"uniform_\(\): .*low=2.0 > high=1.0"):
+        ember.empty(3, device=device).uniform_(2, 1)
+    ember.empty(3, device=device).uniform_(1, 1)  # an empty range [1, 1) is allowed
+    for p in ([1.5], [-0.5], [float("nan")]):
+        with pytest.raises(RuntimeError, match=r"bernoulli\(\): all elements of argument "
+                                               r"'self' .* between 0 and 1"):
+            ember.bernoulli(ember.tensor(p, device=device))
+    with pytest.raises(RuntimeError, match=r"bernoulli_\(\): argument 'p' must be in"):
+        ember.empty(2, device=device).bernoulli_(1.5)
+    out = ember.bernoulli(ember.tensor([0.0, 1.0], device=device)).cpu().numpy()
+    np.testing.assert_array_equal(out, [0.0, 1.0])

@@ -229,14 +229,14 @@ def backend_kernel(od, device_type: str) -> Callable:
     backend = _usable_backend(device_type)
     native = backend.kernels.get(od.name)
     if native is not None:
-        return _k.adapt(od, native, backend)
+        return _k.value_checked(od, _k.adapt(od, native, backend))
     if getattr(backend, "is_meta", False) and od.meta is not None and (
             od.is_primitive or od.decomposition is None):
         return _k.meta_kernel(od)
     if od.decomposition is not None:
-        return _k.decomposed(od)
+        return _k.value_checked(od, _k.decomposed(od))
     if cpu_fallback_enabled() and device_type != "cpu":
-        return _k.cpu_fallback(od, backend)
+        return _k.cpu_fallback(od, backend)  # (the CPU's kernel checks the values)
     from .plugin_api import too_old
     if (why := too_old(od.name, backend)) is not None:
         raise NotImplementedForDevice(f"{od.name}(): {why}")

@@ -437,6 +437,26 @@ def _pointwise(od, fn, backend, info):
     return run_pointwise
 
 
+def value_checked(od, run):
+    """``run`` preceded by the op's value rule (``od.values``, see ``OpDef``), after its
+    shape rule so that the value rule sees well-formed arguments; ``run`` itself when
+    the op has none.  The one place value rules run below Autograd."""
+    values = od.values
+    if values is None:
+        return run
+    shapes = _validator(od, _layout(od))
+
+    def run_checked(od, dev, args):
+        if dev.type != "meta":  # meta tensors have no values
+            shapes(args)
+            values(*args)
+        return run(od, dev, args)
+    # Autograd recognises re-entrant kernels (decompositions) by name.
+    run_checked.__name__ = run.__name__
+    run_checked.__dict__.update(run.__dict__)
+    return run_checked
+
+
 def decomposed(od):
     """Run ``od`` through its decomposition into other ember ops."""
     meta = od.meta

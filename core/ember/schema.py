@@ -284,11 +284,17 @@ class OpDef:
     expected) and computes output shapes and dtypes without data.  It is what the
     ``meta`` device runs.  ``decomposition`` (composites) computes the op with other
     ember ops; ``derivative`` is filled in beside it by the autograd rules.
+
+    ``values(*args)`` (optional) is the value rule: the argument checks that must read
+    the data (class targets within the classes, probabilities in [0, 1]).  It runs on
+    every call, after the shape rule and before any kernel or decomposition, on every
+    backend but ``meta`` -- written once here, so no backend's fast kernel repeats (or
+    forgets) it.
     """
 
     def __init__(self, signature: str, *, tags=(), promotion=None, meta=None,
                  decomposition=None, inplace_of: str | None = None, doc: str = "",
-                 method: bool = True) -> None:
+                 method: bool = True, values=None) -> None:
         self.name, self.args, self.returns = parse_signature(signature)
         self.signature = signature
         self.tags = frozenset(tags)
@@ -299,6 +305,7 @@ class OpDef:
             raise ValueError(f"{self.name}: unknown promotion {promotion!r}")
         self.promotion = promotion
         self.meta = meta
+        self.values = values
         self.decomposition = decomposition
         self.derivative = None  # set by ember.autograd's rules
         self.inplace_of = inplace_of

@@ -39,6 +39,8 @@ def _float_outputs(out) -> list[Tensor]:
 def _numerical(func, inputs: tuple, diff: list[int], eps: float) -> list[list[np.ndarray]]:
     """``jac[i][j]``: d output j / d input i, shaped ``(input numel, output numel)``."""
     jac = []
+    with enable_grad():
+        sizes = [o.numel() for o in _float_outputs(func(*inputs))]
     for i in diff:
         x = inputs[i]
         base = _host(x)
@@ -58,9 +60,9 @@ def _numerical(func, inputs: tuple, diff: list[int], eps: float) -> list[list[np
                     outs = _float_outputs(func(*args))
                 vals.append([_host(o).reshape(-1) for o in outs])
             cols.append([(a - b) / (2 * eps) for a, b in zip(*vals, strict=False)])
-        n_out = len(cols[0]) if cols else len(_float_outputs(func(*inputs)))
+        # (an empty input: a (0, output numel) Jacobian, as the analytical one)
         jac.append([np.stack([c[j] for c in cols]) if cols else
-                    np.zeros((0, 0)) for j in range(n_out)])
+                    np.zeros((0, n)) for j, n in enumerate(sizes)])
     return jac
 
 

@@ -57,6 +57,8 @@ def autograd_kernel(od, dev, args):
             # CompositeImplicitAutograd: the decomposition's ops record themselves.
             if od.meta is not None:
                 od.meta(*args)
+            if od.values is not None and dev.type != "meta":
+                od.values(*args)  # (as kernels.value_checked does below Autograd)
             return od.decomposition(*args)
         out = _below(od, dev, args)
         if not nondifferentiable(od):

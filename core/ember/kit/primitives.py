@@ -797,6 +797,8 @@ def index(ns, a, indices):
 def index_put_(ns, a, indices, values, accumulate=False):
     xp = ns.xp
     flat, linear, shape, at, rest = _advanced(ns, a, tuple(indices))
+    if linear.shape[0] == 0:
+        return  # an empty index writes nothing (and reshape(0, -1) is ambiguous)
     nb = len(shape)
     tail = tuple(flat.shape[1:])
     full = tuple(shape) + tail

@@ -216,18 +216,29 @@ def _pool_windows(x, k, s, p, d, out, value):
     return _windows(x, k[0], k[1], s, d)
 
 
-def _max_pool2d_decomp(input, kernel_size, stride=(), padding=(0,), dilation=(1,),
-                       ceil_mode=False):
+def _pick_at_max(source, input, kernel_size, stride=(), padding=(0,), dilation=(1,),
+                 ceil_mode=False):
+    """Per pooling window of ``input``, the element of ``source`` (shaped like
+    ``input``) at the window's first maximum: ``max_pool2d`` is ``source = input``;
+    with ``source`` an input-shaped gradient it is the derivative of max_pool2d's
+    backward w.r.t. its output gradient.  Differentiable w.r.t. ``source``."""
     k, s, p, d, out = _pool_geometry("max_pool2d", input, kernel_size, stride, padding,
                                      dilation, ceil_mode)
-    x = input.unsqueeze(0) if input.ndim == 3 else input
-    win = _pool_windows(x, k, s, p, d, out, -math.inf)
-    flat = win.reshape(tuple(win.shape[:4]) + (k[0] * k[1],))
+    batched = input.ndim == 4
+    x = input.detach() if batched else input.detach().unsqueeze(0)
+    src = source if batched else source.unsqueeze(0)
     # gather at the first maximum (not amax, which splits the gradient among ties):
     # PyTorch sends a window's gradient to its first maximum in scan order.
-    first = flat.detach().argmax(-1, keepdim=True)
-    r = flat.gather(-1, first).squeeze(-1)
-    return r.squeeze(0) if input.ndim == 3 else r
+    win = _pool_windows(x, k, s, p, d, out, -math.inf)
+    first = win.reshape(tuple(win.shape[:4]) + (k[0] * k[1],)).argmax(-1, keepdim=True)
+    win = _pool_windows(src, k, s, p, d, out, 0.0)
+    r = win.reshape(tuple(win.shape[:4]) + (k[0] * k[1],)).gather(-1, first).squeeze(-1)
+    return r if batched else r.squeeze(0)
+
+
+def _max_pool2d_decomp(input, kernel_size, stride=(), padding=(0,), dilation=(1,),
+                       ceil_mode=False):
+    return _pick_at_max(input, input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 max_pool2d = defop("max_pool2d(Tensor input, int[] kernel_size, int[] stride=[], "
@@ -369,3 +380,33 @@ derivative(conv2d, save=("input", "weight"),
            bias=_conv_bias_grad)
 derivative(max_pool2d, save="input",
            input=lambda g, input, *rest: _max_pool2d_backward(g, input, *rest))
+
+def _independent(*_):
+    """The gradient w.r.t. an argument the result does not depend on (only its shape,
+    or piecewise constantly): none, i.e. zero."""
+    return None
+
+
+# The backward ops' own derivatives (double backward), in the ops above, so they are
+# differentiable again.  Each is linear in its output gradient ``grad``:
+#   conv's input gradient  bi(grad, W) = conv2d^T(grad; W)      (not a function of x)
+#   conv's weight gradient bw(grad, x) = d<conv2d(x, W), grad>/dW (not a function of W)
+# so <gg, bi(grad, W)> = <conv2d(gg, W), grad> and <gg, bw(grad, x)> = <conv2d(x, gg),
+# grad>, whose gradients are conv2d and the backward ops again.  max_pool2d's backward
+# scatters ``grad`` to each window's first maximum: linear in ``grad``, piecewise
+# constant in ``input`` (zero derivative almost everywhere, as in PyTorch).
+derivative(_conv2d_backward_input, save=("grad", "input", "weight"),
+           uses={"grad": ("weight",), "weight": ("grad", "input")},
+           grad=lambda gg, grad, input, weight, *rest: conv2d(gg, weight, None, *rest),
+           weight=lambda gg, grad, input, weight, *rest: _conv2d_backward_weight(
+               grad, gg, weight, *rest),
+           input=_independent)
+derivative(_conv2d_backward_weight, save=("grad", "input", "weight"),
+           uses={"grad": ("input",), "input": ("grad", "input", "weight")},
+           grad=lambda gg, grad, input, weight, *rest: conv2d(input, gg, None, *rest),
+           input=lambda gg, grad, input, weight, *rest: _conv2d_backward_input(
+               grad, input, gg, *rest),
+           weight=_independent)
+derivative(_max_pool2d_backward, save="input",
+           grad=lambda gg, grad, input, *rest: _pick_at_max(gg, input, *rest),
+           input=_independent)

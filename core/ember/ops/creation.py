@@ -313,9 +313,16 @@ def _uniform_decomp(self, low=0.0, high=1.0, generator=None):
     return self.copy_(r * (high - low) + low)
 
 
+def _uniform_meta(self, low=0.0, high=1.0, generator=None):
+    if not low <= high:
+        fail("uniform_", f"expects to return a [low, high) range, but found low={low} > "
+                         f"high={high}")
+    return _float_inplace_meta("uniform_")(self)
+
+
 uniform_ = defop("uniform_(Tensor(a!) self, float low=0, float high=1, *, Generator? "
                  "generator=None) -> Tensor(a!)", tags=("composite", "inplace", "random"),
-                 meta=_float_inplace_meta("uniform_"), decomposition=_uniform_decomp,
+                 meta=_uniform_meta, decomposition=_uniform_decomp,
                  doc="Fill ``self`` with uniform random numbers in ``[low, high)`` "
                      "(PyTorch names these ``from`` and ``to``).")
 
@@ -342,6 +349,19 @@ def _bernoulli_meta(self, p=None, generator=None):
     return Spec(tuple(self.shape), self.dtype)
 
 
+def _bernoulli_values(self, p=None, generator=None):
+    """Value rule: probabilities in [0, 1] (NaN is not), as PyTorch checks."""
+    if p is None and not ((self >= 0) & (self <= 1)).all().item():
+        fail("bernoulli", "all elements of argument 'self' (the probabilities) should be "
+                          "between 0 and 1")
+
+
+def _bernoulli_p_meta(self, p=0.5, generator=None):
+    if not 0 <= p <= 1:
+        fail("bernoulli_", f"argument 'p' must be in [0, 1], got {p}")
+    return _float_inplace_meta("bernoulli_")(self)
+
+
 def _bernoulli_decomp(self, p=None, generator=None):
     r = rand(tuple(self.shape), generator=generator, dtype=self.dtype, device=self.device)
     return (r < (self if p is None else p)).astype(self.dtype)
@@ -349,11 +369,11 @@ def _bernoulli_decomp(self, p=None, generator=None):
 
 bernoulli = defop("bernoulli(Tensor self, float? p=None, *, Generator? generator=None) "
                   "-> Tensor", tags=("composite", "random"), meta=_bernoulli_meta,
-                  decomposition=_bernoulli_decomp,
+                  decomposition=_bernoulli_decomp, values=_bernoulli_values,
                   doc="0/1 draws with probability ``self`` (or ``p``) of a 1.")
 bernoulli_ = defop("bernoulli_(Tensor(a!) self, float p=0.5, *, Generator? generator=None) "
                    "-> Tensor(a!)", tags=("composite", "inplace", "random"),
-                   meta=_float_inplace_meta("bernoulli_"),
+                   meta=_bernoulli_p_meta,
                    decomposition=lambda self, p=0.5, generator=None:
                        self.copy_(_bernoulli_decomp(self, p, generator)),
                    doc="Fill ``self`` with 0/1 draws that are 1 with probability ``p``.")

@@ -69,6 +69,47 @@ def _class_target_meta(op, input, target, weight, reduction):
     return c, False
 
 
+def _classes(input) -> int:
+    return input.shape[1] if input.ndim >= 2 else input.shape[0]
+
+
+def _targets_in_range(op):
+    """Value rule of the class-index losses: every target is a class of ``input`` or
+    ``ignore_index`` (PyTorch raises IndexError, checking as its CPU kernels gather).
+    The common case costs two small reductions and their reads; a batch with ignored
+    (padding) targets, two more."""
+    def rule(input, target, weight=None, reduction="mean", ignore_index=-100, *rest):
+        if target.dtype.is_floating_point or target.numel() == 0:
+            return  # class probabilities: the shape rule checked them
+        c = _classes(input)
+        if _within(target, c):
+            return
+        if not 0 <= ignore_index < c:  # ignored targets may lie outside the classes
+            kept = _E.where(target == ignore_index, 0, target)
+            if c and _within(kept, c):
+                return
+        bad = ((target < 0) | (target >= c)) & (target != ignore_index)
+        if bad.any().item():
+            value = int(target.detach().cpu().numpy()[bad.cpu().numpy()][0])
+            raise IndexError(f"{op}(): argument 'target' holds {value}, which is out of "
+                             f"bounds for {c} classes (expected values in [0, {c - 1}] or "
+                             f"ignore_index={ignore_index})" if c else
+                             f"{op}(): argument 'target' holds {value}, which is out of "
+                             f"bounds: 'input' has no classes (C = 0)")
+    return rule
+
+
+def _within(t, c: int) -> bool:
+    """Whether every element of integer tensor ``t`` lies in [0, c)."""
+    return int(t.amin().item()) >= 0 and int(t.amax().item()) < c
+
+
+def _masked(x, valid, cdim: int):
+    """``x`` with the rows (along ``cdim``) of ignored targets replaced by zeros: a
+    NaN or -inf at an ignored position must not reach any arithmetic."""
+    return _E.where(valid.unsqueeze(cdim), x, 0.0)
+
+
 def _nll_meta(input, target, weight=None, reduction="mean", ignore_index=-100):
     _, probs = _class_target_meta("nll_loss", input, target, weight, reduction)
     if probs:
@@ -91,6 +132,7 @@ def _picked(logp, target, weight, ignore_index):
     cdim = 1 if logp.ndim >= 2 else 0
     c = logp.shape[cdim]
     valid = target != ignore_index
+    logp = _masked(logp, valid, cdim)
     mask = _class_mask(_E.where(valid, target, 0), c, cdim)
     # where(), not a product with the mask: log-probabilities may be -inf.
     picked = _E.where(mask, logp, 0.0).sum(cdim)
@@ -112,6 +154,7 @@ def _nll_decomp(input, target, weight=None, reduction="mean", ignore_index=-100)
 nll_loss = defop("nll_loss(Tensor input, Tensor target, Tensor? weight=None, "
                  "str reduction='mean', int ignore_index=-100) -> Tensor",
                  tags=("composite",), meta=_nll_meta, decomposition=_nll_decomp,
+                 values=_targets_in_range("nll_loss"),
                  doc="Negative log-likelihood of log-probabilities ``input`` (N, C, ...) "
                      "at class indices ``target``; ``mean`` divides by the total weight.")
 
@@ -137,6 +180,8 @@ def _ce_decomp(input, target, weight=None, reduction="mean", ignore_index=-100,
                label_smoothing=0.0):
     cdim = 1 if input.ndim >= 2 else 0
     c = input.shape[cdim]
+    if not target.dtype.is_floating_point:
+        input = _masked(input, target != ignore_index, cdim)
     logp = log_softmax(input, cdim)
     wshape = [1] * input.ndim
     wshape[cdim] = c
@@ -168,6 +213,7 @@ cross_entropy = defop(
     "cross_entropy(Tensor input, Tensor target, Tensor? weight=None, str reduction='mean', "
     "int ignore_index=-100, float label_smoothing=0.0) -> Tensor",
     tags=("composite",), meta=_ce_meta, decomposition=_ce_decomp,
+    values=_targets_in_range("cross_entropy"),
     doc="Cross-entropy of logits ``input`` (N, C, ...) against class indices or class "
         "probabilities, with class ``weight``, ``ignore_index`` and ``label_smoothing``; "
         "computed through a stable log-softmax.")
@@ -183,6 +229,8 @@ def _ce_backward_decomp(grad, input, target, weight=None, reduction="mean",
     # With loss_i = -sum_j d_ij logp_ij, d loss_i / d x_ik = p_ik * sum_j d_ij - d_ik.
     cdim = 1 if input.ndim >= 2 else 0
     c = input.shape[cdim]
+    if not target.dtype.is_floating_point:
+        input = _masked(input, target != ignore_index, cdim)
     p = softmax(input, cdim)
     wshape = [1] * input.ndim
     wshape[cdim] = c
@@ -235,6 +283,22 @@ def _bce_meta(op):
     return meta
 
 
+def _probabilities(op: str, *named) -> None:
+    """Value rule: every element of each ``(name, tensor)`` in [0, 1] (NaN is not), as
+    PyTorch checks; one read of a bool for all of them."""
+    oks = [((t >= 0) & (t <= 1)).all() for _, t in named]
+    ok = oks[0]
+    for o in oks[1:]:
+        ok = ok & o
+    if not ok.item():
+        name = next(n for (n, _), o in zip(named, oks, strict=True) if not o.item())
+        fail(op, f"all elements of argument '{name}' should be between 0 and 1")
+
+
+def _bce_values(input, target, weight=None, reduction="mean"):
+    _probabilities("binary_cross_entropy", ("input", input), ("target", target))
+
+
 def _bce_decomp(input, target, weight=None, reduction="mean"):
     # PyTorch clamps the logs at -100 so that 0 * log(0) stays finite.
     lx = input.log().clamp_min(-100.0)
@@ -249,6 +313,7 @@ binary_cross_entropy = defop(
     "binary_cross_entropy(Tensor input, Tensor target, Tensor? weight=None, "
     "str reduction='mean') -> Tensor",
     tags=("composite",), meta=_bce_meta("binary_cross_entropy"), decomposition=_bce_decomp,
+    values=_bce_values,
     doc="Binary cross-entropy of probabilities ``input`` in [0, 1].")
 
 

@@ -513,7 +513,8 @@ derivative(minimum, save=("self", "other"),
 
 
 def _atan2_denominator(self, other):
-    return add(mul(self, self), mul(other, other))
+    # (either operand may be a Python number: atan2(x, -1.5))
+    return add(self * self, other * other)
 
 
 derivative(atan2, save=("self", "other"),

@@ -193,9 +193,22 @@ var = defop(f"var{_VAR_SIG} -> Tensor", tags=("composite", "reduction"),
             meta=_var_meta("var"), decomposition=_var_decomp,
             doc="Variance over ``dim`` with Bessel's ``correction`` (default 1; "
                 "``unbiased=False`` means 0).")
+def _std_decomp(self, dim=None, unbiased=None, keepdim=False, correction=None):
+    if _count(self, dim) == 0:
+        return sqrt(_var_decomp(self, dim, unbiased, keepdim, correction))
+    # Scaled by the largest magnitude first: the squares of values above
+    # sqrt(float32 max) ~ 1.8e19 would overflow, though their deviation is finite
+    # (PyTorch accumulates in a wider type; a scale works in every dtype on every
+    # backend).  NaN and inf still give NaN, as in PyTorch.
+    from .pointwise import where
+    m = amax(self.abs(), () if dim is None else dim, True)
+    m = where(m > 0, m, 1.0)
+    out = sqrt(_var_decomp(self / m, dim, unbiased, True, correction)) * m
+    return out if keepdim else out.squeeze(reduce_dims(dim, self.ndim, "std"))
+
+
 std = defop(f"std{_VAR_SIG} -> Tensor", tags=("composite", "reduction"),
-            meta=_var_meta("std"),
-            decomposition=lambda *a: sqrt(_var_decomp(*a)),
+            meta=_var_meta("std"), decomposition=_std_decomp,
             doc="Standard deviation over ``dim`` (see ``var``).")
 var_mean = defop(f"var_mean{_VAR_SIG} -> (Tensor, Tensor)", tags=("composite", "reduction"),
                  meta=_var_meta("var_mean"),
@@ -206,7 +219,7 @@ var_mean = defop(f"var_mean{_VAR_SIG} -> (Tensor, Tensor)", tags=("composite", "
 std_mean = defop(f"std_mean{_VAR_SIG} -> (Tensor, Tensor)", tags=("composite", "reduction"),
                  meta=_var_meta("std_mean"),
                  decomposition=lambda self, dim=None, unbiased=None, keepdim=False,
-                 correction=None: (sqrt(_var_decomp(self, dim, unbiased, keepdim, correction)),
+                 correction=None: (std(self, dim, unbiased, keepdim, correction=correction),
                                    mean(self, dim, keepdim)),
                  doc="``(std, mean)`` over ``dim``.")
 
@@ -295,6 +308,22 @@ def _sum_backward(g, self, dim=None, keepdim=False, dtype=None):
 
 
 derivative(sum, self=_sum_backward)
+
+
+def _std_backward(g, self, dim=None, unbiased=None, keepdim=False, correction=None,
+                  result=None):
+    # d std / d x = (x - mean) / ((n - correction) * std), and 0 where std == 0 (as
+    # PyTorch: a constant input's gradient is 0, not 0 / 0).  Built from ops, so it is
+    # itself differentiable.
+    from .pointwise import where
+    shape = tuple(self.shape)
+    n = _count(self, dim) - _correction("std", unbiased, correction)
+    g, r = unreduce(g, shape, dim, keepdim), unreduce(result, shape, dim, keepdim)
+    scaled = where(r == 0, 0.0, g / r)
+    return scaled * (self - mean(self, dim, True)) / (n if n > 0 else math.nan)
+
+
+derivative(std, save=("self", "result"), self=_std_backward)
 
 
 def _prod_backward(g, self, dim=None, keepdim=False, dtype=None, result=None):

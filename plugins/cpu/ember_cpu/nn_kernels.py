@@ -92,15 +92,10 @@ def _rows(x, target):
     return xr, target.reshape(-1)
 
 
-def _check_targets(t, c, ignore_index):
-    bad = (t != ignore_index) & ((t < 0) | (t >= c))
-    if bad.any():
-        raise IndexError(f"cross_entropy(): target {int(t[bad][0])} is out of bounds for "
-                         f"{c} classes")
-
-
 def _ce_coefficients(x2, t2, weight, ignore_index, ls):
-    """``d`` (M, C) with loss_i = -sum_j d_ij logp_ij, and the mean's denominator."""
+    """``d`` (M, C) with loss_i = -sum_j d_ij logp_ij, the mean's denominator, and the
+    rows whose target is not ignored (``None`` for probability targets).  The targets
+    are in range: the op's value rule checked them before this kernel ran."""
     m, c = x2.shape
     wc = weight if weight is not None else None
     if not _is_index(t2):
@@ -108,7 +103,6 @@ def _ce_coefficients(x2, t2, weight, ignore_index, ls):
         if wc is not None:
             d = d * wc
         return d, float(m), None
-    _check_targets(t2, c, ignore_index)
     valid = t2 != ignore_index
     safe = np.where(valid, t2, 0)
     wt = valid.astype(x2.dtype)
@@ -119,6 +113,14 @@ def _ce_coefficients(x2, t2, weight, ignore_index, ls):
     if ls:
         d += (valid[:, None] * (wc if wc is not None else 1.0)) * (ls / c)
     return d, wt.sum(), valid
+
+
+def _masked(x2, valid):
+    """Logit rows of ignored targets as zeros, before any arithmetic reads them (a
+    padded position's logits may be -inf or NaN; its loss and gradient are 0)."""
+    if valid is None or valid.all():
+        return x2
+    return np.where(valid[:, None], x2, x2.dtype.type(0))
 
 
 _ARANGE: dict = {}
@@ -136,14 +138,15 @@ def _rows_index(n: int) -> np.ndarray:
 
 def _simple_ce(x, target, weight, ignore_index, label_smoothing) -> bool:
     """The common case: 2-D float logits, class indices, no class weights, no smoothing,
-    an ``ignore_index`` outside the classes and no negative target.  (Targets past the
-    last class make the fast paths' fancy indexing raise IndexError before anything is
-    written; the callers then take the general path, which reports them.)
+    at least one class, an ``ignore_index`` outside the classes and no negative target
+    (so no target is ignored: the general path masks ignored rows).  The op's value rule
+    has checked that every target is a class.
 
     Few numpy calls matter more than vectorised work here: a small batch's logits are
     a few hundred elements, and each call costs microseconds."""
     return (x.ndim == 2 and weight is None and not label_smoothing
-            and target.dtype.kind in "iu" and x.shape[0] != 0 and x.dtype.kind == "f"
+            and target.dtype.kind in "iu" and x.shape[0] != 0 and x.shape[1] != 0
+            and x.dtype.kind == "f"
             and not 0 <= ignore_index < x.shape[1] and _min(target) >= 0)
 
 
@@ -151,31 +154,29 @@ def _simple_ce(x, target, weight, ignore_index, label_smoothing) -> bool:
 def cross_entropy(x, target, weight, reduction, ignore_index, label_smoothing):
     if _simple_ce(x, target, weight, ignore_index, label_smoothing):
         s = x - _max(x, 1, keepdims=True)
-        try:
-            picked = s[_rows_index(x.shape[0]), target]
-        except IndexError:  # a target past the last class: the general path says which
-            picked = None
-        if picked is not None:
-            loss = np.log(_sum(np.exp(s, out=s), 1))
-            loss -= picked
-            if reduction == "none":
-                # A row with a non-finite maximum has NaN here; the general path treats
-                # +-inf logits exactly.
-                if not np.isnan(loss).any():
-                    return loss
-            else:
-                total = _sum(loss)
-                # NaN if and only if some row's maximum was not finite (the loss is
-                # otherwise >= 0 or +inf): then the general path below decides.
-                if total == total:
-                    return np.asarray(total / x.shape[0] if reduction == "mean" else total,
-                                      x.dtype)
+        picked = s[_rows_index(x.shape[0]), target]
+        loss = np.log(_sum(np.exp(s, out=s), 1))
+        loss -= picked
+        if reduction == "none":
+            # A row with a non-finite maximum has NaN here; the general path treats
+            # +-inf logits exactly.
+            if not np.isnan(loss).any():
+                return loss
+        else:
+            total = _sum(loss)
+            # NaN if and only if some row's maximum was not finite (the loss is
+            # otherwise >= 0 or +inf): then the general path below decides.
+            if total == total:
+                return np.asarray(total / x.shape[0] if reduction == "mean" else total,
+                                  x.dtype)
     batch = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
-    x2, t2 = _rows(x, target)
-    if x2.size == 0 and reduction != "none":
+    if x.size == 0:  # no rows, or no classes (then every target is ignored)
+        if reduction == "none":
+            return np.zeros(batch, dtype=x.dtype)
         return np.asarray(np.nan if reduction == "mean" else 0.0, dtype=x.dtype)
-    logp = _log_softmax(x2, 1)
-    d, denom, _ = _ce_coefficients(x2, t2, weight, ignore_index, label_smoothing)
+    x2, t2 = _rows(x, target)
+    d, denom, valid = _ce_coefficients(x2, t2, weight, ignore_index, label_smoothing)
+    logp = _log_softmax(_masked(x2, valid), 1)
     loss = -(d * logp).sum(1)
     if reduction == "none":
         return _arr(loss.reshape(batch).astype(x.dtype, copy=False))
@@ -198,16 +199,15 @@ def cross_entropy_backward(grad, x, target, weight, reduction, ignore_index, lab
         else:
             scale = hot = grad / x.shape[0] if reduction == "mean" else grad
         g *= scale / _sum(g, 1, keepdims=True)
-        try:
-            g[_rows_index(x.shape[0]), target] -= hot
-        except IndexError:  # (raised before the write) the general path reports it
-            pass
-        else:
-            return g
+        g[_rows_index(x.shape[0]), target] -= hot
+        return g
+    if x.size == 0:
+        return np.zeros_like(x)
     x2, t2 = _rows(x, target)
+    d, denom, valid = _ce_coefficients(x2, t2, weight, ignore_index, label_smoothing)
+    x2 = _masked(x2, valid)
     e = np.exp(x2 - x2.max(1, keepdims=True))
     p = e / e.sum(1, keepdims=True)
-    d, denom, _ = _ce_coefficients(x2, t2, weight, ignore_index, label_smoothing)
     g = p * d.sum(1, keepdims=True) - d
     if reduction == "none":
         g *= grad.reshape(-1, 1)

@@ -313,6 +313,29 @@ def test_cross_entropy_fused_forward_backward(reduction, weighted, smoothing):
     close(xt.grad, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("fill", [-np.inf, np.nan])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_fused_ignores_non_finite_padding(fill, reduction):
+    # Masked logits at ignored (padding) positions must not reach the loss or the
+    # gradient: the kernels skip those rows (PyTorch's loss; gradient 0 there).
+    torch = pytest.importorskip("torch")
+    F = ember.nn.functional
+    x = data((4, 3), np.float32)
+    x[1] = fill
+    t = np.array([0, -100, 2, 1])
+    xt = on(x).requires_grad_()
+    loss = F.cross_entropy(xt, on(t), reduction=reduction, label_smoothing=0.1)
+    tx = torch.from_numpy(x).requires_grad_()
+    ref = torch.nn.functional.cross_entropy(tx, torch.from_numpy(t), reduction=reduction,
+                                            label_smoothing=0.1)
+    close(loss.detach(), ref.detach().numpy())
+    loss.sum().backward()
+    ref.sum().backward()
+    g = host(xt.grad)
+    assert (g[1] == 0).all()
+    np.testing.assert_allclose(g[[0, 2, 3]], tx.grad.numpy()[[0, 2, 3]], rtol=1e-5, atol=1e-6)
+
+
 def test_cross_entropy_bad_target_raises():
     x = data((3, 4), np.float32)
     with pytest.raises(IndexError, match="out of bounds"):

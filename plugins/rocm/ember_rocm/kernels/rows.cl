@@ -21,14 +21,21 @@
 
 // `shift`: the row's maximum (NaN wins), the shift of a stable exp(); rows of -inf / inf
 // shift by 0, so exp() produces the NaN itself, as the reference does
-#define ROW_SHIFT(shift) \
+#define ROW_SHIFT(shift, READ) \
     $T shift; \
     do { \
         $T mx_ = -INFINITY; \
-        for (long j_ = lid; j_ < C; j_ += lsz) mx_ = MAXNAN(mx_, in[base + j_ * ist]); \
+        for (long j_ = lid; j_ < C; j_ += lsz) mx_ = MAXNAN(mx_, READ(j_)); \
         GROUP_REDUCE(scratch, mx_, MAXNAN); \
         shift = isfinite(mx_) ? mx_ : ($T)0; \
     } while (0)
+
+// READ arguments of ROW_SHIFT: element j of the row; IN_KEPT reads 0 for the row of an
+// ignored target (`valid` false), whose logits may be -inf or NaN padding and must not
+// reach any arithmetic.  (Masked reads rather than an early return: every work item
+// reaches every barrier.)
+#define IN(j) in[base + (j) * ist]
+#define IN_KEPT(j) (valid ? in[base + (j) * ist] : ($T)0)
 
 // ROW_START (filled in by the Python side): the work group's row `g`, its item `lid` of
 // `lsz`, the local scratch, and the row's input/output offsets `base`/`obase` from the
@@ -39,7 +46,7 @@ __kernel void softmax(const long rows, const long C, __global $T* out, const lon
                       const int log_$OUTER_PARAMS)
 {
 $ROW_START
-    ROW_SHIFT(shift);
+    ROW_SHIFT(shift, IN);
     $T s = 0;
     for (long j = lid; j < C; j += lsz) s += exp(in[base + j * ist] - shift);
     GROUP_REDUCE(scratch, s, ADD);
@@ -51,9 +58,10 @@ $ROW_START
 }
 
 // Cross-entropy with class-index targets: per row, the weighted negative log-likelihood
-// of the target (with label smoothing) and the row's weight (0 where ignored).
+// of the target (with label smoothing) and the row's weight (0 where ignored).  The
+// op's value rule has checked the targets.
 __kernel void cross_entropy(const long rows, const long C, __global $T* loss,
-                            __global $T* wrow, __global int* bad,
+                            __global $T* wrow,
                             __global const $T* in, const long off, const long ist,
                             __global const long* target, const long toff,
                             __global const $T* weight, const long woff, const long wst,
@@ -61,15 +69,11 @@ __kernel void cross_entropy(const long rows, const long C, __global $T* loss,
 {
 $ROW_START
     const long t = target[toff + g];
-    const int valid = t != ignore_index;
-    if (valid && (t < 0 || t >= C)) {
-        if (lid == 0) { bad[0] = 1; loss[g] = NAN; wrow[g] = 0; }
-        return;
-    }
-    ROW_SHIFT(shift);
+    const int valid = t != ignore_index && t >= 0 && t < C;
+    ROW_SHIFT(shift, IN_KEPT);
     $T s = 0, swx = 0, sw = 0;
     for (long j = lid; j < C; j += lsz) {
-        const $T x = in[base + j * ist] - shift;
+        const $T x = IN_KEPT(j) - shift;
         const $T w = has_weight ? weight[woff + j * wst] : ($T)1;
         s += exp(x);
         swx += w * x;
@@ -79,10 +83,10 @@ $ROW_START
     GROUP_REDUCE(scratch, swx, ADD);
     GROUP_REDUCE(scratch, sw, ADD);
     if (lid == 0) {
-        const $T lse = log(s);
         if (!valid) { loss[g] = 0; wrow[g] = 0; return; }
+        const $T lse = log(s);
         const $T wt = has_weight ? weight[woff + t * wst] : ($T)1;
-        const $T xt = in[base + t * ist] - shift;
+        const $T xt = IN_KEPT(t) - shift;
         $T l = -wt * (1 - ls) * (xt - lse);
         if (ls != 0) l -= (ls / C) * (swx - sw * lse);
         loss[g] = l;
@@ -91,7 +95,8 @@ $ROW_START
 }
 
 // Gradient of cross-entropy w.r.t. the logits, one work group per row:
-// g_k = scale * (p_k * sum_j d_j - d_k) with d the target weights of the loss.
+// g_k = scale * (p_k * sum_j d_j - d_k) with d the target weights of the loss (0 for
+// the row of an ignored target, whose logits are read as 0: its gradient is 0).
 __kernel void cross_entropy_backward(const long rows, const long C, __global $T* out,
                                      const long ost,
                                      __global const $T* in, const long off, const long ist,
@@ -106,10 +111,10 @@ __kernel void cross_entropy_backward(const long rows, const long C, __global $T*
 $ROW_START
     const long t = target[toff + g];
     const int valid = t != ignore_index && t >= 0 && t < C;
-    ROW_SHIFT(shift);
+    ROW_SHIFT(shift, IN_KEPT);
     $T s = 0, sw = 0;
     for (long j = lid; j < C; j += lsz) {
-        s += exp(in[base + j * ist] - shift);
+        s += exp(IN_KEPT(j) - shift);
         sw += has_weight ? weight[woff + j * wst] : ($T)1;
     }
     GROUP_REDUCE(scratch, s, ADD);
@@ -121,7 +126,7 @@ $ROW_START
     const $T scale = mode == 0 ? grad[goff + g * gst]
                    : mode == 1 ? grad[goff] / denom[0] : grad[goff];
     for (long j = lid; j < C; j += lsz) {
-        const $T p = exp(in[base + j * ist] - shift) / s;
+        const $T p = exp(IN_KEPT(j) - shift) / s;
         const $T w = has_weight ? weight[woff + j * wst] : ($T)1;
         const $T d = (j == t ? wt * (1 - ls) : ($T)0) + lsc * w;
         out[obase + j * ost] = scale * (p * dsum - d);
