@@ -358,7 +358,11 @@ def _pointwise(od, fn, backend, info):
         compute, _ = pointwise_dtypes(od, ops)
         casts = tuple(i for i in tpos if args[i] is not None and i not in no_cast
                       and args[i].__class__ not in numbers and args[i]._data.dtype != compute.np)
-        hit = cache[key] = (compute, casts)
+        # Only Python numbers take part (where(c, 0.0, 1.0)): a backend would type them
+        # by its own rules (numpy: float64); the result is cast to the promoted dtype.
+        numbers_only = all(args[i].__class__ in numbers for i in tpos
+                           if args[i] is not None and i not in no_cast)
+        hit = cache[key] = (compute, casts, numbers_only)
         return hit
 
     def natives(args, hit):
@@ -367,7 +371,7 @@ def _pointwise(od, fn, backend, info):
             x = nat[i]
             if x is not None and x.__class__ not in numbers:
                 nat[i] = x._data
-        compute, casts = hit
+        compute, casts = hit[0], hit[1]
         for i in casts:
             nat[i] = cast(nat[i], compute)
         return nat
@@ -433,7 +437,10 @@ def _pointwise(od, fn, backend, info):
         hit = cache.get(key)
         if hit is None:
             hit = slow(args, key)
-        return make(fn(*natives(args, hit)), dev)
+        out = fn(*natives(args, hit))
+        if hit[2] and out.dtype != hit[0].np:
+            out = cast(out, hit[0])
+        return make(out, dev)
     return run_pointwise
 
 

@@ -288,6 +288,9 @@ def _index_select_meta(self, dim, index):
     d = wrap_dim(dim, len(shape), "index_select")
     if shape:
         shape[d] = index.numel()
+    elif index.numel() != 1:  # a 0-d tensor gives a 0-d tensor, as in PyTorch
+        fail("index_select", f"an index into a 0-d tensor can have only 1 value, got "
+                             f"{index.numel()} value(s)")
     return Spec(tuple(shape), self.dtype)
 
 
@@ -351,14 +354,7 @@ index_add_ = defop("index_add_(Tensor(a!) self, int dim, Tensor index, Tensor so
 # --- masks -------------------------------------------------------------------------------------
 
 def _check_value(op, dtype, value):
-    if dtype._kind == "i" and value.__class__ is not bool:
-        if value.__class__ is float and value != value or value in (float("inf"),
-                                                                     float("-inf")):
-            fail(op, f"value {value} cannot be converted to type {dtype.name}")
-        info = _dt.iinfo(dtype)
-        if not info.min <= int(value) <= info.max:
-            fail(op, f"value {value} cannot be converted to type {dtype.name} without "
-                     f"overflow")
+    _dt.check_fits(op, value, dtype)
 
 
 def _masked_fill_meta(self, mask, value):

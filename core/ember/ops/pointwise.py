@@ -203,8 +203,19 @@ positive = defop("positive(Tensor self) -> Tensor", tags=("composite",),
                  doc="``+self``: returns ``self`` itself, as PyTorch does.")
 reciprocal = _unary("reciprocal", promotion="int_to_float", tags=("composite",),
                     decomposition=lambda self: true_divide(1, self), doc="``1 / self``.")
-square = _unary("square", tags=("composite",), decomposition=lambda self: mul(self, self),
-                doc="``self * self``.")
+def _square_meta(self):
+    # PyTorch's square is pow(self, 2): a bool tensor squares to int64
+    return Spec(tuple(self.shape), _dt.int64 if self.dtype is _dt.bool else self.dtype)
+
+
+def _square_decomp(self):
+    if self.dtype is _dt.bool:
+        self = self.astype(_dt.int64)
+    return mul(self, self)
+
+
+square = _unary("square", tags=("composite",), meta=_square_meta, decomposition=_square_decomp,
+                doc="``self * self`` (``pow(self, 2)``: bool gives int64).")
 
 
 def _addc_meta(op):
@@ -415,15 +426,8 @@ logical_not_ = defop("logical_not_(Tensor(a!) self) -> Tensor(a!)", tags=("inpla
 
 
 def _fill_meta(self, value):
-    d = self.dtype
-    if d._kind == "i" and value.__class__ is not bool:
-        info = _dt.iinfo(d)
-        if value.__class__ is float and not math.isfinite(value):
-            fail("fill_", f"value {value} cannot be converted to type {d.name}")
-        if not info.min <= int(value) <= info.max:
-            fail("fill_", f"value {value} cannot be converted to type {d.name} "
-                          f"without overflow")
-    return Spec(tuple(self.shape), d)
+    _dt.check_fits("fill_", value, self.dtype)
+    return Spec(tuple(self.shape), self.dtype)
 
 
 def _fill_decomp(self, value):
