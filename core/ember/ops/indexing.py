@@ -533,6 +533,8 @@ def _as_index_tensor(x, dev):
     if isinstance(x, Tensor):
         return x if x._device is dev else x.to(dev)
     t = tensor(x, device=dev)
+    if t.dtype.is_floating_point and not t.numel() and not hasattr(x, "dtype"):
+        t = t.astype(_dt.int64)  # x[[]]: an empty list selects nothing (not a float index)
     if t.dtype.is_floating_point:
         raise IndexError(f"tensors used as indices must be long, int or bool tensors, "
                          f"got {t.dtype} from {type(x).__name__}")
@@ -708,6 +710,8 @@ def setitem(self, key, value) -> None:
     version counter of ``self`` (and its views)."""
     idx, adv = _parse(self, key)
     view = basic_index(self, idx)
+    if _is_tensor(value) and value.ndim and value.shape[0] == 1:
+        value = _drop_leading_ones(value)
     if adv is None:
         if value.__class__ in _NUMBERS:
             _check_value("__setitem__", self.dtype, value)
@@ -726,6 +730,16 @@ def setitem(self, key, value) -> None:
     if value.dtype is not self.dtype:
         value = value.astype(self.dtype)
     index_put_(view, _advanced(view, adv), value)
+
+
+def _drop_leading_ones(value):
+    """As PyTorch's item assignment: a value's leading size-1 dimensions are dropped
+    before it broadcasts (``x[0] = tensor([5.])`` fills a row, or a 0-d slot)."""
+    shape = tuple(value.shape)
+    k = 0
+    while k < len(shape) and shape[k] == 1:
+        k += 1
+    return value.reshape(shape[k:])
 
 
 def _as_value(value, self):
