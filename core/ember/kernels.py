@@ -12,8 +12,13 @@ wrapping into ``Tensor`` all happen here, once, for every backend.
 
 from __future__ import annotations
 
+import math
+import sys
+
 from . import dtypes as _dt
 from .dispatch import warn_fallback_once
+from .errors import OutOfMemoryError
+from .schema import Spec
 
 _FRONTEND_ARGS = ("requires_grad", "pin_memory")
 
@@ -251,6 +256,26 @@ def adapt(od, fn, backend):
             and info["device"] is None and not info["tensor_list"] \
             and info["generator"] is None:
         return _generated_runner(od, fn, check)
+
+    if "creation" in od.tags:
+        def run_creation(od, dev, args):
+            spec = check(args) if check is not None else None
+            nat = _prepare(od, dev, args, spec, backend, info)
+            nbytes = math.prod(spec.shape) * spec.dtype.itemsize \
+                if spec.__class__ is Spec else 0
+            try:
+                if nbytes > sys.maxsize:  # more than any address space: numpy's ValueError
+                    raise MemoryError
+                out = fn(*nat)
+            except OutOfMemoryError:
+                raise
+            except MemoryError:  # the backend's runtime refused: ember's error, naming it
+                raise OutOfMemoryError(
+                    f"{od.name}(): {dev} out of memory: tried to allocate {nbytes} bytes "
+                    f"for a tensor of shape {list(spec.shape)} and dtype {spec.dtype}"
+                    if nbytes else f"{od.name}(): {dev} out of memory") from None
+            return _finish(out, od, dev, args, info)
+        return run_creation
 
     def run(od, dev, args):
         spec = check(args) if check is not None else None

@@ -308,6 +308,11 @@ class Tensor:
         dev, dt = None, None
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None)
+        # keywords mean what they say (dtype='nope' is a bad dtype, not a device)
+        if kwargs.get("dtype") is not None:
+            dt = _dt.as_dtype(kwargs.pop("dtype"), op="to", arg="dtype")
+        if kwargs.get("device") is not None:
+            dev = _device(kwargs.pop("device"))
         for a in list(args) + list(kwargs.values()):
             if isinstance(a, Tensor):
                 dev, dt = a._device, a.dtype

@@ -171,24 +171,11 @@ def contiguous(a):
 
 
 # -- creation -------------------------------------------------------------------------
-def _allocating(f):
-    """numpy's MemoryError as ``ember.OutOfMemoryError`` (what callers catch)."""
-    def k(size, *args):
-        try:
-            return f(size, *args)
-        except MemoryError:
-            from ember.errors import OutOfMemoryError
-            dtype = args[-2]
-            nbytes = math.prod(size) * dtype.itemsize
-            raise OutOfMemoryError(f"cpu out of memory: tried to allocate {nbytes} bytes "
-                                   f"for a tensor of shape {list(size)}") from None
-    return k
-
-
-KERNELS["zeros"] = _allocating(lambda size, dtype, device: np.zeros(size, dtype.np))
-KERNELS["ones"] = _allocating(lambda size, dtype, device: np.ones(size, dtype.np))
-KERNELS["empty"] = _allocating(lambda size, dtype, device: np.empty(size, dtype.np))
-KERNELS["full"] = _allocating(lambda size, value, dtype, device: np.full(size, value, dtype.np))
+# (numpy's MemoryError becomes ember.OutOfMemoryError in the core, for every backend)
+KERNELS["zeros"] = lambda size, dtype, device: np.zeros(size, dtype.np)
+KERNELS["ones"] = lambda size, dtype, device: np.ones(size, dtype.np)
+KERNELS["empty"] = lambda size, dtype, device: np.empty(size, dtype.np)
+KERNELS["full"] = lambda size, value, dtype, device: np.full(size, value, dtype.np)
 
 
 @kernel("arange")
