@@ -175,7 +175,16 @@ def contiguous(a):
 KERNELS["zeros"] = lambda size, dtype, device: np.zeros(size, dtype.np)
 KERNELS["ones"] = lambda size, dtype, device: np.ones(size, dtype.np)
 KERNELS["empty"] = lambda size, dtype, device: np.empty(size, dtype.np)
-KERNELS["full"] = lambda size, value, dtype, device: np.full(size, value, dtype.np)
+def _unsigned(value, dtype):
+    """A negative int for an unsigned dtype (the core's check_fits lets -255..-1 through
+    for uint8, as PyTorch), wrapped as C casts it; numpy would refuse it."""
+    if value.__class__ is int and value < 0 and dtype.kind == "u":
+        return np.array(value).astype(dtype)[()]
+    return value
+
+
+KERNELS["full"] = lambda size, value, dtype, device: np.full(size, _unsigned(value, dtype.np),
+                                                             dtype.np)
 
 
 @kernel("arange")
@@ -406,7 +415,7 @@ def clamp_(a, lo=None, hi=None):
 
 @kernel("fill_")
 def fill_(a, value):
-    a[...] = value
+    a[...] = _unsigned(value, a.dtype)
 
 
 @kernel("zero_")
