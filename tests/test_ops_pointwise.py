@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import ember
-from _oracle import FLOATS, assert_meta_agrees, assert_same, pair, sample, torch
+from _oracle import (FLOATS, assert_meta_agrees, assert_same, assert_same_outcome, outcome,
+                     pair, sample, torch)
 
 pytestmark = pytest.mark.torch
 
@@ -462,3 +463,54 @@ def test_ieee_results_come_without_numpy_warnings_and_numpy_keeps_its_own():
     lines = out.stdout.splitlines()
     assert lines[0] == "numpy warns"
     assert lines[1] == "[[inf, nan, -inf], [0.0, -inf, nan], [1.0, 0.0, nan]]"
+
+
+# --- issue 21: result dtypes and edges that differed from PyTorch ---------------------------
+
+def _where_numbers(m):
+    return m.where(m.tensor([True, False]), 0.0, 1.0)
+
+
+_ISSUE21 = {
+    "where of floats is float32": _where_numbers,
+    "where of ints": lambda m: m.where(m.tensor([True, False]), 0, 1),
+    "where of bool and float": lambda m: m.where(m.tensor([True, False]), True, 2.5),
+    "0 ** 1e-50 is 0": lambda m: m.tensor([0.0]) ** 1e-50,
+    "0 ** -1e-50 is inf": lambda m: m.tensor([0.0, 2.0]) ** -1e-50,
+    "subnormal exponent": lambda m: m.tensor([0.0, 3.0]) ** 1e-40,
+    "float16 rounds the exponent": lambda m: m.tensor([0.0], dtype=m.float16) ** 1e-10,
+    "square of bool is int64": lambda m: m.square(m.tensor([True, False])),
+    "square of 0-d bool": lambda m: m.tensor(True).square(),
+    "int ** negative int tensor": lambda m: m.tensor([0, 1, -1, 2, -2, 1, -1])
+    ** m.tensor([-1, -1, -1, -2, -3, -4, -4]),
+    "number ** negative int tensor": lambda m: m.pow(2, m.tensor([-1, 2])),
+    "int32 ** negative int8": lambda m: m.tensor([2], dtype=m.int32)
+    ** m.tensor([-1], dtype=m.int8),
+    "int ** negative number raises": lambda m: m.tensor([2]) ** -1,
+    "bool ** negative number raises": lambda m: m.tensor([True]) ** -1,
+    "tensor + list is a TypeError": lambda m: m.ones(2) + [1, 2],
+    "mul with a tuple is a TypeError": lambda m: m.mul(m.ones(2), (1, 2)),
+}
+
+
+@pytest.mark.parametrize("call", list(_ISSUE21.values()), ids=list(_ISSUE21))
+def test_issue21_pointwise_cases_match_torch(call):
+    assert_same_outcome(outcome(call, ember), outcome(call, torch))
+
+
+def test_square_of_bool_in_place_is_refused():
+    with pytest.raises(ember.OpError, match="int64 can't be cast to .* bool"):
+        ember.tensor([True]).square_()
+
+
+def test_list_operand_error_names_op_and_argument():
+    with pytest.raises(TypeError, match=r"add\(\): argument 'other' must be Tensor, not list"):
+        ember.ones(2) + [1, 2]
+
+
+def test_to_with_a_bad_dtype_keyword_is_a_dtype_error():
+    with pytest.raises(TypeError, match=r"to\(\): argument 'dtype' must be an ember.dtype, "
+                                        r"got 'nope'"):
+        ember.ones(2).to(dtype="nope")
+    assert ember.ones(2).to(dtype="float64").dtype is ember.float64
+    assert ember.ones(2).to(float).dtype is ember.float64  # Python float is float64
