@@ -58,8 +58,11 @@ def _index_shape(op, self, indices):
         fail(op, "argument 'indices' must hold at least one Tensor")
     for i in pos:
         _index_dtype(op, f"indices[{i}]", indices[i])
-    b = broadcast_shapes(*(tuple(indices[i].shape) for i in pos), op=op,
-                         names=[f"indices[{i}]" for i in pos])
+    try:
+        b = broadcast_shapes(*(tuple(indices[i].shape) for i in pos), op=op,
+                             names=[f"indices[{i}]" for i in pos])
+    except OpError as e:  # an indexing error, as in PyTorch (and Python)
+        raise IndexError(str(e)) from None
     rest = [i for i in range(len(shape)) if i not in pos]
     if pos == list(range(pos[0], pos[-1] + 1)):
         return (tuple(shape[i] for i in rest if i < pos[0]) + b +
