@@ -110,7 +110,7 @@ SCALARS = st.one_of(st.booleans(), st.integers(-5, 5), st.integers(-2 ** 40, 2 *
 
 
 @st.composite
-def binary_cases(draw):
+def binary_cases(draw, forms):
     """Tensor-tensor (broadcasting, mixed dtypes) or tensor-number in either order;
     numbers include bools and zeros (integer division by a bool zero) and exponents
     that vanish in float32."""
@@ -123,7 +123,7 @@ def binary_cases(draw):
     a = draw(arrays(da, sa, low=-8 if da != "bool" else None,
                     high=8 if da != "bool" else None)) if draw(st.booleans()) \
         else draw(arrays(da, sa))
-    form = draw(st.sampled_from(["tensors", "tensor_number", "number_tensor"]))
+    form = draw(st.sampled_from(forms))
     if op in ("maximum", "minimum", "atan2"):
         form = "tensors"  # (PyTorch takes no Python number there; ember does)
     if form == "tensors":
@@ -137,10 +137,18 @@ def binary_cases(draw):
 
 
 @SETTINGS
-@given(binary_cases())
-def test_binary_pointwise(case):
-    op, form, a, b = case
+@given(binary_cases(["tensors"]))
+def test_binary_pointwise_tensors(case):
+    _binary(*case)
 
+
+@SETTINGS
+@given(binary_cases(["tensor_number", "number_tensor"]))
+def test_binary_pointwise_with_numbers(case):
+    _binary(*case)
+
+
+def _binary(op, form, a, b):
     def run(m, a, b):
         f = getattr(m, op)
         if form == "tensors":
@@ -433,10 +441,10 @@ def _torch_refuses(leaves, dtype) -> bool:
 
 
 @st.composite
-def construction_cases(draw):
+def construction_cases(draw, dtypes):
     shape = draw(shapes(max_dims=2, max_side=3))
     values = draw(st.lists(VALUES, min_size=math.prod(shape), max_size=math.prod(shape)))
-    dtype = draw(st.one_of(st.none(), st.sampled_from(NUMERIC)))
+    dtype = draw(dtypes)
     leaves = values if shape else values[:1]
     hypothesis.assume(not _torch_refuses(leaves, dtype))
     # Float64 2**63 into int64: PyTorch's range check lets it through and the C cast is
@@ -447,10 +455,18 @@ def construction_cases(draw):
 
 
 @SETTINGS
-@given(construction_cases())
-def test_tensor_from_python_and_numpy_values(case):
-    data, dtype = case
+@given(construction_cases(st.none()))
+def test_tensor_inferred_dtype_from_python_and_numpy_values(case):
+    _construct(*case)
 
+
+@SETTINGS
+@given(construction_cases(st.sampled_from(NUMERIC)))
+def test_tensor_of_a_dtype_from_python_and_numpy_values(case):
+    _construct(*case)
+
+
+def _construct(data, dtype):
     def run(m, data):
         return m.tensor(data, dtype=getattr(m, dtype) if dtype else None)
     with warnings.catch_warnings():

@@ -154,6 +154,15 @@ def _any_key(x):
     return x
 
 
+def _number_key(x):
+    """A Python number's part of a validation key: its class (``1`` and ``1.0`` promote
+    differently), and for ints and bools whether it is zero or negative, which rules
+    depend on (pow refuses a negative int exponent for integer tensors; integer division
+    refuses a zero divisor).  Its other values share one validation."""
+    c = x.__class__
+    return c if c is float or x > 0 else (c, x < 0)
+
+
 def _validator(od, info):
     """``check(args) -> spec``: the op's shape rule, its outcome cached per key.
 
@@ -191,7 +200,7 @@ def _validator(od, info):
                 if x is None:
                     key.append(None)
                 elif x.__class__ in numbers:
-                    key.append(x.__class__)
+                    key.append(_number_key(x))
                 else:
                     d = x._data
                     key.append((d.shape, d.dtype))
@@ -307,7 +316,7 @@ def _generated_runner(od, fn, check):
         if a.is_tensor and pointwise:  # a Python number may stand for a tensor
             lines.append(f"    n{i} = {v} if {v}.__class__ in _N or {v} is None "
                          f"else {v}._data")
-            key.append(f"None if {v} is None else {v}.__class__ if n{i} is {v} "
+            key.append(f"None if {v} is None else _nk({v}) if n{i} is {v} "
                        f"else (n{i}.shape, n{i}.dtype)")
             call.append(f"n{i}")
         elif a.is_tensor:
@@ -356,7 +365,7 @@ def _generated_runner(od, fn, check):
     # ``check`` fills its own cache; share it so hits need no second lookup.
     env = {"fn": fn, "check": check, "cache": check.cache, "make": Tensor._make,
            "_any_key": _any_key, "_unwrap_any": _unwrap_any, "_alias": _alias,
-           "_N": _NUMBERS}
+           "_N": _NUMBERS, "_nk": _number_key}
     exec(compile("\n".join(lines) + "\n", f"<ember runner {od.name}>", "exec"), env)
     run = env["run"]
     run.native = fn  # for front ends that inline the dispatcher (Tensor.__getitem__)
@@ -434,12 +443,12 @@ def _pointwise(od, fn, backend, info):
                         return make(fn(x, y, args[2]), dev)
                     return make(fn(x, y, *args[2:]), dev)
             if a.__class__ in numbers:
-                ka = a.__class__
+                ka = _number_key(a)
             else:
                 a = a._data
                 ka = (a.shape, a.dtype)
             if b.__class__ in numbers:
-                kb = b.__class__
+                kb = _number_key(b)
             else:
                 b = b._data
                 kb = (b.shape, b.dtype)
@@ -457,7 +466,7 @@ def _pointwise(od, fn, backend, info):
         return run_binary
 
     def run_pointwise(od, dev, args):
-        key = tuple(x.__class__ if x.__class__ in numbers or x is None
+        key = tuple(None if x is None else _number_key(x) if x.__class__ in numbers
                     else (x._data.shape, x._data.dtype) for x in (args[i] for i in tpos))
         hit = cache.get(key)
         if hit is None:

@@ -276,6 +276,33 @@ _UFUNCS = {
 }
 for _name, _f in _UFUNCS.items():
     KERNELS[_name] = ufunc(_f)
+
+_INT_RANGE = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max))
+              for t in (np.uint8, np.int8, np.int16, np.int32, np.int64)}
+
+
+def _compared(f):
+    """A comparison whose Python-int operand takes the integer array's dtype first, as
+    PyTorch's C cast does (uint8 0 < -1 compares with 255; numpy compares the values)."""
+    base = ufunc(f)
+
+    def k(a, b):
+        if a.__class__ is int or b.__class__ is int:
+            a, b = _in_dtype(a, b), _in_dtype(b, a)
+        return base(a, b)
+    return k
+
+
+def _in_dtype(x, other):
+    if x.__class__ is int and other.__class__ is _ndarray:
+        r = _INT_RANGE.get(other.dtype)
+        if r is not None and not r[0] <= x <= r[1]:
+            return _wrap_int(x, other.dtype)
+    return x
+
+
+for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+    KERNELS[_name] = _compared(_UFUNCS[_name])
 _power = ufunc(np.power)
 
 
@@ -297,10 +324,10 @@ def _int_negative_power(a, b):
     """PyTorch's integer power for negative exponents (tensor exponents only; a negative
     Python exponent is refused by the op's schema): 1 ** n = 1, (-1) ** n = +-1 and
     every other base gives 0."""
-    a = np.asarray(a)
     b = np.asarray(b)
     negative = b < 0
-    r = _power(a, np.where(negative, 0, b).astype(b.dtype))
+    r = _power(a, np.where(negative, 0, b).astype(b.dtype))  # (a number keeps NEP 50's type)
+    a = np.asarray(a)
     odd = (b % 2) != 0
     special = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
     return np.where(negative, special, r).astype(r.dtype)
