@@ -488,6 +488,12 @@ _ISSUE21 = {
     ** m.tensor([-1], dtype=m.int8),
     "int ** negative number raises": lambda m: m.tensor([2]) ** -1,
     "bool ** negative number raises": lambda m: m.tensor([True]) ** -1,
+    # (the validation of int ** 2 was cached and reused for int ** -1)
+    "int ** -1 after int ** 2 raises": lambda m: [m.tensor([3]) ** 2, m.tensor([3]) ** -1][1],
+    "in-place int **= -1 after **= 2": lambda m: m.tensor([3]).pow_(2).pow_(-1),
+    "uint8 < -1 compares with 255": lambda m: m.tensor([0, 255], dtype=m.uint8) < -1,
+    "int8 == 1000 compares with -24": lambda m: m.tensor([-24, 1], dtype=m.int8) == 1000,
+    "1000 > int8": lambda m: 1000 > m.tensor([-30, 1], dtype=m.int8),
     "tensor + list is a TypeError": lambda m: m.ones(2) + [1, 2],
     "mul with a tuple is a TypeError": lambda m: m.mul(m.ones(2), (1, 2)),
 }
