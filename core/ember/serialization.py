@@ -135,11 +135,9 @@ def _write_atomically(path: str, data: bytes) -> None:
     except OSError as e:
         raise _os_error(e, path) from None
     try:
-        try:
-            os.fchmod(fd, _new_file_mode(path))  # (mkstemp makes it private: 0o600)
-        except (AttributeError, OSError):  # pragma: no cover - no fchmod (Windows)
-            pass
         with open(fd, "wb") as fh:
+            if hasattr(os, "fchmod"):  # (mkstemp makes it private: 0o600)
+                os.fchmod(fh.fileno(), _new_file_mode(path))
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

@@ -8,6 +8,7 @@ Methods mirroring ops (``t.sum()``, ``t.add_(…)``) are attached from the op re
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -447,12 +448,10 @@ def _from_values(data, dtype: _dt.dtype | None, fn: str) -> np.ndarray:
     """A host array from Python or numpy numbers (nested sequences of them)."""
     leaves: set = set()
     _leaves(data, leaves)
-    inferred = None
-    for leaf in leaves:
-        d = _leaf_dtype(leaf, data, fn)
-        inferred = d if inferred is None else _dt.promote_types(inferred, d)
-    target = dtype or inferred or _dt.get_default_dtype()
-    kinds = {d._kind for d in (_leaf_dtype(leaf, data, fn) for leaf in leaves)}
+    found = [_leaf_dtype(leaf, data, fn) for leaf in leaves]
+    target = dtype or (functools.reduce(_dt.promote_types, found) if found
+                       else _dt.get_default_dtype())  # (tensor([]) is float32)
+    kinds = {d._kind for d in found}
     ints, floats = "i" in kinds, "f" in kinds
     try:
         src = np.asarray(data) if not (ints and floats and target._kind == "i") \
