@@ -77,7 +77,10 @@ def T(m, arr):
 
 # --- pointwise ---------------------------------------------------------------------------------
 
-UNARY = {  # op -> dtypes PyTorch defines it for (so a refusal is never just "unsupported")
+# op -> dtypes PyTorch defines it for.  (Left out: bool for neg and abs: PyTorch raises a
+# RuntimeError (neg) or NotImplementedError (abs) where ember raises a TypeError (neg) or
+# computes (abs); a difference in the kind of refusal, not in any value.)
+UNARY = {
     "neg": ["int8", "int32", "int64", "float32", "float64"],
     "abs": ["uint8", "int16", "int64", "float32", "float64"],
     "square": NUMERIC,
@@ -116,7 +119,7 @@ def binary_cases(draw, forms):
     that vanish in float32."""
     op = draw(st.sampled_from(BINARY))
     da, db = draw(st.sampled_from(NUMERIC)), draw(st.sampled_from(NUMERIC))
-    if op in ("sub",):  # PyTorch refuses bool subtraction with a TypeError of its own
+    if op in ("sub",):  # (bool subtraction: PyTorch's RuntimeError is ember's TypeError)
         da, db = (d if d != "bool" else "int64" for d in (da, db))
     sa, sb = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3,
                                                     max_side=3)).input_shapes
