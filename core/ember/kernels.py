@@ -381,6 +381,7 @@ def _pointwise(od, fn, backend, info):
     tpos = info["tensor"]
     cache: dict = {}
     cast = backend.kernels.get("astype")
+    fill = backend.kernels.get("full")
     make = Tensor._make
     numbers = _NUMBERS
     # where()'s condition selects; it takes no part in the computation dtype.
@@ -392,8 +393,7 @@ def _pointwise(od, fn, backend, info):
         compute, _ = pointwise_dtypes(od, ops)
         casts = tuple(i for i in tpos if args[i] is not None and i not in no_cast
                       and args[i].__class__ not in numbers and args[i]._data.dtype != compute.np)
-        # Only Python numbers take part (where(c, 0.0, 1.0)): a backend would type them
-        # by its own rules (numpy: float64); the result is cast to the promoted dtype.
+        # Only Python numbers take part (where(c, 0.0, 1.0)): see run_pointwise.
         numbers_only = all(args[i].__class__ in numbers for i in tpos
                            if args[i] is not None and i not in no_cast)
         hit = cache[key] = (compute, casts, numbers_only)
@@ -471,7 +471,15 @@ def _pointwise(od, fn, backend, info):
         hit = cache.get(key)
         if hit is None:
             hit = slow(args, key)
-        out = fn(*natives(args, hit))
+        nat = natives(args, hit)
+        if hit[2] and fill is not None:
+            # Only Python numbers take part (where(c, 0.0, 1.0)): the backend gets them
+            # as 0-d arrays of the promoted dtype, not typed by its own rules (numpy's
+            # float64) nor refused (array-api-strict takes no two numbers).
+            for i in tpos:
+                if args[i].__class__ in numbers and i not in no_cast:
+                    nat[i] = fill((), args[i], hit[0], dev)
+        out = fn(*nat)
         if hit[2] and out.dtype != hit[0].np:
             out = cast(out, hit[0])
         return make(out, dev)

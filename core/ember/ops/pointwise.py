@@ -203,18 +203,15 @@ positive = defop("positive(Tensor self) -> Tensor", tags=("composite",),
                  doc="``+self``: returns ``self`` itself, as PyTorch does.")
 reciprocal = _unary("reciprocal", promotion="int_to_float", tags=("composite",),
                     decomposition=lambda self: true_divide(1, self), doc="``1 / self``.")
-def _square_meta(self):
-    # PyTorch's square is pow(self, 2): a bool tensor squares to int64
-    return Spec(tuple(self.shape), _dt.int64 if self.dtype is _dt.bool else self.dtype)
-
-
 def _square_decomp(self):
     if self.dtype is _dt.bool:
         self = self.astype(_dt.int64)
     return mul(self, self)
 
 
-square = _unary("square", tags=("composite",), meta=_square_meta, decomposition=_square_decomp,
+# PyTorch's square is pow(self, 2): a bool tensor squares to int64
+square = _unary("square", promotion="bool_to_long", tags=("composite",),
+                decomposition=_square_decomp,
                 doc="``self * self`` (``pow(self, 2)``: bool gives int64).")
 
 
