@@ -520,3 +520,33 @@ def test_to_with_a_bad_dtype_keyword_is_a_dtype_error():
         ember.ones(2).to(dtype="nope")
     assert ember.ones(2).to(dtype="float64").dtype is ember.float64
     assert ember.ones(2).to(float).dtype is ember.float64  # Python float is float64
+
+
+# A Python int beyond the computation dtype: wrapped as PyTorch's C cast does, or refused
+# where PyTorch refuses it; the core does it once for every backend (the reference one
+# too: array-api-strict, like numpy, refuses such numbers itself).
+_BEYOND = {
+    "int8 + 1000 wraps": lambda m, d: m.tensor([2, 1], dtype=m.int8, **d) + 1000,
+    "int8 * 300 wraps": lambda m, d: m.tensor([2, 1], dtype=m.int8, **d) * 300,
+    "int8 == 258 wraps": lambda m, d: m.tensor([2, 1], dtype=m.int8, **d) == 258,
+    "uint8 < -1 wraps": lambda m, d: m.tensor([0, 255], dtype=m.uint8, **d) < -1,
+    "int8 // 258 wraps": lambda m, d: m.tensor([2, 1], dtype=m.int8, **d) // 258,
+    "int8 ** 257 raises": lambda m, d: m.tensor([2, 1], dtype=m.int8, **d) ** 257,
+    "where int8 and 300 raises": lambda m, d: m.where(
+        m.tensor([True, False], **d), m.tensor([1, 2], dtype=m.int8, **d), 300),
+    "where uint8 and -1 wraps": lambda m, d: m.where(
+        m.tensor([True, False], **d), m.tensor([1, 2], dtype=m.uint8, **d), -1),
+    "where of two floats": lambda m, d: m.where(m.tensor([True, False], **d), 0.0, 1.0),
+    "int64 + 2**70 overflows": lambda m, d: m.tensor([3], **d) + 2 ** 70,
+    "full -1 as uint8": lambda m, d: m.full((2,), -1, dtype=m.uint8, **d),
+    "fill_ -2 into uint8": lambda m, d: m.zeros(2, dtype=m.uint8, **d).fill_(-2),
+    "masked_fill -1 into uint8": lambda m, d: m.zeros(2, dtype=m.uint8, **d).masked_fill(
+        m.tensor([True, False], **d), -1),
+}
+
+
+@pytest.mark.parametrize("device", ["cpu", "reference"])
+@pytest.mark.parametrize("call", list(_BEYOND.values()), ids=list(_BEYOND))
+def test_numbers_beyond_the_dtype_as_torch_on_every_backend(call, device):
+    got = outcome(lambda: call(ember, {"device": device}).cpu())
+    assert_same_outcome(got, outcome(call, torch, {}))

@@ -288,3 +288,11 @@ def check_fits(op: str, values, d: dtype) -> None:
     from .errors import OpError
     raise OpError(f"{op}(): value {value} cannot be converted to type {d.name} without "
                   f"overflow")
+
+
+def as_c_int(value: int, d: dtype) -> int:
+    """``value`` cast into integer dtype ``d`` as C casts it (two's complement wrap:
+    int8 takes 1000 as -24), for numbers PyTorch casts without a range check."""
+    bits = d.itemsize * 8
+    v = int(value) & ((1 << bits) - 1)
+    return v - (1 << bits) if d.is_signed and v >> (bits - 1) else v

@@ -235,6 +235,11 @@ def adapt(od, fn, backend):
     if od.promotion is not None and "pointwise" in od.tags and not od.is_inplace:
         return _pointwise(od, fn, backend, info)
     check = _validator(od, info)
+    # Fill values (full, fill_, masked_fill, pad): the schema refused every value that
+    # does not fit the dtype (dtypes.check_fits) but uint8's -255..-1, which the backend
+    # gets wrapped as C casts them (numpy, array-api-strict and OpenCL hosts refuse them).
+    scalars = tuple(i for i, a in enumerate(od.args)
+                    if a.type == "Scalar" and a.name in ("fill_value", "value"))
 
     if od.is_inplace:
         mutated = info["mutated"] or (0,)
@@ -243,6 +248,8 @@ def adapt(od, fn, backend):
         def run_inplace(od, dev, args):
             if check is not None:
                 check(args)  # raises before anything is written
+            if scalars:
+                args = _fit_scalars(args, scalars, args[mutated[0]].dtype)
             if od.cross_device:
                 args = tuple(a.to(dev) if hasattr(a, "_device") and a._device is not dev
                              else a for a in args)
@@ -264,11 +271,13 @@ def adapt(od, fn, backend):
             and (od.returns in ("Tensor", "Tensor(a)") or _n_plain_outputs(od)) \
             and info["device"] is None and not info["tensor_list"] \
             and info["generator"] is None:
-        return _generated_runner(od, fn, check)
+        return _generated_runner(od, fn, check, scalars)
 
     if "creation" in od.tags:
         def run_creation(od, dev, args):
             spec = check(args) if check is not None else None
+            if scalars and spec.__class__ is Spec:
+                args = _fit_scalars(args, scalars, spec.dtype)
             nat = _prepare(od, dev, args, spec, backend, info)
             nbytes = math.prod(spec.shape) * spec.dtype.itemsize \
                 if spec.__class__ is Spec else 0
@@ -288,8 +297,22 @@ def adapt(od, fn, backend):
 
     def run(od, dev, args):
         spec = check(args) if check is not None else None
+        if scalars and spec.__class__ is Spec:
+            args = _fit_scalars(args, scalars, spec.dtype)
         return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
     return run
+
+
+def _fit_scalars(args, positions, d):
+    """``args`` with the int Scalars at ``positions`` inside integer dtype ``d``."""
+    if d._kind != "i":
+        return args
+    info = _dt.iinfo(d)
+    for i in positions:
+        x = args[i]
+        if x.__class__ is int and not info.min <= x <= info.max:
+            args = args[:i] + (_dt.as_c_int(x, d),) + args[i + 1:]
+    return args
 
 
 def _n_plain_outputs(od) -> int:
@@ -301,7 +324,7 @@ def _n_plain_outputs(od) -> int:
     return len(parts) if all(p == "Tensor" for p in parts) else 0
 
 
-def _generated_runner(od, fn, check):
+def _generated_runner(od, fn, check, scalars=()):
     """A kernel runner generated for one op's signature: unpack the arguments, build
     the validation key inline, look it up, call the kernel, wrap the result.  (The
     generic ``check`` loop costs as much as a small numpy kernel.)"""
@@ -346,6 +369,9 @@ def _generated_runner(od, fn, check):
     if dpos is not None:
         lines.append(f"    if a{dpos} is None:")
         lines.append(f"        a{dpos} = spec.dtype")
+    for i in scalars:  # (see adapt: an int fill value wrapped into the dtype)
+        lines.append(f"    if a{i}.__class__ is int and spec.__class__ is _Spec:")
+        lines.append(f"        a{i} = _fit_scalars((a{i},), (0,), spec.dtype)[0]")
     lines.append(f"    out = fn({', '.join(call)})")
     first = next((i for i, a in enumerate(od.args) if a.is_tensor), None)
     n_out = _n_plain_outputs(od)
@@ -365,7 +391,8 @@ def _generated_runner(od, fn, check):
     # ``check`` fills its own cache; share it so hits need no second lookup.
     env = {"fn": fn, "check": check, "cache": check.cache, "make": Tensor._make,
            "_any_key": _any_key, "_unwrap_any": _unwrap_any, "_alias": _alias,
-           "_N": _NUMBERS, "_nk": _number_key}
+           "_N": _NUMBERS, "_nk": _number_key, "_Spec": Spec,
+           "_fit_scalars": _fit_scalars}
     exec(compile("\n".join(lines) + "\n", f"<ember runner {od.name}>", "exec"), env)
     run = env["run"]
     run.native = fn  # for front ends that inline the dispatcher (Tensor.__getitem__)
@@ -396,8 +423,30 @@ def _pointwise(od, fn, backend, info):
         # Only Python numbers take part (where(c, 0.0, 1.0)): see run_pointwise.
         numbers_only = all(args[i].__class__ in numbers for i in tpos
                            if args[i] is not None and i not in no_cast)
-        hit = cache[key] = (compute, casts, numbers_only)
+        fit = None
+        if compute._kind == "i" and any(args[i].__class__ is int for i in tpos):
+            info = _dt.iinfo(compute)
+            fit = (info.min, info.max, compute)
+        hit = cache[key] = (compute, casts, numbers_only, fit)
         return hit
+
+    # A Python int beyond the computation dtype: PyTorch casts it as C does (int8 + 1000
+    # adds -24), or, for the ops that say so (pow's exponent, where's values), refuses it
+    # by the rule of tensor() (dtypes.check_fits).  Done here, once, for every backend.
+    refuse = getattr(od, "refuse_out_of_range_numbers", False)
+
+    def fitted(args, fit):
+        low, high, d = fit
+        out = list(args)
+        for i in tpos:
+            x = out[i]
+            if x.__class__ is int and not low <= x <= high:
+                if not -2 ** 63 <= x < 2 ** 63:  # (no 64-bit integer holds it)
+                    raise OverflowError(f"{od.name}(): the number {x} does not fit in int64")
+                if refuse:
+                    _dt.check_fits(od.name, x, d)
+                out[i] = _dt.as_c_int(x, d)
+        return out
 
     def natives(args, hit):
         nat = list(args)
@@ -456,6 +505,10 @@ def _pointwise(od, fn, backend, info):
             hit = cache.get(key)
             if hit is None:
                 hit = slow(args, key)
+            fit = hit[3]
+            if fit is not None and (a.__class__ is int and not fit[0] <= a <= fit[1] or
+                                    b.__class__ is int and not fit[0] <= b <= fit[1]):
+                return make(fn(*natives(fitted(args, fit), hit)), dev)
             if hit[1]:
                 return make(fn(*natives(args, hit)), dev)
             if nargs == 2:
@@ -471,6 +524,8 @@ def _pointwise(od, fn, backend, info):
         hit = cache.get(key)
         if hit is None:
             hit = slow(args, key)
+        if hit[3] is not None:
+            args = fitted(args, hit[3])
         nat = natives(args, hit)
         if hit[2] and fill is not None:
             # Only Python numbers take part (where(c, 0.0, 1.0)): the backend gets them

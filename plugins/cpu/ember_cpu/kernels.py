@@ -175,16 +175,7 @@ def contiguous(a):
 KERNELS["zeros"] = lambda size, dtype, device: np.zeros(size, dtype.np)
 KERNELS["ones"] = lambda size, dtype, device: np.ones(size, dtype.np)
 KERNELS["empty"] = lambda size, dtype, device: np.empty(size, dtype.np)
-def _unsigned(value, dtype):
-    """A negative int for an unsigned dtype (the core's check_fits lets -255..-1 through
-    for uint8, as PyTorch), wrapped as C casts it; numpy would refuse it."""
-    if value.__class__ is int and value < 0 and dtype.kind == "u":
-        return np.array(value).astype(dtype)[()]
-    return value
-
-
-KERNELS["full"] = lambda size, value, dtype, device: np.full(size, _unsigned(value, dtype.np),
-                                                             dtype.np)
+KERNELS["full"] = lambda size, value, dtype, device: np.full(size, value, dtype.np)
 
 
 @kernel("arange")
@@ -276,33 +267,6 @@ _UFUNCS = {
 }
 for _name, _f in _UFUNCS.items():
     KERNELS[_name] = ufunc(_f)
-
-_INT_RANGE = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max))
-              for t in (np.uint8, np.int8, np.int16, np.int32, np.int64)}
-
-
-def _compared(f):
-    """A comparison whose Python-int operand takes the integer array's dtype first, as
-    PyTorch's C cast does (uint8 0 < -1 compares with 255; numpy compares the values)."""
-    base = ufunc(f)
-
-    def k(a, b):
-        if a.__class__ is int or b.__class__ is int:
-            a, b = _in_dtype(a, b), _in_dtype(b, a)
-        return base(a, b)
-    return k
-
-
-def _in_dtype(x, other):
-    if x.__class__ is int and other.__class__ is _ndarray:
-        r = _INT_RANGE.get(other.dtype)
-        if r is not None and not r[0] <= x <= r[1]:
-            return _wrap_int(x, other.dtype)
-    return x
-
-
-for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
-    KERNELS[_name] = _compared(_UFUNCS[_name])
 _power = ufunc(np.power)
 
 
@@ -442,7 +406,7 @@ def clamp_(a, lo=None, hi=None):
 
 @kernel("fill_")
 def fill_(a, value):
-    a[...] = _unsigned(value, a.dtype)
+    a[...] = value
 
 
 @kernel("zero_")
