@@ -433,7 +433,8 @@ def _pointwise(od, fn, backend, info):
     # A Python int beyond the computation dtype: PyTorch casts it as C does (int8 + 1000
     # adds -24), or, for the ops that say so (pow's exponent, where's values), refuses it
     # by the rule of tensor() (dtypes.check_fits).  Done here, once, for every backend.
-    refuse = getattr(od, "refuse_out_of_range_numbers", False)
+    refuse = {i for i in tpos
+              if od.args[i].name in getattr(od, "refuse_out_of_range_numbers", ())}
 
     def fitted(args, fit):
         low, high, d = fit
@@ -443,7 +444,7 @@ def _pointwise(od, fn, backend, info):
             if x.__class__ is int and not low <= x <= high:
                 if not -2 ** 63 <= x < 2 ** 63:  # (no 64-bit integer holds it)
                     raise OverflowError(f"{od.name}(): the number {x} does not fit in int64")
-                if refuse:
+                if i in refuse:
                     _dt.check_fits(od.name, x, d)
                 out[i] = _dt.as_c_int(x, d)
         return out

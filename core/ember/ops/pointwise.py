@@ -147,7 +147,7 @@ def _pow_check(spec, self, other):
 
 pow = _with_check(_binary("pow", doc="``self ** other`` (either may be a Python number)."),
                   _pow_check)
-pow.op.refuse_out_of_range_numbers = True  # int8 ** 257 raises, as in PyTorch
+pow.op.refuse_out_of_range_numbers = ("other",)  # int8 ** 257 raises (256 ** x wraps)
 maximum = _binary("maximum", doc="Elementwise maximum (NaN propagates).")
 minimum = _binary("minimum", doc="Elementwise minimum (NaN propagates).")
 atan2 = _binary("atan2", promotion="int_to_float", doc="Quadrant-aware ``atan(self / other)``.")
@@ -373,7 +373,7 @@ where = _with_check(defop("where(Tensor condition, Tensor self, Tensor other) ->
                           tags=("primitive", "pointwise"), promotion="default", method=False,
                           doc="``self`` where ``condition`` else ``other`` (broadcasting; "
                               "``self``/``other`` may be numbers)."), _where_check)
-where.op.refuse_out_of_range_numbers = True  # where(c, int8 tensor, 300) raises, as PyTorch
+where.op.refuse_out_of_range_numbers = ("self", "other")  # where(c, int8, 300) raises
 
 # --- in place ----------------------------------------------------------------------------------
 
