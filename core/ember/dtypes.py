@@ -269,6 +269,8 @@ def check_fits(op: str, values, d: dtype) -> None:
                 high = np.nextafter(high, 0.0)
             with np.errstate(invalid="ignore"):  # NaN fails both comparisons: refused
                 bad = ~((values >= info.min) & (values <= high))
+        elif np.can_cast(values.dtype, d.np):  # every value of the array's dtype fits
+            return
         else:
             values = values.astype(np.int64, copy=False)
             bad = (values < low) | (values > info.max)

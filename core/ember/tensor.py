@@ -446,6 +446,16 @@ def _leaf_dtype(leaf, data, fn: str) -> _dt.dtype:
 
 def _from_values(data, dtype: _dt.dtype | None, fn: str) -> np.ndarray:
     """A host array from Python or numpy numbers (nested sequences of them)."""
+    c = data.__class__
+    if c in _NUMBER_CLASSES and (c is not int or -2 ** 63 <= data < 2 ** 63):
+        # one Python number (the common case of tensor(1.5)): the same rules, shorter
+        target = dtype or _PY_DTYPES.get(c) or _dt.get_default_dtype()
+        if target._kind == "i":
+            _dt.check_fits(fn, data, target)
+            if c is int and not target.is_signed:
+                data = _dt.as_c_int(data, target)  # (uint8's -255..-1: numpy refuses)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.array(data, dtype=target.np)
     leaves: set = set()
     _leaves(data, leaves)
     found = [_leaf_dtype(leaf, data, fn) for leaf in leaves]
