@@ -91,3 +91,30 @@ def assert_meta_agrees(fn, *args, **kwargs):
     for c, x in zip(cpu, m, strict=True):
         assert x.device.type == "meta"
         assert (tuple(x.shape), x.dtype) == (tuple(c.shape), c.dtype)
+
+
+def outcome(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``'s result, or the exception it raised (as a value)."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as e:  # (the error is the outcome being compared)
+        return e
+
+
+def assert_same_outcome(got, want, **kw):
+    """Outcomes of ember and PyTorch agree: both raise an error of the same kind (ember's
+    is an instance of PyTorch's class: ``OpError`` is both a RuntimeError and a
+    ValueError), or both return equal values of one dtype (``assert_same``)."""
+    if isinstance(want, Exception):
+        assert isinstance(got, Exception), (
+            f"PyTorch raises {type(want).__name__}: {want}; ember returned {got!r}")
+        # A dtype the op does not take: PyTorch's kernels say "not implemented for 'Bool'"
+        # (NotImplementedError or RuntimeError), ember's schema raises a TypeError.
+        unsupported = "not implemented for '" in str(want) and isinstance(got, TypeError)
+        assert isinstance(got, type(want)) or unsupported, (
+            f"PyTorch raises {type(want).__name__}: {want}; ember {type(got).__name__}: {got}")
+        return
+    if isinstance(got, Exception):
+        raise AssertionError(f"ember raises {type(got).__name__}: {got}; PyTorch returns "
+                             f"{want!r}") from got
+    assert_same(got, want, **kw)

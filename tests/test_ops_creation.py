@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import ember
-from _oracle import DTYPES, assert_same, edtype, pair, sample, tdtype, torch
+from _oracle import (DTYPES, assert_same, assert_same_outcome, edtype, outcome, pair, sample,
+                     tdtype, torch)
 
 pytestmark = pytest.mark.torch
 
@@ -187,3 +188,109 @@ def test_out_of_memory_is_ember_error():
     with pytest.raises(MemoryError):  # OutOfMemoryError is a MemoryError, as in PyTorch
         ember.full((1 << 22, 1 << 22), 1.0)
     assert ember.ones(3).sum().item() == 3.0
+
+
+# --- tensor(): one construction path, PyTorch's inferred dtypes and range checks -----------
+# (issue 21, items 7 and 8)
+
+def _cases():
+    nan, inf = float("nan"), float("inf")
+    return [
+        # inferred dtypes: numpy scalars keep theirs, Python numbers give the defaults
+        ("np.float64 scalar", lambda m: m.tensor(np.float64(0.1))),
+        ("list of np.float64", lambda m: m.tensor([np.float64(0.1)])),
+        ("np.float32 and float", lambda m: m.tensor([np.float32(0.1), 1.0])),
+        ("np.int32 list", lambda m: m.tensor([np.int32(1)])),
+        ("np.int32 and int", lambda m: m.tensor([np.int32(1), 2])),
+        ("np.uint8 and np.int8", lambda m: m.tensor([np.uint8(3), np.int8(2)])),
+        ("np.float16 and float", lambda m: m.tensor([np.float16(1), 2.0])),
+        ("np.float16 and np.int64", lambda m: m.tensor([np.float16(1), np.int64(2)])),
+        ("np.int64 and float", lambda m: m.tensor([np.int64(1), 2.0])),
+        ("int and np.float64", lambda m: m.tensor([1, np.float64(0.1)])),
+        ("np.int8 and bool", lambda m: m.tensor([np.int8(1), True])),
+        ("bool and int", lambda m: m.tensor([True, 2])),
+        ("nested np.float32", lambda m: m.tensor([[np.float32(1)], [2.0]])),
+        ("0-d int32 tensor in a list", lambda m: m.tensor([m.tensor(1, dtype=m.int32), 2])),
+        ("empty", lambda m: m.tensor([[], []])),
+        ("dtype=float", lambda m: m.zeros(1, dtype=float)),
+        ("dtype=float on tensor()", lambda m: m.tensor([], dtype=float)),
+        ("dtype=int", lambda m: m.ones(2, dtype=int)),
+        # out of range: PyTorch raises
+        ("2**63", lambda m: m.tensor([2 ** 63])),
+        ("-2**63 - 1", lambda m: m.tensor([-2 ** 63 - 1])),
+        ("2**64 0-d", lambda m: m.tensor(2 ** 64)),
+        ("2**63 among ints", lambda m: m.tensor([[1, 2], [3, 2 ** 63]])),
+        ("300 as uint8", lambda m: m.tensor([300], dtype=m.uint8)),
+        ("300 as uint8 0-d", lambda m: m.tensor(300, dtype=m.uint8)),
+        ("-256 as uint8", lambda m: m.tensor([-256], dtype=m.uint8)),
+        ("-0.5 as uint8", lambda m: m.tensor([-0.5], dtype=m.uint8)),
+        ("255.5 as uint8", lambda m: m.tensor([255.5], dtype=m.uint8)),
+        ("-129 as int8", lambda m: m.tensor([-129], dtype=m.int8)),
+        ("2**31 as int32", lambda m: m.tensor([2 ** 31], dtype=m.int32)),
+        ("1e20 as int32", lambda m: m.tensor([1e20], dtype=m.int32)),
+        ("nan as int64", lambda m: m.tensor(nan, dtype=m.int64)),
+        ("inf as int64", lambda m: m.tensor([inf], dtype=m.int64)),
+        ("np.int64(300) as uint8", lambda m: m.tensor([np.int64(300)], dtype=m.uint8)),
+        ("np.int16(300) as int8", lambda m: m.tensor(np.int16(300), dtype=m.int8)),
+        ("np.float64 nan as int64", lambda m: m.tensor([np.float64(nan)], dtype=m.int64)),
+        ("big int as float", lambda m: m.tensor(2 ** 1100, dtype=m.float64)),
+        # in range: PyTorch converts
+        ("-1 as uint8 wraps", lambda m: m.tensor([-1, -255], dtype=m.uint8)),
+        ("int and float as uint8", lambda m: m.tensor([-1, 2.5], dtype=m.uint8)),
+        ("2**63 - 1", lambda m: m.tensor([2 ** 63 - 1, -2 ** 63])),
+        ("1.5 truncates", lambda m: m.tensor([1.5, -1.5, 1e-50], dtype=m.int64)),
+        ("2**70 as float32", lambda m: m.tensor([2 ** 70], dtype=m.float32)),
+        ("1e300 overflows to inf", lambda m: m.tensor([1e300, -1e300])),
+        ("1e10 as float16", lambda m: m.tensor([1e10], dtype=m.float16)),
+        ("anything as bool", lambda m: m.tensor([300, nan, 2.5, 0], dtype=m.bool)),
+        ("np.int8(-1) as uint8", lambda m: m.tensor([np.int8(-1)], dtype=m.uint8)),
+        # numpy arrays convert with numpy's cast, as in PyTorch
+        ("numpy array wraps", lambda m: m.tensor(np.array([300, -1]), dtype=m.uint8)),
+        ("0-d float64 array", lambda m: m.tensor(np.array(1.5))),
+        # full, fill_ and item assignment follow the same rule
+        ("full -1 as uint8", lambda m: m.full((2,), -1, dtype=m.uint8)),
+        ("full 255.5 as uint8", lambda m: m.full((2,), 255.5, dtype=m.uint8)),
+        ("fill_ -256 as uint8", lambda m: m.zeros(1, dtype=m.uint8).fill_(-256)),
+        ("masked_fill -1 as uint8", lambda m: m.zeros(2, dtype=m.uint8).masked_fill(
+            m.tensor([True, False]), -1)),
+    ]
+
+
+@pytest.mark.parametrize("case", _cases(), ids=[c[0] for c in _cases()])
+def test_tensor_construction_matches_torch(case):
+    _, make = case
+    assert_same_outcome(outcome(make, ember), outcome(make, torch))
+
+
+def _assign(m, value, dtype):
+    x = m.zeros(2, dtype=dtype(m))
+    x[0] = value
+    return x
+
+
+@pytest.mark.parametrize(("value", "dtype"), [(-1, lambda m: m.uint8), (300, lambda m: m.uint8),
+                                              (float("nan"), lambda m: m.int64)])
+def test_item_assignment_checks_the_value_like_torch(value, dtype):
+    assert_same_outcome(outcome(_assign, ember, value, dtype),
+                        outcome(_assign, torch, value, dtype))
+
+
+def test_out_of_range_error_names_the_op_value_and_dtype():
+    with pytest.raises(ember.OpError, match=r"tensor\(\): value 300 cannot be converted to "
+                                            r"type uint8 without overflow"):
+        ember.tensor([[1, 2], [3, 300]], dtype=ember.uint8)
+    with pytest.raises(ember.OpError, match="value 9223372036854775808 .* int64"):
+        ember.tensor([-1, 2 ** 63])  # (numpy would hold these as float64)
+
+
+def test_huge_random_and_range_factories_raise_ember_out_of_memory():
+    # numpy raised its own MemoryError (arange) or ValueError (randn beyond the address
+    # space); ember's error names the op, the shape and the bytes
+    with pytest.raises(ember.OutOfMemoryError, match=r"randn\(\).*shape \[1099511627776, "
+                                                     r"1073741824\]"):
+        ember.randn(2 ** 40, 2 ** 30)
+    with pytest.raises(ember.OutOfMemoryError, match=r"arange\(\).*4000000000000000 bytes"):
+        ember.arange(1e15)
+    with pytest.raises(ember.OutOfMemoryError, match=r"randint\(\)"):
+        ember.randint(0, 5, (2 ** 40, 2 ** 30))
+    assert ember.randn(2 ** 40, 2 ** 30, device="meta").shape == (2 ** 40, 2 ** 30)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import ember
-from _oracle import assert_meta_agrees, assert_same, pair, sample, torch
+from _oracle import (assert_meta_agrees, assert_same, assert_same_outcome, outcome, pair,
+                     sample, torch)
 
 pytestmark = pytest.mark.torch
 
@@ -129,7 +130,7 @@ def test_iteration_and_len():
     (lambda e: e[0, -5], IndexError, r"index -5 is out of bounds for dimension 1 with size 4"),
     (lambda e: e[0, 0, 0, 0], IndexError, r"too many indices for tensor of dimension 3"),
     (lambda e: e[::0], ember.OpError, r"slice step must be greater than zero"),
-    (lambda e: e[ember.tensor([0, 1]), ember.tensor([0, 1, 2])], ember.OpError,
+    (lambda e: e[ember.tensor([0, 1]), ember.tensor([0, 1, 2])], IndexError,  # as PyTorch
      r"index\(\): the shape \[3\] of argument 'indices\[1\]' can't be broadcast"),
 ])
 def test_bad_indices_raise_clear_errors(call, error, message):
@@ -426,3 +427,59 @@ def test_setitem_records_gradients_like_torch():
     (z * ember.tensor([1.0, 2.0, 3.0])).sum().backward()
     (tz * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
     assert_same(y.grad, ty.grad)
+
+
+# --- issue 21: cases where ember raised (or answered differently) and PyTorch works ------
+
+def _set(key, value, shape=(2, 3)):
+    def run(m):
+        x = m.zeros(*shape)
+        x[key] = value(m) if callable(value) else value
+        return x
+    return run
+
+
+_ISSUE21 = {
+    "x[[]]": lambda m: m.arange(6.0).reshape(2, 3)[[]],
+    "x[[], 0]": lambda m: m.arange(6.0).reshape(2, 3)[[], 0],
+    "x[:, []]": lambda m: m.arange(6.0).reshape(2, 3)[:, []],
+    "x[()][[]] on 1-d int": lambda m: m.tensor([1, 2])[[]],
+    "0-d x[[]] raises": lambda m: m.tensor(5.0)[[]],
+    "x[[]] = number": _set([], 1.0),
+    "x[[]] = row": _set([], lambda m: m.tensor([1.0, 2.0, 3.0])),
+    "x[[]] = wrong shape raises": _set([], lambda m: m.tensor([1.0, 2.0]), shape=(3,)),
+    "x[0] = size-1 tensor into 0-d": _set(0, lambda m: m.tensor([5.0]), shape=(3,)),
+    "x[0] = size-2 tensor into 0-d raises": _set(0, lambda m: m.tensor([5.0, 6.0]),
+                                                 shape=(3,)),
+    "x[0] = [[[5.]]] into a row": _set(0, lambda m: m.tensor([[[5.0]]])),
+    "x[:, 0] = (1, 2) tensor": _set((slice(None), 0), lambda m: m.tensor([[1.0, 2.0]])),
+    "x[tensor([0])] = (1, 1, 3)": lambda m: _set(m.tensor([0]), lambda m2: m2.tensor(
+        [[[1.0, 2.0, 3.0]]]))(m),
+    "index_select on 0-d": lambda m: m.tensor(3.0).index_select(0, m.tensor([0])),
+    "index_select on 0-d with a 0-d index": lambda m: m.tensor(3.0).index_select(
+        0, m.tensor(0)),
+    "index_select on 0-d with 2 indices raises": lambda m: m.tensor(3.0).index_select(
+        0, m.tensor([0, 0])),
+    "index_select on 0-d out of range raises": lambda m: m.tensor(3.0).index_select(
+        0, m.tensor([1])),
+    "flip(dims=)": lambda m: m.arange(6.0).reshape(2, 3).flip(dims=(0,)),
+    "flip(x, dims=)": lambda m: m.flip(m.arange(6.0).reshape(2, 3), dims=(1,)),
+    "reshape(shape=)": lambda m: m.arange(6.0).reshape(shape=(3, 2)),
+    "reshape(x, shape=)": lambda m: m.reshape(m.arange(6.0), shape=(2, 3)),
+    "permute(dims=)": lambda m: m.arange(6.0).reshape(2, 3).permute(dims=(1, 0)),
+    "zeros(size=)": lambda m: m.zeros(size=(2, 3)),
+}
+
+
+@pytest.mark.parametrize("call", list(_ISSUE21.values()), ids=list(_ISSUE21))
+def test_issue21_indexing_cases_match_torch(call):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch's non-tuple sequence notice
+        want = outcome(call, torch)
+    assert_same_outcome(outcome(call, ember), want)
+
+
+def test_varargs_and_keyword_together_is_a_clear_error():
+    with pytest.raises(TypeError, match=r"reshape\(\): got values for 'shape' both"):
+        ember.ones(6).reshape(3, shape=(2, 3))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import ember
-from _oracle import FLOATS, assert_meta_agrees, assert_same, pair, sample, torch
+from _oracle import (FLOATS, assert_meta_agrees, assert_same, assert_same_outcome, outcome,
+                     pair, sample, torch)
 
 pytestmark = pytest.mark.torch
 
@@ -462,3 +463,90 @@ def test_ieee_results_come_without_numpy_warnings_and_numpy_keeps_its_own():
     lines = out.stdout.splitlines()
     assert lines[0] == "numpy warns"
     assert lines[1] == "[[inf, nan, -inf], [0.0, -inf, nan], [1.0, 0.0, nan]]"
+
+
+# --- issue 21: result dtypes and edges that differed from PyTorch ---------------------------
+
+def _where_numbers(m):
+    return m.where(m.tensor([True, False]), 0.0, 1.0)
+
+
+_ISSUE21 = {
+    "where of floats is float32": _where_numbers,
+    "where of ints": lambda m: m.where(m.tensor([True, False]), 0, 1),
+    "where of bool and float": lambda m: m.where(m.tensor([True, False]), True, 2.5),
+    "0 ** 1e-50 is 0": lambda m: m.tensor([0.0]) ** 1e-50,
+    "0 ** -1e-50 is inf": lambda m: m.tensor([0.0, 2.0]) ** -1e-50,
+    "subnormal exponent": lambda m: m.tensor([0.0, 3.0]) ** 1e-40,
+    "float16 rounds the exponent": lambda m: m.tensor([0.0], dtype=m.float16) ** 1e-10,
+    "square of bool is int64": lambda m: m.square(m.tensor([True, False])),
+    "square of 0-d bool": lambda m: m.tensor(True).square(),
+    "int ** negative int tensor": lambda m: m.tensor([0, 1, -1, 2, -2, 1, -1])
+    ** m.tensor([-1, -1, -1, -2, -3, -4, -4]),
+    "number ** negative int tensor": lambda m: m.pow(2, m.tensor([-1, 2])),
+    "int32 ** negative int8": lambda m: m.tensor([2], dtype=m.int32)
+    ** m.tensor([-1], dtype=m.int8),
+    "int ** negative number raises": lambda m: m.tensor([2]) ** -1,
+    "bool ** negative number raises": lambda m: m.tensor([True]) ** -1,
+    # (the validation of int ** 2 was cached and reused for int ** -1)
+    "int ** -1 after int ** 2 raises": lambda m: [m.tensor([3]) ** 2, m.tensor([3]) ** -1][1],
+    "in-place int **= -1 after **= 2": lambda m: m.tensor([3]).pow_(2).pow_(-1),
+    "uint8 < -1 compares with 255": lambda m: m.tensor([0, 255], dtype=m.uint8) < -1,
+    "int8 == 1000 compares with -24": lambda m: m.tensor([-24, 1], dtype=m.int8) == 1000,
+    "1000 > int8": lambda m: 1000 > m.tensor([-30, 1], dtype=m.int8),
+    "tensor + list is a TypeError": lambda m: m.ones(2) + [1, 2],
+    "mul with a tuple is a TypeError": lambda m: m.mul(m.ones(2), (1, 2)),
+}
+
+
+@pytest.mark.parametrize("call", list(_ISSUE21.values()), ids=list(_ISSUE21))
+def test_issue21_pointwise_cases_match_torch(call):
+    assert_same_outcome(outcome(call, ember), outcome(call, torch))
+
+
+def test_square_of_bool_in_place_is_refused():
+    with pytest.raises(ember.OpError, match="int64 can't be cast to .* bool"):
+        ember.tensor([True]).square_()
+
+
+def test_list_operand_error_names_op_and_argument():
+    with pytest.raises(TypeError, match=r"add\(\): argument 'other' must be Tensor, not list"):
+        ember.ones(2) + [1, 2]
+
+
+def test_to_with_a_bad_dtype_keyword_is_a_dtype_error():
+    with pytest.raises(TypeError, match=r"to\(\): argument 'dtype' must be an ember.dtype, "
+                                        r"got 'nope'"):
+        ember.ones(2).to(dtype="nope")
+    assert ember.ones(2).to(dtype="float64").dtype is ember.float64
+    assert ember.ones(2).to(float).dtype is ember.float64  # Python float is float64
+
+
+# A Python int beyond the computation dtype: wrapped as PyTorch's C cast does, or refused
+# where PyTorch refuses it; the core does it once for every backend (the reference one
+# too: array-api-strict, like numpy, refuses such numbers itself).
+_BEYOND = {
+    "int8 + 1000 wraps": lambda m, d: m.tensor([2, 1], dtype=m.int8, **d) + 1000,
+    "int8 * 300 wraps": lambda m, d: m.tensor([2, 1], dtype=m.int8, **d) * 300,
+    "int8 == 258 wraps": lambda m, d: m.tensor([2, 1], dtype=m.int8, **d) == 258,
+    "uint8 < -1 wraps": lambda m, d: m.tensor([0, 255], dtype=m.uint8, **d) < -1,
+    "int8 // 258 wraps": lambda m, d: m.tensor([2, 1], dtype=m.int8, **d) // 258,
+    "int8 ** 257 raises": lambda m, d: m.tensor([2, 1], dtype=m.int8, **d) ** 257,
+    "where int8 and 300 raises": lambda m, d: m.where(
+        m.tensor([True, False], **d), m.tensor([1, 2], dtype=m.int8, **d), 300),
+    "where uint8 and -1 wraps": lambda m, d: m.where(
+        m.tensor([True, False], **d), m.tensor([1, 2], dtype=m.uint8, **d), -1),
+    "where of two floats": lambda m, d: m.where(m.tensor([True, False], **d), 0.0, 1.0),
+    "int64 + 2**70 overflows": lambda m, d: m.tensor([3], **d) + 2 ** 70,
+    "full -1 as uint8": lambda m, d: m.full((2,), -1, dtype=m.uint8, **d),
+    "fill_ -2 into uint8": lambda m, d: m.zeros(2, dtype=m.uint8, **d).fill_(-2),
+    "masked_fill -1 into uint8": lambda m, d: m.zeros(2, dtype=m.uint8, **d).masked_fill(
+        m.tensor([True, False], **d), -1),
+}
+
+
+@pytest.mark.parametrize("device", ["cpu", "reference"])
+@pytest.mark.parametrize("call", list(_BEYOND.values()), ids=list(_BEYOND))
+def test_numbers_beyond_the_dtype_as_torch_on_every_backend(call, device):
+    got = outcome(lambda: call(ember, {"device": device}).cpu())
+    assert_same_outcome(got, outcome(call, torch, {}))

@@ -81,3 +81,57 @@ def test_invalid_distribution_arguments_raise_like_torch(device):
         ember.empty(2, device=device).bernoulli_(1.5)
     out = ember.bernoulli(ember.tensor([0.0, 1.0], device=device)).cpu().numpy()
     np.testing.assert_array_equal(out, [0.0, 1.0])
+
+
+# --- issue 21, item 13: a refused seed is not stored ------------------------------------------
+
+def test_out_of_range_seed_in_a_fresh_process_leaves_random_ops_working():
+    # In a fresh process no default generator exists yet, so a stored bad seed used to
+    # surface at the first random op (and every one after).
+    import subprocess
+    import sys
+    code = (
+        "import ember\n"
+        "for bad in (2 ** 64, -2 ** 63 - 1):\n"
+        "    try:\n"
+        "        ember.manual_seed(bad)\n"
+        "    except ValueError as e:\n"
+        "        assert 'seed must be in' in str(e), e\n"
+        "    else:\n"
+        "        raise SystemExit('no error for ' + str(bad))\n"
+        "assert ember.initial_seed() == 67280421310721\n"
+        "ember.randn(3)\n"
+        "ember.nn.Linear(2, 2)\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", [-1, -2 ** 63, 2 ** 64 - 1, 2 ** 64, -2 ** 63 - 1, 0])
+def test_seed_range_and_negative_seeds_as_torch(seed):
+    torch = pytest.importorskip("torch")
+    saved = torch.initial_seed()
+    try:
+        torch.manual_seed(seed)
+        want = torch.initial_seed()
+    except (ValueError, RuntimeError) as e:
+        want = e
+    finally:
+        torch.manual_seed(saved)
+    if isinstance(want, Exception):
+        with pytest.raises(type(want)):
+            ember.manual_seed(seed)
+        with pytest.raises(type(want)):
+            ember.Generator().manual_seed(seed)
+    else:
+        ember.manual_seed(seed)
+        assert ember.initial_seed() == want
+        assert ember.Generator().manual_seed(seed).initial_seed() == want
+        ember.randn(2)
+
+
+def test_generator_seed_must_be_an_int():
+    with pytest.raises(TypeError, match="expected an int seed, got float"):
+        ember.Generator().manual_seed(1.5)

@@ -149,3 +149,167 @@ def test_tensors_refuse_pickle():
     import pickle
     with pytest.raises(TypeError, match="ember.save"):
         pickle.dumps(ember.ones(1))
+
+
+# --- atomic saves (issue 21, item 4) -------------------------------------------------------
+
+def _leftovers(directory, name):
+    return sorted(p.name for p in directory.iterdir() if p.name != name)
+
+
+def test_concurrent_saves_to_one_path_are_atomic(tmp_path):
+    # Two threads save different checkpoints to one path, 60 times: the file is always
+    # one of the two whole checkpoints, no save raises, and no temp file is left.
+    import threading
+    path = tmp_path / "ckpt.safetensors"
+    a = {"w": ember.full((64, 64), 1.0), "tag": "a"}
+    b = {"w": ember.full((32, 128), 2.0), "tag": "b"}
+    errors, corrupt = [], 0
+    for _ in range(60):
+        barrier = threading.Barrier(2)
+
+        def work(obj, barrier=barrier):
+            barrier.wait()
+            try:
+                ember.save(obj, path)
+            except Exception as e:  # pragma: no cover - the failure being tested
+                errors.append(e)
+        threads = [threading.Thread(target=work, args=(o,)) for o in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        try:
+            out = ember.load(path)
+            want = a if out["tag"] == "a" else b
+            np.testing.assert_array_equal(out["w"].numpy(), want["w"].numpy())
+        except (CheckpointError, AssertionError):  # pragma: no cover
+            corrupt += 1
+    assert errors == [] and corrupt == 0
+    assert _leftovers(tmp_path, path.name) == []
+
+
+def test_failed_save_leaves_no_temp_file_and_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.safetensors"
+    ember.save({"w": ember.ones(3)}, path)
+    # The disk fills up in the middle of the write: the error names the user's path.
+    import builtins
+    import errno
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+    def full_open(file, mode="r", *a, **k):
+        fh = real_open(file, mode, *a, **k)
+        return Full(fh) if "w" in mode else fh
+    monkeypatch.setattr(builtins, "open", full_open)
+    with pytest.raises(OSError, match="No space left") as info:
+        ember.save({"w": ember.zeros(1000)}, path)
+    monkeypatch.undo()
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(path)
+    assert _leftovers(tmp_path, path.name) == []
+    np.testing.assert_array_equal(ember.load(path)["w"].numpy(), np.ones(3, np.float32))
+
+
+def test_save_interrupted_by_an_exception_cleans_up(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.safetensors"
+    ember.save({"w": ember.ones(2)}, path)
+    import os
+
+    def boom(fd):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "fsync", boom)
+    with pytest.raises(KeyboardInterrupt):
+        ember.save({"w": ember.zeros(2)}, path)
+    monkeypatch.undo()
+    assert _leftovers(tmp_path, path.name) == []
+    np.testing.assert_array_equal(ember.load(path)["w"].numpy(), np.ones(2, np.float32))
+
+
+def test_save_to_a_directory_names_it_and_leaves_nothing(tmp_path):
+    target = tmp_path / "adir"
+    target.mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        ember.save({"w": ember.ones(2)}, target)
+    assert info.value.filename == str(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"]
+    assert list(target.iterdir()) == []
+
+
+def test_save_in_a_missing_directory_names_the_path(tmp_path):
+    path = tmp_path / "missing" / "ckpt.safetensors"
+    with pytest.raises(FileNotFoundError) as info:
+        ember.save({"w": ember.ones(2)}, path)
+    assert info.value.filename == str(path)
+
+
+def test_saved_file_has_ordinary_permissions(tmp_path):
+    import os
+    path = tmp_path / "ckpt.safetensors"
+    ember.save(ember.ones(1), path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+    os.chmod(path, 0o640)  # an existing checkpoint keeps its permissions
+    ember.save(ember.ones(1), path)
+    assert os.stat(path).st_mode & 0o777 == 0o640
+
+
+# --- the loader checks each entry against its tag (issue 21, item 5) ------------------------
+
+def _retag(data: bytes, tensor_changes: dict | None = None, entry_changes: dict | None = None):
+    """The checkpoint ``data`` with its structure's tensor node (and/or its safetensors
+    entry) edited by hand, as a tampered or corrupted file would be."""
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    structure = json.loads(header["__metadata__"]["structure"])
+    node = structure if "tensor" in structure else structure["dict"][0][1]
+    for k, v in (tensor_changes or {}).items():
+        if v is None:
+            node.pop(k, None)
+        else:
+            node[k] = v
+    header["__metadata__"]["structure"] = json.dumps(structure)
+    header["t0"].update(entry_changes or {})
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw + data[8 + n:]
+
+
+def test_tampered_dtype_tag_raises_checkpoint_error():
+    data = saved_bytes({"w": ember.arange(12.0).reshape(3, 4)})
+    assert ember.load(io.BytesIO(_retag(data)))["w"].shape == (3, 4)  # the editor is exact
+    with pytest.raises(CheckpointError, match="tagged int32.*float32"):
+        ember.load(io.BytesIO(_retag(data, {"dtype": "int32"})))
+    with pytest.raises(CheckpointError, match="tagged float64.*float32"):
+        ember.load(io.BytesIO(_retag(data, {"dtype": "float64"})))
+    # Without the shape (as earlier versions wrote), the dtype check alone still holds.
+    with pytest.raises(CheckpointError, match="tagged float64"):
+        ember.load(io.BytesIO(_retag(data, {"dtype": "float64", "shape": None})))
+    assert ember.load(io.BytesIO(_retag(data, {"shape": None})))["w"].shape == (3, 4)
+    with pytest.raises(CheckpointError, match=r"shape \[4, 3\]"):
+        ember.load(io.BytesIO(_retag(data, {"shape": [4, 3]})))
+
+
+def test_entry_whose_bytes_do_not_match_dtype_and_shape_raises():
+    data = saved_bytes({"w": ember.arange(12.0).reshape(3, 4)})
+    with pytest.raises(CheckpointError, match="holds 48 bytes.*F64.*need 96"):
+        ember.load(io.BytesIO(_retag(data, entry_changes={"dtype": "F64"})))
+    with pytest.raises(CheckpointError, match="holds 48 bytes.*need 24"):
+        ember.load(io.BytesIO(_retag(data, entry_changes={"shape": [3, 2]})))
+    with pytest.raises(CheckpointError, match="unknown dtype"):
+        ember.load(io.BytesIO(_retag(data, entry_changes={"dtype": "Q9"})))

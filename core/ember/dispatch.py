@@ -87,7 +87,7 @@ def dispatch(od, args: tuple):
                 _mixed(od, args, first, i)
             if t._requires_grad:
                 rg = True
-        elif cls is list:
+        elif cls is list and od.args[i].is_list:  # (Tensor[]; a list elsewhere is refused)
             for x in t:
                 d = x._device
                 if dev is None:

@@ -159,15 +159,16 @@ def lookup(native_dtype) -> dtype | None:
 
 
 def as_dtype(value, *, op: str = "dtype", arg: str = "dtype") -> dtype:
-    """Accept an ember dtype, a numpy dtype/type, Python ``bool/int/float`` or a name."""
+    """Accept an ember dtype, a numpy dtype/type, Python ``bool/int/float`` (bool, int64,
+    float64, as PyTorch) or a name."""
     if isinstance(value, dtype):
         return value
     if value is _builtin_bool:
         return bool
     if value is int:
         return int64
-    if value is float:
-        return get_default_dtype()
+    if value is float:  # PyTorch: dtype=float is float64, whatever the default dtype
+        return float64
     if isinstance(value, str) and value in _NAMES:
         return _NAMES[value]
     try:
@@ -315,3 +316,61 @@ class iinfo:
         self.bits = d.itemsize * 8
         self.max = int(info.max)
         self.min = int(info.min)
+
+
+# --- converting numbers ----------------------------------------------------------
+
+def check_fits(op: str, values, d: dtype) -> None:
+    """Raise ``OpError`` unless Python or numpy numbers convert to ``d`` without overflow.
+
+    The one rule for every conversion of values into a tensor (``tensor``, ``full``,
+    ``fill_``, ``masked_fill``, item assignment), as PyTorch's ``c10::overflows``: an
+    integer dtype takes integers in its range (uint8 also takes -255..-1, which wrap as
+    in C) and finite floats within its range (they are truncated); bool and floating
+    dtypes take every value (floats too large become inf).  ``values`` is one number or
+    a numpy array of them.
+    """
+    if d._kind != "i":
+        return
+    info = iinfo(d)
+    low = -info.max if not d.is_signed else info.min  # uint8: two's-complement wrap
+    if isinstance(values, np.ndarray):
+        if values.size == 0 or values.dtype.kind not in "iuf":
+            return
+        if values.dtype.kind == "f":
+            values = values.astype(np.float64, copy=False)  # (NEP 50: no int bounds in f16)
+            # the largest float not above info.max (float(int64 max) rounds up to 2**63)
+            high = float(info.max)
+            if high > info.max:
+                high = np.nextafter(high, 0.0)
+            with np.errstate(invalid="ignore"):  # NaN fails both comparisons: refused
+                bad = ~((values >= info.min) & (values <= high))
+        elif np.can_cast(values.dtype, d.np):  # every value of the array's dtype fits
+            return
+        else:
+            values = values.astype(np.int64, copy=False)
+            bad = (values < low) | (values > info.max)
+        if not bad.any():
+            return
+        value = values[bad].flat[0].item()
+    else:
+        value = values
+        if isinstance(value, (_builtin_bool, np.bool_)):
+            return
+        if isinstance(value, (float, np.floating)):
+            value = float(value)
+            if info.min <= value <= info.max:  # (exact: Python compares float and int exactly)
+                return
+        elif low <= int(value) <= info.max:
+            return
+    from .errors import OpError
+    raise OpError(f"{op}(): value {value} cannot be converted to type {d.name} without "
+                  f"overflow")
+
+
+def as_c_int(value: int, d: dtype) -> int:
+    """``value`` cast into integer dtype ``d`` as C casts it (two's complement wrap:
+    int8 takes 1000 as -24), for numbers PyTorch casts without a range check."""
+    bits = d.itemsize * 8
+    v = int(value) & ((1 << bits) - 1)
+    return v - (1 << bits) if d.is_signed and v >> (bits - 1) else v

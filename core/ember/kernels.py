@@ -12,8 +12,13 @@ wrapping into ``Tensor`` all happen here, once, for every backend.
 
 from __future__ import annotations
 
+import math
+import sys
+
 from . import dtypes as _dt
 from .dispatch import warn_fallback_once
+from .errors import OutOfMemoryError
+from .schema import Spec
 
 _FRONTEND_ARGS = ("requires_grad", "pin_memory")
 
@@ -149,6 +154,15 @@ def _any_key(x):
     return x
 
 
+def _number_key(x):
+    """A Python number's part of a validation key: its class (``1`` and ``1.0`` promote
+    differently), and for ints and bools whether it is zero or negative, which rules
+    depend on (pow refuses a negative int exponent for integer tensors; integer division
+    refuses a zero divisor).  Its other values share one validation."""
+    c = x.__class__
+    return c if c is float or x > 0 else (c, x < 0)
+
+
 def _validator(od, info):
     """``check(args) -> spec``: the op's shape rule, its outcome cached per key.
 
@@ -186,7 +200,7 @@ def _validator(od, info):
                 if x is None:
                     key.append(None)
                 elif x.__class__ in numbers:
-                    key.append(x.__class__)
+                    key.append(_number_key(x))
                 else:
                     d = x._data
                     key.append((d.shape, d.dtype))
@@ -221,6 +235,11 @@ def adapt(od, fn, backend):
     if od.promotion is not None and "pointwise" in od.tags and not od.is_inplace:
         return _pointwise(od, fn, backend, info)
     check = _validator(od, info)
+    # Fill values (full, fill_, masked_fill, pad): the schema refused every value that
+    # does not fit the dtype (dtypes.check_fits) but uint8's -255..-1, which the backend
+    # gets wrapped as C casts them (numpy, array-api-strict and OpenCL hosts refuse them).
+    scalars = tuple(i for i, a in enumerate(od.args)
+                    if a.type == "Scalar" and a.name in ("fill_value", "value"))
 
     if od.is_inplace:
         mutated = info["mutated"] or (0,)
@@ -229,6 +248,8 @@ def adapt(od, fn, backend):
         def run_inplace(od, dev, args):
             if check is not None:
                 check(args)  # raises before anything is written
+            if scalars:
+                args = _fit_scalars(args, scalars, args[mutated[0]].dtype)
             if od.cross_device:
                 args = tuple(a.to(dev) if hasattr(a, "_device") and a._device is not dev
                              else a for a in args)
@@ -250,12 +271,48 @@ def adapt(od, fn, backend):
             and (od.returns in ("Tensor", "Tensor(a)") or _n_plain_outputs(od)) \
             and info["device"] is None and not info["tensor_list"] \
             and info["generator"] is None:
-        return _generated_runner(od, fn, check)
+        return _generated_runner(od, fn, check, scalars)
+
+    if "creation" in od.tags:
+        def run_creation(od, dev, args):
+            spec = check(args) if check is not None else None
+            if scalars and spec.__class__ is Spec:
+                args = _fit_scalars(args, scalars, spec.dtype)
+            nat = _prepare(od, dev, args, spec, backend, info)
+            nbytes = math.prod(spec.shape) * spec.dtype.itemsize \
+                if spec.__class__ is Spec else 0
+            try:
+                if nbytes > sys.maxsize:  # more than any address space: numpy's ValueError
+                    raise MemoryError
+                out = fn(*nat)
+            except OutOfMemoryError:
+                raise
+            except MemoryError:  # the backend's runtime refused: ember's error, naming it
+                raise OutOfMemoryError(
+                    f"{od.name}(): {dev} out of memory: tried to allocate {nbytes} bytes "
+                    f"for a tensor of shape {list(spec.shape)} and dtype {spec.dtype}"
+                    if nbytes else f"{od.name}(): {dev} out of memory") from None
+            return _finish(out, od, dev, args, info)
+        return run_creation
 
     def run(od, dev, args):
         spec = check(args) if check is not None else None
+        if scalars and spec.__class__ is Spec:
+            args = _fit_scalars(args, scalars, spec.dtype)
         return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
     return run
+
+
+def _fit_scalars(args, positions, d):
+    """``args`` with the int Scalars at ``positions`` inside integer dtype ``d``."""
+    if d._kind != "i":
+        return args
+    info = _dt.iinfo(d)
+    for i in positions:
+        x = args[i]
+        if x.__class__ is int and not info.min <= x <= info.max:
+            args = args[:i] + (_dt.as_c_int(x, d),) + args[i + 1:]
+    return args
 
 
 def _n_plain_outputs(od) -> int:
@@ -267,7 +324,7 @@ def _n_plain_outputs(od) -> int:
     return len(parts) if all(p == "Tensor" for p in parts) else 0
 
 
-def _generated_runner(od, fn, check):
+def _generated_runner(od, fn, check, scalars=()):
     """A kernel runner generated for one op's signature: unpack the arguments, build
     the validation key inline, look it up, call the kernel, wrap the result.  (The
     generic ``check`` loop costs as much as a small numpy kernel.)"""
@@ -282,7 +339,7 @@ def _generated_runner(od, fn, check):
         if a.is_tensor and pointwise:  # a Python number may stand for a tensor
             lines.append(f"    n{i} = {v} if {v}.__class__ in _N or {v} is None "
                          f"else {v}._data")
-            key.append(f"None if {v} is None else {v}.__class__ if n{i} is {v} "
+            key.append(f"None if {v} is None else _nk({v}) if n{i} is {v} "
                        f"else (n{i}.shape, n{i}.dtype)")
             call.append(f"n{i}")
         elif a.is_tensor:
@@ -312,6 +369,9 @@ def _generated_runner(od, fn, check):
     if dpos is not None:
         lines.append(f"    if a{dpos} is None:")
         lines.append(f"        a{dpos} = spec.dtype")
+    for i in scalars:  # (see adapt: an int fill value wrapped into the dtype)
+        lines.append(f"    if a{i}.__class__ is int and spec.__class__ is _Spec:")
+        lines.append(f"        a{i} = _fit_scalars((a{i},), (0,), spec.dtype)[0]")
     lines.append(f"    out = fn({', '.join(call)})")
     first = next((i for i, a in enumerate(od.args) if a.is_tensor), None)
     n_out = _n_plain_outputs(od)
@@ -331,7 +391,8 @@ def _generated_runner(od, fn, check):
     # ``check`` fills its own cache; share it so hits need no second lookup.
     env = {"fn": fn, "check": check, "cache": check.cache, "make": Tensor._make,
            "_any_key": _any_key, "_unwrap_any": _unwrap_any, "_alias": _alias,
-           "_N": _NUMBERS}
+           "_N": _NUMBERS, "_nk": _number_key, "_Spec": Spec,
+           "_fit_scalars": _fit_scalars}
     exec(compile("\n".join(lines) + "\n", f"<ember runner {od.name}>", "exec"), env)
     run = env["run"]
     run.native = fn  # for front ends that inline the dispatcher (Tensor.__getitem__)
@@ -347,6 +408,7 @@ def _pointwise(od, fn, backend, info):
     tpos = info["tensor"]
     cache: dict = {}
     cast = backend.kernels.get("astype")
+    fill = backend.kernels.get("full")
     make = Tensor._make
     numbers = _NUMBERS
     # where()'s condition selects; it takes no part in the computation dtype.
@@ -358,8 +420,34 @@ def _pointwise(od, fn, backend, info):
         compute, _ = pointwise_dtypes(od, ops)
         casts = tuple(i for i in tpos if args[i] is not None and i not in no_cast
                       and args[i].__class__ not in numbers and args[i]._data.dtype != compute.np)
-        hit = cache[key] = (compute, casts)
+        # Only Python numbers take part (where(c, 0.0, 1.0)): see run_pointwise.
+        numbers_only = all(args[i].__class__ in numbers for i in tpos
+                           if args[i] is not None and i not in no_cast)
+        fit = None
+        if compute._kind == "i" and any(args[i].__class__ is int for i in tpos):
+            info = _dt.iinfo(compute)
+            fit = (info.min, info.max, compute)
+        hit = cache[key] = (compute, casts, numbers_only, fit)
         return hit
+
+    # A Python int beyond the computation dtype: PyTorch casts it as C does (int8 + 1000
+    # adds -24), or, for the ops that say so (pow's exponent, where's values), refuses it
+    # by the rule of tensor() (dtypes.check_fits).  Done here, once, for every backend.
+    refuse = {i for i in tpos
+              if od.args[i].name in getattr(od, "refuse_out_of_range_numbers", ())}
+
+    def fitted(args, fit):
+        low, high, d = fit
+        out = list(args)
+        for i in tpos:
+            x = out[i]
+            if x.__class__ is int and not low <= x <= high:
+                if not -2 ** 63 <= x < 2 ** 63:  # (no 64-bit integer holds it)
+                    raise OverflowError(f"{od.name}(): the number {x} does not fit in int64")
+                if i in refuse:
+                    _dt.check_fits(od.name, x, d)
+                out[i] = _dt.as_c_int(x, d)
+        return out
 
     def natives(args, hit):
         nat = list(args)
@@ -367,7 +455,7 @@ def _pointwise(od, fn, backend, info):
             x = nat[i]
             if x is not None and x.__class__ not in numbers:
                 nat[i] = x._data
-        compute, casts = hit
+        compute, casts = hit[0], hit[1]
         for i in casts:
             nat[i] = cast(nat[i], compute)
         return nat
@@ -405,12 +493,12 @@ def _pointwise(od, fn, backend, info):
                         return make(fn(x, y, args[2]), dev)
                     return make(fn(x, y, *args[2:]), dev)
             if a.__class__ in numbers:
-                ka = a.__class__
+                ka = _number_key(a)
             else:
                 a = a._data
                 ka = (a.shape, a.dtype)
             if b.__class__ in numbers:
-                kb = b.__class__
+                kb = _number_key(b)
             else:
                 b = b._data
                 kb = (b.shape, b.dtype)
@@ -418,6 +506,10 @@ def _pointwise(od, fn, backend, info):
             hit = cache.get(key)
             if hit is None:
                 hit = slow(args, key)
+            fit = hit[3]
+            if fit is not None and (a.__class__ is int and not fit[0] <= a <= fit[1] or
+                                    b.__class__ is int and not fit[0] <= b <= fit[1]):
+                return make(fn(*natives(fitted(args, fit), hit)), dev)
             if hit[1]:
                 return make(fn(*natives(args, hit)), dev)
             if nargs == 2:
@@ -428,12 +520,25 @@ def _pointwise(od, fn, backend, info):
         return run_binary
 
     def run_pointwise(od, dev, args):
-        key = tuple(x.__class__ if x.__class__ in numbers or x is None
+        key = tuple(None if x is None else _number_key(x) if x.__class__ in numbers
                     else (x._data.shape, x._data.dtype) for x in (args[i] for i in tpos))
         hit = cache.get(key)
         if hit is None:
             hit = slow(args, key)
-        return make(fn(*natives(args, hit)), dev)
+        if hit[3] is not None:
+            args = fitted(args, hit[3])
+        nat = natives(args, hit)
+        if hit[2] and fill is not None:
+            # Only Python numbers take part (where(c, 0.0, 1.0)): the backend gets them
+            # as 0-d arrays of the promoted dtype, not typed by its own rules (numpy's
+            # float64) nor refused (array-api-strict takes no two numbers).
+            for i in tpos:
+                if args[i].__class__ in numbers and i not in no_cast:
+                    nat[i] = fill((), args[i], hit[0], dev)
+        out = fn(*nat)
+        if hit[2] and out.dtype != hit[0].np:
+            out = cast(out, hit[0])
+        return make(out, dev)
     return run_pointwise
 
 

@@ -27,7 +27,10 @@ class Generator:
 
     def manual_seed(self, seed: int) -> Generator:
         """Reseed; returns ``self`` so it chains like PyTorch's."""
-        seed = int(seed) & 0xFFFF_FFFF_FFFF_FFFF
+        if seed.__class__ is bool or not hasattr(seed, "__index__"):
+            raise TypeError(f"manual_seed(): expected an int seed, got "
+                            f"{type(seed).__name__}")
+        seed = _as_seed(seed.__index__())
         self._seed = seed
         self._native = self._backend.new_generator(seed, self.device.index or 0)
         return self
@@ -71,9 +74,18 @@ def native_generator(gen, dev):
     return gen._native
 
 
+def _as_seed(seed: int) -> int:
+    """A seed as the unsigned 64-bit value generators keep: PyTorch takes
+    ``-2**63 .. 2**64 - 1`` and reads negative seeds in two's complement."""
+    if not -2 ** 63 <= seed < 2 ** 64:
+        raise ValueError(f"manual_seed(): seed must be in [-2**63, 2**64 - 1], got {seed}")
+    return seed & 0xFFFF_FFFF_FFFF_FFFF
+
+
 def manual_seed(seed: int) -> Generator:
-    """Seed every device's default generator (``torch.manual_seed``)."""
-    seed = int(seed)
+    """Seed every device's default generator (``torch.manual_seed``); a seed out of
+    range raises before anything changes."""
+    seed = _as_seed(int(seed))
     _initial_seed[0] = seed
     for g in _defaults.values():
         g.manual_seed(seed)

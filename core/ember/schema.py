@@ -276,6 +276,11 @@ def _alias_kw(op, ours, ours_value, std, std_value, default):
     return std_value
 
 
+def _both_varargs_and_keyword(op, name):
+    raise TypeError(f"{op}(): got values for '{name}' both as positional arguments and "
+                    f"as a keyword")
+
+
 class OpDef:
     """Everything ember knows about one op.
 
@@ -547,11 +552,19 @@ def _source(od: OpDef) -> tuple[str, dict]:
             kw_started = True
         n = a.name
         if a.varargs:
-            params.append(f"*{n}")
+            # f(2, 3), f((2, 3)) or, as in PyTorch, the keyword: f(size=(2, 3))
+            params.append(f"*_v_{n}")
+            params.append(f"{n}=_UNSET")
+            env["_UNSET"] = _UNSET
+            env["_both"] = _both_varargs_and_keyword
             kw_started = True
-            lines.append(f"    if len({n}) == 1 and {n}[0].__class__ is not int: {n} = {n}[0]")
+            lines.append(f"    if {n} is _UNSET:")
+            lines.append(f"        {n} = _v_{n}")
+            lines.append(f"        if len({n}) == 1 and {n}[0].__class__ is not int: "
+                         f"{n} = {n}[0]")
             if a.optional:
-                lines.append(f"    elif not {n}: {n} = None")
+                lines.append(f"        elif not {n}: {n} = None")
+            lines.append(f"    elif _v_{n}: _both(_op, {n!r})")
         elif a.has_default:
             env[f"_d_{a.name}"] = a.default
             params.append(f"{a.name}=_d_{a.name}")

@@ -61,7 +61,8 @@ class _Encoder:
                 arr = arr.copy(order="C")
             self.arrays[key] = arr
         from .nn.parameter import Parameter
-        out = {"tensor": key, "dtype": t.dtype.name, "device": str(t.device)}
+        out = {"tensor": key, "dtype": t.dtype.name, "shape": list(t.shape),
+               "device": str(t.device)}
         if t.requires_grad:
             out["requires_grad"] = True
         if isinstance(t, Parameter):
@@ -98,14 +99,20 @@ class _Encoder:
                         f"float, bool and None (save a module's state_dict(), not the module)")
 
 
+def _storage_dtype(d: np.dtype) -> np.dtype:
+    """The numpy dtype a tensor of dtype ``d`` is stored as.  safetensors has no bool
+    entries in every version and no bfloat16 in numpy's view: their raw bytes are
+    stored as uint8 / uint16, and the JSON keeps the real dtype."""
+    if d == np.bool_:
+        return np.dtype(np.uint8)
+    if d.name == "bfloat16":  # (by name: comparing with bfloat16.np would load it)
+        return np.dtype(np.uint16)
+    return d
+
+
 def _storage_array(arr: np.ndarray) -> np.ndarray:
-    # safetensors has no bool entries in every version and no bfloat16 in numpy's
-    # view: store their raw bytes; the JSON keeps the real dtype.
-    if arr.dtype == np.bool_:
-        return arr.view(np.uint8)
-    if arr.dtype.name == "bfloat16":  # (by name: comparing with bfloat16.np would load it)
-        return arr.view(np.uint16)
-    return arr
+    stored = _storage_dtype(arr.dtype)
+    return arr if stored == arr.dtype else arr.view(stored)
 
 
 def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
@@ -121,11 +128,63 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     if hasattr(f, "write"):
         f.write(data)
         return
-    path = os.fspath(f)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)  # a crash mid-write never leaves a half-written checkpoint
+    _write_atomically(os.fspath(f), data)
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never
+    a mix: a temp file of its own (concurrent saves to one path never share one) in the
+    target's directory, fsynced, then renamed over the target.  Any failure removes the
+    temp file, keeps the old checkpoint, and names ``path`` in its error."""
+    import errno
+    import tempfile
+
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "ember.save(): the path is a directory", path)
+    directory, base = os.path.split(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=directory or None)
+    except OSError as e:
+        raise _os_error(e, path) from None
+    try:
+        with open(fd, "wb") as fh:
+            if hasattr(os, "fchmod"):  # (mkstemp makes it private: 0o600)
+                os.fchmod(fh.fileno(), _new_file_mode(path))
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:  # (KeyboardInterrupt too: never leave the temp file)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise _os_error(e, path) from None
+        raise
+
+
+def _os_error(e: OSError, path: str) -> OSError:
+    """``e`` (about a temp file) as the same kind of error about the user's path."""
+    return OSError(e.errno, f"ember.save(): can't write the checkpoint: {e.strerror}", path) \
+        if e.errno is not None else e
+
+
+def _new_file_mode(path: str) -> int:
+    """The permissions a plain ``open(path, "w")`` would give: the old file's, or
+    0o666 less the process's umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        pass
+    try:  # the umask without os.umask(), which would change it for every thread
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o644
 
 
 # --- decoding ----------------------------------------------------------------------------
@@ -168,9 +227,17 @@ def _header(data: bytes, name: str) -> dict:
         if k == "__metadata__":
             continue
         try:
-            end = max(end, int(v["data_offsets"][1]))
-        except (KeyError, TypeError, ValueError, IndexError):
-            raise bad(f"entry {k!r} has no valid data_offsets") from None
+            begin, stop = (int(x) for x in v["data_offsets"])
+            shape = [int(x) for x in v["shape"]]
+        except (KeyError, TypeError, ValueError):
+            raise bad(f"entry {k!r} has no valid data_offsets and shape") from None
+        size = _ENTRY_ITEMSIZE.get(v.get("dtype"))
+        if size is None:
+            raise bad(f"entry {k!r} has an unknown dtype {v.get('dtype')!r}")
+        if min(shape, default=0) < 0 or stop - begin != math.prod(shape) * size:
+            raise bad(f"entry {k!r} holds {stop - begin} bytes, but its dtype "
+                      f"{v['dtype']} and shape {shape} need {math.prod(shape) * size}")
+        end = max(end, stop)
     if len(data) < 8 + n + end:
         raise bad(f"the file is truncated: the tensor data needs {end} bytes but only "
                   f"{len(data) - 8 - n} are present")
@@ -182,6 +249,11 @@ def _header(data: bytes, name: str) -> dict:
         raise bad(f"it was written by a newer ember (format version {version}, this ember "
                   f"reads up to {VERSION})")
     return meta
+
+
+#: safetensors' dtype names -> bytes per element (the entries ember writes, and more)
+_ENTRY_ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+                   "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 
 
 def _locator(map_location) -> Callable:
@@ -235,7 +307,18 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, weights_only: bool 
         if key not in arrays:
             raise bad(f"the structure refers to a missing tensor entry {key!r}")
         dt = _dt.as_dtype(node["dtype"])
-        arr = arrays[key].view(dt.np) if arrays[key].dtype != dt.np else arrays[key]
+        arr = arrays[key]
+        # The tag must describe the stored bytes: a tampered "int32" over float32 data
+        # (or "float64", halving the shape) would otherwise load as garbage.
+        if arr.dtype != _storage_dtype(dt.np):
+            raise bad(f"tensor {key!r} is tagged {dt.name}, but its entry holds "
+                      f"{arr.dtype} data")
+        shape = node.get("shape")  # (absent in checkpoints of earlier versions)
+        if shape is not None and list(arr.shape) != shape:
+            raise bad(f"tensor {key!r} is tagged with shape {shape}, but its entry has "
+                      f"shape {list(arr.shape)}")
+        if arr.dtype != dt.np:
+            arr = arr.view(dt.np)
         host = _tensor(arr, dtype=dt)
         if callable_map:
             t = locate(host, node.get("device", "cpu"))

@@ -8,6 +8,7 @@ Methods mirroring ops (``t.sum()``, ``t.add_(…)``) are attached from the op re
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -308,6 +309,11 @@ class Tensor:
         dev, dt = None, None
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None)
+        # keywords mean what they say (dtype='nope' is a bad dtype, not a device)
+        if kwargs.get("dtype") is not None:
+            dt = _dt.as_dtype(kwargs.pop("dtype"), op="to", arg="dtype")
+        if kwargs.get("device") is not None:
+            dev = _device(kwargs.pop("device"))
         for a in list(args) + list(kwargs.values()):
             if isinstance(a, Tensor):
                 dev, dt = a._device, a.dtype
@@ -388,6 +394,105 @@ def _wrap_dim(dim: int, ndim: int, op: str) -> int:
 
 
 # --- creation from data ----------------------------------------------------------------
+# One path turns Python and numpy values into a host array: it infers the dtype with
+# PyTorch's rules and checks every value against the dtype it lands in
+# (``dtypes.check_fits``), so nothing wraps silently.  Tensors and numpy arrays convert
+# as PyTorch converts them: with the array's own cast.
+
+_PY_DTYPES = {bool: _dt.bool, int: _dt.int64}
+_NUMBER_CLASSES = frozenset({bool, int, float})
+
+
+def _leaves(data, out: set) -> None:
+    """Collect what the nested sequences ``data`` hold: the classes of their numbers,
+    and the dtypes of the tensors and arrays among them."""
+    c = data.__class__
+    if c is list or c is tuple:
+        kinds = set(map(type, data))
+        if kinds <= _NUMBER_CLASSES:  # the common case: a flat list of Python numbers
+            out |= kinds
+            return
+        for x in data:
+            _leaves(x, out)
+    elif c is range:
+        out.add(int)
+    elif isinstance(data, Tensor):
+        out.add(data.dtype)
+    elif isinstance(data, np.ndarray):
+        out.add(data.dtype.type)
+    else:
+        out.add(c)
+
+
+def _leaf_dtype(leaf, data, fn: str) -> _dt.dtype:
+    """PyTorch's inferred dtype of one kind of leaf: bool, int64, the default float, or
+    a numpy scalar's (an array's, a tensor's) own dtype."""
+    if isinstance(leaf, _dt.dtype):
+        return leaf
+    d = _PY_DTYPES.get(leaf)
+    if d is not None:
+        return d
+    if leaf is float:
+        return _dt.get_default_dtype()
+    if issubclass(leaf, np.generic):
+        d = _FROM_NP.get(leaf)
+        if d is None:
+            raise TypeError(f"{fn}(): ember has no dtype for numpy {leaf.__name__} values")
+        return d
+    raise TypeError(f"{fn}(): could not infer a dtype for {data!r}: expected numbers or "
+                    f"(nested) sequences of numbers with equal lengths, got a "
+                    f"{leaf.__name__}")
+
+
+def _from_values(data, dtype: _dt.dtype | None, fn: str) -> np.ndarray:
+    """A host array from Python or numpy numbers (nested sequences of them)."""
+    c = data.__class__
+    if c in _NUMBER_CLASSES and (c is not int or -2 ** 63 <= data < 2 ** 63):
+        # one Python number (the common case of tensor(1.5)): the same rules, shorter
+        target = dtype or _PY_DTYPES.get(c) or _dt.get_default_dtype()
+        if target._kind == "i":
+            _dt.check_fits(fn, data, target)
+            if c is int and not target.is_signed:
+                data = _dt.as_c_int(data, target)  # (uint8's -255..-1: numpy refuses)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.array(data, dtype=target.np)
+    leaves: set = set()
+    _leaves(data, leaves)
+    found = [_leaf_dtype(leaf, data, fn) for leaf in leaves]
+    target = dtype or (functools.reduce(_dt.promote_types, found) if found
+                       else _dt.get_default_dtype())  # (tensor([]) is float32)
+    kinds = {d._kind for d in found}
+    ints, floats = "i" in kinds, "f" in kinds
+    try:
+        src = np.asarray(data) if not (ints and floats and target._kind == "i") \
+            else np.asarray(data, dtype=object)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{fn}(): could not convert data of type {type(data).__name__} "
+                        f"to a tensor: {e}") from None
+    if ints and not floats and src.dtype.kind == "f":
+        src = np.asarray(data, dtype=object)  # integers numpy could not hold as integers
+    if src.dtype == object and not (ints and floats):
+        if ints and target._kind == "i":  # an integer beyond int64: name it exactly
+            for v in src.flat:
+                _dt.check_fits(fn, v, target)
+        if not ints:
+            raise TypeError(f"{fn}(): could not infer a dtype for {data!r}: expected "
+                            f"numbers or (nested) sequences of numbers with equal lengths")
+        src = np.asarray(data, dtype=np.float64 if target._kind == "f" else np.bool_)
+    elif src.dtype == np.uint64:  # integers in [2**63, 2**64): beyond every ember dtype
+        if target._kind == "i":
+            _dt.check_fits(fn, int(src.max()), target)
+        src = src.astype(np.float64 if target._kind == "f" else np.bool_)
+    if target._kind == "i":
+        if src.dtype == object:  # integers and floats mixed: check each by its own kind
+            for v in src.flat:
+                _dt.check_fits(fn, v, target)
+            src = src.astype(np.int64)
+        else:
+            _dt.check_fits(fn, src, target)
+    with np.errstate(over="ignore", invalid="ignore"):  # floats too large become inf
+        return src.astype(target.np, copy=False)
+
 
 def _host_array(data, dtype: _dt.dtype | None, fn: str) -> np.ndarray:
     if isinstance(data, Tensor):
@@ -395,21 +500,10 @@ def _host_array(data, dtype: _dt.dtype | None, fn: str) -> np.ndarray:
     elif isinstance(data, np.ndarray):
         arr = data
     else:
-        try:
-            arr = np.asarray(data)
-        except (ValueError, TypeError) as e:
-            raise TypeError(f"{fn}(): could not convert data of type {type(data).__name__} "
-                            f"to a tensor: {e}") from None
-        if arr.dtype == object:
-            raise TypeError(f"{fn}(): could not infer a dtype for {data!r}: expected "
-                            f"numbers or (nested) sequences of numbers with equal lengths")
-        if dtype is None and arr.dtype.kind == "f":
-            arr = arr.astype(_dt.get_default_dtype().np)
-        elif dtype is None and arr.dtype.kind in "iu" and arr.dtype != np.int64 \
-                and not hasattr(data, "dtype"):
-            arr = arr.astype(np.int64)
+        return _from_values(data, dtype, fn)
     if dtype is not None:
-        arr = arr.astype(dtype.np, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):  # numpy's cast, as PyTorch's
+            arr = arr.astype(dtype.np, copy=False)
     elif _dt.lookup(arr.dtype) is None:
         raise TypeError(f"{fn}(): ember has no dtype for numpy dtype {arr.dtype}")
     return arr

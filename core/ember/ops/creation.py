@@ -39,13 +39,8 @@ def _full_meta(size, fill_value, dtype=None, device=None, requires_grad=False):
     _check_size("full", size)
     if dtype is None:
         dtype = _dt.result_type(fill_value)
-    elif dtype._kind == "i" and fill_value.__class__ is not bool:
-        if fill_value.__class__ is float and not math.isfinite(fill_value):
-            fail("full", f"value {fill_value} cannot be converted to type {dtype.name}")
-        info = _dt.iinfo(dtype)
-        if not info.min <= int(fill_value) <= info.max:
-            fail("full", f"value {fill_value} cannot be converted to type {dtype.name} "
-                         f"without overflow")
+    else:
+        _dt.check_fits("full", fill_value, dtype)
     return Spec(tuple(size), dtype)
 
 

@@ -58,8 +58,11 @@ def _index_shape(op, self, indices):
         fail(op, "argument 'indices' must hold at least one Tensor")
     for i in pos:
         _index_dtype(op, f"indices[{i}]", indices[i])
-    b = broadcast_shapes(*(tuple(indices[i].shape) for i in pos), op=op,
-                         names=[f"indices[{i}]" for i in pos])
+    try:
+        b = broadcast_shapes(*(tuple(indices[i].shape) for i in pos), op=op,
+                             names=[f"indices[{i}]" for i in pos])
+    except OpError as e:  # an indexing error, as in PyTorch (and Python)
+        raise IndexError(str(e)) from None
     rest = [i for i in range(len(shape)) if i not in pos]
     if pos == list(range(pos[0], pos[-1] + 1)):
         return (tuple(shape[i] for i in rest if i < pos[0]) + b +
@@ -288,6 +291,9 @@ def _index_select_meta(self, dim, index):
     d = wrap_dim(dim, len(shape), "index_select")
     if shape:
         shape[d] = index.numel()
+    elif index.numel() != 1:  # a 0-d tensor gives a 0-d tensor, as in PyTorch
+        fail("index_select", f"an index into a 0-d tensor can have only 1 value, got "
+                             f"{index.numel()} value(s)")
     return Spec(tuple(shape), self.dtype)
 
 
@@ -351,14 +357,7 @@ index_add_ = defop("index_add_(Tensor(a!) self, int dim, Tensor index, Tensor so
 # --- masks -------------------------------------------------------------------------------------
 
 def _check_value(op, dtype, value):
-    if dtype._kind == "i" and value.__class__ is not bool:
-        if value.__class__ is float and value != value or value in (float("inf"),
-                                                                     float("-inf")):
-            fail(op, f"value {value} cannot be converted to type {dtype.name}")
-        info = _dt.iinfo(dtype)
-        if not info.min <= int(value) <= info.max:
-            fail(op, f"value {value} cannot be converted to type {dtype.name} without "
-                     f"overflow")
+    _dt.check_fits(op, value, dtype)
 
 
 def _masked_fill_meta(self, mask, value):
@@ -537,6 +536,8 @@ def _as_index_tensor(x, dev):
     if isinstance(x, Tensor):
         return x if x._device is dev else x.to(dev)
     t = tensor(x, device=dev)
+    if t.dtype.is_floating_point and not t.numel() and not hasattr(x, "dtype"):
+        t = t.astype(_dt.int64)  # x[[]]: an empty list selects nothing (not a float index)
     if t.dtype.is_floating_point:
         raise IndexError(f"tensors used as indices must be long, int or bool tensors, "
                          f"got {t.dtype} from {type(x).__name__}")
@@ -712,6 +713,8 @@ def setitem(self, key, value) -> None:
     version counter of ``self`` (and its views)."""
     idx, adv = _parse(self, key)
     view = basic_index(self, idx)
+    if _is_tensor(value) and value.ndim and value.shape[0] == 1:
+        value = _drop_leading_ones(value)
     if adv is None:
         if value.__class__ in _NUMBERS:
             _check_value("__setitem__", self.dtype, value)
@@ -730,6 +733,16 @@ def setitem(self, key, value) -> None:
     if value.dtype is not self.dtype:
         value = value.astype(self.dtype)
     index_put_(view, _advanced(view, adv), value)
+
+
+def _drop_leading_ones(value):
+    """As PyTorch's item assignment: a value's leading size-1 dimensions are dropped
+    before it broadcasts (``x[0] = tensor([5.])`` fills a row, or a 0-d slot)."""
+    shape = tuple(value.shape)
+    k = 0
+    while k < len(shape) and shape[k] == 1:
+        k += 1
+    return value.reshape(shape[k:])
 
 
 def _as_value(value, self):

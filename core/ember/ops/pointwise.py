@@ -147,6 +147,7 @@ def _pow_check(spec, self, other):
 
 pow = _with_check(_binary("pow", doc="``self ** other`` (either may be a Python number)."),
                   _pow_check)
+pow.op.refuse_out_of_range_numbers = ("other",)  # int8 ** 257 raises (256 ** x wraps)
 maximum = _binary("maximum", doc="Elementwise maximum (NaN propagates).")
 minimum = _binary("minimum", doc="Elementwise minimum (NaN propagates).")
 atan2 = _binary("atan2", promotion="int_to_float", doc="Quadrant-aware ``atan(self / other)``.")
@@ -203,8 +204,16 @@ positive = defop("positive(Tensor self) -> Tensor", tags=("composite",),
                  doc="``+self``: returns ``self`` itself, as PyTorch does.")
 reciprocal = _unary("reciprocal", promotion="int_to_float", tags=("composite",),
                     decomposition=lambda self: true_divide(1, self), doc="``1 / self``.")
-square = _unary("square", tags=("composite",), decomposition=lambda self: mul(self, self),
-                doc="``self * self``.")
+def _square_decomp(self):
+    if self.dtype is _dt.bool:
+        self = self.astype(_dt.int64)
+    return mul(self, self)
+
+
+# PyTorch's square is pow(self, 2): a bool tensor squares to int64
+square = _unary("square", promotion="bool_to_long", tags=("composite",),
+                decomposition=_square_decomp,
+                doc="``self * self`` (``pow(self, 2)``: bool gives int64).")
 
 
 def _addc_meta(op):
@@ -364,6 +373,7 @@ where = _with_check(defop("where(Tensor condition, Tensor self, Tensor other) ->
                           tags=("primitive", "pointwise"), promotion="default", method=False,
                           doc="``self`` where ``condition`` else ``other`` (broadcasting; "
                               "``self``/``other`` may be numbers)."), _where_check)
+where.op.refuse_out_of_range_numbers = ("self", "other")  # where(c, int8, 300) raises
 
 # --- in place ----------------------------------------------------------------------------------
 
@@ -415,15 +425,8 @@ logical_not_ = defop("logical_not_(Tensor(a!) self) -> Tensor(a!)", tags=("inpla
 
 
 def _fill_meta(self, value):
-    d = self.dtype
-    if d._kind == "i" and value.__class__ is not bool:
-        info = _dt.iinfo(d)
-        if value.__class__ is float and not math.isfinite(value):
-            fail("fill_", f"value {value} cannot be converted to type {d.name}")
-        if not info.min <= int(value) <= info.max:
-            fail("fill_", f"value {value} cannot be converted to type {d.name} "
-                          f"without overflow")
-    return Spec(tuple(self.shape), d)
+    _dt.check_fits("fill_", value, self.dtype)
+    return Spec(tuple(self.shape), self.dtype)
 
 
 def _fill_decomp(self, value):

@@ -179,24 +179,11 @@ def contiguous(a):
 
 
 # -- creation -------------------------------------------------------------------------
-def _allocating(f):
-    """numpy's MemoryError as ``ember.OutOfMemoryError`` (what callers catch)."""
-    def k(size, *args):
-        try:
-            return f(size, *args)
-        except MemoryError:
-            from ember.errors import OutOfMemoryError
-            dtype = args[-2]
-            nbytes = math.prod(size) * dtype.itemsize
-            raise OutOfMemoryError(f"cpu out of memory: tried to allocate {nbytes} bytes "
-                                   f"for a tensor of shape {list(size)}") from None
-    return k
-
-
-KERNELS["zeros"] = _allocating(lambda size, dtype, device: np.zeros(size, dtype.np))
-KERNELS["ones"] = _allocating(lambda size, dtype, device: np.ones(size, dtype.np))
-KERNELS["empty"] = _allocating(lambda size, dtype, device: np.empty(size, dtype.np))
-KERNELS["full"] = _allocating(lambda size, value, dtype, device: np.full(size, value, dtype.np))
+# (numpy's MemoryError becomes ember.OutOfMemoryError in the core, for every backend)
+KERNELS["zeros"] = lambda size, dtype, device: np.zeros(size, dtype.np)
+KERNELS["ones"] = lambda size, dtype, device: np.ones(size, dtype.np)
+KERNELS["empty"] = lambda size, dtype, device: np.empty(size, dtype.np)
+KERNELS["full"] = lambda size, value, dtype, device: np.full(size, value, dtype.np)
 
 
 @kernel("arange")
@@ -293,9 +280,31 @@ _power = ufunc(np.power)
 
 @kernel("pow")
 def pow_(a, b):
-    r = _power(a, b)
+    if b.__class__ is float and a.__class__ is _ndarray and a.dtype is _F32 and b != 0 \
+            and np.float32(b) == 0:
+        # PyTorch keeps a float exponent in double for float32 tensors: 0 ** 1e-50 is 0,
+        # where numpy's cast would make it 0 ** 0 = 1.  The nearest nonzero float32 gives
+        # the same results (x ** tiny is 1, 0 ** tiny is 0, 0 ** -tiny is inf).
+        b = math.copysign(1e-45, b)
+    try:
+        r = _power(a, b)
+    except ValueError:  # numpy refuses integers to negative integer powers
+        r = _int_negative_power(a, b)
     # numpy has no bool power loop (it answers int8); PyTorch keeps bool
     return r.astype(np.bool_) if a.__class__ is _ndarray and a.dtype == np.bool_ else r
+def _int_negative_power(a, b):
+    """PyTorch's integer power for negative exponents (tensor exponents only; a negative
+    Python exponent is refused by the op's schema): 1 ** n = 1, (-1) ** n = +-1 and
+    every other base gives 0."""
+    b = np.asarray(b)
+    negative = b < 0
+    r = _power(a, np.where(negative, 0, b).astype(b.dtype))  # (a number keeps NEP 50's type)
+    a = np.asarray(a)
+    odd = (b % 2) != 0
+    special = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, special, r).astype(r.dtype)
+
+
 def _shift(f):
     base = ufunc(f)
 
@@ -755,8 +764,8 @@ def scatter_add_inplace(a, dim, index, src):
 def index_select(a, dim, index):
     size = a.shape[dim] if a.ndim else 1
     _check_range("index_select", index, size, dim)
-    if a.ndim == 0:
-        return np.asarray(a.reshape(1)[index.reshape(-1)].reshape(index.shape))
+    if a.ndim == 0:  # (the schema let through a single index: 0-d in, 0-d out)
+        return a.copy()
     return np.take(a, index.reshape(-1), axis=dim)
 
 
