@@ -230,6 +230,17 @@ def test_std_var_gradients(op, dtype, data):
     x = data.draw(arrays(dtype, shape, finite=True, low=-4.0, high=4.0))
     if constant:
         x = np.full(shape, x.flat[0], dtype)
+    # Two places where PyTorch's answer is its own rounding, not a semantic to match:
+    # - equal values whose mean does not round back to the value: PyTorch then sees a
+    #   spread of rounding noise and a gradient of ~1/sqrt(n(n-1)); ember's std is 0 there;
+    # - unequal values whose variance underflows (spreads below ~sqrt(tiny)): PyTorch reports
+    #   std 0 and gradient 0; ember rescales by the largest magnitude first and gets the
+    #   true, non-zero gradient; below that, subnormal rounding decides both answers.
+    spread = float(np.ptp(x.astype(np.float64))) if x.size else 0.0
+    if spread == 0.0:
+        hypothesis.assume(x.size == 0 or torch.tensor(x).mean().item() == x.flat[0])
+    else:
+        hypothesis.assume(spread > 16 * np.sqrt(np.finfo(dtype).tiny))
 
     def run(m, x):
         t = T(m, x).requires_grad_(True)
