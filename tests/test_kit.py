@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -100,6 +101,127 @@ def test_missing_primitives_are_listed():
     from ember.schema import registry
     for name in missing:
         assert registry[name].is_primitive and registry[name].decomposition is None
+
+
+# --- scatters: linear memory, PyTorch's results ------------------------------------------------
+
+def _peak_bytes(fn) -> int:
+    """Peak host allocations (tracemalloc) of ``fn()`` above what was live before."""
+    gc.collect()
+    fn()  # warm caches (dispatch, allocator) outside the measurement
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def _scatter_case(name, n):
+    dev = "reference"
+    rng = np.random.default_rng(0)
+    idx = ember.tensor(rng.integers(0, n, n), device=dev)
+    if name == "scatter_add":
+        x, src = ember.zeros(n, device=dev), ember.ones(n, device=dev)
+        return lambda: ember.scatter_add(x, 0, idx, src)
+    if name == "index_add":
+        x, src = ember.zeros(n, 4, device=dev), ember.ones(n, 4, device=dev)
+        return lambda: ember.index_add(x, 0, idx, src)
+    if name == "index_put_":
+        x, src = ember.zeros(n, device=dev), ember.ones(n, device=dev)
+        return lambda: x.index_put_((idx,), src, accumulate=True)
+    if name == "embedding backward":
+        w = ember.randn(n, 8, device=dev, requires_grad=True)
+
+        def run():
+            ember.nn.functional.embedding(idx, w).sum().backward()
+            w.grad = None
+        return run
+    side = int(n ** 0.5)  # max_pool2d backward: 4 maps of side x side
+    x = ember.randn(1, 4, side, side, device=dev, requires_grad=True)
+
+    def run():
+        ember.nn.functional.max_pool2d(x, 2).sum().backward()
+        x.grad = None
+    return run
+
+
+@needs_reference
+@pytest.mark.parametrize("name", ["scatter_add", "index_add", "index_put_",
+                                  "embedding backward", "max_pool2d backward"])
+def test_kit_scatter_memory_grows_linearly(name):
+    # 4x the input must cost about 4x the memory (the sort, the scan's log2(n) steps
+    # and searchsorted add time, not memory); 6 leaves room for fixed costs and the
+    # allocator's rounding.  The old one-hot masks grew ~16x (O(k * n)).
+    small = _peak_bytes(_scatter_case(name, 1024))
+    large = _peak_bytes(_scatter_case(name, 4096))
+    assert large <= 6 * small, f"{name}: {small} B at n=1024, {large} B at n=4096"
+
+
+@needs_reference
+def test_kit_max_pool2d_backward_of_a_mnist_batch_stays_small():
+    # 16x16x28x28 used to ask numpy for a (50176, 200704) float32 mask (37.5 GiB).
+    x0 = np.random.default_rng(0).standard_normal((16, 16, 28, 28)).astype(np.float32)
+    x = ember.tensor(x0, device="reference", requires_grad=True)
+
+    def run():
+        ember.nn.functional.max_pool2d(x, 2).sum().backward()
+    assert _peak_bytes(run) < 64 * x0.nbytes
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(x0, requires_grad=True)
+    torch.nn.functional.max_pool2d(tx, 2).sum().backward()
+    x.grad = None
+    run()
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), tx.grad.numpy())
+
+
+@needs_reference
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int8", "bool"])
+def test_kit_index_put_matches_pytorch(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    a = (rng.standard_normal((5, 6)) * 3).astype(dtype)
+    i, j = rng.integers(0, 5, 12), rng.integers(0, 6, 12)   # with repeats
+    v = (rng.standard_normal(12) * 3).astype(dtype)
+    for accumulate in (False, True):
+        t = ember.tensor(a, device="reference")
+        t.index_put_((ember.tensor(i, device="reference"), ember.tensor(j, device="reference")),
+                     ember.tensor(v, device="reference"), accumulate=accumulate)
+        if accumulate:
+            want = torch.tensor(a).index_put_((torch.tensor(i), torch.tensor(j)),
+                                              torch.tensor(v), accumulate=True).numpy()
+        else:  # repeated positions: the last write wins, as sequential writes
+            want = a.copy()
+            want[i, j] = v
+        np.testing.assert_allclose(t.cpu().numpy().astype(float), want.astype(float),
+                                   rtol=1e-6)
+
+
+@needs_reference
+def test_kit_scatter_sums_keep_inf_and_nan_to_their_own_positions():
+    dev = "reference"
+    t = ember.zeros(5, device=dev)
+    idx = ember.tensor([0, 0, 1, 2, 2, 3, 4], device=dev)
+    v = ember.tensor([np.inf, 1.0, 2.0, np.nan, 1.0, -0.0, 3.0], device=dev)
+    t.index_put_((idx,), v, accumulate=True)
+    np.testing.assert_array_equal(t.cpu().numpy(), [np.inf, 2.0, np.nan, 0.0, 3.0])
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 5)).astype(np.float32)
+    i2 = rng.integers(0, 3, (2, 4))
+    s2 = rng.standard_normal((2, 5)).astype(np.float32)
+    got = ember.scatter_add(ember.tensor(x, device=dev), 0, ember.tensor(i2, device=dev),
+                            ember.tensor(s2, device=dev))
+    want = torch.scatter_add(torch.tensor(x), 0, torch.tensor(i2), torch.tensor(s2))
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-6)
+    i1 = rng.integers(0, 5, 7)
+    s1 = rng.standard_normal((3, 7)).astype(np.float32)
+    got = ember.index_add(ember.tensor(x, device=dev), 1, ember.tensor(i1, device=dev),
+                          ember.tensor(s1, device=dev), alpha=2)
+    want = torch.index_add(torch.tensor(x), 1, torch.tensor(i1), torch.tensor(s1), alpha=2)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-6)
 
 
 # --- the kit over a namespace whose arrays are numpy's (no wrapping) ------------------------
