@@ -692,15 +692,18 @@ def _as_int(ns, a):
 
 def _segment_sums(ns, keys, values):
     """Inclusive running sums of ``values`` (rows) within runs of equal ``keys`` (sorted,
-    1-D): a Hillis-Steele scan of log2(m) steps, each O(m) memory.  The last row of a
-    run holds the run's total; sums stay pairwise (no cancellation across runs, unlike
-    differences of one global cumulative sum, where one inf would poison every run)."""
+    1-D): a Hillis-Steele scan, each step O(m) memory, log2 of the longest run steps
+    (it stops when no row has a partner ``d`` back).  The last row of a run holds the
+    run's total; sums stay pairwise (no cancellation across runs, unlike differences
+    of one global cumulative sum, where one inf would poison every later run)."""
     xp = ns.xp
     m = keys.shape[0]
     zero = ns.operand(0, values)
     d = 1
     while d < m:
         same = xp.equal(keys[d:], keys[:-d])
+        if not bool(xp.any(same)):  # every run is shorter than d + 1: done
+            break
         same = xp.reshape(same, (m - d,) + (1,) * (values.ndim - 1))
         tail = xp.add(values[d:, ...], xp.where(same, values[:-d, ...], zero))
         values = xp.concat((values[:d, ...], tail), axis=0)
