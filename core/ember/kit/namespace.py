@@ -4,6 +4,7 @@ dims, Python-number operands)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -24,10 +25,14 @@ class Namespace:
     standard's functions take.
     """
 
-    def __init__(self, xp: Any, device_type: str, devices: list) -> None:
+    def __init__(self, xp: Any, device_type: str, devices: list,
+                 host_copies: Mapping | None = None) -> None:
         self.xp = xp
         self.device_type = device_type
         self.devices = devices
+        #: ember dtype -> (to_library(np_array, device), to_numpy(array)): host copies
+        #: of dtypes the library cannot exchange with numpy (``host_copies=``)
+        self.host_copies = {_dt.as_dtype(k): tuple(v) for k, v in (host_copies or {}).items()}
         #: ember dtype -> the namespace's dtype object, for the dtypes it has
         self.dtypes: dict = {}
         #: the namespace's dtype object -> numpy dtype (what ember reads from natives)
@@ -104,7 +109,12 @@ class Namespace:
         return dim % ndim
 
     def to_numpy(self, x) -> np.ndarray:
-        """A numpy copy of ``x`` (DLPack where the array supports it)."""
+        """A numpy copy of ``x`` (DLPack where the array supports it; dtypes in
+        ``host_copies`` through their ``to_numpy``)."""
+        if self.host_copies:
+            hook = self.host_copies.get(_dt.FROM_NP.get(self.np_dtypes.get(x.dtype)))
+            if hook is not None:
+                return np.array(hook[1](x), copy=True)
         try:
             host = np.from_dlpack(x)
         except (AttributeError, TypeError, BufferError, RuntimeError):
@@ -112,10 +122,23 @@ class Namespace:
         return np.array(host, copy=True)
 
     def from_numpy(self, a: np.ndarray, index: int = 0) -> Any:
-        """A namespace array holding a copy of ``a`` on device ``index``."""
+        """A namespace array holding a copy of ``a`` on device ``index`` (dtypes in
+        ``host_copies`` through their ``to_library``)."""
         d = _dt.FROM_NP.get(a.dtype)
         if d is None or d not in self.dtypes:
             raise TypeError(f"the {self.device_type!r} backend does not support dtype "
                             f"{d.name if d is not None else a.dtype}")
         dev = self.devices[index] if self.devices else None
-        return self.xp.asarray(a, copy=True, device=dev)
+        hook = self.host_copies.get(d)
+        if hook is not None:
+            return hook[0](np.array(a, copy=True), dev)
+        try:
+            return self.xp.asarray(a, copy=True, device=dev)
+        except Exception as e:
+            if a.dtype.type.__module__ == "numpy":
+                raise
+            # ml_dtypes (bfloat16 ...): most libraries cannot read them from numpy
+            raise TypeError(f"the {self.device_type!r} backend's array library cannot "
+                            f"copy {d.name} from numpy ({type(e).__name__}: {e}); give "
+                            f"ArrayAPIBackend host_copies={{ember.{d.name}: (to_library, "
+                            f"to_numpy)}} (docs/writing-a-backend.md)") from e

@@ -3,10 +3,12 @@
 ``IMPLEMENTATIONS`` maps an op name to ``impl(ns, *args)``: ``ns`` is the
 :class:`~ember.kit.namespace.Namespace` (``ns.xp`` is the array library), ``args`` are
 the kernel's arguments in schema order (see docs/architecture.md, "Kernel calling
-convention").  Ops whose arguments are only tensors and whose name (or its entry in
-``STANDARD_NAMES``) is a function of the standard need no entry: the builder maps them
-by name.  Entries for ops the registry does not declare are ignored, so this table may
-run ahead of the op set.
+convention").  Pointwise ops over tensors only and ``op(self, dim, keepdim)``
+reductions listed in ``STANDARD_NAMES`` need no entry: the builder takes the
+standard's function of that name from the library (and nothing else: a library's
+other exports, such as torch's ``square_``, are never picked up by their name).  The
+builder installs entries of this table for the registry's primitive ops only, so it
+may run ahead of the op set.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ __all__ = ["IMPLEMENTATIONS", "STANDARD_NAMES", "impl"]
 #: op name -> impl(ns, *args)
 IMPLEMENTATIONS: dict[str, Callable] = {}
 
-#: ember (PyTorch) name -> the Array API standard's name, for ops mapped by name.
+#: ember op -> the Array API standard's function the builder maps it to by name: the
+#: only names it looks up in a library (ops with an entry in ``IMPLEMENTATIONS`` use it).
 STANDARD_NAMES = {
     "neg": "negative", "sub": "subtract", "mul": "multiply", "div": "divide",
     "true_divide": "divide", "eq": "equal", "ne": "not_equal", "lt": "less",
@@ -29,6 +32,14 @@ STANDARD_NAMES = {
     "bitwise_not": "bitwise_invert", "arccos": "acos", "arcsin": "asin", "arctan": "atan",
     "arccosh": "acosh", "arcsinh": "asinh", "arctanh": "atanh", "arctan2": "atan2",
     "absolute": "abs", "amax": "max", "amin": "min", "concat": "concat",
+    **{name: name for name in (
+        "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh",
+        "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift",
+        "bitwise_xor", "ceil", "cos", "cosh", "exp", "expm1", "floor", "floor_divide",
+        "hypot", "isfinite", "isinf", "isnan", "log", "log10", "log1p", "log2",
+        "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor", "maximum",
+        "minimum", "pow", "prod", "remainder", "round", "sign", "signbit", "sin", "sinh",
+        "sqrt", "square", "sum", "tan", "tanh", "trunc")},
 }
 
 
