@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -12,7 +13,8 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..backend import Backend
-from ..memory import Allocator, CachingAllocator
+from ..errors import OutOfMemoryError
+from ..memory import Allocator, _fmt
 from .namespace import Namespace
 from .primitives import IMPLEMENTATIONS, STANDARD_NAMES
 
@@ -25,18 +27,25 @@ class KitArray:
     numpy's (array-api-strict, ...): ember reads ``shape`` and a numpy ``dtype`` from
     natives, and the kernels the kit builds unwrap ``x`` before calling the library.
 
-    A fresh array holds a block of its device's allocator until it dies; a view keeps
-    its base alive instead, so the memory statistics follow tensors' lives.
+    A fresh array is counted by its device's allocator until it dies; a view keeps its
+    base alive instead, so the memory statistics follow tensors' lives.
     """
 
-    __slots__ = ("x", "shape", "dtype", "_block", "_base", "__weakref__")
+    __slots__ = ("x", "shape", "dtype", "_acct", "_nbytes", "_base", "__weakref__")
 
-    def __init__(self, x, dtype: np.dtype, block=None, base: KitArray | None = None) -> None:
+    def __init__(self, x, dtype: np.dtype, acct: AccountingAllocator | None = None,
+                 nbytes: int = 0, base: KitArray | None = None) -> None:
         self.x = x
         self.shape = tuple(x.shape)
         self.dtype = dtype
-        self._block = block
+        self._acct = acct
+        self._nbytes = nbytes
         self._base = base
+
+    @property
+    def base(self) -> KitArray | None:
+        """The array this one is a view of (``None`` for a fresh array)."""
+        return self._base
 
     @property
     def ndim(self) -> int:
@@ -63,24 +72,44 @@ class KitArray:
         return f"KitArray({self.x!r})"
 
     def __del__(self) -> None:
-        b = self._block
-        if b is not None:
-            self._block = None
-            b.allocator.free(b)
+        a = self._acct
+        if a is not None:
+            self._acct = None
+            a.free(self._nbytes)
 
 
-class AccountingAllocator(CachingAllocator):
+class AccountingAllocator(Allocator):
     """The allocator of a namespace that allocates by itself (no raw-memory API in the
-    standard): every array the backend creates takes a block of its size through
-    ember's caching layer, so ``ember.memory`` statistics, ``empty_cache``, the
-    ``limit`` and out-of-memory behave as on a device.  The library still owns the
-    storage; cached blocks are bookkeeping, not held bytes."""
+    standard): every array the backend creates is counted here for its life, so the
+    ``ember.memory`` statistics work, and a ``limit`` (bytes) makes arrays beyond it
+    raise ``ember.OutOfMemoryError`` as on a device.  The library owns the storage and
+    ember caches none of it: reserved is allocated, ``empty_cache`` has nothing to do.
+    Two integer updates per array, as the kit's every result pays them."""
 
-    def _malloc(self, nbytes: int) -> int:
-        return nbytes
+    def __init__(self, device_type: str, index: int | None = 0,
+                 limit: int | None = None) -> None:
+        super().__init__(device_type, index)
+        #: optional cap on allocated bytes (tests use it to provoke out-of-memory)
+        self.limit = limit
 
-    def _free(self, handle: Any) -> None:
-        pass
+    def malloc(self, nbytes: int) -> None:
+        """Count an array of ``nbytes`` the library just made."""
+        a = self.allocated + nbytes
+        if self.limit is not None and a > self.limit:
+            self.num_ooms += 1
+            raise OutOfMemoryError(
+                f"{self.device_type}:{self.index} out of memory: tried to allocate "
+                f"{_fmt(nbytes)} ({_fmt(self.allocated)} allocated by ember, limit "
+                f"{_fmt(self.limit)})")
+        self.allocated = self.reserved = a
+        self.num_allocs += 1
+        if a > self.peak_allocated:
+            self.peak_allocated = self.peak_reserved = a
+
+    def free(self, nbytes: int) -> None:
+        """Count the death of an array counted with ``malloc``."""
+        self.allocated = self.reserved = self.allocated - nbytes
+        self.num_frees += 1
 
 
 def primitive_ops() -> list:
@@ -200,6 +229,11 @@ class ArrayAPIBackend(Backend):
         self.supported_dtypes = frozenset(self.ns.dtypes)
         self.wraps = _needs_wrapping(namespace) if wrap is None else wrap
         self.dtype_errors = dtype_errors
+        self._only_allocator = None
+        try:  # the library's array class, for the kernels' fast path
+            self._array_type = type(namespace.asarray(0))
+        except Exception:
+            self._array_type = None
         self._index_of = {}
         for i, d in enumerate(self.ns.devices):
             try:
@@ -249,10 +283,20 @@ class ArrayAPIBackend(Backend):
     def _adapt(self, fn: Callable, od) -> Callable:
         wrap = self._wrap
         view = od.is_view
+        array = self._array_type
+        np_dtypes = self.ns.np_dtypes
+        prod = math.prod
 
         def kernel(*args):
-            r = fn(*[a.x if a.__class__ is KitArray else _unwrap(a) for a in args])
-            return wrap(r, args[0] if view else None)
+            r = fn(*[a.x if a.__class__ is KitArray else
+                     a if a.__class__ in _PLAIN else _unwrap(a) for a in args])
+            if r.__class__ is not array or view:  # tuples, None, views: the general path
+                return wrap(r, args[0] if view else None)
+            dt = np_dtypes[r.dtype]  # one fresh array: _wrap inlined (it is every op's)
+            n = dt.itemsize * prod(r.shape)
+            acct = self._only_allocator or self._allocator_of(r)
+            acct.malloc(n)
+            return KitArray(r, dt, acct, n)
         kernel.__name__ = getattr(fn, "__name__", None) or getattr(
             getattr(fn, "func", None), "__name__", od.name)
         kernel.library = fn
@@ -267,18 +311,23 @@ class ArrayAPIBackend(Backend):
             return [self._wrap(v, base) for v in r]
         dt = self.ns.np_dtypes[r.dtype]
         if base is not None:
-            return KitArray(r, dt, None, base)
-        n = 1
+            return KitArray(r, dt, None, 0, base)
+        n = dt.itemsize
         for s in r.shape:
             n *= s
-        block = self.allocator(self._index(r)).malloc(n * dt.itemsize)
-        return KitArray(r, dt, block)
+        acct = self._only_allocator or self._allocator_of(r)
+        acct.malloc(n)
+        return KitArray(r, dt, acct, n)
 
-    def _index(self, x) -> int:
+    def _allocator_of(self, x) -> Allocator:
+        if len(self.ns.devices) <= 1:  # one device: skip the lookup from now on
+            self._only_allocator = self.allocator(0)
+            return self._only_allocator
         try:
-            return self._index_of.get(x.device, 0)
+            index = self._index_of.get(x.device, 0)
         except TypeError:
-            return 0
+            index = 0
+        return self.allocator(index)
 
     # -- host copies and devices --------------------------------------------------------------
     def device_count(self) -> int:
@@ -375,12 +424,19 @@ def _bool_via_int(impl: Callable, errors: type | tuple = Exception) -> Callable:
             except errors:
                 raise first from None
         if r is not None and r.dtype != b:
-            arrays = [a for a in args if hasattr(a, "dtype")]
-            if arrays and all(a.dtype == b for a in arrays):
-                r = ns.xp.astype(r, b)
+            for a in args:  # the first array operand decides quickly
+                d = getattr(a, "dtype", None)
+                if d is not None:
+                    if d == b and all(getattr(x, "dtype", b) == b for x in args):
+                        r = ns.xp.astype(r, b)
+                    break
         return r
     run.__name__ = getattr(impl, "__name__", "kernel")
     return run
+
+
+#: argument types that are never arrays (no unwrapping to look for)
+_PLAIN = frozenset({int, float, bool, str, type(None)})
 
 
 def _unwrap(v):

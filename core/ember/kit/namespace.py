@@ -13,6 +13,8 @@ from .. import dtypes as _dt
 
 __all__ = ["Namespace"]
 
+_NUMBERS = frozenset({bool, int, float})
+
 _NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
           "float32", "float64")
 
@@ -28,6 +30,7 @@ class Namespace:
     def __init__(self, xp: Any, device_type: str, devices: list,
                  host_copies: Mapping | None = None) -> None:
         self.xp = xp
+        self._constants: dict = {}
         self.device_type = device_type
         self.devices = devices
         #: ember dtype -> (to_library(np_array, device), to_numpy(array)): host copies
@@ -81,20 +84,38 @@ class Namespace:
     # -- arguments ------------------------------------------------------------------------
     def operand(self, value, like) -> Any:
         """``value`` as an array: Python numbers become 0-d arrays of ``like``'s dtype
-        (the core has already chosen the computation dtype, so this is exact)."""
-        if isinstance(value, (bool, int, float)):
-            xp = self.xp
-            dt = like.dtype if hasattr(like, "dtype") else None
-            if dt is not None and dt == self.bool and not isinstance(value, bool):
-                dt = None
-            if dt is not None and self.xp.isdtype(dt, "integral") and isinstance(value, float):
-                dt = None
-            return xp.asarray(value, dtype=dt, device=getattr(like, "device", None))
-        return value
+        (the core has already chosen the computation dtype, so this is exact).
+
+        The 0-d arrays are cached per (value, dtype, device): making one is the largest
+        cost of a small op in some libraries (torch: ~20 us).  Kit implementations only
+        read their operands, never return or write them."""
+        cls = value.__class__
+        if cls not in _NUMBERS and not isinstance(value, (bool, int, float)):
+            return value
+        dt = getattr(like, "dtype", None)
+        dev = getattr(like, "device", None)
+        # floats by their bits: -0.0 == 0.0 but must not share a constant; NaN != NaN
+        key = (cls, value.hex() if cls is float else value, dt, dev)
+        try:
+            c = self._constants.get(key)
+        except TypeError:  # an unhashable device or dtype: no caching
+            return self._constant(value, dt, dev)
+        if c is None:
+            if len(self._constants) >= 1024:
+                self._constants.clear()
+            c = self._constants[key] = self._constant(value, dt, dev)
+        return c
+
+    def _constant(self, value, dt, dev):
+        # a bool array with a number, an int array with a float: the number's own kind
+        if dt is not None and (dt == self.bool and not isinstance(value, bool) or
+                               isinstance(value, float) and self.xp.isdtype(dt, "integral")):
+            dt = None
+        return self.xp.asarray(value, dtype=dt, device=dev)
 
     def operands(self, a, b) -> tuple:
         """Both operands of a binary op as arrays."""
-        if isinstance(a, (bool, int, float)):
+        if a.__class__ in _NUMBERS or isinstance(a, (bool, int, float)):
             return self.operand(a, b), b
         return a, self.operand(b, a)
 
