@@ -336,6 +336,35 @@ def test_kit_implementations_of_composites_are_used(kitstrict):
     assert calls and calls[0][0] is type(array_api_strict.asarray(0)), calls
 
 
+def test_kit_index_add_through_numpys_add_at_as_the_guide_shows():
+    def index_add(ns, a, dim, index, source, alpha=1):  # docs/writing-a-backend.md
+        out = ns.xp.asarray(a, copy=True)
+        moved = ns.xp.moveaxis(out, dim, 0)            # a view: adds land in out
+        ns.xp.add.at(moved, index, ns.xp.moveaxis(source, dim, 0) * alpha)
+        return out
+
+    class Plugin(_NumpyKitPlugin):
+        @ember.hookimpl
+        def ember_backend_create(self):
+            return ArrayAPIBackend(np, device_type="kitaddat",
+                                   implementations={"index_add": index_add})
+
+    ember.plugins.register(Plugin(), name="kitaddat")
+    try:
+        assert "index_add" in get_backend("kitaddat").kernels
+        x = np.arange(12, dtype=np.float32).reshape(3, 4)
+        idx = np.array([0, 3, 3, 1])
+        src = np.ones((3, 4), np.float32)
+        got = ember.index_add(ember.tensor(x, device="kitaddat"), 1,
+                              ember.tensor(idx, device="kitaddat"),
+                              ember.tensor(src, device="kitaddat"), alpha=2)
+        want = x.copy()
+        np.add.at(want, (slice(None), idx), 2 * src)
+        np.testing.assert_array_equal(got.cpu().numpy(), want)
+    finally:
+        ember.plugins.unregister("kitaddat")
+
+
 def test_kit_kernels_set_by_a_vendor_see_the_librarys_arrays(kitstrict):
     from ember.dispatch import clear_cache
     b = kitstrict()
