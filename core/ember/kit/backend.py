@@ -230,10 +230,12 @@ class ArrayAPIBackend(Backend):
         self.wraps = _needs_wrapping(namespace) if wrap is None else wrap
         self.dtype_errors = dtype_errors
         self._only_allocator = None
-        try:  # the library's array class, for the kernels' fast path
-            self._array_type = type(namespace.asarray(0))
-        except Exception:
-            self._array_type = None
+        self._array_type = None  # the library's array class (the kernels' fast path)
+        if self.wraps:
+            try:
+                self._array_type = type(namespace.asarray(0))
+            except Exception:  # no fast path: every result takes _wrap
+                pass
         self._index_of = {}
         for i, d in enumerate(self.ns.devices):
             try:
