@@ -412,6 +412,24 @@ def _bool_via_int(impl: Callable, errors: type | tuple = Exception) -> Callable:
     only; ``errors`` are the exception types it refuses a dtype with) retry in int8,
     and cast a numeric result of bool operands (numpy's ``True << True``) back to
     bool.  When the retry fails too, the library's first error is raised."""
+    unary = getattr(impl, "unary", None)
+    if unary is not None:  # f(a) of the library: the same rules, the common case fast
+        def run1(ns, a):
+            try:
+                r = unary(a)
+            except errors as first:
+                if a.dtype != ns.bool:
+                    raise
+                try:
+                    r = unary(ns.xp.astype(a, ns.dtypes[_dt.int8]))
+                except errors:
+                    raise first from None
+            if r.dtype != ns.bool and a.dtype == ns.bool:
+                r = ns.xp.astype(r, ns.bool)
+            return r
+        run1.__name__ = getattr(unary, "__name__", "kernel")
+        return run1
+
     def run(ns, *args):
         b = ns.bool
         try:
@@ -461,7 +479,9 @@ def _by_name(xp, od) -> Callable | None:
     kinds = [(a.type, a.is_list) for a in od.args]
     if "pointwise" in od.tags and all(k == ("Tensor", False) for k in kinds):
         if len(kinds) == 1:
-            return lambda ns, a: fn(a)
+            impl = lambda ns, a: fn(a)
+            impl.unary = fn  # _bool_via_int calls fn itself (one frame less per op)
+            return impl
         if len(kinds) == 2:
             return lambda ns, a, b: fn(*ns.operands(a, b))
         return None
