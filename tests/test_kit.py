@@ -202,6 +202,21 @@ def test_kit_index_put_matches_pytorch(dtype):
 
 
 @needs_reference
+@pytest.mark.parametrize("dim", [0, 1])
+def test_kit_scatters_of_nothing(dim):
+    # index_select's backward with an empty index used to raise "cannot reshape array
+    # of size 0 into shape (0,newaxis)" on every kit backend.
+    dev = "reference"
+    x = ember.randn(3, 4, device=dev, requires_grad=True)
+    empty = ember.tensor(np.zeros(0, np.int64), device=dev)
+    ember.index_select(x, dim, empty).sum().backward()
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), np.zeros((3, 4), np.float32))
+    z = ember.ones(3, 4, device=dev)
+    z.index_put_((empty,), ember.ones(0, 4, device=dev), accumulate=True)
+    np.testing.assert_array_equal(z.cpu().numpy(), np.ones((3, 4), np.float32))
+
+
+@needs_reference
 def test_kit_scatter_sums_keep_inf_and_nan_to_their_own_positions():
     dev = "reference"
     t = ember.zeros(5, device=dev)
