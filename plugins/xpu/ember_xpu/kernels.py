@@ -435,8 +435,17 @@ def _extra_implementations(dpnp) -> dict[str, Callable]:
     def fill_(ns, a, value):
         a[...] = value if isinstance(value, _NUMBERS) else value
 
+    from dpctl.utils import SequentialOrderManager
+
     def lin(fn):
         def impl(ns, *args):
+            # oneMKL's LAPACK calls wait for their inputs while holding the GIL, and
+            # dpnp makes them depend on every task it queued before, including the host
+            # tasks that release earlier arguments, which need the GIL: each waits for
+            # the other.  Wait for those tasks first (this wait releases the GIL).
+            queue = next((x.sycl_queue for x in args if hasattr(x, "usm_data")), None)
+            if queue is not None:
+                SequentialOrderManager[queue].wait()
             res = fn(*[dpnp.asarray(x) if hasattr(x, "usm_data") else x for x in args])
             return _to_usm(res)
         return impl

@@ -5,6 +5,8 @@ The conformance suite (``ember conformance --device xpu``) covers every op."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -127,6 +129,31 @@ def test_index_put_accumulate_keeps_inf_and_nan_to_their_own_positions():
                  _on(np.array([np.inf, 1, 2, np.nan, 1, -0.0, 3], np.float32)),
                  accumulate=True)
     np.testing.assert_array_equal(t.cpu().numpy(), [np.inf, 2, np.nan, 0, 3])
+
+
+LINALG_AFTER_MANY_SMALL_OPS = """
+import numpy as np, ember
+m = ember.tensor(np.eye(3) * 2, device="xpu")
+for i in range(300):
+    x = ember.randn(64, device="xpu", dtype=ember.float64)
+    for _ in range(5):
+        x = (x * 2 + 1).exp().sum() * m[0, 0]
+    ember.linalg.det(m + x * 0)
+    ember.linalg.inv(m)
+    ember.linalg.solve(m, m)
+print("done")
+"""
+
+
+def test_linalg_after_many_small_ops_does_not_deadlock():
+    # A LAPACK call waited (holding the GIL) behind dpnp's host tasks, which need the
+    # GIL: the process hung within a few iterations.  Run apart, so a hang fails.
+    try:
+        proc = subprocess.run([sys.executable, "-c", LINALG_AFTER_MANY_SMALL_OPS],
+                              capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        pytest.fail("linalg on xpu hung (a LAPACK wait holding the GIL)")
+    assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr[-2000:]
 
 
 def test_reductions_unary_and_where():
