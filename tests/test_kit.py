@@ -573,18 +573,17 @@ def test_new_backend_from_a_temporary_folder_passes_the_suite(tmp_path):
     report = tmp_path / "report"
     # Every op in float32 plus every contract (device, memory, RNG, nn, coverage); the
     # full suite runs the same way, only longer.
+    # (the site goes before this checkout's path, so the suite runs this ember)
     proc = _run_suite(["--device", "tmpdev", "--report", str(report), "-k",
                        "float32 or int64 or memory or random or device or nn or every_op"],
-                      env_extra={"PYTHONPATH": str(site)}, cwd=tmp_path)
+                      env_extra={"PYTHONPATH": os.pathsep.join(
+                          [str(site), os.environ.get("PYTHONPATH", "")])}, cwd=tmp_path)
     assert "ember-conformance tmpdev:" in proc.stdout, proc.stdout[-3000:]
     data, failing = _failing(report, "tmpdev")
     assert data["summary"]["native"] > 80
     assert all(c["status"] != "failing" for c in data["contracts"]), data["contracts"]
-    # Every kernel the new backend brings passes; a failure can only come from a core
-    # decomposition (the same on every backend), never from the backend itself.
-    native_failures = {k: c for k, c in failing.items() if c.get("impl") == "native"}
-    assert not native_failures, sorted(native_failures)
-    assert (proc.returncode == 0) == (not failing)
+    assert not failing, sorted(failing)
+    assert proc.returncode == 0, proc.stdout[-3000:]
     assert (report / "junit.xml").exists() and (report / "coverage.txt").exists()
 
 
