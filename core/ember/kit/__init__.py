@@ -14,28 +14,35 @@ dpnp / dpctl.tensor, cupy, ...) becomes an ember backend in a few lines::
     def ember_backend_create():
         return ArrayAPIBackend(mylib, device_type="mydev", name="mylib on MyDevice")
 
-The builder gives every *primitive* op of ember's registry a kernel written once
-over the standard (``ember.kit.primitives``); composite ops then run through their
+The builder gives every *primitive* op of ember's registry a kernel written once over
+the standard (``ember.kit.primitives``); composite ops then run through their
 decompositions.  Hooks for what the standard lacks and for per-library fast paths:
 
-* ``implementations={"erf": my_erf}`` — ``impl(ns, *args)`` receives the
+* ``implementations={"erf": my_erf}`` — for any ember op, primitive or composite (names
+  that are not ops are refused): ``impl(ns, *args)`` receives the
   :class:`~ember.kit.namespace.Namespace` (``ns.xp`` is the library; ``ns.dtype``,
   ``ns.device``, ``ns.axes``, ``ns.operands`` translate ember's arguments) and the
-  kernel's arguments in schema order.  It replaces or adds to the kit's table.
-* ``backend.kernels["softmax"] = fn`` after construction — a raw native kernel
-  (see docs/architecture.md, "Kernel calling convention"), e.g. a fused one.
+  kernel's arguments in schema order, tensors as the library's own arrays, and
+  returns the library's arrays.  It replaces or adds to the kit's table.
+* ``backend.kernels["softmax"] = fn`` after construction — a native kernel (see
+  docs/architecture.md, "Kernel calling convention") over the library's arrays, e.g. a
+  fused one; ``backend.library_kernel(name)`` reads one back in that form.
 * ``exclude=("matmul",)`` — leave an op to its decomposition / the CPU fallback.
+* ``dtype_errors=`` — the exception types by which the library refuses a dtype (any
+  ``Exception`` by default): pointwise ops on bool operands that raise one retry in int8.
+* ``host_copies={ember.bfloat16: (to_library, to_numpy)}`` — host copies of dtypes the
+  library cannot exchange with numpy by itself.
 * Subclass and override ``synchronize``, ``new_generator`` (device RNG; the default
   draws on the host with numpy's PCG64 and copies in), ``create_allocator``,
   ``describe``, ``copy_from``.
 * ``devices=[...]`` — the library's device objects, one per ember index.
 
 Libraries whose arrays report numpy dtypes (numpy, cupy, dpnp) are used directly as
-ember's native arrays.  Others (array-api-strict) are wrapped in :class:`KitArray`,
-which also accounts every array through an :class:`AccountingAllocator` so the
-``ember.memory`` statistics, ``empty_cache`` and out-of-memory (set ``.limit`` on
-the allocator) work.  ``missing_primitives(backend)`` lists what is still missing;
-``ember conformance --device mydev`` says whether the result works.
+ember's native arrays.  Others (array-api-strict, torch) are wrapped in
+:class:`KitArray`, which kernels never see; each wrapped array is counted by an
+:class:`AccountingAllocator` so the ``ember.memory`` statistics and out-of-memory (set
+``.limit`` on the allocator) work.  ``missing_primitives(backend)`` lists what is still
+missing; ``ember conformance --device mydev`` says whether the result works.
 
 The worked example is ``plugins/reference`` (array-api-strict); the guide is
 ``docs/writing-a-backend.md``.

@@ -4,6 +4,7 @@ dims, Python-number operands)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,8 @@ import numpy as np
 from .. import dtypes as _dt
 
 __all__ = ["Namespace"]
+
+_NUMBERS = frozenset({bool, int, float})
 
 _NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
           "float32", "float64")
@@ -24,10 +27,15 @@ class Namespace:
     standard's functions take.
     """
 
-    def __init__(self, xp: Any, device_type: str, devices: list) -> None:
+    def __init__(self, xp: Any, device_type: str, devices: list,
+                 host_copies: Mapping | None = None) -> None:
         self.xp = xp
+        self._constants: dict = {}
         self.device_type = device_type
         self.devices = devices
+        #: ember dtype -> (to_library(np_array, device), to_numpy(array)): host copies
+        #: of dtypes the library cannot exchange with numpy (``host_copies=``)
+        self.host_copies = {_dt.as_dtype(k): tuple(v) for k, v in (host_copies or {}).items()}
         #: ember dtype -> the namespace's dtype object, for the dtypes it has
         self.dtypes: dict = {}
         #: the namespace's dtype object -> numpy dtype (what ember reads from natives)
@@ -76,20 +84,38 @@ class Namespace:
     # -- arguments ------------------------------------------------------------------------
     def operand(self, value, like) -> Any:
         """``value`` as an array: Python numbers become 0-d arrays of ``like``'s dtype
-        (the core has already chosen the computation dtype, so this is exact)."""
-        if isinstance(value, (bool, int, float)):
-            xp = self.xp
-            dt = like.dtype if hasattr(like, "dtype") else None
-            if dt is not None and dt == self.bool and not isinstance(value, bool):
-                dt = None
-            if dt is not None and self.xp.isdtype(dt, "integral") and isinstance(value, float):
-                dt = None
-            return xp.asarray(value, dtype=dt, device=getattr(like, "device", None))
-        return value
+        (the core has already chosen the computation dtype, so this is exact).
+
+        The 0-d arrays are cached per (value, dtype, device): making one is the largest
+        cost of a small op in some libraries (torch: ~20 us).  Kit implementations only
+        read their operands, never return or write them."""
+        cls = value.__class__
+        if cls not in _NUMBERS and not isinstance(value, (bool, int, float)):
+            return value
+        dt = getattr(like, "dtype", None)
+        dev = getattr(like, "device", None)
+        # floats by their bits: -0.0 == 0.0 but must not share a constant; NaN != NaN
+        key = (cls, value.hex() if cls is float else value, dt, dev)
+        try:
+            c = self._constants.get(key)
+        except TypeError:  # an unhashable device or dtype: no caching
+            return self._constant(value, dt, dev)
+        if c is None:
+            if len(self._constants) >= 1024:
+                self._constants.clear()
+            c = self._constants[key] = self._constant(value, dt, dev)
+        return c
+
+    def _constant(self, value, dt, dev):
+        # a bool array with a number, an int array with a float: the number's own kind
+        if dt is not None and (dt == self.bool and not isinstance(value, bool) or
+                               isinstance(value, float) and self.xp.isdtype(dt, "integral")):
+            dt = None
+        return self.xp.asarray(value, dtype=dt, device=dev)
 
     def operands(self, a, b) -> tuple:
         """Both operands of a binary op as arrays."""
-        if isinstance(a, (bool, int, float)):
+        if a.__class__ in _NUMBERS or isinstance(a, (bool, int, float)):
             return self.operand(a, b), b
         return a, self.operand(b, a)
 
@@ -104,7 +130,12 @@ class Namespace:
         return dim % ndim
 
     def to_numpy(self, x) -> np.ndarray:
-        """A numpy copy of ``x`` (DLPack where the array supports it)."""
+        """A numpy copy of ``x`` (DLPack where the array supports it; dtypes in
+        ``host_copies`` through their ``to_numpy``)."""
+        if self.host_copies:
+            hook = self.host_copies.get(_dt.FROM_NP.get(self.np_dtypes.get(x.dtype)))
+            if hook is not None:
+                return np.array(hook[1](x), copy=True)
         try:
             host = np.from_dlpack(x)
         except (AttributeError, TypeError, BufferError, RuntimeError):
@@ -112,10 +143,23 @@ class Namespace:
         return np.array(host, copy=True)
 
     def from_numpy(self, a: np.ndarray, index: int = 0) -> Any:
-        """A namespace array holding a copy of ``a`` on device ``index``."""
+        """A namespace array holding a copy of ``a`` on device ``index`` (dtypes in
+        ``host_copies`` through their ``to_library``)."""
         d = _dt.FROM_NP.get(a.dtype)
         if d is None or d not in self.dtypes:
             raise TypeError(f"the {self.device_type!r} backend does not support dtype "
                             f"{d.name if d is not None else a.dtype}")
         dev = self.devices[index] if self.devices else None
-        return self.xp.asarray(a, copy=True, device=dev)
+        hook = self.host_copies.get(d)
+        if hook is not None:
+            return hook[0](np.array(a, copy=True), dev)
+        try:
+            return self.xp.asarray(a, copy=True, device=dev)
+        except Exception as e:
+            if a.dtype.type.__module__ == "numpy":
+                raise
+            # ml_dtypes (bfloat16 ...): most libraries cannot read them from numpy
+            raise TypeError(f"the {self.device_type!r} backend's array library cannot "
+                            f"copy {d.name} from numpy ({type(e).__name__}: {e}); give "
+                            f"ArrayAPIBackend host_copies={{ember.{d.name}: (to_library, "
+                            f"to_numpy)}} (docs/writing-a-backend.md)") from e

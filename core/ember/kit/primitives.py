@@ -3,10 +3,12 @@
 ``IMPLEMENTATIONS`` maps an op name to ``impl(ns, *args)``: ``ns`` is the
 :class:`~ember.kit.namespace.Namespace` (``ns.xp`` is the array library), ``args`` are
 the kernel's arguments in schema order (see docs/architecture.md, "Kernel calling
-convention").  Ops whose arguments are only tensors and whose name (or its entry in
-``STANDARD_NAMES``) is a function of the standard need no entry: the builder maps them
-by name.  Entries for ops the registry does not declare are ignored, so this table may
-run ahead of the op set.
+convention").  Pointwise ops over tensors only and ``op(self, dim, keepdim)``
+reductions listed in ``STANDARD_NAMES`` need no entry: the builder takes the
+standard's function of that name from the library (and nothing else: a library's
+other exports, such as torch's ``square_``, are never picked up by their name).  The
+builder installs entries of this table for the registry's primitive ops only, so it
+may run ahead of the op set.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ __all__ = ["IMPLEMENTATIONS", "STANDARD_NAMES", "impl"]
 #: op name -> impl(ns, *args)
 IMPLEMENTATIONS: dict[str, Callable] = {}
 
-#: ember (PyTorch) name -> the Array API standard's name, for ops mapped by name.
+#: ember op -> the Array API standard's function the builder maps it to by name: the
+#: only names it looks up in a library (ops with an entry in ``IMPLEMENTATIONS`` use it).
 STANDARD_NAMES = {
     "neg": "negative", "sub": "subtract", "mul": "multiply", "div": "divide",
     "true_divide": "divide", "eq": "equal", "ne": "not_equal", "lt": "less",
@@ -29,6 +32,14 @@ STANDARD_NAMES = {
     "bitwise_not": "bitwise_invert", "arccos": "acos", "arcsin": "asin", "arctan": "atan",
     "arccosh": "acosh", "arcsinh": "asinh", "arctanh": "atanh", "arctan2": "atan2",
     "absolute": "abs", "amax": "max", "amin": "min", "concat": "concat",
+    **{name: name for name in (
+        "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh",
+        "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift",
+        "bitwise_xor", "ceil", "cos", "cosh", "exp", "expm1", "floor", "floor_divide",
+        "hypot", "isfinite", "isinf", "isnan", "log", "log10", "log1p", "log2",
+        "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor", "maximum",
+        "minimum", "pow", "prod", "remainder", "round", "sign", "signbit", "sin", "sinh",
+        "sqrt", "square", "sum", "tan", "tanh", "trunc")},
 }
 
 
@@ -679,76 +690,66 @@ def sign(ns, a):
 
 
 # -- what the standard lacks, composed from it -----------------------------------------------
-# No scatter: writes to computed positions go through one-hot masks (O(k * n) memory;
-# a library with a scatter overrides these with ``implementations=``).
+# The standard has no scatter.  Writes to computed positions sort the positions and
+# look each target up with ``searchsorted`` (O(n log n) time, O(n) memory); repeated
+# positions are summed by a segmented scan.  ``scatter``, ``scatter_add``, ``index_add``
+# and the backward of every "pick" op (gather, index, embedding, max-pool ...) reach
+# ``index_put_`` through the core's decompositions.  A library with a native scatter
+# (numpy's ``np.add.at``, ``cupyx.scatter_add``, dpnp's ``put``) can replace
+# ``index_put_`` or any of those composites with ``implementations=``.
 def _as_int(ns, a):
     return ns.xp.astype(a, ns.default_int) if a.dtype != ns.default_int else a
 
 
-def _onehot(ns, index, n):
-    """``index[..., None] == arange(n)``: where each index points."""
+def _segment_sums(ns, keys, values):
+    """Inclusive running sums of ``values`` (rows) within runs of equal ``keys`` (sorted,
+    1-D): a Hillis-Steele scan, each step O(m) memory, log2 of the longest run steps
+    (it stops when no row has a partner ``d`` back).  The last row of a run holds the
+    run's total; sums stay pairwise (no cancellation across runs, unlike differences
+    of one global cumulative sum, where one inf would poison every later run)."""
     xp = ns.xp
-    r = xp.arange(n, dtype=ns.default_int, device=index.device)
-    return xp.equal(xp.expand_dims(_as_int(ns, index) % n if n else _as_int(ns, index),
-                                   axis=-1), r)
+    m = keys.shape[0]
+    zero = ns.operand(0, values)
+    d = 1
+    while d < m:
+        same = xp.equal(keys[d:], keys[:-d])
+        if not bool(xp.any(same)):  # every run is shorter than d + 1: done
+            break
+        same = xp.reshape(same, (m - d,) + (1,) * (values.ndim - 1))
+        tail = xp.add(values[d:, ...], xp.where(same, values[:-d, ...], zero))
+        values = xp.concat((values[:d, ...], tail), axis=0)
+        d *= 2
+    return values
 
 
-def _numeric_like(ns, a):
-    return ns.xp.astype(a, ns.dtypes[_dt.int8]) if a.dtype == ns.bool else a
-
-
-def _scatter_along(ns, a, dim, index, src, accumulate):
-    """``a`` with ``src`` scattered (or added) at ``index`` along ``dim``."""
+def _put_rows(ns, base, linear, values, accumulate):
+    """``base`` (N, ...) with the rows ``values`` (m, ...) written at rows ``linear``
+    (m,), or added with ``accumulate`` (repeated rows sum; without it the last one
+    wins, as sequential writes).  A new array; O(N + m) memory."""
     xp = ns.xp
-    if a.ndim == 0:
-        a, index, src = (xp.reshape(t, (1,)) for t in (a, index, src))
-        return xp.reshape(_scatter_along(ns, a, 0, index, src, accumulate), ())
-    d = dim % a.ndim
-    lead = tuple(slice(0, s) for s in index.shape)
-    src = src[lead]
-    mv = lambda t: xp.moveaxis(t, d, -1)  # the scattered dim goes last
-    ta, ti, ts = mv(a), mv(index), mv(src)
-    hot = _onehot(ns, ti, ta.shape[-1])                       # (..., k, n)
-    num = _numeric_like(ns, ts)
-    contrib = xp.sum(xp.where(hot, xp.expand_dims(num, axis=-1), ns.operand(0, num)),
-                     axis=-2, dtype=num.dtype)                 # (..., n)
-    region = ta[tuple(slice(0, s) for s in ti.shape[:-1]) + (Ellipsis,)]
+    m, n = linear.shape[0], base.shape[0]
+    if m == 0 or n == 0:
+        return base
+    rows = (1,) * (base.ndim - 1)
+    order = xp.argsort(linear, stable=True)
+    keys = xp.take(linear, order)
+    wide = ns.default_int if base.dtype == ns.bool else base.dtype  # bool adds as or
+    v = xp.take(values, order, axis=0)
+    v = xp.astype(v, wide) if v.dtype != wide else v
     if accumulate:
-        new = xp.add(_numeric_like(ns, region), contrib)
-    else:
-        new = xp.where(xp.any(hot, axis=-2), contrib, _numeric_like(ns, region))
-    new = xp.astype(new, a.dtype) if new.dtype != a.dtype else new
-    out = xp.asarray(ta, copy=True)
-    out[tuple(slice(0, s) for s in ti.shape[:-1]) + (Ellipsis,)] = new
-    return xp.moveaxis(out, -1, d)
-
-
-@impl("scatter")
-def scatter(ns, a, dim, index, src, reduce=None):
-    if reduce not in (None, "add"):
-        raise NotImplementedError(f"scatter(): reduce={reduce!r} is not in ember.kit")
-    return _scatter_along(ns, a, dim, index, src, reduce == "add")
-
-
-@impl("scatter_add")
-def scatter_add(ns, a, dim, index, src):
-    return _scatter_along(ns, a, dim, index, src, True)
-
-
-@impl("index_add")
-def index_add(ns, a, dim, index, source, alpha=1):
-    xp = ns.xp
-    if a.ndim == 0:
-        return xp.add(a, xp.reshape(source, ()) * ns.operand(alpha, a))
-    d = dim % a.ndim
-    n = a.shape[d]
-    hot = xp.astype(_onehot(ns, index, n), _numeric_like(ns, source).dtype)   # (k, n)
-    moved = xp.moveaxis(_numeric_like(ns, source), d, -1)                      # (..., k)
-    added = xp.moveaxis(xp.matmul(moved, hot), -1, d)                          # (..., n)
-    if alpha != 1:
-        added = xp.multiply(added, ns.operand(alpha, added))
-    r = xp.add(_numeric_like(ns, a), added)
-    return xp.astype(r, a.dtype) if r.dtype != a.dtype else r
+        v = _segment_sums(ns, keys, v)
+    # For each target row, the last sorted entry aimed at it (if any).
+    targets = xp.arange(n, dtype=keys.dtype, device=keys.device)
+    last = xp.searchsorted(keys, targets, side="right") - 1
+    last = xp.where(xp.less(last, 0), xp.zeros_like(last), last)
+    hit = xp.reshape(xp.equal(xp.take(keys, last), targets), (n,) + rows)
+    got = xp.take(v, last, axis=0)
+    if accumulate:
+        got = xp.add(xp.astype(base, wide) if base.dtype != wide else base, got)
+    if got.dtype != base.dtype:
+        got = xp.not_equal(got, ns.operand(0, got)) if base.dtype == ns.bool else \
+            xp.astype(got, base.dtype)
+    return xp.where(hit, got, base)
 
 
 def _advanced(ns, a, indices):
@@ -801,7 +802,6 @@ def index_put_(ns, a, indices, values, accumulate=False):
         return  # an empty index writes nothing (and reshape(0, -1) is ambiguous)
     nb = len(shape)
     tail = tuple(flat.shape[1:])
-    full = tuple(shape) + tail
     if at:  # values come in result order: bring the index dims to the front
         res = tuple(a.shape[i] for i in rest[:at]) + tuple(shape) + tuple(
             a.shape[i] for i in rest[at:])
@@ -809,21 +809,9 @@ def index_put_(ns, a, indices, values, accumulate=False):
         order = tuple(range(at, at + nb)) + tuple(range(at)) + tuple(range(at + nb, len(res)))
         v = xp.permute_dims(v, order)
     else:
-        v = xp.broadcast_to(values, full)
+        v = xp.broadcast_to(values, tuple(shape) + tail)
     v = xp.reshape(v, (linear.shape[0],) + tail)
-    hot = _onehot(ns, linear, flat.shape[0])                      # (m, N)
-    num = _numeric_like(ns, v)
-    hotn = xp.astype(hot, num.dtype)
-    moved_v = xp.moveaxis(xp.reshape(num, (linear.shape[0], -1)), 0, -1)    # (T, m)
-    contrib = xp.moveaxis(xp.matmul(moved_v, hotn), -1, 0)                  # (N, T)
-    contrib = xp.reshape(contrib, flat.shape)
-    base = _numeric_like(ns, flat)
-    if accumulate:
-        new = xp.add(base, contrib)
-    else:
-        hit = xp.reshape(xp.any(hot, axis=0), (flat.shape[0],) + (1,) * len(tail))
-        new = xp.where(hit, contrib, base)
-    new = xp.astype(new, a.dtype) if new.dtype != a.dtype else new
+    new = _put_rows(ns, flat, linear, v, accumulate)
     pos = [i for i, t in enumerate(indices) if t is not None]
     order = tuple(pos) + tuple(rest)
     inverse = tuple(order.index(i) for i in range(a.ndim))

@@ -251,12 +251,28 @@ def _fast_matmul(kernels: dict, dpt, allocator_of, adopt) -> None:
     def matmul(a, b):
         if a.dtype not in blas or b.dtype != a.dtype or a.ndim == 0 or b.ndim == 0:
             return slow(a, b)
+        a, b = _dense_matrices(dpt, a), _dense_matrices(dpt, b)
         if a.ndim == 2 and b.ndim == 2:
             out = allocator_of(a).empty((a.shape[0], b.shape[1]), a.dtype)
             dpnp.matmul(dpnp.asarray(a), dpnp.asarray(b), out=dpnp.asarray(out))
             return out
         return adopt(dpnp.matmul(dpnp.asarray(a), dpnp.asarray(b)).get_array())
     kernels["matmul"] = matmul
+
+
+def _dense_matrices(dpt, x):
+    """``x``, or a C-ordered copy where a matrix dim is broadcast (stride 0, size > 1).
+
+    dpnp decides whether oneMKL can read an operand in place from its last two
+    strides, but reads a zero stride as "undefined" and so calls a broadcast matrix
+    contiguous; oneMKL then refuses it ("not c-contiguous nor f-contiguous").  The
+    copy is the size of the matrix dpnp would have made anyway.  Broadcast batch
+    dims are fine (oneMKL takes a zero batch stride) and are left as they are."""
+    if x.ndim >= 2:
+        (rows, cols), (rs, cs) = x.shape[-2:], x.strides[-2:]
+        if rows > 1 and rs == 0 or cols > 1 and cs == 0:
+            return dpt.asarray(x, copy=True, order="C")
+    return x
 
 
 # -- where dpnp's answer differs from PyTorch's ----------------------------------------------------
@@ -419,13 +435,22 @@ def _extra_implementations(dpnp) -> dict[str, Callable]:
     def fill_(ns, a, value):
         a[...] = value if isinstance(value, _NUMBERS) else value
 
+    from dpctl.utils import SequentialOrderManager
+
     def lin(fn):
         def impl(ns, *args):
+            # oneMKL's LAPACK calls wait for their inputs while holding the GIL, and
+            # dpnp makes them depend on every task it queued before, including the host
+            # tasks that release earlier arguments, which need the GIL: each waits for
+            # the other.  Wait for those tasks first (this wait releases the GIL).
+            queue = next((x.sycl_queue for x in args if hasattr(x, "usm_data")), None)
+            if queue is not None:
+                SequentialOrderManager[queue].wait()
             res = fn(*[dpnp.asarray(x) if hasattr(x, "usm_data") else x for x in args])
             return _to_usm(res)
         return impl
 
-    out = {"erf": erf, "fill_": fill_, "index_put_": _index_put_}  # (round: the kit's)
+    out = {"erf": erf, "fill_": fill_}  # (round: the kit's)
     la = dpnp.linalg
     out.update({
         "linalg_inv": lin(la.inv),
@@ -439,58 +464,6 @@ def _extra_implementations(dpnp) -> dict[str, Callable]:
         "linalg_slogdet": lin(lambda a: tuple(la.slogdet(a))),
     })
     return out
-
-
-def _index_put_(ns, a, indices, values, accumulate=False):
-    """``a[indices] = values`` (``+=`` with ``accumulate``) with dpnp's scatter ``put``;
-    the kit's generic version builds an (indices x positions) one-hot matrix, far too
-    big for col2im-sized scatters.  Accumulation sums duplicates first: sort the flat
-    positions, take segment sums of the values from their cumulative sum (in float64
-    or int64), then add each sum once."""
-    from ember.kit.primitives import _advanced  # the kit's index arithmetic, shared
-    xp = ns.xp
-    flat, linear, shape, at, rest = _advanced(ns, a, tuple(indices))
-    nb, tail = len(shape), tuple(flat.shape[1:])
-    if at:  # values come in result order: bring the index dims to the front
-        res = tuple(a.shape[i] for i in rest[:at]) + tuple(shape) + tuple(
-            a.shape[i] for i in rest[at:])
-        v = xp.broadcast_to(values, res)
-        v = xp.permute_dims(v, tuple(range(at, at + nb)) + tuple(range(at))
-                            + tuple(range(at + nb, len(res))))
-    else:
-        v = xp.broadcast_to(values, tuple(shape) + tail)
-    m, n = linear.shape[0], flat.shape[0]
-    t = math.prod(tail)
-    if m == 0 or t == 0:
-        return
-    v = xp.reshape(v, (m, t))
-    base = xp.reshape(xp.asarray(flat, copy=True), (n, t))
-    lin = xp.astype(linear, xp.int64) if linear.dtype != xp.int64 else linear
-    if not accumulate:
-        xp.put(base, lin, xp.astype(v, base.dtype), axis=0)
-    else:
-        wide = (xp.float64 if ns.is_float(base) and xp.float64 in ns.np_dtypes
-                else base.dtype if ns.is_float(base) else xp.int64)
-        order = xp.argsort(lin, stable=True)
-        lin_s = xp.take(lin, order)
-        cs = xp.cumulative_sum(xp.astype(xp.take(v, order, axis=0), wide), axis=0,
-                               include_initial=True)                     # (m + 1, t)
-        last = xp.concat((xp.not_equal(lin_s[1:], lin_s[:-1]),
-                          xp.ones((1,), dtype=xp.bool, device=lin.device)))
-        ends = xp.nonzero(last)[0]
-        starts = xp.concat((xp.zeros((1,), dtype=ends.dtype, device=lin.device),
-                            ends[:-1] + 1))
-        sums = xp.take(cs, ends + 1, axis=0) - xp.take(cs, starts, axis=0)
-        where = xp.take(lin_s, ends)
-        cur = xp.astype(xp.take(base, where, axis=0), wide)
-        new = xp.add(cur, sums)
-        if base.dtype == xp.bool:  # PyTorch's bool accumulation is a logical or
-            new = xp.not_equal(new, 0)
-        xp.put(base, where, xp.astype(new, base.dtype), axis=0)
-    pos = [i for i, x in enumerate(indices) if x is not None]
-    order = tuple(pos) + tuple(rest)
-    inverse = tuple(order.index(i) for i in range(a.ndim))
-    a[...] = xp.permute_dims(xp.reshape(base, tuple(a.shape[i] for i in order)), inverse)
 
 
 def _to_usm(res):

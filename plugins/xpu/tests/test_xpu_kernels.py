@@ -5,6 +5,8 @@ The conformance suite (``ember conformance --device xpu``) covers every op."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -81,6 +83,77 @@ def test_matmul(shape_a, shape_b):
     a = RNG.standard_normal(shape_a).astype(np.float32)
     b = RNG.standard_normal(shape_b).astype(np.float32)
     np.testing.assert_allclose((_on(a) @ _on(b)).cpu().numpy(), a @ b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("src,full,other", [
+    ((1, 1), (5, 4), (4, 3)),        # a scalar broadcast to a matrix
+    ((1, 4), (5, 4), (4, 3)),        # a row broadcast down
+    ((5, 1), (5, 4), (4, 3)),        # a column broadcast across
+    ((1, 1, 1), (1, 5, 4), (4, 3)),  # batch of one: dpnp squeezes it to one gemm
+    ((1, 5, 1), (3, 5, 4), (3, 4, 2)),
+])
+def test_matmul_of_broadcast_operands(src, full, other):
+    # dpnp takes a zero stride for contiguous and hands it to oneMKL, which refuses it
+    # ("not c-contiguous nor f-contiguous"); the kernel copies such matrices first.
+    rng = np.random.default_rng(13)  # own generator: RNG's later draws stay the same
+    a0 = rng.standard_normal(src).astype(np.float32)
+    b = rng.standard_normal(other).astype(np.float32)
+    a = np.broadcast_to(a0, full)
+    x = _on(a0).expand(*full)
+    np.testing.assert_allclose(ember.matmul(x, _on(b)).cpu().numpy(), a @ b, rtol=1e-5,
+                               atol=1e-6)
+    bt = np.swapaxes(b, -1, -2)
+    np.testing.assert_allclose(ember.matmul(_on(bt), x.transpose(-1, -2)).cpu().numpy(),
+                               bt @ np.swapaxes(a, -1, -2), rtol=1e-5, atol=1e-6)
+
+
+def test_conv2d_backward_of_a_plain_input():
+    # The gradient of sum() is a broadcast scalar: the weight gradient's matmul got it.
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(14)
+    x0 = rng.standard_normal((1, 8, 16, 16)).astype(np.float32)
+    w0 = rng.standard_normal((8, 8, 3, 3)).astype(np.float32)
+    x, w = _on(x0, requires_grad=True), _on(w0, requires_grad=True)
+    ember.nn.functional.conv2d(x, w).sum().backward()
+    tx, tw = torch.tensor(x0, requires_grad=True), torch.tensor(w0, requires_grad=True)
+    torch.nn.functional.conv2d(tx, tw).sum().backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(w.grad.cpu().numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+def test_index_put_accumulate_keeps_inf_and_nan_to_their_own_positions():
+    # Sums of repeated positions used to be differences of one cumulative sum: an inf
+    # at position 0 made every later position nan.
+    t = _on(np.zeros(5, np.float32))
+    t.index_put_((_on(np.array([0, 0, 1, 2, 2, 3, 4])),),
+                 _on(np.array([np.inf, 1, 2, np.nan, 1, -0.0, 3], np.float32)),
+                 accumulate=True)
+    np.testing.assert_array_equal(t.cpu().numpy(), [np.inf, 2, np.nan, 0, 3])
+
+
+LINALG_AFTER_MANY_SMALL_OPS = """
+import numpy as np, ember
+m = ember.tensor(np.eye(3) * 2, device="xpu")
+for i in range(300):
+    x = ember.randn(64, device="xpu", dtype=ember.float64)
+    for _ in range(5):
+        x = (x * 2 + 1).exp().sum() * m[0, 0]
+    ember.linalg.det(m + x * 0)
+    ember.linalg.inv(m)
+    ember.linalg.solve(m, m)
+print("done")
+"""
+
+
+def test_linalg_after_many_small_ops_does_not_deadlock():
+    # A LAPACK call waited (holding the GIL) behind dpnp's host tasks, which need the
+    # GIL: the process hung within a few iterations.  Run apart, so a hang fails.
+    try:
+        proc = subprocess.run([sys.executable, "-c", LINALG_AFTER_MANY_SMALL_OPS],
+                              capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        pytest.fail("linalg on xpu hung (a LAPACK wait holding the GIL)")
+    assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr[-2000:]
 
 
 def test_reductions_unary_and_where():
