@@ -7,20 +7,23 @@ state (grad mode, autocast, tracing).  The highest key with a kernel wins;
 functionality kernels (Autograd, Autocast, Tracer) do their work and
 :func:`redispatch` below themselves.
 
-Resolution is cached per op and keyset, so after the first call of an op on a device
-the hot path is: look at the tensor arguments, one dictionary lookup, run the kernel.
+Resolution is cached per op: ``od.cache[device_type]`` holds the op's boxed kernel on
+that backend (:mod:`ember.kernels`), and ``od.cache[keyset]`` the callable for a keyset
+with functionality keys.  After the first call of an op on a device the hot path is:
+look at the tensor arguments, one dictionary lookup, run the boxed kernel.  The
+generated entry points inline that path from :func:`fast_path_source`; autograd and
+``Tensor.__getitem__`` call :func:`backend_kernel`.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 from collections.abc import Callable
 
 from . import schema as _schema
 from .device import get_default_device, tensor_device
-from .errors import DeviceError, NotImplementedForDevice, OpError
+from .errors import DeviceError, OpError
 
 __all__ = ["FUNCTIONALITY_KEYS", "register_kernel", "register_fallback", "dispatch",
            "redispatch", "state", "cpu_fallback_enabled", "clear_cache"]
@@ -115,10 +118,10 @@ def dispatch(od, args: tuple):
         dev = _factory_device(od, args)
     st = state
     if not (rg or st.keys):  # the common case: only the backend key
-        kernel = od.cache.get(dev.type)
-        if kernel is None:
-            kernel = od.cache[dev.type] = _resolve(od, ((), False, dev.type))
-        return kernel(od, dev, args)
+        k = od.cache.get(dev.type)
+        if k is None:
+            k = backend_kernel(od, dev.type)
+        return k.run(od, dev, args)
     key = (st.keys, rg and st.grad_enabled, dev.type)
     kernel = od.cache.get(key)
     if kernel is None:
@@ -166,7 +169,28 @@ def _factory_device(od, args):
     return c
 
 
+def backend_kernel(od, device_type: str):
+    """The :class:`~ember.kernels.BoxedKernel` of ``od`` on a backend, resolved once
+    and cached per op (the dispatcher's hot path reads the same cache entry)."""
+    k = od.cache.get(device_type)
+    if k is None:
+        from . import kernels as _k
+        from .device import _usable_backend
+        k = od.cache[device_type] = _k.resolve(od, _usable_backend(device_type))
+    return k
+
+
+def how_implemented(od, device_type: str) -> str:
+    """``native``, ``decomposition``, ``cpu_fallback`` or ``missing`` (for reports):
+    the boxed kernel's own answer (:func:`ember.kernels.implementation`)."""
+    from .device import get_backend
+    from .kernels import implementation
+    return implementation(od, get_backend(device_type))
+
+
 def _resolve(od, key):
+    """The callable for a keyset: the highest functionality kernel, else the backend's
+    boxed kernel."""
     keys, grad, dtype_ = key
     active = list(keys)
     if grad:
@@ -178,7 +202,7 @@ def _resolve(od, key):
         if kernel is not None:
             break
     if kernel is None:
-        kernel = backend_kernel(od, dtype_)
+        kernel = backend_kernel(od, dtype_).run
     od.cache[key] = kernel
     return kernel
 
@@ -195,11 +219,10 @@ def redispatch(od, dev, args, below: str):
         kern = od.kernels.get("Autograd") or _fallbacks.get("Autograd")
         if kern is not None:
             return kern(od, dev, args)
-    key = ((), False, dev.type)
-    kernel = od.cache.get(key)
-    if kernel is None:
-        kernel = _resolve(od, key)
-    return kernel(od, dev, args)
+    k = od.cache.get(dev.type)
+    if k is None:
+        k = backend_kernel(od, dev.type)
+    return k.run(od, dev, args)
 
 
 def _any_requires_grad(od, args) -> bool:
@@ -213,47 +236,28 @@ def _any_requires_grad(od, args) -> bool:
     return False
 
 
-# --- backend resolution -------------------------------------------------------------
+def fast_path_source(tensors: list[str], args: str) -> list[str]:
+    """The dispatcher's common case as source lines for a generated entry point
+    (``schema`` inlines them): plain tensors ``tensors`` on one device, none requiring
+    grad (or grad mode off: backward formulas, optimizer steps), no functionality key
+    -> the cached boxed kernel of the backend.  Anything else falls through to
+    :func:`dispatch`.  Names used: ``_T`` (Tensor), ``_st`` (state), ``_cache``
+    (the op's resolution cache), ``_od``."""
+    t0 = tensors[0]
+    same = "".join(f" and {t}._device is _dv" for t in tensors[1:])
+    grad = " or ".join(f"{t}._requires_grad" for t in tensors)
+    return ["    if " + " and ".join(f"{t}.__class__ is _T" for t in tensors) + ":",
+            f"        _dv = {t0}._device",
+            f"        if not (({grad}) and _st.grad_enabled){same} and not _st.keys:",
+            "            _k = _cache.get(_dv.type)",
+            "            if _k is not None:",
+            f"                return _k.run(_od, _dv, {args})"]
+
 
 def cpu_fallback_enabled() -> bool:
     """Whether ops missing on a device may run on the CPU (``EMBER_CPU_FALLBACK=1``)."""
-    return os.environ.get(CPU_FALLBACK_ENV, "0").lower() not in ("", "0", "false", "no")
-
-
-def backend_kernel(od, device_type: str) -> Callable:
-    """The boxed kernel ``fn(op, device, args)`` of ``od`` on a backend: the backend's
-    own kernel, else the op's decomposition, else the CPU fallback if enabled."""
-    from . import kernels as _k
-    from .device import _usable_backend
-
-    backend = _usable_backend(device_type)
-    native = backend.kernels.get(od.name)
-    if native is not None:
-        return _k.adapt(od, native, backend)
-    if getattr(backend, "is_meta", False) and od.meta is not None and (
-            od.is_primitive or od.decomposition is None):
-        return _k.meta_kernel(od)
-    if od.decomposition is not None:
-        return _k.decomposed(od)
-    if cpu_fallback_enabled() and device_type != "cpu":
-        return _k.cpu_fallback(od, backend)
-    raise NotImplementedForDevice(
-        f"{od.name}(): not implemented for device type '{device_type}' "
-        f"(backend '{backend.name}' has no kernel and the op has no decomposition). "
-        f"Set {CPU_FALLBACK_ENV}=1 to run it on the CPU instead (slow; warns once per op).")
-
-
-def how_implemented(od, device_type: str) -> str:
-    """``native``, ``decomposition``, ``cpu_fallback`` or ``missing`` (for reports)."""
-    from .device import get_backend
-    backend = get_backend(device_type)
-    if od.name in backend.kernels or (getattr(backend, "is_meta", False) and od.meta):
-        return "native"
-    if od.decomposition is not None:
-        return "decomposition"
-    if cpu_fallback_enabled() and device_type != "cpu":
-        return "cpu_fallback"
-    return "missing"
+    from .kernels import cpu_fallback_enabled as enabled
+    return enabled()
 
 
 _warned: set = set()

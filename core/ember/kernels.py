@@ -1,22 +1,148 @@
-"""Boxed kernels: how the dispatcher runs a backend's native kernel, a decomposition,
-the meta shape rule, or the CPU fallback for one op.
+"""Boxed kernels: one object per (op, backend) that says how the op runs there.
+
+:class:`BoxedKernel` is the contract between the dispatcher and a backend.  It owns,
+for one op on one backend:
+
+* resolution: the backend's native kernel, the meta device's shape rule, the op's
+  decomposition into other ops, or the CPU fallback (:func:`implementation` is the one
+  answer to "how is this op implemented here", for the dispatcher and for reports);
+* validation: the op's shape rule, its outcome cached under a key derived from the
+  schema (every argument the rule reads, see :func:`_key_parts`), and the op's value
+  rule (integer division by zero), so PyTorch's semantics hold on every backend;
+* casting of inputs to the op's computation dtype and wrapping of results into
+  ``Tensor`` (views share their base's version counter);
+* whether it re-enters the dispatcher (decompositions and the CPU fallback call ember
+  ops; autograd runs those with recording off);
+* the debug check of kernel outputs (``EMBER_CHECK_KERNELS=1``): every result is
+  compared with the shape, dtype and device the schema promises.  It is chosen when a
+  kernel is resolved, so it costs nothing when off.
 
 A backend's native kernel sees native arrays only (numpy, cupy, pyopencl, dpnp …):
 arguments arrive in schema order with every ``Tensor`` replaced by its native array,
 inputs already cast to the op's computation dtype, a ``None`` dtype filled in from the
 shape rule, and ``Generator`` replaced by the device's native generator state.  It
 returns a native array (or a tuple of them); in-place kernels write into their first
-argument and return nothing.  Validation, promotion, views, version counters and
-wrapping into ``Tensor`` all happen here, once, for every backend.
+argument and return nothing.
 """
 
 from __future__ import annotations
 
-from . import dtypes as _dt
-from .dispatch import warn_fallback_once
+import os
+from collections.abc import Callable
+
+from .errors import KernelContractError, NotImplementedForDevice
+
+__all__ = ["BoxedKernel", "resolve", "implementation", "CHECK_ENV", "CPU_FALLBACK_ENV",
+           "cpu_fallback_enabled"]
 
 _FRONTEND_ARGS = ("requires_grad", "pin_memory")
 
+#: Environment variable that turns on the debug check of kernel outputs.
+CHECK_ENV = "EMBER_CHECK_KERNELS"
+#: Environment variable that lets ops missing on a device run on the CPU.
+CPU_FALLBACK_ENV = "EMBER_CPU_FALLBACK"
+
+_NUMBERS = frozenset({int, float, bool})
+_FLAT = frozenset({int, type(None), slice, type(Ellipsis)})
+_CACHE_LIMIT = 4096
+
+Tensor = None  # ember.Tensor, bound by _bind() when the first kernel is resolved
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def cpu_fallback_enabled() -> bool:
+    """Whether ops missing on a device may run on the CPU (``EMBER_CPU_FALLBACK=1``)."""
+    return _flag(CPU_FALLBACK_ENV)
+
+
+class BoxedKernel:
+    """How op ``op`` runs on ``backend``: ``run(od, dev, args)`` with ``args`` in schema
+    order, returning ``Tensor`` results.
+
+    ``how`` is ``native``, ``decomposition`` or ``cpu_fallback`` (the report's N, D, F);
+    ``reentrant`` says whether ``run`` calls ember ops itself (then autograd runs it
+    with recording off, PyTorch's AutoDispatchBelowAutograd).
+    """
+
+    __slots__ = ("op", "backend", "how", "reentrant", "run", "check")
+
+    def __init__(self, op, backend, how: str, run: Callable, *, reentrant: bool = False,
+                 check: Callable | None = None) -> None:
+        self.op = op
+        self.backend = backend
+        self.how = how
+        self.reentrant = reentrant
+        #: ``check(args) -> spec``: the shape rule with its validation cache
+        self.check = check
+        if _flag(CHECK_ENV) and op.meta is not None \
+                and not getattr(backend, "is_meta", False):
+            run = _checked(self, run)
+        self.run = run
+
+    def __repr__(self) -> str:
+        return (f"<BoxedKernel {self.op.name} on {self.backend.device_type!r}: {self.how}"
+                f"{', reentrant' if self.reentrant else ''}>")
+
+
+def implementation(od, backend) -> str:
+    """How ``od`` runs on ``backend``: ``native``, ``decomposition``, ``cpu_fallback``
+    or ``missing`` (the one answer, for the dispatcher and the coverage report)."""
+    if od.name in backend.kernels:
+        # a kernel the backend runs through the CPU plugin (host round trips)
+        return "cpu_fallback" if od.name in backend.cpu_kernels else "native"
+    if getattr(backend, "is_meta", False) and od.meta is not None and (
+            od.is_primitive or od.decomposition is None):
+        return "native"  # the meta device's kernel is the shape rule
+    if od.decomposition is not None:
+        return "decomposition"
+    if _default_kernel(od, backend) is not None:
+        return "native"
+    if cpu_fallback_enabled() and backend.device_type != "cpu":
+        return "cpu_fallback"
+    return "missing"
+
+
+def resolve(od, backend) -> BoxedKernel:
+    """The boxed kernel of ``od`` on ``backend`` (the dispatcher caches it per op)."""
+    _bind()
+    how = implementation(od, backend)
+    native = backend.kernels.get(od.name)
+    if native is None and how == "native" and not getattr(backend, "is_meta", False):
+        native = _default_kernel(od, backend)
+    if native is not None:
+        return _adapt(od, native, backend, how)
+    if how == "native":  # meta
+        return BoxedKernel(od, backend, how, _meta_runner(od))
+    if how == "decomposition":
+        return BoxedKernel(od, backend, how, _decomposed(od), reentrant=True)
+    if how == "cpu_fallback":
+        return BoxedKernel(od, backend, how, _cpu_fallback(od), reentrant=True)
+    raise NotImplementedForDevice(
+        f"{od.name}(): not implemented for device type '{backend.device_type}' "
+        f"(backend '{backend.name}' has no kernel and the op has no decomposition). "
+        f"Set {CPU_FALLBACK_ENV}=1 to run it on the CPU instead (slow; warns once per op).")
+
+
+def _default_kernel(od, backend):
+    """The core's default kernel for an op a backend may leave out (host-side random
+    generation for backends whose generator is numpy's)."""
+    if "random" not in od.tags:
+        return None
+    from .random import host_kernel
+    return host_kernel(od.name, backend)
+
+
+def _bind() -> None:
+    global Tensor
+    if Tensor is None:
+        from .tensor import Tensor as T
+        Tensor = T
+
+
+# --- per-op facts -----------------------------------------------------------------------
 
 def _layout(od):
     """Per-op facts the adapters need, computed once."""
@@ -37,6 +163,96 @@ def _layout(od):
     return info
 
 
+# --- the validation key: one definition, generated into every runner -------------------
+
+def _key_parts(od) -> tuple[list[str], list[str], list[str]]:
+    """The validation key of ``od``'s calls, as generated code over ``a0, a1, …``.
+
+    Returns (prelude lines, one key expression per argument, one native-argument
+    expression per argument).  The key holds every argument the shape rule reads:
+    tensors by (shape, dtype); a Python number standing for a tensor (pointwise ops) by
+    its class, and by its value too where the rule reads it (``meta.reads``: ``pow``'s
+    negative integer exponents); every other argument by value (Scalars also by class:
+    ``1`` and ``1.0`` give different dtypes; ``alpha`` is one); generators not at all.
+    """
+    pointwise = "pointwise" in od.tags
+    reads = getattr(od.meta, "reads", ())
+    prelude, keys, nat = [], [], []
+    for i, a in enumerate(od.args):
+        v, n = f"a{i}", f"n{i}"
+        if a.is_tensor and a.is_list:
+            prelude.append(f"    {n} = [t._data for t in {v}]")
+            keys.append(f"tuple([(x.shape, x.dtype) for x in {n}])")
+            nat.append(n)
+        elif a.is_tensor and pointwise:  # a Python number may stand for a tensor
+            prelude.append(f"    {n} = {v} if {v}.__class__ in _N or {v} is None else {v}._data")
+            num = f"({v}.__class__, {v})" if a.name in reads else f"{v}.__class__"
+            keys.append(f"None if {v} is None else {num} if {n} is {v} "
+                        f"else ({n}.shape, {n}.dtype)")
+            nat.append(n)
+        elif a.is_tensor and (a.optional or a.has_default):
+            prelude.append(f"    {n} = None if {v} is None else {v}._data")
+            keys.append(f"None if {n} is None else ({n}.shape, {n}.dtype)")
+            nat.append(n)
+        elif a.is_tensor:
+            prelude.append(f"    {n} = {v}._data")
+            keys.append(f"({n}.shape, {n}.dtype)")
+            nat.append(n)
+        elif a.type == "Scalar":
+            keys.append(f"({v}.__class__, {v})")
+            nat.append(v)
+        elif a.type == "Any":  # index tuples: may hold tensors and (unhashable) slices
+            keys.append(f"_any_key({v})")
+            nat.append(f"_unwrap_any({v})")
+        elif a.type == "Generator":
+            keys.append("None")  # generators do not change shapes
+            nat.append(v)
+        else:
+            keys.append(v)
+            nat.append(v)
+    return prelude, keys, nat
+
+
+def _unpack(od) -> str:
+    n = len(od.args)
+    if n == 0:
+        return ""
+    return f"    {', '.join(f'a{i}' for i in range(n))}{',' if n == 1 else ''} = args"
+
+
+def _tuple(items) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _compile(od, lines: list[str], env: dict, what: str):
+    env.update({"_N": _NUMBERS, "_any_key": _any_key, "_unwrap_any": _unwrap_any,
+                "_LIMIT": _CACHE_LIMIT})
+    exec(compile("\n".join(lines) + "\n", f"<ember {what} {od.name}>", "exec"), env)
+    return env
+
+
+def _validator(od):
+    """``check(args) -> spec``: the op's shape rule, its outcome cached per key
+    (unhashable keys skip the cache; the cache is bounded).  ``check.cache`` is the
+    cache the generated runners share."""
+    meta = od.meta
+    if meta is None:
+        return None
+    prelude, keys, _ = _key_parts(od)
+    lines = ["def check(args):", _unpack(od), *prelude, f"    key = {_tuple(keys)}",
+             "    try:", "        spec = cache.get(key)", "    except TypeError:",
+             "        return meta(*args)", "    if spec is None:", "        spec = meta(*args)",
+             "        if len(cache) > _LIMIT:", "            cache.clear()",
+             "        cache[key] = spec", "    return spec"]
+    cache: dict = {}
+    check = _compile(od, [ln for ln in lines if ln], {"meta": meta, "cache": cache},
+                     "validator")["check"]
+    check.cache = cache
+    return check
+
+
+# --- arguments and results --------------------------------------------------------------
+
 def _unwrap_any(x):
     c = x.__class__
     if c is tuple:  # the common case (index tuples), without a call per entry
@@ -52,75 +268,6 @@ def _unwrap_any(x):
     if isinstance(x, list):
         return [_unwrap_any(v) for v in x]
     return x
-
-
-_FLAT = frozenset({int, type(None), slice, type(Ellipsis)})
-
-
-Tensor = None  # bound by ember.tensor at import (avoids an import per call)
-
-
-def _wrap(out, dev, od, args):
-    make = Tensor._make
-    if isinstance(out, tuple):
-        res = tuple(make(o, dev) for o in out)
-        if od.is_view:
-            for r in res:
-                _alias(r, args[0])
-        return res
-    if isinstance(out, list):
-        return [make(o, dev) for o in out]
-    t = make(out, dev)
-    if od.is_view:
-        _alias(t, args[0])
-    return t
-
-
-def _alias(view, base):
-    view._vc = base._version_counter()
-    view._base = base._base if base._base is not None else base
-
-
-def _prepare(od, dev, args, spec, backend, info, cast_to=None):
-    """Native arguments for a kernel call."""
-    nat = list(args)
-    cast = backend.kernels.get("astype") if cast_to is not None else None
-    for i in info["tensor"]:
-        t = nat[i]
-        if t is not None and t.__class__ not in _NUMBERS:
-            d = t._data
-            if cast_to is not None and d.dtype != cast_to.np:
-                d = cast(d, cast_to)
-            nat[i] = d
-    for i in info["tensor_list"]:
-        nat[i] = [t._data for t in nat[i]]
-    for i in info["any"]:
-        nat[i] = _unwrap_any(nat[i])
-    j = info["dtype"]
-    if j is not None and nat[j] is None and spec is not None:
-        nat[j] = (spec[0] if isinstance(spec, tuple) else spec).dtype
-    j = info["device"]
-    if j is not None:
-        nat[j] = dev
-    j = info["generator"]
-    if j is not None:
-        from .random import native_generator
-        nat[j] = native_generator(nat[j], dev)
-    for j in reversed(info["frontend"]):
-        del nat[j]
-    return nat
-
-
-_NUMBERS = frozenset({int, float, bool})
-
-
-def _finish(out, od, dev, args, info):
-    res = _wrap(out, dev, od, args)
-    if info["frontend"]:
-        names = [a.name for a in od.args]
-        if "requires_grad" in names and args[names.index("requires_grad")]:
-            res.requires_grad_(True)
-    return res
 
 
 def _any_key(x):
@@ -149,113 +296,119 @@ def _any_key(x):
     return x
 
 
-def _validator(od, info):
-    """``check(args) -> spec``: the op's shape rule, its outcome cached per key.
-
-    A shape rule depends only on the shapes and dtypes of the tensors and on the other
-    arguments' values (Scalars also by class: ``1`` and ``1.0`` give different dtypes),
-    so the outcome of a validated call can be reused for every call with the same key.
-    Unhashable arguments skip the cache; the cache is bounded.
-    """
-    meta = od.meta
-    if meta is None:
-        return None
-    kinds = []
-    for i, a in enumerate(od.args):
-        if a.is_tensor:
-            kinds.append((i, 1 if a.is_list else 0))
-        elif a.type == "Any":
-            kinds.append((i, 2))
-        elif a.type == "Scalar":
-            kinds.append((i, 3))
-        elif a.type == "Generator":
-            kinds.append((i, 4))
-        else:
-            kinds.append((i, 5))
-    kinds = tuple(kinds)
-    cache: dict = {}
-    numbers = _NUMBERS
-
-    def check(args):
-        """Validate ``args``; the generated runners look ``cache`` up themselves with
-        the same key (tensors by (shape, dtype), Scalars by (class, value))."""
-        key = []
-        for i, k in kinds:
-            x = args[i]
-            if k == 0:
-                if x is None:
-                    key.append(None)
-                elif x.__class__ in numbers:
-                    key.append(x.__class__)
-                else:
-                    d = x._data
-                    key.append((d.shape, d.dtype))
-            elif k == 5:
-                key.append(x)
-            elif k == 3:
-                key.append((x.__class__, x))
-            elif k == 1:
-                key.append(tuple([(t._data.shape, t._data.dtype) for t in x]))
-            elif k == 2:
-                key.append(_any_key(x))
-            else:
-                key.append(None)  # generators do not change shapes
-        key = tuple(key)
-        try:
-            spec = cache.get(key)
-        except TypeError:
-            return meta(*args)
-        if spec is None:
-            spec = meta(*args)
-            if len(cache) > 4096:
-                cache.clear()
-            cache[key] = spec
-        return spec
-    check.cache = cache
-    return check
+def _wrap(out, dev, od, args):
+    make = Tensor._make
+    if isinstance(out, tuple):
+        res = tuple(make(o, dev) for o in out)
+        if od.is_view:
+            for r in res:
+                _alias(r, args[0])
+        return res
+    if isinstance(out, list):
+        return [make(o, dev) for o in out]
+    t = make(out, dev)
+    if od.is_view:
+        _alias(t, args[0])
+    return t
 
 
-def adapt(od, fn, backend):
+def _alias(view, base):
+    view._vc = base._version_counter()
+    view._base = base._base if base._base is not None else base
+
+
+def _prepare(od, dev, args, spec, backend, info, cast_to=None):
+    """Native arguments for a kernel call (the general path)."""
+    nat = list(args)
+    cast = backend.kernels.get("astype") if cast_to is not None else None
+    for i in info["tensor"]:
+        t = nat[i]
+        if t is not None and t.__class__ not in _NUMBERS:
+            d = t._data
+            if cast_to is not None and d.dtype != cast_to.np:
+                d = cast(d, cast_to)
+            nat[i] = d
+    for i in info["tensor_list"]:
+        nat[i] = [t._data for t in nat[i]]
+    for i in info["any"]:
+        nat[i] = _unwrap_any(nat[i])
+    j = info["dtype"]
+    if j is not None and nat[j] is None and spec is not None:
+        nat[j] = (spec[0] if isinstance(spec, tuple) else spec).dtype
+    j = info["device"]
+    if j is not None:
+        nat[j] = dev
+    j = info["generator"]
+    if j is not None:
+        from .random import native_generator
+        nat[j] = native_generator(nat[j], dev)
+    for j in reversed(info["frontend"]):
+        del nat[j]
+    return nat
+
+
+def _finish(out, od, dev, args, info):
+    res = _wrap(out, dev, od, args)
+    if info["frontend"]:
+        names = [a.name for a in od.args]
+        if "requires_grad" in names and args[names.index("requires_grad")]:
+            res.requires_grad_(True)
+    return res
+
+
+# --- native kernels ---------------------------------------------------------------------
+
+def _adapt(od, fn, backend, how: str) -> BoxedKernel:
     """Box a backend's native kernel ``fn`` for op ``od``."""
     info = _layout(od)
+    check = _validator(od)
+    rule = od.values
     if od.promotion is not None and "pointwise" in od.tags and not od.is_inplace:
-        return _pointwise(od, fn, backend, info)
-    check = _validator(od, info)
-
+        return BoxedKernel(od, backend, how, _pointwise_runner(od, fn, backend, info),
+                           check=check)
     if od.is_inplace:
-        mutated = info["mutated"] or (0,)
-        pointwise = "pointwise" in od.tags
-
-        def run_inplace(od, dev, args):
-            if check is not None:
-                check(args)  # raises before anything is written
-            if od.cross_device:
-                args = tuple(a.to(dev) if hasattr(a, "_device") and a._device is not dev
-                             else a for a in args)
-            target = args[mutated[0]]
-            nat = _prepare(od, dev, args, None, backend, info,
-                           target.dtype if pointwise else None)
-            fn(*nat)
-            for i in mutated:
-                a = args[i]
-                if a.__class__ is list:  # Tensor(a!)[]: fused updates of many tensors
-                    for t in a:
-                        t._bump_version()
-                else:
-                    a._bump_version()
-            return target
-        return run_inplace
-
+        return BoxedKernel(od, backend, how, _inplace_runner(od, fn, backend, info, check),
+                           check=check)
     if check is not None and not info["frontend"] \
             and (od.returns in ("Tensor", "Tensor(a)") or _n_plain_outputs(od)) \
             and info["device"] is None and not info["tensor_list"] \
             and info["generator"] is None:
-        return _generated_runner(od, fn, check)
+        return BoxedKernel(od, backend, how, _generated_runner(od, fn, check), check=check)
 
     def run(od, dev, args):
         spec = check(args) if check is not None else None
+        if rule is not None:
+            rule(spec, *args)
         return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
-    return run
+    return BoxedKernel(od, backend, how, run, check=check)
+
+
+def _inplace_runner(od, fn, backend, info, check):
+    mutated = info["mutated"] or (0,)
+    pointwise = "pointwise" in od.tags
+    rule = od.values
+
+    def run_inplace(od, dev, args):
+        if check is not None:
+            spec = check(args)  # raises before anything is written
+            if rule is not None:
+                rule(spec, *args)
+        if od.cross_device:
+            args = tuple(a.to(dev) if hasattr(a, "_device") and a._device is not dev
+                         else a for a in args)
+        target = args[mutated[0]]
+        nat = _prepare(od, dev, args, None, backend, info,
+                       target.dtype if pointwise else None)
+        fn(*nat)
+        for i in mutated:
+            a = args[i]
+            if a.__class__ is list:  # Tensor(a!)[]: fused updates of many tensors
+                for t in a:
+                    t._bump_version()
+            else:
+                a._bump_version()
+        return target
+    return run_inplace
 
 
 def _n_plain_outputs(od) -> int:
@@ -268,188 +421,111 @@ def _n_plain_outputs(od) -> int:
 
 
 def _generated_runner(od, fn, check):
-    """A kernel runner generated for one op's signature: unpack the arguments, build
-    the validation key inline, look it up, call the kernel, wrap the result.  (The
-    generic ``check`` loop costs as much as a small numpy kernel.)"""
-    n = len(od.args)
-    names = [f"a{i}" for i in range(n)]
-    lines = ["def run(od, dev, args):", f"    {', '.join(names)}{',' if n == 1 else ''} = args"]
-    key, call = [], []
+    """A runner generated for one op's signature: unpack the arguments, build the
+    validation key inline (``_key_parts``), look it up in ``check``'s cache, call the
+    kernel, wrap the result.  (A generic loop costs as much as a small numpy kernel.)"""
+    prelude, keys, call = _key_parts(od)
+    lines = ["def run(od, dev, args):", _unpack(od), *prelude,
+             f"    key = {_tuple(keys)}", "    try:", "        spec = cache.get(key)",
+             "    except TypeError:", "        spec = check(args)", "    if spec is None:",
+             "        spec = check(args)"]
+    if od.values is not None:
+        lines.append("    rule(spec, *args)")
     dpos = next((i for i, a in enumerate(od.args) if a.name == "dtype"), None)
-    pointwise = "pointwise" in od.tags
-    for i, a in enumerate(od.args):
-        v = names[i]
-        if a.is_tensor and pointwise:  # a Python number may stand for a tensor
-            lines.append(f"    n{i} = {v} if {v}.__class__ in _N or {v} is None "
-                         f"else {v}._data")
-            key.append(f"None if {v} is None else {v}.__class__ if n{i} is {v} "
-                       f"else (n{i}.shape, n{i}.dtype)")
-            call.append(f"n{i}")
-        elif a.is_tensor:
-            if a.optional or a.has_default:
-                lines.append(f"    n{i} = None if {v} is None else {v}._data")
-                key.append(f"None if n{i} is None else (n{i}.shape, n{i}.dtype)")
-            else:
-                lines.append(f"    n{i} = {v}._data")
-                key.append(f"(n{i}.shape, n{i}.dtype)")
-            call.append(f"n{i}")
-        elif a.type == "Scalar":
-            key.append(f"({v}.__class__, {v})")
-            call.append(v)
-        elif a.type == "Any":  # index tuples: may hold tensors and (unhashable) slices
-            key.append(f"_any_key({v})")
-            call.append(f"_unwrap_any({v})")
-        else:
-            key.append(v)
-            call.append(v)
-    lines.append(f"    key = ({', '.join(key)},)")
-    lines.append("    try:")
-    lines.append("        spec = cache.get(key)")
-    lines.append("    except TypeError:")
-    lines.append("        spec = check(args)")
-    lines.append("    if spec is None:")
-    lines.append("        spec = check(args)")
     if dpos is not None:
-        lines.append(f"    if a{dpos} is None:")
-        lines.append(f"        a{dpos} = spec.dtype")
+        lines += [f"    if a{dpos} is None:", f"        a{dpos} = spec.dtype"]
     lines.append(f"    out = fn({', '.join(call)})")
     first = next((i for i, a in enumerate(od.args) if a.is_tensor), None)
     n_out = _n_plain_outputs(od)
     if n_out:  # a tuple of new tensors: wrap each (no aliasing, no identity shortcut)
-        outs = ", ".join(f"make(out[{k}], dev)" for k in range(n_out))
-        lines.append(f"    return ({outs})")
+        lines.append(f"    return ({', '.join(f'make(out[{k}], dev)' for k in range(n_out))})")
     else:
         if first is not None:
-            lines.append(f"    if out is n{first}:")
-            lines.append(f"        return a{first}  # e.g. contiguous() of a contiguous tensor")
+            lines += [f"    if out is n{first}:",
+                      f"        return a{first}  # e.g. contiguous() of a contiguous tensor"]
         if od.is_view:  # the output shares memory and the version counter with the input
-            lines.append("    t = make(out, dev)")
-            lines.append("    _alias(t, a0)")
-            lines.append("    return t")
+            lines += ["    t = make(out, dev)", "    _alias(t, a0)", "    return t"]
         else:
             lines.append("    return make(out, dev)")
-    # ``check`` fills its own cache; share it so hits need no second lookup.
     env = {"fn": fn, "check": check, "cache": check.cache, "make": Tensor._make,
-           "_any_key": _any_key, "_unwrap_any": _unwrap_any, "_alias": _alias,
-           "_N": _NUMBERS}
-    exec(compile("\n".join(lines) + "\n", f"<ember runner {od.name}>", "exec"), env)
-    run = env["run"]
-    run.native = fn  # for front ends that inline the dispatcher (Tensor.__getitem__)
-    return run
+           "_alias": _alias, "rule": od.values}
+    return _compile(od, [ln for ln in lines if ln], env, "runner")["run"]
 
 
-def _pointwise(od, fn, backend, info):
-    """The hot path of elementwise ops.  Validation and promotion depend only on the
-    operands' shapes and dtypes (and which are Python numbers), so their outcome is
-    cached per such key: a repeated call is a key, a lookup, the kernel and a wrap."""
+def _pointwise_runner(od, fn, backend, info):
+    """The hot path of elementwise ops, generated for the op's signature.  Validation
+    and promotion depend only on the validation key (``_key_parts``), so their outcome
+    (the spec, the computation dtype and which operands to cast) is cached per key: a
+    repeated call is a key, a lookup, the kernel and a wrap."""
     from .ops._rules import pointwise_dtypes
     meta = od.meta
     tpos = info["tensor"]
-    cache: dict = {}
     cast = backend.kernels.get("astype")
-    make = Tensor._make
-    numbers = _NUMBERS
     # where()'s condition selects; it takes no part in the computation dtype.
     no_cast = frozenset(i for i in tpos if od.args[i].name == "condition")
+    rule = od.values
+    cache: dict = {}
 
     def slow(args, key):
-        meta(*args)  # raises the op's clear error for bad shapes or dtypes
+        spec = meta(*args)  # raises the op's clear error for bad shapes or dtypes
         ops = [args[i] for i in tpos if args[i] is not None]
         compute, _ = pointwise_dtypes(od, ops)
         casts = tuple(i for i in tpos if args[i] is not None and i not in no_cast
-                      and args[i].__class__ not in numbers and args[i]._data.dtype != compute.np)
-        hit = cache[key] = (compute, casts)
+                      and args[i].__class__ not in _NUMBERS
+                      and args[i]._data.dtype != compute.np)
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        hit = cache[key] = (compute, casts, spec)
         return hit
 
-    def natives(args, hit):
-        nat = list(args)
-        for i in tpos:
-            x = nat[i]
-            if x is not None and x.__class__ not in numbers:
-                nat[i] = x._data
-        compute, casts = hit
+    def cast_call(nat, hit):
+        compute, casts, _ = hit
+        nat = list(nat)
         for i in casts:
             nat[i] = cast(nat[i], compute)
-        return nat
+        return fn(*nat)
 
-    if tpos == (0,):
-        def run_unary(od, dev, args):
-            a = args[0]._data
-            key = (a.shape, a.dtype)
-            hit = cache.get(key)
-            if hit is None:
-                hit = slow(args, key)
-            if hit[1]:
-                return make(fn(*natives(args, hit)), dev)
-            if len(args) == 1:
-                return make(fn(a), dev)
-            return make(fn(a, *args[1:]), dev)
-        return run_unary
-
-    # Two tensors of one dtype and one shape need no promotion, cast or broadcast check
-    # under these promotion kinds: skip even the key (the common case in training).
-    trivial = getattr(meta, "generic", False) and od.promotion in ("default", "always_bool")
-    if tpos == (0, 1):
-        nargs = len(od.args)  # 2, or 3 for add/sub's alpha: no star-args on the hot path
-
-        def run_binary(od, dev, args):
-            a = args[0]
-            b = args[1]
-            if trivial and a.__class__ is Tensor and b.__class__ is Tensor:
-                x = a._data
-                y = b._data
-                if x.dtype is y.dtype and x.shape == y.shape:
-                    if nargs == 2:
-                        return make(fn(x, y), dev)
-                    if nargs == 3:
-                        return make(fn(x, y, args[2]), dev)
-                    return make(fn(x, y, *args[2:]), dev)
-            if a.__class__ in numbers:
-                ka = a.__class__
-            else:
-                a = a._data
-                ka = (a.shape, a.dtype)
-            if b.__class__ in numbers:
-                kb = b.__class__
-            else:
-                b = b._data
-                kb = (b.shape, b.dtype)
-            key = (ka, kb)
-            hit = cache.get(key)
-            if hit is None:
-                hit = slow(args, key)
-            if hit[1]:
-                return make(fn(*natives(args, hit)), dev)
-            if nargs == 2:
-                return make(fn(a, b), dev)
-            if nargs == 3:
-                return make(fn(a, b, args[2]), dev)
-            return make(fn(a, b, *args[2:]), dev)
-        return run_binary
-
-    def run_pointwise(od, dev, args):
-        key = tuple(x.__class__ if x.__class__ in numbers or x is None
-                    else (x._data.shape, x._data.dtype) for x in (args[i] for i in tpos))
-        hit = cache.get(key)
-        if hit is None:
-            hit = slow(args, key)
-        return make(fn(*natives(args, hit)), dev)
-    return run_pointwise
+    prelude, keys, call = _key_parts(od)
+    lines = ["def run(od, dev, args):", _unpack(od)]
+    # Tensors of one dtype and one shape need no promotion, cast or broadcast check
+    # under these promotion kinds when the rule is the generic one and there is no
+    # value rule: skip even the key (the common case in training).
+    if getattr(meta, "generic", False) and od.promotion in ("default", "always_bool") \
+            and rule is None and len(tpos) == 2 and tpos == (0, 1):
+        rest = "".join(f", a{i}" for i in range(2, len(od.args)))
+        lines += ["    if a0.__class__ is _T and a1.__class__ is _T:",
+                  "        n0 = a0._data", "        n1 = a1._data",
+                  "        if n0.dtype is n1.dtype and n0.shape == n1.shape:",
+                  f"            return make(fn(n0, n1{rest}), dev)"]
+    lines += [*prelude, f"    key = {_tuple(keys)}", "    hit = cache.get(key)",
+              "    if hit is None:", "        hit = slow(args, key)"]
+    if rule is not None:
+        lines.append("    rule(hit[2], *args)")
+    lines += ["    if hit[1]:", f"        return make(cast_call({_tuple(call)}, hit), dev)",
+              f"    return make(fn({', '.join(call)}), dev)"]
+    env = {"fn": fn, "cache": cache, "slow": slow, "cast_call": cast_call, "rule": rule,
+           "make": Tensor._make, "_T": Tensor}
+    return _compile(od, [ln for ln in lines if ln], env, "pointwise runner")["run"]
 
 
-def decomposed(od):
+# --- kernels that are not a backend's own ------------------------------------------------
+
+def _decomposed(od):
     """Run ``od`` through its decomposition into other ember ops."""
     meta = od.meta
     decomp = od.decomposition
+    rule = od.values
 
     def run_decomposed(od, dev, args):
         if meta is not None:
-            meta(*args)
+            spec = meta(*args)
+            if rule is not None:
+                rule(spec, *args)
         return decomp(*args)
     return run_decomposed
 
 
-def meta_kernel(od):
+def _meta_runner(od):
     """The meta device's kernel: the shape rule, producing data-less outputs."""
     from .meta import MetaArray
     info = _layout(od)
@@ -467,11 +543,12 @@ def meta_kernel(od):
     return run_meta
 
 
-def cpu_fallback(od, backend):
+def _cpu_fallback(od):
     """Run ``od`` on the CPU and move the results back (``EMBER_CPU_FALLBACK=1``)."""
     from .device import device as _device
-    from .dispatch import backend_kernel
+    from .dispatch import backend_kernel, warn_fallback_once
     cpu = _device("cpu")
+    info = _layout(od)
 
     def move(x, dev):
         if isinstance(x, Tensor):
@@ -483,11 +560,10 @@ def cpu_fallback(od, backend):
     def run_on_cpu(od, dev, args):
         warn_fallback_once(od, dev.type)
         cargs = tuple(move(a, cpu) for a in args)
-        info = _layout(od)
         j = info["device"]
         if j is not None:
             cargs = cargs[:j] + (cpu,) + cargs[j + 1:]
-        out = backend_kernel(od, "cpu")(od, cpu, cargs)
+        out = backend_kernel(od, "cpu").run(od, cpu, cargs)
         if od.is_inplace:
             for i in info["mutated"] or (0,):
                 args[i].copy_(cargs[i])
@@ -496,6 +572,43 @@ def cpu_fallback(od, backend):
     return run_on_cpu
 
 
-def promote(*xs) -> _dt.dtype:
-    """Result dtype of operands by PyTorch's rules (re-exported for kernels)."""
-    return _dt.result_type(*xs)
+# --- the debug check of kernel outputs ---------------------------------------------------
+
+def _checked(bk: BoxedKernel, run):
+    """``run`` followed by a check of its results against the schema's promise."""
+    meta = bk.op.meta
+
+    def run_checked(od, dev, args):
+        spec = meta(*args)  # before the call: an in-place kernel changes its target
+        out = run(od, dev, args)
+        _check_outputs(bk, spec, out, dev)
+        return out
+    return run_checked
+
+
+def _check_outputs(bk: BoxedKernel, spec, out, dev) -> None:
+    od = bk.op
+    specs = list(spec) if isinstance(spec, (tuple, list)) else [spec]
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+
+    def fail(what: str) -> None:
+        raise KernelContractError(
+            f"{od.name}(): the kernel of backend '{bk.backend.device_type}' "
+            f"({bk.backend.name}, {bk.how}) {what} ({CHECK_ENV} is set)")
+    if len(specs) != len(outs):
+        fail(f"returned {len(outs)} results, but the schema promises {len(specs)}")
+    for k, (s, o) in enumerate(zip(specs, outs, strict=True)):
+        where = f"result {k}" if len(outs) > 1 else "its result"
+        if not isinstance(o, Tensor):
+            fail(f"returned {type(o).__name__} as {where}, not a Tensor")
+        d = o._data
+        shape = tuple(s.shape)
+        if len(shape) != len(d.shape) or any(
+                w is not None and w >= 0 and w != g for w, g in zip(shape, d.shape, strict=True)):
+            fail(f"returned shape {list(d.shape)} as {where}, but the schema promises "
+                 f"{list(shape)}")
+        if d.dtype != s.dtype.np:
+            fail(f"returned dtype {d.dtype} as {where}, but the schema promises "
+                 f"{s.dtype.name}")
+        if o._device != dev and not od.cross_device:
+            fail(f"returned {where} on {o._device}, but the call ran on {dev}")

@@ -79,7 +79,7 @@ _ARG_RE = re.compile(
     r"(?P<star>\*)?(?P<name>\w+)(?:\s*=\s*(?P<default>.+))?$")
 _SIG_RE = re.compile(r"^(?P<name>[\w.]+)\((?P<args>.*)\)\s*->\s*(?P<ret>.+)$")
 _KNOWN_TYPES = {"Tensor", "Scalar", "int", "float", "bool", "str", "ScalarType",
-                "Device", "Generator", "Any", "Layout"}
+                "Device", "Generator", "Any"}
 
 
 def _parse_default(text: str):
@@ -155,7 +155,7 @@ def _type_name(x) -> str:
     return type(x).__name__
 
 
-def _bad(op: str, arg: str, expected: str, got) -> OpError:
+def _bad(op: str, arg: str, expected: str, got) -> TypeError:
     return TypeError(f"{op}(): argument '{arg}' must be {expected}, not {_type_name(got)}")
 
 
@@ -288,7 +288,7 @@ class OpDef:
 
     def __init__(self, signature: str, *, tags=(), promotion=None, meta=None,
                  decomposition=None, inplace_of: str | None = None, doc: str = "",
-                 method: bool = True) -> None:
+                 method: bool = True, values: Callable | None = None) -> None:
         self.name, self.args, self.returns = parse_signature(signature)
         self.signature = signature
         self.tags = frozenset(tags)
@@ -300,6 +300,10 @@ class OpDef:
         self.promotion = promotion
         self.meta = meta
         self.decomposition = decomposition
+        #: ``values(spec, *args)``: a rule on the operands' values (not only their
+        #: shapes), run by every backend's boxed kernel before the kernel; it may read
+        #: data (a device sync), so only ops whose meaning needs it have one.
+        self.values = values
         self.derivative = None  # set by ember.autograd's rules
         self.inplace_of = inplace_of
         #: whether tensor arguments may live on different devices (``copy_``)
@@ -358,6 +362,8 @@ def _derive_inplace(od: OpDef) -> None:
         return Spec(tuple(self.shape), self.dtype)
     if od.meta is None:
         od.meta = meta
+    if od.values is None:
+        od.values = base.values
     if od.decomposition is None:
         def decomposition(self, *rest):
             # ``rest`` is in schema order, keyword-only arguments included (alpha=):
@@ -533,7 +539,6 @@ def _source(od: OpDef) -> tuple[str, dict]:
     params, lines, names = [], [], []
     kw_started = False
     env: dict[str, Any] = {}
-    pointwise = "pointwise" in od.tags
     for a in od.args:
         if a.kwarg_only and not kw_started:
             params.append("*")
@@ -567,7 +572,7 @@ def _source(od: OpDef) -> tuple[str, dict]:
             else:
                 lines.append(f"    {guard}True: {n} = _conv_il({n}, _op, {n!r})")
             continue
-        if a.type in ("Any", "Layout"):
+        if a.type == "Any":
             continue
         if a.is_list:
             raise SyntaxError(f"{od.name}: list of {a.type} is not supported")
@@ -582,7 +587,6 @@ def _source(od: OpDef) -> tuple[str, dict]:
             lines.append(f"    {guard}{n}.__class__ not in _SC: {n} = _c_Scalar({n}, _op, {n!r})")
         else:
             lines.append(f"    {guard}True: {n} = _c_{a.type}({n}, _op, {n!r})")
-    del pointwise
     # The Array API standard's keyword names are accepted beside PyTorch's.
     for std, ours in _KEYWORD_ALIASES.items():
         if ours in names and std not in names:
@@ -600,21 +604,10 @@ def _source(od: OpDef) -> tuple[str, dict]:
     tensors = [a.name for a in od.args if a.is_tensor]
     if tensors and all(not a.is_list and not a.optional and not a.has_default
                        for a in od.args if a.is_tensor):
-        # The dispatcher's common case, inlined: plain tensors on one device, none
-        # requiring grad (or grad mode off: backward formulas, optimizer steps), no
-        # functionality key active -> the cached backend kernel.
-        t0 = tensors[0]
-        same = "".join(f" and {t}._device is _dv" for t in tensors[1:])
-        grad = " or ".join(f"{t}._requires_grad" for t in tensors)
-        body.append("    if " + " and ".join(f"{t}.__class__ is _T" for t in tensors) + ":")
-        body.append(f"        _dv = {t0}._device")
-        body.append(f"        if not (({grad}) and _st.grad_enabled){same} and not _st.keys:")
-        body.append("            _k = _cache.get(_dv.type)")
-        body.append("            if _k is not None:")
-        body.append(f"                return _k(_od, _dv, {tup})")
-        env["_T"] = "Tensor"
-        env["_st"] = "state"
-        env["_cache"] = "cache"
+        # The dispatcher's common case, inlined (its source comes from the dispatcher;
+        # materialize() binds the names it uses).
+        from .dispatch import fast_path_source
+        body += fast_path_source(tensors, tup)
     src = (f"def {od.name}({', '.join(params)}):\n" + "\n".join(body) +
            ("\n" if body else "") + f"    return _dispatch(_od, {tup})\n")
     src += (f"def __ember_bind__({', '.join(params)}):\n" + "\n".join(lines) +

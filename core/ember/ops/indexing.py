@@ -12,16 +12,16 @@ import numbers
 import operator
 
 from .. import dtypes as _dt
+from ..dispatch import backend_kernel as _backend_kernel
 from ..dispatch import state as _state
 from ..errors import OpError
-from ..kernels import _alias
 from ..schema import Spec, defop
 from ..tensor import Tensor
 from ._rules import broadcast_shapes, fail, wrap_dim
 from .conversion import copy_
 from .creation import full
 from .reduction import ValuesIndices
-from .view import _basic_index_check, basic_index, unbind
+from .view import basic_index, unbind
 
 __all__ = ["index", "index_put_", "index_put", "nonzero", "argwhere", "gather", "scatter",
            "scatter_add", "scatter_", "scatter_add_", "index_select", "index_add",
@@ -652,22 +652,11 @@ def getitem(self, key):
         hk = None
     if hk is not None:
         if not self._requires_grad and not _state.keys:
-            # The dispatcher's common case inlined for the commonest front end (as the
-            # generated entry points do): no grad, no functionality key, and the
-            # backend's own basic_index kernel -> validate (cached), run, wrap as a view.
+            # The dispatcher's common case for the commonest front end: no grad, no
+            # functionality key -> basic_index's boxed kernel on this backend, which
+            # validates (cached), runs and wraps the view.
             dev = self._device
-            native = getattr(_BASIC_CACHE.get(dev.type), "native", None)
-            if native is not None:
-                d = self._data
-                vkey = (d.shape, d.dtype, hk)
-                if vkey not in _BASIC_VALID:
-                    _basic_index_check(self, idx)  # raises the op's clear error
-                    if len(_BASIC_VALID) > 4096:
-                        _BASIC_VALID.clear()
-                    _BASIC_VALID.add(vkey)
-                t = _make(native(d, idx), dev)
-                _alias(t, self)
-                return t
+            return _backend_kernel(_BASIC_OP, dev.type).run(_BASIC_OP, dev, (self, idx))
         return basic_index(self, idx)
     if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
             and self._data.shape:
@@ -679,8 +668,7 @@ def getitem(self, key):
     return index(view, _advanced(view, adv))
 
 
-_make = Tensor._make
-_BASIC_CACHE = basic_index.op.cache  # the dispatcher's resolutions: device type -> kernel
+_BASIC_OP = basic_index.op
 
 
 def _basic_key(index: tuple):
@@ -702,9 +690,6 @@ def _basic_key(index: tuple):
             return None
     return tuple(out)
 
-
-#: (shape, dtype, index key) of the basic indexing calls validated so far
-_BASIC_VALID: set = set()
 
 
 def setitem(self, key, value) -> None:
