@@ -175,7 +175,9 @@ def _key_parts(od) -> tuple[list[str], list[str], list[str]]:
     negative integer exponents); every other argument by value (Scalars also by class:
     ``1`` and ``1.0`` give different dtypes; ``alpha`` is one); generators not at all.
     """
-    pointwise = "pointwise" in od.tags
+    # A Python number may stand for a tensor in a pointwise op with several tensor
+    # arguments (with one, the dispatcher has refused a call without a tensor).
+    pointwise = "pointwise" in od.tags and len(od.tensor_args) > 1
     reads = getattr(od.meta, "reads", ())
     prelude, keys, nat = [], [], []
     for i, a in enumerate(od.args):
@@ -194,16 +196,17 @@ def _key_parts(od) -> tuple[list[str], list[str], list[str]]:
             prelude.append(f"    {n} = None if {v} is None else {v}._data")
             keys.append(f"None if {n} is None else ({n}.shape, {n}.dtype)")
             nat.append(n)
-        elif a.is_tensor:
+        elif a.is_tensor:  # (two flat entries: one tuple less to build per call)
             prelude.append(f"    {n} = {v}._data")
-            keys.append(f"({n}.shape, {n}.dtype)")
+            keys.append(f"{n}.shape, {n}.dtype")
             nat.append(n)
         elif a.type == "Scalar":
             keys.append(f"({v}.__class__, {v})")
             nat.append(v)
         elif a.type == "Any":  # index tuples: may hold tensors and (unhashable) slices
-            keys.append(f"_any_key({v})")
-            nat.append(f"_unwrap_any({v})")
+            prelude.append(f"    k{i}, {n} = _any_arg({v})")
+            keys.append(f"k{i}")
+            nat.append(n)
         elif a.type == "Generator":
             keys.append("None")  # generators do not change shapes
             nat.append(v)
@@ -225,8 +228,7 @@ def _tuple(items) -> str:
 
 
 def _compile(od, lines: list[str], env: dict, what: str):
-    env.update({"_N": _NUMBERS, "_any_key": _any_key, "_unwrap_any": _unwrap_any,
-                "_LIMIT": _CACHE_LIMIT})
+    env.update({"_N": _NUMBERS, "_any_arg": _any_arg, "_LIMIT": _CACHE_LIMIT})
     exec(compile("\n".join(lines) + "\n", f"<ember {what} {od.name}>", "exec"), env)
     return env
 
@@ -268,6 +270,39 @@ def _unwrap_any(x):
     if isinstance(x, list):
         return [_unwrap_any(v) for v in x]
     return x
+
+
+def _any_arg(x):
+    """``(_any_key(x), _unwrap_any(x))`` in one pass for the common case, an index
+    tuple (this runs per call of the indexing ops); ``x`` itself as the native
+    argument when it holds no tensor, and as the key when it holds only ints, None
+    and Ellipsis (hashable as they are; no other key is a tuple starting so)."""
+    if x.__class__ is not tuple:
+        return _any_key(x), _unwrap_any(x)
+    for v in x:
+        if v.__class__ not in _PLAIN:
+            break
+    else:
+        return x, x
+    key = [tuple]
+    flat = True
+    for v in x:
+        vc = v.__class__
+        if vc in _PLAIN:
+            key.append(v)
+        elif vc is slice:
+            key.append((slice, v.start, v.stop, v.step))
+        elif vc is Tensor:
+            d = v._data
+            key.append((Tensor, d.shape, d.dtype))
+            flat = False
+        else:
+            key.append(_any_key(v))
+            flat = False
+    return tuple(key), x if flat else _unwrap_any(x)
+
+
+_PLAIN = frozenset({int, type(None), type(Ellipsis)})
 
 
 def _any_key(x):
@@ -443,8 +478,9 @@ def _generated_runner(od, fn, check):
         if first is not None:
             lines += [f"    if out is n{first}:",
                       f"        return a{first}  # e.g. contiguous() of a contiguous tensor"]
-        if od.is_view:  # the output shares memory and the version counter with the input
-            lines += ["    t = make(out, dev)", "    _alias(t, a0)", "    return t"]
+        if od.is_view:  # the output shares memory and the version counter with a0
+            lines += ["    t = make(out, dev)", "    t._vc = a0._version_counter()",
+                      "    b = a0._base", "    t._base = a0 if b is None else b", "    return t"]
         else:
             lines.append("    return make(out, dev)")
     env = {"fn": fn, "check": check, "cache": check.cache, "make": Tensor._make,

@@ -641,22 +641,24 @@ def getitem(self, key):
         _Tensor = _T
     c = key.__class__
     if c is int:
-        idx = hk = (key,)
+        idx = (key,)
+        basic = True
     elif c is tuple:
         idx = key
-        hk = _basic_key(key)
+        basic = _is_basic(key)
     elif c is slice:
         idx = (key,)
-        hk = _basic_key(idx)
+        basic = _is_basic(idx)
     else:
-        hk = None
-    if hk is not None:
+        basic = False
+    if basic:
         if not self._requires_grad and not _state.keys:
             # The dispatcher's common case for the commonest front end: no grad, no
             # functionality key -> basic_index's boxed kernel on this backend, which
             # validates (cached), runs and wraps the view.
             dev = self._device
-            return _backend_kernel(_BASIC_OP, dev.type).run(_BASIC_OP, dev, (self, idx))
+            k = _BASIC_KERNELS.get(dev.type) or _backend_kernel(_BASIC_OP, dev.type)
+            return k.run(_BASIC_OP, dev, (self, idx))
         return basic_index(self, idx)
     if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
             and self._data.shape:
@@ -669,27 +671,20 @@ def getitem(self, key):
 
 
 _BASIC_OP = basic_index.op
+_BASIC_KERNELS = _BASIC_OP.cache  # device type -> basic_index's boxed kernel
 
 
-def _basic_key(index: tuple):
-    """A hashable stand-in for a basic index tuple (ints, slices of ints, None,
-    Ellipsis), or None if ``index`` holds anything else.  (Slices are unhashable
-    before Python 3.12: they enter as triples, which no other entry can be.)"""
-    out = []
+def _is_basic(index: tuple) -> bool:
+    """Whether ``index`` holds only basic entries (ints, slices of ints, None,
+    Ellipsis): then ``basic_index`` takes it as it is."""
     for x in index:
         c = x.__class__
         if c is int or x is None or x is Ellipsis:
-            out.append(x)
-        elif c is slice:
-            a, b, s = x.start, x.stop, x.step
-            if a.__class__ in _SIMPLE and b.__class__ in _SIMPLE and s.__class__ in _SIMPLE:
-                out.append((a, b, s))
-            else:
-                return None
-        else:
-            return None
-    return tuple(out)
-
+            continue
+        if c is not slice or x.start.__class__ not in _SIMPLE \
+                or x.stop.__class__ not in _SIMPLE or x.step.__class__ not in _SIMPLE:
+            return False
+    return True
 
 
 def setitem(self, key, value) -> None:
