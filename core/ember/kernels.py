@@ -46,7 +46,7 @@ _NUMBERS = frozenset({int, float, bool})
 _FLAT = frozenset({int, type(None), slice, type(Ellipsis)})
 _CACHE_LIMIT = 4096
 
-Tensor = None  # ember.Tensor, bound by _bind() when the first kernel is resolved
+Tensor = None  # ember.Tensor, read from the dispatcher when the first kernel is resolved
 
 
 def _flag(name: str) -> bool:
@@ -77,7 +77,8 @@ class BoxedKernel:
         self.reentrant = reentrant
         #: ``check(args) -> spec``: the shape rule with its validation cache
         self.check = check
-        if _flag(CHECK_ENV) and op.meta is not None \
+        # (in-place kernels return nothing: the core returns their target)
+        if _flag(CHECK_ENV) and op.meta is not None and not op.is_inplace \
                 and not getattr(backend, "is_meta", False):
             run = _checked(self, run)
         self.run = run
@@ -138,8 +139,8 @@ def _default_kernel(od, backend):
 def _bind() -> None:
     global Tensor
     if Tensor is None:
-        from .tensor import Tensor as T
-        Tensor = T
+        from .dispatch import _Tensor
+        Tensor = _Tensor
 
 
 # --- per-op facts -----------------------------------------------------------------------
@@ -639,7 +640,7 @@ def _check_outputs(bk: BoxedKernel, spec, out, dev) -> None:
             fail(f"returned {type(o).__name__} as {where}, not a Tensor")
         d = o._data
         shape = tuple(s.shape)
-        if len(shape) != len(d.shape) or any(
+        if len(shape) != len(d.shape) or "dynamic_shape" not in od.tags and any(
                 w is not None and w >= 0 and w != g for w, g in zip(shape, d.shape, strict=True)):
             fail(f"returned shape {list(d.shape)} as {where}, but the schema promises "
                  f"{list(shape)}")

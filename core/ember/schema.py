@@ -25,7 +25,7 @@ from . import dtypes as _dt
 from .device import device
 from .errors import OpError
 
-Tensor = None  # bound by ember.tensor at import (hot converters avoid an import per call)
+Tensor = None  # the Tensor class, handed down by dispatch.bind_tensor_class
 
 __all__ = ["Arg", "OpDef", "defop", "registry", "get_op", "Spec"]
 
@@ -33,7 +33,10 @@ __all__ = ["Arg", "OpDef", "defop", "registry", "get_op", "Spec"]
 registry: dict[str, OpDef] = {}
 
 TAGS = frozenset({"primitive", "composite", "pointwise", "reduction", "view", "inplace",
-                  "random", "creation", "nondeterministic", "no_autograd"})
+                  "random", "creation", "nondeterministic", "no_autograd",
+                  # output sizes depend on the data: the shape rule gives an upper bound
+                  # or a placeholder (the debug check compares ranks and dtypes only)
+                  "dynamic_shape"})
 PROMOTIONS = (None, "default", "int_to_float", "always_bool", "bool_to_long", "none")
 
 

@@ -460,12 +460,6 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array, tensor_device(_device("cpu")))
 
 
-from . import dispatch as _dispatch_mod  # noqa: E402
+from .dispatch import bind_tensor_class  # noqa: E402
 
-_dispatch_mod._Tensor = Tensor  # the dispatcher's hot path compares classes with it
-from . import kernels as _kernels_mod  # noqa: E402
-
-_kernels_mod.Tensor = Tensor
-from . import schema as _schema_mod  # noqa: E402
-
-_schema_mod.Tensor = Tensor
+bind_tensor_class(Tensor)

@@ -113,7 +113,8 @@ def _nonzero_meta(self):
     return Spec((-1, self.ndim), _dt.int64)
 
 
-nonzero = defop("nonzero(Tensor self) -> Tensor", tags=("primitive",), meta=_nonzero_meta,
+nonzero = defop("nonzero(Tensor self) -> Tensor", tags=("primitive", "dynamic_shape"),
+                meta=_nonzero_meta,
                 doc="Indices of the nonzero elements, one row per element (n x ndim), "
                     "in row-major order; int64.")
 argwhere = defop("argwhere(Tensor self) -> Tensor", tags=("composite",), meta=_nonzero_meta,
@@ -401,7 +402,7 @@ def _masked_select_decomp(self, mask):
 
 
 masked_select = defop("masked_select(Tensor self, Tensor mask) -> Tensor",
-                      tags=("composite",), meta=_masked_select_meta,
+                      tags=("composite", "dynamic_shape"), meta=_masked_select_meta,
                       decomposition=_masked_select_decomp,
                       doc="The elements of ``self`` where ``mask`` is true, as a 1-D tensor.")
 
@@ -434,7 +435,8 @@ def _one_hot_decomp(self, num_classes=-1):
     return (self.unsqueeze(-1) == classes).astype(_dt.int64)
 
 
-one_hot = defop("one_hot(Tensor self, int num_classes=-1) -> Tensor", tags=("composite",),
+one_hot = defop("one_hot(Tensor self, int num_classes=-1) -> Tensor",
+                tags=("composite", "dynamic_shape"),
                 meta=_one_hot_meta, decomposition=_one_hot_decomp, method=False,
                 doc="One-hot encoding of class indices (int64, a new last dimension of "
                     "size ``num_classes``; -1 infers it as ``max + 1``).")
