@@ -613,12 +613,16 @@ def _cpu_fallback(od):
 
 def _checked(bk: BoxedKernel, run):
     """``run`` followed by a check of its results against the schema's promise."""
+    from .device import tensor_device
     meta = bk.op.meta
+    j = _layout(bk.op)["device"]
 
     def run_checked(od, dev, args):
-        spec = meta(*args)  # before the call: an in-place kernel changes its target
+        spec = meta(*args)
         out = run(od, dev, args)
-        _check_outputs(bk, spec, out, dev)
+        # the promised device: the call's, or its Device argument (``_to_device``)
+        want = dev if j is None or args[j] is None else tensor_device(args[j])
+        _check_outputs(bk, spec, out, want)
         return out
     return run_checked
 
