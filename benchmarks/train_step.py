@@ -6,8 +6,9 @@ for ember, PyTorch (CPU) and a hand-written numpy version of the same math.
 Models: three MLPs, (batch 16, 32->32->32->10), (64, 64->256->256->10),
 (256, 784->1024->1024->10), and a small CNN (batch 32, 1x16x16 input,
 conv 8 -> pool -> conv 16 -> pool -> linear 10).  Every framework starts from the same
-weights and data; the table shows the best time per step over interleaved rounds and
-ember's ratios.
+weights and data, and must compute the same losses over the first two steps before
+anything is timed; the table shows the best and the median time per step over
+interleaved rounds and ember's ratios.
 PyTorch runs only on the CPU (its role here is the reference, not a backend).
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 
 import numpy as np
@@ -244,12 +246,12 @@ def _calibrate(step, sync, min_time: float) -> int:
 
 
 def timeit_interleaved(runners: dict, min_time: float, rounds: int) -> dict:
-    """Seconds per step of each ``name -> (step, sync)``: the best of ``rounds`` rounds,
-    the frameworks taking turns within each round, so that a change in machine load
-    hits all of them alike (this machine is shared; the minimum is the least disturbed
-    estimate)."""
+    """Seconds per step of each ``name -> (step, sync)`` in each of ``rounds`` rounds, the
+    frameworks taking turns within each round, so that a change in machine load hits all
+    of them alike (this machine is shared; the minimum is the least disturbed estimate,
+    the median the typical one)."""
     counts = {k: _calibrate(*r, min_time) for k, r in runners.items()}
-    best = dict.fromkeys(runners, float("inf"))
+    times: dict = {k: [] for k in runners}
     for _ in range(rounds):
         for k, (step, sync) in runners.items():
             n = counts[k]
@@ -257,8 +259,22 @@ def timeit_interleaved(runners: dict, min_time: float, rounds: int) -> dict:
             for _ in range(n):
                 step()
             sync()
-            best[k] = min(best[k], (time.perf_counter() - t) / n)
-    return best
+            times[k].append((time.perf_counter() - t) / n)
+    return times
+
+
+def check_same_losses(runners: dict, steps: int = 2) -> None:
+    """Every system computes the same losses over the first ``steps`` steps (the second
+    one after an SGD update) before anything is timed."""
+    losses: dict = {k: [] for k in runners}
+    for k, (step, _) in runners.items():
+        for _ in range(steps):
+            r = step()
+            losses[k].append(float(r.item()) if hasattr(r, "item") else float(r))
+    ref = losses["numpy"]
+    for k, got in losses.items():
+        if not np.allclose(got, ref, rtol=1e-4, atol=1e-5):
+            raise SystemExit(f"{k} computed losses {got}, the numpy reference {ref}")
 
 
 def main(argv=None) -> list[dict]:
@@ -299,20 +315,26 @@ def main(argv=None) -> list[dict]:
                 runners[dev] = ember_step(kind, weights, x, y, dev)
             except Exception as e:  # a backend lacking an op: report it, keep going
                 print(f"{name:11s} {dev:6s} skipped: {type(e).__name__}: {str(e)[:100]}")
+        check_same_losses(runners)
         times = timeit_interleaved(runners, args.min_time, args.rounds)
+        best = {k: min(t) for k, t in times.items()}
+        med = {k: statistics.median(t) for k, t in times.items()}
         for dev in devices:
             if dev not in times:
                 continue
-            t_ember, t_torch, t_numpy = times[dev], times["torch"], times["numpy"]
             rows.append({"model": name, "device": dev, "batch": batch,
-                         "ember_ms": t_ember * 1e3, "torch_ms": t_torch * 1e3,
-                         "numpy_ms": t_numpy * 1e3, "ember/torch": t_ember / t_torch,
-                         "ember/numpy": t_ember / t_numpy})
+                         "ember_ms": best[dev] * 1e3, "torch_ms": best["torch"] * 1e3,
+                         "numpy_ms": best["numpy"] * 1e3,
+                         "ember/torch": best[dev] / best["torch"],
+                         "ember/numpy": best[dev] / best["numpy"],
+                         "ember/torch median": med[dev] / med["torch"],
+                         "ember/numpy median": med[dev] / med["numpy"]})
             r = rows[-1]
             print(f"{name:11s} {dev:6s} batch {batch:4d}: ember {r['ember_ms']:8.3f} ms  "
                   f"torch {r['torch_ms']:8.3f} ms  numpy {r['numpy_ms']:8.3f} ms  "
-                  f"ember/torch {r['ember/torch']:5.2f}  ember/numpy {r['ember/numpy']:5.2f}",
-                  flush=True)
+                  f"ember/torch {r['ember/torch']:5.2f} (median {r['ember/torch median']:5.2f})"
+                  f"  ember/numpy {r['ember/numpy']:5.2f} "
+                  f"(median {r['ember/numpy median']:5.2f})", flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"threads": args.threads, "rows": rows}, fh, indent=2)

@@ -1,29 +1,69 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (core, plugins, conformance). `make test` calls it.
-set -euo pipefail
+# Runs every check (lint, core tests, plugins' tests, the conformance suite on each
+# device here, the demo in a fresh virtualenv). `make test` and CI call it.
+#
+# Two lanes run side by side on two cores; every line a part prints is shown as it
+# comes, prefixed with the part's name, and the end lists each part's time and status.
+# All parts run even when one fails; the exit status is non-zero if any failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
-mkdir -p build/logs
+export PYTHONUNBUFFERED=1  # stream the parts' output instead of block-buffering it
+LOGS=build/logs
+mkdir -p "$LOGS"
+rm -f "$LOGS"/part-*.status
 
-$PY -m ruff check .
-$PY -m pytest -q tests
-# cuda / jetson: no GPU in CI, so these check the no-runtime path and skip the rest
-$PY -m pytest -q plugins/cuda/tests plugins/jetson/tests
-$PY -m pytest -q plugins/xpu/tests
-# rocm over PoCL (EMBER_ROCM_ANY_DEVICE=1 lets it drive a CPU OpenCL device)
-EMBER_ROCM_ANY_DEVICE=1 $PY -m pytest -q plugins/rocm/tests
+# part NAME CMD...: run CMD with its lines prefixed by [NAME]; record time and status.
+part() {
+  local name=$1 start=$SECONDS rc
+  shift
+  echo "[$name] $*"
+  "$@" 2>&1 | sed -u "s/^/[$name] /"
+  rc=${PIPESTATUS[0]}
+  echo "$name $((SECONDS - start)) $rc" > "$LOGS/part-$name.status"
+  echo "[$name] finished in $((SECONDS - start)) s, exit $rc"
+}
 
-# The conformance suite (prints each device's coverage summary; reports, JUnit XML and
-# the op x dtype table under build/conformance/<device>).
-$PY -m ember conformance --device cpu --report build/conformance/cpu
-$PY -m ember conformance --device reference --report build/conformance/reference
-# xpu (Intel's OpenCL CPU runtime) and rocm (PoCL) are single-threaded and spend much of
-# a cold run compiling kernels: run them side by side on the two cores.
-EMBER_ROCM_ANY_DEVICE=1 $PY -m ember conformance --device rocm \
-    --report build/conformance/rocm > build/logs/conformance-rocm.log 2>&1 &
-rocm=$!
-status=0
-$PY -m ember conformance --device xpu --report build/conformance/xpu || status=$?
-wait "$rocm" || status=$?
-cat build/logs/conformance-rocm.log
-exit "$status"
+# Lane 1: the core, the host-side backends and xpu (SYCL on Intel's OpenCL CPU runtime).
+lane_core() {
+  part ruff $PY -m ruff check .
+  part tests $PY -m pytest -q tests
+  # cuda / jetson: no GPU in CI, so these check the no-runtime path and skip the rest
+  part cuda-tests $PY -m pytest -q plugins/cuda/tests plugins/jetson/tests
+  part demo-fresh-venv bash scripts/demo_fresh_venv.sh
+  # the conformance suite: each device's summary; reports, JUnit XML and the op x dtype
+  # table under build/conformance/<device>
+  part conformance-cpu $PY -m ember conformance --device cpu --report build/conformance/cpu
+  part conformance-reference $PY -m ember conformance --device reference \
+      --report build/conformance/reference
+  part conformance-xpu $PY -m ember conformance --device xpu --report build/conformance/xpu
+}
+
+# Lane 2: the OpenCL backend on PoCL (single-threaded; a cold run spends most of its time
+# compiling kernels, so it gets a lane of its own). EMBER_ROCM_ANY_DEVICE=1 lets
+# ember-rocm drive PoCL's CPU device.
+lane_devices() {
+  part xpu-tests $PY -m pytest -q plugins/xpu/tests
+  part rocm-tests env EMBER_ROCM_ANY_DEVICE=1 $PY -m pytest -q plugins/rocm/tests
+  part conformance-rocm env EMBER_ROCM_ANY_DEVICE=1 $PY -m ember conformance --device rocm \
+      --report build/conformance/rocm
+}
+
+start=$SECONDS
+lane_core &
+core=$!
+lane_devices &
+devices=$!
+wait "$core" "$devices"
+
+echo
+echo "part                       seconds  status"
+passed=0 failed=0
+for f in "$LOGS"/part-*.status; do
+  read -r name secs rc < "$f"
+  printf '%-26s %7s  %s\n' "$name" "$secs" "$([ "$rc" = 0 ] && echo ok || echo "FAILED ($rc)")"
+  if [ "$rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+echo "total: $((SECONDS - start)) s wall"
+echo "parts: $passed passed, $failed failed"
+[ "$failed" = 0 ]

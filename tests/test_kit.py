@@ -155,6 +155,11 @@ def test_kit_implementations_hook_replaces_a_kernel():
 
 # --- the suite's verdicts -------------------------------------------------------------------
 
+def _pythonpath(extra) -> str:
+    """``extra`` in front of the caller's PYTHONPATH (which may hold the ember under test)."""
+    return os.pathsep.join([str(extra), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
 def _run_suite(args, env_extra=None, cwd=None):
     env = dict(os.environ)
     env.update(env_extra or {})
@@ -193,7 +198,7 @@ def _forward_run(tmp_path, name, plugins=()):
     for p in plugins:
         args += ["-p", p]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                          env=dict(os.environ, PYTHONPATH=str(tmp_path)))
+                          env=dict(os.environ, PYTHONPATH=_pythonpath(tmp_path)))
     return proc, *_failing(report, "reference")
 
 
@@ -253,7 +258,7 @@ def test_new_backend_from_a_temporary_folder_passes_the_suite(tmp_path):
     # full suite runs the same way, only longer.
     proc = _run_suite(["--device", "tmpdev", "--report", str(report), "-k",
                        "float32 or int64 or memory or random or device or nn or every_op"],
-                      env_extra={"PYTHONPATH": str(site)}, cwd=tmp_path)
+                      env_extra={"PYTHONPATH": _pythonpath(site)}, cwd=tmp_path)
     assert "ember-conformance tmpdev:" in proc.stdout, proc.stdout[-3000:]
     data, failing = _failing(report, "tmpdev")
     assert data["summary"]["native"] > 80

@@ -1,9 +1,10 @@
 """``ember conformance --device X [--report DIR] [-k PATTERN] [--strict]``.
 
-Importing this module registers the subcommand in ``ember.cli.SUBCOMMANDS`` (the
-``ember`` command imports it when ember-conformance is installed).  It runs the suite
-through pytest, so the result, the JUnit XML and the exit status (non-zero on any
-failure) are the same as ``pytest --pyargs ember_conformance``'s.
+A command plugin: the entry point ``conformance`` in group ``ember.cli`` (see
+``pyproject.toml``) makes the ``ember`` command load this module, whose
+``ember_cli_subcommands`` hook adds the subcommand; the core never imports the suite.
+It runs the suite through pytest, so the result, the JUnit XML and the exit status
+(non-zero on any failure) are the same as ``pytest --pyargs ember_conformance``'s.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from ember.cli import SUBCOMMANDS
+import ember
 
-__all__ = ["add_arguments", "run", "pytest_args"]
+#: The hook ``ember_cli_subcommands`` arrived with plugin API 1.1.
+EMBER_PLUGIN_API = "1.1"
+
+__all__ = ["add_arguments", "run", "pytest_args", "ember_cli_subcommands"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,4 +66,10 @@ def run(args: argparse.Namespace) -> int:
     return int(pytest.main(pytest_args(args)))
 
 
-SUBCOMMANDS["conformance"] = ("run the conformance suite against a device", add_arguments, run)
+@ember.hookimpl
+def ember_cli_subcommands(subparsers) -> None:
+    """Add ``ember conformance``."""
+    parser = subparsers.add_parser("conformance",
+                                   help="run the conformance suite against a device")
+    add_arguments(parser)
+    parser.set_defaults(run=run)

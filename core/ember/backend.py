@@ -14,12 +14,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .memory import Allocator
+from .plugin_api import PLUGIN_API_VERSION  # re-exported: the contract's version
 
 __all__ = ["Backend", "PLUGIN_API_VERSION"]
-
-#: The plugin API this core implements.  A plugin declares the version it targets;
-#: the major numbers must match.
-PLUGIN_API_VERSION = "1.0"
 
 
 class Backend:
@@ -34,8 +31,10 @@ class Backend:
     device_type: str = ""
     #: Human-readable name of what drives the device ("numpy", "pyopencl on PoCL" …).
     name: str = ""
-    #: Plugin-API version this backend was written for.
-    api_version: str = PLUGIN_API_VERSION
+    #: Plugin-API version this backend was written for; ``None``: its plugin's
+    #: ``EMBER_PLUGIN_API`` (filled in at registration).  It decides which primitives
+    #: the backend owes (``ember.plugin_api``).
+    api_version: str | None = None
     #: Whether tensors carry an index (``rocm:0``) or not (``cpu``).
     indexed: bool = True
     #: DLPack device type code (``kDLCPU`` = 1, ``kDLCUDA`` = 2, ``kDLOpenCL`` = 4 …),

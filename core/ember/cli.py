@@ -1,4 +1,6 @@
-"""The ``ember`` command: ``ember info`` (and subcommands other packages add)."""
+"""The ``ember`` command: ``ember info``, and the subcommands command plugins add
+(hook ``ember_cli_subcommands``, entry-point group ``ember.cli``: ``ember conformance``
+comes from ember-conformance)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,6 @@ import argparse
 import os
 import platform
 import sys
-
-#: name -> (help, add_arguments(parser), run(args) -> int); ember-conformance adds one.
-SUBCOMMANDS: dict = {}
 
 _ENV_VARS = ("EMBER_BACKENDS", "EMBER_DISABLE", "EMBER_CPU_FALLBACK", "EMBER_ROCM_ANY_DEVICE",
              "ONEAPI_DEVICE_SELECTOR", "OCL_ICD_FILENAMES")
@@ -33,12 +32,16 @@ def info(out=None) -> int:
     w(f"numpy {numpy.__version__}, pluggy {pluggy.__version__}\n\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # failures are listed below, with their cause
-        statuses = plugins.statuses()
-        bks = backends()
+        try:
+            statuses = plugins.statuses()
+            bks = backends()
+        except ValueError as e:  # a malformed environment variable, named in `e`
+            print(f"ember info: {e}", file=sys.stderr)
+            return 2
     w("plugins:\n")
-    for st in sorted(statuses, key=lambda s: s.name):
-        dist = f"{st.distribution} {st.version}" if st.distribution else "in-process"
-        line = f"  {st.name:<10} {st.state:<12} {dist}, API {st.api_version or '?'}"
+    for st in sorted(statuses, key=lambda s: (s.kind != "device", s.name)):
+        kind = " (command)" if st.kind == "command" else ""
+        line = f"  {st.name:<10} {st.state:<12} {st.origin}, API {st.api_version or '?'}{kind}"
         if st.cause is not None:
             line += f"\n             cause: {st.cause_text}"
         w(line + "\n")
@@ -57,6 +60,14 @@ def info(out=None) -> int:
     for lines in plugins.manager.hook.ember_info_report():
         for line in lines or []:
             w(f"  {line}\n")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            default = str(ember.get_default_device())
+        default += "".join(f"\n             ({m.message})" for m in caught)
+    except Exception as e:  # a malformed EMBER_BACKENDS is reported, not raised
+        default = f"none: {type(e).__name__}: {e}"
+    w(f"\ndefault device: {default}\n")
     w("\nenvironment:\n")
     for k in _ENV_VARS:
         if k in os.environ:
@@ -67,16 +78,20 @@ def info(out=None) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="ember", description="ember command-line tools")
+    """Run the ``ember`` command; returns its exit status."""
+    from ember import plugins
+    parser = argparse.ArgumentParser(
+        prog="ember", description="ember command-line tools",
+        epilog="Other subcommands come from command plugins (entry-point group "
+               "'ember.cli'): `ember conformance` from ember-conformance.")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("info", help="versions, plugins, devices, environment")
-    try:  # other distributions (ember-conformance) register subcommands on import
-        import ember_conformance.cli  # noqa: F401
-    except ImportError:
-        pass
-    for name, (help_, add_args, _) in SUBCOMMANDS.items():
-        add_args(sub.add_parser(name, help=help_))
+    sub.add_parser("info", help="versions, plugins, devices, environment").set_defaults(
+        run=lambda args: info())
+    plugins.load_commands()  # a failing one warns, and `ember info` lists it
+    try:
+        plugins.manager.hook.ember_cli_subcommands(subparsers=sub)
+    except Exception as e:  # `ember info` must work whatever a command plugin does
+        print(f"ember: a command plugin failed to add its subcommands: "
+              f"{type(e).__name__}: {e}", file=sys.stderr)
     args = parser.parse_args(argv)
-    if args.cmd == "info":
-        return info()
-    return SUBCOMMANDS[args.cmd][2](args)
+    return int(args.run(args))

@@ -49,7 +49,7 @@ class device:
             index = int(i)
         else:
             t = text
-        if not t or not t.replace("_", "").isalnum():
+        if not is_device_type(t):
             raise ValueError(f"device(): invalid device type {t!r}")
         if index is not None and (not isinstance(index, int) or index < 0):
             raise ValueError(f"device(): index must be a non-negative int, got {index!r}")
@@ -88,6 +88,11 @@ class device:
 
     def __reduce__(self):
         return (device, (self._str,))
+
+
+def is_device_type(text: str) -> bool:
+    """Whether ``text`` is a device-type name (``cpu``, ``my_dev2``; no index)."""
+    return bool(text) and text.replace("_", "").isalnum()
 
 
 def tensor_device(d: device) -> device:
@@ -176,11 +181,37 @@ def set_default_device(d) -> None:
 
 
 def get_default_device() -> device:
-    """The device factories use: set by ``set_default_device``, else the first entry of
-    ``EMBER_BACKENDS``, else ``cpu``."""
+    """The device factories use: set by ``set_default_device``, else the first
+    *available* device type of ``EMBER_BACKENDS`` (an order of preference; the ones
+    skipped are reported with a warning), else ``cpu``."""
     d = _default_device[0]
     if d is None:
-        order = [t.strip() for t in os.environ.get("EMBER_BACKENDS", "").split(",") if t.strip()]
-        d = device(order[0] if order else "cpu")
-        _default_device[0] = d
+        d = _default_device[0] = _preferred_device()
     return d
+
+
+def _preferred_device() -> device:
+    from . import plugins
+    order = plugins.backend_order()
+    if not order:
+        return device("cpu")
+    skipped = []
+    for t in order:
+        try:
+            b = get_backend(t)
+            reason = None if b.is_available() else b.unavailable_reason()
+        except BackendUnavailableError as e:
+            reason = str(e)
+        if reason is None:
+            break
+        skipped.append(f"{t} ({reason})")
+    else:
+        raise BackendUnavailableError(
+            f"EMBER_BACKENDS={os.environ.get('EMBER_BACKENDS', '')!r}: none of its device "
+            f"types is available: {'; '.join(skipped)}")
+    if skipped:
+        import warnings
+        warnings.warn(f"EMBER_BACKENDS={os.environ.get('EMBER_BACKENDS', '')!r}: "
+                      f"skipping unavailable {'; '.join(skipped)}; the default device is "
+                      f"{t}", RuntimeWarning, stacklevel=3)
+    return device(t)

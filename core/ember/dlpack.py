@@ -167,7 +167,7 @@ def from_dlpack(x: Any, /, *, device=None, copy: bool | None = None) -> Tensor:
 
 
 def _wrap(native, dev, arg: str) -> Tensor:
-    if native.dtype not in _dt.FROM_NP:
+    if _dt.lookup(native.dtype) is None:
         raise TypeError(f"from_dlpack(): argument '{arg}' has dtype {native.dtype}, which "
                         f"ember does not support (supported: "
                         f"{', '.join(d.name for d in _dt._ALL)})")

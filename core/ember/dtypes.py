@@ -45,6 +45,60 @@ def _by_name(name: str) -> dtype:
     return _NAMES[name]
 
 
+class _LazyDtype(dtype):
+    """A dtype whose numpy representation comes from an optional package, imported on
+    first use: ``ember.bfloat16`` exists without ``ml_dtypes``, and ``import ember`` does
+    not pay for it (ml_dtypes 0.7 takes 0.6-3 s to import)."""
+
+    __slots__ = ()
+    #: called with the dtype once its numpy representation is loaded (backends whose
+    #: kernels special-case it by numpy dtype keep their tables current this way)
+    _listeners: list = []
+
+    def __init__(self, name: str, itemsize: int, kind: str) -> None:
+        self.name = name
+        self.itemsize = itemsize
+        self._kind = kind
+        self.is_floating_point = kind == "f"
+        self.is_signed = kind == "f"
+
+    @property
+    def np(self) -> np.dtype:
+        try:
+            return dtype.np.__get__(self)  # the slot, once loaded
+        except AttributeError:
+            pass
+        try:
+            import ml_dtypes
+        except ImportError:
+            raise ModuleNotFoundError(
+                f"ember.{self.name} needs the ml_dtypes package for its host (numpy) "
+                f"representation: pip install 'ember[bfloat16]' (or ml_dtypes)",
+                name="ml_dtypes") from None
+        np_dtype = np.dtype(getattr(ml_dtypes, self.name))
+        dtype.np.__set__(self, np_dtype)
+        _register_native(self)
+        for listener in self._listeners:
+            listener(self)
+        return np_dtype
+
+    def when_loaded(self, listener) -> None:
+        """Call ``listener(self)`` once the numpy representation is loaded (now, if it
+        is), without loading it."""
+        self._listeners.append(listener)
+        if self.loaded:
+            listener(self)
+
+    @property
+    def loaded(self) -> _builtin_bool:
+        """Whether the numpy representation has been imported (no import happens here)."""
+        try:
+            dtype.np.__get__(self)
+            return True
+        except AttributeError:
+            return False
+
+
 bool = dtype("bool", np.bool_, "b")
 uint8 = dtype("uint8", np.uint8, "i")
 int8 = dtype("int8", np.int8, "i")
@@ -54,23 +108,25 @@ int64 = dtype("int64", np.int64, "i")
 float16 = dtype("float16", np.float16, "f")
 float32 = dtype("float32", np.float32, "f")
 float64 = dtype("float64", np.float64, "f")
+bfloat16 = _LazyDtype("bfloat16", 2, "f")
 
-try:  # bfloat16 comes cheaply from ml_dtypes (JAX's numpy extension types)
-    import ml_dtypes as _ml_dtypes
-
-    bfloat16: dtype | None = dtype("bfloat16", _ml_dtypes.bfloat16, "f")
-except ImportError:  # pragma: no cover - optional
-    bfloat16 = None
-
-_ALL = [d for d in (bool, uint8, int8, int16, int32, int64, float16, bfloat16,
-                    float32, float64) if d is not None]
+_ALL = [bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64]
 _NAMES = {d.name: d for d in _ALL}
 _NAMES.update(half=float16, float=float32, double=float64, long=int64, int=int32,
               short=int16)
-#: numpy dtype -> ember dtype; the hot path uses this to type native arrays.
-FROM_NP: dict[np.dtype, dtype] = {d.np: d for d in _ALL}
+#: numpy dtype -> ember dtype; the hot path uses this to type native arrays.  A lazy
+#: dtype enters it when its numpy representation is loaded.
+FROM_NP: dict[np.dtype, dtype] = {}
+
+
+def _register_native(d: dtype) -> None:
+    FROM_NP[d.np] = d
+    FROM_NP[d.np.type] = d  # also accept scalar types (np.float32)
+
+
 for _d in _ALL:
-    FROM_NP[_d.np.type] = _d  # also accept scalar types (np.float32)
+    if not isinstance(_d, _LazyDtype):
+        _register_native(_d)
 
 
 _FROM_NP_get = FROM_NP.__getitem__
@@ -80,9 +136,25 @@ def from_native(native_dtype) -> dtype:
     """The ember dtype of a native dtype (a numpy dtype, a scalar type or a name)."""
     d = FROM_NP.get(native_dtype)
     if d is None:
-        d = FROM_NP.get(np.dtype(native_dtype))
+        nd = np.dtype(native_dtype)
+        d = FROM_NP.get(nd)
+        if d is None and nd.name in _NAMES and isinstance(_NAMES[nd.name], _LazyDtype):
+            _NAMES[nd.name].np  # noqa: B018 - an array of it exists: load and register
+            d = FROM_NP.get(nd)
         if d is None:
             raise TypeError(f"ember has no dtype for native dtype {native_dtype!r}")
+    return d
+
+
+def lookup(native_dtype) -> dtype | None:
+    """The ember dtype of a native dtype, or None where ember has none (loads a lazy
+    dtype's package when an array of that dtype already exists)."""
+    d = FROM_NP.get(native_dtype)
+    if d is None:
+        try:
+            d = from_native(native_dtype)
+        except TypeError:
+            return None
     return d
 
 
@@ -136,9 +208,9 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     """The smallest dtype both ``a`` and ``b`` cast to safely (``torch.promote_types``)."""
     if a is b:
         return a
-    if bfloat16 is not None and {a, b} == {bfloat16, float16}:
+    if {a, b} == {bfloat16, float16}:
         return float32
-    if bfloat16 is not None and (a is bfloat16 or b is bfloat16):
+    if a is bfloat16 or b is bfloat16:
         other = b if a is bfloat16 else a
         return bfloat16 if other._kind != "f" else (float32 if other is float32 else
                                                     float64 if other is float64 else float32)
@@ -217,7 +289,11 @@ class finfo:
         d = as_dtype(d) if d is not None else get_default_dtype()
         if not d.is_floating_point:
             raise TypeError(f"finfo(): {d} is not a floating dtype")
-        info = np.finfo(d.np) if d is not bfloat16 else _ml_dtypes.finfo(d.np)
+        if d is bfloat16:
+            import ml_dtypes  # (loaded by d.np, which names the extra when it is missing)
+            info = ml_dtypes.finfo(d.np)
+        else:
+            info = np.finfo(d.np)
         self.dtype = d
         self.bits = d.itemsize * 8
         self.eps = float(info.eps)

@@ -1,14 +1,21 @@
 """Hook specifications of ember's plugin API (pluggy).
 
 A plugin is a module (or object) with functions marked ``@ember.hookimpl`` whose names
-are listed here.  It is found through the entry-point group ``ember`` — the entry
-point's *name* is the device type it provides, so ember can load just that plugin the
-first time the device type is used — or registered in-process with
-``ember.plugins.register(obj)``.
+are listed here.  ember calls every hook through its plugin manager
+(``ember.plugins.manager.hook.<name>``), never an implementation directly.
 
-Every plugin must also declare the plugin-API version it was written for as a module
-attribute ``EMBER_PLUGIN_API = "1.0"`` (or implement ``ember_plugin_api_version``); a
-different major version is refused with a clear message.
+A *device plugin* is found through the entry-point group ``ember``; the entry point's
+*name* is the device type it provides (and owns: no other distribution may provide
+it), so ember can load just that plugin the first time the device type is used.  A
+*command plugin* (entry-point group ``ember.cli``) adds subcommands to the ``ember``
+command and is loaded only by that command.  Either kind can also be registered
+in-process with ``ember.plugins.register(obj, name)``.
+
+Every plugin declares the plugin-API version it was written for as a module attribute
+``EMBER_PLUGIN_API = "1.1"`` (or implements ``ember_plugin_api_version``).  It loads
+when its major number equals ``ember.PLUGIN_API_VERSION``'s and its minor number is at
+most the core's (``ember.plugin_api.check``); otherwise it is refused, with that rule in
+the message, before any other hook of it is called.
 """
 
 from __future__ import annotations
@@ -19,24 +26,28 @@ hookspec = pluggy.HookspecMarker("ember")
 hookimpl = pluggy.HookimplMarker("ember")
 
 
-@hookspec
+@hookspec(firstresult=True)
 def ember_plugin_api_version() -> str:
-    """Return the plugin-API version this plugin targets (``"1.0"``).
+    """Return the plugin-API version this plugin targets (``"1.1"``).
 
-    Alternative to the module attribute ``EMBER_PLUGIN_API``.  The major number must
-    equal ``ember.PLUGIN_API_VERSION``'s; the minor number may be lower.
+    Alternative to the module attribute ``EMBER_PLUGIN_API``.  It is asked before the
+    plugin's other hooks are wired in, so it must not depend on them.  The major number
+    must equal ``ember.PLUGIN_API_VERSION``'s; the minor number may be lower, never
+    higher.
     """
 
 
 @hookspec
 def ember_backend_create() -> Backend | list[Backend] | None:  # noqa: F821
-    """Return the plugin's backend(s): ``ember.backend.Backend`` instances, one per
-    device type it drives.
+    """Return the plugin's backend: an ``ember.backend.Backend`` whose ``device_type``
+    equals the plugin's name (its entry-point name), or ``None`` for a plugin that only
+    adds kernels to other devices.
 
-    Called once, when the plugin is loaded.  Raising here marks the plugin as failed
-    (with this exception as the cause) without breaking ``import ember``.  A backend
-    whose runtime is installed but which finds no device should still be returned:
-    its ``device_count()`` is 0 and ``unavailable_reason()`` says why.
+    Called once, for this plugin only, when it is loaded.  Raising here marks the
+    plugin as failed (with this exception as the cause) without breaking
+    ``import ember``.  A backend whose runtime is installed but which finds no device
+    should still be returned: its ``device_count()`` is 0 and ``unavailable_reason()``
+    says why.  A device type another plugin already provides is refused.
     """
 
 
@@ -44,13 +55,30 @@ def ember_backend_create() -> Backend | list[Backend] | None:  # noqa: F821
 def ember_kernels_register(backend: Backend) -> None:  # noqa: F821
     """Add or override kernels of ``backend`` (any plugin, any device type).
 
-    Called for every backend after all plugins' ``ember_backend_create``.  This is how
-    a plugin extends another one's device (``ember-jetson`` over ``ember-cuda``) or a
-    library adds a fused kernel for an existing device:
-    ``backend.kernels["softmax"] = my_softmax``.
+    Called for each backend once it is created (every plugin registered at that moment
+    is told), and, for a plugin registered later, at its registration for every backend
+    that exists then — so the order in which plugins load does not matter.  This is how
+    a plugin extends another one's device or a library adds a fused kernel for an
+    existing device: ``backend.kernels["softmax"] = my_softmax``.  (Not a pluggy
+    *historic* hook: history cannot be retracted, and a backend removed with
+    ``ember.plugins.unregister`` must not be handed to plugins registered afterwards.)
     """
 
 
 @hookspec
 def ember_info_report() -> list[str] | None:
     """Return extra lines for ``ember info`` (runtime versions, driver quirks)."""
+
+
+@hookspec
+def ember_cli_subcommands(subparsers) -> None:
+    """Add subcommands to the ``ember`` command (plugin API >= 1.1).
+
+    ``subparsers`` is the ``argparse`` sub-parser collection of ``ember``.  Add each
+    command with ``p = subparsers.add_parser(name, help=...)``, its arguments on ``p``,
+    and ``p.set_defaults(run=fn)``: ``ember <name> ...`` then calls ``fn(args)`` and
+    exits with the ``int`` it returns.  Names are first come, first served; ``info``
+    is the core's.  Command plugins are found through the entry-point group
+    ``ember.cli`` (``ember-conformance`` adds ``ember conformance`` this way); the
+    ``ember`` command loads them, ``import ember`` never does.
+    """

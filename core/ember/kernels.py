@@ -27,9 +27,9 @@ argument and return nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
+from .environment import flag as _flag
 from .errors import KernelContractError, NotImplementedForDevice
 
 __all__ = ["BoxedKernel", "resolve", "implementation", "CHECK_ENV", "CPU_FALLBACK_ENV",
@@ -47,10 +47,6 @@ _FLAT = frozenset({int, type(None), slice, type(Ellipsis)})
 _CACHE_LIMIT = 4096
 
 Tensor = None  # ember.Tensor, read from the dispatcher when the first kernel is resolved
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes", "on")
 
 
 def cpu_fallback_enabled() -> bool:
@@ -121,6 +117,9 @@ def resolve(od, backend) -> BoxedKernel:
         return BoxedKernel(od, backend, how, _decomposed(od), reentrant=True)
     if how == "cpu_fallback":
         return BoxedKernel(od, backend, how, _cpu_fallback(od), reentrant=True)
+    from .plugin_api import too_old
+    if (why := too_old(od.name, backend)) is not None:
+        raise NotImplementedForDevice(f"{od.name}(): {why}")
     raise NotImplementedForDevice(
         f"{od.name}(): not implemented for device type '{backend.device_type}' "
         f"(backend '{backend.name}' has no kernel and the op has no decomposition). "

@@ -33,6 +33,18 @@ class CheckpointError(EmberError, ValueError):
     """A file is not a readable ember checkpoint (truncated, corrupt, or foreign)."""
 
 
+def _safetensors():
+    """``safetensors.numpy``, imported on first save/load: it is the ``io`` extra, not a
+    dependency of ``import ember``."""
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise ModuleNotFoundError(
+            "ember.save()/ember.load() need the safetensors package: "
+            "pip install 'ember[io]' (or safetensors)", name="safetensors") from None
+    return safetensors.numpy
+
+
 # --- encoding ----------------------------------------------------------------------------
 
 class _Encoder:
@@ -91,7 +103,7 @@ def _storage_array(arr: np.ndarray) -> np.ndarray:
     # view: store their raw bytes; the JSON keeps the real dtype.
     if arr.dtype == np.bool_:
         return arr.view(np.uint8)
-    if arr.dtype == _dt.bfloat16.np:
+    if arr.dtype.name == "bfloat16":  # (by name: comparing with bfloat16.np would load it)
         return arr.view(np.uint16)
     return arr
 
@@ -101,7 +113,7 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     (a ``state_dict``, an optimizer's ``state_dict``, …) — to a path or binary file."""
     import json  # (here, not at the top: json costs ~3 ms of every `import ember`)
 
-    from safetensors.numpy import save as st_save
+    st_save = _safetensors().save
     enc = _Encoder()
     structure = enc.encode(obj, "the top level")
     meta = {"format": FORMAT, "version": str(VERSION), "structure": json.dumps(structure)}
@@ -197,7 +209,7 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, weights_only: bool 
     """
     import json
 
-    from safetensors.numpy import load as st_load
+    st_load = _safetensors().load
 
     from .tensor import tensor as _tensor
     name = os.fspath(f) if not hasattr(f, "read") else getattr(f, "name", "<file>")

@@ -410,7 +410,7 @@ def _host_array(data, dtype: _dt.dtype | None, fn: str) -> np.ndarray:
             arr = arr.astype(np.int64)
     if dtype is not None:
         arr = arr.astype(dtype.np, copy=False)
-    elif arr.dtype not in _FROM_NP:
+    elif _dt.lookup(arr.dtype) is None:
         raise TypeError(f"{fn}(): ember has no dtype for numpy dtype {arr.dtype}")
     return arr
 
@@ -438,7 +438,7 @@ def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
         return data.to(device=device, dtype=dt)
     dev = tensor_device(_device(device) if device is not None else get_default_device())
     if isinstance(data, np.ndarray) and dev.type == "cpu" and (dt is None or dt.np == data.dtype) \
-            and data.dtype in _FROM_NP:
+            and _dt.lookup(data.dtype) is not None:
         return Tensor._make(data, dev)
     return tensor(data, dtype=dt, device=dev)
 
@@ -447,10 +447,10 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A CPU tensor sharing memory with ``array`` (writes show on both sides)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy(): expected np.ndarray, got {type(array).__name__}")
-    if array.dtype not in _FROM_NP:
+    if _dt.lookup(array.dtype) is None:
         raise TypeError(f"from_numpy(): can't convert np.ndarray of type {array.dtype}; "
                         f"the only supported types are: "
-                        f"{', '.join(sorted({d.name for d in _FROM_NP.values()}))}")
+                        f"{', '.join(sorted(d.name for d in _dt._ALL))}")
     if not array.flags.writeable:
         import warnings
         warnings.warn("from_numpy(): the given NumPy array is not writable; the tensor "

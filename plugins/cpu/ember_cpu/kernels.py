@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 
+from ember import dtypes as _dt
+
 _erf_fn = None
 
 
@@ -33,16 +35,22 @@ warnings.filterwarnings("ignore", message=r"(divide by zero|invalid value|overfl
                         r"encountered", category=RuntimeWarning, module=r"ember_cpu\.kernels")
 
 
-try:
-    import ml_dtypes as _ml
-except ImportError:  # pragma: no cover - bfloat16 is optional
-    _ml = None
-
 KERNELS: dict = {}
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
-_BF16 = _ml.bfloat16 if _ml is not None else None
-_BF16_DT = np.dtype(_BF16) if _BF16 is not None else None
+# bfloat16's numpy dtype (ml_dtypes) loads on its first use, not with this plugin; until
+# then no array can have it, and the checks below compare with None.
+_BF16_DT = None
+_HALF = {np.dtype(np.float16)}  # dtypes whose sums and products accumulate in float32
+
+
+def _bfloat16_loaded(d) -> None:
+    global _BF16_DT
+    _BF16_DT = d.np
+    _HALF.add(d.np)
+
+
+_dt.bfloat16.when_loaded(_bfloat16_loaded)
 _ndarray = np.ndarray
 _asarray = np.asarray
 
@@ -81,7 +89,7 @@ def _bf16_numbers(f, args, r):
     cast to the computation dtype (``where``'s condition stays bool)."""
     for a in args:  # a plain loop: this runs for every float result
         if a.__class__ is _ndarray and a.dtype is _BF16_DT:
-            return _asarray(f(*[np.asarray(v, _BF16) if v.__class__ in _PYNUM else v
+            return _asarray(f(*[np.asarray(v, _BF16_DT) if v.__class__ in _PYNUM else v
                                 for v in args]))
     return r
 
@@ -370,7 +378,6 @@ def _acc(dtype):
     return _F32 if dtype.is_floating_point and dtype.itemsize < 4 else dtype.np
 
 
-_HALF = {np.dtype(np.float16)} | ({np.dtype(_ml.bfloat16)} if _ml is not None else set())
 
 
 def _reduce(f, a, dim, keepdim, dtype):
@@ -543,7 +550,6 @@ def _promoted(arrays):
     bfloat16 and int/float mixes)."""
     if len({a.dtype for a in arrays}) == 1:
         return arrays
-    from ember import dtypes as _dt
     d = _dt.FROM_NP[arrays[0].dtype]
     for a in arrays[1:]:
         d = _dt.promote_types(d, _dt.FROM_NP[a.dtype])

@@ -9,13 +9,13 @@ devices, never at ``import ember``.
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
 
 from ember import dtypes as _dt
 from ember.backend import Backend
+from ember.environment import flag
 from ember.errors import BackendUnavailableError
 
 from .array import CLArray, Storage
@@ -27,7 +27,7 @@ ANY_DEVICE_ENV = "EMBER_ROCM_ANY_DEVICE"
 
 
 def _any_device() -> bool:
-    return os.environ.get(ANY_DEVICE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    return flag(ANY_DEVICE_ENV)
 
 
 def _is_amd_gpu(dev) -> bool:
