@@ -187,10 +187,15 @@ def _key_parts(od) -> tuple[list[str], list[str], list[str]]:
             keys.append(f"tuple([(x.shape, x.dtype) for x in {n}])")
             nat.append(n)
         elif a.is_tensor and pointwise:  # a Python number may stand for a tensor
-            prelude.append(f"    {n} = {v} if {v}.__class__ in _N or {v} is None else {v}._data")
             num = f"({v}.__class__, {v})" if a.name in reads else f"{v}.__class__"
-            keys.append(f"None if {v} is None else {num} if {n} is {v} "
-                        f"else ({n}.shape, {n}.dtype)")
+            if a.optional or a.has_default:
+                prelude.append(f"    {n} = {v} if {v}.__class__ in _N or {v} is None "
+                               f"else {v}._data")
+                keys.append(f"None if {v} is None else {num} if {n} is {v} "
+                            f"else ({n}.shape, {n}.dtype)")
+            else:  # (the dispatcher refuses None here)
+                prelude.append(f"    {n} = {v} if {v}.__class__ in _N else {v}._data")
+                keys.append(f"{num} if {n} is {v} else ({n}.shape, {n}.dtype)")
             nat.append(n)
         elif a.is_tensor and (a.optional or a.has_default):
             prelude.append(f"    {n} = None if {v} is None else {v}._data")

@@ -642,26 +642,23 @@ def getitem(self, key):
         from ..tensor import Tensor as _T
         _Tensor = _T
     c = key.__class__
-    if c is int:
-        idx = (key,)
-        basic = True
-    elif c is tuple:
-        idx = key
-        basic = _is_basic(key)
-    elif c is slice:
-        idx = (key,)
-        basic = _is_basic(idx)
-    else:
-        basic = False
-    if basic:
+    if c is int or c is tuple or c is slice:
+        idx = key if c is tuple else (key,)
         if not self._requires_grad and not _state.keys:
             # The dispatcher's common case for the commonest front end: no grad, no
             # functionality key -> basic_index's boxed kernel on this backend, which
-            # validates (cached), runs and wraps the view.
+            # validates (its outcome cached per index), runs and wraps the view.  Its
+            # shape rule refuses what is not a basic index (tensors, lists, masks):
+            # those take the general path below, which also raises the clear error
+            # for a bad basic index.
             dev = self._device
             k = _BASIC_KERNELS.get(dev.type) or _backend_kernel(_BASIC_OP, dev.type)
-            return k.run(_BASIC_OP, dev, (self, idx))
-        return basic_index(self, idx)
+            try:
+                return k.run(_BASIC_OP, dev, (self, idx))
+            except OpError:
+                pass
+        elif c is int or _is_basic(idx):
+            return basic_index(self, idx)
     if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
             and self._data.shape:
         return index(self, (key,))  # t[int_tensor]: straight to the gather primitive
