@@ -401,11 +401,11 @@ def _finish(out, od, dev, args, info):
 def _adapt(od, fn, backend, how: str) -> BoxedKernel:
     """Box a backend's native kernel ``fn`` for op ``od``."""
     info = _layout(od)
-    check = _validator(od)
     rule = od.values
     if od.promotion is not None and "pointwise" in od.tags and not od.is_inplace:
-        return BoxedKernel(od, backend, how, _pointwise_runner(od, fn, backend, info),
-                           check=check)
+        run, check = _pointwise_runner(od, fn, backend, info)
+        return BoxedKernel(od, backend, how, run, check=check)
+    check = _validator(od)
     if od.is_inplace:
         return BoxedKernel(od, backend, how, _inplace_runner(od, fn, backend, info, check),
                            check=check)
@@ -494,10 +494,11 @@ def _generated_runner(od, fn, check):
 
 
 def _pointwise_runner(od, fn, backend, info):
-    """The hot path of elementwise ops, generated for the op's signature.  Validation
-    and promotion depend only on the validation key (``_key_parts``), so their outcome
-    (the spec, the computation dtype and which operands to cast) is cached per key: a
-    repeated call is a key, a lookup, the kernel and a wrap."""
+    """The hot path of elementwise ops, generated for the op's signature: ``(run,
+    check)``.  Validation and promotion depend only on the validation key
+    (``_key_parts``), so their outcome (the computation dtype, which operands to cast,
+    the spec) is cached per key in the boxed kernel's one cache: a repeated call is a
+    key, a lookup, the kernel and a wrap."""
     from .ops._rules import pointwise_dtypes
     meta = od.meta
     tpos = info["tensor"]
@@ -544,9 +545,15 @@ def _pointwise_runner(od, fn, backend, info):
         lines.append("    rule(hit[2], *args)")
     lines += ["    if hit[1]:", f"        return make(cast_call({_tuple(call)}, hit), dev)",
               f"    return make(fn({', '.join(call)}), dev)"]
+    # check(args) -> spec through the same cache (for callers that only validate)
+    lines += ["def check(args):", _unpack(od), *prelude, f"    key = {_tuple(keys)}",
+              "    hit = cache.get(key)", "    if hit is None:", "        hit = slow(args, key)",
+              "    return hit[2]"]
     env = {"fn": fn, "cache": cache, "slow": slow, "cast_call": cast_call, "rule": rule,
            "make": Tensor._make, "_T": Tensor}
-    return _compile(od, [ln for ln in lines if ln], env, "pointwise runner")["run"]
+    env = _compile(od, [ln for ln in lines if ln], env, "pointwise runner")
+    env["check"].cache = cache
+    return env["run"], env["check"]
 
 
 # --- kernels that are not a backend's own ------------------------------------------------
