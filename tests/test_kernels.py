@@ -116,6 +116,18 @@ def test_division_that_is_not_by_zero_still_computes(device):
     assert ints([], device).__floordiv__(ints([], device)).tolist() == []
 
 
+@pytest.mark.skipif(torch is None, reason="PyTorch (the test oracle) is not installed")
+def test_sign_of_nan_and_bool_pow_agree_with_pytorch_on_every_backend(device):
+    x = [float("nan"), -0.0, -2.0, 3.0]
+    assert ember.sign(ember.tensor(x, device=device)).tolist() == \
+        torch.sign(torch.tensor(x)).tolist()
+    b = ember.tensor([True, False], device=device)
+    for exponent in (2, 0.5):
+        e, t = b ** exponent, torch.tensor([True, False]) ** exponent
+        assert e.dtype.name == str(t.dtype).removeprefix("torch.")
+        assert e.tolist() == t.tolist()
+
+
 def test_cpu_kernels_carry_no_division_policy():
     """The CPU plugin supplies arithmetic: its kernel divides (numpy gives 0); the
     core's rule is what raises."""
