@@ -171,7 +171,6 @@ def conv_int(x, op, arg):
         return operator.index(x)
     except TypeError:
         pass
-    from .tensor import Tensor
     if isinstance(x, Tensor) and x.ndim == 0 and not x.dtype.is_floating_point:
         return int(x.item())
     raise _bad(op, arg, "int", x)
@@ -190,7 +189,6 @@ def conv_float(x, op, arg):
         return x
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         return float(x)
-    from .tensor import Tensor
     if isinstance(x, Tensor) and x.ndim == 0:
         return float(x.item())
     try:
@@ -219,7 +217,6 @@ _SCALAR_TYPES = (bool, int, float)
 def conv_scalar(x, op, arg):
     if x.__class__ in _SCALAR_TYPES:
         return x
-    from .tensor import Tensor
     if isinstance(x, Tensor):
         if x.numel() != 1:
             raise OpError(f"{op}(): argument '{arg}' must be a Number or a one-element "
