@@ -499,7 +499,7 @@ def _pointwise_runner(od, fn, backend, info):
     (``_key_parts``), so their outcome (the computation dtype, which operands to cast,
     the spec) is cached per key in the boxed kernel's one cache: a repeated call is a
     key, a lookup, the kernel and a wrap."""
-    from .ops._rules import pointwise_dtypes
+    from .dtypes import pointwise_dtypes
     meta = od.meta
     tpos = info["tensor"]
     cast = backend.kernels.get("astype")
@@ -511,7 +511,7 @@ def _pointwise_runner(od, fn, backend, info):
     def slow(args, key):
         spec = meta(*args)  # raises the op's clear error for bad shapes or dtypes
         ops = [args[i] for i in tpos if args[i] is not None]
-        compute, _ = pointwise_dtypes(od, ops)
+        compute, _ = pointwise_dtypes(od.promotion, ops)
         casts = tuple(i for i in tpos if args[i] is not None and i not in no_cast
                       and args[i].__class__ not in _NUMBERS
                       and args[i]._data.dtype != compute.np)
