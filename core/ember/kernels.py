@@ -209,7 +209,11 @@ def _key_parts(od) -> tuple[list[str], list[str], list[str]]:
             keys.append(f"({v}.__class__, {v})")
             nat.append(v)
         elif a.type == "Any":  # index tuples: may hold tensors and (unhashable) slices
-            prelude.append(f"    k{i}, {n} = _any_arg({v})")
+            # (t[i], the commonest index, inline: a tuple of one int is its own key)
+            prelude += [f"    if {v}.__class__ is tuple and len({v}) == 1 "
+                        f"and {v}[0].__class__ is int:",
+                        f"        k{i} = {n} = {v}", "    else:",
+                        f"        k{i}, {n} = _any_arg({v})"]
             keys.append(f"k{i}")
             nat.append(n)
         elif a.type == "Generator":
