@@ -45,6 +45,11 @@ class Backend:
     observes_allocations: bool = False
     #: dtypes the backend supports natively (``None``: all of ember's).
     supported_dtypes: frozenset | None = None
+    #: Ops whose kernels in ``kernels`` run through the CPU plugin (host round trips):
+    #: declared so that the coverage report counts them as CPU fallback (``F``).
+    cpu_kernels: frozenset = frozenset()
+    #: True only for the ``meta`` device, whose kernels are the ops' shape rules.
+    is_meta: bool = False
 
     def __init__(self) -> None:
         self.kernels: dict[str, Callable] = {}

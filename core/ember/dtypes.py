@@ -195,7 +195,6 @@ def set_default_dtype(d: dtype) -> None:
         raise TypeError(f"set_default_dtype(): only floating dtypes are allowed, got {d}")
     _default[0] = d
     _result_type_cached.cache_clear()
-    from .ops._rules import _pointwise_dtypes
     from .dispatch import clear_cache
     _pointwise_dtypes.cache_clear()
     clear_cache()  # kernels cache promotion outcomes that depend on the default
@@ -374,3 +373,36 @@ def as_c_int(value: int, d: dtype) -> int:
     bits = d.itemsize * 8
     v = int(value) & ((1 << bits) - 1)
     return v - (1 << bits) if d.is_signed and v >> (bits - 1) else v
+
+
+# --- promotion of pointwise ops ------------------------------------------------------------
+
+_OPERAND_NUMBERS = (_builtin_bool, int, float)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pointwise_dtypes(promotion: str, key) -> tuple:
+    compute = _result_type_cached(key)
+    if promotion == "int_to_float" and not compute.is_floating_point:
+        compute = get_default_dtype()
+    if promotion == "always_bool":
+        return compute, bool
+    if promotion == "bool_to_long" and compute is bool:
+        return int64, int64
+    return compute, compute
+
+
+def pointwise_dtypes(promotion: str, operands) -> tuple:
+    """``(computation dtype, result dtype)`` of a pointwise op's operands (tensors and
+    Python numbers, ``None`` skipped), by PyTorch's promotion and the op's promotion
+    kind (``default``, ``int_to_float``, ``always_bool``, ``bool_to_long``)."""
+    key = []
+    for x in operands:
+        if x is None:
+            continue
+        if x.__class__ in _OPERAND_NUMBERS:
+            key.append((0 if x.__class__ is _builtin_bool else 1 if x.__class__ is int else 2,
+                        None))
+        else:
+            key.append((_FROM_NP_get(x._data.dtype), len(x._data.shape) == 0))
+    return _pointwise_dtypes(promotion, tuple(key))

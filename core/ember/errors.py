@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 __all__ = ["EmberError", "OpError", "DeviceError", "BackendUnavailableError",
-           "NotImplementedForDevice", "OutOfMemoryError", "PluginError"]
+           "NotImplementedForDevice", "OutOfMemoryError", "PluginError",
+           "IntegerDivisionByZero", "KernelContractError"]
 
 
 class EmberError(RuntimeError):
@@ -32,3 +33,13 @@ class OutOfMemoryError(EmberError, MemoryError):
 
 class PluginError(EmberError):
     """A plugin could not be loaded or registered."""
+
+
+class IntegerDivisionByZero(EmberError, ZeroDivisionError):
+    """Integer division (``//``, ``%``, ``fmod``) by zero: PyTorch raises, on every
+    backend (the core checks the divisor; kernels only compute)."""
+
+
+class KernelContractError(EmberError):
+    """A backend's kernel returned a result that breaks the schema's promise (shape,
+    dtype or device); raised by the debug check ``EMBER_CHECK_KERNELS=1``."""

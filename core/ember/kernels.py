@@ -1,27 +1,156 @@
-"""Boxed kernels: how the dispatcher runs a backend's native kernel, a decomposition,
-the meta shape rule, or the CPU fallback for one op.
+"""Boxed kernels: one object per (op, backend) that says how the op runs there.
+
+:class:`BoxedKernel` is the contract between the dispatcher and a backend.  It owns,
+for one op on one backend:
+
+* resolution: the backend's native kernel, the meta device's shape rule, the op's
+  decomposition into other ops, or the CPU fallback (:func:`implementation` is the one
+  answer to "how is this op implemented here", for the dispatcher and for reports);
+* validation: the op's shape rule, its outcome cached under a key derived from the
+  schema (every argument the rule reads, see :func:`_key_parts`), and the op's value
+  rule (integer division by zero, loss targets, probabilities), so PyTorch's semantics
+  hold on every backend;
+* Python ints beyond an integer dtype: fill values and pointwise operands reach the
+  backend wrapped as C casts them (``uint8`` -1 is 255; ``int8 + 1000`` adds -24), or
+  refused where the op says so (``pow``'s exponent, ``where``'s values);
+* casting of inputs to the op's computation dtype and wrapping of results into
+  ``Tensor`` (views share their base's version counter);
+* whether it re-enters the dispatcher (decompositions and the CPU fallback call ember
+  ops; autograd runs those with recording off);
+* the debug check of kernel outputs (``EMBER_CHECK_KERNELS=1``): every result is
+  compared with the shape, dtype and device the schema promises.  It is chosen when a
+  kernel is resolved, so it costs nothing when off.
 
 A backend's native kernel sees native arrays only (numpy, cupy, pyopencl, dpnp …):
 arguments arrive in schema order with every ``Tensor`` replaced by its native array,
 inputs already cast to the op's computation dtype, a ``None`` dtype filled in from the
 shape rule, and ``Generator`` replaced by the device's native generator state.  It
 returns a native array (or a tuple of them); in-place kernels write into their first
-argument and return nothing.  Validation, promotion, views, version counters and
-wrapping into ``Tensor`` all happen here, once, for every backend.
+argument and return nothing.
 """
 
 from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 
 from . import dtypes as _dt
-from .dispatch import warn_fallback_once
-from .errors import OutOfMemoryError
+from .environment import flag as _flag
+from .errors import KernelContractError, NotImplementedForDevice, OutOfMemoryError
 from .schema import Spec
+
+__all__ = ["BoxedKernel", "resolve", "implementation", "CHECK_ENV", "CPU_FALLBACK_ENV",
+           "cpu_fallback_enabled"]
 
 _FRONTEND_ARGS = ("requires_grad", "pin_memory")
 
+#: Environment variable that turns on the debug check of kernel outputs.
+CHECK_ENV = "EMBER_CHECK_KERNELS"
+#: Environment variable that lets ops missing on a device run on the CPU.
+CPU_FALLBACK_ENV = "EMBER_CPU_FALLBACK"
+
+_NUMBERS = frozenset({int, float, bool})
+_FLAT = frozenset({int, type(None), slice, type(Ellipsis)})
+_CACHE_LIMIT = 4096
+
+Tensor = None  # ember.Tensor, read from the dispatcher when the first kernel is resolved
+
+
+def cpu_fallback_enabled() -> bool:
+    """Whether ops missing on a device may run on the CPU (``EMBER_CPU_FALLBACK=1``)."""
+    return _flag(CPU_FALLBACK_ENV)
+
+
+class BoxedKernel:
+    """How op ``op`` runs on ``backend``: ``run(od, dev, args)`` with ``args`` in schema
+    order, returning ``Tensor`` results.
+
+    ``how`` is ``native``, ``decomposition`` or ``cpu_fallback`` (the report's N, D, F);
+    ``reentrant`` says whether ``run`` calls ember ops itself (then autograd runs it
+    with recording off, PyTorch's AutoDispatchBelowAutograd).
+    """
+
+    __slots__ = ("op", "backend", "how", "reentrant", "run", "check")
+
+    def __init__(self, op, backend, how: str, run: Callable, *, reentrant: bool = False,
+                 check: Callable | None = None) -> None:
+        self.op = op
+        self.backend = backend
+        self.how = how
+        self.reentrant = reentrant
+        #: ``check(args) -> spec``: the shape rule with its validation cache
+        self.check = check
+        # (in-place kernels return nothing: the core returns their target)
+        if _flag(CHECK_ENV) and op.meta is not None and not op.is_inplace \
+                and not getattr(backend, "is_meta", False):
+            run = _checked(self, run)
+        self.run = run
+
+    def __repr__(self) -> str:
+        return (f"<BoxedKernel {self.op.name} on {self.backend.device_type!r}: {self.how}"
+                f"{', reentrant' if self.reentrant else ''}>")
+
+
+def implementation(od, backend) -> str:
+    """How ``od`` runs on ``backend``: ``native``, ``decomposition``, ``cpu_fallback``
+    or ``missing`` (the one answer, for the dispatcher and the coverage report)."""
+    if od.name in backend.kernels:
+        # a kernel the backend runs through the CPU plugin (host round trips)
+        return "cpu_fallback" if od.name in backend.cpu_kernels else "native"
+    if getattr(backend, "is_meta", False) and od.meta is not None and (
+            od.is_primitive or od.decomposition is None):
+        return "native"  # the meta device's kernel is the shape rule
+    if od.decomposition is not None:
+        return "decomposition"
+    if _default_kernel(od, backend) is not None:
+        return "native"
+    if cpu_fallback_enabled() and backend.device_type != "cpu":
+        return "cpu_fallback"
+    return "missing"
+
+
+def resolve(od, backend) -> BoxedKernel:
+    """The boxed kernel of ``od`` on ``backend`` (the dispatcher caches it per op)."""
+    _bind()
+    how = implementation(od, backend)
+    native = backend.kernels.get(od.name)
+    if native is None and how == "native" and not getattr(backend, "is_meta", False):
+        native = _default_kernel(od, backend)
+    if native is not None:
+        return _adapt(od, native, backend, how)
+    if how == "native":  # meta
+        return BoxedKernel(od, backend, how, _meta_runner(od))
+    if how == "decomposition":
+        return BoxedKernel(od, backend, how, _decomposed(od, backend), reentrant=True)
+    if how == "cpu_fallback":
+        return BoxedKernel(od, backend, how, _cpu_fallback(od), reentrant=True)
+    from .plugin_api import too_old
+    if (why := too_old(od.name, backend)) is not None:
+        raise NotImplementedForDevice(f"{od.name}(): {why}")
+    raise NotImplementedForDevice(
+        f"{od.name}(): not implemented for device type '{backend.device_type}' "
+        f"(backend '{backend.name}' has no kernel and the op has no decomposition). "
+        f"Set {CPU_FALLBACK_ENV}=1 to run it on the CPU instead (slow; warns once per op).")
+
+
+def _default_kernel(od, backend):
+    """The core's default kernel for an op a backend may leave out (host-side random
+    generation for backends whose generator is numpy's)."""
+    if "random" not in od.tags:
+        return None
+    from .random import host_kernel
+    return host_kernel(od.name, backend)
+
+
+def _bind() -> None:
+    global Tensor
+    if Tensor is None:
+        from .dispatch import _Tensor
+        Tensor = _Tensor
+
+
+# --- per-op facts -----------------------------------------------------------------------
 
 def _layout(od):
     """Per-op facts the adapters need, computed once."""
@@ -42,6 +171,107 @@ def _layout(od):
     return info
 
 
+# --- the validation key: one definition, generated into every runner -------------------
+
+def _key_parts(od) -> tuple[list[str], list[str], list[str]]:
+    """The validation key of ``od``'s calls, as generated code over ``a0, a1, …``.
+
+    Returns (prelude lines, one key expression per argument, one native-argument
+    expression per argument).  The key holds every argument the shape rule reads:
+    tensors by (shape, dtype); a Python number standing for a tensor (pointwise ops) by
+    its class, and by its value too where the rule reads it (``meta.reads``: ``pow``'s
+    negative integer exponents); every other argument by value (Scalars also by class:
+    ``1`` and ``1.0`` give different dtypes; ``alpha`` is one); generators not at all.
+    """
+    # A Python number may stand for a tensor in a pointwise op with several tensor
+    # arguments (with one, the dispatcher has refused a call without a tensor).
+    pointwise = "pointwise" in od.tags and len(od.tensor_args) > 1
+    reads = getattr(od.meta, "reads", ())
+    prelude, keys, nat = [], [], []
+    for i, a in enumerate(od.args):
+        v, n = f"a{i}", f"n{i}"
+        if a.is_tensor and a.is_list:
+            prelude.append(f"    {n} = [t._data for t in {v}]")
+            keys.append(f"tuple([(x.shape, x.dtype) for x in {n}])")
+            nat.append(n)
+        elif a.is_tensor and pointwise:  # a Python number may stand for a tensor
+            num = f"({v}.__class__, {v})" if a.name in reads else f"{v}.__class__"
+            if a.optional or a.has_default:
+                prelude.append(f"    {n} = {v} if {v}.__class__ in _N or {v} is None "
+                               f"else {v}._data")
+                keys.append(f"None if {v} is None else {num} if {n} is {v} "
+                            f"else ({n}.shape, {n}.dtype)")
+            else:  # (the dispatcher refuses None here)
+                prelude.append(f"    {n} = {v} if {v}.__class__ in _N else {v}._data")
+                keys.append(f"{num} if {n} is {v} else ({n}.shape, {n}.dtype)")
+            nat.append(n)
+        elif a.is_tensor and (a.optional or a.has_default):
+            prelude.append(f"    {n} = None if {v} is None else {v}._data")
+            keys.append(f"None if {n} is None else ({n}.shape, {n}.dtype)")
+            nat.append(n)
+        elif a.is_tensor:  # (two flat entries: one tuple less to build per call)
+            prelude.append(f"    {n} = {v}._data")
+            keys.append(f"{n}.shape, {n}.dtype")
+            nat.append(n)
+        elif a.type == "Scalar":
+            keys.append(f"({v}.__class__, {v})")
+            nat.append(v)
+        elif a.type == "Any":  # index tuples: may hold tensors and (unhashable) slices
+            # (t[i], the commonest index, inline: a tuple of one int is its own key)
+            prelude += [f"    if {v}.__class__ is tuple and len({v}) == 1 "
+                        f"and {v}[0].__class__ is int:",
+                        f"        k{i} = {n} = {v}", "    else:",
+                        f"        k{i}, {n} = _any_arg({v})"]
+            keys.append(f"k{i}")
+            nat.append(n)
+        elif a.type == "Generator":
+            keys.append("None")  # generators do not change shapes
+            nat.append(v)
+        else:
+            keys.append(v)
+            nat.append(v)
+    return prelude, keys, nat
+
+
+def _unpack(od) -> str:
+    n = len(od.args)
+    if n == 0:
+        return ""
+    return f"    {', '.join(f'a{i}' for i in range(n))}{',' if n == 1 else ''} = args"
+
+
+def _tuple(items) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _compile(od, lines: list[str], env: dict, what: str):
+    env.update({"_N": _NUMBERS, "_any_arg": _any_arg, "_LIMIT": _CACHE_LIMIT})
+    exec(compile("\n".join(lines) + "\n", f"<ember {what} {od.name}>", "exec"), env)
+    return env
+
+
+def _validator(od):
+    """``check(args) -> spec``: the op's shape rule, its outcome cached per key
+    (unhashable keys skip the cache; the cache is bounded).  ``check.cache`` is the
+    cache the generated runners share."""
+    meta = od.meta
+    if meta is None:
+        return None
+    prelude, keys, _ = _key_parts(od)
+    lines = ["def check(args):", _unpack(od), *prelude, f"    key = {_tuple(keys)}",
+             "    try:", "        spec = cache.get(key)", "    except TypeError:",
+             "        return meta(*args)", "    if spec is None:", "        spec = meta(*args)",
+             "        if len(cache) > _LIMIT:", "            cache.clear()",
+             "        cache[key] = spec", "    return spec"]
+    cache: dict = {}
+    check = _compile(od, [ln for ln in lines if ln], {"meta": meta, "cache": cache},
+                     "validator")["check"]
+    check.cache = cache
+    return check
+
+
+# --- arguments and results --------------------------------------------------------------
+
 def _unwrap_any(x):
     c = x.__class__
     if c is tuple:  # the common case (index tuples), without a call per entry
@@ -59,73 +289,37 @@ def _unwrap_any(x):
     return x
 
 
-_FLAT = frozenset({int, type(None), slice, type(Ellipsis)})
+def _any_arg(x):
+    """``(_any_key(x), _unwrap_any(x))`` in one pass for the common case, an index
+    tuple (this runs per call of the indexing ops); ``x`` itself as the native
+    argument when it holds no tensor, and as the key when it holds only ints, None
+    and Ellipsis (hashable as they are; no other key is a tuple starting so)."""
+    if x.__class__ is not tuple:
+        return _any_key(x), _unwrap_any(x)
+    for v in x:
+        if v.__class__ not in _PLAIN:
+            break
+    else:
+        return x, x
+    key = [tuple]
+    flat = True
+    for v in x:
+        vc = v.__class__
+        if vc in _PLAIN:
+            key.append(v)
+        elif vc is slice:
+            key.append((slice, v.start, v.stop, v.step))
+        elif vc is Tensor:
+            d = v._data
+            key.append((Tensor, d.shape, d.dtype))
+            flat = False
+        else:
+            key.append(_any_key(v))
+            flat = False
+    return tuple(key), x if flat else _unwrap_any(x)
 
 
-Tensor = None  # bound by ember.tensor at import (avoids an import per call)
-
-
-def _wrap(out, dev, od, args):
-    make = Tensor._make
-    if isinstance(out, tuple):
-        res = tuple(make(o, dev) for o in out)
-        if od.is_view:
-            for r in res:
-                _alias(r, args[0])
-        return res
-    if isinstance(out, list):
-        return [make(o, dev) for o in out]
-    t = make(out, dev)
-    if od.is_view:
-        _alias(t, args[0])
-    return t
-
-
-def _alias(view, base):
-    view._vc = base._version_counter()
-    view._base = base._base if base._base is not None else base
-
-
-def _prepare(od, dev, args, spec, backend, info, cast_to=None):
-    """Native arguments for a kernel call."""
-    nat = list(args)
-    cast = backend.kernels.get("astype") if cast_to is not None else None
-    for i in info["tensor"]:
-        t = nat[i]
-        if t is not None and t.__class__ not in _NUMBERS:
-            d = t._data
-            if cast_to is not None and d.dtype != cast_to.np:
-                d = cast(d, cast_to)
-            nat[i] = d
-    for i in info["tensor_list"]:
-        nat[i] = [t._data for t in nat[i]]
-    for i in info["any"]:
-        nat[i] = _unwrap_any(nat[i])
-    j = info["dtype"]
-    if j is not None and nat[j] is None and spec is not None:
-        nat[j] = (spec[0] if isinstance(spec, tuple) else spec).dtype
-    j = info["device"]
-    if j is not None:
-        nat[j] = dev
-    j = info["generator"]
-    if j is not None:
-        from .random import native_generator
-        nat[j] = native_generator(nat[j], dev)
-    for j in reversed(info["frontend"]):
-        del nat[j]
-    return nat
-
-
-_NUMBERS = frozenset({int, float, bool})
-
-
-def _finish(out, od, dev, args, info):
-    res = _wrap(out, dev, od, args)
-    if info["frontend"]:
-        names = [a.name for a in od.args]
-        if "requires_grad" in names and args[names.index("requires_grad")]:
-            res.requires_grad_(True)
-    return res
+_PLAIN = frozenset({int, type(None), type(Ellipsis)})
 
 
 def _any_key(x):
@@ -154,153 +348,104 @@ def _any_key(x):
     return x
 
 
-def _number_key(x):
-    """A Python number's part of a validation key: its class (``1`` and ``1.0`` promote
-    differently), and for ints and bools whether it is zero or negative, which rules
-    depend on (pow refuses a negative int exponent for integer tensors; integer division
-    refuses a zero divisor).  Its other values share one validation."""
-    c = x.__class__
-    return c if c is float or x > 0 else (c, x < 0)
+def _wrap(out, dev, od, args):
+    make = Tensor._make
+    if isinstance(out, tuple):
+        res = tuple(make(o, dev) for o in out)
+        if od.is_view:
+            for r in res:
+                _alias(r, args[0])
+        return res
+    if isinstance(out, list):
+        return [make(o, dev) for o in out]
+    t = make(out, dev)
+    if od.is_view:
+        _alias(t, args[0])
+    return t
 
 
-def _validator(od, info):
-    """``check(args) -> spec``: the op's shape rule, its outcome cached per key.
-
-    A shape rule depends only on the shapes and dtypes of the tensors and on the other
-    arguments' values (Scalars also by class: ``1`` and ``1.0`` give different dtypes),
-    so the outcome of a validated call can be reused for every call with the same key.
-    Unhashable arguments skip the cache; the cache is bounded.
-    """
-    meta = od.meta
-    if meta is None:
-        return None
-    kinds = []
-    for i, a in enumerate(od.args):
-        if a.is_tensor:
-            kinds.append((i, 1 if a.is_list else 0))
-        elif a.type == "Any":
-            kinds.append((i, 2))
-        elif a.type == "Scalar":
-            kinds.append((i, 3))
-        elif a.type == "Generator":
-            kinds.append((i, 4))
-        else:
-            kinds.append((i, 5))
-    kinds = tuple(kinds)
-    cache: dict = {}
-    numbers = _NUMBERS
-
-    def check(args):
-        """Validate ``args``; the generated runners look ``cache`` up themselves with
-        the same key (tensors by (shape, dtype), Scalars by (class, value))."""
-        key = []
-        for i, k in kinds:
-            x = args[i]
-            if k == 0:
-                if x is None:
-                    key.append(None)
-                elif x.__class__ in numbers:
-                    key.append(_number_key(x))
-                else:
-                    d = x._data
-                    key.append((d.shape, d.dtype))
-            elif k == 5:
-                key.append(x)
-            elif k == 3:
-                key.append((x.__class__, x))
-            elif k == 1:
-                key.append(tuple([(t._data.shape, t._data.dtype) for t in x]))
-            elif k == 2:
-                key.append(_any_key(x))
-            else:
-                key.append(None)  # generators do not change shapes
-        key = tuple(key)
-        try:
-            spec = cache.get(key)
-        except TypeError:
-            return meta(*args)
-        if spec is None:
-            spec = meta(*args)
-            if len(cache) > 4096:
-                cache.clear()
-            cache[key] = spec
-        return spec
-    check.cache = cache
-    return check
+def _alias(view, base):
+    view._vc = base._version_counter()
+    view._base = base._base if base._base is not None else base
 
 
-def adapt(od, fn, backend):
+def _prepare(od, dev, args, spec, backend, info, cast_to=None):
+    """Native arguments for a kernel call (the general path)."""
+    nat = list(args)
+    cast = backend.kernels.get("astype") if cast_to is not None else None
+    for i in info["tensor"]:
+        t = nat[i]
+        if t is not None and t.__class__ not in _NUMBERS:
+            d = t._data
+            if cast_to is not None and d.dtype != cast_to.np:
+                d = cast(d, cast_to)
+            nat[i] = d
+    for i in info["tensor_list"]:
+        nat[i] = [t._data for t in nat[i]]
+    for i in info["any"]:
+        nat[i] = _unwrap_any(nat[i])
+    j = info["dtype"]
+    if j is not None and nat[j] is None and spec is not None:
+        nat[j] = (spec[0] if isinstance(spec, tuple) else spec).dtype
+    j = info["device"]
+    if j is not None:
+        nat[j] = dev
+    j = info["generator"]
+    if j is not None:
+        from .random import native_generator
+        nat[j] = native_generator(nat[j], dev)
+    for j in reversed(info["frontend"]):
+        del nat[j]
+    return nat
+
+
+def _finish(out, od, dev, args, info):
+    res = _wrap(out, dev, od, args)
+    if info["frontend"]:
+        names = [a.name for a in od.args]
+        if "requires_grad" in names and args[names.index("requires_grad")]:
+            res.requires_grad_(True)
+    return res
+
+
+# --- native kernels ---------------------------------------------------------------------
+
+def _adapt(od, fn, backend, how: str) -> BoxedKernel:
     """Box a backend's native kernel ``fn`` for op ``od``."""
     info = _layout(od)
+    rule = od.values
     if od.promotion is not None and "pointwise" in od.tags and not od.is_inplace:
-        return _pointwise(od, fn, backend, info)
-    check = _validator(od, info)
-    # Fill values (full, fill_, masked_fill, pad): the schema refused every value that
-    # does not fit the dtype (dtypes.check_fits) but uint8's -255..-1, which the backend
-    # gets wrapped as C casts them (numpy, array-api-strict and OpenCL hosts refuse them).
+        run, check = _pointwise_runner(od, fn, backend, info)
+        return BoxedKernel(od, backend, how, run, check=check)
+    check = _validator(od)
+    # Fill values (full, fill_, masked_fill, pad): the shape rule refused every value
+    # that does not fit the dtype (dtypes.check_fits) but uint8's -255..-1, which the
+    # backend gets wrapped as C casts them (numpy, array-api-strict and OpenCL hosts
+    # refuse them).
     scalars = tuple(i for i, a in enumerate(od.args)
                     if a.type == "Scalar" and a.name in ("fill_value", "value"))
-
     if od.is_inplace:
-        mutated = info["mutated"] or (0,)
-        pointwise = "pointwise" in od.tags
-
-        def run_inplace(od, dev, args):
-            if check is not None:
-                check(args)  # raises before anything is written
-            if scalars:
-                args = _fit_scalars(args, scalars, args[mutated[0]].dtype)
-            if od.cross_device:
-                args = tuple(a.to(dev) if hasattr(a, "_device") and a._device is not dev
-                             else a for a in args)
-            target = args[mutated[0]]
-            nat = _prepare(od, dev, args, None, backend, info,
-                           target.dtype if pointwise else None)
-            fn(*nat)
-            for i in mutated:
-                a = args[i]
-                if a.__class__ is list:  # Tensor(a!)[]: fused updates of many tensors
-                    for t in a:
-                        t._bump_version()
-                else:
-                    a._bump_version()
-            return target
-        return run_inplace
-
+        return BoxedKernel(od, backend, how,
+                           _inplace_runner(od, fn, backend, info, check, scalars), check=check)
     if check is not None and not info["frontend"] \
             and (od.returns in ("Tensor", "Tensor(a)") or _n_plain_outputs(od)) \
             and info["device"] is None and not info["tensor_list"] \
             and info["generator"] is None:
-        return _generated_runner(od, fn, check, scalars)
-
+        return BoxedKernel(od, backend, how, _generated_runner(od, fn, check, scalars),
+                           check=check)
     if "creation" in od.tags:
-        def run_creation(od, dev, args):
-            spec = check(args) if check is not None else None
-            if scalars and spec.__class__ is Spec:
-                args = _fit_scalars(args, scalars, spec.dtype)
-            nat = _prepare(od, dev, args, spec, backend, info)
-            nbytes = math.prod(spec.shape) * spec.dtype.itemsize \
-                if spec.__class__ is Spec else 0
-            try:
-                if nbytes > sys.maxsize:  # more than any address space: numpy's ValueError
-                    raise MemoryError
-                out = fn(*nat)
-            except OutOfMemoryError:
-                raise
-            except MemoryError:  # the backend's runtime refused: ember's error, naming it
-                raise OutOfMemoryError(
-                    f"{od.name}(): {dev} out of memory: tried to allocate {nbytes} bytes "
-                    f"for a tensor of shape {list(spec.shape)} and dtype {spec.dtype}"
-                    if nbytes else f"{od.name}(): {dev} out of memory") from None
-            return _finish(out, od, dev, args, info)
-        return run_creation
+        return BoxedKernel(od, backend, how,
+                           _creation_runner(od, fn, backend, info, check, scalars),
+                           check=check)
 
     def run(od, dev, args):
         spec = check(args) if check is not None else None
+        if rule is not None:
+            rule(spec, *args)
         if scalars and spec.__class__ is Spec:
             args = _fit_scalars(args, scalars, spec.dtype)
         return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
-    return run
+    return BoxedKernel(od, backend, how, run, check=check)
 
 
 def _fit_scalars(args, positions, d):
@@ -315,6 +460,66 @@ def _fit_scalars(args, positions, d):
     return args
 
 
+def _creation_runner(od, fn, backend, info, check, scalars):
+    """Creation ops: the backend runtime's ``MemoryError`` becomes ember's
+    ``OutOfMemoryError`` naming the op, the shape and the bytes (also for sizes beyond
+    any address space, which numpy refuses with a ``ValueError``)."""
+    rule = od.values
+
+    def run_creation(od, dev, args):
+        spec = check(args) if check is not None else None
+        if rule is not None:
+            rule(spec, *args)
+        if scalars and spec.__class__ is Spec:
+            args = _fit_scalars(args, scalars, spec.dtype)
+        nat = _prepare(od, dev, args, spec, backend, info)
+        nbytes = math.prod(spec.shape) * spec.dtype.itemsize \
+            if spec.__class__ is Spec else 0
+        try:
+            if nbytes > sys.maxsize:  # more than any address space: numpy's ValueError
+                raise MemoryError
+            out = fn(*nat)
+        except OutOfMemoryError:
+            raise
+        except MemoryError:  # the backend's runtime refused: ember's error, naming it
+            raise OutOfMemoryError(
+                f"{od.name}(): {dev} out of memory: tried to allocate {nbytes} bytes "
+                f"for a tensor of shape {list(spec.shape)} and dtype {spec.dtype}"
+                if nbytes else f"{od.name}(): {dev} out of memory") from None
+        return _finish(out, od, dev, args, info)
+    return run_creation
+
+
+def _inplace_runner(od, fn, backend, info, check, scalars=()):
+    mutated = info["mutated"] or (0,)
+    pointwise = "pointwise" in od.tags
+    rule = od.values
+
+    def run_inplace(od, dev, args):
+        if check is not None:
+            spec = check(args)  # raises before anything is written
+            if rule is not None:
+                rule(spec, *args)
+        if scalars:
+            args = _fit_scalars(args, scalars, args[mutated[0]].dtype)
+        if od.cross_device:
+            args = tuple(a.to(dev) if hasattr(a, "_device") and a._device is not dev
+                         else a for a in args)
+        target = args[mutated[0]]
+        nat = _prepare(od, dev, args, None, backend, info,
+                       target.dtype if pointwise else None)
+        fn(*nat)
+        for i in mutated:
+            a = args[i]
+            if a.__class__ is list:  # Tensor(a!)[]: fused updates of many tensors
+                for t in a:
+                    t._bump_version()
+            else:
+                a._bump_version()
+        return target
+    return run_inplace
+
+
 def _n_plain_outputs(od) -> int:
     """How many tensors an op returning a tuple of plain (not view) tensors returns,
     e.g. 3 for ``(Tensor, Tensor, Tensor)``; 0 for every other kind of return."""
@@ -325,256 +530,179 @@ def _n_plain_outputs(od) -> int:
 
 
 def _generated_runner(od, fn, check, scalars=()):
-    """A kernel runner generated for one op's signature: unpack the arguments, build
-    the validation key inline, look it up, call the kernel, wrap the result.  (The
-    generic ``check`` loop costs as much as a small numpy kernel.)"""
-    n = len(od.args)
-    names = [f"a{i}" for i in range(n)]
-    lines = ["def run(od, dev, args):", f"    {', '.join(names)}{',' if n == 1 else ''} = args"]
-    key, call = [], []
+    """A runner generated for one op's signature: unpack the arguments, build the
+    validation key inline (``_key_parts``), look it up in ``check``'s cache, call the
+    kernel, wrap the result.  (A generic loop costs as much as a small numpy kernel.)"""
+    prelude, keys, call = _key_parts(od)
+    lines = ["def run(od, dev, args):", _unpack(od), *prelude,
+             f"    key = {_tuple(keys)}", "    try:", "        spec = cache.get(key)",
+             "    except TypeError:", "        spec = check(args)", "    if spec is None:",
+             "        spec = check(args)"]
+    if od.values is not None:
+        lines.append("    rule(spec, *args)")
     dpos = next((i for i, a in enumerate(od.args) if a.name == "dtype"), None)
-    pointwise = "pointwise" in od.tags
-    for i, a in enumerate(od.args):
-        v = names[i]
-        if a.is_tensor and pointwise:  # a Python number may stand for a tensor
-            lines.append(f"    n{i} = {v} if {v}.__class__ in _N or {v} is None "
-                         f"else {v}._data")
-            key.append(f"None if {v} is None else _nk({v}) if n{i} is {v} "
-                       f"else (n{i}.shape, n{i}.dtype)")
-            call.append(f"n{i}")
-        elif a.is_tensor:
-            if a.optional or a.has_default:
-                lines.append(f"    n{i} = None if {v} is None else {v}._data")
-                key.append(f"None if n{i} is None else (n{i}.shape, n{i}.dtype)")
-            else:
-                lines.append(f"    n{i} = {v}._data")
-                key.append(f"(n{i}.shape, n{i}.dtype)")
-            call.append(f"n{i}")
-        elif a.type == "Scalar":
-            key.append(f"({v}.__class__, {v})")
-            call.append(v)
-        elif a.type == "Any":  # index tuples: may hold tensors and (unhashable) slices
-            key.append(f"_any_key({v})")
-            call.append(f"_unwrap_any({v})")
-        else:
-            key.append(v)
-            call.append(v)
-    lines.append(f"    key = ({', '.join(key)},)")
-    lines.append("    try:")
-    lines.append("        spec = cache.get(key)")
-    lines.append("    except TypeError:")
-    lines.append("        spec = check(args)")
-    lines.append("    if spec is None:")
-    lines.append("        spec = check(args)")
     if dpos is not None:
-        lines.append(f"    if a{dpos} is None:")
-        lines.append(f"        a{dpos} = spec.dtype")
-    for i in scalars:  # (see adapt: an int fill value wrapped into the dtype)
-        lines.append(f"    if a{i}.__class__ is int and spec.__class__ is _Spec:")
-        lines.append(f"        a{i} = _fit_scalars((a{i},), (0,), spec.dtype)[0]")
+        lines += [f"    if a{dpos} is None:", f"        a{dpos} = spec.dtype"]
+    for i in scalars:  # (see _adapt: an int fill value wrapped into the dtype)
+        lines += [f"    if a{i}.__class__ is int and spec.__class__ is _Spec:",
+                  f"        a{i} = _fit_scalars((a{i},), (0,), spec.dtype)[0]"]
     lines.append(f"    out = fn({', '.join(call)})")
     first = next((i for i, a in enumerate(od.args) if a.is_tensor), None)
     n_out = _n_plain_outputs(od)
     if n_out:  # a tuple of new tensors: wrap each (no aliasing, no identity shortcut)
-        outs = ", ".join(f"make(out[{k}], dev)" for k in range(n_out))
-        lines.append(f"    return ({outs})")
+        lines.append(f"    return ({', '.join(f'make(out[{k}], dev)' for k in range(n_out))})")
     else:
         if first is not None:
-            lines.append(f"    if out is n{first}:")
-            lines.append(f"        return a{first}  # e.g. contiguous() of a contiguous tensor")
-        if od.is_view:  # the output shares memory and the version counter with the input
-            lines.append("    t = make(out, dev)")
-            lines.append("    _alias(t, a0)")
-            lines.append("    return t")
+            lines += [f"    if out is n{first}:",
+                      f"        return a{first}  # e.g. contiguous() of a contiguous tensor"]
+        if od.is_view:  # the output shares memory and the version counter with a0
+            lines += ["    t = make(out, dev)", "    t._vc = a0._version_counter()",
+                      "    b = a0._base", "    t._base = a0 if b is None else b", "    return t"]
         else:
             lines.append("    return make(out, dev)")
-    # ``check`` fills its own cache; share it so hits need no second lookup.
     env = {"fn": fn, "check": check, "cache": check.cache, "make": Tensor._make,
-           "_any_key": _any_key, "_unwrap_any": _unwrap_any, "_alias": _alias,
-           "_N": _NUMBERS, "_nk": _number_key, "_Spec": Spec,
-           "_fit_scalars": _fit_scalars}
-    exec(compile("\n".join(lines) + "\n", f"<ember runner {od.name}>", "exec"), env)
-    run = env["run"]
-    run.native = fn  # for front ends that inline the dispatcher (Tensor.__getitem__)
-    return run
+           "_alias": _alias, "rule": od.values, "_Spec": Spec, "_fit_scalars": _fit_scalars}
+    return _compile(od, [ln for ln in lines if ln], env, "runner")["run"]
 
 
-def _pointwise(od, fn, backend, info):
-    """The hot path of elementwise ops.  Validation and promotion depend only on the
-    operands' shapes and dtypes (and which are Python numbers), so their outcome is
-    cached per such key: a repeated call is a key, a lookup, the kernel and a wrap."""
-    from .ops._rules import pointwise_dtypes
+def _pointwise_runner(od, fn, backend, info):
+    """The hot path of elementwise ops, generated for the op's signature: ``(run,
+    check)``.  Validation and promotion depend only on the validation key
+    (``_key_parts``), so their outcome (the computation dtype, which operands to cast,
+    the spec) is cached per key in the boxed kernel's one cache: a repeated call is a
+    key, a lookup, the kernel and a wrap.
+
+    Two rarer cases leave that path for ``special`` (the cached entry says when): a
+    Python int operand of an integer computation, which may lie beyond the dtype, and
+    calls where only Python numbers take part (``where(c, 0.0, 1.0)``)."""
+    from .dtypes import pointwise_dtypes
     meta = od.meta
     tpos = info["tensor"]
-    cache: dict = {}
     cast = backend.kernels.get("astype")
     fill = backend.kernels.get("full")
-    make = Tensor._make
-    numbers = _NUMBERS
     # where()'s condition selects; it takes no part in the computation dtype.
     no_cast = frozenset(i for i in tpos if od.args[i].name == "condition")
+    # A Python int beyond the computation dtype: PyTorch casts it as C does (int8 + 1000
+    # adds -24), or, for the ops that say so (pow's exponent, where's values), refuses it
+    # by the rule of tensor() (dtypes.check_fits).
+    refuse = frozenset(i for i in tpos if od.args[i].name in
+                       getattr(od, "refuse_out_of_range_numbers", ()))
+    rule = od.values
+    cache: dict = {}
+    make = Tensor._make
 
     def slow(args, key):
-        meta(*args)  # raises the op's clear error for bad shapes or dtypes
+        spec = meta(*args)  # raises the op's clear error for bad shapes or dtypes
         ops = [args[i] for i in tpos if args[i] is not None]
-        compute, _ = pointwise_dtypes(od, ops)
+        compute, _ = pointwise_dtypes(od.promotion, ops)
         casts = tuple(i for i in tpos if args[i] is not None and i not in no_cast
-                      and args[i].__class__ not in numbers and args[i]._data.dtype != compute.np)
-        # Only Python numbers take part (where(c, 0.0, 1.0)): see run_pointwise.
-        numbers_only = all(args[i].__class__ in numbers for i in tpos
+                      and args[i].__class__ not in _NUMBERS
+                      and args[i]._data.dtype != compute.np)
+        numbers_only = all(args[i].__class__ in _NUMBERS for i in tpos
                            if args[i] is not None and i not in no_cast)
         fit = None
         if compute._kind == "i" and any(args[i].__class__ is int for i in tpos):
-            info = _dt.iinfo(compute)
-            fit = (info.min, info.max, compute)
-        hit = cache[key] = (compute, casts, numbers_only, fit)
+            lim = _dt.iinfo(compute)
+            fit = (lim.min, lim.max)
+        # hit[3]: None on the common path, else what ``special`` needs
+        extra = (fit, numbers_only) if fit is not None or numbers_only else None
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        hit = cache[key] = (compute, casts, spec, extra)
         return hit
 
-    # A Python int beyond the computation dtype: PyTorch casts it as C does (int8 + 1000
-    # adds -24), or, for the ops that say so (pow's exponent, where's values), refuses it
-    # by the rule of tensor() (dtypes.check_fits).  Done here, once, for every backend.
-    refuse = {i for i in tpos
-              if od.args[i].name in getattr(od, "refuse_out_of_range_numbers", ())}
+    def cast_call(nat, hit):
+        compute, casts = hit[0], hit[1]
+        nat = list(nat)
+        for i in casts:
+            nat[i] = cast(nat[i], compute)
+        return fn(*nat)
 
-    def fitted(args, fit):
-        low, high, d = fit
-        out = list(args)
-        for i in tpos:
-            x = out[i]
-            if x.__class__ is int and not low <= x <= high:
-                if not -2 ** 63 <= x < 2 ** 63:  # (no 64-bit integer holds it)
-                    raise OverflowError(f"{od.name}(): the number {x} does not fit in int64")
-                if i in refuse:
-                    _dt.check_fits(od.name, x, d)
-                out[i] = _dt.as_c_int(x, d)
-        return out
-
-    def natives(args, hit):
+    def special(dev, args, hit):
+        """The call with out-of-range ints fitted and only-number operands typed."""
+        compute, casts, spec, (fit, numbers_only) = hit
+        if fit is not None:
+            low, high = fit
+            args = list(args)
+            for i in tpos:
+                x = args[i]
+                if x.__class__ is int and not low <= x <= high:
+                    if not -2 ** 63 <= x < 2 ** 63:  # (no 64-bit integer holds it)
+                        raise OverflowError(
+                            f"{od.name}(): the number {x} does not fit in int64")
+                    if i in refuse:
+                        _dt.check_fits(od.name, x, compute)
+                    args[i] = _dt.as_c_int(x, compute)
+        if rule is not None:
+            rule(spec, *args)
         nat = list(args)
         for i in tpos:
             x = nat[i]
-            if x is not None and x.__class__ not in numbers:
+            if x is not None and x.__class__ not in _NUMBERS:
                 nat[i] = x._data
-        compute, casts = hit[0], hit[1]
         for i in casts:
             nat[i] = cast(nat[i], compute)
-        return nat
-
-    if tpos == (0,):
-        def run_unary(od, dev, args):
-            a = args[0]._data
-            key = (a.shape, a.dtype)
-            hit = cache.get(key)
-            if hit is None:
-                hit = slow(args, key)
-            if hit[1]:
-                return make(fn(*natives(args, hit)), dev)
-            if len(args) == 1:
-                return make(fn(a), dev)
-            return make(fn(a, *args[1:]), dev)
-        return run_unary
-
-    # Two tensors of one dtype and one shape need no promotion, cast or broadcast check
-    # under these promotion kinds: skip even the key (the common case in training).
-    trivial = getattr(meta, "generic", False) and od.promotion in ("default", "always_bool")
-    if tpos == (0, 1):
-        nargs = len(od.args)  # 2, or 3 for add/sub's alpha: no star-args on the hot path
-
-        def run_binary(od, dev, args):
-            a = args[0]
-            b = args[1]
-            if trivial and a.__class__ is Tensor and b.__class__ is Tensor:
-                x = a._data
-                y = b._data
-                if x.dtype is y.dtype and x.shape == y.shape:
-                    if nargs == 2:
-                        return make(fn(x, y), dev)
-                    if nargs == 3:
-                        return make(fn(x, y, args[2]), dev)
-                    return make(fn(x, y, *args[2:]), dev)
-            if a.__class__ in numbers:
-                ka = _number_key(a)
-            else:
-                a = a._data
-                ka = (a.shape, a.dtype)
-            if b.__class__ in numbers:
-                kb = _number_key(b)
-            else:
-                b = b._data
-                kb = (b.shape, b.dtype)
-            key = (ka, kb)
-            hit = cache.get(key)
-            if hit is None:
-                hit = slow(args, key)
-            fit = hit[3]
-            if fit is not None and (a.__class__ is int and not fit[0] <= a <= fit[1] or
-                                    b.__class__ is int and not fit[0] <= b <= fit[1]):
-                return make(fn(*natives(fitted(args, fit), hit)), dev)
-            if hit[1]:
-                return make(fn(*natives(args, hit)), dev)
-            if nargs == 2:
-                return make(fn(a, b), dev)
-            if nargs == 3:
-                return make(fn(a, b, args[2]), dev)
-            return make(fn(a, b, *args[2:]), dev)
-        return run_binary
-
-    def run_pointwise(od, dev, args):
-        key = tuple(None if x is None else _number_key(x) if x.__class__ in numbers
-                    else (x._data.shape, x._data.dtype) for x in (args[i] for i in tpos))
-        hit = cache.get(key)
-        if hit is None:
-            hit = slow(args, key)
-        if hit[3] is not None:
-            args = fitted(args, hit[3])
-        nat = natives(args, hit)
-        if hit[2] and fill is not None:
+        if numbers_only and fill is not None:
             # Only Python numbers take part (where(c, 0.0, 1.0)): the backend gets them
             # as 0-d arrays of the promoted dtype, not typed by its own rules (numpy's
             # float64) nor refused (array-api-strict takes no two numbers).
             for i in tpos:
-                if args[i].__class__ in numbers and i not in no_cast:
-                    nat[i] = fill((), args[i], hit[0], dev)
+                if args[i].__class__ in _NUMBERS and i not in no_cast:
+                    nat[i] = fill((), args[i], compute, dev)
         out = fn(*nat)
-        if hit[2] and out.dtype != hit[0].np:
-            out = cast(out, hit[0])
+        if numbers_only and out.dtype != compute.np:
+            out = cast(out, compute)
         return make(out, dev)
-    return run_pointwise
+
+    prelude, keys, call = _key_parts(od)
+    lines = ["def run(od, dev, args):", _unpack(od)]
+    # Tensors of one dtype and one shape need no promotion, cast or broadcast check
+    # under these promotion kinds when the rule is the generic one and there is no
+    # value rule: skip even the key (the common case in training).
+    if getattr(meta, "generic", False) and od.promotion in ("default", "always_bool") \
+            and rule is None and len(tpos) == 2 and tpos == (0, 1):
+        rest = "".join(f", a{i}" for i in range(2, len(od.args)))
+        lines += ["    if a0.__class__ is _T and a1.__class__ is _T:",
+                  "        n0 = a0._data", "        n1 = a1._data",
+                  "        if n0.dtype is n1.dtype and n0.shape == n1.shape:",
+                  f"            return make(fn(n0, n1{rest}), dev)"]
+    lines += [*prelude, f"    key = {_tuple(keys)}", "    hit = cache.get(key)",
+              "    if hit is None:", "        hit = slow(args, key)",
+              "    if hit[3] is not None:", "        return special(dev, args, hit)"]
+    if rule is not None:
+        lines.append("    rule(hit[2], *args)")
+    lines += ["    if hit[1]:", f"        return make(cast_call({_tuple(call)}, hit), dev)",
+              f"    return make(fn({', '.join(call)}), dev)"]
+    # check(args) -> spec through the same cache (for callers that only validate)
+    lines += ["def check(args):", _unpack(od), *prelude, f"    key = {_tuple(keys)}",
+              "    hit = cache.get(key)", "    if hit is None:", "        hit = slow(args, key)",
+              "    return hit[2]"]
+    env = {"fn": fn, "cache": cache, "slow": slow, "cast_call": cast_call, "rule": rule,
+           "make": make, "_T": Tensor, "special": special}
+    env = _compile(od, [ln for ln in lines if ln], env, "pointwise runner")
+    env["check"].cache = cache
+    return env["run"], env["check"]
 
 
-def value_checked(od, run):
-    """``run`` preceded by the op's value rule (``od.values``, see ``OpDef``), after its
-    shape rule so that the value rule sees well-formed arguments; ``run`` itself when
-    the op has none.  The one place value rules run below Autograd."""
-    values = od.values
-    if values is None:
-        return run
-    shapes = _validator(od, _layout(od))
+# --- kernels that are not a backend's own ------------------------------------------------
 
-    def run_checked(od, dev, args):
-        if dev.type != "meta":  # meta tensors have no values
-            shapes(args)
-            values(*args)
-        return run(od, dev, args)
-    # Autograd recognises re-entrant kernels (decompositions) by name.
-    run_checked.__name__ = run.__name__
-    run_checked.__dict__.update(run.__dict__)
-    return run_checked
-
-
-def decomposed(od):
+def _decomposed(od, backend):
     """Run ``od`` through its decomposition into other ember ops."""
     meta = od.meta
     decomp = od.decomposition
+    # (meta tensors have no values to check)
+    rule = None if getattr(backend, "is_meta", False) else od.values
 
     def run_decomposed(od, dev, args):
         if meta is not None:
-            meta(*args)
+            spec = meta(*args)
+            if rule is not None:
+                rule(spec, *args)
         return decomp(*args)
     return run_decomposed
 
 
-def meta_kernel(od):
+def _meta_runner(od):
     """The meta device's kernel: the shape rule, producing data-less outputs."""
     from .meta import MetaArray
     info = _layout(od)
@@ -592,11 +720,12 @@ def meta_kernel(od):
     return run_meta
 
 
-def cpu_fallback(od, backend):
+def _cpu_fallback(od):
     """Run ``od`` on the CPU and move the results back (``EMBER_CPU_FALLBACK=1``)."""
     from .device import device as _device
-    from .dispatch import backend_kernel
+    from .dispatch import backend_kernel, warn_fallback_once
     cpu = _device("cpu")
+    info = _layout(od)
 
     def move(x, dev):
         if isinstance(x, Tensor):
@@ -608,11 +737,10 @@ def cpu_fallback(od, backend):
     def run_on_cpu(od, dev, args):
         warn_fallback_once(od, dev.type)
         cargs = tuple(move(a, cpu) for a in args)
-        info = _layout(od)
         j = info["device"]
         if j is not None:
             cargs = cargs[:j] + (cpu,) + cargs[j + 1:]
-        out = backend_kernel(od, "cpu")(od, cpu, cargs)
+        out = backend_kernel(od, "cpu").run(od, cpu, cargs)
         if od.is_inplace:
             for i in info["mutated"] or (0,):
                 args[i].copy_(cargs[i])
@@ -621,6 +749,47 @@ def cpu_fallback(od, backend):
     return run_on_cpu
 
 
-def promote(*xs) -> _dt.dtype:
-    """Result dtype of operands by PyTorch's rules (re-exported for kernels)."""
-    return _dt.result_type(*xs)
+# --- the debug check of kernel outputs ---------------------------------------------------
+
+def _checked(bk: BoxedKernel, run):
+    """``run`` followed by a check of its results against the schema's promise."""
+    from .device import tensor_device
+    meta = bk.op.meta
+    j = _layout(bk.op)["device"]
+
+    def run_checked(od, dev, args):
+        spec = meta(*args)
+        out = run(od, dev, args)
+        # the promised device: the call's, or its Device argument (``_to_device``)
+        want = dev if j is None or args[j] is None else tensor_device(args[j])
+        _check_outputs(bk, spec, out, want)
+        return out
+    return run_checked
+
+
+def _check_outputs(bk: BoxedKernel, spec, out, dev) -> None:
+    od = bk.op
+    specs = list(spec) if isinstance(spec, (tuple, list)) else [spec]
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+
+    def fail(what: str) -> None:
+        raise KernelContractError(
+            f"{od.name}(): the kernel of backend '{bk.backend.device_type}' "
+            f"({bk.backend.name}, {bk.how}) {what} ({CHECK_ENV} is set)")
+    if len(specs) != len(outs):
+        fail(f"returned {len(outs)} results, but the schema promises {len(specs)}")
+    for k, (s, o) in enumerate(zip(specs, outs, strict=True)):
+        where = f"result {k}" if len(outs) > 1 else "its result"
+        if not isinstance(o, Tensor):
+            fail(f"returned {type(o).__name__} as {where}, not a Tensor")
+        d = o._data
+        shape = tuple(s.shape)
+        if len(shape) != len(d.shape) or "dynamic_shape" not in od.tags and any(
+                w is not None and w >= 0 and w != g for w, g in zip(shape, d.shape, strict=True)):
+            fail(f"returned shape {list(d.shape)} as {where}, but the schema promises "
+                 f"{list(shape)}")
+        if d.dtype != s.dtype.np:
+            fail(f"returned dtype {d.dtype} as {where}, but the schema promises "
+                 f"{s.dtype.name}")
+        if o._device != dev and not od.cross_device:
+            fail(f"returned {where} on {o._device}, but the call ran on {dev}")

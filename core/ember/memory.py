@@ -227,7 +227,7 @@ def _start_observing(device_type: str, alloc: Allocator) -> None:
     import gc
 
     from .device import device as _device
-    from .tensor import Tensor, _release
+    from .tensor import Tensor, observe_releases
     counted: set = set()
     live = 0
     for obj in gc.get_objects():
@@ -246,8 +246,7 @@ def _start_observing(device_type: str, alloc: Allocator) -> None:
         alloc.peak_allocated = max(alloc.peak_allocated, alloc.allocated)
         alloc.peak_reserved = max(alloc.peak_reserved, alloc.reserved)
     _observing.add(device_type)
-    if "__del__" not in Tensor.__dict__:
-        Tensor.__del__ = _release
+    observe_releases()
     for d in set(_device._interned.values()):
         if d.type == device_type:
             d._acct = alloc

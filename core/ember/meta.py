@@ -55,10 +55,6 @@ class MetaArray(ArrayShape):
         return f"MetaArray(shape={self.shape}, dtype={self.dtype})"
 
 
-class MetaKernels(dict):
-    """Every op is 'implemented' on meta by its shape rule (see ``kernels.meta_kernel``)."""
-
-
 class MetaBackend(Backend):
     device_type = "meta"
     name = "ember core (shape rules)"

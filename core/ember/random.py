@@ -109,3 +109,43 @@ def get_rng_state(device=None) -> bytes:
 
 def set_rng_state(state: bytes, device=None) -> None:
     default_generator(device).set_state(state)
+
+
+# --- the core's default random kernels ---------------------------------------------------
+# Random numbers are drawn on the host with the device's numpy generator and copied to
+# the device (``Backend.from_host``), so one seed gives the same numbers on every backend
+# whose generator is numpy's (the default ``Backend.new_generator``).  A backend with its
+# own device generator overrides ``new_generator`` and supplies its own kernels.
+
+def _rand(size, gen, dtype, device):
+    return gen.random(tuple(size), dtype="float64").astype(dtype.np)
+
+
+def _randn(size, gen, dtype, device):
+    return gen.standard_normal(tuple(size), dtype="float64").astype(dtype.np)
+
+
+def _randint(low, high, size, gen, dtype, device):
+    return gen.integers(low, high, tuple(size), dtype="int64").astype(dtype.np)
+
+
+def _randperm(n, gen, dtype, device):
+    return gen.permutation(n).astype(dtype.np)
+
+
+_HOST_DRAWS = {"rand": _rand, "randn": _randn, "randint": _randint, "randperm": _randperm}
+
+
+def host_kernel(name: str, backend):
+    """The default native kernel of random op ``name`` on ``backend``, or ``None`` when
+    the core has none or the backend keeps its own generator."""
+    from .backend import Backend
+    draw = _HOST_DRAWS.get(name)
+    if draw is None or type(backend).new_generator is not Backend.new_generator:
+        return None
+    from_host = backend.from_host
+
+    def kernel(*args):
+        return from_host(draw(*args), args[-1].index or 0)
+    kernel.__name__ = f"host_{name}"
+    return kernel

@@ -25,7 +25,7 @@ from . import dtypes as _dt
 from .device import device
 from .errors import OpError
 
-Tensor = None  # bound by ember.tensor at import (hot converters avoid an import per call)
+Tensor = None  # the Tensor class, handed down by dispatch.bind_tensor_class
 
 __all__ = ["Arg", "OpDef", "defop", "registry", "get_op", "Spec"]
 
@@ -33,7 +33,10 @@ __all__ = ["Arg", "OpDef", "defop", "registry", "get_op", "Spec"]
 registry: dict[str, OpDef] = {}
 
 TAGS = frozenset({"primitive", "composite", "pointwise", "reduction", "view", "inplace",
-                  "random", "creation", "nondeterministic", "no_autograd"})
+                  "random", "creation", "nondeterministic", "no_autograd",
+                  # output sizes depend on the data: the shape rule gives an upper bound
+                  # or a placeholder (the debug check compares ranks and dtypes only)
+                  "dynamic_shape"})
 PROMOTIONS = (None, "default", "int_to_float", "always_bool", "bool_to_long", "none")
 
 
@@ -79,7 +82,7 @@ _ARG_RE = re.compile(
     r"(?P<star>\*)?(?P<name>\w+)(?:\s*=\s*(?P<default>.+))?$")
 _SIG_RE = re.compile(r"^(?P<name>[\w.]+)\((?P<args>.*)\)\s*->\s*(?P<ret>.+)$")
 _KNOWN_TYPES = {"Tensor", "Scalar", "int", "float", "bool", "str", "ScalarType",
-                "Device", "Generator", "Any", "Layout"}
+                "Device", "Generator", "Any"}
 
 
 def _parse_default(text: str):
@@ -155,7 +158,7 @@ def _type_name(x) -> str:
     return type(x).__name__
 
 
-def _bad(op: str, arg: str, expected: str, got) -> OpError:
+def _bad(op: str, arg: str, expected: str, got) -> TypeError:
     return TypeError(f"{op}(): argument '{arg}' must be {expected}, not {_type_name(got)}")
 
 
@@ -168,7 +171,6 @@ def conv_int(x, op, arg):
         return operator.index(x)
     except TypeError:
         pass
-    from .tensor import Tensor
     if isinstance(x, Tensor) and x.ndim == 0 and not x.dtype.is_floating_point:
         return int(x.item())
     raise _bad(op, arg, "int", x)
@@ -187,7 +189,6 @@ def conv_float(x, op, arg):
         return x
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         return float(x)
-    from .tensor import Tensor
     if isinstance(x, Tensor) and x.ndim == 0:
         return float(x.item())
     try:
@@ -216,7 +217,6 @@ _SCALAR_TYPES = (bool, int, float)
 def conv_scalar(x, op, arg):
     if x.__class__ in _SCALAR_TYPES:
         return x
-    from .tensor import Tensor
     if isinstance(x, Tensor):
         if x.numel() != 1:
             raise OpError(f"{op}(): argument '{arg}' must be a Number or a one-element "
@@ -290,16 +290,17 @@ class OpDef:
     ``meta`` device runs.  ``decomposition`` (composites) computes the op with other
     ember ops; ``derivative`` is filled in beside it by the autograd rules.
 
-    ``values(*args)`` (optional) is the value rule: the argument checks that must read
-    the data (class targets within the classes, probabilities in [0, 1]).  It runs on
-    every call, after the shape rule and before any kernel or decomposition, on every
-    backend but ``meta`` -- written once here, so no backend's fast kernel repeats (or
-    forgets) it.
+    ``values(spec, *args)`` (optional) is the value rule: the argument checks that must
+    read the data (integer division by zero, class targets within the classes,
+    probabilities in [0, 1]); ``spec`` is the shape rule's outcome.  It runs on every
+    call, after the shape rule and before any kernel or decomposition, on every backend
+    but ``meta`` -- written once here and run by the boxed kernel (and Autograd's
+    composite path), so no backend's fast kernel repeats (or forgets) it.
     """
 
     def __init__(self, signature: str, *, tags=(), promotion=None, meta=None,
                  decomposition=None, inplace_of: str | None = None, doc: str = "",
-                 method: bool = True, values=None) -> None:
+                 method: bool = True, values: Callable | None = None) -> None:
         self.name, self.args, self.returns = parse_signature(signature)
         self.signature = signature
         self.tags = frozenset(tags)
@@ -310,8 +311,11 @@ class OpDef:
             raise ValueError(f"{self.name}: unknown promotion {promotion!r}")
         self.promotion = promotion
         self.meta = meta
-        self.values = values
         self.decomposition = decomposition
+        #: ``values(spec, *args)``: a rule on the operands' values (not only their
+        #: shapes), run by every backend's boxed kernel before the kernel; it may read
+        #: data (a device sync), so only ops whose meaning needs it have one.
+        self.values = values
         self.derivative = None  # set by ember.autograd's rules
         self.inplace_of = inplace_of
         #: whether tensor arguments may live on different devices (``copy_``)
@@ -370,6 +374,8 @@ def _derive_inplace(od: OpDef) -> None:
         return Spec(tuple(self.shape), self.dtype)
     if od.meta is None:
         od.meta = meta
+    if od.values is None:
+        od.values = base.values
     if od.decomposition is None:
         def decomposition(self, *rest):
             # ``rest`` is in schema order, keyword-only arguments included (alpha=):
@@ -545,7 +551,6 @@ def _source(od: OpDef) -> tuple[str, dict]:
     params, lines, names = [], [], []
     kw_started = False
     env: dict[str, Any] = {}
-    pointwise = "pointwise" in od.tags
     for a in od.args:
         if a.kwarg_only and not kw_started:
             params.append("*")
@@ -587,7 +592,7 @@ def _source(od: OpDef) -> tuple[str, dict]:
             else:
                 lines.append(f"    {guard}True: {n} = _conv_il({n}, _op, {n!r})")
             continue
-        if a.type in ("Any", "Layout"):
+        if a.type == "Any":
             continue
         if a.is_list:
             raise SyntaxError(f"{od.name}: list of {a.type} is not supported")
@@ -602,7 +607,6 @@ def _source(od: OpDef) -> tuple[str, dict]:
             lines.append(f"    {guard}{n}.__class__ not in _SC: {n} = _c_Scalar({n}, _op, {n!r})")
         else:
             lines.append(f"    {guard}True: {n} = _c_{a.type}({n}, _op, {n!r})")
-    del pointwise
     # The Array API standard's keyword names are accepted beside PyTorch's.
     for std, ours in _KEYWORD_ALIASES.items():
         if ours in names and std not in names:
@@ -620,21 +624,10 @@ def _source(od: OpDef) -> tuple[str, dict]:
     tensors = [a.name for a in od.args if a.is_tensor]
     if tensors and all(not a.is_list and not a.optional and not a.has_default
                        for a in od.args if a.is_tensor):
-        # The dispatcher's common case, inlined: plain tensors on one device, none
-        # requiring grad (or grad mode off: backward formulas, optimizer steps), no
-        # functionality key active -> the cached backend kernel.
-        t0 = tensors[0]
-        same = "".join(f" and {t}._device is _dv" for t in tensors[1:])
-        grad = " or ".join(f"{t}._requires_grad" for t in tensors)
-        body.append("    if " + " and ".join(f"{t}.__class__ is _T" for t in tensors) + ":")
-        body.append(f"        _dv = {t0}._device")
-        body.append(f"        if not (({grad}) and _st.grad_enabled){same} and not _st.keys:")
-        body.append("            _k = _cache.get(_dv.type)")
-        body.append("            if _k is not None:")
-        body.append(f"                return _k(_od, _dv, {tup})")
-        env["_T"] = "Tensor"
-        env["_st"] = "state"
-        env["_cache"] = "cache"
+        # The dispatcher's common case, inlined (its source comes from the dispatcher;
+        # materialize() binds the names it uses).
+        from .dispatch import fast_path_source
+        body += fast_path_source(tensors, tup)
     src = (f"def {od.name}({', '.join(params)}):\n" + "\n".join(body) +
            ("\n" if body else "") + f"    return _dispatch(_od, {tup})\n")
     src += (f"def __ember_bind__({', '.join(params)}):\n" + "\n".join(lines) +

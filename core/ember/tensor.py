@@ -46,13 +46,21 @@ OBSERVED_ALLOCATORS: dict = {}
 
 
 def _release(self) -> None:
-    """``Tensor.__del__`` while allocations are observed: report the buffer's death.
-    (Installed only then: a finalizer costs every tensor's deallocation.)"""
+    """``Tensor.__del__`` while allocations are observed: report the buffer's death."""
     n = self._owned
     if n:
         acct = self._device._acct
         if acct is not None:
             acct.record_free(n)
+
+
+def observe_releases() -> None:
+    """Give ``Tensor`` its finalizer (``__del__`` = :func:`_release`) once allocations
+    are observed (``ember.memory`` calls it).  Not in the class body: a finalizer costs
+    every tensor's deallocation, which a program that never asks for memory statistics
+    should not pay."""
+    if "__del__" not in Tensor.__dict__:
+        Tensor.__del__ = _release
 _FROM_NP = _dt.FROM_NP
 
 
@@ -554,12 +562,6 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array, tensor_device(_device("cpu")))
 
 
-from . import dispatch as _dispatch_mod  # noqa: E402
+from .dispatch import bind_tensor_class  # noqa: E402
 
-_dispatch_mod._Tensor = Tensor  # the dispatcher's hot path compares classes with it
-from . import kernels as _kernels_mod  # noqa: E402
-
-_kernels_mod.Tensor = Tensor
-from . import schema as _schema_mod  # noqa: E402
-
-_schema_mod.Tensor = Tensor
+bind_tensor_class(Tensor)

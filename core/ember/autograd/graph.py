@@ -202,11 +202,6 @@ def leaf_edge(t: Tensor) -> tuple:
     return e
 
 
-def grad_accumulator(t: Tensor) -> AccumulateGrad:
-    """The leaf's unique ``AccumulateGrad`` node."""
-    return leaf_edge(t)[0]
-
-
 class OpNode(Node):
     """The node of one recorded op call (subclassed per op as ``<Op>Backward0``)."""
 

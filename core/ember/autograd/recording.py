@@ -20,6 +20,7 @@ from .rules import nondifferentiable
 __all__ = ["autograd_kernel", "NotImplementedNode"]
 
 _redispatch = _dispatch.redispatch
+_backend_kernel = _dispatch.backend_kernel
 _state = _dispatch.state
 _FLOAT_NP: dict = {}
 
@@ -55,10 +56,11 @@ def autograd_kernel(od, dev, args):
             return _inplace_without_derivative(od, dev, args)
         if not od.is_primitive and od.decomposition is not None:
             # CompositeImplicitAutograd: the decomposition's ops record themselves.
-            if od.meta is not None:
-                od.meta(*args)
+            # The value rule runs here, once, as the boxed kernel's would below
+            # Autograd (never on meta tensors: they have no values).
+            spec = od.meta(*args) if od.meta is not None else None
             if od.values is not None and dev.type != "meta":
-                od.values(*args)  # (as kernels.value_checked does below Autograd)
+                od.values(spec, *args)
             return od.decomposition(*args)
         out = _below(od, dev, args)
         if not nondifferentiable(od):
@@ -69,25 +71,19 @@ def autograd_kernel(od, dev, args):
     if _state.keys:
         out = _below(od, dev, args)
     else:
-        # Nothing sits between Autograd and the backend: use the backend kernel the
-        # dispatcher cached for calls without grad (what redispatch would find).
-        kernel = od.cache.get(dev.type)
-        if kernel is None:
-            kernel = od.cache[dev.type] = _dispatch._resolve(od, ((), False, dev.type))
-        if kernel.__name__ in _REENTRANT:
+        # Nothing sits between Autograd and the backend: run the backend's boxed kernel
+        # (what redispatch would find).  One that calls ember ops itself (a
+        # decomposition, the CPU fallback) runs with recording off, or its inner ops
+        # would record nodes that the op's own node replaces (AutoDispatchBelowAutograd).
+        kernel = _backend_kernel(od, dev.type)
+        if kernel.reentrant:
             out = _below(od, dev, args)
         else:
-            out = kernel(od, dev, args)
+            out = kernel.run(od, dev, args)
     if out.__class__ is Tensor and out is args[0]:
         return out  # the op returned its input unchanged (contiguous, a no-op cast)
     record(d, args, out)
     return out
-
-
-#: Boxed backend kernels that call ember ops themselves (a decomposition, the CPU
-#: fallback): below Autograd they must run with recording off, or their inner ops would
-#: record nodes that the op's own node replaces (PyTorch's AutoDispatchBelowAutograd).
-_REENTRANT = frozenset({"run_decomposed", "run_on_cpu"})
 
 
 def _below(od, dev, args):

@@ -511,30 +511,6 @@ def matmul(ns, a, b):
     return xp.matmul(a, b)
 
 
-# -- random (the standard has none: numbers are drawn on the host and copied in) ---------------
-@impl("rand")
-def rand(ns, size, gen, dtype, device):
-    host = gen.random(tuple(size), dtype="float64").astype(dtype.np)
-    return ns.from_numpy(host, device.index or 0)
-
-
-@impl("randn")
-def randn(ns, size, gen, dtype, device):
-    host = gen.standard_normal(tuple(size), dtype="float64").astype(dtype.np)
-    return ns.from_numpy(host, device.index or 0)
-
-
-@impl("randint")
-def randint(ns, low, high, size, gen, dtype, device):
-    host = gen.integers(low, high, tuple(size)).astype(dtype.np)
-    return ns.from_numpy(host, device.index or 0)
-
-
-@impl("randperm")
-def randperm(ns, n, gen, dtype, device):
-    return ns.from_numpy(gen.permutation(n).astype(dtype.np), device.index or 0)
-
-
 # -- more shapes and indexing ---------------------------------------------------------------
 @impl("basic_index")
 def basic_index(ns, a, index):

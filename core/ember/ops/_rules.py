@@ -50,33 +50,10 @@ def broadcast_shapes(*shapes, op: str = "broadcast_shapes", names=None) -> tuple
     return out
 
 
-_CATEGORY = {"b": 0, "i": 1, "f": 2}
-
-
-@functools.lru_cache(maxsize=4096)
-def _pointwise_dtypes(promotion: str, key) -> tuple:
-    compute = _dt._result_type_cached(key)
-    if promotion == "int_to_float" and not compute.is_floating_point:
-        compute = _dt.get_default_dtype()
-    if promotion == "always_bool":
-        return compute, _dt.bool
-    if promotion == "bool_to_long" and compute is _dt.bool:
-        return _dt.int64, _dt.int64
-    return compute, compute
-
-
 def pointwise_dtypes(od, operands) -> tuple:
-    """``(computation dtype, result dtype)`` of a pointwise op's operands (tensors and
-    Python numbers), by PyTorch's promotion and the op's promotion kind."""
-    key = []
-    for x in operands:
-        if x is None:
-            continue
-        if x.__class__ in _NUMBERS:
-            key.append((0 if x.__class__ is bool else 1 if x.__class__ is int else 2, None))
-        else:
-            key.append((_dt._FROM_NP_get(x._data.dtype), len(x._data.shape) == 0))
-    return _pointwise_dtypes(od.promotion, tuple(key))
+    """``(computation dtype, result dtype)`` of a pointwise op's operands (the rule is
+    ``dtypes.pointwise_dtypes``, under the op's promotion kind)."""
+    return _dt.pointwise_dtypes(od.promotion, operands)
 
 
 def pointwise_meta(od):

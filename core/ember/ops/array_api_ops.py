@@ -209,7 +209,7 @@ def _unique_all_decomp(x):
 
 _unique_all = defop(
     "_unique_all(Tensor x) -> (Tensor, Tensor, Tensor, Tensor)",
-    tags=("composite", "no_autograd"), meta=_unique_all_meta,
+    tags=("composite", "no_autograd", "dynamic_shape"), meta=_unique_all_meta,
     decomposition=_unique_all_decomp, method=False,
     doc="Distinct values of ``x`` (sorted, NaNs distinct), the flat index of each one's "
         "first occurrence, the inverse indices (shaped like ``x``) and the counts: the "

@@ -56,11 +56,6 @@ def _copy_meta(self, src, non_blocking=False):
     return Spec(tuple(self.shape), self.dtype)
 
 
-def _copy_decomp(self, src, non_blocking=False):
-    # A cross-device copy: move the source here, then copy on this device.
-    return self.copy_(src.to(self._device))
-
-
 copy_ = defop("copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)",
               tags=("primitive", "inplace"), meta=_copy_meta,
               doc="Copy ``src`` into ``self`` (broadcasting, casting to ``self.dtype``).")

@@ -344,7 +344,7 @@ def _bernoulli_meta(self, p=None, generator=None):
     return Spec(tuple(self.shape), self.dtype)
 
 
-def _bernoulli_values(self, p=None, generator=None):
+def _bernoulli_values(spec, self, p=None, generator=None):
     """Value rule: probabilities in [0, 1] (NaN is not), as PyTorch checks."""
     if p is None and not ((self >= 0) & (self <= 1)).all().item():
         fail("bernoulli", "all elements of argument 'self' (the probabilities) should be "

@@ -12,16 +12,16 @@ import numbers
 import operator
 
 from .. import dtypes as _dt
+from ..dispatch import backend_kernel as _backend_kernel
 from ..dispatch import state as _state
 from ..errors import OpError
-from ..kernels import _alias
 from ..schema import Spec, defop
 from ..tensor import Tensor
 from ._rules import broadcast_shapes, fail, wrap_dim
 from .conversion import copy_
 from .creation import full
 from .reduction import ValuesIndices
-from .view import _basic_index_check, basic_index, unbind
+from .view import basic_index, unbind
 
 __all__ = ["index", "index_put_", "index_put", "nonzero", "argwhere", "gather", "scatter",
            "scatter_add", "scatter_", "scatter_add_", "index_select", "index_add",
@@ -116,7 +116,8 @@ def _nonzero_meta(self):
     return Spec((-1, self.ndim), _dt.int64)
 
 
-nonzero = defop("nonzero(Tensor self) -> Tensor", tags=("primitive",), meta=_nonzero_meta,
+nonzero = defop("nonzero(Tensor self) -> Tensor", tags=("primitive", "dynamic_shape"),
+                meta=_nonzero_meta,
                 doc="Indices of the nonzero elements, one row per element (n x ndim), "
                     "in row-major order; int64.")
 argwhere = defop("argwhere(Tensor self) -> Tensor", tags=("composite",), meta=_nonzero_meta,
@@ -400,7 +401,7 @@ def _masked_select_decomp(self, mask):
 
 
 masked_select = defop("masked_select(Tensor self, Tensor mask) -> Tensor",
-                      tags=("composite",), meta=_masked_select_meta,
+                      tags=("composite", "dynamic_shape"), meta=_masked_select_meta,
                       decomposition=_masked_select_decomp,
                       doc="The elements of ``self`` where ``mask`` is true, as a 1-D tensor.")
 
@@ -433,7 +434,8 @@ def _one_hot_decomp(self, num_classes=-1):
     return (self.unsqueeze(-1) == classes).astype(_dt.int64)
 
 
-one_hot = defop("one_hot(Tensor self, int num_classes=-1) -> Tensor", tags=("composite",),
+one_hot = defop("one_hot(Tensor self, int num_classes=-1) -> Tensor",
+                tags=("composite", "dynamic_shape"),
                 meta=_one_hot_meta, decomposition=_one_hot_decomp, method=False,
                 doc="One-hot encoding of class indices (int64, a new last dimension of "
                     "size ``num_classes``; -1 infers it as ``max + 1``).")
@@ -641,35 +643,23 @@ def getitem(self, key):
         from ..tensor import Tensor as _T
         _Tensor = _T
     c = key.__class__
-    if c is int:
-        idx = hk = (key,)
-    elif c is tuple:
-        idx = key
-        hk = _basic_key(key)
-    elif c is slice:
-        idx = (key,)
-        hk = _basic_key(idx)
-    else:
-        hk = None
-    if hk is not None:
+    if c is int or c is tuple or c is slice:
+        idx = key if c is tuple else (key,)
         if not self._requires_grad and not _state.keys:
-            # The dispatcher's common case inlined for the commonest front end (as the
-            # generated entry points do): no grad, no functionality key, and the
-            # backend's own basic_index kernel -> validate (cached), run, wrap as a view.
+            # The dispatcher's common case for the commonest front end: no grad, no
+            # functionality key -> basic_index's boxed kernel on this backend, which
+            # validates (its outcome cached per index), runs and wraps the view.  Its
+            # shape rule refuses what is not a basic index (tensors, lists, masks):
+            # those take the general path below, which also raises the clear error
+            # for a bad basic index.
             dev = self._device
-            native = getattr(_BASIC_CACHE.get(dev.type), "native", None)
-            if native is not None:
-                d = self._data
-                vkey = (d.shape, d.dtype, hk)
-                if vkey not in _BASIC_VALID:
-                    _basic_index_check(self, idx)  # raises the op's clear error
-                    if len(_BASIC_VALID) > 4096:
-                        _BASIC_VALID.clear()
-                    _BASIC_VALID.add(vkey)
-                t = _make(native(d, idx), dev)
-                _alias(t, self)
-                return t
-        return basic_index(self, idx)
+            k = _BASIC_KERNELS.get(dev.type) or _backend_kernel(_BASIC_OP, dev.type)
+            try:
+                return k.run(_BASIC_OP, dev, (self, idx))
+            except OpError:
+                pass
+        elif c is int or _is_basic(idx):
+            return basic_index(self, idx)
     if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
             and self._data.shape:
         return index(self, (key,))  # t[int_tensor]: straight to the gather primitive
@@ -680,32 +670,21 @@ def getitem(self, key):
     return index(view, _advanced(view, adv))
 
 
-_make = Tensor._make
-_BASIC_CACHE = basic_index.op.cache  # the dispatcher's resolutions: device type -> kernel
+_BASIC_OP = basic_index.op
+_BASIC_KERNELS = _BASIC_OP.cache  # device type -> basic_index's boxed kernel
 
 
-def _basic_key(index: tuple):
-    """A hashable stand-in for a basic index tuple (ints, slices of ints, None,
-    Ellipsis), or None if ``index`` holds anything else.  (Slices are unhashable
-    before Python 3.12: they enter as triples, which no other entry can be.)"""
-    out = []
+def _is_basic(index: tuple) -> bool:
+    """Whether ``index`` holds only basic entries (ints, slices of ints, None,
+    Ellipsis): then ``basic_index`` takes it as it is."""
     for x in index:
         c = x.__class__
         if c is int or x is None or x is Ellipsis:
-            out.append(x)
-        elif c is slice:
-            a, b, s = x.start, x.stop, x.step
-            if a.__class__ in _SIMPLE and b.__class__ in _SIMPLE and s.__class__ in _SIMPLE:
-                out.append((a, b, s))
-            else:
-                return None
-        else:
-            return None
-    return tuple(out)
-
-
-#: (shape, dtype, index key) of the basic indexing calls validated so far
-_BASIC_VALID: set = set()
+            continue
+        if c is not slice or x.start.__class__ not in _SIMPLE \
+                or x.stop.__class__ not in _SIMPLE or x.step.__class__ not in _SIMPLE:
+            return False
+    return True
 
 
 def setitem(self, key, value) -> None:

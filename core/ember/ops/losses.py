@@ -78,7 +78,8 @@ def _targets_in_range(op):
     ``ignore_index`` (PyTorch raises IndexError, checking as its CPU kernels gather).
     The common case costs two small reductions and their reads; a batch with ignored
     (padding) targets, two more."""
-    def rule(input, target, weight=None, reduction="mean", ignore_index=-100, *rest):
+    def rule(spec, input, target, weight=None, reduction="mean", ignore_index=-100,
+             *rest):
         if target.dtype.is_floating_point or target.numel() == 0:
             return  # class probabilities: the shape rule checked them
         c = _classes(input)
@@ -295,7 +296,7 @@ def _probabilities(op: str, *named) -> None:
         fail(op, f"all elements of argument '{name}' should be between 0 and 1")
 
 
-def _bce_values(input, target, weight=None, reduction="mean"):
+def _bce_values(spec, input, target, weight=None, reduction="mean"):
     _probabilities("binary_cross_entropy", ("input", input), ("target", target))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes as _dt
+from ..errors import IntegerDivisionByZero
 from ..schema import Spec, defop
 from ._rules import fail
 
@@ -40,16 +41,39 @@ _NUMBERS = (bool, int, float)
 _builtin_abs = abs
 
 
-def _with_check(fn, check):
-    """Run ``check(spec, *args)`` after the op's generated pointwise shape rule."""
+def _with_check(fn, check, reads=()):
+    """Run ``check(spec, *args)`` after the op's generated pointwise shape rule.
+
+    ``reads`` names the tensor arguments whose *value* the check reads when a Python
+    number stands for them (``pow``'s exponent): the boxed kernel's validation cache
+    keys those numbers by value, the others by class only."""
     base = fn.op.meta
 
     def meta(*args):
         spec = base(*args)
         check(spec, *args)
         return spec
+    meta.reads = frozenset(reads)
     fn.op.meta = meta
     return fn
+
+
+def _nonzero_divisor(op):
+    """The value rule of integer division: PyTorch raises for a zero divisor (a bool
+    ``False`` included) where numpy and most array libraries return 0.  Checked here,
+    once for every backend, only when the computation is integral (it reads the
+    divisor's data)."""
+    def rule(spec, self, other):
+        if spec.dtype.is_floating_point:
+            return
+        if other.__class__ in _NUMBERS:
+            zero = other == 0
+        else:
+            zero = other.numel() > 0 and not other.all().item()
+        if zero:
+            raise IntegerDivisionByZero(f"{op}(): integer division by zero "
+                                        f"(ZeroDivisionError)")
+    return rule
 
 
 def _dtype_of(x):
@@ -127,12 +151,15 @@ true_divide = _binary("true_divide", promotion="int_to_float",
                       doc="True division ``self / other`` (integers give floats).")
 floor_divide = _with_check(
     _binary("floor_divide", doc="``self // other``: division rounded down (integer "
-                                "division by zero raises)."),
+                                "division by zero raises).",
+            values=_nonzero_divisor("floor_divide")),
     _no_bool("floor_divide(): not implemented for bool operands"))
 remainder = _with_check(
-    _binary("remainder", doc="Python's ``%``: the remainder has the sign of ``other``."),
+    _binary("remainder", doc="Python's ``%``: the remainder has the sign of ``other``.",
+            values=_nonzero_divisor("remainder")),
     _no_bool("remainder(): not implemented for bool operands"))
-fmod = _with_check(_binary("fmod", doc="C's ``fmod``: the remainder has the sign of ``self``."),
+fmod = _with_check(_binary("fmod", doc="C's ``fmod``: the remainder has the sign of ``self``.",
+                           values=_nonzero_divisor("fmod")),
                    _no_bool("fmod(): not implemented for bool operands"))
 
 
@@ -146,7 +173,7 @@ def _pow_check(spec, self, other):
 
 
 pow = _with_check(_binary("pow", doc="``self ** other`` (either may be a Python number)."),
-                  _pow_check)
+                  _pow_check, reads=("other",))
 pow.op.refuse_out_of_range_numbers = ("other",)  # int8 ** 257 raises (256 ** x wraps)
 maximum = _binary("maximum", doc="Elementwise maximum (NaN propagates).")
 minimum = _binary("minimum", doc="Elementwise minimum (NaN propagates).")
@@ -181,9 +208,14 @@ def _div_decomp(self, other, rounding_mode=None):
     return where(ne(negative(self), negative(other)), neg(q), q)
 
 
+def _div_values(spec, self, other, rounding_mode=None):
+    if rounding_mode is not None:  # (true division of integers gives floats)
+        _nonzero_divisor("div")(spec, self, other)
+
+
 div = defop("div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor",
             tags=("composite", "pointwise"), promotion="default", meta=_div_meta,
-            decomposition=_div_decomp,
+            decomposition=_div_decomp, values=_div_values,
             doc="``self / other``: true division, or rounded with ``rounding_mode`` "
                 "``'trunc'`` (towards zero) or ``'floor'``.")
 

@@ -162,33 +162,8 @@ def _basic_index_shape(op, shape, index):
     return tuple(out)
 
 
-_BASIC_CACHE: dict = {}
-
-
 def _basic_index_meta(self, index):
-    # The hot path of ``t[i]``: remember outcomes per (shape, dtype, index); slices
-    # are unhashable before Python 3.12, so they enter the key as triples.
-    try:
-        key = (self._data.shape, self._data.dtype, index)
-        hit = _BASIC_CACHE.get(key)
-    except TypeError:
-        key = (self._data.shape, self._data.dtype,
-               tuple((it.start, it.stop, it.step) if it.__class__ is slice else it
-                     for it in index) if index.__class__ is tuple else None)
-        try:
-            hit = _BASIC_CACHE.get(key)
-        except TypeError:
-            key, hit = None, None
-    if hit is None:
-        hit = _basic_index_check(self, index)
-        if key is not None and key[2] is not None:
-            if len(_BASIC_CACHE) > 4096:
-                _BASIC_CACHE.clear()
-            _BASIC_CACHE[key] = hit
-    return hit
-
-
-def _basic_index_check(self, index):
+    """The shape rule of ``basic_index`` (its outcome is cached by the boxed kernel)."""
     if not isinstance(index, tuple):
         fail("basic_index", f"argument 'index' must be a tuple, got {type(index).__name__}")
     for it in index:

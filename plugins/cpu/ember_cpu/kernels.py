@@ -35,10 +35,6 @@ warnings.filterwarnings("ignore", message=r"(divide by zero|invalid value|overfl
                         r"encountered", category=RuntimeWarning, module=r"ember_cpu\.kernels")
 
 
-class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
-    """Integer division by zero (a ``RuntimeError`` too, as PyTorch raises)."""
-
-
 KERNELS: dict = {}
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -144,19 +140,6 @@ def ufunc(f):
     return k
 
 
-def _int_safe(f, name):
-    """Integer division: PyTorch raises on a zero divisor where numpy returns 0."""
-    base = ufunc(f)
-
-    def k(a, b):
-        ints = (a.dtype.kind in "iu" if a.__class__ is _ndarray else a.__class__ is int) and \
-            (b.dtype.kind in "iub" if b.__class__ is _ndarray else b.__class__ is int)
-        if ints and (not np.all(b) if b.__class__ is _ndarray else b == 0):
-            raise IntegerDivisionByZero(f"{name}(): integer division by zero")
-        return base(a, b)
-    return k
-
-
 # -- conversion ----------------------------------------------------------------------
 @kernel("astype")
 def astype(a, dtype):
@@ -203,26 +186,6 @@ def eye(n, m, dtype, device):
     return np.eye(n, m, dtype=dtype.np)
 
 
-@kernel("rand")
-def rand(size, gen, dtype, device):
-    return gen.random(size, dtype=np.float64).astype(dtype.np)
-
-
-@kernel("randn")
-def randn(size, gen, dtype, device):
-    return gen.standard_normal(size, dtype=np.float64).astype(dtype.np)
-
-
-@kernel("randint")
-def randint(low, high, size, gen, dtype, device):
-    return gen.integers(low, high, size, dtype=np.int64).astype(dtype.np)
-
-
-@kernel("randperm")
-def randperm(n, gen, dtype, device):
-    return gen.permutation(n).astype(dtype.np)
-
-
 # -- pointwise ------------------------------------------------------------------------
 _mul = ufunc(np.multiply)
 
@@ -230,10 +193,7 @@ _mul = ufunc(np.multiply)
 def _alpha_op(f):
     def k(a, b, alpha=1):
         if alpha != 1:
-            if alpha.__class__ is float and _integral(a, b):
-                # checked here too: the core caches validation without alpha in the key
-                raise ValueError(f"{f.__name__}(): for integral input tensors, argument "
-                                 f"'alpha' must not be a floating point number")
+            # (the alpha rule is the core's: validated before this kernel runs)
             # A Python-number operand stays a Python number (numpy scalars would widen
             # float32 to float64 under NEP 50).
             b = b * alpha if b.__class__ in _SCALARS else _mul(b, alpha)
@@ -251,18 +211,15 @@ def _alpha_op(f):
     return k
 
 
-def _integral(a, b):
-    x = a if a.__class__ is _ndarray else b
-    return x.dtype.kind in "iub"
-
-
 KERNELS["add"] = _alpha_op(np.add)
 KERNELS["sub"] = _alpha_op(np.subtract)
 
 
 _UFUNCS = {
-    "mul": np.multiply, "true_divide": np.true_divide, "remainder": np.remainder,
-    "fmod": np.fmod, "maximum": np.maximum, "minimum": np.minimum, "atan2": np.arctan2,
+    "mul": np.multiply, "true_divide": np.true_divide,
+    # (integer division by zero is the core's rule: checked before these kernels run)
+    "floor_divide": np.floor_divide, "remainder": np.remainder, "fmod": np.fmod,
+    "maximum": np.maximum, "minimum": np.minimum, "atan2": np.arctan2,
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
     "gt": np.greater, "ge": np.greater_equal,
     "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
@@ -292,6 +249,8 @@ def pow_(a, b):
         r = _int_negative_power(a, b)
     # numpy has no bool power loop (it answers int8); PyTorch keeps bool
     return r.astype(np.bool_) if a.__class__ is _ndarray and a.dtype == np.bool_ else r
+
+
 def _int_negative_power(a, b):
     """PyTorch's integer power for negative exponents (tensor exponents only; a negative
     Python exponent is refused by the op's schema): 1 ** n = 1, (-1) ** n = +-1 and
@@ -318,9 +277,8 @@ def _shift(f):
 
 KERNELS["bitwise_left_shift"] = _shift(np.left_shift)
 KERNELS["bitwise_right_shift"] = _shift(np.right_shift)
-KERNELS["floor_divide"] = _int_safe(np.floor_divide, "floor_divide")
-KERNELS["remainder"] = _int_safe(np.remainder, "remainder")
-KERNELS["fmod"] = _int_safe(np.fmod, "fmod")
+
+
 def _rounding(f):
     def k(a):
         if a.dtype.kind in "iub":

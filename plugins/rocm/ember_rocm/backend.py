@@ -92,8 +92,10 @@ class ROCmBackend(Backend):
         self._states: list[DeviceState] | None = None
         self._reason: str | None = None
         self._lock = threading.Lock()
-        from .kernels import build_table
+        from .kernels import build_table, host
         self.kernels.update(build_table(self))
+        # Declared: these run through the CPU plugin's kernels (host round trips).
+        self.cpu_kernels = frozenset(n for n in host.HOST_OPS if n in self.kernels)
 
     # -- discovery ------------------------------------------------------------------------
     def _discover(self) -> list[DeviceState]:

@@ -412,15 +412,8 @@ def _creation(kernels: dict, backend) -> None:
             value = int(value)
         return filled(size, value, dtype, device)
 
-    def rand(size, gen, dtype, device):
-        host = gen.random(tuple(size), dtype=np.float64).astype(dtype.np)
-        return backend.from_host(host, device.index or 0)
-
-    def randn(size, gen, dtype, device):
-        host = gen.standard_normal(tuple(size), dtype=np.float64).astype(dtype.np)
-        return backend.from_host(host, device.index or 0)
-
-    for fn in (zeros, ones, empty, full, rand, randn):
+    # (random numbers: the core's default draws them on the host and uploads them)
+    for fn in (zeros, ones, empty, full):
         if fn.__name__ in registry:
             kernels[fn.__name__] = fn
 

@@ -59,18 +59,9 @@ def _creation(backend):
             "T_", "double" if acc == np.float64 else "float" if acc.kind == "f" else "long"),
             out, [], [("v_start", acc.type(start), acc), ("v_step", acc.type(step), acc)], acc)
 
-    # Random numbers come from the device's numpy Generator on the host, so a seed gives
-    # the same values as on the CPU; they are uploaded once.
-    def rand(size, gen, dtype, device):
-        host = gen.random(tuple(size), dtype=np.float64).astype(dtype.np)
-        return backend.from_host(host, device.index or 0)
-
-    def randn(size, gen, dtype, device):
-        host = gen.standard_normal(tuple(size), dtype=np.float64).astype(dtype.np)
-        return backend.from_host(host, device.index or 0)
-
-    return {"zeros": zeros, "ones": ones, "empty": empty, "full": full, "arange": arange,
-            "rand": rand, "randn": randn}
+    # (random numbers: the core's default draws them on the host with the device's
+    # numpy generator, so a seed gives the CPU's values)
+    return {"zeros": zeros, "ones": ones, "empty": empty, "full": full, "arange": arange}
 
 
 def _cpu_has(name: str) -> bool:

@@ -3,8 +3,9 @@ on the host: the operand is read back (waiting for the device), numpy computes, 
 the result is uploaded.  ``docs/rocm.md`` lists them; each is one round trip.
 
 ``nonzero`` must wait for the device anyway (its shape is the data's), and so must
-any sort whose result decides a shape; ``randint``/``randperm`` draw from the
-device's numpy generator like ``rand``/``randn``, so a seed gives the CPU's numbers.
+any sort whose result decides a shape.  These kernels are the CPU plugin's: the
+backend declares them in ``cpu_kernels``, and the coverage report counts them as CPU
+fallback.
 """
 
 from __future__ import annotations
@@ -46,19 +47,15 @@ def nonzero(a: CLArray) -> CLArray:
     return upload(a.dev, np.argwhere(h).astype(np.int64))
 
 
-#: Ops run on the host: their output size depends on the data (``nonzero``), they are
-#: sorts and decompositions no kernel here implements, or they draw random numbers.
-HOST_OPS = ("nonzero", "sort", "argsort", "topk", "unique", "randint", "randperm",
-            "tril", "triu", "linalg_cholesky", "linalg_det", "linalg_eigh", "linalg_inv",
+#: Ops run on the host: their output size depends on the data (``nonzero``), or they
+#: are sorts and decompositions no kernel here implements.
+HOST_OPS = ("nonzero", "sort", "argsort", "topk", "unique", "tril", "triu",
+            "linalg_cholesky", "linalg_det", "linalg_eigh", "linalg_inv",
             "linalg_qr", "linalg_slogdet", "linalg_solve", "linalg_svd", "linalg_eigvalsh")
 
 
 def host_kernel(backend, name: str):
-    """A kernel running ``name`` with the CPU backend's numpy kernel on host copies.
-
-    Random ops receive this device's generator, a numpy ``Generator`` like the CPU's,
-    so a seed gives the same numbers on both devices.
-    """
+    """A kernel running ``name`` with the CPU backend's numpy kernel on host copies."""
     from ember.device import get_backend
     cpu = get_backend("cpu").kernels[name]
 
