@@ -105,6 +105,49 @@ def test_integer_division_in_place_by_zero_leaves_the_target(device):
     assert t.tolist() == [5, 7]
 
 
+@pytest.mark.parametrize("dtype", ["int8", "uint8"])
+@pytest.mark.parametrize("op", ["floor_divide", "remainder", "fmod"])
+def test_a_number_divisor_that_wraps_to_zero_raises(device, dtype, op):
+    """A Python int beyond the dtype is wrapped as C casts it before the value rule
+    reads it: int8 // 256 divides by 0, as in PyTorch."""
+    t = ember.tensor([5, 7], dtype=getattr(ember, dtype), device=device)
+    assert getattr(ember, op)(t, 258).tolist() == getattr(np, op)(
+        np.array([5, 7], dtype=dtype), np.array(2, dtype=dtype)).tolist()  # 258 is 2
+    with pytest.raises(IntegerDivisionByZero):
+        getattr(ember, op)(t, 256)
+    if torch is not None:
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            getattr(torch, op)(torch.tensor([5, 7], dtype=getattr(torch, dtype)), 256)
+
+
+# --- value rules: run once per call, with the shape rule's spec, never on meta ----------
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+@pytest.mark.parametrize("dev", ["cpu", "reference", "meta"])
+def test_a_value_rule_runs_once_with_the_spec_and_never_on_meta(monkeypatch, dev,
+                                                                requires_grad):
+    """binary_cross_entropy is a composite: with grad, Autograd's composite path (shape
+    rule, then the decomposition) runs the rule; without, the boxed decomposition."""
+    od = get_op("binary_cross_entropy")
+    rule, calls = od.values, []
+
+    def counting(spec, *args):
+        calls.append(spec)
+        return rule(spec, *args)
+    monkeypatch.setattr(od, "values", counting)
+    dispatch.clear_cache()  # boxed kernels read the rule when they are resolved
+    try:
+        x = ember.full((3,), 0.25, device=dev, requires_grad=requires_grad)
+        ember.nn.functional.binary_cross_entropy(x, ember.full((3,), 0.5, device=dev))
+    finally:
+        monkeypatch.undo()
+        dispatch.clear_cache()
+    if dev == "meta":
+        assert calls == []
+    else:
+        assert len(calls) == 1 and tuple(calls[0].shape) == ()
+
+
 def test_division_that_is_not_by_zero_still_computes(device):
     t, d = ints([7, -7], device), ints([2, 2], device)
     assert (t // d).tolist() == [3, -4]
