@@ -120,6 +120,19 @@ def test_a_number_divisor_that_wraps_to_zero_raises(device, dtype, op):
             getattr(torch, op)(torch.tensor([5, 7], dtype=getattr(torch, dtype)), 256)
 
 
+def test_an_int_beyond_the_dtype_is_wrapped_after_an_in_range_call_was_cached(device):
+    """``t + 1`` and ``t + 1000`` share a validation key (a number by its class): the
+    cached entry must still send the out-of-range one to be wrapped (int8: -24) or,
+    for pow's exponent, refused."""
+    t = ember.tensor([2, 1], dtype=ember.int8, device=device)
+    assert (t + 1).tolist() == [3, 2]
+    assert (t + 1000).tolist() == [-22, -23]
+    assert (1000 + t).tolist() == [-22, -23]
+    assert (t ** 2).tolist() == [4, 1]
+    with pytest.raises(ember.OpError, match=r"pow\(\): value 257 cannot be converted"):
+        t ** 257
+
+
 # --- value rules: run once per call, with the shape rule's spec, never on meta ----------
 
 @pytest.mark.parametrize("requires_grad", [False, True])

@@ -600,12 +600,14 @@ def _pointwise_runner(od, fn, backend, info):
                       and args[i]._data.dtype != compute.np)
         numbers_only = all(args[i].__class__ in _NUMBERS for i in tpos
                            if args[i] is not None and i not in no_cast)
-        fit = None
+        # hit[3]: None on the common path, else (low, high, numbers_only): the range of
+        # an integer computation that has Python int operands (None, None if not)
+        extra = None
         if compute._kind == "i" and any(args[i].__class__ is int for i in tpos):
             lim = _dt.iinfo(compute)
-            fit = (lim.min, lim.max)
-        # hit[3]: None on the common path, else what ``special`` needs
-        extra = (fit, numbers_only) if fit is not None or numbers_only else None
+            extra = (lim.min, lim.max, numbers_only)
+        elif numbers_only:
+            extra = (None, None, True)
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
         hit = cache[key] = (compute, casts, spec, extra)
@@ -620,9 +622,8 @@ def _pointwise_runner(od, fn, backend, info):
 
     def special(dev, args, hit):
         """The call with out-of-range ints fitted and only-number operands typed."""
-        compute, casts, spec, (fit, numbers_only) = hit
-        if fit is not None:
-            low, high = fit
+        compute, casts, spec, (low, high, numbers_only) = hit
+        if low is not None:
             args = list(args)
             for i in tpos:
                 x = args[i]
@@ -668,7 +669,11 @@ def _pointwise_runner(od, fn, backend, info):
                   f"            return make(fn(n0, n1{rest}), dev)"]
     lines += [*prelude, f"    key = {_tuple(keys)}", "    hit = cache.get(key)",
               "    if hit is None:", "        hit = slow(args, key)",
-              "    if hit[3] is not None:", "        return special(dev, args, hit)"]
+              "    e = hit[3]",
+              # (an int operand within the dtype's range stays on the common path)
+              "    if e is not None and (e[2] or " + " or ".join(
+                  f"a{i}.__class__ is int and not e[0] <= a{i} <= e[1]" for i in tpos)
+              + "):", "        return special(dev, args, hit)"]
     if rule is not None:
         lines.append("    rule(hit[2], *args)")
     lines += ["    if hit[1]:", f"        return make(cast_call({_tuple(call)}, hit), dev)",
