@@ -65,3 +65,12 @@ def test_per_device_default_generators_are_seeded_together():
     a = ember.rand(3).numpy()
     ember.manual_seed(9)
     np.testing.assert_array_equal(ember.rand(3, device="cpu").numpy(), a)
+
+
+def test_rand_stays_below_one_in_narrow_dtypes():
+    # A float64 draw rounded to bfloat16 (or float16) could become 1.0; PyTorch draws on
+    # the target dtype's grid, so rand() is in [0, 1) in every dtype.
+    ember.manual_seed(0)
+    for dtype in (ember.bfloat16, ember.float16, ember.float32):
+        x = ember.rand(200_000, dtype=dtype).float().numpy()
+        assert x.max() < 1.0 and x.min() >= 0.0, (dtype, x.max())

@@ -276,7 +276,7 @@ def _sources(m: Measurement) -> str:
 
 
 def host_overhead(entry: OpEntry, device: str, dtype_name: str,
-                  budget_s: float = 0.02) -> float | None:
+                  budget_s: float = 0.005) -> float | None:
     """Microseconds per call of the op on its first accepted small sample on
     ``device`` (the best of three timed loops of about ``budget_s`` each; ``None``
     when no sample applies)."""

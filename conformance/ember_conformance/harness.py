@@ -309,19 +309,29 @@ def differentiable(entry: OpEntry) -> bool:
     return od.derivative is not None or (not od.is_primitive and od.decomposition is not None)
 
 
+#: floating elements of a gradient sample: finite differences cost two forward calls each
+_GRAD_SMALL, _GRAD_LARGEST = 12, 320
+
+
 def _grad_samples(entry: OpEntry, dtype_name: str, limit: int = 3) -> list[Sample]:
-    out = []
+    """Samples whose gradients are checked: non-empty, finite, with at most
+    ``_GRAD_SMALL`` elements per floating tensor; an op with no such sample (a
+    convolution, a pooling) gets its smallest sample up to ``_GRAD_LARGEST`` floating
+    elements in all, so that every differentiable op has its gradient checked."""
+    small, others = [], []
     for s in entry.samples(dtype_name, rng_for(entry.name, dtype_name, "grad")):
-        ts = s.tensors()
-        floats = [t for t in ts if t.array.dtype.kind == "f"]
-        if not floats or any(t.array.size == 0 or t.array.size > 12 for t in floats):
+        floats = [t for t in s.tensors() if t.array.dtype.kind == "f"]
+        if not floats or any(t.array.size == 0 for t in floats):
             continue
         if any(not np.isfinite(t.array.astype(np.float64)).all() for t in floats):
             continue
-        out.append(s)
-        if len(out) == limit:
-            break
-    return out
+        if all(t.array.size <= _GRAD_SMALL for t in floats):
+            small.append(s)
+        elif sum(t.array.size for t in floats) <= _GRAD_LARGEST:
+            others.append(s)
+    if small:
+        return small[:limit]
+    return sorted(others, key=lambda s: sum(t.array.size for t in s.tensors()))[:1]
 
 
 def _float_outputs(out) -> list:

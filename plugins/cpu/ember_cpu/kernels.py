@@ -210,7 +210,14 @@ def eye(n, m, dtype, device):
 
 @kernel("rand")
 def rand(size, gen, dtype, device):
-    return gen.random(size, dtype=np.float64).astype(dtype.np)
+    # On the target dtype's grid (as PyTorch draws its mantissa bits): rounding a float64
+    # to float16/bfloat16/float32 could give 1.0, outside [0, 1).
+    digits = {np.dtype(np.float64): 53, np.dtype(np.float32): 24,
+              np.dtype(np.float16): 11}.get(np.dtype(dtype.np), 8)  # bfloat16: 8
+    x = gen.random(size, dtype=np.float64)
+    if digits < 53:
+        x = np.floor(x * 2.0 ** digits) * 2.0 ** -digits
+    return x.astype(dtype.np)
 
 
 @kernel("randn")
