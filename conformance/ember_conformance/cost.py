@@ -101,10 +101,12 @@ def _elements(sample: Sample) -> int:
 
 
 def scaled_samples(entry: OpEntry, dtype_name: str, device: str, backward: bool = False
-                   ) -> tuple[Sample, Sample] | None:
-    """Two versions of one of the op's samples, with about ``n`` and ``GROWTH * n``
-    input elements, that the op's schema accepts (``None``: no sample can be grown by
-    tiling, e.g. ops whose arguments name shapes).
+                   ) -> list[tuple[Sample, Sample]]:
+    """Pairs of versions of one of the op's samples, with about ``n`` and ``GROWTH * n``
+    input elements, that the op's schema accepts: one pair grown along the first axis
+    and one along the last (a kernel quadratic in one axis shows only when that axis
+    grows); empty when no sample can be grown by tiling (ops whose arguments name
+    shapes).
 
     Tiling repeats values, so integer index arguments stay in range of the tensors they
     index, which grow along with them.  With ``backward`` the meta device must accept
@@ -118,14 +120,20 @@ def scaled_samples(entry: OpEntry, dtype_name: str, device: str, backward: bool 
     for s in samples:
         if refusal(_caller(entry, s)) is not None:
             continue
+        pairs, axes = [], set()
         for axis, every in _STRATEGIES:
+            if axis in axes or (axis == -1 and max(t.array.ndim for t in s.tensors()) < 2):
+                continue  # grown along this axis already (1-d: the last axis is the first)
             small, large = (_grown(s, axis, every, f) for f in _factors(s))
             if _elements(large) < 3 * _elements(small) or \
                     _elements(small) < SMALL_ELEMENTS // 4:
                 continue  # this way of tiling hardly grows the input
             if all(refusal(_runner(entry, g, backward)) is None for g in (small, large)):
-                return small, large
-    return None
+                pairs.append((small, large))
+                axes.add(axis)
+        if pairs:
+            return pairs
+    return []
 
 
 def _grown(sample: Sample, axis: int, every: bool, factor: int) -> Sample:
@@ -239,29 +247,31 @@ def memory_contract(entry: OpEntry, device: str, dtype_name: str
     """Run the memory contract of one op; ``(measurements, failures)``, or ``None``
     when no sample of the op can be grown (see :func:`scaled_samples`)."""
     backward = differentiable(entry) and dtype_name in ("float32", "float64")
-    pair = scaled_samples(entry, dtype_name, device, backward)
-    if pair is None:
+    pairs = scaled_samples(entry, dtype_name, device, backward)
+    if not pairs:
         return None
-    for s in pair:  # warm up: generated code, compiled kernels, plan caches
-        args, kwargs = _prepare(entry, s, device, backward)
-        _run(entry, args, kwargs, backward)
-        del args, kwargs
-    ms = [_measure(entry, s, device, backward) for s in pair]
     what = f"{entry.name}() on {device}, dtype {dtype_name}" + \
         (", forward and backward" if backward else ", forward")
-    failures = []
-    for s, m in zip(pair, ms, strict=True):
-        inp = ", ".join(f"{list(t.array.shape)}" for t in s.tensors())
-        if m.peak > m.bound:
-            failures.append(
-                f"{what}, inputs {inp}: peak {_mib(m.peak)} above the baseline, over the "
-                f"linear bound {FACTOR} x {_mib(m.io_bytes)} (inputs, outputs, gradients) "
-                f"+ {_mib(SLACK)} = {_mib(m.bound)} ({_sources(m)})")
-        if m.retained > RETAINED:
-            failures.append(
-                f"{what}, inputs {inp}: {_mib(m.retained)} still allocated after every "
-                f"result was freed (allowed {_mib(RETAINED)}; {_sources(m)})")
-    return ms, failures
+    measurements, failures = [], []
+    for pair in pairs:
+        for s in pair:  # warm up: generated code, compiled kernels, plan caches
+            args, kwargs = _prepare(entry, s, device, backward)
+            _run(entry, args, kwargs, backward)
+            del args, kwargs
+        for s in pair:
+            m = _measure(entry, s, device, backward)
+            measurements.append(m)
+            inp = ", ".join(f"{list(t.array.shape)}" for t in s.tensors())
+            if m.peak > m.bound:
+                failures.append(
+                    f"{what}, inputs {inp}: peak {_mib(m.peak)} above the baseline, over "
+                    f"the linear bound {FACTOR} x {_mib(m.io_bytes)} (inputs, outputs, "
+                    f"gradients) + {_mib(SLACK)} = {_mib(m.bound)} ({_sources(m)})")
+            if m.retained > RETAINED:
+                failures.append(
+                    f"{what}, inputs {inp}: {_mib(m.retained)} still allocated after "
+                    f"every result was freed (allowed {_mib(RETAINED)}; {_sources(m)})")
+    return measurements, failures
 
 
 def _mib(n: int) -> str:
