@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -417,3 +418,115 @@ def test_mutant_with_a_leaking_kernel_fails_exactly_its_cells():
     reached, failing = _memory_failing("exp", leaking_exp)
     assert set(failing) == reached, (set(failing) ^ reached)
     assert "still allocated after every result was freed" in failing[("exp", "float32")][0]
+
+
+# --- vendor CI: baselines, a device that cannot be created, the cost columns ------------------
+
+BROKEN_PLUGIN = '''
+import numpy as np
+
+import ember
+from ember.memory import Allocator
+from ember_cpu.backend import CPUBackend
+
+EMBER_PLUGIN_API = "1.0"
+
+
+class Backend(CPUBackend):
+    device_type = "brokendev"
+    name = "numpy, with atan2 returning float64 on purpose"
+
+    def __init__(self):
+        super().__init__()
+        good = self.kernels["atan2"]
+        self.kernels["atan2"] = lambda a, b: good(a, b).astype(np.float64)
+
+    def create_allocator(self, index):
+        return Allocator("brokendev", None)
+
+
+@ember.hookimpl
+def ember_backend_create():
+    return Backend()
+'''
+
+UNLOADABLE_PLUGIN = 'raise ImportError("libvendor.so.3: cannot open shared object file")\n'
+
+
+def _install(tmp_path, name, source) -> str:
+    """What `pip install` would write for a plugin module ``ember_<name>``: the module and
+    distribution metadata with its entry point.  Returns the PYTHONPATH to use."""
+    site = tmp_path / "site"
+    (site / f"ember_{name}").mkdir(parents=True)
+    (site / f"ember_{name}" / "__init__.py").write_text(source)
+    info = site / f"ember_{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: ember-{name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[ember]\n{name} = ember_{name}\n")
+    return os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+
+
+def _cli_env(*args, cwd, pythonpath):
+    env = dict(os.environ, PYTHONPATH=pythonpath)
+    return subprocess.run([sys.executable, "-m", "ember", "conformance", *args],
+                          capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+
+
+def test_baseline_turns_known_failures_into_known_cells_and_reports_fixed_ones(tmp_path):
+    path = _install(tmp_path, "brokendev", BROKEN_PLUGIN)
+    select = ["-k", "test_forward and (atan2- or neg-) and float32"]
+    proc = _cli_env("--device", "brokendev", *select, cwd=tmp_path, pythonpath=path)
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    assert "FAILING brokendev atan2 float32 [forward]" in proc.stdout
+    baseline = tmp_path / "known.txt"
+    baseline.write_text("# device op dtype check reason\n"
+                        "brokendev atan2 float32 forward  atan2 returns float64 (vendor bug 17)\n"
+                        "brokendev neg   *       forward  fixed in driver 2.1\n")
+    report = tmp_path / "r"
+    proc = _cli_env("--device", "brokendev", *select, "--baseline", str(baseline),
+                    "--report", str(report), "--table", cwd=tmp_path, pythonpath=path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    data = json.loads((report / "report.json").read_text())["brokendev"]
+    cell = data["ops"]["atan2"]["float32"]
+    assert cell["status"] == "known"
+    assert "vendor bug 17" in cell["checks"]["forward"]["message"]
+    assert "the schema promises float32" in cell["checks"]["forward"]["message"]
+    assert data["baseline_now_passing"] == [
+        {"op": "neg", "dtype": "float32", "check": "forward",
+         "reason": f"{baseline}:3: fixed in driver 2.1"}]
+    assert "NOW PASSING brokendev neg float32 [forward]" in proc.stdout
+    assert "1 known failing (baseline), 1 baseline entries now passing" in proc.stdout
+    assert "xfail" in (report / "junit.xml").read_text() or \
+        "skipped" in (report / "junit.xml").read_text()
+    bad = tmp_path / "bad.txt"
+    bad.write_text("brokendev atan2 float32 forward\n")  # no reason
+    proc = _cli_env("--device", "brokendev", *select, "--baseline", str(bad), cwd=tmp_path,
+                    pythonpath=path)
+    assert proc.returncode != 0 and "a reason is required" in proc.stdout + proc.stderr
+
+
+def test_a_device_that_cannot_be_created_stops_the_run_with_its_plugins_error(tmp_path):
+    path = _install(tmp_path, "vendordev", UNLOADABLE_PLUGIN)
+    proc = _cli_env("--device", "vendordev", cwd=tmp_path, pythonpath=path)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "cannot create the device(s) to check" in out
+    assert "libvendor.so.3: cannot open shared object file" in out
+    assert not re.search(r"\d+ (passed|failed|skipped)", out), out  # before any check
+
+
+def test_cost_columns_in_the_report_and_the_table(tmp_path):
+    report = tmp_path / "r"
+    proc = _cli("--device", "cpu", "-k", "test_cost and (add or index_select)", "--table",
+                "--cost", "--report", str(report), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    cost = json.loads((report / "report.json").read_text())["cpu"]["cost"]
+    for op in ("add", "index_select"):
+        c = cost[op]
+        assert c["dtype"] == "float32" and 0 < c["us_per_call"] == c["cpu_us_per_call"]
+        sizes = [m["input_elements"] for m in c["memory"]]
+        assert sizes[1] >= 3 * sizes[0] and sizes[0] >= 256
+        assert all(0 < m["peak_bytes"] <= m["bound_bytes"] for m in c["memory"])
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("index_select "))
+    assert len(row.split()) == 1 + 1 + 3  # op, the float32 cell, us, cpu us, mem/io
+    assert "us/call" in (report / "coverage.txt").read_text()

@@ -57,12 +57,19 @@ def pytest_runtest_makereport(item, call):
         return
     if report.failed:
         failure = (getattr(report, "longreprtext", "") or "").strip().splitlines()
-        item.user_properties.append(("ember_failure", failure[0][:300] if failure else ""))
-        item.user_properties.append(("ember_baseline", entry.reason))
+        _note(item, report, ("ember_failure", failure[0][:300] if failure else ""),
+              ("ember_baseline", entry.reason))
         report.outcome = "skipped"
         report.wasxfail = f"known failing ({entry.where}): {entry.reason}"
     elif report.passed:
-        item.user_properties.append(("ember_baseline", f"{entry.where}: {entry.reason}"))
+        _note(item, report, ("ember_baseline", f"{entry.where}: {entry.reason}"))
+
+
+def _note(item, report, *props) -> None:
+    # the report holds its own copy of the item's properties (JUnit XML reads it)
+    for target in {id(item.user_properties): item.user_properties,
+                   id(report.user_properties): report.user_properties}.values():
+        target.extend(props)
 
 
 def pytest_collection_finish(session) -> None:
