@@ -530,3 +530,30 @@ def test_cost_columns_in_the_report_and_the_table(tmp_path):
     row = next(line for line in proc.stdout.splitlines() if line.startswith("index_select "))
     assert len(row.split()) == 1 + 1 + 3  # op, the float32 cell, us, cpu us, mem/io
     assert "us/call" in (report / "coverage.txt").read_text()
+
+
+# --- differential fuzzing -------------------------------------------------------------------
+
+@pytest.mark.skipif(not ember.is_available("reference"), reason="ember-reference is not installed")
+def test_fuzzing_finds_a_minimal_example_reproducibly():
+    pytest.importorskip("hypothesis")
+    from ember_conformance.fuzz import FuzzFailure, fuzz_op
+    entry = opdb.entry("abs")
+    assert fuzz_op(entry, "reference", 30, seed=1) > 0  # the reference agrees with cpu
+
+    def wrong_on_reference(x):  # NaN -> 0 on the device under test only
+        y = ember.abs(x)
+        if x.device.type == "reference" and x.dtype.is_floating_point:
+            y = ember.where(ember.isnan(y), ember.zeros_like(y), y)
+        return y
+    broken = opdb.OpEntry("abs", entry.samples, entry.ref, dtypes=("float32", "float64"),
+                          fn=wrong_on_reference)
+    messages = []
+    for _ in range(2):
+        with pytest.raises(FuzzFailure) as info:
+            fuzz_op(broken, "reference", 30, seed=1)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]  # the same seed finds the same example
+    # hypothesis's minimal example: one NaN
+    assert "got 0.0, expected nan" in messages[0], messages[0]
+    assert messages[0].startswith("abs() on reference, dtype float")

@@ -30,6 +30,11 @@ def pytest_addoption(parser) -> None:
                          "and checks where no sample ran, as failures")
     group.addoption("--ember-cost", action="store_true", default=False,
                     help="add the cost columns (us per call, the CPU's, memory) to the table")
+    group.addoption("--ember-fuzz", type=int, default=0, metavar="N",
+                    help="differential fuzzing only: N random inputs per op against the "
+                         "cpu backend (hypothesis)")
+    group.addoption("--ember-seed", type=int, default=0, metavar="S",
+                    help="the fuzzer's seed (the same seed draws the same inputs)")
     group.addoption("--ember-baseline", action="append", default=[], metavar="FILE",
                     help="known failing checks with reasons (see ember_conformance.baseline)"
                          "; they are reported 'known' instead of failing")
@@ -70,6 +75,23 @@ def _note(item, report, *props) -> None:
     for target in {id(item.user_properties): item.user_properties,
                    id(report.user_properties): report.user_properties}.values():
         target.extend(props)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """A fuzzing run (``--ember-fuzz N``) runs only the fuzz checks; other runs never
+    do."""
+    fuzzing = config.getoption("--ember-fuzz", 0) > 0
+    keep, drop = [], []
+    for item in items:
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        is_fuzz = module == "ember_conformance.test_fuzz"
+        if "ember_device" not in getattr(item, "fixturenames", ()):
+            keep.append(item)
+        else:
+            (keep if is_fuzz == fuzzing else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_collection_finish(session) -> None:
