@@ -194,9 +194,7 @@ def _disagreement(entry: OpEntry, device: str, dtype_name: str, sample: Sample,
         msg = compare(o, w, ember.dtypes.FROM_NP[o.dtype], entry.tol)
         if msg:
             return f"{where}{msg} (expected: the cpu backend's result)"
-    if callable(entry.compare):
-        return entry.compare(got, sample)
-    return None
+    return None  # (an entry's own checker assumes the database's values: not called)
 
 
 def fuzz_op(entry: OpEntry, device: str, examples: int, seed: int = 0) -> int:

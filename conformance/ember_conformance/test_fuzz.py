@@ -28,7 +28,7 @@ def test_fuzz(ember_device, op, request, ember_strict):
     except NotImplementedForDevice as e:
         unsupported_at_runtime(op, ember_device, e, ember_strict)
     except FuzzFailure as e:
-        pytest.fail(f"{e}\n(minimal example; reproduce with `ember conformance --device "
+        pytest.fail(f"{e.args[0]}\n(minimal example; reproduce with `ember conformance --device "
                     f"{ember_device} --fuzz {examples} --seed {seed} -k 'test_fuzz and "
                     f"{op}'`)", pytrace=False)
     request.node.user_properties.append(("ember_fuzz_examples", ran))
