@@ -247,8 +247,8 @@ def _lerp_meta(self, end, weight):
     # Stated here, not only inside the decomposition's sub(), so that lerp_ (whose
     # shape rule is derived from this one) refuses bool before anything runs.
     from ._rules import broadcast_shapes, pointwise_dtypes
-    shape = broadcast_shapes(tuple(self.shape), tuple(end.shape), tuple(weight.shape),
-                             op="lerp", names=("self", "end", "weight"))
+    shape = broadcast_shapes(*(tuple(getattr(x, "shape", ())) for x in (self, end, weight)),
+                             op="lerp", names=("self", "end", "weight"))  # weight: a number
     dtype = pointwise_dtypes(_op("lerp"), [self, end, weight])[1]
     if dtype is _dt.bool:
         fail("lerp", "not implemented for bool tensors (as in PyTorch); convert them with "
