@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -80,19 +81,76 @@ def test_sample_builds_non_contiguous_tensors():
 
 def test_forward_catches_a_wrong_result():
     good = opdb.entry("add")
-    ran, failures = forward(good, "cpu", "float64")
+    ran, failures, _ = forward(good, "cpu", "float64")
     assert ran >= 5 and not failures, failures
     wrong = opdb.OpEntry("add", good.samples, lambda a, b, alpha=1: a - b)
-    ran, failures = forward(wrong, "cpu", "float64")
+    ran, failures, _ = forward(wrong, "cpu", "float64")
     assert failures and all(f.startswith("add() on cpu, dtype float64, input (") for f in failures)
     assert any("elements differ" in f for f in failures)
 
 
 def test_forward_checks_the_schemas_dtype():
-    # A reference is cast to the schema's dtype; a kernel returning another dtype fails.
+    # A reference is cast to the schema's dtype (sum of int32 is int64, as PyTorch's) ...
     entry = opdb.entry("sum")
-    ran, failures = forward(entry, "cpu", "int32")
+    ran, failures, _ = forward(entry, "cpu", "int32")
     assert ran and not failures, failures
+    # ... and a result in another dtype fails, whatever its values.
+    wrong = opdb.OpEntry("sum", entry.samples, entry.ref,
+                         fn=lambda *a, **k: ember.sum(*a, **k).to(ember.int32))
+    ran, failures, _ = forward(wrong, "cpu", "int32")
+    assert ran and len(failures) == ran, failures
+    assert all("dtype int32, the schema promises int64" in f for f in failures)
+
+
+def test_only_the_schema_refusing_a_sample_makes_it_not_applicable():
+    from ember_conformance.harness import refusal
+    # refused by the shape rule on the meta device (no backend kernel runs there)
+    assert "OpError" in refusal(lambda dev: ember.ones(2, 3, device=dev) + ember.ones(
+        4, device=dev))
+    assert refusal(lambda dev: ember.ones(2, 3, device=dev) + 1) is None
+    # a shape that depends on values the meta device lacks is not a refusal
+    assert refusal(lambda dev: ember.nonzero(ember.ones(3, device=dev))) is None
+    # an error raised by the op on the device after the schema accepted it fails
+    entry = opdb.entry("exp")
+
+    def kernel_bug(x):  # what a backend kernel raising would look like on the device
+        if x.device.type == "meta":
+            return ember.exp(x)
+        raise ValueError("kernel bug")
+    crashing = opdb.OpEntry("exp", entry.samples, entry.ref, fn=kernel_bug)
+    ran, failures, refused = forward(crashing, "cpu", "float32")
+    assert ran == 0 and refused == 0 and failures
+    assert all("raised ValueError: kernel bug" in f for f in failures)
+    # exp() of an integer tensor computes in float (it is applicable); the int → float
+    # samples all run
+    assert forward(entry, "cpu", "int64")[0] > 0
+
+
+def _fake_request():
+    class Node:
+        user_properties: list = []
+
+    class Request:
+        node = Node()
+    return Request()
+
+
+def test_strict_fails_a_check_where_no_sample_ran():
+    from ember_conformance._context import run_checks
+    from ember_conformance.harness import Outcome
+    for strict in (False, True):
+        with pytest.raises(pytest.skip.Exception):  # every sample refused: n/a
+            run_checks(_fake_request(), "cpu", "add", "float32", "forward", strict,
+                       lambda e, d, t: Outcome(0, [], 3), "n/a: refused")
+    with pytest.raises(pytest.skip.Exception):
+        run_checks(_fake_request(), "cpu", "add", "float32", "forward", False,
+                   lambda e, d, t: Outcome(0, [], 0), "n/a: nothing ran")
+    with pytest.raises(pytest.fail.Exception, match="no sample ran"):
+        run_checks(_fake_request(), "cpu", "add", "float32", "forward", True,
+                   lambda e, d, t: Outcome(0, [], 0), "n/a: nothing ran")
+    # a checker returning the older (ran, failures) pair still works
+    run_checks(_fake_request(), "cpu", "add", "float32", "forward", True,
+               lambda e, d, t: (2, []), "n/a")
 
 
 def test_report_table_and_summary():
@@ -105,10 +163,20 @@ def test_report_table_and_summary():
             "summary": {"ops": 3, "native": 1, "decomposition": 1, "unsupported": 1,
                         "failing": 1, "n/a": 1}}
     table = coverage_table("xdev", data)
-    rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()[3:]
-            if line and not line.startswith("contract")}
-    assert rows["add"][:3] == ["N", "-"] or rows["add"][0] == "N"
-    assert "X" in rows["exp"] and "D" in rows["mean"] and "." in rows["mean"]
+    lines = table.splitlines()
+    head = lines[1].split()
+    assert head == ["op", "f32", "f16", "i64"]
+    # cells by column (a blank cell is a column of spaces, so split() cannot be used)
+    starts = [lines[1].index(h) for h in head[1:]]
+    rows = {line.split()[0]: [line[i:i + 4].strip() for i in starts]
+            for line in lines[3:] if line and not line.startswith("contract")}
+    assert rows == {"add": ["N", "-", ""], "mean": ["D", "", "."], "exp": ["X", "", ""]}
+    data["cost"] = {"add": {"us_per_call": 12.34, "cpu_us_per_call": 2.5,
+                            "memory": [{"peak_bytes": 300, "io_bytes": 100}]}}
+    with_cost = coverage_table("xdev", data, cost=True).splitlines()
+    assert with_cost[1].split()[-4:] == ["us/call", "cpu", "us", "mem/io"]
+    assert with_cost[3].split() == ["add", "N", "-", "12.3", "2.5", "3.0"]
+    assert with_cost[4].split()[-3:] == ["-", "-", "-"]  # mean: no cost measured
     line = summary_line("xdev", data)
     assert line.startswith("ember-conformance xdev: 3 ops") and line.endswith("FAIL")
     assert "contracts 1/1 passed" in line
@@ -174,3 +242,318 @@ def test_promotion_rules_match_pytorch():
         for number in (True, 2, 1.5):
             want = str(torch.result_type(make("tensor", a), number))
             assert want == f"torch.{result_type([('tensor', a), number])}", (a, number)
+
+
+# --- mutation tests: backends broken on purpose fail exactly the cells they should ------------
+#
+# Each mutant is the CPU backend (real numpy kernels) under another device type with one
+# kernel replaced.  A spy — the same backend with that kernel only recording who calls
+# it — says which cells reach the kernel; the mutant must fail exactly those (the ones
+# its defect shows in) and pass every other.
+
+from contextlib import contextmanager  # noqa: E402
+
+from ember.memory import Allocator  # noqa: E402
+
+ember_cpu = pytest.importorskip("ember_cpu")
+from ember_cpu.backend import CPUBackend  # noqa: E402
+from ember_conformance.harness import differentiable, gradients  # noqa: E402
+
+
+class _Mutant(CPUBackend):
+    device_type = "mutant"
+    name = "numpy with one kernel changed on purpose"
+
+    def __init__(self, changes: dict) -> None:
+        super().__init__()
+        self.kernels.update(changes)
+
+    def create_allocator(self, index):
+        return Allocator("mutant", None)
+
+
+class _MutantPlugin:
+    EMBER_PLUGIN_API = "1.0"
+
+    def __init__(self, changes: dict) -> None:
+        self.changes = changes
+
+    @ember.hookimpl
+    def ember_backend_create(self):
+        return _Mutant(self.changes)
+
+
+@contextmanager
+def _mutant(**changes):
+    ember.plugins.register(_MutantPlugin(changes), name="mutant")
+    try:
+        yield "mutant"
+    finally:
+        ember.plugins.unregister("mutant")
+
+
+class _Spy:
+    """A kernel that records which cell of a sweep called it."""
+
+    def __init__(self, kernel) -> None:
+        self.kernel, self.cells, self.current = kernel, set(), None
+
+    def __call__(self, *args, **kwargs):
+        self.cells.add(self.current)
+        return self.kernel(*args, **kwargs)
+
+
+def _cpu_kernel(name):
+    return CPUBackend().kernels[name]
+
+
+def _sweep(device, check, dtypes, ops=None, spy=None) -> dict:
+    """``{(op, dtype): failures}`` of one check over the database (or ``ops``)."""
+    failing = {}
+    for entry in opdb.entries():
+        if ops is not None and entry.name not in ops:
+            continue
+        if check == "grad" and not differentiable(entry):
+            continue
+        for dtype in dtypes:
+            if dtype not in entry.dtypes:
+                continue
+            if spy is not None:
+                spy.current = (entry.name, dtype)
+            if check == "forward":
+                failures = forward(entry, device, dtype)[1]
+            elif check == "grad":
+                failures = gradients(entry, device, dtype)[1]
+            else:
+                from ember_conformance.cost import memory_contract
+                result = memory_contract(entry, device, dtype)
+                failures = result[1] if result else []
+            if failures:
+                failing[(entry.name, dtype)] = failures
+    return failing
+
+
+def _reached(kernel_name, check, dtypes, ops=None) -> set:
+    spy = _Spy(_cpu_kernel(kernel_name))
+    with _mutant(**{kernel_name: spy}) as dev:
+        assert not _sweep(dev, check, dtypes, ops, spy), "the spy changed a result"
+    return spy.cells
+
+
+def test_mutant_with_a_wrong_dtype_fails_exactly_its_cells():
+    atan2 = _cpu_kernel("atan2")
+    dtypes = ("float32", "float64", "float16")
+    reached = _reached("atan2", "forward", dtypes)
+    with _mutant(atan2=lambda a, b: atan2(a, b).astype(np.float64)) as dev:
+        failing = _sweep(dev, "forward", dtypes)
+    # float64 results are right by accident; every other cell reaching the kernel fails
+    assert set(failing) == {c for c in reached if c[1] != "float64"}
+    assert ("atan2", "float32") in failing
+    assert any("dtype float64, the schema promises float32" in f
+               for f in failing[("atan2", "float32")])
+
+
+def test_mutant_with_a_wrong_shape_fails_exactly_its_cells():
+    fmod = _cpu_kernel("fmod")
+    dtypes = ("float32", "int64")
+    reached = _reached("fmod", "forward", dtypes)
+    with _mutant(fmod=lambda a, b: fmod(a, b)[None]) as dev:
+        failing = _sweep(dev, "forward", dtypes)
+    assert set(failing) == reached and ("fmod", "int64") in failing
+    assert any("the schema promises" in f and "shape" in f for f in failing[("fmod", "int64")])
+
+
+def test_mutant_with_a_crashing_backward_fails_exactly_its_cells():
+    def crashing(*args):  # what dpnp says of a non-contiguous operand: a ValueError
+        raise ValueError("The first input array is not c-contiguous nor f-contiguous")
+    reached = _reached("_max_pool2d_backward", "grad", ("float32",))
+    assert reached
+    with _mutant(_max_pool2d_backward=crashing) as dev:
+        failing = _sweep(dev, "grad", ("float32",))
+    assert set(failing) == reached
+    message = failing[("max_pool2d", "float32")][0]
+    assert "raised ValueError: The first input array is not c-contiguous" in message
+
+
+_CONTROLS = ("add", "sum", "matmul", "softmax", "index_select", "conv2d", "max_pool2d",
+             "embedding", "scatter_add", "gather", "sort", "cat", "layer_norm", "relu")
+
+
+def _memory_failing(kernel_name, replacement) -> tuple[set, dict]:
+    """The cells reaching a kernel (forward and gradients, float32) and the memory
+    contract's failures on the mutant, over those ops and some controls."""
+    reached = _reached(kernel_name, "forward", ("float32",)) | \
+        _reached(kernel_name, "grad", ("float32",))
+    ops = {op for op, _ in reached} | set(_CONTROLS)
+    with _mutant(**{kernel_name: replacement}) as dev:
+        failing = _sweep(dev, "cost", ("float32",), ops)
+    return reached, failing
+
+
+def test_mutant_with_a_quadratic_memory_kernel_fails_exactly_its_cells():
+    cumsum = _cpu_kernel("cumsum")
+
+    def quadratic_cumsum(a, dim, dtype):  # right values, through an n x n matrix
+        if a.ndim == 0:
+            return cumsum(a, dim, dtype)
+        x = np.moveaxis(a, dim, -1).astype(np.float64)
+        n = x.shape[-1]
+        out = np.moveaxis(x @ np.triu(np.ones((n, n))), -1, dim)
+        return np.ascontiguousarray(out).astype(cumsum(a.reshape(-1)[:1], 0, dtype).dtype)
+
+    reached, failing = _memory_failing("cumsum", quadratic_cumsum)
+    assert ("cumsum", "float32") in failing, failing
+    assert set(failing) <= reached, set(failing) - reached  # no control op fails
+    assert "over the linear bound" in failing[("cumsum", "float32")][0]
+
+
+def test_mutant_with_a_leaking_kernel_fails_exactly_its_cells():
+    exp, kept = _cpu_kernel("exp"), []
+
+    def leaking_exp(a):  # right values; keeps every result alive (a cache without a bound)
+        out = exp(a)
+        kept.append(out)
+        return out
+
+    reached, failing = _memory_failing("exp", leaking_exp)
+    assert set(failing) == reached, (set(failing) ^ reached)
+    assert "still allocated after every result was freed" in failing[("exp", "float32")][0]
+
+
+# --- vendor CI: baselines, a device that cannot be created, the cost columns ------------------
+
+BROKEN_PLUGIN = '''
+import numpy as np
+
+import ember
+from ember.memory import Allocator
+from ember_cpu.backend import CPUBackend
+
+EMBER_PLUGIN_API = "1.0"
+
+
+class Backend(CPUBackend):
+    device_type = "brokendev"
+    name = "numpy, with atan2 returning float64 on purpose"
+
+    def __init__(self):
+        super().__init__()
+        good = self.kernels["atan2"]
+        self.kernels["atan2"] = lambda a, b: good(a, b).astype(np.float64)
+
+    def create_allocator(self, index):
+        return Allocator("brokendev", None)
+
+
+@ember.hookimpl
+def ember_backend_create():
+    return Backend()
+'''
+
+UNLOADABLE_PLUGIN = 'raise ImportError("libvendor.so.3: cannot open shared object file")\n'
+
+
+def _install(tmp_path, name, source) -> str:
+    """What `pip install` would write for a plugin module ``ember_<name>``: the module and
+    distribution metadata with its entry point.  Returns the PYTHONPATH to use."""
+    site = tmp_path / "site"
+    (site / f"ember_{name}").mkdir(parents=True)
+    (site / f"ember_{name}" / "__init__.py").write_text(source)
+    info = site / f"ember_{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: ember-{name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[ember]\n{name} = ember_{name}\n")
+    return os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+
+
+def _cli_env(*args, cwd, pythonpath):
+    env = dict(os.environ, PYTHONPATH=pythonpath)
+    return subprocess.run([sys.executable, "-m", "ember", "conformance", *args],
+                          capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+
+
+def test_baseline_turns_known_failures_into_known_cells_and_reports_fixed_ones(tmp_path):
+    path = _install(tmp_path, "brokendev", BROKEN_PLUGIN)
+    select = ["-k", "test_forward and (atan2- or neg-) and float32"]
+    proc = _cli_env("--device", "brokendev", *select, cwd=tmp_path, pythonpath=path)
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    assert "FAILING brokendev atan2 float32 [forward]" in proc.stdout
+    baseline = tmp_path / "known.txt"
+    baseline.write_text("# device op dtype check reason\n"
+                        "brokendev atan2 float32 forward  atan2 returns float64 (vendor bug 17)\n"
+                        "brokendev neg   *       forward  fixed in driver 2.1\n")
+    report = tmp_path / "r"
+    proc = _cli_env("--device", "brokendev", *select, "--baseline", str(baseline),
+                    "--report", str(report), "--table", cwd=tmp_path, pythonpath=path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    data = json.loads((report / "report.json").read_text())["brokendev"]
+    cell = data["ops"]["atan2"]["float32"]
+    assert cell["status"] == "known"
+    assert "vendor bug 17" in cell["checks"]["forward"]["message"]
+    assert "the schema promises float32" in cell["checks"]["forward"]["message"]
+    assert data["baseline_now_passing"] == [
+        {"op": "neg", "dtype": "float32", "check": "forward",
+         "reason": f"{baseline}:3: fixed in driver 2.1"}]
+    assert "NOW PASSING brokendev neg float32 [forward]" in proc.stdout
+    assert "1 known failing (baseline), 1 baseline entries now passing" in proc.stdout
+    assert "xfail" in (report / "junit.xml").read_text() or \
+        "skipped" in (report / "junit.xml").read_text()
+    bad = tmp_path / "bad.txt"
+    bad.write_text("brokendev atan2 float32 forward\n")  # no reason
+    proc = _cli_env("--device", "brokendev", *select, "--baseline", str(bad), cwd=tmp_path,
+                    pythonpath=path)
+    assert proc.returncode != 0 and "a reason is required" in proc.stdout + proc.stderr
+
+
+def test_a_device_that_cannot_be_created_stops_the_run_with_its_plugins_error(tmp_path):
+    path = _install(tmp_path, "vendordev", UNLOADABLE_PLUGIN)
+    proc = _cli_env("--device", "vendordev", cwd=tmp_path, pythonpath=path)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "cannot create the device(s) to check" in out
+    assert "libvendor.so.3: cannot open shared object file" in out
+    assert not re.search(r"\d+ (passed|failed|skipped)", out), out  # before any check
+
+
+def test_cost_columns_in_the_report_and_the_table(tmp_path):
+    report = tmp_path / "r"
+    proc = _cli("--device", "cpu", "-k", "test_cost and (add or index_select)", "--table",
+                "--cost", "--report", str(report), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    cost = json.loads((report / "report.json").read_text())["cpu"]["cost"]
+    for op in ("add", "index_select"):
+        c = cost[op]
+        assert c["dtype"] == "float32" and 0 < c["us_per_call"] == c["cpu_us_per_call"]
+        sizes = [m["input_elements"] for m in c["memory"]]
+        assert sizes[1] >= 3 * sizes[0] and sizes[0] >= 256
+        assert all(0 < m["peak_bytes"] <= m["bound_bytes"] for m in c["memory"])
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("index_select "))
+    assert len(row.split()) == 1 + 1 + 3  # op, the float32 cell, us, cpu us, mem/io
+    assert "us/call" in (report / "coverage.txt").read_text()
+
+
+# --- differential fuzzing -------------------------------------------------------------------
+
+@pytest.mark.skipif(not ember.is_available("reference"), reason="ember-reference is not installed")
+def test_fuzzing_finds_a_minimal_example_reproducibly():
+    pytest.importorskip("hypothesis")
+    from ember_conformance.fuzz import FuzzFailure, fuzz_op
+    entry = opdb.entry("abs")
+    assert fuzz_op(entry, "reference", 30, seed=1) > 0  # the reference agrees with cpu
+
+    def wrong_on_reference(x):  # NaN -> 0 on the device under test only
+        y = ember.abs(x)
+        if x.device.type == "reference" and x.dtype.is_floating_point:
+            y = ember.where(ember.isnan(y), ember.zeros_like(y), y)
+        return y
+    broken = opdb.OpEntry("abs", entry.samples, entry.ref, dtypes=("float32", "float64"),
+                          fn=wrong_on_reference)
+    messages = []
+    for _ in range(2):
+        with pytest.raises(FuzzFailure) as info:
+            fuzz_op(broken, "reference", 30, seed=1)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]  # the same seed finds the same example
+    # hypothesis's minimal example: one NaN
+    assert "got 0.0, expected nan" in messages[0], messages[0]
+    assert messages[0].startswith("abs() on reference, dtype float")

@@ -135,3 +135,12 @@ def test_seed_range_and_negative_seeds_as_torch(seed):
 def test_generator_seed_must_be_an_int():
     with pytest.raises(TypeError, match="expected an int seed, got float"):
         ember.Generator().manual_seed(1.5)
+
+
+def test_rand_stays_below_one_in_narrow_dtypes():
+    # A float64 draw rounded to bfloat16 (or float16) could become 1.0; PyTorch draws on
+    # the target dtype's grid, so rand() is in [0, 1) in every dtype.
+    ember.manual_seed(0)
+    for dtype in (ember.bfloat16, ember.float16, ember.float32):
+        x = ember.rand(200_000, dtype=dtype).float().numpy()
+        assert x.max() < 1.0 and x.min() >= 0.0, (dtype, x.max())

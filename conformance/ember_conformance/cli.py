@@ -32,7 +32,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", action="store_true",
                         help="print the op x dtype coverage table")
     parser.add_argument("--strict", action="store_true",
-                        help="fail on primitives the backend has no kernel for")
+                        help="fail on primitives the backend has no kernel for, and on "
+                             "checks where no sample ran")
+    parser.add_argument("--cost", action="store_true",
+                        help="with --table: the cost columns (us per call on the device "
+                             "and on the CPU backend, peak memory over inputs+outputs)")
+    parser.add_argument("--baseline", action="append", default=[], metavar="FILE",
+                        help="known failing checks with reasons (DEVICE OP DTYPE CHECK "
+                             "REASON per line); reported 'known', not failing")
+    parser.add_argument("--fuzz", type=int, default=0, metavar="N",
+                        help="differential fuzzing instead of the suite: N random inputs "
+                             "per op (hypothesis), compared with the cpu backend")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the fuzzer's seed (the same seed draws the same inputs)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every check")
     parser.add_argument("-x", "--exitfirst", action="store_true",
                         help="stop at the first failure")
@@ -55,6 +67,12 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         argv.append("--ember-strict")
     if getattr(args, "table", False):
         argv.append("--ember-table")
+    if getattr(args, "cost", False):
+        argv.append("--ember-cost")
+    for path in getattr(args, "baseline", []) or []:
+        argv += ["--ember-baseline", path]
+    if getattr(args, "fuzz", 0):
+        argv += ["--ember-fuzz", str(args.fuzz), "--ember-seed", str(args.seed)]
     if args.exitfirst:
         argv.append("-x")
     return argv

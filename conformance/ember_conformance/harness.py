@@ -22,8 +22,13 @@ from .opdb import OpEntry
 from .samples import Sample, T
 from .tolerances import tolerance
 
-__all__ = ["Skip", "unsupported_reason", "rng_for", "forward", "to_host", "compare",
-           "quiet", "device_types"]
+__all__ = ["Skip", "unsupported_reason", "rng_for", "forward", "gradients", "to_host",
+           "compare", "quiet", "device_types", "refusal", "REFUSALS", "Outcome"]
+
+#: the errors by which an op's shape rule or schema refuses its arguments
+REFUSALS = (OpError, TypeError, ValueError, IndexError)
+#: what the meta device says when a shape depends on values it lacks (nonzero, unique)
+_META_BLIND = "meta tensor"
 
 
 class Skip(Exception):
@@ -75,6 +80,44 @@ def unsupported_reason(device: str, op: str, dtype_name: str | None) -> str | No
     if op is not None and how_implemented(registry[op], backend.device_type) == "missing":
         return "no kernel and no decomposition"
     return None
+
+
+def refusal(call) -> str | None:
+    """Why the op's schema refuses a call, or ``None`` when it accepts it.
+
+    ``call(device)`` builds the arguments on ``device`` and runs the op.  It runs on the
+    meta device, where only shape rules, schemas and the core's decompositions execute
+    and no backend kernel exists: an error there is a refusal by the op's definition,
+    the same on every backend, so the combination is not applicable.  An error raised
+    on the device under test after the meta device accepted the call is the backend's
+    failure, never "not applicable".  When the meta device cannot tell (an output shape
+    that depends on values, which meta tensors lack) the call counts as accepted.
+    """
+    try:
+        with quiet():
+            call("meta")
+    except (*REFUSALS, RuntimeError) as e:  # RuntimeError: autograd's own checks
+        if _META_BLIND in str(e):
+            return None
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def _sample_refusal(entry: OpEntry, sample: Sample) -> str | None:
+    def call(dev):
+        args, kwargs = sample.on(dev)
+        return entry.call(*args, **kwargs)
+    return refusal(call)
+
+
+class Outcome(tuple):
+    """What a checker returns: ``(samples run, failure messages, samples refused)``.
+
+    ``refused`` counts samples the op's schema refuses (see :func:`refusal`); a check
+    that ran nothing and was refused nothing had no applicable sample at all."""
+
+    def __new__(cls, ran: int, failures: list[str], refused: int = 0):
+        return super().__new__(cls, (ran, failures, refused))
 
 
 def _backend(device: str):
@@ -149,20 +192,25 @@ def _expected_spec(entry: OpEntry, args, kwargs):
     return od.meta(*bound) if od.meta is not None else None
 
 
-def forward(entry: OpEntry, device: str, dtype_name: str) -> tuple[int, list[str]]:
+def forward(entry: OpEntry, device: str, dtype_name: str) -> Outcome:
     """Run every sample of ``entry`` in ``dtype_name`` on ``device`` and compare.
 
-    Returns ``(samples run, failure messages)``.  Samples the op's shape rule refuses
-    are not applicable and not run; a reference that cannot compute a sample is
-    skipped likewise.
+    Returns ``Outcome(samples run, failure messages, samples refused)``.  Only samples
+    the op's schema refuses on the meta device (:func:`refusal`) are not applicable;
+    any error the device raises on an accepted sample is a failure.  A sample numpy
+    cannot compute a reference for is still run, and checked against the schema's
+    shape and dtype.
     """
     od = entry.op
     backend = _backend(device)
     supported = backend.supported_dtypes
     samples: list[Sample] = entry.samples(dtype_name, rng_for(entry.name, dtype_name))
-    ran, failures = 0, []
+    ran, refused, failures = 0, 0, []
     for s in samples:
         if supported is not None and any(d not in supported for d in _dtypes_of(s)):
+            continue
+        if _sample_refusal(entry, s) is not None:
+            refused += 1
             continue
         what = f"{entry.name}() on {device}, dtype {dtype_name}, input {s.describe()}"
         try:
@@ -174,16 +222,20 @@ def forward(entry: OpEntry, device: str, dtype_name: str) -> tuple[int, list[str
             continue
         try:
             spec = _expected_spec(entry, args, kwargs)
-        except (OpError, TypeError, ValueError, IndexError):
-            continue  # the schema refuses this sample: not applicable
+        except REFUSALS as e:
+            if not entry.dynamic_shape:  # the meta device accepted this very call
+                failures.append(f"{what}: the shape rule refuses on {device} what it "
+                                f"accepts on meta: {type(e).__name__}: {e}")
+                continue
+            spec = None
         expected = None
         if entry.compare == "values":
             try:
                 with quiet():
                     hargs, hkw = s.host(to_float=od.promotion == "int_to_float")
                     expected = entry.ref(*hargs, **hkw)
-            except Exception:  # numpy cannot compute it: not applicable
-                continue
+            except Exception:  # numpy cannot compute it: shapes and dtypes only
+                expected = _NO_REFERENCE
         try:
             with quiet():
                 out = entry.call(*args, **kwargs)
@@ -196,14 +248,17 @@ def forward(entry: OpEntry, device: str, dtype_name: str) -> tuple[int, list[str
                 got = to_host(out)
         except NotImplementedForDevice:
             raise
-        except Exception as e:  # any error is this sample's failure
+        except Exception as e:  # the schema accepted it: any error is a failure
             failures.append(f"{what}: raised {type(e).__name__}: {e}")
             continue
         ran += 1
         msg = _check(entry, s, got, expected, spec)
         if msg:
             failures.append(f"{what}: {msg}")
-    return ran, failures
+    return Outcome(ran, failures, refused)
+
+
+_NO_REFERENCE = object()
 
 
 def _check(entry: OpEntry, sample: Sample, got, expected, spec) -> str | None:
@@ -219,7 +274,7 @@ def _check(entry: OpEntry, sample: Sample, got, expected, spec) -> str | None:
             if o.dtype != sp.dtype.np:
                 return (f"{where}dtype {ember.dtypes.FROM_NP[o.dtype].name}, the schema "
                         f"promises {sp.dtype.name}")
-    if entry.compare == "meta":
+    if entry.compare == "meta" or expected is _NO_REFERENCE:
         return None
     if callable(entry.compare):
         return entry.compare(got, sample)
@@ -254,19 +309,29 @@ def differentiable(entry: OpEntry) -> bool:
     return od.derivative is not None or (not od.is_primitive and od.decomposition is not None)
 
 
+#: floating elements of a gradient sample: finite differences cost two forward calls each
+_GRAD_SMALL, _GRAD_LARGEST = 12, 320
+
+
 def _grad_samples(entry: OpEntry, dtype_name: str, limit: int = 3) -> list[Sample]:
-    out = []
+    """Samples whose gradients are checked: non-empty, finite, with at most
+    ``_GRAD_SMALL`` elements per floating tensor; an op with no such sample (a
+    convolution, a pooling) gets its smallest sample up to ``_GRAD_LARGEST`` floating
+    elements in all, so that every differentiable op has its gradient checked."""
+    small, others = [], []
     for s in entry.samples(dtype_name, rng_for(entry.name, dtype_name, "grad")):
-        ts = s.tensors()
-        floats = [t for t in ts if t.array.dtype.kind == "f"]
-        if not floats or any(t.array.size == 0 or t.array.size > 12 for t in floats):
+        floats = [t for t in s.tensors() if t.array.dtype.kind == "f"]
+        if not floats or any(t.array.size == 0 for t in floats):
             continue
         if any(not np.isfinite(t.array.astype(np.float64)).all() for t in floats):
             continue
-        out.append(s)
-        if len(out) == limit:
-            break
-    return out
+        if all(t.array.size <= _GRAD_SMALL for t in floats):
+            small.append(s)
+        elif sum(t.array.size for t in floats) <= _GRAD_LARGEST:
+            others.append(s)
+    if small:
+        return small[:limit]
+    return sorted(others, key=lambda s: sum(t.array.size for t in s.tensors()))[:1]
 
 
 def _float_outputs(out) -> list:
@@ -305,26 +370,31 @@ def _objective(entry, sample, device, upstream) -> float:
     return float(sum((to_host(o).astype(np.float64) * u).sum() for o, u in pairs))
 
 
-def gradients(entry: OpEntry, device: str, dtype_name: str) -> tuple[int, list[str]]:
+def gradients(entry: OpEntry, device: str, dtype_name: str) -> Outcome:
     """Check the op's gradients on ``device``: against the CPU's (when ``device`` is
     another type) and against central finite differences (float64, or float32 on the
-    CPU).  Returns ``(samples checked, failure messages)``."""
+    CPU).  Returns ``Outcome(samples checked, failure messages, samples refused)``; only
+    a sample the op's schema refuses (:func:`refusal`) is not applicable."""
     from .tolerances import FINITE_DIFFERENCE_EPS, GRAD_TOLERANCES
     rtol, atol = GRAD_TOLERANCES[dtype_name]
     dt = getattr(ember, dtype_name)
     on_cpu = ember.device(device).type == "cpu"
     with_cpu = not on_cpu and ember.is_available("cpu")  # the reference device
-    ran, failures = 0, []
+    ran, refused, failures = 0, 0, []
+    supported = _backend(device).supported_dtypes
     for s in _grad_samples(entry, dtype_name):
+        if supported is not None and any(d not in supported for d in _dtypes_of(s)):
+            continue
+        if _sample_refusal(entry, s) is not None:
+            refused += 1  # the forward's schema refuses it: no gradient to check
+            continue
         what = f"{entry.name}() on {device}, dtype {dtype_name}, input {s.describe()}"
         try:
             got, upstream = _grads_on(entry, s, device, None)
         except NotImplementedForDevice:
             raise
-        except (OpError, TypeError, ValueError, IndexError):
-            continue  # the schema refuses this sample
-        except Exception as e:  # a failing backward is this sample's failure
-            failures.append(f"{what}: backward raised {type(e).__name__}: {e}")
+        except Exception as e:  # the schema accepted it: forward or backward failed
+            failures.append(f"{what}: forward or backward raised {type(e).__name__}: {e}")
             continue
         if got is None:
             continue
@@ -334,7 +404,12 @@ def gradients(entry: OpEntry, device: str, dtype_name: str) -> tuple[int, list[s
                   for t in (v if isinstance(v, list) else [v])
                   if isinstance(t, T) and t.array.dtype.kind == "f"]
         if with_cpu:
-            ref, _ = _grads_on(entry, s, "cpu", upstream)
+            try:
+                ref, _ = _grads_on(entry, s, "cpu", upstream)
+            except Exception as e:  # the reference run itself fails: say so, loudly
+                failures.append(f"{what}: the CPU's gradients (the reference) raised "
+                                f"{type(e).__name__}: {e}")
+                continue
             for i, (g, r) in enumerate(zip(got, ref, strict=False)):
                 if (g is None) != (r is None):
                     failures.append(f"{what}: gradient of input {i} is "
@@ -367,4 +442,4 @@ def gradients(entry: OpEntry, device: str, dtype_name: str) -> tuple[int, list[s
                         f"{what}: gradient of input {i} differs from finite differences "
                         f"(rtol {rtol:g}, atol {atol:g}); worst at flat index {k}: "
                         f"backward {g.reshape(-1)[k]!r}, numerical {num.reshape(-1)[k]!r}")
-    return ran, failures
+    return Outcome(ran, failures, refused)

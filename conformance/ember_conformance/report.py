@@ -6,7 +6,9 @@ Each op-level test records ``ember_device``, ``ember_op``, ``ember_dtype``,
 ``cpu_fallback``, from ``ember.dispatch.how_implemented``) as user properties.  A cell
 of the table is ``failing`` if any check of that op and dtype failed, else how the op
 is implemented if any check ran, else ``unsupported`` or ``n/a`` (the op's schema
-refuses the dtype).
+refuses the dtype).  A failing check listed in a baseline file (``--ember-baseline``)
+is ``known`` instead of ``failing``; a listed check that passes is reported so the
+file can shrink.  The cost check adds ``ember_cost`` (host overhead and memory).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ __all__ = ["Recorder", "CELL_SYMBOLS", "coverage_table", "summary_line"]
 
 #: cell status -> symbol in the text table
 CELL_SYMBOLS = {"native": "N", "decomposition": "D", "cpu_fallback": "F",
-                "unsupported": "-", "failing": "X", "n/a": "."}
-_ORDER = ("failing", "native", "decomposition", "cpu_fallback", "unsupported", "n/a")
+                "unsupported": "-", "failing": "X", "known": "x", "n/a": "."}
+_ORDER = ("failing", "known", "native", "decomposition", "cpu_fallback", "unsupported", "n/a")
 _DTYPE_ORDER = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16",
                 "int8", "uint8", "bool")
 _SHORT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",
@@ -40,12 +42,23 @@ class Recorder:
         self.failed = 0
         # (device, op, dtype) -> how the op ran (native, decomposition, cpu_fallback)
         self.impl: dict = {}
+        # device -> op -> the cost check's figures
+        self.cost: dict = defaultdict(dict)
+        # baseline entries whose check passed: (device, op, dtype, check, reason)
+        self.now_passing: list = []
 
     def pytest_runtest_logreport(self, report) -> None:
         props = dict(report.user_properties)
         device = props.get("ember_device")
         if device is None:
             return
+        if report.when == "call" and "ember_cost" in props and "ember_op" in props:
+            self.cost[device][props["ember_op"]] = json.loads(props["ember_cost"])
+        if report.when == "call" and report.passed and "ember_baseline" in props:
+            self.now_passing.append((device, props.get("ember_op", "-"),
+                                     props.get("ember_dtype", "-"),
+                                     props.get("ember_check", report.nodeid),
+                                     props["ember_baseline"]))
         if report.when == "call" or (report.when == "setup" and not report.passed):
             status, message = _status(report, props)
             if status == "failing":
@@ -97,7 +110,15 @@ class Recorder:
                     {"check": n, "status": s, "message": m} for n, s, m in items]}
                 out[device]["summary"]["contract_failing"] = sum(
                     1 for _, s, _ in items if s == "failing")
+        for device, costs in self.cost.items():
+            out.setdefault(device, {"ops": {}, "contracts": [], "summary": {"ops": 0}})
+            out[device]["cost"] = dict(sorted(costs.items()))
+        for device, op, dtype, check, reason in self.now_passing:
+            out.setdefault(device, {"ops": {}, "contracts": [], "summary": {"ops": 0}})
+            out[device].setdefault("baseline_now_passing", []).append(
+                {"op": op, "dtype": dtype, "check": check, "reason": reason})
         for device, dev in out.items():
+            dev["summary"]["baseline_now_passing"] = len(dev.get("baseline_now_passing", []))
             dev["backend"] = _describe_backend(device)
         return out
 
@@ -113,12 +134,14 @@ class Recorder:
                 json.dump(data, f, indent=1, sort_keys=True)
             with open(os.path.join(report_dir, "coverage.txt"), "w") as f:
                 for device in sorted(data):
-                    f.write(coverage_table(device, data[device]) + "\n")
+                    f.write(coverage_table(device, data[device],
+                                           cost=bool(data[device].get("cost"))) + "\n")
                     f.write(summary_line(device, data[device]) + "\n\n")
         tr.section("ember conformance")
         for device in sorted(data):
             if self.config.getoption("--ember-table", False):
-                tr.write_line(coverage_table(device, data[device]))
+                tr.write_line(coverage_table(device, data[device],
+                                             cost=self.config.getoption("--ember-cost", False)))
             if report_dir:
                 tr.write_line(f"coverage table: {os.path.join(report_dir, 'coverage.txt')}")
             failing = [(op, dt, c, m) for op, row in data[device]["ops"].items()
@@ -132,6 +155,9 @@ class Recorder:
                 if c["status"] == "failing":
                     tr.write_line(f"FAILING {device} contract [{c['check']}]: "
                                   f"{c['message'][:300]}")
+            for e in data[device].get("baseline_now_passing", []):
+                tr.write_line(f"NOW PASSING {device} {e['op']} {e['dtype']} [{e['check']}]: "
+                              f"remove it from the baseline ({e['reason']})")
             tr.write_line(summary_line(device, data[device]))
 
 
@@ -156,6 +182,8 @@ def _status(report, props) -> tuple[str, str]:
         if props.get("ember_op") is None:
             return "passed", ""
         return props.get("ember_impl", "native"), ""
+    if getattr(report, "wasxfail", None) is not None and "ember_baseline" in props:
+        return "known", f"{report.wasxfail}: {props.get('ember_failure', '')}".strip()
     if report.skipped:
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
@@ -169,22 +197,40 @@ def _status(report, props) -> tuple[str, str]:
     return "failing", "\n".join(lines).strip() or text.strip()
 
 
-def coverage_table(device: str, data: dict) -> str:
-    """The op x dtype table of one device (symbols in ``CELL_SYMBOLS``)."""
+def coverage_table(device: str, data: dict, cost: bool = False) -> str:
+    """The op x dtype table of one device (symbols in ``CELL_SYMBOLS``); with ``cost``,
+    three more columns: microseconds per call on the device and on the CPU backend, and
+    the largest peak memory of the cost check over its inputs+outputs+gradients bytes."""
     ops = data.get("ops", {})
+    costs = data.get("cost", {}) if cost else {}
     dtypes = [d for d in _DTYPE_ORDER if any(d in row for row in ops.values())]
     width = max([len(op) for op in ops] + [10])
     head = f"{'op':<{width}} " + " ".join(f"{_SHORT[d]:>4}" for d in dtypes)
+    if cost:
+        head += f" {'us/call':>8} {'cpu us':>8} {'mem/io':>6}"
     lines = [f"coverage on {device}: " + ", ".join(f"{s} {n}" for n, s in CELL_SYMBOLS.items()),
              head, "-" * len(head)]
     for op in sorted(ops):
         row = ops[op]
         cells = [CELL_SYMBOLS[row[d]["status"]] if d in row else " " for d in dtypes]
-        lines.append(f"{op:<{width}} " + " ".join(f"{c:>4}" for c in cells))
+        line = f"{op:<{width}} " + " ".join(f"{c:>4}" for c in cells)
+        if cost:
+            c = costs.get(op, {})
+            ratio = max((m["peak_bytes"] / m["io_bytes"] for m in c.get("memory", [])
+                         if m["io_bytes"]), default=None)
+            line += f" {_num(c.get('us_per_call')):>8} {_num(c.get('cpu_us_per_call')):>8}" \
+                    f" {_num(ratio):>6}"
+        lines.append(line)
     for c in data.get("contracts", []):
         lines.append(f"contract {c['check']}: {c['status']}"
                      + (f" ({c['message'][:120]})" if c["message"] else ""))
     return "\n".join(lines)
+
+
+def _num(v) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.1f}" if v < 100 else f"{v:.0f}"
 
 
 def summary_line(device: str, data: dict) -> str:
@@ -193,9 +239,13 @@ def summary_line(device: str, data: dict) -> str:
     failing = s.get("failing", 0) + s.get("contract_failing", 0)
     contracts = data.get("contracts", [])
     passed_contracts = sum(1 for c in contracts if c["status"] == "passed")
+    baseline = ""
+    if s.get("known", 0) or s.get("baseline_now_passing", 0):
+        baseline = (f", {s.get('known', 0)} known failing (baseline), "
+                    f"{s.get('baseline_now_passing', 0)} baseline entries now passing")
     return (f"ember-conformance {device}: {s.get('ops', 0)} ops, "
             f"{s.get('native', 0)} native, {s.get('decomposition', 0)} via decomposition, "
             f"{s.get('cpu_fallback', 0)} via CPU fallback, {s.get('unsupported', 0)} "
-            f"unsupported, {s.get('failing', 0)} failing op x dtype cells; contracts "
-            f"{passed_contracts}/{len(contracts)} passed — "
+            f"unsupported, {s.get('failing', 0)} failing op x dtype cells{baseline}; "
+            f"contracts {passed_contracts}/{len(contracts)} passed — "
             f"{'FAIL' if failing else 'PASS'}")

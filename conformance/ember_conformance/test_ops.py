@@ -9,9 +9,12 @@ import pytest
 
 from . import opdb
 from ._context import begin, run_checks
-from .harness import forward
+from .harness import forward, rng_for
 
-CASES = [(e.name, d) for e in opdb.entries() for d in e.dtypes]
+# A dtype the database offers no sample in is left out (a blank cell in the table, not
+# "n/a": nothing shows the schema refuses it).
+CASES = [(e.name, d) for e in opdb.entries() for d in e.dtypes
+         if e.samples(d, rng_for(e.name, d))]
 
 
 @pytest.mark.parametrize("op,dtype", CASES, ids=[f"{o}-{d}" for o, d in CASES])

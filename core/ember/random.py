@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random as _pyrandom
 
+import numpy as np
+
 from .device import device as _device, get_backend, get_default_device, tensor_device
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator",
@@ -117,8 +119,17 @@ def set_rng_state(state: bytes, device=None) -> None:
 # whose generator is numpy's (the default ``Backend.new_generator``).  A backend with its
 # own device generator overrides ``new_generator`` and supplies its own kernels.
 
+_MANTISSA_DIGITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}
+
+
 def _rand(size, gen, dtype, device):
-    return gen.random(tuple(size), dtype="float64").astype(dtype.np)
+    # On the target dtype's grid (as PyTorch draws its mantissa bits): rounding a float64
+    # to float16/bfloat16/float32 could give 1.0, outside [0, 1).
+    x = gen.random(tuple(size), dtype="float64")
+    digits = _MANTISSA_DIGITS.get(dtype.name, 53)
+    if digits < 53:
+        x = np.floor(x * 2.0 ** digits) * 2.0 ** -digits
+    return x.astype(dtype.np)
 
 
 def _randn(size, gen, dtype, device):

@@ -284,8 +284,22 @@ def _lerp_decomp(self, end, weight):
     return add(self, mul(weight, sub(end, self)))
 
 
+def _lerp_meta(self, end, weight):
+    # Stated here, not only inside the decomposition's sub(), so that lerp_ (whose
+    # shape rule is derived from this one) refuses bool before anything runs.
+    from ._rules import broadcast_shapes, pointwise_dtypes
+    shape = broadcast_shapes(*(tuple(getattr(x, "shape", ())) for x in (self, end, weight)),
+                             op="lerp", names=("self", "end", "weight"))  # weight: a number
+    dtype = pointwise_dtypes(_op("lerp"), [self, end, weight])[1]
+    if dtype is _dt.bool:
+        fail("lerp", "not implemented for bool tensors (as in PyTorch); convert them with "
+                     ".float() first")
+    return Spec(shape, dtype)
+
+
 lerp = defop("lerp(Tensor self, Tensor end, Tensor weight) -> Tensor",
              tags=("composite", "pointwise"), promotion="default", decomposition=_lerp_decomp,
+             meta=_lerp_meta,
              doc="Linear interpolation ``self + weight * (end - self)``.")
 
 # --- comparison and logic -------------------------------------------------------------------
