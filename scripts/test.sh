@@ -34,8 +34,10 @@ lane_core() {
   # the conformance suite: each device's summary; reports, JUnit XML and the op x dtype
   # table under build/conformance/<device>
   part conformance-cpu $PY -m ember conformance --device cpu --report build/conformance/cpu
+  # (the baselines list known failing cells with their reasons; a listed cell that starts
+  # passing is reported so the file can shrink)
   part conformance-reference $PY -m ember conformance --device reference \
-      --report build/conformance/reference
+      --baseline conformance/baselines/reference.txt --report build/conformance/reference
   part conformance-xpu $PY -m ember conformance --device xpu --report build/conformance/xpu
 }
 
@@ -45,6 +47,11 @@ lane_core() {
 lane_devices() {
   part xpu-tests $PY -m pytest -q plugins/xpu/tests
   part rocm-tests env EMBER_ROCM_ANY_DEVICE=1 $PY -m pytest -q plugins/rocm/tests
+  # differential fuzzing against the cpu backend (hypothesis, seeded: reproducible)
+  part fuzz-reference $PY -m ember conformance --device reference --fuzz 50 --seed 0 \
+      --baseline conformance/baselines/reference.txt --report build/conformance/reference-fuzz
+  part fuzz-xpu $PY -m ember conformance --device xpu --fuzz 50 --seed 0 \
+      --baseline conformance/baselines/xpu.txt --report build/conformance/xpu-fuzz
   part conformance-rocm env EMBER_ROCM_ANY_DEVICE=1 $PY -m ember conformance --device rocm \
       --report build/conformance/rocm
 }

@@ -238,7 +238,19 @@ def exp2(ns, a):
 @impl("pow")
 def pow_(ns, a, b):
     a, b = ns.operands(a, b)
-    return ns.xp.pow(a, b)
+    xp = ns.xp
+    if not xp.isdtype(b.dtype, "signed integer"):
+        return xp.pow(a, b)
+    # PyTorch's integer power for negative exponents (libraries refuse it): 1 ** n = 1,
+    # (-1) ** n = +-1, every other base 0.  (The operands share the computation dtype; a
+    # negative Python exponent is refused by the op's schema.)
+    zero = xp.zeros_like(b)
+    negative = b < zero
+    r = xp.pow(a, xp.where(negative, zero, b))
+    one = xp.ones_like(r)
+    odd = xp.remainder(b, ns.operand(2, b)) != zero
+    special = xp.where(a == one, one, xp.where(a == -one, xp.where(odd, -one, one), zero))
+    return xp.where(negative, special, r)
 
 
 @impl("clamp", "clip")

@@ -298,8 +298,11 @@ def _pytorch_semantics(kernels: dict, dpt, adopt, allocator_of, constants) -> No
         if name in kernels:
             kernels[name] = on_bool_via_int8(name)
 
-    # sign(NaN) is 0 in PyTorch, NaN in dpnp.
+    # sign(NaN) is 0 in PyTorch, NaN in dpnp; sign of a bool tensor is itself (dpnp's
+    # answers int8).
     def sign(a):
+        if a.dtype == dpt.bool:
+            return adopt(dpt.copy(a))
         r = dpt.sign(a)
         if dpt.isdtype(a.dtype, "real floating"):
             r = dpt.where(dpt.isnan(a), dpt.zeros((), dtype=a.dtype, device=a.device), r)

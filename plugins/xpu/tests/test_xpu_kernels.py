@@ -246,3 +246,11 @@ def test_python_number_constants_keep_sign_and_nan():
         want = a * np.float32(s)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
         np.testing.assert_array_equal(got, want)
+
+
+def test_sign_of_bool_is_bool():
+    # dpnp's sign answers int8 for bool; PyTorch (and ember's cpu) keep bool. Found by
+    # `ember conformance --device xpu --fuzz 50`.
+    t = ember.tensor([True, False], device="xpu")
+    r = ember.sign(t)
+    assert r.dtype is ember.bool and r.cpu().tolist() == [True, False]
