@@ -39,7 +39,7 @@ from ember import memory
 from .harness import _backend, _dtypes_of, _float_outputs, differentiable, quiet, refusal, \
     rng_for
 from .opdb import OpEntry
-from .samples import Sample, T
+from .samples import Sample, T, map_tensors
 
 __all__ = ["SMALL_ELEMENTS", "GROWTH", "FACTOR", "PER_TENSOR", "SLACK", "RETAINED", "Measurement",
            "memory_contract", "host_overhead", "scaled_samples"]
@@ -81,23 +81,6 @@ def _tile(t: T, axis: int, factor: int) -> T:
     reps = [1] * a.ndim
     reps[ax] = factor
     return T(np.tile(a, reps), t.layout)
-
-
-def _map_tensors(sample: Sample, fn) -> Sample:
-    """``sample`` with each tensor ``t`` replaced by ``fn(t, position among tensors)``."""
-    count = iter(range(1 << 30))
-
-    def one(v):
-        if isinstance(v, T):
-            return fn(v, next(count))
-        if isinstance(v, list) and v and all(isinstance(x, T) for x in v):
-            return [one(x) for x in v]
-        if isinstance(v, tuple) and any(isinstance(x, T) for x in v):
-            return tuple(one(x) for x in v)
-        return v
-    args = tuple(one(v) for v in sample.args)
-    kwargs = {k: one(v) for k, v in sample.kwargs.items()}
-    return Sample(*args, note=sample.note, **kwargs)
 
 
 #: ways of growing a sample: (axis, every tensor or only the first)
@@ -147,7 +130,7 @@ def scaled_samples(entry: OpEntry, dtype_name: str, device: str, backward: bool 
 def _grown(sample: Sample, axis: int, every: bool, factor: int) -> Sample:
     """``sample`` with its tensors (``every``) or its first tensor tiled ``factor``
     times along ``axis``."""
-    return _map_tensors(sample, lambda t, i: _tile(t, axis, factor) if every or i == 0 else t)
+    return map_tensors(sample, lambda t, i: _tile(t, axis, factor) if every or i == 0 else t)
 
 
 def _runner(entry: OpEntry, sample: Sample, backward: bool):

@@ -28,7 +28,7 @@ import ember
 
 from .harness import _backend, _dtypes_of, compare, quiet, refusal, rng_for, to_host
 from .opdb import OpEntry
-from .samples import Sample, T
+from .samples import Sample, T, map_tensors
 
 __all__ = ["fuzz_op", "FuzzFailure"]
 
@@ -127,22 +127,8 @@ def _examples(entry: OpEntry, device: str):
                                        finite=finite),
                       writes=writes)
             for t, shape in zip(tensors, shapes, strict=True)])
-        return d, _replace(s, lambda t: next(new))
+        return d, map_tensors(s, lambda t, i: next(new))
     return example()
-
-
-def _replace(sample: Sample, fn) -> Sample:
-    def one(v):
-        if isinstance(v, T):
-            return fn(v)
-        if isinstance(v, list) and v and all(isinstance(x, T) for x in v):
-            return [one(x) for x in v]
-        if isinstance(v, tuple) and any(isinstance(x, T) for x in v):
-            return tuple(one(x) for x in v)
-        return v
-    args = tuple(one(v) for v in sample.args)
-    kwargs = {k: one(v) for k, v in sample.kwargs.items()}
-    return Sample(*args, note=sample.note, **kwargs)
 
 
 def _call_on(entry: OpEntry, sample: Sample, device: str):

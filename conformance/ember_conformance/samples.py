@@ -169,3 +169,20 @@ def specials(dtype_name: str) -> np.ndarray | None:
     big = ember.finfo(d).max / 4
     return np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.5, -2.5, big, -big],
                     dtype=np.float64).astype(d.np)
+
+
+def map_tensors(sample: Sample, fn) -> Sample:
+    """``sample`` with each tensor ``t`` replaced by ``fn(t, position among tensors)``."""
+    count = iter(range(1 << 30))
+
+    def one(v):
+        if isinstance(v, T):
+            return fn(v, next(count))
+        if isinstance(v, list) and v and all(isinstance(x, T) for x in v):
+            return [one(x) for x in v]
+        if isinstance(v, tuple) and any(isinstance(x, T) for x in v):
+            return tuple(one(x) for x in v)
+        return v
+    args = tuple(one(v) for v in sample.args)
+    kwargs = {k: one(v) for k, v in sample.kwargs.items()}
+    return Sample(*args, note=sample.note, **kwargs)
