@@ -24,7 +24,7 @@ part() {
   echo "[$name] finished in $((SECONDS - start)) s, exit $rc"
 }
 
-# Lane 1: the core, the host-side backends and xpu (SYCL on Intel's OpenCL CPU runtime).
+# Lane 1: the core, the host-side backends and the demo.
 lane_core() {
   part ruff $PY -m ruff check .
   part tests $PY -m pytest -q tests
@@ -38,20 +38,22 @@ lane_core() {
   # passing is reported so the file can shrink)
   part conformance-reference $PY -m ember conformance --device reference \
       --baseline conformance/baselines/reference.txt --report build/conformance/reference
-  part conformance-xpu $PY -m ember conformance --device xpu --report build/conformance/xpu
+  # differential fuzzing against the cpu backend (hypothesis, seeded: reproducible)
+  part fuzz-reference $PY -m ember conformance --device reference --fuzz 50 --seed 0 \
+      --baseline conformance/baselines/reference.txt --report build/conformance/reference-fuzz
 }
 
-# Lane 2: the OpenCL backend on PoCL (single-threaded; a cold run spends most of its time
-# compiling kernels, so it gets a lane of its own). EMBER_ROCM_ANY_DEVICE=1 lets
-# ember-rocm drive PoCL's CPU device.
+# Lane 2: xpu (SYCL on Intel's OpenCL CPU runtime) and rocm (OpenCL on PoCL); both
+# single-threaded, and a cold run spends much of its time compiling kernels.
+# EMBER_ROCM_ANY_DEVICE=1 lets ember-rocm drive PoCL's CPU device.
 lane_devices() {
   part xpu-tests $PY -m pytest -q plugins/xpu/tests
   part rocm-tests env EMBER_ROCM_ANY_DEVICE=1 $PY -m pytest -q plugins/rocm/tests
   # differential fuzzing against the cpu backend (hypothesis, seeded: reproducible)
-  part fuzz-reference $PY -m ember conformance --device reference --fuzz 50 --seed 0 \
-      --baseline conformance/baselines/reference.txt --report build/conformance/reference-fuzz
   part fuzz-xpu $PY -m ember conformance --device xpu --fuzz 50 --seed 0 \
       --baseline conformance/baselines/xpu.txt --report build/conformance/xpu-fuzz
+  part conformance-xpu $PY -m ember conformance --device xpu \
+      --baseline conformance/baselines/xpu.txt --report build/conformance/xpu
   part conformance-rocm env EMBER_ROCM_ANY_DEVICE=1 $PY -m ember conformance --device rocm \
       --report build/conformance/rocm
 }

@@ -53,8 +53,12 @@ GROWTH = 4
 FACTOR = 32
 PER_TENSOR = 1 << 10
 SLACK = 512 << 10
-#: bytes still held after every result of the call is freed (Python's own caches)
-RETAINED = 4 << 10
+#: bytes still held after every result of the call is freed (Python's own caches).
+#: 8 KiB, not 4: on xpu a single call of layer_norm, group_norm or binary_cross_entropy
+#: leaves 3.5-4.5 KiB of dpctl host-side state that does not grow over repeated calls;
+#: a kernel that keeps its results alive still fails (the leaking mutant in
+#: tests/test_conformance.py keeps 16 KiB at the larger size).
+RETAINED = 8 << 10
 
 
 @dataclass
