@@ -36,7 +36,9 @@ def _stamp() -> str:
 
 
 def coverage_page(conf_dir: pathlib.Path) -> str | None:
-    found = {p.parent.name: p for p in conf_dir.glob("*/coverage.txt")}
+    # (fuzz-only runs, reports in <device>-fuzz/, cover one check: not a coverage table)
+    found = {p.parent.name: p for p in conf_dir.glob("*/coverage.txt")
+             if not p.parent.name.endswith("-fuzz")}
     devices = sorted(found, key=lambda d: (DEVICE_ORDER.index(d) if d in DEVICE_ORDER
                                            else len(DEVICE_ORDER), d))
     if not devices:
