@@ -477,6 +477,20 @@ def test_kit_host_copies_hook_and_its_hint():
 
 # --- the suite's verdicts -------------------------------------------------------------------
 
+def _installed_plugin(tmp_path, name: str, source: str):
+    """A folder holding plugin package ``ember_<name>`` and what `pip install` would write
+    beside it: distribution metadata with the entry point ``<name>`` in group ``ember``."""
+    site = tmp_path / "site"
+    pkg = site / f"ember_{name}"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(source)
+    info = site / f"ember_{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: ember-{name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[ember]\n{name} = ember_{name}\n")
+    return site
+
+
 def _pythonpath(extra) -> str:
     """``extra`` in front of the caller's PYTHONPATH (which may hold the ember under test)."""
     return os.pathsep.join([str(extra), *filter(None, [os.environ.get("PYTHONPATH")])])
@@ -566,15 +580,7 @@ def ember_backend_create():
 @pytest.mark.slow
 @needs_reference
 def test_new_backend_from_a_temporary_folder_passes_the_suite(tmp_path):
-    site = tmp_path / "site"
-    pkg = site / "ember_tmpdev"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(NEW_BACKEND)
-    # What `pip install` would write: distribution metadata with the entry point.
-    info = site / "ember_tmpdev-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ember-tmpdev\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[ember]\ntmpdev = ember_tmpdev\n")
+    site = _installed_plugin(tmp_path, "tmpdev", NEW_BACKEND)
     report = tmp_path / "report"
     # Every op in float32 plus every contract (device, memory, RNG, nn, coverage); the
     # full suite runs the same way, only longer.
@@ -625,20 +631,12 @@ def ember_backend_create():
 @pytest.mark.slow
 def test_pytorch_tensor_backend_from_a_temporary_folder_passes_the_whole_suite(tmp_path):
     pytest.importorskip("array_api_compat.torch")
-    site = tmp_path / "site"
-    pkg = site / "ember_torchdev"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(TORCH_BACKEND)
-    info = site / "ember_torchdev-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ember-torchdev\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[ember]\ntorchdev = ember_torchdev\n")
+    site = _installed_plugin(tmp_path, "torchdev", TORCH_BACKEND)
     report = tmp_path / "report"
     # The whole suite, every dtype (about 40 s here): torch raises NotImplementedError
     # for bool, has bfloat16, and exports in-place functions under ops' names.
     proc = _run_suite(["--device", "torchdev", "--report", str(report)],
-                      env_extra={"PYTHONPATH": os.pathsep.join(
-                          [str(site), os.environ.get("PYTHONPATH", "")])}, cwd=tmp_path)
+                      env_extra={"PYTHONPATH": _pythonpath(site)}, cwd=tmp_path)
     assert "ember-conformance torchdev:" in proc.stdout, proc.stdout[-3000:]
     data, failing = _failing(report, "torchdev")
     assert not failing, sorted(failing)

@@ -413,7 +413,6 @@ def _finish(out, od, dev, args, info):
 def _adapt(od, fn, backend, how: str) -> BoxedKernel:
     """Box a backend's native kernel ``fn`` for op ``od``."""
     info = _layout(od)
-    rule = od.values
     if od.promotion is not None and "pointwise" in od.tags and not od.is_inplace:
         run, check = _pointwise_runner(od, fn, backend, info)
         return BoxedKernel(od, backend, how, run, check=check)
@@ -438,14 +437,28 @@ def _adapt(od, fn, backend, how: str) -> BoxedKernel:
                            _creation_runner(od, fn, backend, info, check, scalars),
                            check=check)
 
+    begin = _beginning(od, check, scalars)
+
     def run(od, dev, args):
+        spec, args = begin(args)
+        return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
+    return BoxedKernel(od, backend, how, run, check=check)
+
+
+def _beginning(od, check, scalars):
+    """``begin(args) -> (spec, args)`` for the runners that are not generated: the shape
+    rule (cached in ``check``), the value rule, then int fill values fitted into the
+    result's dtype."""
+    rule = od.values
+
+    def begin(args):
         spec = check(args) if check is not None else None
         if rule is not None:
             rule(spec, *args)
         if scalars and spec.__class__ is Spec:
             args = _fit_scalars(args, scalars, spec.dtype)
-        return _finish(fn(*_prepare(od, dev, args, spec, backend, info)), od, dev, args, info)
-    return BoxedKernel(od, backend, how, run, check=check)
+        return spec, args
+    return begin
 
 
 def _fit_scalars(args, positions, d):
@@ -464,14 +477,10 @@ def _creation_runner(od, fn, backend, info, check, scalars):
     """Creation ops: the backend runtime's ``MemoryError`` becomes ember's
     ``OutOfMemoryError`` naming the op, the shape and the bytes (also for sizes beyond
     any address space, which numpy refuses with a ``ValueError``)."""
-    rule = od.values
+    begin = _beginning(od, check, scalars)
 
     def run_creation(od, dev, args):
-        spec = check(args) if check is not None else None
-        if rule is not None:
-            rule(spec, *args)
-        if scalars and spec.__class__ is Spec:
-            args = _fit_scalars(args, scalars, spec.dtype)
+        spec, args = begin(args)
         nat = _prepare(od, dev, args, spec, backend, info)
         nbytes = math.prod(spec.shape) * spec.dtype.itemsize \
             if spec.__class__ is Spec else 0
