@@ -27,6 +27,8 @@ from .autograd import (enable_grad, inference_mode, is_grad_enabled,
 from .dlpack import from_dlpack
 from . import array_api
 from . import linalg  # torch.linalg's names (norm, svd, solve …)
+from . import tensor_methods as _tensor_methods
+_tensor_methods.attach()  # the methods Tensor's class body leaves to the layers above
 # The Array API standard's names that PyTorch lacks (concat, permute_dims …).
 _ARRAY_API = array_api.top_level_names(globals())
 globals().update({_n: getattr(array_api, _n) for _n in _ARRAY_API})

@@ -1043,11 +1043,14 @@ def _shift_operators():
                 setattr(Tensor, dunder, impl)
 
 
-Tensor.__array_namespace__ = _array_namespace
-Tensor.to_device = _to_device
-_shift_operators()
-if not hasattr(Tensor, "mT"):
-    Tensor.mT = property(_mT, doc="The transpose of the last two dimensions.")
+def _install_methods() -> None:
+    """Attach the standard's array methods PyTorch lacks (``ember.tensor_methods``
+    calls it, after the ops' methods)."""
+    Tensor.__array_namespace__ = _array_namespace
+    Tensor.to_device = _to_device
+    _shift_operators()
+    if not hasattr(Tensor, "mT"):
+        Tensor.mT = property(_mT, doc="The transpose of the last two dimensions.")
 
 _NOT_STANDARD = {"np", "math", "builtins", "annotations", "Any", "Sequence", "Tensor",
                  "OpError", "get_default_device", "PYTORCH_DIFFERENCES",

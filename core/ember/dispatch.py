@@ -140,7 +140,7 @@ def bind_tensor_class(cls: type) -> None:
     kernels) reads it from here instead of importing the layer above."""
     global _Tensor
     _Tensor = cls
-    _schema.Tensor = cls
+    _schema.bind_tensor_class(cls)
 
 
 def _mixed(od, args, i, j):

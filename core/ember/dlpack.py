@@ -1,6 +1,6 @@
 """DLPack: zero-copy exchange of tensors with numpy, PyTorch, cupy, dpnp, JAX …
 
-``Tensor.__dlpack__`` / ``Tensor.__dlpack_device__`` (attached to ``Tensor`` here) make
+``Tensor.__dlpack__`` / ``Tensor.__dlpack_device__`` (attached by ``ember.tensor_methods``) make
 an ember tensor a DLPack producer; ``ember.from_dlpack`` consumes any producer.  Both
 follow the Python Array API standard (2023.12): ``stream``, ``max_version``,
 ``dl_device`` and ``copy`` keywords, ``BufferError`` when an exchange is impossible.
@@ -111,8 +111,10 @@ def _kwargs(stream, max_version, dl_device, copy) -> dict:
     return out
 
 
-Tensor.__dlpack__ = _dlpack
-Tensor.__dlpack_device__ = _dlpack_device
+def _install_methods() -> None:
+    """Attach ``__dlpack__`` and ``__dlpack_device__`` (``ember.tensor_methods`` calls it)."""
+    Tensor.__dlpack__ = _dlpack
+    Tensor.__dlpack_device__ = _dlpack_device
 
 
 # --- consumer side: ember.from_dlpack ----------------------------------------------------

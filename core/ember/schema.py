@@ -25,12 +25,23 @@ from . import dtypes as _dt
 from .device import device
 from .errors import OpError
 
-Tensor = None  # the Tensor class, handed down by dispatch.bind_tensor_class
+Tensor = None  # the Tensor class, once ember.tensor has defined it (bind_tensor_class)
 
 __all__ = ["Arg", "OpDef", "defop", "registry", "get_op", "Spec"]
 
 #: name -> OpDef of every declared op (the conformance suite walks this).
 registry: dict[str, OpDef] = {}
+
+#: tag -> ``rule(od)`` making the shape rule of an op with that tag that declares none.
+#: The ops layer registers pointwise's (``ops._rules``): the schema sits below the ops.
+DEFAULT_META: dict[str, Callable] = {}
+
+
+def bind_tensor_class(cls: type) -> None:
+    """Recognise ``cls`` as the Tensor class in argument converters and generated entry
+    points (``ember.dispatch.bind_tensor_class`` passes it on, once, at import)."""
+    global Tensor
+    Tensor = cls
 
 TAGS = frozenset({"primitive", "composite", "pointwise", "reduction", "view", "inplace",
                   "random", "creation", "nondeterministic", "no_autograd",
@@ -347,8 +358,7 @@ def defop(signature: str, **kwargs) -> Callable:
     if od.name in registry:
         raise ValueError(f"op {od.name!r} is declared twice")
     if od.meta is None and "pointwise" in od.tags and not od.is_inplace:
-        from .ops._rules import pointwise_meta
-        od.meta = pointwise_meta(od)
+        od.meta = DEFAULT_META["pointwise"](od)
     if od.inplace_of is not None:
         _derive_inplace(od)
     registry[od.name] = od

@@ -22,7 +22,6 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import Node
 from .recording import autograd_kernel as _autograd_kernel
 from .rules import derivative
-from .tensor_methods import install as _install
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
@@ -32,4 +31,3 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
            "is_anomaly_check_nan_enabled"]
 
 _dispatch.register_fallback("Autograd", _autograd_kernel)
-_install()

@@ -1,4 +1,4 @@
-"""Autograd's methods on ``Tensor`` (attached when ``ember.autograd`` is imported)."""
+"""Autograd's methods on ``Tensor`` (attached by ``ember.tensor_methods``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Every op ember has, declared once (see ``ember.schema``), grouped by concept.
 
-Importing this package fills ``ember.schema.registry`` and attaches Tensor methods
-and operators.  Modules:
+Importing this package fills ``ember.schema.registry``; ``ember.tensor_methods`` then
+attaches the ops' Tensor methods and operators (``_methods``).  Modules:
 
 ``conversion``  dtype casts, device moves, copies (``astype``, ``to``, ``copy_``, ``clone``)
 ``creation``    factories (``zeros``, ``arange``, ``rand`` …)
@@ -25,10 +25,8 @@ from .linalg import *  # noqa: F403
 from . import array_api_ops  # noqa: F401  (linalg_svd …: reached as ember.linalg.*)
 from . import nn, optim  # noqa: F401  (composite nn ops, fused optimizer updates)
 from .nn import *  # noqa: F403
-from ._methods import install as _install
 
 _MODULES = ("conversion", "creation", "pointwise", "reduction", "view", "indexing", "linalg",
             "nn")
 __all__ = [n for m in _MODULES for n in __import__(f"{__name__}.{m}", fromlist=["_"]).__all__]
 
-_install()

@@ -7,7 +7,7 @@ import functools
 
 from .. import dtypes as _dt
 from ..errors import OpError
-from ..schema import Spec
+from ..schema import DEFAULT_META, Spec
 
 __all__ = ["broadcast_shapes", "pointwise_meta", "pointwise_dtypes", "wrap_dim",
            "reduce_dims", "reduction_meta", "same_shape_meta", "fail"]
@@ -57,7 +57,8 @@ def pointwise_dtypes(od, operands) -> tuple:
 
 
 def pointwise_meta(od):
-    """The shape rule of a pointwise op: broadcast the tensor arguments, promote."""
+    """The shape rule of a pointwise op: broadcast the tensor arguments, promote (the
+    default of every pointwise op that declares none: see ``schema.DEFAULT_META``)."""
     from ..kernels import _layout
     tpos = None
 
@@ -129,3 +130,6 @@ def reduction_meta(op: str, dtype_rule=None):
         dt = dtype_rule(self, *rest) if dtype_rule else self.dtype
         return Spec(out, dt)
     return meta
+
+
+DEFAULT_META["pointwise"] = pointwise_meta

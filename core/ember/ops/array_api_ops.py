@@ -179,7 +179,7 @@ def _unique_all_meta(x):
 def _unique_all_decomp(x):
     # Only sort, gather, cumsum and slices: ops every backend has (no boolean masks or
     # scatters).  The one data-dependent size, the number of groups, is read back.
-    import ember as e
+    from .. import ops as e
     flat = x.reshape(-1)
     n = flat.shape[0]
     i64 = _dt.int64
@@ -230,7 +230,7 @@ def _mT(x):
 
 
 def _eye_like(n, like):
-    import ember as e
+    from .. import ops as e
     i = e.arange(n, device=like.device)
     return (i.unsqueeze(-1) == i).astype(like.dtype)
 
@@ -352,7 +352,7 @@ def _qr_backward(g, A, mode="reduced", result=None):
         raise NotImplementedError(f"the derivative of linalg_qr is implemented for "
                                   f"mode='reduced' with rows >= columns only (got "
                                   f"mode={mode!r} on a {m} x {n} matrix)")
-    import ember as e
+    from .. import ops as e
     gQ = gQ if gQ is not None else e.zeros_like(Q)
     gR = gR if gR is not None else e.zeros_like(R)
     # With M = R gR^T - gQ^T Q folded into its lower triangle (Walter & Lehmann):

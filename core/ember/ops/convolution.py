@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-import ember as _E
+from .. import ops as _E  # the ops namespace (complete when these functions run)
+from ..tensor import tensor as _tensor
 
 from ..schema import Spec, defop
 from ._rules import fail
@@ -353,8 +354,8 @@ def _adaptive_decomp(input, output_size):
         shape = tuple(input.shape[:-2]) + (o[0], h // o[0], o[1], w // o[1])
         return input.reshape(shape).mean((-3, -1))
     # Uneven windows: two small averaging matrices, ``P_h @ x @ P_w.T``.
-    ph = _E.tensor(_averaging_matrix(h, o[0]), dtype=input.dtype, device=input.device)
-    pw = _E.tensor(_averaging_matrix(w, o[1]).T, dtype=input.dtype, device=input.device)
+    ph = _tensor(_averaging_matrix(h, o[0]), dtype=input.dtype, device=input.device)
+    pw = _tensor(_averaging_matrix(w, o[1]).T, dtype=input.dtype, device=input.device)
     return _E.matmul(_E.matmul(ph, input), pw)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-import ember as _E
+from .. import ops as _E  # the ops namespace (complete when these functions run)
 
 from .. import dtypes as _dt
 from ..schema import Spec, defop

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 
-import ember as _E
+from .. import ops as _E  # the ops namespace (complete when these functions run)
+from ..tensor import tensor as _tensor
 
 from .. import dtypes as _dt
 from ..schema import Spec, defop
@@ -275,7 +276,7 @@ def _sdpa_decomp(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=Fal
     scores = _E.matmul(query, key.transpose(-2, -1)) * sc
     lq, s = query.shape[-2], key.shape[-2]
     if is_causal:
-        attn_mask = _E.tensor(np.tril(np.ones((lq, s), dtype=bool)), device=query.device)
+        attn_mask = _tensor(np.tril(np.ones((lq, s), dtype=bool)), device=query.device)
     if attn_mask is not None:
         if attn_mask.dtype is _dt.bool:
             scores = _E.where(attn_mask, scores, -math.inf)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-import ember as _E
+from .. import ops as _E  # the ops namespace (complete when these functions run)
 
 from ._rules import fail
 from ..schema import defop
