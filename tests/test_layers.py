@@ -109,3 +109,23 @@ def test_the_lazy_check_sees_module_level_imports(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "MODULES", fake)
     assert sorted(_imports("ember.low")) == [("ember.sub.high", 1, False),
                                              ("ember.top", 4, True)]
+
+
+def test_tensor_stub_is_current():
+    # core/ember/tensor.pyi lists Tensor's methods, attached ones included; a new op
+    # method, or one attached by ember.tensor_methods, must show there
+    import subprocess
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_tensor_stub.py"),
+                          "--check"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr + "\nregenerate: python scripts/gen_tensor_stub.py"
+
+
+def test_tensor_attributes_are_all_in_the_stub():
+    # every public name a tensor has is declared in the stub (not only the file's shape)
+    import ember
+    stub = ast.parse((CORE / "ember" / "tensor.pyi").read_text())
+    cls = next(n for n in stub.body if isinstance(n, ast.ClassDef) and n.name == "Tensor")
+    declared = {getattr(n, "name", None) or getattr(getattr(n, "target", None), "id", None)
+                for n in cls.body}
+    missing = [n for n in dir(ember.Tensor) if not n.startswith("_") and n not in declared]
+    assert not missing, f"Tensor attributes missing from tensor.pyi: {missing}"

@@ -3,7 +3,12 @@
 ``_data`` is the native array (numpy ndarray, cupy ndarray, pyopencl Array, dpnp
 array, or a ``MetaArray``); shape and dtype are read from it, so a Tensor stores only
 what the native array cannot know: its device, autograd state and version counter.
-Methods mirroring ops (``t.sum()``, ``t.add_(…)``) are attached from the op registry.
+
+The class body holds what a tensor *is* and the methods written by hand here.  Methods
+from the layers above (every op with ``method=True`` such as ``t.sum()`` and
+``t.add_(…)``, the operators, ``backward``, ``__dlpack__``, ``__array_namespace__``) are
+attached in one place, ``ember.tensor_methods``; ``tensor.pyi`` beside this file lists
+them all, grouped by the module defining each (``scripts/gen_tensor_stub.py``).
 """
 
 from __future__ import annotations
@@ -562,6 +567,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array, tensor_device(_device("cpu")))
 
 
+# The dispatcher (and the schema's generated code under it) recognise tensors by class:
+# the one hand-down across the layers, made once, here.
 from .dispatch import bind_tensor_class  # noqa: E402
 
 bind_tensor_class(Tensor)
