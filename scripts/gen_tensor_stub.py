@@ -35,8 +35,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z_.]*")
 #: names an annotation of a hand-written method may keep; any other makes it Any
 _KNOWN = {"Tensor", "Size", "None", "Any", "Number", "tuple", "list", "dict", "object",
           "bytes", "complex", *_ALIASES}
-_SKIP = {"__del__", "__dict__", "__doc__", "__module__", "__slots__", "__weakref__", "__annotations__",
-         "__qualname__", "__firstlineno__", "__static_attributes__"}
+# (``__del__`` exists only while memory statistics are observed: tensor.observe_releases)
+_SKIP = {"__del__", "__dict__", "__doc__", "__module__", "__slots__", "__weakref__",
+         "__annotations__", "__qualname__", "__firstlineno__", "__static_attributes__"}
 
 
 def _default(v) -> str:
