@@ -150,3 +150,51 @@ def test_documented_primitive_counts_match_the_registry():
                 f"{page.name} says {m.group(0)!r}; the registry has {owed} primitives "
                 f"without a decomposition")
     assert found >= 2  # the README and docs/writing-a-backend.md state both
+
+
+# -- what a backend owes follows the version it targets ------------------------------------------
+
+def test_the_cores_own_plugin_targets_the_cores_api():
+    from ember import meta
+    assert meta.EMBER_PLUGIN_API == plugin_api.PLUGIN_API_VERSION
+    st = next(s for s in ember.plugins.statuses() if s.name == "meta")
+    assert st.api_version == plugin_api.PLUGIN_API_VERSION
+
+
+def test_missing_primitives_are_those_of_the_backends_api(toy_1_0, monkeypatch):
+    from ember.kit import missing_primitives
+    assert "maximum" in missing_primitives(toy_1_0)  # the toy has no maximum kernel
+    _pretend_added_in_1_1(monkeypatch, "maximum")
+    # a 1.0 backend does not owe a 1.1 primitive; a 1.1 backend does
+    assert "maximum" not in missing_primitives(toy_1_0)
+    monkeypatch.setattr(toy_1_0, "api_version", "1.1")
+    assert "maximum" in missing_primitives(toy_1_0)
+
+
+def test_conformance_strict_blames_a_backend_only_for_what_its_api_owes(toy_1_0, monkeypatch):
+    from ember_conformance import _context
+    from ember_conformance.harness import NO_KERNEL, unsupported_reason
+
+    monkeypatch.delenv("EMBER_CPU_FALLBACK", raising=False)
+    clear_cache()
+
+    def begin(op):
+        _context._begin(lambda *a: None, "toy", op, None, "values", strict=True)
+
+    assert unsupported_reason("toy", "maximum", None) == NO_KERNEL
+    with pytest.raises(pytest.fail.Exception, match="maximum.*--ember-strict"):
+        begin("maximum")  # owed under 1.0 and missing: a failure
+    _pretend_added_in_1_1(monkeypatch, "maximum")
+    assert unsupported_reason("toy", "maximum", None).startswith(
+        "needs plugin API >= 1.1, but backend 'toy' targets 1.0")
+    with pytest.raises(pytest.skip.Exception, match="needs plugin API >= 1.1"):
+        begin("maximum")  # added after 1.0: skipped with the version it needs
+    # a decomposition reaching the newer primitive is not the backend's fault either
+    a = ember.ones(2, device="toy")
+    with pytest.raises(ember.NotImplementedForDevice) as e:
+        ember.maximum(a, a)
+    with pytest.raises(pytest.skip.Exception, match="needs plugin API >= 1.1"):
+        _context.unsupported_at_runtime("clamp", "toy", e.value, strict=True)
+    with pytest.raises(pytest.fail.Exception, match="--ember-strict"):
+        _context.unsupported_at_runtime("clamp", "toy", ember.NotImplementedForDevice(
+            "maximum(): not implemented for device type 'toy'"), strict=True)

@@ -569,3 +569,39 @@ def test_ember_conformance_still_runs():
         "(pip install --no-deps -e conformance)")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "ember-conformance cpu:" in r.stdout and "PASS" in r.stdout
+
+
+# -- `ember info`: the API each plugin targets, loaded or not --------------------------------
+
+def test_ember_info_reads_the_api_of_plugins_it_does_not_load(tmp_path):
+    d = _plugin_dir(tmp_path / "p", "fails", """
+        EMBER_PLUGIN_API = "1.0"
+        raise ImportError("libfails.so: cannot open shared object file")
+    """)
+    _plugin_dir(d, "hooked", """
+        import ember
+
+        @ember.hookimpl
+        def ember_plugin_api_version():
+            return "1.0"
+        raise ImportError("libhooked.so: cannot open shared object file")
+    """)
+    r = _run("""
+import sys, ember.cli
+ember.cli.main(["info"])
+print("IMPORTED", sorted(m for m in ("ember_rocm", "ember_xpu", "ember_cuda")
+                        if m in sys.modules))
+""", path=[d], env={"EMBER_BACKENDS": "cpu,fails,hooked"})
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "cpu        loaded       ember-cpu 0.1.0, API 1.0\n" in out
+    # not selected: read from the module's source, which is not imported
+    assert "rocm       not selected ember-rocm 0.1.0, API 1.0 (declared in ember_rocm, " \
+           "not loaded)" in out, out
+    assert "IMPORTED []" in out
+    # failed to import: its source still says which API it targets
+    assert "fails      failed       ember-fails 0.1, API 1.0 (declared in fails_plugin, " \
+           "not loaded)" in out, out
+    # declared by a hook only: unknown until loaded, and the line says why
+    assert "hooked     failed       ember-hooked 0.1, API ? (not loaded, and hooked_plugin " \
+           "sets no literal EMBER_PLUGIN_API" in out, out

@@ -32,8 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", action="store_true",
                         help="print the op x dtype coverage table")
     parser.add_argument("--strict", action="store_true",
-                        help="fail on primitives the backend has no kernel for, and on "
-                             "checks where no sample ran")
+                        help="fail on primitives the backend owes (those of the plugin "
+                             "API it targets) but has no kernel for, and on checks "
+                             "where no sample ran")
     parser.add_argument("--cost", action="store_true",
                         help="with --table: the cost columns (us per call on the device "
                              "and on the CPU backend, peak memory over inputs+outputs)")

@@ -16,6 +16,7 @@ import numpy as np
 import ember
 from ember.dispatch import how_implemented
 from ember.errors import NotImplementedForDevice, OpError
+from ember.plugin_api import too_old
 from ember.schema import Spec, registry
 
 from .opdb import OpEntry
@@ -71,14 +72,22 @@ def rng_for(*key) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32("/".join(map(str, key)).encode()))
 
 
+#: ``unsupported_reason`` of a primitive the backend owes and lacks (``--strict`` fails it)
+NO_KERNEL = "no kernel and no decomposition"
+
+
 def unsupported_reason(device: str, op: str, dtype_name: str | None) -> str | None:
-    """Why ``op`` in ``dtype_name`` is not run on ``device`` (``None``: it is run)."""
+    """Why ``op`` in ``dtype_name`` is not run on ``device`` (``None``: it is run).
+
+    A primitive added to the plugin API after the version the backend targets is not
+    owed (``ember.plugin_api.too_old`` says which version it needs); only one the
+    backend owes gives ``NO_KERNEL``."""
     backend = _backend(device)
     if dtype_name is not None and backend.supported_dtypes is not None and \
             getattr(ember, dtype_name) not in backend.supported_dtypes:
         return f"the backend does not support dtype {dtype_name}"
     if op is not None and how_implemented(registry[op], backend.device_type) == "missing":
-        return "no kernel and no decomposition"
+        return too_old(op, backend) or NO_KERNEL
     return None
 
 

@@ -41,7 +41,10 @@ def info(out=None) -> int:
     w("plugins:\n")
     for st in sorted(statuses, key=lambda s: (s.kind != "device", s.name)):
         kind = " (command)" if st.kind == "command" else ""
-        line = f"  {st.name:<10} {st.state:<12} {st.origin}, API {st.api_version or '?'}{kind}"
+        api, how = plugins.declared_api(st)
+        api = f"API {api}" if st.state == "loaded" else \
+            f"API {api or '?'} ({how})"
+        line = f"  {st.name:<10} {st.state:<12} {st.origin}, {api}{kind}"
         if st.cause is not None:
             line += f"\n             cause: {st.cause_text}"
         w(line + "\n")

@@ -13,8 +13,10 @@ import numpy as np
 from .backend import Backend
 from .hookspecs import hookimpl
 from .memory import Allocator
+from .plugin_api import PLUGIN_API_VERSION
 
-EMBER_PLUGIN_API = "1.0"
+#: The core's own plugin targets the plugin API this core implements.
+EMBER_PLUGIN_API = PLUGIN_API_VERSION
 
 
 class ArrayShape:

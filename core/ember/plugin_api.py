@@ -29,7 +29,7 @@ from __future__ import annotations
 from .errors import PluginError
 
 __all__ = ["PLUGIN_API_VERSION", "PRIMITIVES", "SIGNATURES_DIGEST", "check", "parse",
-           "since", "too_old", "signatures_digest"]
+           "since", "predates", "too_old", "signatures_digest"]
 
 #: The plugin API this core implements.
 PLUGIN_API_VERSION = "1.1"
@@ -95,13 +95,24 @@ def since(op_name: str) -> str | None:
     return None
 
 
-def too_old(op_name: str, backend) -> str | None:
-    """Why ``backend`` lacks primitive ``op_name`` if it predates it: ``"needs plugin
-    API >= 1.2; backend 'x' targets 1.0 ..."``, else ``None``."""
+def predates(op_name: str, backend) -> str | None:
+    """The version that added primitive ``op_name`` when ``backend`` targets an older
+    one, else ``None``.  The one rule for what a backend owes: every primitive of the
+    versions up to the one it targets (its ``api_version``; the core's when unset)."""
     added = since(op_name)
     declared = getattr(backend, "api_version", None)
     if added is None or declared is None or parse(declared) >= parse(added):
         return None
+    return added
+
+
+def too_old(op_name: str, backend) -> str | None:
+    """Why ``backend`` lacks primitive ``op_name`` if it predates it: ``"needs plugin
+    API >= 1.2; backend 'x' targets 1.0 ..."``, else ``None``."""
+    added = predates(op_name, backend)
+    if added is None:
+        return None
+    declared = backend.api_version
     return (f"needs plugin API >= {added}, but backend '{backend.device_type}' targets "
             f"{declared} (it predates this primitive); upgrade the plugin or set "
             f"EMBER_CPU_FALLBACK=1 to run it on the CPU")

@@ -67,6 +67,8 @@ class PluginStatus:
     device_types: list = dataclasses.field(default_factory=list)
     #: "device" (group ``ember``) or "command" (group ``ember.cli``)
     kind: str = "device"
+    #: the module its entry point names (``ember_rocm``), to read its declared API
+    module: str | None = None
 
     @property
     def cause_text(self) -> str:
@@ -119,7 +121,7 @@ def _dist_key(name: str | None) -> str:
 
 
 def _status_of(ep) -> PluginStatus:
-    st = PluginStatus(ep.name)
+    st = PluginStatus(ep.name, module=ep.module)
     if ep.dist is not None:
         st.distribution, st.version = ep.dist.name, ep.dist.version
     return st
@@ -293,6 +295,56 @@ def unregister(name: str) -> None:
         for t in st.device_types:
             _backends.pop(t, None)
     clear_cache()
+
+
+def declared_api(st: PluginStatus) -> tuple[str | None, str]:
+    """``(version, how it is known)`` of the plugin API plugin ``st`` targets.
+
+    A loaded plugin's version is the one checked when it loaded.  For one that is not
+    loaded (not selected, disabled, failed to import, refused) the version is read from
+    the source of its entry point's module, ``EMBER_PLUGIN_API = "1.0"`` at module level,
+    without importing it (no GPU runtime starts); ``None`` with the reason when the
+    source cannot tell (the version comes from its ``ember_plugin_api_version`` hook)."""
+    if st.api_version is not None:
+        return st.api_version, "checked when it loaded"
+    if not st.module:
+        return None, "not loaded, and registered in-process"
+    path = _module_source(st.module)
+    if path is None:
+        return None, f"not loaded, and the source of {st.module} was not found"
+    import ast
+    try:
+        tree = ast.parse(open(path, encoding="utf-8").read(), path)
+    except (OSError, SyntaxError, ValueError) as e:
+        return None, f"not loaded, and {path} cannot be read ({type(e).__name__})"
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and \
+            len(node.targets) == 1 else getattr(node, "target", None)
+        if isinstance(target, ast.Name) and target.id == "EMBER_PLUGIN_API":
+            value = getattr(node, "value", None)
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                return value.value, f"declared in {st.module}, not loaded"
+    return None, (f"not loaded, and {st.module} sets no literal EMBER_PLUGIN_API (its "
+                  f"hook says, once loaded)")
+
+
+def _module_source(module: str) -> str | None:
+    """The source file of ``module``, found without importing it or its packages."""
+    import importlib.machinery
+    import importlib.util
+    top, _, rest = module.partition(".")
+    try:
+        spec = importlib.util.find_spec(top)  # a top-level name: finding imports nothing
+        for part in rest.split(".") if rest else ():
+            if spec is None or not spec.submodule_search_locations:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(
+                f"{spec.name}.{part}", list(spec.submodule_search_locations))
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.has_location or not str(spec.origin).endswith(".py"):
+        return None
+    return spec.origin
 
 
 def _declared_api(obj) -> object:

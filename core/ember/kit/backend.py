@@ -120,9 +120,14 @@ def primitive_ops() -> list:
 
 
 def missing_primitives(backend: Backend) -> list[str]:
-    """Names of primitive ops ``backend`` has no kernel for (and no decomposition)."""
+    """Names of primitive ops ``backend`` owes but has no kernel for (and no
+    decomposition).  A backend targeting an older plugin API (``backend.api_version``)
+    does not owe the primitives added since: using one raises "needs plugin API >= X"
+    (``ember.plugin_api.predates``)."""
+    from ..plugin_api import predates
     return sorted(od.name for od in primitive_ops()
-                  if od.name not in backend.kernels and od.decomposition is None)
+                  if od.name not in backend.kernels and od.decomposition is None
+                  and predates(od.name, backend) is None)
 
 
 def _op(name: str, where: str):
