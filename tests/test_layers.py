@@ -12,7 +12,11 @@ import ast
 import fnmatch
 import pathlib
 import sys
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: import-linter depends on tomli there
+    import tomli as tomllib
 
 import importlinter.cli as importlinter_cli  # a dev dependency (pyproject's [dev] extra)
 import pytest
