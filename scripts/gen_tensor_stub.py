@@ -49,13 +49,13 @@ def _default(v) -> str:
 def _op_params(od) -> tuple[list[str], str]:
     params, star = [], False
     for a in od.args:
-        ann = _SCHEMA_TYPES[a.type]
+        ann = _SCHEMA_TYPES.get(a.type, "Any")  # (a schema type added later: Any)
         if a.is_list:
             ann = f"Sequence[{ann}]"
         if a.optional:
             ann += " | None"
         if a.varargs:
-            params.append(f"*{a.name}: {_SCHEMA_TYPES[a.type]}")
+            params.append(f"*{a.name}: {_SCHEMA_TYPES.get(a.type, 'Any')}")
             star = True
             continue
         if a.kwarg_only and not star:
