@@ -17,12 +17,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import ember  # noqa: E402
-import ember.distributed as dist  # noqa: E402
-import ember.nn.functional as F  # noqa: E402
-from ember.nn.parallel import DistributedDataParallel  # noqa: E402
-from ember.utils.data import DataLoader, DistributedSampler, TensorDataset  # noqa: E402
-from train_digits import DigitsCNN, evaluate, load_digits  # noqa: E402
+import ember
+import ember.distributed as dist
+import ember.nn.functional as F
+from ember.nn.parallel import DistributedDataParallel
+from ember.utils.data import DataLoader, DistributedSampler, TensorDataset
+from train_digits import DigitsCNN, evaluate, load_digits
 
 
 def main(argv: list[str] | None = None) -> float:

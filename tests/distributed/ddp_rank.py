@@ -65,7 +65,7 @@ for accumulate in (1, 2):
     # rank 0's init is model(100), not model(0): broadcast then retrain from model(0)'s
     ddp.module.load_state_dict(model(0).state_dict())
     train(ddp, shard=True, accumulate=accumulate)
-    for k, (a, b) in enumerate(zip(params(ddp.module), want)):
+    for k, (a, b) in enumerate(zip(params(ddp.module), want, strict=True)):
         assert np.allclose(a, b, rtol=1e-4, atol=1e-5), \
             f"rank {r}, accumulate={accumulate}: parameter {k} differs by {abs(a - b).max()}"
 
@@ -84,7 +84,7 @@ dist.all_reduce = _all_reduce
 # the broadcast at construction: rank 1's different init is replaced by rank 0's
 ddp = DDP(model(100 + r))
 got = params(ddp.module)
-for a, b in zip(got, params(model(100))):
+for a, b in zip(got, params(model(100)), strict=True):
     assert np.array_equal(a, b), "DDP must start from rank 0's parameters"
 
 

@@ -155,7 +155,8 @@ def _same(ts: Sequence[Tensor], like: Tensor, op: str, arg: str) -> None:
 def _reduce_op(op, name: str, t: Tensor) -> ReduceOp:
     if not isinstance(op, ReduceOp):
         raise TypeError(f"{name}(): op must be a ReduceOp, got {op!r}")
-    if op is ReduceOp.AVG and not (t.dtype.is_floating_point or getattr(t.dtype, "is_complex", False)):
+    inexact = t.dtype.is_floating_point or getattr(t.dtype, "is_complex", False)
+    if op is ReduceOp.AVG and not inexact:
         raise TypeError(f"{name}(): ReduceOp.AVG needs a floating-point or complex tensor, "
                         f"got {t.dtype}")
     return op

@@ -124,7 +124,7 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
     st = _state()
     targets = [group] if group is not None else [*st.groups, st.world]
     for g in targets:
-        for name, (engine, comm, _) in g._comms.items():
+        for engine, comm, _ in g._comms.values():
             engine.free(comm)
         if g in st.groups:
             st.groups.remove(g)
@@ -158,7 +158,7 @@ def new_group(ranks: list[int] | None = None, timeout=None, backend: str | None 
         if not isinstance(r, int) or not 0 <= r < st.world_size:
             raise ValueError(f"new_group(): ranks must be in [0, {st.world_size}), got {r!r}")
     comms = {}
-    for name, (engine, comm, spec) in st.world._comms.items():
+    for name, (engine, _, spec) in st.world._comms.items():
         sub = engine.split(members)
         if sub is not None:
             comms[name] = (engine, sub, spec)

@@ -198,12 +198,12 @@ class DistributedDataParallel(Module):
             mask = tensor([0 if id(p) in self._unused else 1 for p in self._params],
                           dtype=int32)
             dist.all_reduce(mask, dist.ReduceOp.MAX, self.process_group)
-            used_somewhere = {id(p) for p, m in zip(self._params, mask.tolist()) if m}
+            used_somewhere = {id(p) for p, m in zip(self._params, mask.tolist(), strict=True) if m}
         with no_grad():
             for b in self._buckets:
                 b.work.wait()
                 b.flat.div_(self._world)
-                for p, off in zip(b.params, b.offsets):
+                for p, off in zip(b.params, b.offsets, strict=True):
                     if used_somewhere is not None and id(p) not in used_somewhere:
                         continue  # unused on every rank: .grad stays as it was
                     g = b.flat[off:off + p.numel()].view(tuple(p.shape))
