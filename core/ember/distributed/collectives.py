@@ -240,8 +240,10 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group=None,
     pending = c.engine.all_gather(c.comm, c.buf(out), c.buf(tensor, written=False))
 
     def spread():
-        for i, t in enumerate(tensor_list):
-            t.copy_(out[i])
+        from ..autograd import no_grad
+        with no_grad():  # (a collective's outputs are written, not recorded)
+            for i, t in enumerate(tensor_list):
+                t.copy_(out[i])
     c.then.append(spread)
     return c.run(pending, list(tensor_list), async_op)
 
@@ -330,8 +332,10 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0
                               c.buf(out) if mine else None, root)
     if mine:
         def spread():
-            for i, t in enumerate(gather_list):
-                t.copy_(out[i])
+            from ..autograd import no_grad
+            with no_grad():
+                for i, t in enumerate(gather_list):
+                    t.copy_(out[i])
         c.then.append(spread)
     return c.run(pending, list(gather_list or []), async_op)
 
