@@ -851,3 +851,17 @@ def test_data_changes_are_not_tracked_but_detach_changes_are():
     y2.detach().mul_(1)  # detach() shares the version counter
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y2.sum().backward()
+
+
+def test_post_accumulate_grad_hook_sees_the_accumulated_grad_and_can_be_removed():
+    w = ember.ones(3, requires_grad=True)
+    seen = []
+    h = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+    (w * 2).sum().backward()
+    (w * 3).sum().backward()
+    h.remove()
+    (w * 3).sum().backward()
+    assert seen == [[2.0] * 3, [5.0] * 3]
+    assert w.grad.tolist() == [8.0] * 3
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (w * 2).register_post_accumulate_grad_hook(lambda t: None)

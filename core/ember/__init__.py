@@ -47,7 +47,7 @@ def __getattr__(name: str):
     if name == "hookimpl":
         from .hookspecs import hookimpl
         return hookimpl
-    if name in ("plugins", "nn", "optim", "utils"):  # nn & co. load on first use
+    if name in ("plugins", "nn", "optim", "utils", "distributed"):  # nn & co.: on first use
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
@@ -69,7 +69,7 @@ __all__ = [
     # random
     "Generator", "manual_seed", "seed", "initial_seed",
     # submodules
-    "memory", "plugins", "schema", "autograd", "linalg", "nn", "optim", "utils",
+    "memory", "plugins", "schema", "autograd", "linalg", "nn", "optim", "utils", "distributed",
     # serialization, printing
     "save", "load", "set_printoptions",
     # grad modes

@@ -90,6 +90,10 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("info", help="versions, plugins, devices, environment").set_defaults(
         run=lambda args: info())
+    from .distributed import run as _run
+    p = sub.add_parser("run", help="start N ranks of a script (ember.distributed)")
+    _run.add_arguments(p)
+    p.set_defaults(run=_run._run)
     plugins.load_commands()  # a failing one warns, and `ember info` lists it
     try:
         plugins.manager.hook.ember_cli_subcommands(subparsers=sub)

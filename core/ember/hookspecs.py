@@ -82,3 +82,17 @@ def ember_cli_subcommands(subparsers) -> None:
     ``ember.cli`` (``ember-conformance`` adds ``ember conformance`` this way); the
     ``ember`` command loads them, ``import ember`` never does.
     """
+
+
+@hookspec
+def ember_distributed_engines() -> list[EngineSpec] | None:  # noqa: F821
+    """Offer collective-communication engines for ``ember.distributed`` (plugin API >= 1.2).
+
+    Return a list of ``ember.distributed.EngineSpec``: a name (what
+    ``init_process_group(backend=...)`` takes, e.g. ``"nccl"``), the device types whose
+    native arrays it moves, and ``create(rank, world_size, init_method, timeout)``, which
+    joins the job and returns an object with the methods of
+    ``ember.distributed.Engine`` (non-blocking operations on contiguous native arrays,
+    each returning a request with ``wait()`` and ``test()``).  Called when
+    ``init_process_group`` runs, after every plugin has loaded; ``mpi`` is built in.
+    """

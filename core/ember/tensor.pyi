@@ -134,6 +134,10 @@ class Tensor:
     def register_hook(self, hook: Any) -> Any:
         """Call ``hook(grad)`` whenever this tensor's gradient is computed; a returned tensor
         replaces the gradient.  Returns a handle whose ``remove()`` unregisters it."""
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(tensor)`` after this leaf's ``.grad`` has been accumulated in a backward pass
+        (PyTorch's name; DistributedDataParallel starts its gradient all-reduce from it).  Returns a
+        handle whose ``remove()`` unregisters it."""
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` (leaves always keep theirs)."""
     @property

@@ -329,3 +329,7 @@ def _accumulate(node: AccumulateGrad, g: Tensor, create_graph: bool) -> None:
     else:
         with _grad_mode(False):
             cur.add_(g)
+    post = t.__dict__.get("_post_accumulate_hooks")
+    if post:
+        for hook in list(post.values()):
+            hook(t)

@@ -36,6 +36,26 @@ def register_hook(self: Tensor, hook: Callable) -> RemovableHandle:
     return fn._tensor_hooks(self._output_nr).add(hook)
 
 
+def register_post_accumulate_grad_hook(self: Tensor, hook: Callable) -> RemovableHandle:
+    """Call ``hook(tensor)`` after this leaf's ``.grad`` has been accumulated in a
+    backward pass (PyTorch's name; DistributedDataParallel starts its gradient
+    all-reduce from it).  Returns a handle whose ``remove()`` unregisters it."""
+    if not self._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                           "gradient")
+    if self.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                           "tensors")
+    hooks = self.__dict__.get("_post_accumulate_hooks")
+    if hooks is None:
+        hooks = self._post_accumulate_hooks = _HookDict()
+        if self.__dict__.get("_backward_hooks") is None:
+            # A leaf with hooks leaves the engine's inline store for _accumulate, which
+            # runs both kinds; an empty dict costs nothing there.
+            self._backward_hooks = _HookDict()
+    return hooks.add(hook)
+
+
 def retain_grad(self: Tensor) -> None:
     """Keep this non-leaf tensor's gradient in ``.grad`` (leaves always keep theirs)."""
     if not self._requires_grad:
@@ -79,5 +99,6 @@ def install() -> None:
         Tensor.data = property(_untracked_data, Tensor.data.fset, doc=_untracked_data.__doc__)
     Tensor.backward = backward
     Tensor.register_hook = register_hook
+    Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
     Tensor.retain_grad = retain_grad
     Tensor.retains_grad = property(_retains_grad, doc="Whether ``retain_grad()`` was called.")

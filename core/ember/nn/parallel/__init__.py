@@ -1,0 +1,7 @@
+"""``ember.nn.parallel``: data parallelism across processes."""
+
+from __future__ import annotations
+
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
