@@ -82,3 +82,13 @@ def ember_cli_subcommands(subparsers) -> None:
     ``ember.cli`` (``ember-conformance`` adds ``ember conformance`` this way); the
     ``ember`` command loads them, ``import ember`` never does.
     """
+
+
+@hookspec(firstresult=True)
+def ember_graph_executor(graph, device_type: str):
+    """Take a whole ``ember.jit`` graph whose ops all run on ``device_type`` (plugin API
+    >= 1.2): return ``fn(*inputs) -> tuple of output tensors`` that computes it (a
+    fused or captured program), or ``None`` to leave it to the default executor, which
+    replays each node's boxed kernel.  ``graph`` is an ``ember.jit.Graph``: read its
+    ``nodes``, ``inputs``, ``captured``, ``constants``, ``outputs`` and ``grads``, and
+    set each ``.grad`` the graph lists, as the default executor does."""
