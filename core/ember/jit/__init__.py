@@ -4,7 +4,9 @@ save and load it.  See docs/jit.md."""
 from __future__ import annotations
 
 from .graph import Graph, Node
+from .serialize import GraphFileError, LoadedGraph, load, save
 from .traced import TracedFunction, trace
 from .tracer import TracingError
 
-__all__ = ["trace", "TracedFunction", "TracingError", "Graph", "Node"]
+__all__ = ["trace", "TracedFunction", "TracingError", "Graph", "Node", "save", "load",
+           "LoadedGraph", "GraphFileError"]

@@ -95,18 +95,25 @@ class TracedFunction:
         self.strict = strict
         self.check = check
         self.max_traces = max_traces
-        self._entries: dict = {}  # guard -> [state, graph | None, replay | None, tries]
+        # guard -> [state, graph | None, replay | None, tries (while tracing) or the
+        # output spec (once replaying; None for a single tensor)]
+        self._entries: dict = {}
         self.last_graph: Graph | None = None
 
     # -- the call ------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        spec, leaves = flatten((args, kwargs), _is_tensor)
-        guard = (_hashable(spec), _dispatch.state.grad_enabled,
-                 tuple((tuple(t.shape), t.dtype, t._device, t._requires_grad) for t in leaves))
+        if not kwargs and all(a.__class__ is Tensor for a in args):
+            leaves, spec = args, len(args)  # the common case, without the pytree walk
+        else:
+            spec, leaves = flatten((args, kwargs), _is_tensor)
+            spec = _hashable(spec)
+        guard = (spec, _dispatch.state.grad_enabled,
+                 tuple((t._data.shape, t._data.dtype, t._device, t._requires_grad)
+                       for t in leaves))
         e = self._entries.get(guard)
         if e is not None and e[0] == "replay":
-            spec_out, replay = e[1].outputs[0], e[2]
-            return unflatten(spec_out, list(replay(*leaves)))
+            out = e[2](*leaves)
+            return out[0] if e[3] is None else unflatten(e[3], list(out))
         if e is not None and e[0] == "eager":
             return self.fn(*args, **kwargs)
         if e is None:
@@ -114,7 +121,7 @@ class TracedFunction:
                 raise TracingError(f"ember.jit: a call whose guards differ from the traced "
                                    f"ones (strict mode): {_describe(leaves)}")
             e = self._entries[guard] = ["tracing", None, None, 0]
-        return self._trace(e, leaves, args, kwargs)
+        return self._trace(e, list(leaves), args, kwargs)
 
     def _trace(self, e, leaves, args, kwargs):
         session = Session()
@@ -149,6 +156,7 @@ class TracedFunction:
         eliminate_dead_code(g)
         differentiable = g.grad_enabled and any(t._requires_grad for t in out_leaves)
         e[0], e[1], e[2] = "replay", g, _executor(g, differentiable)
+        e[3] = None if g.outputs[0] == "T" else g.outputs[0]  # one tensor: no unflatten
         self.last_graph = g
 
     # -- what users look at ---------------------------------------------------------------------
