@@ -3,7 +3,8 @@ for ember, PyTorch (CPU) and a hand-written numpy version of the same math.
 
     python benchmarks/train_step.py [--devices cpu,rocm,xpu] [--threads 1] [--json out.json]
 
-Models: three MLPs, (batch 16, 32->32->32->10), (64, 64->256->256->10),
+ember runs eagerly and traced (``ember.jit.trace``: the step recorded on its first
+two calls, replayed after).  Models: three MLPs, (batch 16, 32->32->32->10), (64, 64->256->256->10),
 (256, 784->1024->1024->10), and a small CNN (batch 32, 1x16x16 input,
 conv 8 -> pool -> conv 16 -> pool -> linear 10).  Every framework starts from the same
 weights and data, and must compute the same losses over the first two steps before
@@ -58,7 +59,7 @@ def data(batch, shape, seed=1):
 
 # --- ember ------------------------------------------------------------------------------------
 
-def ember_step(kind, weights, x, y, device):
+def ember_step(kind, weights, x, y, device, traced=False):
     import ember
     import ember.nn as nn
     import ember.nn.functional as F
@@ -84,10 +85,14 @@ def ember_step(kind, weights, x, y, device):
         loss = F.cross_entropy(model(xt), yt)
         loss.backward()
         opt.step()
-        return loss
+        return loss.detach()
 
     def sync():
         ember.synchronize(device)
+    if traced:  # ember.jit: calls 1-2 record (the loss check), later ones replay
+        import ember.jit
+        graph = ember.jit.trace(lambda x, y: step(), strict=True)
+        return (lambda: graph(xt, yt)), sync
     return step, sync
 
 
@@ -313,6 +318,7 @@ def main(argv=None) -> list[dict]:
         for dev in devices:
             try:
                 runners[dev] = ember_step(kind, weights, x, y, dev)
+                runners[f"{dev} traced"] = ember_step(kind, weights, x, y, dev, traced=True)
             except Exception as e:  # a backend lacking an op: report it, keep going
                 print(f"{name:11s} {dev:6s} skipped: {type(e).__name__}: {str(e)[:100]}")
         check_same_losses(runners)
@@ -328,13 +334,20 @@ def main(argv=None) -> list[dict]:
                          "ember/torch": best[dev] / best["torch"],
                          "ember/numpy": best[dev] / best["numpy"],
                          "ember/torch median": med[dev] / med["torch"],
-                         "ember/numpy median": med[dev] / med["numpy"]})
+                         "ember/numpy median": med[dev] / med["numpy"],
+                         "traced_ms": best[f"{dev} traced"] * 1e3,
+                         "traced/eager": best[f"{dev} traced"] / best[dev],
+                         "traced/numpy": best[f"{dev} traced"] / best["numpy"],
+                         "traced/numpy median": med[f"{dev} traced"] / med["numpy"]})
             r = rows[-1]
             print(f"{name:11s} {dev:6s} batch {batch:4d}: ember {r['ember_ms']:8.3f} ms  "
                   f"torch {r['torch_ms']:8.3f} ms  numpy {r['numpy_ms']:8.3f} ms  "
                   f"ember/torch {r['ember/torch']:5.2f} (median {r['ember/torch median']:5.2f})"
                   f"  ember/numpy {r['ember/numpy']:5.2f} "
-                  f"(median {r['ember/numpy median']:5.2f})", flush=True)
+                  f"(median {r['ember/numpy median']:5.2f})\n{'':18s} traced "
+                  f"{r['traced_ms']:8.3f} ms  traced/eager {r['traced/eager']:5.2f}  "
+                  f"traced/numpy {r['traced/numpy']:5.2f} "
+                  f"(median {r['traced/numpy median']:5.2f})", flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"threads": args.threads, "rows": rows}, fh, indent=2)

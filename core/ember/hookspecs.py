@@ -96,3 +96,11 @@ def ember_distributed_engines() -> list[EngineSpec] | None:  # noqa: F821
     each returning a request with ``wait()`` and ``test()``).  Called when
     ``init_process_group`` runs, after every plugin has loaded; ``mpi`` is built in.
     """
+@hookspec(firstresult=True)
+def ember_graph_executor(graph, device_type: str):
+    """Take a whole ``ember.jit`` graph whose ops all run on ``device_type`` (plugin API
+    >= 1.2): return ``fn(*inputs) -> tuple of output tensors`` that computes it (a
+    fused or captured program), or ``None`` to leave it to the default executor, which
+    replays each node's boxed kernel.  ``graph`` is an ``ember.jit.Graph``: read its
+    ``nodes``, ``inputs``, ``captured``, ``constants``, ``outputs`` and ``grads``, and
+    set each ``.grad`` the graph lists, as the default executor does."""

@@ -69,6 +69,11 @@ def observe_releases() -> None:
 _FROM_NP = _dt.FROM_NP
 
 
+#: The ember.jit tracing session of this process, if one is recording (``[session]``):
+#: it is told of host reads (refused while tracing) and of ``detach`` aliases.
+_tracing: list = [None]
+
+
 class Tensor:
     """A multi-dimensional array on a device, with autograd support."""
 
@@ -218,6 +223,8 @@ class Tensor:
         if t._owned:  # the buffer is this tensor's, not the detached alias's
             OBSERVED_ALLOCATORS[self._device.type].record_free(t._owned)
             t._owned = 0
+        if _tracing[0] is not None:  # not an op: ember.jit records the alias itself
+            _tracing[0].alias(self, t)
         return t
 
     # -- host conversions -------------------------------------------------------------------
@@ -225,6 +232,8 @@ class Tensor:
         return get_backend(self._device.type)
 
     def _host(self) -> np.ndarray:
+        if _tracing[0] is not None:  # ember.jit refuses data-dependent Python while tracing
+            _tracing[0].read(self)
         if self._device.type == "cpu":
             return self._data
         return get_backend(self._device.type).to_host(self._data)

@@ -1,0 +1,269 @@
+"""ember.jit: tracing a training step, replaying it, guards, refusals, passes, files."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+import ember.jit as jit
+from ember import nn
+from ember.jit import passes
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(),
+                         nn.Linear(16, 3))
+
+
+def _cnn():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(4, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 2 * 2, 3))
+
+
+def _step_factory(make, seed=0, lr=0.05):
+    ember.manual_seed(seed)
+    model = make()
+    opt = ember.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+    return model, step
+
+
+def _batches(shape, n, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(ember.tensor(rng.standard_normal(shape).astype(np.float32)),
+             ember.tensor(rng.integers(0, 3, shape[0]))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("make,shape", [(_mlp, (8, 6)), (_cnn, (4, 1, 8, 8))],
+                         ids=["mlp", "cnn"])
+def test_traced_training_equals_eager_bit_for_bit_over_100_steps(make, shape):
+    eager_model, eager = _step_factory(make)
+    traced_model, step = _step_factory(make)
+    traced = jit.trace(step, strict=True)
+    for x, y in _batches(shape, 100):
+        assert eager(x, y).tolist() == traced(x, y).tolist()
+    assert [e[0] for e in traced._entries.values()] == ["replay"]
+    for p, q in zip(eager_model.parameters(), traced_model.parameters(), strict=True):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+        assert np.array_equal(p.grad.numpy(), q.grad.numpy())
+
+
+def test_graph_prints_ops_and_the_executor_source_names_no_constant():
+    _, step = _step_factory(_mlp)
+    traced = jit.trace(step)
+    for x, y in _batches((8, 6), 3):
+        traced(x, y)
+    text = str(traced.graph)
+    for op in ("linear", "relu", "cross_entropy", "_cross_entropy_backward", "_sgd_update_"):
+        assert f"= {op}(" in text
+    assert "0.05" not in traced.code  # constants are bound by name, never pasted into source
+
+
+def test_reading_a_value_in_python_while_tracing_is_refused():
+    m = nn.Linear(3, 1)
+
+    def step(x):
+        out = m(x).sum()
+        if out.item() > 0:  # data-dependent control flow
+            return out
+        return -out
+    with pytest.raises(jit.TracingError, match=r"\.item\(\)"):
+        jit.trace(step, (ember.randn(2, 3),))
+
+
+def test_python_state_that_changes_every_call_is_refused_or_runs_eagerly():
+    def make(strict):
+        ember.manual_seed(0)
+        m = nn.Linear(4, 2)
+        opt = ember.optim.Adam(m.parameters(), lr=0.1)  # its step count is a Python int
+
+        def step(x):
+            opt.zero_grad()
+            loss = m(x).sum()
+            loss.backward()
+            opt.step()
+            return loss.detach()
+        return m, jit.trace(step, strict=strict)
+    x = ember.randn(3, 4)
+    _, strict = make(True)
+    with pytest.raises(jit.TracingError, match="changes every call"):
+        for _ in range(6):
+            strict(x)
+    ember.manual_seed(0)
+    ref = nn.Linear(4, 2)
+    opt = ember.optim.Adam(ref.parameters(), lr=0.1)
+    m, loose = make(False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(6):
+            opt.zero_grad()
+            ref(x).sum().backward()
+            opt.step()
+            loose(x)
+    assert any("running the function eagerly" in str(w.message) for w in caught)
+    assert np.array_equal(ref.weight.detach().numpy(), m.weight.detach().numpy())
+
+
+def test_new_shapes_retrace_and_strict_mode_refuses_them():
+    m = _mlp()
+    f = jit.trace(lambda x: m(x), check=False)
+    for n in (2, 5, 2):
+        x = ember.randn(n, 6)
+        with ember.no_grad():
+            assert np.array_equal(f(x).detach().numpy(), m(x).detach().numpy())
+    assert len(f._entries) == 2
+    s = jit.trace(lambda x: m(x), (ember.randn(2, 6),), strict=True, check=False)
+    with pytest.raises(jit.TracingError, match="guards"):
+        s(ember.randn(3, 6))
+
+
+def test_replay_of_a_forward_records_autograd_when_grad_is_needed():
+    ember.manual_seed(0)
+    m = _mlp()
+    f = jit.trace(m, check=False)
+    x = ember.randn(4, 6)
+    f(x)
+    out = f(x)  # replayed through the dispatcher: the output has a graph
+    assert out.requires_grad
+    out.sum().backward()
+    got = [p.grad.numpy().copy() for p in m.parameters()]
+    m.zero_grad()
+    m(x).sum().backward()
+    for g, p in zip(got, m.parameters(), strict=True):
+        assert np.allclose(g, p.grad.numpy())
+
+
+def test_dead_code_goes_but_random_draws_and_inplace_writes_stay():
+    buf = ember.zeros(3)
+
+    def f(x):
+        unused = x * 3  # noqa: F841 - dead
+        ember.rand(2)  # dead, but drawing shifts later draws: kept
+        buf.add_(1.0)  # writes state: kept
+        return x + 1
+    t = jit.trace(f, check=False)
+    t(ember.ones(3))
+    ops = [n.op for n in t.graph.nodes]
+    assert "mul" not in ops and "rand" in ops and "add_" in ops
+    t(ember.ones(3))
+    assert buf.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_fold_constants_and_pointwise_groups():
+    def f(x):
+        c = ember.ones(3) * 2  # no input: folded once
+        return ((x + c).exp() * 3).relu()
+    t = jit.trace(f, check=False)
+    t(ember.ones(3))
+    g = t.graph
+    from ember.jit.executor import run_node
+    n_before = len(g.nodes)
+    passes.fold_constants(g, run_node)
+    assert len(g.nodes) == n_before - 2 and any(n.op == "add" for n in g.nodes)
+    groups = passes.pointwise_groups(g)
+    assert [[g.nodes[i].op for i in grp] for grp in groups] == [["add", "exp", "mul", "relu"]]
+
+
+def test_saved_graph_loads_and_trains_the_same(tmp_path):
+    model, step = _step_factory(_mlp)
+    traced = jit.trace(step)
+    data = _batches((8, 6), 6)
+    for x, y in data[:3]:
+        traced(x, y)
+    path = tmp_path / "step.ejit"
+    jit.save(traced, path)
+    loaded = jit.load(path)
+    expected = [traced(x, y).item() for x, y in data[3:]]
+    assert [loaded(x, y).item() for x, y in data[3:]] == expected
+    params = [t for t in loaded.state.values() if t.requires_grad]
+    assert len(params) == len(list(model.parameters()))  # (and momenta, the seed grad)
+    with pytest.raises(TypeError, match="traced for a float32 tensor of shape"):
+        loaded(ember.zeros(2, 6), data[0][1])
+
+
+def _rewrite_graph(path, out, edit):
+    from ember.serialization import load, save
+    blob = load(path)
+    g = json.loads(blob["graph"])
+    edit(g)
+    blob["graph"] = json.dumps(g, sort_keys=True)
+    save(blob, out)
+    return blob
+
+
+def test_a_tampered_graph_file_is_refused_before_running_anything(tmp_path):
+    from ember.jit.serialize import _digest
+    from ember.serialization import save
+    _, step = _step_factory(_mlp)
+    traced = jit.trace(step)
+    for x, y in _batches((8, 6), 3):
+        traced(x, y)
+    good = tmp_path / "good.ejit"
+    jit.save(traced, good)
+
+    def to_exec(g):
+        g["nodes"][0][0] = "builtins.exec"
+    bad = tmp_path / "bad.ejit"
+    blob = _rewrite_graph(good, bad, to_exec)
+    with pytest.raises(jit.GraphFileError, match="modified after it was saved"):
+        jit.load(bad)
+    blob["digest"] = _digest(blob["graph"], blob["tensors"])  # a forger's fixed digest
+    save(blob, bad)
+    with pytest.raises(jit.GraphFileError, match="'builtins.exec', which is not an ember op"):
+        jit.load(bad)
+    data = bytearray(good.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # flip a byte of tensor data
+    bad.write_bytes(bytes(data))
+    with pytest.raises(jit.GraphFileError):
+        jit.load(bad)
+
+
+def test_a_backend_can_take_the_whole_graph():
+    seen = []
+
+    class Executor:
+        @ember.hookimpl
+        def ember_graph_executor(self, graph, device_type):
+            from ember.jit.executor import compile_graph
+            seen.append((device_type, len(graph.nodes)))
+            return compile_graph(graph)
+    from ember import plugins
+    plugins.manager.register(Executor(), name="test-graph-executor")
+    try:
+        with ember.no_grad():
+            m = _mlp()
+            t = jit.trace(m, check=False)
+            x = ember.randn(2, 6)
+            t(x)
+            assert np.array_equal(t(x).numpy(), m(x).numpy())
+    finally:
+        plugins.manager.unregister(name="test-graph-executor")
+    assert seen and seen[0][0] == "cpu"
+
+
+@pytest.mark.parametrize("device", ["reference", "rocm", "xpu"])
+def test_a_graph_saved_on_cpu_runs_on_another_device(tmp_path, device):
+    if not ember.is_available(device):
+        pytest.skip(f"no {device} device here")
+    _, step = _step_factory(_mlp)
+    traced = jit.trace(step)
+    data = _batches((8, 6), 6)
+    for x, y in data[:3]:
+        traced(x, y)
+    jit.save(traced, tmp_path / "step.ejit")
+    loaded = jit.load(tmp_path / "step.ejit", map_location=device)
+    expected = [traced(x, y).item() for x, y in data[3:]]
+    got = [loaded(x.to(device), y.to(device)).item() for x, y in data[3:]]
+    assert np.allclose(got, expected, rtol=1e-5, atol=1e-6)  # the conformance tolerance
+    assert all(t.device.type == device for t in loaded.state.values())
