@@ -4,8 +4,9 @@ Kernel sources are generated from templates (``*.cl`` files beside this module, 
 ``$NAME`` placeholders) for a given set of dtypes and a *shape class* — the number of
 dimensions left after merging contiguous ones, and which operands are contiguous.
 Sizes, strides and offsets are kernel arguments, so one compiled kernel serves every
-shape of its class.  The cache lives on the ``DeviceState``; across processes, PoCL
-(``POCL_CACHE_DIR``) and pyopencl keep compiled binaries on disk.
+shape of its class.  The cache lives on the ``DeviceState``; across processes, each
+program is loaded from the device binary a previous process built (``programs``), and
+PoCL (``POCL_CACHE_DIR``) keeps the compiled kernels on disk.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import importlib.resources
 import string
 
 import numpy as np
+
+from .programs import build_program
 
 __all__ = ["CTYPES", "ctype", "get_kernel", "template", "launch_size"]
 
@@ -62,7 +65,7 @@ def get_kernel(dev, key: tuple, make_source, name: str, scalar_dtypes: list):
         k = dev.kernels.get(key)
         if k is None:
             try:
-                prg = cl.Program(dev.context, src).build()
+                prg = build_program(dev.context, dev.device, src)
             except cl.RuntimeError as e:  # a bug in a template: show the source with it
                 raise RuntimeError(f"rocm: building kernel {key!r} failed: {e}\n{src}") from e
             k = getattr(prg, name)
