@@ -42,6 +42,10 @@ class DeviceState:
 
     def __init__(self, cl_device, index: int) -> None:
         import pyopencl as cl
+        # Kernel calls need pyopencl's invoker module; importing it opens its on-disk
+        # store of generated argument code (~40 ms), which belongs to the device's start
+        # rather than to the first op.
+        import pyopencl.invoker
 
         from .allocator import CLAllocator
         self.index = index
