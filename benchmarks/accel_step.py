@@ -2,7 +2,7 @@
 written by hand for each runtime, and a warm rocm process's first step.
 
     python benchmarks/accel_step.py [--devices xpu,rocm] [--rounds 7] [--json out.json]
-    python benchmarks/accel_step.py --first-step rocm   # first vs steady step, this process
+    python benchmarks/accel_step.py --first-step rocm [--warm-core]  # first vs steady step
 
 The model is ``train_step.py``'s mlp-medium (batch 64, 64->256->256->10, ReLU,
 cross-entropy, SGD with momentum 0.9), from the same weights and data.
@@ -261,12 +261,20 @@ class _Lazy:
 
 # --- a warm process's first step --------------------------------------------------------------
 
-def first_step(device: str, steady_steps: int = 20) -> dict:
-    """Seconds of this process's first ember step (imports and device start excluded:
-    the first step's cost is kernel building) and the median of the next steps."""
+def first_step(device: str, steady_steps: int = 20, warm_core: bool = False) -> dict:
+    """Seconds of this process's first ember step on ``device`` (imports and device
+    start excluded) and the median of the next steps.
+
+    With ``warm_core`` one step on the cpu runs first, so that what remains is the
+    device's own first-use cost (programs, first launches), not the core's
+    once-per-process Python work (lazy imports, generated entry points) that a first
+    step on any device pays."""
     import ember
     weights = mlp_weights(SIZES)
     x, y = data(BATCH, (SIZES[0],))
+    if warm_core:
+        step, _ = ember_step(weights, x, y, "cpu")
+        step().item()
     ember.device(device)
     ember.tensor(np.zeros(1, np.float32), device=device)  # the device is up
     ember.synchronize(device)
@@ -281,7 +289,8 @@ def first_step(device: str, steady_steps: int = 20) -> dict:
         step().item()
         times.append(time.perf_counter() - t)
     steady = statistics.median(times)
-    return {"device": device, "first_s": first, "steady_s": steady, "ratio": first / steady}
+    return {"device": device, "warm_core": warm_core, "first_s": first, "steady_s": steady,
+            "ratio": first / steady}
 
 
 def main(argv=None) -> list[dict]:
@@ -293,11 +302,14 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--first-step", default=None, metavar="DEVICE",
                     help="only time this process's first step on DEVICE against its steady "
                          "step (run it in a fresh process, with the kernel caches warm)")
+    ap.add_argument("--warm-core", action="store_true",
+                    help="with --first-step: run one cpu step first (see first_step)")
     ap.add_argument("--json", default=None, help="also write the results here")
     args = ap.parse_args(argv)
     if args.first_step:
-        r = first_step(args.first_step)
-        print(f"{r['device']}: first step {r['first_s'] * 1e3:.1f} ms, steady "
+        r = first_step(args.first_step, warm_core=args.warm_core)
+        print(f"{r['device']}{' (core warm)' if r['warm_core'] else ''}: first step "
+              f"{r['first_s'] * 1e3:.1f} ms, steady "
               f"{r['steady_s'] * 1e3:.2f} ms, first/steady {r['ratio']:.1f}x")
         rows = [r]
     else:

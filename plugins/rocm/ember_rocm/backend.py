@@ -58,6 +58,8 @@ class DeviceState:
         self.fp64 = bool(cl_device.double_fp_config)
         #: compiled kernels, keyed by (template, dtypes, shape class): see kernels.compiler
         self.kernels: dict = {}
+        #: built programs, keyed by their source (several kernels may share one)
+        self.programs: dict = {}
         #: elementwise launch plans, keyed by operand layouts (see kernels.elementwise)
         self.plans: dict = {}
         self.lock = threading.Lock()

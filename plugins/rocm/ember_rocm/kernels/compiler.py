@@ -64,11 +64,16 @@ def get_kernel(dev, key: tuple, make_source, name: str, scalar_dtypes: list):
     with dev.lock:
         k = dev.kernels.get(key)
         if k is None:
-            try:
-                prg = build_program(dev.context, dev.device, src)
-            except cl.RuntimeError as e:  # a bug in a template: show the source with it
-                raise RuntimeError(f"rocm: building kernel {key!r} failed: {e}\n{src}") from e
-            k = getattr(prg, name)
+            # One program per source: the kernels of a template family that share it
+            # (cross_entropy and its backward, sgd and adam, ...) are built once.
+            prg = dev.programs.get(src)
+            if prg is None:
+                try:
+                    prg = dev.programs[src] = build_program(dev.context, dev.device, src)
+                except cl.RuntimeError as e:  # a bug in a template: show the source
+                    raise RuntimeError(f"rocm: building kernel {key!r} failed: {e}\n"
+                                       f"{src}") from e
+            k = cl.Kernel(prg, name)
             k.set_scalar_arg_dtypes(scalar_dtypes)
             dev.kernels[key] = k
     return k
