@@ -352,6 +352,17 @@ def test_cross_entropy_fused_inf_logit_is_nan_as_torch():
     close(xt.grad, tx.grad.numpy())
 
 
+def test_threshold_backward_is_one_kernel_and_passes_nan():
+    torch = pytest.importorskip("torch")
+    from ember.device import get_backend
+    from ember.ops.nn import threshold_backward
+    assert "threshold_backward" in get_backend(R).kernels  # not le + where
+    g = data((3, 4), np.float32)
+    x = np.array([[1, -1, 0, np.nan], [2, 3, -4, 0.5], [0, 0, 1, 1]], np.float32)
+    ref = torch.ops.aten.threshold_backward(torch.from_numpy(g), torch.from_numpy(x), 0)
+    close(threshold_backward(on(g), on(x), 0), ref.numpy())
+
+
 def test_cross_entropy_bad_target_raises():
     x = data((3, 4), np.float32)
     with pytest.raises(IndexError, match="out of bounds"):
