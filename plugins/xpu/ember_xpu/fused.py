@@ -90,6 +90,7 @@ def kernels(registry, allocator_of: Callable, device_of: Callable) -> dict[str, 
     ``allocator_of(x)`` is the caching allocator of native ``x``'s device and
     ``device_of(x)`` its ``ember.device``.
     """
+    import dpnp.tensor as dpt
     programs = _Programs()
 
     def decompose(od, ref, *natives):
@@ -118,7 +119,6 @@ def kernels(registry, allocator_of: Callable, device_of: Callable) -> dict[str, 
                 weight is not None and weight.dtype != x.dtype:
             return None
         if target.dtype != _INT64:
-            import dpnp.tensor as dpt
             target = allocator_of(x).adopt(dpt.astype(target, _INT64))
         if x.ndim == 1:
             rows, (C,), rs, cs, ts = 1, x.shape, 0, x.strides[0], 0
@@ -146,7 +146,7 @@ def kernels(registry, allocator_of: Callable, device_of: Callable) -> dict[str, 
                  _L(ts), *w, _L(ignore_index), ctype(label_smoothing)],
                 (loss, wrow, x, t, weight), rows)
         if reduction == "none":
-            return loss if x.ndim == 2 else loss.reshape(())
+            return loss if x.ndim == 2 else dpt.reshape(loss, ())
         out = alloc.empty((), x.dtype)
         _launch(q, prog, "ce_total", [_L(rows), loss.usm_data, wrow.usm_data,
                                       _I(reduction == "mean"), out.usm_data],

@@ -71,9 +71,19 @@ def test_cross_entropy_fused_layouts(no_decomposition):
     # one sample (1-d logits, 0-d target), transposed logits, an int32 target, a custom
     # ignore_index
     x = RNG.standard_normal((5,)).astype(np.float32)
-    (loss, grad), (ref, ref_grad) = _ce_pair(x, np.array(2))
-    _close(loss, ref)
-    _close(grad, ref_grad)
+    for reduction in ("mean", "sum", "none"):
+        (loss, grad), (ref, ref_grad) = _ce_pair(x, np.array(2), reduction=reduction)
+        assert tuple(loss.shape) == ref.shape
+        _close(loss, ref)
+        _close(grad, ref_grad)
+    # a strided weight
+    w = np.arange(1.0, 13.0, dtype=np.float32)
+    xs = RNG.standard_normal((4, 6)).astype(np.float32)
+    t = np.array([0, 5, 2, 3])
+    got = F.cross_entropy(_on(xs), _on(t), weight=_on(w)[::2])
+    ref = torch.nn.functional.cross_entropy(torch.from_numpy(xs), torch.from_numpy(t),
+                                            weight=torch.from_numpy(w[::2].copy()))
+    _close(got, ref.numpy())
     xs = RNG.standard_normal((6, 8)).astype(np.float32)
     xe = _on(xs).t().requires_grad_()  # (8, 6), strides (1, 8)
     t = RNG.integers(0, 6, 8)
