@@ -60,6 +60,9 @@ class DeviceState:
         self.kernels: dict = {}
         #: built programs, keyed by their source (several kernels may share one)
         self.programs: dict = {}
+        #: programs built from source here, by source: their launch counts until
+        #: their binaries are saved (see kernels.compiler)
+        self.unsaved: dict = {}
         #: elementwise launch plans, keyed by operand layouts (see kernels.elementwise)
         self.plans: dict = {}
         self.lock = threading.Lock()

@@ -1,6 +1,6 @@
-"""The rocm program cache (``ember_rocm.kernels.programs``): a program built once is
-loaded from its device binary afterwards, a damaged binary is rebuilt, and the key
-separates sources and options."""
+"""The rocm program cache (``ember_rocm.kernels.programs``): a saved program is loaded
+from its device binary afterwards, a damaged binary is rebuilt, the key separates
+sources and options, and ``get_kernel`` saves only programs it keeps launching."""
 
 from __future__ import annotations
 
@@ -39,11 +39,14 @@ def _run(state, prg) -> np.ndarray:
     return a
 
 
-def _built(state, source=SOURCE, options=""):
+def _built(state, source=SOURCE, options="", save=True):
     from ember_rocm.kernels import programs
     before = dict(programs.stats)
-    prg = programs.build_program(state.context, state.device, source, options)
+    prg, cached = programs.build_program(state.context, state.device, source, options)
     how = [k for k in before if programs.stats[k] != before[k]]
+    assert cached == (how == ["binary"])
+    if save and not cached:
+        programs.save_binary(state.device, source, prg, options)
     return prg, how
 
 
@@ -84,3 +87,30 @@ def test_empty_setting_turns_the_cache_off(state, monkeypatch):
     assert how == ["source"]
     _, how = _built(state)
     assert how == ["source"]
+
+
+def test_get_kernel_saves_a_program_once_it_is_hot(state, cache):
+    import random
+
+    from ember_rocm.kernels import compiler
+    # a source no earlier process built, so this one builds it from source
+    src = SOURCE.replace("2.0f", f"{random.randint(3, 10**9)}.0f")
+    key = ("test-hot", src)
+    k = compiler.get_kernel(state, key, lambda: src, "twice", [None])
+    buf = _buffer(state)
+    for _ in range(compiler.HOT_USES - 1):
+        k(state.queue, (4,), None, buf)
+    assert os.listdir(cache) == []  # not hot yet: no binary asked for
+    k(state.queue, (4,), None, buf)
+    assert len(os.listdir(cache)) == 1
+    k(state.queue, (4,), None, buf)  # saved once
+    assert len(os.listdir(cache)) == 1
+    state.kernels.pop(key)
+    state.programs.pop(src)
+    _, how = _built(state, src, save=False)
+    assert how == ["binary"]
+
+
+def _buffer(state):
+    import pyopencl as cl
+    return cl.Buffer(state.context, cl.mem_flags.READ_WRITE, 16)

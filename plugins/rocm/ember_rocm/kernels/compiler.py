@@ -17,7 +17,7 @@ import string
 
 import numpy as np
 
-from .programs import build_program
+from .programs import build_program, save_binary
 
 __all__ = ["CTYPES", "ctype", "get_kernel", "template", "launch_size"]
 
@@ -69,14 +69,46 @@ def get_kernel(dev, key: tuple, make_source, name: str, scalar_dtypes: list):
             prg = dev.programs.get(src)
             if prg is None:
                 try:
-                    prg = dev.programs[src] = build_program(dev.context, dev.device, src)
+                    prg, cached = build_program(dev.context, dev.device, src)
                 except cl.RuntimeError as e:  # a bug in a template: show the source
                     raise RuntimeError(f"rocm: building kernel {key!r} failed: {e}\n"
                                        f"{src}") from e
+                dev.programs[src] = prg
+                if not cached:
+                    dev.unsaved[src] = [0, prg, src, dev.device]
             k = cl.Kernel(prg, name)
             k.set_scalar_arg_dtypes(scalar_dtypes)
+            entry = dev.unsaved.get(src)
+            if entry is not None:
+                k = _Counted(k, entry)
             dev.kernels[key] = k
     return k
+
+
+#: launches of a program built from source after which its binary is saved for later
+#: processes: a training loop's kernels reach it within a few steps; most of the
+#: programs a test suite builds for one check do not, and so cost no binary
+HOT_USES = 64
+
+
+class _Counted:
+    """A kernel of a program this process built from source: counts the launches of
+    the program's kernels and saves its binary at the ``HOT_USES``-th."""
+
+    __slots__ = ("kernel", "entry")
+
+    def __init__(self, kernel, entry: list) -> None:
+        self.kernel = kernel
+        self.entry = entry  # [launches or None once saved, program, source, device]
+
+    def __call__(self, *args):
+        e = self.entry
+        if e[0] is not None:
+            e[0] += 1
+            if e[0] >= HOT_USES:
+                e[0] = None
+                save_binary(e[3], e[2], e[1])
+        return self.kernel(*args)
 
 
 def launch_size(n: int, group: int = 64) -> tuple:

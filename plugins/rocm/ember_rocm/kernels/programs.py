@@ -8,7 +8,8 @@ cache holds the compiled code (it preprocesses and hashes the source first), and
 ``clGetProgramInfo(CL_PROGRAM_BINARIES)`` gave the first time takes ~1 ms, and PoCL then
 finds the kernel's compiled work-group function in its own cache at the first launch.
 So each program is still built lazily, on its kernel's first use in the process, but
-from its binary where there is one.
+from its binary where there is one.  Getting a binary costs about as much as building
+the program, so only programs a process keeps using are saved.
 
 Binaries live in ``$EMBER_ROCM_CACHE_DIR`` (default ``$XDG_CACHE_HOME/ember/rocm``,
 i.e. ``~/.cache/ember/rocm``; an empty value turns the cache off), one file per
@@ -23,7 +24,7 @@ import hashlib
 import os
 import tempfile
 
-__all__ = ["CACHE_ENV", "cache_dir", "build_program", "stats"]
+__all__ = ["CACHE_ENV", "cache_dir", "build_program", "save_binary", "stats"]
 
 CACHE_ENV = "EMBER_ROCM_CACHE_DIR"
 
@@ -69,25 +70,42 @@ def _store(folder: str, path: str, binary: bytes) -> None:
         pass
 
 
-def build_program(context, device, source: str, options: str = ""):
-    """A built ``pyopencl.Program`` of ``source`` for ``device``: from the cached
-    binary when there is a valid one, else from source (then cached)."""
-    import pyopencl as cl
+def _path(device, source: str, options: str) -> str | None:
     folder = cache_dir()
-    path = os.path.join(folder, _key(device, source, options) + ".bin") if folder else None
+    return os.path.join(folder, _key(device, source, options) + ".bin") if folder else None
+
+
+def build_program(context, device, source: str, options: str = ""):
+    """``(program, from_binary)``: the built ``pyopencl.Program`` of ``source`` for
+    ``device``, from the cached binary when there is a valid one, else from source
+    (then :func:`save_binary` may cache it)."""
+    import pyopencl as cl
+    path = _path(device, source, options)
     binary = _load(path) if path else None
     if binary:
         try:
             prg = cl.Program(context, [device], [binary]).build(options=options)
         except (cl.Error, cl.RuntimeError):
-            pass  # stale or damaged: build from source below and replace it
+            pass  # stale or damaged: build from source below; saving replaces it
         else:
             stats["binary"] += 1
-            return prg
+            return prg, True
     prg = cl.Program(context, source).build(options=options)
     stats["source"] += 1
-    if path:
-        binaries = prg.get_info(cl.program_info.BINARIES)
-        if binaries and binaries[0]:
-            _store(folder, path, bytes(binaries[0]))
-    return prg
+    return prg, False
+
+
+def save_binary(device, source: str, prg, options: str = "") -> None:
+    """Cache the device binary of ``prg`` (built from ``source``).
+
+    Asking PoCL for a program's binary compiles every kernel of it for the binary
+    (about as long again as the build from source, holding the GIL), so callers save
+    only programs that a process keeps using (see ``compiler.get_kernel``), not every
+    program a test suite builds once."""
+    import pyopencl as cl
+    path = _path(device, source, options)
+    if path is None:
+        return
+    binaries = prg.get_info(cl.program_info.BINARIES)
+    if binaries and binaries[0]:
+        _store(os.path.dirname(path), path, bytes(binaries[0]))
