@@ -361,6 +361,12 @@ def test_threshold_backward_is_one_kernel_and_passes_nan():
     x = np.array([[1, -1, 0, np.nan], [2, 3, -4, 0.5], [0, 0, 1, 1]], np.float32)
     ref = torch.ops.aten.threshold_backward(torch.from_numpy(g), torch.from_numpy(x), 0)
     close(threshold_backward(on(g), on(x), 0), ref.numpy())
+    # a bool gradient compares against the threshold as it is, not cast to bool (True
+    # <= 0.5 is false); PyTorch has no bool kernel, ember's cpu is the reference
+    gb, xb = np.array([True, True, False]), np.array([True, False, True])
+    close(threshold_backward(on(gb), on(xb), 0.5), np.array([True, False, False]))
+    close(threshold_backward(on(gb), on(xb), 0.5),
+          threshold_backward(ember.tensor(gb), ember.tensor(xb), 0.5).numpy())
 
 
 def test_cross_entropy_bad_target_raises():

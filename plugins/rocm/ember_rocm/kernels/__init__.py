@@ -92,8 +92,6 @@ def build_table(backend) -> dict:
         if base in pointwise.EXPRESSIONS and "pointwise" in registry.get(base, od).tags \
                 and _expression_fits(od, pointwise.EXPRESSIONS[base]):
             table[name] = pointwise.inplace_kernel(od, base)
-        if name == "threshold_backward":  # composite, but one expression
-            table[name] = pointwise.pointwise_kernel(od)
         if name in reduction.REDUCTIONS and "reduction" in od.tags:
             table[name] = reduction.reduction_kernel(od, name)
     for name in ("argmax", "argmin"):

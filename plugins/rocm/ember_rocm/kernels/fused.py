@@ -1,5 +1,6 @@
 """Fused kernels for composite ops where one pass over memory pays: softmax,
-log-softmax, cross-entropy (forward and backward) and the optimizer steps.
+log-softmax, cross-entropy (forward and backward), relu's backward and the optimizer
+steps.
 
 Each replaces a decomposition of several ops (and as many passes over memory) by one
 or two launches.  Cases the kernels do not cover (probability targets, non-contiguous
@@ -16,7 +17,7 @@ import numpy as np
 from ..array import CLArray, contiguous_strides
 from .compiler import ctype, get_kernel, launch_size, template
 from .elementwise import collapse, new_like
-from .pointwise import astype, contiguous
+from .pointwise import astype, contiguous, pointwise_kernel
 
 __all__ = ["kernels"]
 
@@ -131,6 +132,22 @@ def _softmax(log: bool):
           *_outer_args(shape, ist, ost))
         return out
     kernel.__name__ = "rocm_log_softmax" if log else "rocm_softmax"
+    return kernel
+
+
+# -- relu's backward ---------------------------------------------------------------------------
+
+def _threshold_backward(od):
+    one_pass = pointwise_kernel(od)
+
+    def kernel(grad_output, x, threshold):
+        # One expression where the comparison happens in the gradient's floating
+        # dtype; elsewhere (a bool or integer gradient) the threshold would be cast to
+        # it first, so the decomposition compares as PyTorch does.
+        if grad_output.dtype.kind != "f" or x.dtype != grad_output.dtype:
+            return _decompose(od, grad_output, x, threshold)
+        return one_pass(grad_output, x, threshold)
+    kernel.__name__ = "rocm_threshold_backward"
     return kernel
 
 
@@ -367,7 +384,8 @@ def kernels(registry) -> dict:
     """Fused kernels for the composites of ``registry`` that this module implements."""
     table = {"softmax": _softmax(False), "log_softmax": _softmax(True)}
     makers = {"cross_entropy": _ce_forward, "_cross_entropy_backward": _ce_backward,
-              "_sgd_update_": _sgd, "_adam_update_": _adam}
+              "_sgd_update_": _sgd, "_adam_update_": _adam,
+              "threshold_backward": _threshold_backward}
     for name, make in makers.items():
         if name in registry:
             table[name] = make(registry[name])
