@@ -42,6 +42,10 @@ class DeviceState:
 
     def __init__(self, cl_device, index: int) -> None:
         import pyopencl as cl
+        # Kernel calls need pyopencl's invoker module; importing it opens its on-disk
+        # store of generated argument code (~40 ms), which belongs to the device's start
+        # rather than to the first op.
+        import pyopencl.invoker
 
         from .allocator import CLAllocator
         self.index = index
@@ -54,6 +58,11 @@ class DeviceState:
         self.fp64 = bool(cl_device.double_fp_config)
         #: compiled kernels, keyed by (template, dtypes, shape class): see kernels.compiler
         self.kernels: dict = {}
+        #: built programs, keyed by their source (several kernels may share one)
+        self.programs: dict = {}
+        #: programs built from source here, by source: their launch counts until
+        #: their binaries are saved (see kernels.compiler)
+        self.unsaved: dict = {}
         #: elementwise launch plans, keyed by operand layouts (see kernels.elementwise)
         self.plans: dict = {}
         self.lock = threading.Lock()

@@ -284,6 +284,7 @@ def test_softmax_log_softmax_fused(dim):
     torch = pytest.importorskip("torch")
     x = data((4, 300, 3), np.float32)
     x[0, :, 0] = -np.inf  # a row of -inf: NaN, as PyTorch
+    x[1, 7, 1] = x[2, 0, 2] = np.inf  # rows holding +inf: NaN everywhere, as PyTorch
     tx = torch.from_numpy(x)
     close(ember.softmax(on(x), dim), torch.softmax(tx, dim).numpy(), rtol=1e-5, atol=1e-6)
     close(ember.log_softmax(on(x), dim), torch.log_softmax(tx, dim).numpy(), rtol=1e-5,
@@ -334,6 +335,38 @@ def test_cross_entropy_fused_ignores_non_finite_padding(fill, reduction):
     g = host(xt.grad)
     assert (g[1] == 0).all()
     np.testing.assert_allclose(g[[0, 2, 3]], tx.grad.numpy()[[0, 2, 3]], rtol=1e-5, atol=1e-6)
+
+
+def test_cross_entropy_fused_inf_logit_is_nan_as_torch():
+    torch = pytest.importorskip("torch")
+    x = data((3, 4), np.float32)
+    x[1, 2] = np.inf
+    t = np.array([0, 1, 3])
+    xt = on(x).requires_grad_()
+    loss = ember.nn.functional.cross_entropy(xt, on(t), reduction="none")
+    loss.sum().backward()
+    tx = torch.from_numpy(x).requires_grad_()
+    ref = torch.nn.functional.cross_entropy(tx, torch.from_numpy(t), reduction="none")
+    ref.sum().backward()
+    close(loss.detach(), ref.detach().numpy())
+    close(xt.grad, tx.grad.numpy())
+
+
+def test_threshold_backward_is_one_kernel_and_passes_nan():
+    torch = pytest.importorskip("torch")
+    from ember.device import get_backend
+    from ember.ops.nn import threshold_backward
+    assert "threshold_backward" in get_backend(R).kernels  # not le + where
+    g = data((3, 4), np.float32)
+    x = np.array([[1, -1, 0, np.nan], [2, 3, -4, 0.5], [0, 0, 1, 1]], np.float32)
+    ref = torch.ops.aten.threshold_backward(torch.from_numpy(g), torch.from_numpy(x), 0)
+    close(threshold_backward(on(g), on(x), 0), ref.numpy())
+    # a bool gradient compares against the threshold as it is, not cast to bool (True
+    # <= 0.5 is false); PyTorch has no bool kernel, ember's cpu is the reference
+    gb, xb = np.array([True, True, False]), np.array([True, False, True])
+    close(threshold_backward(on(gb), on(xb), 0.5), np.array([True, False, False]))
+    close(threshold_backward(on(gb), on(xb), 0.5),
+          threshold_backward(ember.tensor(gb), ember.tensor(xb), 0.5).numpy())
 
 
 def test_cross_entropy_bad_target_raises():

@@ -93,6 +93,12 @@ def build(backend) -> dict[str, Callable]:
     _fast_copies(kernels, dpt, allocator_of, backend)
     _creation(kernels, backend)
     _pytorch_semantics(kernels, dpt, adopt, allocator_of, constants)
+    from . import fused
+    from ember.device import device as _device
+
+    def device_of(x):
+        return _device("xpu", allocator_of(x).index)
+    kernels.update(fused.kernels(registry, allocator_of, device_of))
     return kernels
 
 

@@ -4,8 +4,9 @@ Kernel sources are generated from templates (``*.cl`` files beside this module, 
 ``$NAME`` placeholders) for a given set of dtypes and a *shape class* — the number of
 dimensions left after merging contiguous ones, and which operands are contiguous.
 Sizes, strides and offsets are kernel arguments, so one compiled kernel serves every
-shape of its class.  The cache lives on the ``DeviceState``; across processes, PoCL
-(``POCL_CACHE_DIR``) and pyopencl keep compiled binaries on disk.
+shape of its class.  The cache lives on the ``DeviceState``; across processes, each
+program is loaded from the device binary a previous process built (``programs``), and
+PoCL (``POCL_CACHE_DIR``) keeps the compiled kernels on disk.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import importlib.resources
 import string
 
 import numpy as np
+
+from .programs import build_program, save_binary
 
 __all__ = ["CTYPES", "ctype", "get_kernel", "template", "launch_size"]
 
@@ -61,14 +64,51 @@ def get_kernel(dev, key: tuple, make_source, name: str, scalar_dtypes: list):
     with dev.lock:
         k = dev.kernels.get(key)
         if k is None:
-            try:
-                prg = cl.Program(dev.context, src).build()
-            except cl.RuntimeError as e:  # a bug in a template: show the source with it
-                raise RuntimeError(f"rocm: building kernel {key!r} failed: {e}\n{src}") from e
-            k = getattr(prg, name)
+            # One program per source: the kernels of a template family that share it
+            # (cross_entropy and its backward, sgd and adam, ...) are built once.
+            prg = dev.programs.get(src)
+            if prg is None:
+                try:
+                    prg, cached = build_program(dev.context, dev.device, src)
+                except cl.RuntimeError as e:  # a bug in a template: show the source
+                    raise RuntimeError(f"rocm: building kernel {key!r} failed: {e}\n"
+                                       f"{src}") from e
+                dev.programs[src] = prg
+                if not cached:
+                    dev.unsaved[src] = [0, prg, src, dev.device]
+            k = cl.Kernel(prg, name)
             k.set_scalar_arg_dtypes(scalar_dtypes)
+            entry = dev.unsaved.get(src)
+            if entry is not None:
+                k = _Counted(k, entry)
             dev.kernels[key] = k
     return k
+
+
+#: launches of a program built from source after which its binary is saved for later
+#: processes: a training loop's kernels reach it within a few steps; most of the
+#: programs a test suite builds for one check do not, and so cost no binary
+HOT_USES = 64
+
+
+class _Counted:
+    """A kernel of a program this process built from source: counts the launches of
+    the program's kernels and saves its binary at the ``HOT_USES``-th."""
+
+    __slots__ = ("kernel", "entry")
+
+    def __init__(self, kernel, entry: list) -> None:
+        self.kernel = kernel
+        self.entry = entry  # [launches or None once saved, program, source, device]
+
+    def __call__(self, *args):
+        e = self.entry
+        if e[0] is not None:
+            e[0] += 1
+            if e[0] >= HOT_USES:
+                e[0] = None
+                save_binary(e[3], e[2], e[1])
+        return self.kernel(*args)
 
 
 def launch_size(n: int, group: int = 64) -> tuple:

@@ -1,5 +1,6 @@
 """Fused kernels for composite ops where one pass over memory pays: softmax,
-log-softmax, cross-entropy (forward and backward) and the optimizer steps.
+log-softmax, cross-entropy (forward and backward), relu's backward and the optimizer
+steps.
 
 Each replaces a decomposition of several ops (and as many passes over memory) by one
 or two launches.  Cases the kernels do not cover (probability targets, non-contiguous
@@ -9,14 +10,14 @@ optimizer state) run the op's own decomposition, so results never depend on it.
 from __future__ import annotations
 
 import math
+import string
 
 import numpy as np
 
 from ..array import CLArray, contiguous_strides
 from .compiler import ctype, get_kernel, launch_size, template
 from .elementwise import collapse, new_like
-from .pointwise import astype, contiguous
-from .reduction import reduce
+from .pointwise import astype, contiguous, pointwise_kernel
 
 __all__ = ["kernels"]
 
@@ -134,6 +135,22 @@ def _softmax(log: bool):
     return kernel
 
 
+# -- relu's backward ---------------------------------------------------------------------------
+
+def _threshold_backward(od):
+    one_pass = pointwise_kernel(od)
+
+    def kernel(grad_output, x, threshold):
+        # One expression where the comparison happens in the gradient's floating
+        # dtype; elsewhere (a bool or integer gradient) the threshold would be cast to
+        # it first, so the decomposition compares as PyTorch does.
+        if grad_output.dtype.kind != "f" or x.dtype != grad_output.dtype:
+            return _decompose(od, grad_output, x, threshold)
+        return one_pass(grad_output, x, threshold)
+    kernel.__name__ = "rocm_threshold_backward"
+    return kernel
+
+
 # -- cross-entropy -------------------------------------------------------------------------------
 
 def _ce_layout(x: CLArray, target: CLArray):
@@ -182,14 +199,12 @@ def _ce_forward(od):
               ignore_index, x.dtype.type(label_smoothing), *_outer_args(shape, ist, ost))
         if reduction == "none":
             return loss.view(batch, contiguous_strides(batch))
-        total = reduce("sum", loss, (0,), False, x.dtype)
-        if reduction == "sum":
-            return total
-        wsum = reduce("sum", wrow, (0,), False, x.dtype)
-        from .elementwise import elementwise
         out = new_like(dev, (), x.dtype)
-        return elementwise("ce_mean", "v_a / v_b", out, [("v_a", total), ("v_b", wsum)], [],
-                           x.dtype)
+        k = _one_group_kernel("ce_total", dev, x.dtype,
+                              [_LONG, None, None, _INT, None])
+        k(dev.queue, (_ONE_GROUP,), (_ONE_GROUP,), rows, loss.buffer, wrow.buffer,
+          int(reduction == "mean"), out.buffer)
+        return out
     kernel.__name__ = "rocm_cross_entropy"
     return kernel
 
@@ -230,30 +245,65 @@ def _ce_backward(od):
     return kernel
 
 
-def _ce_weight_sum(dev, t: CLArray, weight, ignore_index: int, C: int, dtype):
-    from .elementwise import elementwise
-    w = new_like(dev, t.shape, dtype)
-    if weight is None:
-        elementwise("ce_valid", f"(v_t != {ignore_index}L)", w, [("v_t", t)], [], _LONG)
-    else:
-        # weight[t] where valid: a gather through the class index
-        wc = contiguous(weight)
-        key = ("ce_wsum", dtype)
-        T = ctype(dtype, "cross_entropy")
+#: work items of the one-work-group reductions below (their loops stride by it)
+_ONE_GROUP = 64
 
-        def source():
-            return (f"__kernel void wsum(const long n, __global {T}* out, __global const long* "
-                    f"t, const long toff, __global const {T}* w, const long woff, "
-                    f"const long ign, const long C) {{ const long i = get_global_id(0); "
-                    f"if (i >= n) return; const long c = t[toff + i]; "
-                    f"out[i] = (c != ign && c >= 0 && c < C) ? w[woff + c] : ({T})0; }}")
-        k = get_kernel(dev, key, source, "wsum", [_LONG, None, None, _LONG, None, _LONG,
-                                                  _LONG, _LONG])
-        if w.size:
-            k(dev.queue, launch_size(w.size), None, w.size, w.buffer, t.buffer, t.offset,
-              wc.buffer, wc.offset, ignore_index, C)
-    flat = w.view((w.size,), (1,))
-    return reduce("sum", flat, (0,), False, dtype)
+#: The sums that end a cross-entropy, each in one work group (one launch; the per-row
+#: kernels before them cost C times more): the summed (and, for the mean, divided) row
+#: losses, and the mean's denominator, the summed weights of the non-ignored targets.
+_ONE_GROUP_SOURCE = """
+#define G 64
+#define GROUP_SUM(v) do { s_[lid] = v; barrier(CLK_LOCAL_MEM_FENCE); \\
+    for (int k_ = G / 2; k_ > 0; k_ >>= 1) { \\
+        if (lid < k_) s_[lid] += s_[lid + k_]; barrier(CLK_LOCAL_MEM_FENCE); } \\
+    v = s_[0]; barrier(CLK_LOCAL_MEM_FENCE); } while (0)
+
+__kernel void ce_total(const long n, __global const $T* a, __global const $T* b,
+                       const int mean, __global $T* out)
+{
+    __local $T s_[G];
+    const int lid = get_local_id(0);
+    $T va = 0, vb = 0;
+    for (long i = lid; i < n; i += G) { va += a[i]; vb += b[i]; }
+    GROUP_SUM(va);
+    GROUP_SUM(vb);
+    if (lid == 0) out[0] = mean ? va / vb : va;
+}
+
+__kernel void ce_weight_sum(const long n, const long C, __global const long* t,
+                            const long toff, __global const $T* w, const long woff,
+                            const long wst, const int has_weight, const long ignore,
+                            __global $T* out)
+{
+    __local $T s_[G];
+    const int lid = get_local_id(0);
+    $T v = 0;
+    for (long i = lid; i < n; i += G) {
+        const long c = t[toff + i];
+        if (c != ignore && c >= 0 && c < C) v += has_weight ? w[woff + c * wst] : ($T)1;
+    }
+    GROUP_SUM(v);
+    if (lid == 0) out[0] = v;
+}
+"""
+
+
+def _one_group_kernel(name: str, dev, dtype, scalar_dtypes):
+    T = ctype(dtype, name)
+    return get_kernel(dev, ("ce_sums", name, dtype),
+                      lambda: string.Template(_ONE_GROUP_SOURCE).substitute(T=T), name,
+                      scalar_dtypes)
+
+
+def _ce_weight_sum(dev, t: CLArray, weight, ignore_index: int, C: int, dtype):
+    out = new_like(dev, (1,), dtype)
+    wa = _weight_args(weight)
+    k = _one_group_kernel("ce_weight_sum", dev, dtype,
+                          [_LONG, _LONG, None, _LONG, None, _LONG, _LONG, _INT, _LONG, None])
+    k(dev.queue, (_ONE_GROUP,), (_ONE_GROUP,), t.size, C, t.buffer, t.offset,
+      wa[0] if wa[0] is not None else out.buffer, wa[1], wa[2], wa[3], ignore_index,
+      out.buffer)
+    return out
 
 
 # -- optimizer steps ---------------------------------------------------------------------------
@@ -334,7 +384,8 @@ def kernels(registry) -> dict:
     """Fused kernels for the composites of ``registry`` that this module implements."""
     table = {"softmax": _softmax(False), "log_softmax": _softmax(True)}
     makers = {"cross_entropy": _ce_forward, "_cross_entropy_backward": _ce_backward,
-              "_sgd_update_": _sgd, "_adam_update_": _adam}
+              "_sgd_update_": _sgd, "_adam_update_": _adam,
+              "threshold_backward": _threshold_backward}
     for name, make in makers.items():
         if name in registry:
             table[name] = make(registry[name])

@@ -147,6 +147,8 @@ EXPRESSIONS: dict = {
     "gelu": "(T_)0.5 * {self} * ((T_)1 + erf({self} * (T_)0.7071067811865476))",
     "leaky_relu": "({self} > 0 ? {self} : {self} * {negative_slope})",
     "hardtanh": "({self} < {min_val} ? {min_val} : {self} > {max_val} ? {max_val} : {self})",
+    # relu's backward (a composite op, one pass here); a NaN in self passes the gradient
+    "threshold_backward": "({self} <= {threshold} ? (T_)0 : {grad_output})",
 }
 
 #: ops whose result is bool whatever the computation dtype

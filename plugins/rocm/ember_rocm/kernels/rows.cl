@@ -19,15 +19,16 @@
 #define ADD(a, b) ((a) + (b))
 #define MAXNAN(a, b) (((a) > (b) || isnan(a)) ? (a) : (b))
 
-// `shift`: the row's maximum (NaN wins), the shift of a stable exp(); rows of -inf / inf
-// shift by 0, so exp() produces the NaN itself, as the reference does
+// `shift`: the row's maximum (NaN wins), the shift of a stable exp().  A row whose
+// maximum is not finite (+inf, all -inf, NaN) then gives NaN everywhere, as PyTorch's
+// softmax does (inf - inf)
 #define ROW_SHIFT(shift, READ) \
     $T shift; \
     do { \
         $T mx_ = -INFINITY; \
         for (long j_ = lid; j_ < C; j_ += lsz) mx_ = MAXNAN(mx_, READ(j_)); \
         GROUP_REDUCE(scratch, mx_, MAXNAN); \
-        shift = isfinite(mx_) ? mx_ : ($T)0; \
+        shift = mx_; \
     } while (0)
 
 // READ arguments of ROW_SHIFT: element j of the row; IN_KEPT reads 0 for the row of an
