@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from .dataloader import DataLoader, default_collate
-from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .dataset import (ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
+                      random_split)
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .worker import WorkerInfo, get_worker_info
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
            "Sampler", "SequentialSampler", "RandomSampler", "BatchSampler", "DataLoader",
-           "default_collate"]
+           "default_collate", "get_worker_info", "WorkerInfo"]
