@@ -240,3 +240,60 @@ def test_hogwild_two_processes_reach_single_process_accuracy():
     # would still be untrained (~10%).
     assert res["single_accuracy"] > 0.85
     assert res["hogwild_accuracy"] >= res["single_accuracy"] - 0.02
+
+
+def _rebuild_marked(values):
+    t = ember.tensor(values)
+    t._came_through_plugin = True
+    return t
+
+
+class _MetaSharer:
+    """A plugin saying how meta tensors travel (as a marked CPU tensor of zeros)."""
+
+    EMBER_PLUGIN_API = "1.1"
+
+    @ember.hookimpl
+    def ember_tensor_reduce(self, tensor, strategy):
+        if tensor.device.type != "meta":
+            return None
+        return _rebuild_marked, ([0.0] * tensor.numel(),)
+
+
+def test_a_plugin_hook_decides_how_its_tensors_travel():
+    from multiprocessing.reduction import ForkingPickler
+
+    import ember.multiprocessing  # (registers the reducer)
+    meta = ember.empty(3, device="meta")
+    plain = ForkingPickler.loads(ForkingPickler.dumps(meta))
+    assert plain.device.type == "meta" and plain.shape == (3,)  # the core's default
+    ember.plugins.register(_MetaSharer(), name="meta_sharer")
+    try:
+        got = ForkingPickler.loads(ForkingPickler.dumps(meta))
+        assert getattr(got, "_came_through_plugin", False) and got.tolist() == [0.0] * 3
+        cpu = ForkingPickler.loads(ForkingPickler.dumps(ember.ones(2)))
+        assert cpu.is_shared() and not hasattr(cpu, "_came_through_plugin")
+    finally:
+        ember.plugins.unregister("meta_sharer")
+
+
+def test_a_device_tensor_without_a_hook_travels_as_a_host_copy():
+    if not ember.is_available("reference"):
+        pytest.skip("the reference backend is not installed")
+    mp = _mp()
+    x = ember.arange(6.0, device="reference", requires_grad=True)
+    q_in, q_out = mp.Queue(), mp.Queue()
+    p = mp.Process(target=_echo, args=(q_in, q_out))
+    p.start()
+    try:
+        for _ in range(3):
+            q_in.put(x)
+        got = [q_out.get(timeout=WAIT) for _ in range(3)]
+        q_in.put(None)
+    finally:
+        p.join(WAIT)
+    assert str(got[0].device) == str(x.device) and got[0].requires_grad
+    assert got[0].tolist() == x.tolist()
+    with ember.no_grad():
+        got[0].add_(1)  # a copy: the sender's tensor does not change
+    assert x.tolist() == [0.0, 1, 2, 3, 4, 5]

@@ -21,8 +21,10 @@ PyTorch's, decide how another process finds it:
     process of the program exits, so a creator killed with ``kill -9`` leaks nothing
     past the program's end.
 
-Each process keeps one descriptor open per segment it maps (to share it onward); it is
-closed when the segment's last array is freed.
+A mapped segment holds a descriptor (``mmap`` keeps a duplicate on Python < 3.13), and
+with ``file_descriptor`` a second one, kept to share the segment onward; both close
+when the segment's last array is freed.  A process holding thousands of shared tensors
+at once may need a higher ``ulimit -n`` or the ``file_system`` strategy.
 """
 
 from __future__ import annotations
@@ -78,18 +80,22 @@ class SharedBuffer(mmap.mmap):
 
 
 def _wrap(fd: int, size: int, name: str | None, owner: bool) -> SharedBuffer:
-    buf = SharedBuffer(fd, size)  # MAP_SHARED, read-write
+    buf = SharedBuffer(fd, size)  # MAP_SHARED, read-write (mmap keeps its own dup)
+    if name is not None:  # found again by name: no descriptor needs to stay open
+        os.close(fd)
+        fd = -1
     buf.fd, buf.size, buf.name = fd, size, name
-    buf.address = np.frombuffer(buf, np.uint8).ctypes.data if size else 0
+    buf.address = np.frombuffer(buf, np.uint8).ctypes.data
     weakref.finalize(buf, _release, fd, name if owner else None)
     return buf
 
 
 def _release(fd: int, name: str | None) -> None:
-    try:
-        os.close(fd)
-    except OSError:
-        pass
+    if fd >= 0:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     if name is not None:
         _unlink(name)
 
@@ -159,9 +165,7 @@ def open_name(name: str, size: int) -> SharedBuffer:
             f"shared tensor segment /dev/shm/{name} is gone: with the 'file_system' "
             f"sharing strategy the sending process must keep the tensor alive until the "
             f"receiver has loaded it") from None
-    buf = _wrap(fd, size, None, owner=False)
-    buf.name = name
-    return buf
+    return _wrap(fd, size, name, owner=False)
 
 
 def segment_of(arr: np.ndarray) -> tuple[SharedBuffer, int] | None:
