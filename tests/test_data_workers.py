@@ -12,6 +12,7 @@ import os
 import random
 import signal
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -285,3 +286,37 @@ def test_spawn_context_and_argument_errors():
     with pytest.raises(ValueError, match="IterableDataset: expected unspecified shuffle"):
         DataLoader(Sharded(), shuffle=True)
     assert DataLoader(ds, pin_memory=True).pin_memory  # accepted; nothing to pin on CPU
+
+
+def test_workers_exit_when_the_main_process_is_killed():
+    import subprocess
+    code = textwrap.dedent("""
+        import os, signal, sys, time
+        import ember
+        from ember.utils.data import DataLoader, TensorDataset
+        dl = DataLoader(TensorDataset(ember.arange(100.0)), batch_size=2, num_workers=2,
+                        multiprocessing_context='fork')
+        it = iter(dl)
+        next(it)
+        print(' '.join(str(p.pid) for p in it.workers), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in proc.stdout.readline().split()]  # (the alarm bounds this)
+    proc.wait(30)
+    proc.stdout.close()
+    assert len(pids) == 2
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    orphans = [p for p in pids if alive(p)]
+    for p in orphans:  # (do not leave them running when the test fails)
+        os.kill(p, signal.SIGKILL)
+    assert not orphans, "orphaned DataLoader workers kept running"
