@@ -57,7 +57,7 @@ def reduce_shared_host(t: Tensor, strategy: str | None = None) -> tuple:
     else:
         from multiprocessing.reduction import DupFd
         handle = ("fd", DupFd(buf.fd))
-    return rebuild_shared, (handle, buf.size, offset, arr.dtype.str, arr.shape,
+    return rebuild_shared, (handle, buf.size, offset, t.dtype.name, arr.shape,
                             arr.strides, _meta(t))
 
 
@@ -70,9 +70,12 @@ def _segment(handle, size: int) -> shm.SharedBuffer:
 
 def rebuild_shared(handle, size, offset, dtype, shape, strides, meta) -> Tensor:
     """The receiving side of :func:`reduce_shared_host`: map the segment, view it."""
+    from .. import dtypes
     from ..device import device, tensor_device
     buf = _segment(handle, size)
-    arr = np.ndarray(shape, np.dtype(dtype), buffer=buf, offset=offset, strides=strides)
+    # (by ember's dtype name: numpy's own spelling of bfloat16 is an anonymous 'V2')
+    arr = np.ndarray(shape, dtypes.as_dtype(dtype).np, buffer=buf, offset=offset,
+                     strides=strides)
     return _finish(Tensor._make(arr, tensor_device(device("cpu"))), meta)
 
 
@@ -80,8 +83,8 @@ def reduce_via_host(t: Tensor, strategy: str | None = None) -> tuple:
     """``(rebuild, args)`` for a device tensor no plugin shares natively: its data is
     copied into host shared memory and the receiver copies it onto the same device, so
     the two processes hold separate copies (writes do not show across them)."""
-    host = Tensor._make(shm.shared_copy(np.ascontiguousarray(t._host()), strategy),
-                        t.cpu()._device)
+    from ..device import device, tensor_device
+    host = Tensor._make(shm.shared_copy(t._host(), strategy), tensor_device(device("cpu")))
     rebuild, args = reduce_shared_host(host, strategy)
     return rebuild_on_device, (str(t._device), rebuild, args, _meta(t))
 

@@ -228,7 +228,7 @@ class DataLoader:
                     return
                 yield batch
         fetcher = MapFetcher(self.dataset, self._auto_collation, self.collate_fn,
-                             self._default_collate, self.drop_last)
+                             self._default_collate)
         for index in self._index_iter():
             yield fetcher.fetch(index)
 

@@ -18,8 +18,8 @@ __all__ = ["MapFetcher", "IterableFetcher", "fetcher_for"]
 class MapFetcher:
     """Batches of ``dataset[i]`` for the indices it is given."""
 
-    def __init__(self, dataset, auto_collation: bool, collate_fn, default_collate: bool,
-                 drop_last: bool) -> None:
+    def __init__(self, dataset, auto_collation: bool, collate_fn,
+                 default_collate: bool) -> None:
         self.dataset = dataset
         self.auto_collation = auto_collation
         self.collate_fn = collate_fn
@@ -81,4 +81,4 @@ def fetcher_for(spec: dict):
                                spec["default_collate"], spec["batch_size"],
                                spec["drop_last"])
     return MapFetcher(spec["dataset"], spec["auto_collation"], spec["collate_fn"],
-                      spec["default_collate"], spec["drop_last"])
+                      spec["default_collate"])
