@@ -114,5 +114,5 @@ def test_subset_concat_random_split():
 def test_loader_argument_errors():
     with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
         DataLoader(make_ds(), sampler=SequentialSampler(range(10)), shuffle=True)
-    with pytest.raises(ValueError, match="num_workers"):
-        DataLoader(make_ds(), num_workers=2)
+    with pytest.raises(ValueError, match="num_workers option should be non-negative"):
+        DataLoader(make_ds(), num_workers=-1)

@@ -52,6 +52,13 @@ def test_demo_checkpoint_holds_training_state(tmp_path):
     model.load_state_dict(state["model"])  # strict: every key matches
 
 
+def test_demo_with_workers_trains_on_the_same_batches(tmp_path):
+    demo = load_demo()
+    runs = [demo.main(["--device", "cpu", "--epochs", "2", "--workers", str(n), "--out",
+                       str(tmp_path / str(n)), "--no-progress"]) for n in (0, 2)]
+    assert runs[0]["history"] == runs[1]["history"]
+
+
 def test_best_device_is_usable():
     import ember
     demo = load_demo()

@@ -96,6 +96,8 @@ def ember_distributed_engines() -> list[EngineSpec] | None:  # noqa: F821
     each returning a request with ``wait()`` and ``test()``).  Called when
     ``init_process_group`` runs, after every plugin has loaded; ``mpi`` is built in.
     """
+
+
 @hookspec(firstresult=True)
 def ember_graph_executor(graph, device_type: str):
     """Take a whole ``ember.jit`` graph whose ops all run on ``device_type`` (plugin API
@@ -104,3 +106,23 @@ def ember_graph_executor(graph, device_type: str):
     replays each node's boxed kernel.  ``graph`` is an ``ember.jit.Graph``: read its
     ``nodes``, ``inputs``, ``captured``, ``constants``, ``outputs`` and ``grads``, and
     set each ``.grad`` the graph lists, as the default executor does."""
+
+
+@hookspec(firstresult=True)
+def ember_tensor_reduce(tensor, strategy: str) -> tuple | None:
+    """Say how ``tensor`` crosses a process boundary (``ember.multiprocessing``), or
+    return ``None`` when it is not on this plugin's device.
+
+    Called by the ``multiprocessing`` pickler for every tensor put on a queue or pipe
+    once ``ember.multiprocessing`` is imported.  Return what ``__reduce__`` returns:
+    ``(rebuild, args)``, where ``rebuild`` is a module-level function the receiving
+    process imports and calls with ``args`` to get the tensor back (the receiver has the
+    plugin too).  ``strategy`` is the sending process's sharing strategy
+    (``"file_descriptor"`` or ``"file_system"``, see ``ember.multiprocessing``).  A
+    device with inter-process handles (CUDA IPC memory handles) returns them so the
+    receiver maps the same device memory; the CPU plugin returns
+    ``ember.multiprocessing.reductions.reduce_shared_host(tensor, strategy)`` (the same
+    host pages, no copy).  When no plugin answers, the tensor travels as a copy through
+    host shared memory (``reduce_via_host``): the receiver gets its own device copy.
+    The first non-``None`` answer wins.  Optional: a plugin need not implement it.
+    """

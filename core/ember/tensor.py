@@ -262,6 +262,28 @@ class Tensor:
                              f"numpy array without a copy, but copy=False was given")
         return a.copy() if copy and not fresh else a
 
+    def share_memory_(self, strategy: str | None = None) -> Tensor:
+        """Move this CPU tensor's data into host shared memory (no-op when it is
+        already there), so that processes it is sent to through
+        ``ember.multiprocessing`` map the same pages.  Unlike PyTorch, views taken
+        *before* the move keep the old memory (ember has no separate storage object).
+        Tensors on other devices are left as they are: their plugin decides how they
+        travel (hook ``ember_tensor_reduce``)."""
+        if self._device.type != "cpu":
+            return self
+        from .multiprocessing import shared_memory as shm
+        if shm.segment_of(self._data) is None:
+            self._data = shm.shared_copy(self._data, strategy)
+        return self
+
+    def is_shared(self) -> bool:
+        """Whether this CPU tensor's data is in host shared memory."""
+        if self._device.type != "cpu":
+            return False
+        import sys
+        shm = sys.modules.get("ember.multiprocessing.shared_memory")
+        return shm is not None and shm.segment_of(self._data) is not None
+
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if math.prod(self._data.shape) != 1:

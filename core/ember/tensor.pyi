@@ -75,6 +75,14 @@ class Tensor:
     def numpy(self, *, force: _bool = False) -> Any:
         """A numpy array; shares memory on the CPU (as PyTorch's ``Tensor.numpy``)."""
     def __array__(self, dtype=None, copy=None) -> Any: ...
+    def share_memory_(self, strategy: _str | None = None) -> Tensor:
+        """Move this CPU tensor's data into host shared memory (no-op when it is already there), so
+        that processes it is sent to through ``ember.multiprocessing`` map the same pages.  Unlike
+        PyTorch, views taken *before* the move keep the old memory (ember has no separate storage
+        object). Tensors on other devices are left as they are: their plugin decides how they travel
+        (hook ``ember_tensor_reduce``)."""
+    def is_shared(self) -> _bool:
+        """Whether this CPU tensor's data is in host shared memory."""
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
     def tolist(self) -> Any:

@@ -351,6 +351,12 @@ class Module:
                             m.__dict__[name] = new
         return self
 
+    def share_memory(self) -> Module:
+        """Move every parameter and buffer into host shared memory
+        (``Tensor.share_memory_``), so processes started afterwards (or sent the
+        module's tensors through ``ember.multiprocessing``) update the same weights."""
+        return self._apply(lambda t: t.share_memory_())
+
     def to(self, *args, **kwargs) -> Module:
         """Move parameters and buffers to a device and/or cast floating ones to a dtype
         (``to(device)``, ``to(dtype)``, ``to(device, dtype)``); modifies in place."""

@@ -19,3 +19,12 @@ __all__ = ["CPUBackend", "EMBER_PLUGIN_API"]
 @ember.hookimpl
 def ember_backend_create():
     return CPUBackend()
+
+
+@ember.hookimpl
+def ember_tensor_reduce(tensor, strategy):
+    # numpy storage can live in host shared memory: send the pages, not a copy.
+    if tensor.device.type != "cpu":
+        return None
+    from ember.multiprocessing.reductions import reduce_shared_host
+    return reduce_shared_host(tensor, strategy)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from ...tensor import Tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"]
 
 
 class Dataset:
@@ -20,6 +20,22 @@ class Dataset:
 
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A dataset that is a stream of samples: ``__iter__`` instead of indexing.
+
+    With ``num_workers > 0`` each worker process iterates its own copy; to split the
+    stream instead of repeating it, ``__iter__`` reads ``get_worker_info()`` (``None``
+    in the main process, else the worker's ``id`` and ``num_workers``) and yields its
+    share (PyTorch's recipe)."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: it cannot be "
+                        f"indexed, iterate over it")
 
 
 class TensorDataset(Dataset):
