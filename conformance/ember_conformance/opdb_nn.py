@@ -582,6 +582,27 @@ explicit("_conv2d_backward_weight", _conv_bwd_samples, _conv_bwd_weight, dtypes=
          tol=16.0, grad=False)
 
 
+def _conv_bwd_joint(g, x, w, stride, padding, dilation, groups, need_input, need_weight,
+                    need_bias):
+    none = np.empty(0)
+    rest = (stride, padding, dilation, groups)
+    return (_conv_bwd_input(g, x, w, *rest) if need_input else none,
+            _conv_bwd_weight(g, x, w, *rest) if need_weight else none,
+            g.sum((0, 2, 3) if g.ndim == 4 else (1, 2)) if need_bias else none)
+
+
+def _conv_bwd_joint_samples(d, rng):
+    flags = [(True, True, True), (False, True, True), (True, False, False)]
+    return [Sample(*s.args, *f, note=s.note)
+            for s, f in zip(_conv_bwd_samples(d, rng), flags, strict=False)] + [
+        Sample(_v((2, 3, 4), d, rng), _v((1, 5, 6), d, rng), _v((2, 1, 3, 3), d, rng), (1,),
+               (0,), (1,), 1, True, True, True, note="unbatched")]
+
+
+explicit("_conv2d_backward", _conv_bwd_joint_samples, _conv_bwd_joint, dtypes=_NN_DTYPES,
+         tol=16.0, grad=False)
+
+
 def _max_pool_bwd(g, indices, input_size):
     out = np.zeros((math.prod(input_size[:-2]), input_size[-2] * input_size[-1]))
     np.add.at(out, (np.arange(out.shape[0])[:, None], indices.reshape(out.shape[0], -1)),

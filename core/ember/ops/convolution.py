@@ -305,6 +305,36 @@ _conv2d_backward_weight = defop(
     decomposition=lambda grad, input, weight, *rest: _vjp_of(
         _conv2d_decomp, grad, (input, weight), 1, None, *rest),
     doc="Gradient of ``conv2d`` w.r.t. its weight.")
+def _conv_joint_meta(grad, input, weight, stride, padding, dilation, groups, need_input,
+                     need_weight, need_bias):
+    out = _conv2d_meta(input, weight, None, stride, padding, dilation, groups,
+                       op="_conv2d_backward")
+    if tuple(grad.shape) != out.shape:
+        fail("_conv2d_backward", f"expected grad of shape {list(out.shape)} (the output of "
+                                 f"conv2d), got {_shape(grad)}")
+    return (Spec(tuple(input.shape) if need_input else (0,), grad.dtype),
+            Spec(tuple(weight.shape) if need_weight else (0,), grad.dtype),
+            Spec((weight.shape[0],) if need_bias else (0,), grad.dtype))
+
+
+def _conv_joint_decomp(grad, input, weight, stride, padding, dilation, groups, need_input,
+                       need_weight, need_bias):
+    rest = (stride, padding, dilation, groups)
+    none = _E.empty(0, dtype=grad.dtype, device=grad.device)
+    return (_conv2d_backward_input(grad, input, weight, *rest) if need_input else none,
+            _conv2d_backward_weight(grad, input, weight, *rest) if need_weight else none,
+            _conv_bias_grad(grad) if need_bias else none)
+
+
+_conv2d_backward = defop(
+    f"_conv2d_backward({_CONV_BW_ARGS}, bool need_input, bool need_weight, bool need_bias) "
+    "-> (Tensor, Tensor, Tensor)", tags=("composite",), meta=_conv_joint_meta,
+    decomposition=_conv_joint_decomp, method=False,
+    doc="The gradients of ``conv2d`` for input, weight and bias in one call (the output "
+        "gradient rearranged once for all three); one that is not needed is an empty "
+        "tensor.")
+
+
 def _max_pool_backward_meta(grad, indices, input_size):
     if tuple(grad.shape) != tuple(indices.shape):
         fail("_max_pool2d_with_indices_backward", f"expected grad and indices of one shape, "
@@ -407,7 +437,7 @@ adaptive_avg_pool2d = defop(
 
 
 # --- derivatives ---
-from ..autograd.rules import derivative  # noqa: E402
+from ..autograd.rules import derivative, joint_derivative  # noqa: E402
 
 
 def _conv_bias_grad(g, *args):
@@ -420,6 +450,16 @@ derivative(conv2d, save=("input", "weight"),
            weight=lambda g, input, weight, bias, *rest: _conv2d_backward_weight(
                g, input, weight, *rest),
            bias=_conv_bias_grad)
+
+
+def _conv_joint(g, input, weight, bias, stride, padding, dilation, groups, *, needs):
+    nb = bias is not None and needs[2]
+    gi, gw, gb = _conv2d_backward(g, input, weight, stride, padding, dilation, groups,
+                                  needs[0], needs[1], nb)
+    return (gi if needs[0] else None, gw if needs[1] else None, gb if nb else None)
+
+
+joint_derivative(conv2d, _conv_joint)
 
 
 def _max_pool_grad(g, input, *rest, result):

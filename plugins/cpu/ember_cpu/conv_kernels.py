@@ -142,29 +142,20 @@ def _finite(a) -> bool:
     return a.dtype.kind not in "fcV" or bool(np.isfinite(a).all())
 
 
-@kernel("_conv2d_backward_weight")
-def conv2d_backward_weight(grad, x, w, stride, padding, dilation, groups):
-    x, grad = _batched(x, grad)
-    # (the wide columns' dropped positions meet a zero gradient: fine unless an input
-    # value there is infinite or NaN, where 0 * inf would leak a NaN)
-    g = _Geometry(x, w, stride, padding, dilation, groups, wide=_finite(x))
+def _weight_grad(x, gc, w, g: _Geometry):
     # the transposed product, (groups, K/groups, O/groups): BLAS runs the long
     # N*length reduction faster this way round
-    gw = np.matmul(_im2col(x, g), _grad_columns(grad, g).transpose(0, 2, 1))
+    gw = np.matmul(_im2col(x, g), gc.transpose(0, 2, 1))
     return np.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(w.shape).astype(
         w.dtype, copy=False)
 
 
-@kernel("_conv2d_backward_input")
-def conv2d_backward_input(grad, x, w, stride, padding, dilation, groups):
-    unbatched = x.ndim == 3
-    x, grad = _batched(x, grad)
-    g = _Geometry(x, w, stride, padding, dilation, groups, wide=_finite(w))
-    dcols = np.matmul(_weight_matrix(w, g).transpose(0, 2, 1), _grad_columns(grad, g))
+def _input_grad(gc, w, g: _Geometry, dtype):
+    dcols = np.matmul(_weight_matrix(w, g).transpose(0, 2, 1), gc)
     # col2im: each kernel offset adds its columns back where they were read from
     # (the offsets' windows overlap and add up).
     size = g.n * g.c * g.hp * g.wp
-    dxp = np.zeros(size + g.tail, dtype=x.dtype)[:size].reshape(g.n, g.c, g.hp, g.wp)
+    dxp = np.zeros(size + g.tail, dtype=dtype)[:size].reshape(g.n, g.c, g.hp, g.wp)
     target = _column_view(dxp, g, writeable=True)
     dcols = dcols.reshape(target.shape)
     for i in range(g.kh):
@@ -172,8 +163,51 @@ def conv2d_backward_input(grad, x, w, stride, padding, dilation, groups):
             dst = target[:, i, j]
             np.add(dst, dcols[:, i, j], out=dst)
     p = g.p
-    dx = np.ascontiguousarray(dxp[:, :, p[0]:p[0] + g.h, p[1]:p[1] + g.w])
+    return np.ascontiguousarray(dxp[:, :, p[0]:p[0] + g.h, p[1]:p[1] + g.w])
+
+
+# The wide columns' dropped positions meet a zero output gradient: harmless unless the
+# value there (an input value for the weight's gradient, a weight for the input's) is
+# infinite or NaN, where 0 * inf would leak a NaN; such calls use plain columns.
+
+@kernel("_conv2d_backward_weight")
+def conv2d_backward_weight(grad, x, w, stride, padding, dilation, groups):
+    x, grad = _batched(x, grad)
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=_finite(x))
+    return _weight_grad(x, _grad_columns(grad, g), w, g)
+
+
+@kernel("_conv2d_backward_input")
+def conv2d_backward_input(grad, x, w, stride, padding, dilation, groups):
+    unbatched = x.ndim == 3
+    x, grad = _batched(x, grad)
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=_finite(w))
+    dx = _input_grad(_grad_columns(grad, g), w, g, x.dtype)
     return dx[0] if unbatched else dx
+
+
+_NONE: dict = {}
+
+
+@kernel("_conv2d_backward")
+def conv2d_backward(grad, x, w, stride, padding, dilation, groups, need_input, need_weight,
+                    need_bias):
+    unbatched = x.ndim == 3
+    x, grad = _batched(x, grad)
+    wide = (not need_weight or _finite(x)) and (not need_input or _finite(w))
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=wide)
+    gc = _grad_columns(grad, g)  # once for all three
+    none = _NONE.get(grad.dtype)
+    if none is None:
+        none = _NONE[grad.dtype] = np.empty(0, grad.dtype)
+    gi = _input_grad(gc, w, g, x.dtype) if need_input else none.copy()
+    if unbatched and need_input:
+        gi = gi[0]
+    gw = _weight_grad(x, gc, w, g) if need_weight else none.copy()
+    # (the dropped positions of gc are zero: they add nothing to the bias's sum)
+    gb = np.add.reduce(gc, 2).reshape(g.o).astype(grad.dtype, copy=False) if need_bias \
+        else none.copy()
+    return gi, gw, gb
 
 
 # --- max-pooling ---------------------------------------------------------------------------
