@@ -5,8 +5,11 @@ for ember, PyTorch (CPU) and a hand-written numpy version of the same math.
 
 ember runs eagerly and traced (``ember.jit.trace``: the step recorded on its first
 two calls, replayed after).  Models: three MLPs, (batch 16, 32->32->32->10), (64, 64->256->256->10),
-(256, 784->1024->1024->10), and a small CNN (batch 32, 1x16x16 input,
-conv 8 -> pool -> conv 16 -> pool -> linear 10).  Every framework starts from the same
+(256, 784->1024->1024->10), and two CNNs of 3x3 convolutions (padding 1), each followed by
+ReLU and 2x2 max-pooling, then a linear layer to 10 classes: cnn-small (batch 32, 1x16x16
+input, conv 8 -> conv 16) and cnn-b64 (batch 64, 1x28x28, conv 16 -> conv 32, the CNN of
+issue 15).  ``--threads 1,2`` runs every model at each thread count in one process.
+Every framework starts from the same
 weights and data, and must compute the same losses over the first two steps before
 anything is timed; the table shows the best and the median time per step over
 interleaved rounds and ember's ratios.
@@ -24,7 +27,8 @@ import numpy as np
 
 MLPS = [("mlp-small", 16, [32, 32, 32, 10]), ("mlp-medium", 64, [64, 256, 256, 10]),
         ("mlp-large", 256, [784, 1024, 1024, 10])]
-CNN = ("cnn-small", 32, (1, 16, 16))
+#: name, batch, input shape (C, H, W), the two convolutions' output channels
+CNNS = [("cnn-small", 32, (1, 16, 16), (8, 16)), ("cnn-b64", 64, (1, 28, 28), (16, 32))]
 LR, MOMENTUM = 0.01, 0.9
 
 
@@ -40,15 +44,26 @@ def mlp_weights(sizes, seed=0):
     return out
 
 
-def cnn_weights(seed=0):
+def cnn_weights(spec, seed=0):
+    (c, h, w), (c1, c2) = spec
     rng = np.random.default_rng(seed)
-    shapes = [(8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,), (10, 16 * 4 * 4), (10,)]
+    shapes = [(c1, c, 3, 3), (c1,), (c2, c1, 3, 3), (c2,), (10, c2 * (h // 4) * (w // 4)),
+              (10,)]
     out = []
-    for s in shapes:
-        fan_in = int(np.prod(s[1:])) if len(s) > 1 else 16
+    for s, fan_in in zip(shapes, [c * 9, c * 9, c1 * 9, c1 * 9, shapes[4][1], shapes[4][1]],
+                         strict=True):
         b = 1 / np.sqrt(fan_in)
         out.append(rng.uniform(-b, b, s).astype(np.float32))
     return out
+
+
+def cnn_layers(nn, weights):
+    """The CNN (of ember.nn or torch.nn) whose weights have ``weights``' shapes."""
+    c1, c, _, _ = weights[0].shape
+    c2 = weights[2].shape[0]
+    return nn.Sequential(nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(weights[4].shape[1], 10))
 
 
 def data(batch, shape, seed=1):
@@ -70,9 +85,7 @@ def ember_step(kind, weights, x, y, device, traced=False):
             layers += [lin, nn.ReLU()]
         model = nn.Sequential(*layers[:-1])
     else:
-        model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
+        model = cnn_layers(nn, weights)
     with ember.no_grad():
         for p, w in zip(model.parameters(), weights, strict=True):
             p.copy_(ember.tensor(w))
@@ -107,9 +120,7 @@ def torch_step(kind, weights, x, y):
             layers += [nn.Linear(weights[i].shape[1], weights[i].shape[0]), nn.ReLU()]
         model = nn.Sequential(*layers[:-1])
     else:
-        model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
+        model = cnn_layers(nn, weights)
     with torch.no_grad():
         for p, w in zip(model.parameters(), weights, strict=True):
             p.copy_(torch.from_numpy(w))
@@ -282,11 +293,22 @@ def check_same_losses(runners: dict, steps: int = 2) -> None:
             raise SystemExit(f"{k} computed losses {got}, the numpy reference {ref}")
 
 
+def _thread_counts(text: str) -> list[int]:
+    try:
+        counts = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 0:
+        raise SystemExit(f"--threads: expected comma-separated counts >= 0, got {text!r}")
+    return counts
+
+
 def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--devices", default="cpu", help="ember devices, comma-separated")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="BLAS/intra-op threads for numpy and PyTorch alike (0: defaults)")
+    ap.add_argument("--threads", default="1",
+                    help="BLAS/intra-op threads for numpy and PyTorch alike, comma-separated "
+                         "to run each count in turn (0: the libraries' defaults)")
     ap.add_argument("--min-time", type=float, default=0.2,
                     help="seconds per measurement (per framework and round)")
     ap.add_argument("--rounds", type=int, default=7, help="rounds; the best one counts")
@@ -294,16 +316,27 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--json", default=None, help="also write the results here")
     args = ap.parse_args(argv)
     import torch
-    if args.threads:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
-        torch.set_num_threads(args.threads)
+    from threadpoolctl import threadpool_limits
     devices = [d.strip() for d in args.devices.split(",") if d.strip()]
     cases = [(name, "mlp", b, sizes) for name, b, sizes in MLPS] + [
-        (CNN[0], "cnn", CNN[1], CNN[2])]
+        (name, "cnn", b, (shape, chans)) for name, b, shape, chans in CNNS]
     if args.only:
         keep = set(args.only.split(","))
         cases = [c for c in cases if c[0] in keep]
+    counts = _thread_counts(args.threads)
+    default_torch_threads = torch.get_num_threads()
+    rows = []
+    for threads in counts:
+        with threadpool_limits(threads or None):
+            torch.set_num_threads(threads or default_torch_threads)
+            rows += _run_cases(cases, devices, threads, args)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"threads": counts, "rows": rows}, fh, indent=2)
+    return rows
+
+
+def _run_cases(cases, devices, threads, args) -> list[dict]:
     rows = []
     for name, kind, batch, spec in cases:
         if kind == "mlp":
@@ -311,8 +344,8 @@ def main(argv=None) -> list[dict]:
             x, y = data(batch, (spec[0],))
             ref = numpy_mlp_step(weights, x, y)
         else:
-            weights = cnn_weights()
-            x, y = data(batch, spec)
+            weights = cnn_weights(spec)
+            x, y = data(batch, spec[0])
             ref = numpy_cnn_step(weights, x, y)
         runners = {"torch": torch_step(kind, weights, x, y), "numpy": ref}
         for dev in devices:
@@ -328,7 +361,7 @@ def main(argv=None) -> list[dict]:
         for dev in devices:
             if dev not in times:
                 continue
-            rows.append({"model": name, "device": dev, "batch": batch,
+            rows.append({"model": name, "device": dev, "batch": batch, "threads": threads,
                          "ember_ms": best[dev] * 1e3, "torch_ms": best["torch"] * 1e3,
                          "numpy_ms": best["numpy"] * 1e3,
                          "ember/torch": best[dev] / best["torch"],
@@ -340,17 +373,14 @@ def main(argv=None) -> list[dict]:
                          "traced/numpy": best[f"{dev} traced"] / best["numpy"],
                          "traced/numpy median": med[f"{dev} traced"] / med["numpy"]})
             r = rows[-1]
-            print(f"{name:11s} {dev:6s} batch {batch:4d}: ember {r['ember_ms']:8.3f} ms  "
-                  f"torch {r['torch_ms']:8.3f} ms  numpy {r['numpy_ms']:8.3f} ms  "
+            print(f"{name:10s} {dev:5s} b{batch:<4d} {threads}t: ember {r['ember_ms']:8.3f} ms"
+                  f"  torch {r['torch_ms']:8.3f} ms  numpy {r['numpy_ms']:8.3f} ms  "
                   f"ember/torch {r['ember/torch']:5.2f} (median {r['ember/torch median']:5.2f})"
                   f"  ember/numpy {r['ember/numpy']:5.2f} "
-                  f"(median {r['ember/numpy median']:5.2f})\n{'':18s} traced "
+                  f"(median {r['ember/numpy median']:5.2f})\n{'':24s} traced "
                   f"{r['traced_ms']:8.3f} ms  traced/eager {r['traced/eager']:5.2f}  "
                   f"traced/numpy {r['traced/numpy']:5.2f} "
                   f"(median {r['traced/numpy median']:5.2f})", flush=True)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"threads": args.threads, "rows": rows}, fh, indent=2)
     return rows
 
 

@@ -243,6 +243,10 @@ CASES = [
     ("max_pool2d", nnf(lambda F, x: F.max_pool2d(x, 2)), [distinct(1, 1, 4, 4)], True),
     ("max_pool2d_padded_ceil", nnf(lambda F, x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True)),
      [distinct(2, 5, 5)], True),
+    # (squared: the pooling's backward then gets a gradient that requires grad, so its
+    # own derivative, a gather through the indices, is recorded and checked)
+    ("max_pool2d_squared", nnf(lambda F, x: F.max_pool2d(x, 3, 2, 1).pow(2)),
+     [distinct(1, 2, 5, 5)], True),
     ("avg_pool2d", nnf(lambda F, x: F.avg_pool2d(x, 2, stride=1)), [R(1, 1, 3, 3)], True),
     ("adaptive_avg_pool2d", nnf(lambda F, x: F.adaptive_avg_pool2d(x, (2, 1))),
      [R(1, 1, 4, 3)], True),

@@ -366,9 +366,9 @@ def test_mutant_with_a_wrong_shape_fails_exactly_its_cells():
 def test_mutant_with_a_crashing_backward_fails_exactly_its_cells():
     def crashing(*args):  # what dpnp says of a non-contiguous operand: a ValueError
         raise ValueError("The first input array is not c-contiguous nor f-contiguous")
-    reached = _reached("_max_pool2d_backward", "grad", ("float32",))
+    reached = _reached("_max_pool2d_with_indices_backward", "grad", ("float32",))
     assert reached
-    with _mutant(_max_pool2d_backward=crashing) as dev:
+    with _mutant(_max_pool2d_with_indices_backward=crashing) as dev:
         failing = _sweep(dev, "grad", ("float32",))
     assert set(failing) == reached
     message = failing[("max_pool2d", "float32")][0]

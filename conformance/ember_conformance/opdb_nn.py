@@ -155,6 +155,43 @@ def _pool_ref(kind):
 explicit("max_pool2d", lambda d, rng: [
     Sample(_v((2, 3, 6, 6), d, rng), 2), Sample(_v((1, 2, 5, 7), d, rng), (3, 2), (2, 1), 1),
     Sample(_v((2, 5, 5), d, rng), 3, 1)], _pool_ref("max"), dtypes=_NN_DTYPES)
+
+
+def _max_pool_with_indices(x, kernel_size, stride=(), padding=0, dilation=1,
+                           ceil_mode=False):
+    """Per window (no ceil mode), its first maximum in row-major scan order and that
+    cell's flat index in its input plane; padding cells are never chosen."""
+    k = _tuple(np.atleast_1d(kernel_size).tolist(), 2)
+    s = _tuple(np.atleast_1d(stride).tolist(), 2) if len(tuple(np.atleast_1d(stride))) \
+        else k
+    p = _tuple(np.atleast_1d(padding).tolist(), 2)
+    dl = _tuple(np.atleast_1d(dilation).tolist(), 2)
+    h, w = x.shape[-2:]
+    oh = (h + 2 * p[0] - dl[0] * (k[0] - 1) - 1) // s[0] + 1
+    ow = (w + 2 * p[1] - dl[1] * (k[1] - 1) - 1) // s[1] + 1
+    vals = np.full(x.shape[:-2] + (oh, ow), -np.inf)
+    idx = np.full(x.shape[:-2] + (oh, ow), -1, dtype=np.int64)
+    for lead in np.ndindex(*x.shape[:-2]):
+        for i, j in np.ndindex(oh, ow):
+            for a, b in np.ndindex(*k):
+                r, c = i * s[0] - p[0] + a * dl[0], j * s[1] - p[1] + b * dl[1]
+                if 0 <= r < h and 0 <= c < w and (idx[lead + (i, j)] < 0
+                                                  or x[lead + (r, c)] > vals[lead + (i, j)]):
+                    vals[lead + (i, j)], idx[lead + (i, j)] = x[lead + (r, c)], r * w + c
+    return vals, idx
+
+
+def _max_pool_samples(d, rng):
+    # (ties, where the first maximum counts, are tested against PyTorch in tests/:
+    # finite differences are not defined there)
+    return [Sample(_v((2, 3, 6, 6), d, rng), 2),
+            Sample(_v((1, 2, 5, 7), d, rng), (3, 2), (2, 1), 1),
+            Sample(_v((1, 2, 7, 8), d, rng), 3, 2, 1, 2), Sample(_v((2, 5, 5), d, rng), 3, 1),
+            Sample(_v((0, 2, 4, 4), d, rng), 2)]
+
+
+explicit("max_pool2d_with_indices", _max_pool_samples, _max_pool_with_indices,
+         dtypes=_NN_DTYPES)
 explicit("avg_pool2d", lambda d, rng: [
     Sample(_v((2, 3, 6, 6), d, rng), 2), Sample(_v((1, 2, 5, 7), d, rng), (3, 2), (2, 1), 1),
     Sample(_v((2, 5, 5), d, rng), 3, 1)], _pool_ref("avg"), dtypes=_NN_DTYPES, tol=4.0)
@@ -545,30 +582,47 @@ explicit("_conv2d_backward_weight", _conv_bwd_samples, _conv_bwd_weight, dtypes=
          tol=16.0, grad=False)
 
 
-def _max_pool_bwd(g, x, kernel_size, stride, padding, dilation=(1,), ceil_mode=False):
-    k = _tuple(kernel_size, 2)
-    s = _tuple(stride, 2) if len(tuple(stride)) else k
-    p = _tuple(padding, 2)
-    xp = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(p[0], p[0]), (p[1], p[1])],
-                constant_values=-np.inf)
-    out = np.zeros(xp.shape)
-    for idx in np.ndindex(*g.shape):
-        *lead, i, j = idx
-        win = xp[tuple(lead) + (slice(i * s[0], i * s[0] + k[0]), slice(j * s[1], j * s[1] + k[1]))]
-        a, b = np.unravel_index(int(np.argmax(win)), win.shape)  # the first maximum
-        out[tuple(lead) + (i * s[0] + a, j * s[1] + b)] += g[idx]
-    return out[..., p[0]:xp.shape[-2] - p[0], p[1]:xp.shape[-1] - p[1]]
+def _conv_bwd_joint(g, x, w, stride, padding, dilation, groups, need_input, need_weight,
+                    need_bias):
+    none = np.empty(0)
+    rest = (stride, padding, dilation, groups)
+    return (_conv_bwd_input(g, x, w, *rest) if need_input else none,
+            _conv_bwd_weight(g, x, w, *rest) if need_weight else none,
+            g.sum((0, 2, 3) if g.ndim == 4 else (1, 2)) if need_bias else none)
+
+
+def _conv_bwd_joint_samples(d, rng):
+    flags = [(True, True, True), (False, True, True), (True, False, False)]
+    return [Sample(*s.args, *f, note=s.note)
+            for s, f in zip(_conv_bwd_samples(d, rng), flags, strict=False)] + [
+        Sample(_v((2, 3, 4), d, rng), _v((1, 5, 6), d, rng), _v((2, 1, 3, 3), d, rng), (1,),
+               (0,), (1,), 1, True, True, True, note="unbatched")]
+
+
+explicit("_conv2d_backward", _conv_bwd_joint_samples, _conv_bwd_joint, dtypes=_NN_DTYPES,
+         tol=16.0, grad=False)
+
+
+def _max_pool_bwd(g, indices, input_size):
+    out = np.zeros((math.prod(input_size[:-2]), input_size[-2] * input_size[-1]))
+    np.add.at(out, (np.arange(out.shape[0])[:, None], indices.reshape(out.shape[0], -1)),
+              g.reshape(out.shape[0], -1))
+    return out.reshape(input_size)
 
 
 def _max_pool_bwd_samples(d, rng):
-    x = values((1, 2, 4, 4), d, rng)
-    x2 = values((2, 5, 6), d, rng)
-    return [Sample(_v((1, 2, 2, 2), d, rng), T(x), (2,), (2,), (0,), (1,), False),
-            Sample(_v((2, 3, 3), d, rng), T(x2), (3, 2), (2, 2), (1, 0), (1,), False)]
+    """Gradients with the indices of a real pooling (overlapping windows share cells)."""
+    out = []
+    for shape, args in [((1, 2, 4, 4), (2,)), ((2, 5, 6), ((3, 2), (2, 1), (1, 0))),
+                        ((1, 1, 5, 5), (3, 1)), ((0, 2, 4, 4), (2,))]:
+        x = values(shape, d, rng)
+        _, idx = _max_pool_with_indices(x.astype(np.float64), *args)
+        out.append(Sample(_v(idx.shape, d, rng), T(idx), shape))
+    return out
 
 
-explicit("_max_pool2d_backward", _max_pool_bwd_samples, _max_pool_bwd, dtypes=_NN_DTYPES,
-         grad=False)
+explicit("_max_pool2d_with_indices_backward", _max_pool_bwd_samples, _max_pool_bwd,
+         dtypes=_NN_DTYPES, grad=False)
 explicit("_linear_weight_grad", lambda d, rng: [
     Sample(_v((4, 5), d, rng), _v((4, 3), d, rng)),
     Sample(_v((2, 3, 5), d, rng), T(values((2, 3, 3), d, rng))),

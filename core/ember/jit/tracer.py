@@ -16,6 +16,7 @@ import threading
 import weakref
 
 from .. import dispatch as _dispatch
+from .. import schema as _schema
 from ..tensor import Tensor, _tracing
 from .graph import DETACH, Graph, Node
 
@@ -134,8 +135,28 @@ def current() -> Session | None:
     return getattr(_active, "session", None)
 
 
+def _autograd_decomposes(od, args) -> bool:
+    """Whether Autograd, below, will run ``od`` as its decomposition with recording on
+    (a composite without a derivative of its own): its inner ops then hold what backward
+    reads, so the tracer records them instead of the composite."""
+    if od.derivative is not None:
+        return False
+    st = _dispatch.state
+    if not st.grad_enabled or not _dispatch._any_requires_grad(od, args):
+        return False
+    if od.is_inplace:
+        base = _schema.registry.get(od.inplace_of) if od.inplace_of else None
+        if base is not None and base.derivative is not None:
+            return False
+        if base is not None and base.decomposition is not None:
+            return True
+    return not od.is_primitive and od.decomposition is not None
+
+
 def trace_kernel(od, dev, args):
     """The ``Tracer`` key's boxed kernel: run the op below the key, then record it."""
+    if _autograd_decomposes(od, args):
+        return _dispatch.redispatch(od, dev, args, "Tracer")
     s = current()
     st = _dispatch.state
     keys = st.keys

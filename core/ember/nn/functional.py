@@ -150,11 +150,14 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+               ceil_mode: bool = False, return_indices: bool = False):
+    """2-D max pooling; with ``return_indices`` also each output's flat index ``h * W +
+    w`` in its input plane (the first maximum of its window, as PyTorch)."""
+    stride = () if stride is None else stride
     if return_indices:
-        raise NotImplementedError("max_pool2d(): return_indices=True is not supported")
-    return _nn.max_pool2d(input, kernel_size, () if stride is None else stride, padding,
-                          dilation, ceil_mode)
+        return _nn.max_pool2d_with_indices(input, kernel_size, stride, padding, dilation,
+                                           ceil_mode)
+    return _nn.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,

@@ -17,18 +17,17 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
-        if return_indices:
-            raise NotImplementedError("MaxPool2d: return_indices=True is not supported")
+        self.return_indices = return_indices
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
         self.dilation = dilation
         self.ceil_mode = ceil_mode
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor):
         try:
             return F.max_pool2d(input, self.kernel_size, self.stride, self.padding,
-                                self.dilation, self.ceil_mode)
+                                self.dilation, self.ceil_mode, self.return_indices)
         except OpError as e:
             raise layer_error(self, e, input) from None
 

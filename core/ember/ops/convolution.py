@@ -6,13 +6,15 @@ from __future__ import annotations
 import math
 
 from .. import ops as _E  # the ops namespace (complete when these functions run)
+from ..dtypes import int64 as _int64
 from ..tensor import tensor as _tensor
 
 from ..schema import Spec, defop
 from ._rules import fail
 from ._nn_rules import _pair, _shape
 
-__all__ = ["pad", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
+__all__ = ["pad", "conv1d", "conv2d", "max_pool2d", "max_pool2d_with_indices", "avg_pool2d",
+           "adaptive_avg_pool2d"]
 
 
 # --- padding, convolution, pooling -------------------------------------------------------
@@ -217,29 +219,53 @@ def _pool_windows(x, k, s, p, d, out, value):
     return _windows(x, k[0], k[1], s, d)
 
 
-def _pick_at_max(source, input, kernel_size, stride=(), padding=(0,), dilation=(1,),
-                 ceil_mode=False):
-    """Per pooling window of ``input``, the element of ``source`` (shaped like
-    ``input``) at the window's first maximum: ``max_pool2d`` is ``source = input``;
-    with ``source`` an input-shaped gradient it is the derivative of max_pool2d's
-    backward w.r.t. its output gradient.  Differentiable w.r.t. ``source``."""
+def _pool_offsets(k, d, width):
+    """Per kernel offset (row-major, PyTorch's scan order), its flat distance from the
+    window's top-left cell in an input plane ``width`` wide."""
+    return [i * d[0] * width + j * d[1] for i in range(k[0]) for j in range(k[1])]
+
+
+def _max_pool2d_with_indices_decomp(input, kernel_size, stride=(), padding=(0,),
+                                    dilation=(1,), ceil_mode=False):
     k, s, p, d, out = _pool_geometry("max_pool2d", input, kernel_size, stride, padding,
                                      dilation, ceil_mode)
     batched = input.ndim == 4
-    x = input.detach() if batched else input.detach().unsqueeze(0)
-    src = source if batched else source.unsqueeze(0)
-    # gather at the first maximum (not amax, which splits the gradient among ties):
-    # PyTorch sends a window's gradient to its first maximum in scan order.
+    x = input if batched else input.unsqueeze(0)
     win = _pool_windows(x, k, s, p, d, out, -math.inf)
-    first = win.reshape(tuple(win.shape[:4]) + (k[0] * k[1],)).argmax(-1, keepdim=True)
-    win = _pool_windows(src, k, s, p, d, out, 0.0)
-    r = win.reshape(tuple(win.shape[:4]) + (k[0] * k[1],)).gather(-1, first).squeeze(-1)
-    return r if batched else r.squeeze(0)
+    win = win.reshape(tuple(win.shape[:4]) + (k[0] * k[1],))
+    # the first maximum of each window (PyTorch scans row-major and keeps the first)
+    first = win.detach().argmax(-1, keepdim=True)
+    values = win.gather(-1, first).squeeze(-1)
+    w, dev = input.shape[-1], input.device
+    offsets = _tensor(_pool_offsets(k, d, w), dtype=_int64, device=dev)
+    rows = _E.arange(out[0], dtype=_int64, device=dev) * (s[0] * w) - p[0] * w
+    cols = _E.arange(out[1], dtype=_int64, device=dev) * s[1] - p[1]
+    indices = offsets[first.squeeze(-1)] + (rows.reshape(out[0], 1) + cols)
+    if not batched:
+        values, indices = values.squeeze(0), indices.squeeze(0)
+    return values, indices
+
+
+def _pool_meta_with_indices(input, *args):
+    spec = _pool_meta("max_pool2d")(input, *args)
+    return spec, Spec(spec.shape, _int64)
+
+
+max_pool2d_with_indices = defop(
+    "max_pool2d_with_indices(Tensor input, int[] kernel_size, int[] stride=[], "
+    "int[] padding=0, int[] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)",
+    tags=("composite",), meta=_pool_meta_with_indices,
+    decomposition=_max_pool2d_with_indices_decomp,
+    doc="2-D max pooling and, per output, the flat index (in its input plane, "
+        "``h * W + w``) of the window's first maximum, which the backward scatters to.")
 
 
 def _max_pool2d_decomp(input, kernel_size, stride=(), padding=(0,), dilation=(1,),
                        ceil_mode=False):
-    return _pick_at_max(input, input, kernel_size, stride, padding, dilation, ceil_mode)
+    # Recorded through max_pool2d_with_indices (its indices make the backward a
+    # scatter); without grad a backend's max_pool2d kernel skips the indices.
+    return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation,
+                                   ceil_mode)[0]
 
 
 max_pool2d = defop("max_pool2d(Tensor input, int[] kernel_size, int[] stride=[], "
@@ -281,13 +307,60 @@ _conv2d_backward_weight = defop(
     decomposition=lambda grad, input, weight, *rest: _vjp_of(
         _conv2d_decomp, grad, (input, weight), 1, None, *rest),
     doc="Gradient of ``conv2d`` w.r.t. its weight.")
-_max_pool2d_backward = defop(
-    "_max_pool2d_backward(Tensor grad, Tensor input, int[] kernel_size, int[] stride, "
-    "int[] padding, int[] dilation, bool ceil_mode) -> Tensor", tags=("composite",),
-    meta=lambda grad, input, *rest: Spec(tuple(input.shape), input.dtype), method=False,
-    decomposition=lambda grad, input, *rest: _vjp_of(_max_pool2d_decomp, grad, (input,), 0,
-                                                     *rest),
-    doc="Gradient of ``max_pool2d`` w.r.t. its input (to the first maximum of a window).")
+def _conv_joint_meta(grad, input, weight, stride, padding, dilation, groups, need_input,
+                     need_weight, need_bias):
+    out = _conv2d_meta(input, weight, None, stride, padding, dilation, groups,
+                       op="_conv2d_backward")
+    if tuple(grad.shape) != out.shape:
+        fail("_conv2d_backward", f"expected grad of shape {list(out.shape)} (the output of "
+                                 f"conv2d), got {_shape(grad)}")
+    return (Spec(tuple(input.shape) if need_input else (0,), grad.dtype),
+            Spec(tuple(weight.shape) if need_weight else (0,), grad.dtype),
+            Spec((weight.shape[0],) if need_bias else (0,), grad.dtype))
+
+
+def _conv_joint_decomp(grad, input, weight, stride, padding, dilation, groups, need_input,
+                       need_weight, need_bias):
+    rest = (stride, padding, dilation, groups)
+    none = _E.empty(0, dtype=grad.dtype, device=grad.device)
+    return (_conv2d_backward_input(grad, input, weight, *rest) if need_input else none,
+            _conv2d_backward_weight(grad, input, weight, *rest) if need_weight else none,
+            _conv_bias_grad(grad) if need_bias else none)
+
+
+_conv2d_backward = defop(
+    f"_conv2d_backward({_CONV_BW_ARGS}, bool need_input, bool need_weight, bool need_bias) "
+    "-> (Tensor, Tensor, Tensor)", tags=("composite",), meta=_conv_joint_meta,
+    decomposition=_conv_joint_decomp, method=False,
+    doc="The gradients of ``conv2d`` for input, weight and bias in one call (the output "
+        "gradient rearranged once for all three); one that is not needed is an empty "
+        "tensor.")
+
+
+def _max_pool_backward_meta(grad, indices, input_size):
+    if tuple(grad.shape) != tuple(indices.shape):
+        fail("_max_pool2d_with_indices_backward", f"expected grad and indices of one shape, "
+             f"got {_shape(grad)} and {_shape(indices)}")
+    if len(input_size) != grad.ndim or tuple(input_size[:-2]) != tuple(grad.shape[:-2]):
+        fail("_max_pool2d_with_indices_backward", f"argument 'input_size' {list(input_size)}"
+             f" does not fit a gradient of shape {_shape(grad)}")
+    return Spec(tuple(input_size), grad.dtype)
+
+
+def _max_pool_backward_decomp(grad, indices, input_size):
+    plane = input_size[-2] * input_size[-1]
+    flat = (-1, grad.shape[-2] * grad.shape[-1]) if grad.numel() else (0, 1)
+    out = _E.zeros((math.prod(input_size[:-2]), plane), dtype=grad.dtype, device=grad.device)
+    out = out.scatter_add(1, indices.reshape(flat), grad.reshape(flat))
+    return out.reshape(tuple(input_size))
+
+
+_max_pool2d_with_indices_backward = defop(
+    "_max_pool2d_with_indices_backward(Tensor grad, Tensor indices, int[] input_size) "
+    "-> Tensor", tags=("composite",), meta=_max_pool_backward_meta, method=False,
+    decomposition=_max_pool_backward_decomp,
+    doc="Gradient of ``max_pool2d_with_indices`` w.r.t. its input: ``grad`` added into "
+        "an ``input_size`` zero tensor at ``indices`` (flat in each plane).")
 
 
 def _avg_pool2d_decomp(input, kernel_size, stride=(), padding=(0,), ceil_mode=False,
@@ -366,7 +439,7 @@ adaptive_avg_pool2d = defop(
 
 
 # --- derivatives ---
-from ..autograd.rules import derivative  # noqa: E402
+from ..autograd.rules import derivative, joint_derivative  # noqa: E402
 
 
 def _conv_bias_grad(g, *args):
@@ -379,8 +452,25 @@ derivative(conv2d, save=("input", "weight"),
            weight=lambda g, input, weight, bias, *rest: _conv2d_backward_weight(
                g, input, weight, *rest),
            bias=_conv_bias_grad)
-derivative(max_pool2d, save="input",
-           input=lambda g, input, *rest: _max_pool2d_backward(g, input, *rest))
+
+
+def _conv_joint(g, input, weight, bias, stride, padding, dilation, groups, *, needs):
+    nb = bias is not None and needs[2]
+    gi, gw, gb = _conv2d_backward(g, input, weight, stride, padding, dilation, groups,
+                                  needs[0], needs[1], nb)
+    return (gi if needs[0] else None, gw if needs[1] else None, gb if nb else None)
+
+
+joint_derivative(conv2d, _conv_joint)
+
+
+def _max_pool_grad(g, input, *rest, result):
+    return None if g[0] is None else _max_pool2d_with_indices_backward(
+        g[0], result[1], tuple(input.shape))
+
+
+derivative(max_pool2d_with_indices, save="result", input=_max_pool_grad)
+
 
 def _independent(*_):
     """The gradient w.r.t. an argument the result does not depend on (only its shape,
@@ -394,8 +484,7 @@ def _independent(*_):
 #   conv's weight gradient bw(grad, x) = d<conv2d(x, W), grad>/dW (not a function of W)
 # so <gg, bi(grad, W)> = <conv2d(gg, W), grad> and <gg, bw(grad, x)> = <conv2d(x, gg),
 # grad>, whose gradients are conv2d and the backward ops again.  max_pool2d's backward
-# scatters ``grad`` to each window's first maximum: linear in ``grad``, piecewise
-# constant in ``input`` (zero derivative almost everywhere, as in PyTorch).
+# scatters ``grad`` through the saved indices: its derivative gathers from them.
 derivative(_conv2d_backward_input, save=("grad", "input", "weight"),
            uses={"grad": ("weight",), "weight": ("grad", "input")},
            grad=lambda gg, grad, input, weight, *rest: conv2d(gg, weight, None, *rest),
@@ -408,6 +497,12 @@ derivative(_conv2d_backward_weight, save=("grad", "input", "weight"),
            input=lambda gg, grad, input, weight, *rest: _conv2d_backward_input(
                grad, input, gg, *rest),
            weight=_independent)
-derivative(_max_pool2d_backward, save="input",
-           grad=lambda gg, grad, input, *rest: _pick_at_max(gg, input, *rest),
-           input=_independent)
+derivative(_max_pool2d_with_indices_backward, save="indices",
+           grad=lambda gg, grad, indices, input_size: _gather_at(gg, indices))
+
+
+def _gather_at(gg, indices):
+    """``gg`` (input-shaped) at each output's index: the transpose of the scatter."""
+    flat = indices.reshape(tuple(indices.shape[:-2]) + (-1,))
+    src = gg.reshape(tuple(gg.shape[:-2]) + (-1,))
+    return src.gather(-1, flat).reshape(tuple(indices.shape))

@@ -299,8 +299,9 @@ scaled_dot_product_attention = defop(
 # The other nn ops live in modules named after their concept; ``ember.ops.nn`` is the
 # one place that has them all.
 from .convolution import (  # noqa: E402, F401
-    _conv2d_backward_input, _conv2d_backward_weight, _max_pool2d_backward,
-    adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d, pad)
+    _conv2d_backward, _conv2d_backward_input, _conv2d_backward_weight,
+    _max_pool2d_with_indices_backward,
+    adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d, max_pool2d_with_indices, pad)
 from .losses import (  # noqa: E402, F401
     _cross_entropy_backward, binary_cross_entropy, binary_cross_entropy_with_logits,
     cross_entropy, l1_loss, mse_loss, nll_loss)

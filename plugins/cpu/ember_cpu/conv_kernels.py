@@ -1,0 +1,327 @@
+"""numpy kernels of 2-D convolution and max-pooling, forward and backward.
+
+Convolution is im2col + one matrix product per sample (numpy's ``matmul`` over a stack
+calls BLAS once per sample, which threads; the per-sample matrices stay in cache, and
+the product lands in (N, C, H, W) order without a transpose).  The columns are one
+strided copy of the padded input: with stride 1 each kernel offset's columns are a
+single run of the flattened padded plane ("wide" columns: each output row is computed
+over the padded width and the extra ``kw - 1`` columns are dropped), so the copy
+and the backward's col2im move long contiguous runs instead of rows of ``W``
+elements.  Max-pooling keeps, per output, the first maximum's index in its input plane
+(PyTorch's ``max_pool2d_with_indices``); its backward adds the gradient at those
+indices, in memory linear in the input.  Same calling convention as ``kernels``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KERNELS: dict = {}
+
+_as_strided = np.lib.stride_tricks.as_strided
+
+
+def kernel(name):
+    def deco(fn):
+        KERNELS[name] = fn
+        return fn
+    return deco
+
+
+def _two(v):
+    v = tuple(v)
+    return v * 2 if len(v) == 1 else v
+
+
+# --- convolution --------------------------------------------------------------------------
+
+class _Geometry:
+    """One convolution's sizes and the layout of its columns.
+
+    The columns are a (C, kh, kw, N, length) array: for every input channel and kernel
+    offset, the input values that offset meets at each output position, ``length =
+    oh * pitch`` per sample.  ``pitch`` is ``ow``, or with ``wide`` columns (stride 1)
+    the padded width ``wp``: output row r then reads one contiguous run of the padded
+    plane, and the ``wp - ow`` extra positions per row are computed and dropped (the
+    output gradient is zero there)."""
+
+    __slots__ = ("n", "c", "h", "w", "o", "groups", "kh", "kw", "s", "p", "d", "oh", "ow",
+                 "hp", "wp", "wide", "pitch", "length", "tail")
+
+    def __init__(self, x, w, stride, padding, dilation, groups, wide=True):
+        self.n, self.c, self.h, self.w = x.shape
+        self.o, _, self.kh, self.kw = w.shape
+        self.groups = groups
+        s, p, d = self.s, self.p, self.d = _two(stride), _two(padding), _two(dilation)
+        self.hp, self.wp = self.h + 2 * p[0], self.w + 2 * p[1]
+        self.oh = (self.hp - d[0] * (self.kh - 1) - 1) // s[0] + 1
+        self.ow = (self.wp - d[1] * (self.kw - 1) - 1) // s[1] + 1
+        self.wide = wide and s == (1, 1) and self.wp > self.ow
+        self.pitch = self.wp if self.wide else self.ow
+        self.length = self.oh * self.pitch
+        #: elements past the padded input that the last plane's wide columns reach
+        self.tail = self.wp - self.ow if self.wide else 0
+
+
+def _padded(x, g: _Geometry):
+    """``x`` zero-padded to a C-contiguous (N, C, hp, wp) array followed in memory by
+    ``g.tail`` zeros (a copy only where needed)."""
+    p = g.p
+    if p == (0, 0) and not g.tail:
+        return np.ascontiguousarray(x)
+    size = g.n * g.c * g.hp * g.wp
+    buf = np.empty(size + g.tail, dtype=x.dtype)
+    buf[size:] = 0
+    out = buf[:size].reshape(g.n, g.c, g.hp, g.wp)
+    if p != (0, 0):
+        out[:, :, :p[0]] = 0
+        out[:, :, g.hp - p[0]:] = 0
+        out[:, :, p[0]:g.hp - p[0], :p[1]] = 0
+        out[:, :, p[0]:g.hp - p[0], g.wp - p[1]:] = 0
+    out[:, :, p[0]:g.hp - p[0], p[1]:g.wp - p[1]] = x
+    return out
+
+
+def _column_view(xp, g: _Geometry, writeable=False):
+    """(C, kh, kw, N, oh, pitch) strided view of the padded (N, C, hp, wp) array ``xp``
+    (and its tail): the im2col columns.  Within one kernel offset the view's cells are
+    distinct (but for the wide columns' dropped positions); the offsets overlap."""
+    e = xp.itemsize
+    row = g.wp * e
+    return _as_strided(xp, (g.c, g.kh, g.kw, g.n, g.oh, g.pitch),
+                       (xp.strides[1], g.d[0] * row, g.d[1] * e, xp.strides[0],
+                        g.s[0] * row, g.s[1] * e), writeable=writeable)
+
+
+def _im2col(x, g: _Geometry):
+    """(groups, C/groups*kh*kw, N*length) columns: one copy, in runs of ``length``
+    (wide) or ``ow`` elements."""
+    view = _column_view(_padded(x, g), g)
+    cols = np.empty(view.shape, dtype=x.dtype)
+    np.copyto(cols, view)
+    return cols.reshape(g.groups, g.c // g.groups * g.kh * g.kw, g.n * g.length)
+
+
+def _grad_columns(grad, g: _Geometry):
+    """The output gradient (N, O, oh, ow) in column layout (groups, O/groups,
+    N*length), zero at the wide columns' dropped positions."""
+    out = np.empty((g.o, g.n, g.oh, g.pitch), dtype=grad.dtype)
+    out[..., :g.ow] = grad.transpose(1, 0, 2, 3)
+    if g.pitch > g.ow:
+        out[..., g.ow:] = 0
+    return out.reshape(g.groups, g.o // g.groups, g.n * g.length)
+
+
+def _weight_matrix(w, g: _Geometry):
+    return w.reshape(g.groups, g.o // g.groups, w.shape[1] * g.kh * g.kw)
+
+
+def _batched(x, grad=None):
+    return (x[None], None if grad is None else grad[None]) if x.ndim == 3 else (x, grad)
+
+
+@kernel("conv2d")
+def conv2d(x, w, b, stride, padding, dilation, groups):
+    unbatched = x.ndim == 3
+    x, _ = _batched(x)
+    g = _Geometry(x, w, stride, padding, dilation, groups)
+    # one product per group over all samples: (groups, O/groups, N*length)
+    res = np.matmul(_weight_matrix(w, g), _im2col(x, g))
+    e = res.itemsize
+    res = _as_strided(res, (g.n, g.o, g.oh, g.ow),
+                      (g.length * e, g.n * g.length * e, g.pitch * e, e), writeable=False)
+    out = np.empty((g.n, g.o, g.oh, g.ow), dtype=x.dtype)
+    if b is None:
+        np.copyto(out, res)
+    else:
+        np.add(res, b[:, None, None], out=out)
+    return out[0] if unbatched else out
+
+
+def _finite(a) -> bool:
+    return a.dtype.kind not in "fcV" or bool(np.isfinite(a).all())
+
+
+def _weight_grad(x, gc, w, g: _Geometry):
+    # the transposed product, (groups, K/groups, O/groups): BLAS runs the long
+    # N*length reduction faster this way round
+    gw = np.matmul(_im2col(x, g), gc.transpose(0, 2, 1))
+    return np.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(w.shape).astype(
+        w.dtype, copy=False)
+
+
+def _input_grad(gc, w, g: _Geometry, dtype):
+    dcols = np.matmul(_weight_matrix(w, g).transpose(0, 2, 1), gc)
+    # col2im: each kernel offset adds its columns back where they were read from
+    # (the offsets' windows overlap and add up).
+    size = g.n * g.c * g.hp * g.wp
+    dxp = np.zeros(size + g.tail, dtype=dtype)[:size].reshape(g.n, g.c, g.hp, g.wp)
+    target = _column_view(dxp, g, writeable=True)
+    dcols = dcols.reshape(target.shape)
+    for i in range(g.kh):
+        for j in range(g.kw):
+            dst = target[:, i, j]
+            np.add(dst, dcols[:, i, j], out=dst)
+    p = g.p
+    return np.ascontiguousarray(dxp[:, :, p[0]:p[0] + g.h, p[1]:p[1] + g.w])
+
+
+# The wide columns' dropped positions meet a zero output gradient: harmless unless the
+# value there (an input value for the weight's gradient, a weight for the input's) is
+# infinite or NaN, where 0 * inf would leak a NaN; such calls use plain columns.
+
+@kernel("_conv2d_backward_weight")
+def conv2d_backward_weight(grad, x, w, stride, padding, dilation, groups):
+    x, grad = _batched(x, grad)
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=_finite(x))
+    return _weight_grad(x, _grad_columns(grad, g), w, g)
+
+
+@kernel("_conv2d_backward_input")
+def conv2d_backward_input(grad, x, w, stride, padding, dilation, groups):
+    unbatched = x.ndim == 3
+    x, grad = _batched(x, grad)
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=_finite(w))
+    dx = _input_grad(_grad_columns(grad, g), w, g, x.dtype)
+    return dx[0] if unbatched else dx
+
+
+_NONE: dict = {}
+
+
+@kernel("_conv2d_backward")
+def conv2d_backward(grad, x, w, stride, padding, dilation, groups, need_input, need_weight,
+                    need_bias):
+    unbatched = x.ndim == 3
+    x, grad = _batched(x, grad)
+    wide = (not need_weight or _finite(x)) and (not need_input or _finite(w))
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=wide)
+    gc = _grad_columns(grad, g)  # once for all three
+    none = _NONE.get(grad.dtype)
+    if none is None:
+        none = _NONE[grad.dtype] = np.empty(0, grad.dtype)
+    gi = _input_grad(gc, w, g, x.dtype) if need_input else none.copy()
+    if unbatched and need_input:
+        gi = gi[0]
+    gw = _weight_grad(x, gc, w, g) if need_weight else none.copy()
+    # (the dropped positions of gc are zero: they add nothing to the bias's sum)
+    gb = np.add.reduce(gc, 2).reshape(g.o).astype(grad.dtype, copy=False) if need_bias \
+        else none.copy()
+    return gi, gw, gb
+
+
+# --- max-pooling ---------------------------------------------------------------------------
+
+def _pool_sizes(x, kernel_size, stride, padding, dilation, ceil_mode):
+    k = _two(kernel_size)
+    s = _two(stride) if len(stride) else k
+    p, d = _two(padding), _two(dilation)
+    out = []
+    for i, size in enumerate(x.shape[-2:]):
+        span = size + 2 * p[i] - d[i] * (k[i] - 1) - 1
+        n = (-(-span // s[i]) if ceil_mode else span // s[i]) + 1
+        if ceil_mode and (n - 1) * s[i] >= size + p[i]:
+            n -= 1  # the last window must start inside the input or its left padding
+        out.append(n)
+    return k, s, p, d, tuple(out)
+
+
+def _span(size, n_out, s, first):
+    """Outputs ``[lo, hi)`` whose input row ``first + o * s`` lies in ``[0, size)``, and
+    that row for ``lo``."""
+    lo = max(0, -(first // s))  # ceil(-first / s)
+    hi = min(n_out, -(-(size - first) // s))
+    return lo, max(lo, hi), first + lo * s
+
+
+def _lowest(dtype):
+    if dtype.kind == "f" or dtype.kind == "V":  # (V: ml_dtypes' bfloat16 and friends)
+        return -np.inf
+    if dtype.kind == "b":
+        return False
+    return np.iinfo(dtype).min
+
+
+def _max_scan(x, k, s, p, d, out, codes: bool, nan_aware: bool = False):
+    """Max over each window of (N, C, H, W) ``x`` and, with ``codes``, the number of
+    the kernel offset (row-major) that holds each window's first maximum (the last NaN
+    when ``nan_aware``, as PyTorch).  Padding cells are skipped, never read."""
+    n, c, h, w = x.shape
+    offsets = []
+    for i in range(k[0]):
+        for j in range(k[1]):
+            r = _span(h, out[0], s[0], i * d[0] - p[0])
+            q = _span(w, out[1], s[1], j * d[1] - p[1])
+            offsets.append((r, q))
+    best = np.empty((n, c) + out, dtype=x.dtype)
+    code = np.zeros((n, c) + out, dtype=np.int8 if len(offsets) < 128 else np.int32) \
+        if codes else None
+
+    def source(r, q):
+        return x[:, :, r[2]:r[2] + s[0] * (r[1] - r[0] - 1) + 1:s[0],
+                 q[2]:q[2] + s[1] * (q[1] - q[0] - 1) + 1:s[1]]
+
+    (r, q) = offsets[0]
+    start = 0
+    if r[:2] == (0, out[0]) and q[:2] == (0, out[1]):
+        np.copyto(best, source(r, q))  # the first offset is inside every window
+        start = 1
+    else:
+        best[...] = _lowest(x.dtype)
+        if codes:
+            code[...] = -1  # no cell seen yet: the first one read wins
+    for kk in range(start, len(offsets)):
+        r, q = offsets[kk]
+        if r[0] == r[1] or q[0] == q[1]:
+            continue
+        v = source(r, q)
+        b = best[:, :, r[0]:r[1], q[0]:q[1]]
+        if codes:
+            better = np.greater(v, b)
+            if nan_aware:
+                better |= v != v
+            cd = code[:, :, r[0]:r[1], q[0]:q[1]]
+            if start == 0:
+                better |= cd < 0
+            # offsets come in increasing order, so the latest winner is the largest
+            np.maximum(cd, np.multiply(better, kk, dtype=cd.dtype), out=cd)
+        np.maximum(b, v, out=b)  # (NaN wins, as PyTorch's value)
+    return best, code
+
+
+@kernel("max_pool2d")
+def max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
+    unbatched = x.ndim == 3
+    x, _ = _batched(x)
+    k, s, p, d, out = _pool_sizes(x, kernel_size, stride, padding, dilation, ceil_mode)
+    best, _ = _max_scan(x, k, s, p, d, out, codes=False)
+    return best[0] if unbatched else best
+
+
+@kernel("max_pool2d_with_indices")
+def max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode):
+    unbatched = x.ndim == 3
+    x, _ = _batched(x)
+    k, s, p, d, out = _pool_sizes(x, kernel_size, stride, padding, dilation, ceil_mode)
+    best, code = _max_scan(x, k, s, p, d, out, codes=True)
+    if x.dtype.kind in "fcV" and np.isnan(best).any():
+        # a NaN's index is the last NaN of its window (PyTorch): rescan only then
+        _, code = _max_scan(x, k, s, p, d, out, codes=True, nan_aware=True)
+    w = x.shape[-1]
+    step = np.array([i * d[0] * w + j * d[1] for i in range(k[0]) for j in range(k[1])],
+                    dtype=np.int64)
+    idx = np.take(step, code)
+    idx += ((np.arange(out[0]) * s[0] - p[0]) * w)[:, None]
+    idx += np.arange(out[1]) * s[1] - p[1]
+    return (best[0], idx[0]) if unbatched else (best, idx)
+
+
+@kernel("_max_pool2d_with_indices_backward")
+def max_pool2d_with_indices_backward(grad, indices, input_size):
+    plane = input_size[-1] * input_size[-2]
+    planes = int(np.prod(input_size[:-2], dtype=np.int64))
+    dx = np.zeros(planes * plane, dtype=grad.dtype)
+    if grad.size:
+        at = indices.reshape(planes, -1) + np.arange(0, planes * plane, plane)[:, None]
+        np.add.at(dx, at.reshape(-1), grad.reshape(-1))
+    return dx.reshape(tuple(input_size))
