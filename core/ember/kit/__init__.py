@@ -24,6 +24,10 @@ decompositions.  Hooks for what the standard lacks and for per-library fast path
   ``ns.device``, ``ns.axes``, ``ns.operands`` translate ember's arguments) and the
   kernel's arguments in schema order, tensors as the library's own arrays, and
   returns the library's arrays.  It replaces or adds to the kit's table.
+* ``implementations={"index_put_": accumulating_index_put(cupyx.scatter_add)}`` —
+  the library's own O(n) scatter-add (``np.add.at``, ``cupyx.scatter_add``) for every
+  accumulating write: scatter_add, index_add and the backward of gather, indexing,
+  embedding and max-pool.
 * ``backend.kernels["softmax"] = fn`` after construction — a native kernel (see
   docs/architecture.md, "Kernel calling convention") over the library's arrays, e.g. a
   fused one; ``backend.library_kernel(name)`` reads one back in that form.
@@ -53,8 +57,9 @@ from __future__ import annotations
 from .backend import (AccountingAllocator, ArrayAPIBackend, KitArray, missing_primitives,
                       primitive_ops)
 from .namespace import Namespace
-from .primitives import IMPLEMENTATIONS, STANDARD_NAMES, impl
+from .primitives import IMPLEMENTATIONS, STANDARD_NAMES, accumulating_index_put, fast, impl
 
 __all__ = ["ArrayAPIBackend", "KitArray", "AccountingAllocator", "Namespace",
-           "IMPLEMENTATIONS", "STANDARD_NAMES", "impl", "missing_primitives",
+           "IMPLEMENTATIONS", "STANDARD_NAMES", "impl", "fast", "accumulating_index_put",
+           "missing_primitives",
            "primitive_ops"]
