@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -279,7 +280,7 @@ class ArrayAPIBackend(Backend):
                 continue
             if "pointwise" in od.tags:
                 general = self.box(_bool_via_int(fn, self.dtype_errors), od)
-                k = self._pointwise_fast(fn, general)
+                k = self._pointwise_fast(fn, general, od)
             else:
                 k = self.box(fn, od)
             dict.__setitem__(self.kernels, od.name, k)
@@ -343,7 +344,7 @@ class ArrayAPIBackend(Backend):
             return wrap(r, args[0] if view else None)
         return _named(kernel, fn, od)
 
-    def _pointwise_fast(self, impl: Callable, general: Callable) -> Callable:
+    def _pointwise_fast(self, impl: Callable, general: Callable, od=None) -> Callable:
         """The kernel of a pointwise op the standard names (``impl.function`` is the
         library's function, ``impl.arity`` its operand count): the library's function
         called directly on the common path, non-bool arrays of one dtype (the core has
@@ -361,6 +362,13 @@ class ArrayAPIBackend(Backend):
         if fn is None or arity not in (1, 2, 3):
             return general
         cond, defaults = std[1:] if std is not None else (False, ())
+        # The core casts a pointwise op's operands to its computation dtype, never bool
+        # for these promotion kinds: bool reaches the kernel only where the op computes
+        # in bool, and there the library's function may serve if it keeps bool.
+        never_bool = getattr(od, "promotion", None) in ("int_to_float", "bool_to_long")
+        probe = "keeps" if never_bool else self._bool_probe(fn, arity) if not cond else None
+        if probe == "keeps" and arity == 1 and not self.wraps:
+            return fn  # nothing to add to the library's function: it is the kernel
         # (several devices: a cached constant would live on one of them)
         env = {"fn": fn, "general": general, "_N": _NUMBERS,
                "multi": len(self.ns.devices) > 1,
@@ -368,8 +376,9 @@ class ArrayAPIBackend(Backend):
                "const": self._const, "consts": self._consts, **self._wrap_env(),
                **{f"D{i}": d for i, d in enumerate(defaults)}}
         B = env["B"]
+        env["errors"] = self.dtype_errors
         lines = _fast_lines(self.wraps, arity, cond, defaults,
-                            isinstance(B, np.dtype) and B is np.dtype(bool))
+                            isinstance(B, np.dtype) and B is np.dtype(bool), probe)
         exec(compile("\n".join(lines) + "\n",
                      f"<ember.kit pointwise {getattr(fn, '__name__', '?')}>", "exec"), env)
         kernel = env["kernel"]
@@ -377,6 +386,30 @@ class ArrayAPIBackend(Backend):
         if getattr(general, "library", None) is not None:
             kernel.library = general.library
         return kernel
+
+    def _bool_probe(self, fn: Callable, arity: int) -> str | None:
+        """What the library's ``fn`` does with bool operands, asked once: ``"keeps"``
+        (bool in, bool out, as PyTorch: bool needs no path of its own), ``"raises"``
+        (one of ``dtype_errors``: the fast path catches it and takes the full kernel,
+        which retries in int8), or ``None`` (another dtype comes out, or it cannot
+        tell: the fast path checks for bool).  Asked only of libraries whose arrays
+        live on the host (a device library would compile a kernel per op for it)."""
+        xp = self.ns.xp
+        try:
+            x = xp.asarray([True, True], dtype=self.ns.bool)
+            if x.__dlpack_device__()[0] != 1:  # kDLCPU
+                return None
+        except Exception:  # no DLPack, or no bool: cannot tell
+            return None
+        try:
+            with warnings.catch_warnings():  # (True // True: no division by zero, but
+                warnings.simplefilter("ignore")  # a library may still warn)
+                r = fn(*[x] * arity)
+        except self.dtype_errors:
+            return "raises"
+        except Exception:  # (an error the kernel would not recognise)
+            return None
+        return "keeps" if getattr(r, "dtype", None) == self.ns.bool else None
 
     def _const(self, value, like, key) -> Any:
         """A cached 0-d array of ``value`` like the library array ``like``."""
@@ -605,7 +638,7 @@ _CONST_KEY = ("(v, v.__class__, d) if v.__class__ is not float or (v and v == v)
 
 
 def _fast_lines(wrapped: bool, arity: int, cond: bool, defaults: tuple,
-                identity: bool) -> list[str]:
+                identity: bool, probe: str | None = None) -> list[str]:
     """The source of a pointwise fast kernel (see ``ArrayAPIBackend._pointwise_fast``):
     ``arity`` array operands (the first a bool condition when ``cond``), then
     arguments that must hold their ``defaults`` for the fast path.  Every check costs
@@ -613,7 +646,9 @@ def _fast_lines(wrapped: bool, arity: int, cond: bool, defaults: tuple,
     arrays by their class (``A``: the library's, ``K``: ``KitArray``), the computation
     dtype by identity with the canonical bool dtype ``B`` (``identity``: numpy's
     dtypes, whose builtin ones are singletons; else by equality).  Wrapping libraries
-    get ``_WRAP_FRESH`` after each ``r = fn(...)``."""
+    get ``_WRAP_FRESH`` after each ``r = fn(...)``.  ``probe`` (see ``_bool_probe``)
+    says whether bool operands need a check: not when the library's function keeps
+    bool, nor when it refuses bool (its error, caught, leads to the full kernel)."""
     ops = [f"a{i}" for i in range(arity)]
     extra = [f"e{i}" for i in range(len(defaults))]
     sig = ", ".join(ops + [f"{e}=D{i}" for i, e in enumerate(extra)])
@@ -625,11 +660,17 @@ def _fast_lines(wrapped: bool, arity: int, cond: bool, defaults: tuple,
     test = " and ".join([f"a{i}.__class__ is {arr}" for i in range(arity)
                          if wrapped or arity > 1]
                         + [f"{e} == D{i}" for i, e in enumerate(extra)]
-                        + [f"{first}.dtype is not B"] + (["a0.dtype is B"] if cond else []))
+                        + ([] if probe else [f"{first}.dtype is not B"])
+                        + (["a0.dtype is B"] if cond else []))
     if not identity:  # (a library whose dtype objects may not be canonical: equality)
         test = test.replace(" is not B", " != B").replace(" is B", " == B")
     done = ["    return r"] if not wrapped else _WRAP_FRESH
-    lines = [f"def kernel({sig}):", f"    if {test}:", f"        r = fn({', '.join(x)})"]
+    lines = [f"def kernel({sig}):", f"    if {test or 'True'}:"]
+    if probe == "raises":  # (a try costs nothing until it catches)
+        lines += ["        try:", f"            r = fn({', '.join(x)})", "        except errors:",
+                  f"            return general({everything})"]
+    else:
+        lines.append(f"        r = fn({', '.join(x)})")
     if arity == 2 and not cond:  # one operand a Python number (x + 1.0)
         lines.append("    elif not multi and (a0.__class__ in _N or a1.__class__ in _N):")
         lines.append(f"        return numbers({everything})")
