@@ -799,3 +799,38 @@ def test_kit_library_scatter_refusing_a_dtype_falls_back():
         assert got.cpu().numpy().tolist() == [1, 0, 2]
     finally:
         ember.plugins.unregister(dev)
+
+
+@pytest.mark.torch
+def test_kit_fast_form_of_a_vendors_implementation_calls_the_librarys_function():
+    """fast(torch.lt, 2) on an implementations= entry: the kernel calls torch's own
+    function on the common path (not array_api_compat's wrapper), the entry for the
+    rest (a number operand, bool), with the same results."""
+    torch = pytest.importorskip("torch")
+    import array_api_compat.torch as xt
+
+    from ember.kit import fast
+    seen = []
+
+    def lt_lib(a, b):
+        seen.append("lib")
+        return torch.lt(a, b)
+
+    @fast(lt_lib, 2)
+    def lt(ns, a, b):
+        seen.append("entry")
+        return ns.xp.less(*ns.operands(a, b))
+
+    b = ArrayAPIBackend(xt, device_type="kitfastlt", implementations={"lt": lt})
+    seen.clear()  # (the kit asked torch.lt once what it does with bool: it keeps it)
+    x = b.from_host(np.array([1.0, 2.0, 3.0], np.float32))
+    y = b.from_host(np.array([2.0, 2.0, 2.0], np.float32))
+    assert b.to_host(b.kernels["lt"](x, y)).tolist() == [True, False, False]
+    assert seen == ["lib"]
+    assert b.to_host(b.kernels["lt"](x, 2.0)).tolist() == [True, False, False]
+    t = b.from_host(np.array([True, False]))
+    assert b.to_host(b.kernels["lt"](t, t)).tolist() == [False, False]
+    assert seen == ["lib"] * 3  # a number operand and bools too: torch.lt keeps bool
+    assert b.to_host(b.kernels["lt"](2.0, x)).tolist() == [False, False, True]
+    assert b.kernels["lt"].library(x.x, y.x).tolist() == [True, False, False]
+    assert seen[-1] == "entry"  # the entry itself stays reachable as the library kernel

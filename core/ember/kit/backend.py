@@ -355,7 +355,7 @@ class ArrayAPIBackend(Backend):
         fn = getattr(impl, "function", None)
         std = getattr(impl, "standard", None)
         if std is not None:  # an entry of the table with a fast form (primitives.fast)
-            fn = getattr(self.ns.xp, std[0], None)
+            fn = std[0] if callable(std[0]) else getattr(self.ns.xp, std[0], None)
             if not callable(fn):
                 return general
         arity = getattr(impl, "arity", 0)

@@ -52,13 +52,15 @@ def impl(*names: str):
     return deco
 
 
-def fast(function: str, arity: int, *, condition: bool = False, **defaults):
+def fast(function: str | Callable, arity: int, *, condition: bool = False, **defaults):
     """Mark a pointwise implementation whose common case is the standard's
-    ``function`` over ``arity`` array operands: when they are arrays of one non-bool
-    dtype (and the first is a bool condition with ``condition``) and the remaining
-    arguments hold ``defaults`` (in schema order), the kit's kernel calls the
-    library's ``function`` directly and the implementation only for the other cases.
-    It must give the same result as the implementation there."""
+    ``function`` (a name in the library's namespace, or a function of the library's
+    own, e.g. ``torch.lt`` where a wrapper namespace's costs more) over ``arity``
+    array operands: when they are arrays of one non-bool dtype (and the first is a
+    bool condition with ``condition``) and the remaining arguments hold ``defaults``
+    (in schema order), the kit's kernel calls ``function`` directly and the
+    implementation only for the other cases.  It must give the same result as the
+    implementation there.  Entries of ``implementations=`` may carry it too."""
     def deco(fn):
         fn.standard = (function, condition, tuple(defaults.values()))
         fn.arity = arity
