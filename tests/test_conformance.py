@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -557,3 +558,27 @@ def test_fuzzing_finds_a_minimal_example_reproducibly():
     # hypothesis's minimal example: one NaN
     assert "got 0.0, expected nan" in messages[0], messages[0]
     assert messages[0].startswith("abs() on reference, dtype float")
+
+
+def _benchmark(name: str):
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.torch
+def test_pytorchs_kernels_meet_the_memory_contracts_bound():
+    """cost.py claims PyTorch's kernels meet its linear bound: measured with PyTorch's
+    allocator events (benchmarks/torch_cost_bound.py) on the ops whose kit versions
+    once did not (scatters, max-pool and embedding backward) and on im2col's conv."""
+    names = {"scatter_add", "index_add", "embedding", "max_pool2d", "conv2d 3x3"}
+    rows = _benchmark("torch_cost_bound").measure((1024, 4096), names)
+    assert {r["op"] for r in rows} == names
+    for small, large in zip(rows[::2], rows[1::2], strict=True):
+        assert small["peak"] > 0, f"the profiler saw no allocation for {small['op']}"
+        assert small["ok"] and large["ok"], (small, large)
+        # linear: 4x the input, about 4x the peak (the measurement sees growth)
+        assert 3 * small["peak"] <= large["peak"] <= 5 * small["peak"], (small, large)

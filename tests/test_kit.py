@@ -402,7 +402,9 @@ def test_kit_kernels_set_by_a_vendor_see_the_librarys_arrays(kitstrict):
                                np.arctan2(1.0, [1.0, -2.0]), rtol=1e-6)
     lib = b.library_kernel("neg")(array_api_strict.asarray([3.0]))
     assert type(lib) is type(array_api_strict.asarray(0.0))
-    # results are accounted like the kit's own
+    # results are accounted like the kit's own (once the memory is counted)
+    ember.memory.memory_allocated("kitstrict")
+    r = ember.neg(t)
     assert r._data._acct is not None and r._data._nbytes == 8
 
 
@@ -659,3 +661,176 @@ def test_kit_integer_pow_with_negative_exponents_as_torch():
         assert got.cpu().tolist() == want.tolist()
     got = ember.pow(2, ember.tensor([-2147483648], dtype=ember.int32, device="reference"))
     assert got.cpu().tolist() == [0]
+
+
+# --- the per-call path: lazy memory counting, fast kernels -----------------------------------
+
+def test_kit_counts_memory_from_the_first_query_on(kitstrict):
+    """Arrays are counted once someone asks (PyTorch keeps no CPU statistics unless
+    asked): the tensors alive at the first query are counted then, exactly, and every
+    array made afterwards until it dies."""
+    b = kitstrict()
+    dev = ember.device("kitstrict", 0)
+    before = ember.ones(1 << 16, device=dev)  # 256 KiB, made before any query
+    assert before._data._acct is None  # nothing counted, no finalizer paid per array
+    gc.collect()
+    start = ember.memory.memory_allocated(dev)
+    assert start >= 1 << 18  # the live tensor is counted at the first query
+    after = before * 2.0
+    assert ember.memory.memory_allocated(dev) == start + (1 << 18)
+    del before
+    gc.collect()
+    assert ember.memory.memory_allocated(dev) == start
+    assert ember.memory.max_memory_allocated(dev) >= start + (1 << 18)
+    del after
+    gc.collect()
+    assert ember.memory.memory_allocated(dev) == start - (1 << 18)
+    assert b._counting is not None
+
+
+@pytest.mark.parametrize("kit", ["kitnumpy", "kitstrict"])
+def test_kit_fast_kernels_agree_with_the_full_ones(kit, request):
+    """The pointwise kernels' common path (arrays of one non-bool dtype, a number
+    operand as a cached constant) gives what the full implementation gives, and the
+    other cases (bool operands, alpha, -0.0 and NaN constants) still take it."""
+    b = request.getfixturevalue(kit)
+    b = b() if callable(b) and not isinstance(b, ArrayAPIBackend) else b
+    to_np = b.to_host
+
+    def nat(x):
+        return b.from_host(np.asarray(x))
+
+    x = nat(np.array([1.5, -2.0, 0.0], np.float32))
+    y = nat(np.array([0.5, 4.0, -1.0], np.float32))
+    t = nat(np.array([True, False, True]))
+    f = nat(np.array([False, False, True]))
+    k = b.kernels
+    np.testing.assert_array_equal(to_np(k["add"](x, y)), [2.0, 2.0, -1.0])
+    np.testing.assert_array_equal(to_np(k["add"](x, y, 2)), [2.5, 6.0, -2.0])
+    np.testing.assert_array_equal(to_np(k["sub"](2.0, x)), [0.5, 4.0, 2.0])
+    np.testing.assert_array_equal(to_np(k["mul"](x, 2.0)), [3.0, -4.0, 0.0])
+    assert to_np(k["mul"](x, 2.0)).dtype == np.float32
+    # 0.0 and -0.0 are equal but different constants; NaN is not equal to itself
+    assert np.signbit(to_np(k["mul"](x, -0.0))).tolist() == [True, False, True]
+    assert np.signbit(to_np(k["mul"](x, 0.0))).tolist() == [False, True, False]
+    assert np.isnan(to_np(k["add"](x, float("nan")))).all()
+    # bool operands: PyTorch's bool results (numbers only in the standard)
+    assert to_np(k["add"](t, f)).tolist() == [True, False, True]
+    assert to_np(k["mul"](t, f)).tolist() == [False, False, True]
+    assert to_np(k["where"](t, x, y)).tolist() == [1.5, 4.0, 0.0]
+    assert to_np(k["lt"](x, y)).tolist() == [False, True, False]
+    assert to_np(k["neg"](x)).tolist() == [-1.5, 2.0, -0.0]
+
+
+def _kit_with_add_at(add_at, name="kitaddat2"):
+    from ember.kit import accumulating_index_put
+
+    class Plugin(_NumpyKitPlugin):
+        @ember.hookimpl
+        def ember_backend_create(self):
+            return ArrayAPIBackend(np, device_type=name, implementations={
+                "index_put_": accumulating_index_put(add_at)})
+    ember.plugins.register(Plugin(), name=name)
+    return get_backend(name)
+
+
+def test_kit_accumulating_writes_go_through_the_librarys_scatter():
+    """One implementations= entry, accumulating_index_put(np.add.at) — the same code
+    path the cuda backend takes with cupyx.scatter_add — serves scatter_add,
+    index_add, index_put(accumulate=True) and the backward of max-pool and embedding,
+    with the cpu backend's results and linear memory."""
+    calls = []
+
+    def add_at(a, key, v):
+        calls.append(a.dtype)
+        np.add.at(a, key, v)
+
+    dev = "kitaddat2"
+    _kit_with_add_at(add_at, dev)
+    try:
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((4, 6)).astype(np.float32)
+        idx = np.array([[0, 5, 5, -1, 0, 2]] * 4)
+        src = rng.standard_normal((4, 6)).astype(np.float32)
+
+        def both(f):
+            outs = [f(lambda a, d=d: ember.tensor(a, device=d)) for d in ("cpu", dev)]
+            np.testing.assert_allclose(outs[1].cpu().numpy(), outs[0].cpu().numpy(),
+                                       rtol=1e-6, atol=1e-6)
+        both(lambda t: ember.scatter_add(t(x), 1, t(idx % 6), t(src)))
+        both(lambda t: ember.index_add(t(x), 1, t(idx[0] % 6), t(src), alpha=2))
+        both(lambda t: ember.index_put(t(x), (t(np.array([0, 0, 3])),), t(src[:3]),
+                                       accumulate=True))
+        n_calls = len(calls)
+        assert n_calls >= 3 and set(calls) == {np.dtype(np.float32)}
+
+        def pool_grad(t):
+            a = t(rng.standard_normal((2, 3, 8, 8)).astype(np.float32))
+            a.requires_grad_(True)
+            (ember.nn.functional.max_pool2d(a, 2) * 1.0).sum().backward()
+            return a.grad
+        grad = pool_grad(lambda a: ember.tensor(a, device=dev))
+        assert float(grad.sum().item()) == 2 * 3 * 4 * 4 and len(calls) > n_calls
+        # linear memory: 4x the input, about 4x the peak (one-hot masks grow 16x)
+        small, large = (_peak_bytes(lambda n=n: pool_grad(lambda a: ember.tensor(
+            np.tile(a, (1, 1, n, n)), device=dev))) for n in (4, 8))
+        assert large < 6 * small, (small, large)
+        # writes without accumulate, and bools, take the kit's own path
+        before = len(calls)
+        both(lambda t: ember.index_put(t(x), (t(np.array([1, 1])),), t(src[:2])))
+        mask = np.zeros((4, 6), bool)
+        both(lambda t: ember.index_put(t(mask), (t(np.array([1, 1])),),
+                                       t(np.ones((2, 6), bool)), accumulate=True))
+        assert len(calls) == before + 1  # the bool write is offered to add_at once
+    finally:
+        ember.plugins.unregister(dev)
+
+
+def test_kit_library_scatter_refusing_a_dtype_falls_back():
+    def add_at(a, key, v):
+        raise TypeError(f"scatter_add does not support {a.dtype}")
+
+    dev = "kitaddat3"
+    _kit_with_add_at(add_at, dev)
+    try:
+        got = ember.index_add(ember.zeros(3, dtype=ember.int8, device=dev), 0,
+                              ember.tensor(np.array([0, 2, 2]), device=dev),
+                              ember.ones(3, dtype=ember.int8, device=dev))
+        assert got.cpu().numpy().tolist() == [1, 0, 2]
+    finally:
+        ember.plugins.unregister(dev)
+
+
+@pytest.mark.torch
+def test_kit_fast_form_of_a_vendors_implementation_calls_the_librarys_function():
+    """fast(torch.lt, 2) on an implementations= entry: the kernel calls torch's own
+    function on the common path (not array_api_compat's wrapper), the entry for the
+    rest (a number operand, bool), with the same results."""
+    torch = pytest.importorskip("torch")
+    import array_api_compat.torch as xt
+
+    from ember.kit import fast
+    seen = []
+
+    def lt_lib(a, b):
+        seen.append("lib")
+        return torch.lt(a, b)
+
+    @fast(lt_lib, 2)
+    def lt(ns, a, b):
+        seen.append("entry")
+        return ns.xp.less(*ns.operands(a, b))
+
+    b = ArrayAPIBackend(xt, device_type="kitfastlt", implementations={"lt": lt})
+    seen.clear()  # (the kit asked torch.lt once what it does with bool: it keeps it)
+    x = b.from_host(np.array([1.0, 2.0, 3.0], np.float32))
+    y = b.from_host(np.array([2.0, 2.0, 2.0], np.float32))
+    assert b.to_host(b.kernels["lt"](x, y)).tolist() == [True, False, False]
+    assert seen == ["lib"]
+    assert b.to_host(b.kernels["lt"](x, 2.0)).tolist() == [True, False, False]
+    t = b.from_host(np.array([True, False]))
+    assert b.to_host(b.kernels["lt"](t, t)).tolist() == [False, False]
+    assert seen == ["lib"] * 3  # a number operand and bools too: torch.lt keeps bool
+    assert b.to_host(b.kernels["lt"](2.0, x)).tolist() == [False, False, True]
+    assert b.kernels["lt"].library(x.x, y.x).tolist() == [True, False, False]
+    assert seen[-1] == "entry"  # the entry itself stays reachable as the library kernel

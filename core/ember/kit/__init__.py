@@ -24,6 +24,13 @@ decompositions.  Hooks for what the standard lacks and for per-library fast path
   ``ns.device``, ``ns.axes``, ``ns.operands`` translate ember's arguments) and the
   kernel's arguments in schema order, tensors as the library's own arrays, and
   returns the library's arrays.  It replaces or adds to the kit's table.
+* ``implementations={"index_put_": accumulating_index_put(cupyx.scatter_add)}`` —
+  the library's own O(n) scatter-add (``np.add.at``, ``cupyx.scatter_add``) for every
+  accumulating write: scatter_add, index_add and the backward of gather, indexing,
+  embedding and max-pool.
+* ``fast(torch.lt, 2)(entry)`` — an entry for a pointwise op whose common case (arrays
+  of one non-bool dtype) is a library function called directly (the kit's own
+  pointwise kernels do this with the standard's functions).
 * ``backend.kernels["softmax"] = fn`` after construction — a native kernel (see
   docs/architecture.md, "Kernel calling convention") over the library's arrays, e.g. a
   fused one; ``backend.library_kernel(name)`` reads one back in that form.
@@ -39,10 +46,11 @@ decompositions.  Hooks for what the standard lacks and for per-library fast path
 
 Libraries whose arrays report numpy dtypes (numpy, cupy, dpnp) are used directly as
 ember's native arrays.  Others (array-api-strict, torch) are wrapped in
-:class:`KitArray`, which kernels never see; each wrapped array is counted by an
-:class:`AccountingAllocator` so the ``ember.memory`` statistics and out-of-memory (set
-``.limit`` on the allocator) work.  ``missing_primitives(backend)`` lists what is still
-missing; ``ember conformance --device mydev`` says whether the result works.
+:class:`KitArray`, which kernels never see; wrapped arrays are counted by an
+:class:`AccountingAllocator` from the first memory query on, so the ``ember.memory``
+statistics and out-of-memory (set ``.limit`` on the allocator) work.
+``missing_primitives(backend)`` lists what is still missing; ``ember conformance
+--device mydev`` says whether the result works.
 
 The worked example is ``plugins/reference`` (array-api-strict); the guide is
 ``docs/writing-a-backend.md``.
@@ -53,8 +61,9 @@ from __future__ import annotations
 from .backend import (AccountingAllocator, ArrayAPIBackend, KitArray, missing_primitives,
                       primitive_ops)
 from .namespace import Namespace
-from .primitives import IMPLEMENTATIONS, STANDARD_NAMES, impl
+from .primitives import IMPLEMENTATIONS, STANDARD_NAMES, accumulating_index_put, fast, impl
 
 __all__ = ["ArrayAPIBackend", "KitArray", "AccountingAllocator", "Namespace",
-           "IMPLEMENTATIONS", "STANDARD_NAMES", "impl", "missing_primitives",
+           "IMPLEMENTATIONS", "STANDARD_NAMES", "impl", "fast", "accumulating_index_put",
+           "missing_primitives",
            "primitive_ops"]

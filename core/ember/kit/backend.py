@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -24,11 +24,12 @@ __all__ = ["ArrayAPIBackend", "KitArray", "KernelTable", "AccountingAllocator",
 
 class KitArray:
     """A namespace array as ember's native array, for libraries whose dtypes are not
-    numpy's (array-api-strict, ...): ember reads ``shape`` and a numpy ``dtype`` from
-    natives, and the kernels the kit builds unwrap ``x`` before calling the library.
+    numpy's (array-api-strict, torch ...): ember reads ``shape`` and a numpy ``dtype``
+    from natives, and the kernels the kit builds unwrap ``x`` before calling the library.
 
-    A fresh array is counted by its device's allocator until it dies; a view keeps its
-    base alive instead, so the memory statistics follow tensors' lives.
+    Once the backend's memory is counted (see :class:`AccountingAllocator`), a fresh
+    array is counted by its device's allocator until it dies; a view keeps its base
+    alive instead, so the memory statistics follow tensors' lives.
     """
 
     __slots__ = ("x", "shape", "dtype", "_acct", "_nbytes", "_base", "__weakref__")
@@ -36,7 +37,7 @@ class KitArray:
     def __init__(self, x, dtype: np.dtype, acct: AccountingAllocator | None = None,
                  nbytes: int = 0, base: KitArray | None = None) -> None:
         self.x = x
-        self.shape = tuple(x.shape)
+        self.shape = x.shape
         self.dtype = dtype
         self._acct = acct
         self._nbytes = nbytes
@@ -71,11 +72,16 @@ class KitArray:
     def __repr__(self) -> str:
         return f"KitArray({self.x!r})"
 
-    def __del__(self) -> None:
-        a = self._acct
-        if a is not None:
-            self._acct = None
-            a.free(self._nbytes)
+
+def _release(self: KitArray) -> None:
+    """``KitArray.__del__`` once some kit backend counts its memory: a counted array
+    reports its death.  Not in the class body: a finalizer costs every array's
+    deallocation, which a program that never asks for memory statistics should not
+    pay (as ``ember.Tensor``'s, see ember.memory)."""
+    a = self._acct
+    if a is not None:
+        self._acct = None
+        a.free(self._nbytes)
 
 
 class AccountingAllocator(Allocator):
@@ -84,7 +90,13 @@ class AccountingAllocator(Allocator):
     ``ember.memory`` statistics work, and a ``limit`` (bytes) makes arrays beyond it
     raise ``ember.OutOfMemoryError`` as on a device.  The library owns the storage and
     ember caches none of it: reserved is allocated, ``empty_cache`` has nothing to do.
-    Two integer updates per array, as the kit's every result pays them."""
+
+    Counting starts when the allocator is first asked for (``backend.allocator(i)``:
+    every ``ember.memory`` query and every ``limit`` goes through it), as PyTorch keeps
+    no CPU statistics unless asked: the arrays alive then are counted by one walk over
+    the garbage collector's tensors, and from then on every array the backend makes.
+    So the statistics are exact from the first query on, and a program that never
+    asks pays nothing per op (the count and a finalizer cost a small op ~0.5 us)."""
 
     def __init__(self, device_type: str, index: int | None = 0,
                  limit: int | None = None) -> None:
@@ -234,13 +246,18 @@ class ArrayAPIBackend(Backend):
         self.supported_dtypes = frozenset(self.ns.dtypes)
         self.wraps = _needs_wrapping(namespace) if wrap is None else wrap
         self.dtype_errors = dtype_errors
-        self._only_allocator = None
+        #: where results are counted: None until the memory is first asked for (see
+        #: AccountingAllocator), then the one device's allocator, or True (several
+        #: devices: each array's own, by ``_allocator_of``)
+        self._counting = None
+        #: (number, its class, numpy dtype) -> 0-d library array: the kernels' fast path
+        #: for Python-number operands (the namespace's ``operand`` cache is the general one)
+        self._consts: dict = {}
         self._array_type = None  # the library's array class (the kernels' fast path)
-        if self.wraps:
-            try:
-                self._array_type = type(namespace.asarray(0))
-            except Exception:  # no fast path: every result takes _wrap
-                pass
+        try:
+            self._array_type = type(namespace.asarray(0))
+        except Exception:  # no fast path: every result takes _wrap, every call general
+            pass
         self._index_of = {}
         for i, d in enumerate(self.ns.devices):
             try:
@@ -264,10 +281,14 @@ class ArrayAPIBackend(Backend):
             if od.name in exclude:
                 continue
             fn = table.get(od.name) or _by_name(self.ns.xp, od)
-            if fn is not None:
-                if "pointwise" in od.tags:
-                    fn = _bool_via_int(fn, self.dtype_errors)
-                dict.__setitem__(self.kernels, od.name, self.box(fn, od))
+            if fn is None:
+                continue
+            if "pointwise" in od.tags:
+                general = self.box(_bool_via_int(fn, self.dtype_errors), od)
+                k = self._pointwise_fast(fn, general, od)
+            else:
+                k = self.box(fn, od)
+            dict.__setitem__(self.kernels, od.name, k)
 
     def box(self, impl: Callable, od) -> Callable:
         """The native kernel of op ``od`` from ``impl(ns, *args)``."""
@@ -288,26 +309,119 @@ class ArrayAPIBackend(Backend):
         return getattr(k, "library", k)
 
     def _adapt(self, fn: Callable, od) -> Callable:
+        """``fn`` over the library's arrays as a kernel over ember's natives: generated
+        for the op's signature, so a call unwraps exactly the arguments that may hold
+        arrays and wraps one fresh result without a loop or a helper call (this is
+        every op's path on a wrapping backend)."""
+        n = len(od.args)
+        if od.is_view or od.is_inplace or od.returns_tuple or n == 0:
+            return self._general(fn, od)
+        params = ", ".join(f"a{i}" for i in range(n))
+        call = ", ".join(
+            (f"a{i}.x if a{i}.__class__ is K else a{i} if a{i}.__class__ in _P "
+             f"else _unwrap(a{i})") if a.is_tensor or a.type == "Any" else f"a{i}"
+            for i, a in enumerate(od.args))
+        lines = ["def kernel(*args):",
+                 f"    if len(args) != {n}:",
+                 "        return general(*args)",
+                 f"    {params}{',' if n == 1 else ''} = args",
+                 f"    r = fn({call})",
+                 *_WRAP_FRESH]
+        env = {"fn": fn, "general": self._general(fn, od), "K": KitArray, "_P": _PLAIN,
+               "_unwrap": _unwrap, **self._wrap_env()}
+        exec(compile("\n".join(lines) + "\n", f"<ember.kit kernel {od.name}>", "exec"),
+             env)
+        kernel = env["kernel"]
+        return _named(kernel, fn, od)
+
+    def _wrap_env(self) -> dict:
+        return {"A": self._array_type, "npd": self.ns.np_dtypes, "new": object.__new__,
+                "wrap": self._wrap, "self": self, "K": KitArray}
+
+    def _general(self, fn: Callable, od) -> Callable:
+        """The adapter for any signature and any result (tuples, views, None)."""
         wrap = self._wrap
         view = od.is_view
-        array = self._array_type
-        np_dtypes = self.ns.np_dtypes
-        prod = math.prod
 
         def kernel(*args):
             r = fn(*[a.x if a.__class__ is KitArray else
                      a if a.__class__ in _PLAIN else _unwrap(a) for a in args])
-            if r.__class__ is not array or view:  # tuples, None, views: the general path
-                return wrap(r, args[0] if view else None)
-            dt = np_dtypes[r.dtype]  # one fresh array: _wrap inlined (it is every op's)
-            n = dt.itemsize * prod(r.shape)
-            acct = self._only_allocator or self._allocator_of(r)
-            acct.malloc(n)
-            return KitArray(r, dt, acct, n)
-        kernel.__name__ = getattr(fn, "__name__", None) or getattr(
-            getattr(fn, "func", None), "__name__", od.name)
-        kernel.library = fn
+            return wrap(r, args[0] if view else None)
+        return _named(kernel, fn, od)
+
+    def _pointwise_fast(self, impl: Callable, general: Callable, od=None) -> Callable:
+        """The kernel of a pointwise op the standard names (``impl.function`` is the
+        library's function, ``impl.arity`` its operand count): the library's function
+        called directly on the common path, non-bool arrays of one dtype (the core has
+        cast the operands to the computation dtype), a Python number turned into a
+        cached 0-d array of the other operand's dtype; everything else (bool operands,
+        which the standard often refuses, other argument kinds, several devices) takes
+        ``general``, the full kernel."""
+        fn = getattr(impl, "function", None)
+        std = getattr(impl, "standard", None)
+        if std is not None:  # an entry of the table with a fast form (primitives.fast)
+            fn = std[0] if callable(std[0]) else getattr(self.ns.xp, std[0], None)
+            if not callable(fn):
+                return general
+        arity = getattr(impl, "arity", 0)
+        if fn is None or arity not in (1, 2, 3):
+            return general
+        cond, defaults = std[1:] if std is not None else (False, ())
+        # The core casts a pointwise op's operands to its computation dtype, never bool
+        # for these promotion kinds: bool reaches the kernel only where the op computes
+        # in bool, and there the library's function may serve if it keeps bool.
+        never_bool = getattr(od, "promotion", None) in ("int_to_float", "bool_to_long")
+        probe = "keeps" if never_bool else self._bool_probe(fn, arity) if not cond else None
+        if probe == "keeps" and arity == 1 and not self.wraps:
+            return fn  # nothing to add to the library's function: it is the kernel
+        # (several devices: a cached constant would live on one of them)
+        env = {"fn": fn, "general": general, "_N": _NUMBERS,
+               "multi": len(self.ns.devices) > 1,
+               "B": self.ns.np_dtypes.get(self.ns.bool) if self.wraps else self.ns.bool,
+               "const": self._const, "consts": self._consts, **self._wrap_env(),
+               **{f"D{i}": d for i, d in enumerate(defaults)}}
+        B = env["B"]
+        env["errors"] = self.dtype_errors
+        lines = _fast_lines(self.wraps, arity, cond, defaults,
+                            isinstance(B, np.dtype) and B is np.dtype(bool), probe)
+        exec(compile("\n".join(lines) + "\n",
+                     f"<ember.kit pointwise {getattr(fn, '__name__', '?')}>", "exec"), env)
+        kernel = env["kernel"]
+        kernel.__name__ = getattr(general, "__name__", "kernel")
+        if getattr(general, "library", None) is not None:
+            kernel.library = general.library
         return kernel
+
+    def _bool_probe(self, fn: Callable, arity: int) -> str | None:
+        """What the library's ``fn`` does with bool operands, asked once: ``"keeps"``
+        (bool in, bool out, as PyTorch: bool needs no path of its own), ``"raises"``
+        (one of ``dtype_errors``: the fast path catches it and takes the full kernel,
+        which retries in int8), or ``None`` (another dtype comes out, or it cannot
+        tell: the fast path checks for bool).  Asked only of libraries whose arrays
+        live on the host (a device library would compile a kernel per op for it)."""
+        xp = self.ns.xp
+        try:
+            x = xp.asarray([True, True], dtype=self.ns.bool)
+            if x.__dlpack_device__()[0] != 1:  # kDLCPU
+                return None
+        except Exception:  # no DLPack, or no bool: cannot tell
+            return None
+        try:
+            with warnings.catch_warnings():  # (True // True: no division by zero, but
+                warnings.simplefilter("ignore")  # a library may still warn)
+                r = fn(*[x] * arity)
+        except self.dtype_errors:
+            return "raises"
+        except Exception:  # (an error the kernel would not recognise)
+            return None
+        return "keeps" if getattr(r, "dtype", None) == self.ns.bool else None
+
+    def _const(self, value, like, key) -> Any:
+        """A cached 0-d array of ``value`` like the library array ``like``."""
+        if len(self._consts) >= 1024:
+            self._consts.clear()
+        c = self._consts[key] = self.ns.operand(value, like)
+        return c
 
     def _wrap(self, r, base=None):
         if r is None or r.__class__ is KitArray:
@@ -319,22 +433,54 @@ class ArrayAPIBackend(Backend):
         dt = self.ns.np_dtypes[r.dtype]
         if base is not None:
             return KitArray(r, dt, None, 0, base)
+        acct = self._counting
+        if acct is None:
+            return KitArray(r, dt)
+        if acct is True:
+            acct = self._allocator_of(r)
         n = dt.itemsize
         for s in r.shape:
             n *= s
-        acct = self._only_allocator or self._allocator_of(r)
         acct.malloc(n)
         return KitArray(r, dt, acct, n)
 
     def _allocator_of(self, x) -> Allocator:
-        if len(self.ns.devices) <= 1:  # one device: skip the lookup from now on
-            self._only_allocator = self.allocator(0)
-            return self._only_allocator
         try:
             index = self._index_of.get(x.device, 0)
         except TypeError:
             index = 0
-        return self.allocator(index)
+        return Backend.allocator(self, index)
+
+    # -- memory ---------------------------------------------------------------------------
+    def allocator(self, index: int = 0) -> Allocator:
+        """The allocator of device ``index``; on a wrapping backend, asking for it
+        starts counting arrays (see :class:`AccountingAllocator`)."""
+        if self.wraps and self._counting is None:
+            self._start_counting()
+        return Backend.allocator(self, index)
+
+    def _start_counting(self) -> None:
+        """Count the arrays of this backend's live tensors, then every new array."""
+        import gc
+
+        from ..tensor import Tensor
+        live: dict = {}
+        for obj in gc.get_objects():
+            # type(), not obj.__class__: some modules' lazy proxies react to attribute reads
+            if type(obj) is Tensor and obj._device.type == self.device_type:
+                data = obj._data
+                if data.__class__ is KitArray and data._base is None and data._acct is None:
+                    live[id(data)] = (data, obj._device.index or 0)
+        KitArray.__del__ = _release  # (idempotent: one finalizer for every kit backend)
+        for data, index in live.values():
+            acct = Backend.allocator(self, index)
+            n = data.nbytes
+            data._acct, data._nbytes = acct, n
+            acct.allocated = acct.reserved = acct.allocated + n
+            acct.num_allocs += 1
+            if acct.allocated > acct.peak_allocated:
+                acct.peak_allocated = acct.peak_reserved = acct.allocated
+        self._counting = Backend.allocator(self, 0) if len(self.ns.devices) <= 1 else True
 
     # -- host copies and devices --------------------------------------------------------------
     def device_count(self) -> int:
@@ -462,6 +608,102 @@ def _bool_via_int(impl: Callable, errors: type | tuple = Exception) -> Callable:
 
 #: argument types that are never arrays (no unwrapping to look for)
 _PLAIN = frozenset({int, float, bool, str, type(None)})
+_NUMBERS = frozenset({int, float, bool})
+
+# Generated kernel bodies (see ArrayAPIBackend._adapt and _pointwise_fast).  ``r`` is
+# the library's result; one fresh array of the library's class is wrapped inline (it
+# is every op's result), counted once the backend counts memory.
+_WRAP_FRESH = [
+    "    if r.__class__ is not A:",
+    "        return wrap(r)",
+    "    o = new(K)",
+    "    o.x = r",
+    "    o.shape = r.shape",
+    "    o.dtype = dt = npd[r.dtype]",
+    "    o._base = None",
+    "    acct = self._counting",
+    "    if acct is None:",
+    "        o._acct = None",
+    "        return o",
+    "    if acct is True:",
+    "        acct = self._allocator_of(r)",
+    "    n = dt.itemsize",
+    "    for s in o.shape:",
+    "        n *= s",
+    "    acct.malloc(n)",
+    "    o._acct = acct",
+    "    o._nbytes = n",
+    "    return o",
+]
+
+# a number operand: the cached 0-d array of the array operand's dtype (floats by
+# value unless 0.0/-0.0 or NaN, which equality cannot tell apart: those by their bits)
+_CONST_KEY = ("(v, v.__class__, d) if v.__class__ is not float or (v and v == v) "
+              "else (v.hex(), float, d)")
+
+
+def _fast_lines(wrapped: bool, arity: int, cond: bool, defaults: tuple,
+                identity: bool, probe: str | None = None) -> list[str]:
+    """The source of a pointwise fast kernel (see ``ArrayAPIBackend._pointwise_fast``):
+    ``arity`` array operands (the first a bool condition when ``cond``), then
+    arguments that must hold their ``defaults`` for the fast path.  Every check costs
+    about as much as a small op's tenth, so the common path makes as few as it can:
+    arrays by their class (``A``: the library's, ``K``: ``KitArray``), the computation
+    dtype by identity with the canonical bool dtype ``B`` (``identity``: numpy's
+    dtypes, whose builtin ones are singletons; else by equality).  Wrapping libraries
+    get ``_WRAP_FRESH`` after each ``r = fn(...)``.  ``probe`` (see ``_bool_probe``)
+    says whether bool operands need a check: not when the library's function keeps
+    bool, nor when it refuses bool (its error, caught, leads to the full kernel)."""
+    ops = [f"a{i}" for i in range(arity)]
+    extra = [f"e{i}" for i in range(len(defaults))]
+    sig = ", ".join(ops + [f"{e}=D{i}" for i, e in enumerate(extra)])
+    everything = ", ".join(ops + extra)
+    first = "a1" if cond else "a0"  # its dtype is the computation dtype
+    arr = "K" if wrapped else "A"
+    x = [f"a{i}.x" if wrapped else f"a{i}" for i in range(arity)]
+    # (a unary op's operand is always an array: the dispatcher refuses a lone number)
+    test = " and ".join([f"a{i}.__class__ is {arr}" for i in range(arity)
+                         if wrapped or arity > 1]
+                        + [f"{e} == D{i}" for i, e in enumerate(extra)]
+                        + ([] if probe else [f"{first}.dtype is not B"])
+                        + (["a0.dtype is B"] if cond else []))
+    if not identity:  # (a library whose dtype objects may not be canonical: equality)
+        test = test.replace(" is not B", " != B").replace(" is B", " == B")
+    done = ["    return r"] if not wrapped else _WRAP_FRESH
+    lines = [f"def kernel({sig}):", f"    if {test or 'True'}:"]
+    if probe == "raises":  # (a try costs nothing until it catches)
+        lines += ["        try:", f"            r = fn({', '.join(x)})", "        except errors:",
+                  f"            return general({everything})"]
+    else:
+        lines.append(f"        r = fn({', '.join(x)})")
+    if arity == 2 and not cond:  # one operand a Python number (x + 1.0)
+        lines.append("    elif not multi and (a0.__class__ in _N or a1.__class__ in _N):")
+        lines.append(f"        return numbers({everything})")
+    lines += ["    else:", f"        return general({everything})", *done]
+    if arity == 2 and not cond:
+        lines += [f"def numbers({sig}):"]
+        if defaults:
+            lines += ["    if " + " or ".join(f"{e} != D{i}" for i, e in enumerate(extra))
+                      + ":", f"        return general({everything})"]
+        for a_, n_ in ((0, 1), (1, 0)):
+            lines += [f"    {'if' if a_ == 0 else 'elif'} a{a_}.__class__ is {arr} "
+                      f"and a{n_}.__class__ in _N:",
+                      f"        d = a{a_}.dtype", f"        v = a{n_}",
+                      f"        x = {x[a_]}"]
+        lines += ["    else:", f"        return general({everything})",
+                  f"    if d {'is' if wrapped else '=='} B:",
+                  f"        return general({everything})",
+                  f"    key = {_CONST_KEY}", "    c = consts.get(key)",
+                  "    if c is None:", "        c = const(v, x, key)",
+                  "    r = fn(x, c) if a1.__class__ in _N else fn(c, x)", *done]
+    return lines
+
+
+def _named(kernel: Callable, fn: Callable, od) -> Callable:
+    kernel.__name__ = getattr(fn, "__name__", None) or getattr(
+        getattr(fn, "func", None), "__name__", od.name)
+    kernel.library = fn
+    return kernel
 
 
 def _unwrap(v):
@@ -486,10 +728,13 @@ def _by_name(xp, od) -> Callable | None:
         if len(kinds) == 1:
             impl = lambda ns, a: fn(a)
             impl.unary = fn  # _bool_via_int calls fn itself (one frame less per op)
-            return impl
-        if len(kinds) == 2:
-            return lambda ns, a, b: fn(*ns.operands(a, b))
-        return None
+        elif len(kinds) == 2:
+            impl = lambda ns, a, b: fn(*ns.operands(a, b))
+        else:
+            return None
+        # (ArrayAPIBackend._pointwise_fast calls the function itself on the common path)
+        impl.function, impl.arity = fn, len(kinds)
+        return impl
     names = [a.name for a in od.args]
     if "reduction" in od.tags and names == ["self", "dim", "keepdim"]:
         return lambda ns, a, dim=None, keepdim=False: fn(a, axis=ns.axes(dim, a.ndim),

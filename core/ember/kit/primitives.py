@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from .. import dtypes as _dt
 
-__all__ = ["IMPLEMENTATIONS", "STANDARD_NAMES", "impl"]
+__all__ = ["IMPLEMENTATIONS", "STANDARD_NAMES", "impl", "fast", "accumulating_index_put"]
 
 #: op name -> impl(ns, *args)
 IMPLEMENTATIONS: dict[str, Callable] = {}
@@ -48,6 +48,22 @@ def impl(*names: str):
     def deco(fn):
         for n in names:
             IMPLEMENTATIONS[n] = fn
+        return fn
+    return deco
+
+
+def fast(function: str | Callable, arity: int, *, condition: bool = False, **defaults):
+    """Mark a pointwise implementation whose common case is the standard's
+    ``function`` (a name in the library's namespace, or a function of the library's
+    own, e.g. ``torch.lt`` where a wrapper namespace's costs more) over ``arity``
+    array operands: when they are arrays of one non-bool dtype (and the first is a
+    bool condition with ``condition``) and the remaining arguments hold ``defaults``
+    (in schema order), the kit's kernel calls ``function`` directly and the
+    implementation only for the other cases.  It must give the same result as the
+    implementation there.  Entries of ``implementations=`` may carry it too."""
+    def deco(fn):
+        fn.standard = (function, condition, tuple(defaults.values()))
+        fn.arity = arity
         return fn
     return deco
 
@@ -126,6 +142,7 @@ def linspace(ns, start, end, steps, dtype, device):
 
 # -- pointwise ----------------------------------------------------------------------------
 @impl("add")
+@fast("add", 2, alpha=1)
 def add(ns, a, b, alpha=1):
     xp = ns.xp
     a, b = ns.operands(a, b)
@@ -137,6 +154,7 @@ def add(ns, a, b, alpha=1):
 
 
 @impl("sub")
+@fast("subtract", 2, alpha=1)
 def sub(ns, a, b, alpha=1):
     xp = ns.xp
     a, b = ns.operands(a, b)
@@ -146,6 +164,7 @@ def sub(ns, a, b, alpha=1):
 
 
 @impl("mul")
+@fast("multiply", 2)
 def mul(ns, a, b):
     a, b = ns.operands(a, b)
     if a.dtype == ns.bool:
@@ -202,6 +221,7 @@ def fmod(ns, a, b):
 
 
 @impl("where")
+@fast("where", 3, condition=True)
 def where(ns, cond, a, b):
     xp = ns.xp
     if not hasattr(cond, "dtype"):
@@ -684,7 +704,8 @@ def sign(ns, a):
 # and the backward of every "pick" op (gather, index, embedding, max-pool ...) reach
 # ``index_put_`` through the core's decompositions.  A library with a native scatter
 # (numpy's ``np.add.at``, ``cupyx.scatter_add``, dpnp's ``put``) can replace
-# ``index_put_`` or any of those composites with ``implementations=``.
+# ``index_put_`` or any of those composites with ``implementations=``;
+# ``accumulating_index_put(add_at)`` is that entry for an add-at style scatter.
 def _as_int(ns, a):
     return ns.xp.astype(a, ns.default_int) if a.dtype != ns.default_int else a
 
@@ -804,6 +825,41 @@ def index_put_(ns, a, indices, values, accumulate=False):
     order = tuple(pos) + tuple(rest)
     inverse = tuple(order.index(i) for i in range(a.ndim))
     a[...] = xp.permute_dims(xp.reshape(new, tuple(a.shape[i] for i in order)), inverse)
+
+
+def accumulating_index_put(add_at: Callable, refuses: type | tuple = (TypeError,
+                                                                     NotImplementedError)
+                           ) -> Callable:
+    """An ``index_put_`` implementation (for ``implementations=``) that adds through
+    the library's own unbuffered scatter-add, ``add_at(array, index_tuple, values)``
+    in place with repeated positions summed: numpy's ``np.add.at``,
+    ``cupyx.scatter_add``.  ``scatter_add``, ``index_add``, ``index_put(...,
+    accumulate=True)`` and the backward of every pick op (gather, index, embedding,
+    max-pool ...) reach it through the core's decompositions, so one entry gives them
+    all the library's O(n) scatter.
+
+    Writes without ``accumulate``, index tuples that hold no array, and dtypes the
+    library's scatter refuses (an exception of a type in ``refuses``, raised before it
+    writes: cupy's scatter_add takes no bool, int8 or int16) take the kit's own
+    sort-and-segment-sum path."""
+    def index_put_(ns, a, indices, values, accumulate=False):
+        indices = tuple(indices)
+        if not accumulate or all(t is None for t in indices):
+            return IMPLEMENTATIONS["index_put_"](ns, a, indices, values, accumulate)
+        xp = ns.xp
+        # ember's index tuples: int arrays, None for a whole dimension (NumPy's rules
+        # place the result's dims as the library's indexing does); negative positions
+        # wrap, as the kit's own path wraps them
+        key = tuple(slice(None) if t is None else
+                    (_as_int(ns, t) % a.shape[d] if a.shape[d] else _as_int(ns, t))
+                    for d, t in enumerate(indices))
+        v = values if values.dtype == a.dtype else xp.astype(values, a.dtype)
+        try:
+            index_put_.add_at(a, key, v)  # (read here: a test may watch it)
+        except refuses:
+            return IMPLEMENTATIONS["index_put_"](ns, a, indices, values, accumulate)
+    index_put_.add_at = add_at
+    return index_put_
 
 
 @impl("erf")

@@ -11,7 +11,7 @@ from ember.backend import Backend
 
 from .allocator import CUDAAllocator
 
-__all__ = ["CUDABackend", "Runtime", "load_runtime"]
+__all__ = ["CUDABackend", "Runtime", "load_runtime", "library_scatters"]
 
 
 class Runtime:
@@ -41,6 +41,20 @@ def load_runtime() -> Runtime:
     return Runtime(cupy, xp, count)
 
 
+def library_scatters(cp: Any) -> dict:
+    """The kit's ``implementations=`` entries for cupy's own scatter: every
+    accumulating write (scatter_add, index_add, the backward of gather, indexing,
+    embedding and max-pool) through ``cupyx.scatter_add`` (atomic adds, O(n)), the
+    dtypes it refuses through the kit's sort-based path."""
+    from ember.kit import accumulating_index_put
+    try:
+        import cupyx
+        add_at = cupyx.scatter_add
+    except (ImportError, AttributeError):  # cupy without cupyx.scatter_add: its ufunc.at
+        add_at = cp.add.at
+    return {"index_put_": accumulating_index_put(add_at)}
+
+
 class CUDABackend(Backend):
     """``cuda``: NVIDIA GPUs through cupy, kernels from ember's Array API kit."""
 
@@ -64,7 +78,8 @@ class CUDABackend(Backend):
         from ember.kit import ArrayAPIBackend
         kit = ArrayAPIBackend(runtime.xp, device_type=self.device_type, name=self.name,
                               devices=[cp.cuda.Device(i) for i in range(runtime.count)],
-                              dtypes=self.supported_dtypes)
+                              dtypes=self.supported_dtypes,
+                              implementations=library_scatters(cp))
         self.kernels.update(kit.kernels)
         self._kit = kit
 

@@ -66,3 +66,33 @@ def test_cupy_allocations_are_counted_and_cached():
     assert ember.memory.memory_reserved("cuda") >= 1 << 20  # cached for reuse
     ember.memory.empty_cache("cuda")
     assert ember.memory.memory_reserved("cuda") == ember.memory.memory_allocated("cuda")
+
+
+@requires_cuda
+def test_accumulating_writes_use_cupyx_scatter_add(monkeypatch):
+    """scatter_add, index_add and max-pool's backward reach cupyx.scatter_add (the
+    kit's implementations= entry), and agree with the cpu backend."""
+    import cupyx
+
+    from ember.dispatch import clear_cache
+    calls = []
+    real = cupyx.scatter_add
+    entry = get_backend("cuda")._kit.implementations["index_put_"]
+    assert entry.add_at is real
+    monkeypatch.setattr(entry, "add_at", lambda *a: (calls.append(a[0].dtype), real(*a))[1])
+    clear_cache()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    idx = np.array([0, 5, 5, 1, 0])
+    src = rng.standard_normal((6, 5)).astype(np.float32)
+    for dev in ("cpu", "cuda"):
+        got = ember.index_add(ember.tensor(x, device=dev), 1, ember.tensor(idx, device=dev),
+                              ember.tensor(src, device=dev))
+        if dev == "cpu":
+            want = got.numpy()
+    np.testing.assert_allclose(got.cpu().numpy(), want, rtol=1e-6)
+    a = ember.tensor(rng.standard_normal((2, 3, 8, 8)).astype(np.float32), device="cuda",
+                     requires_grad=True)
+    ember.nn.functional.max_pool2d(a, 2).sum().backward()
+    assert float(a.grad.sum().item()) == 2 * 3 * 4 * 4
+    assert calls, "cupyx.scatter_add was not called"

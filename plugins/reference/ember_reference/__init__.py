@@ -7,9 +7,10 @@ against it in CI, and ``docs/writing-a-backend.md`` uses it as the worked exampl
 
 Two devices (``reference:0``, ``reference:1``) map to array-api-strict's
 ``CPU_DEVICE`` and ``device1``, which refuse to mix arrays, so device bugs show.
-Storage is numpy's (under array-api-strict); every array is accounted through an
-``AccountingAllocator`` so ``ember.memory`` works, including out-of-memory under a
-``limit``.  There is no float16 or bfloat16 (the standard has neither).
+Storage is numpy's (under array-api-strict); from the first memory query on, every
+array is accounted through an ``AccountingAllocator`` so ``ember.memory`` works,
+including out-of-memory under a ``limit``.  There is no float16 or bfloat16 (the
+standard has neither).
 """
 
 from __future__ import annotations
