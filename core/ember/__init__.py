@@ -12,8 +12,8 @@ from . import dtypes as _dtypes
 from .backend import PLUGIN_API_VERSION, Backend
 from .device import (device, device_count, get_default_device, is_available,
                      set_default_device, synchronize)
-from .dtypes import (bfloat16, bool, can_cast, dtype, finfo, float16, float32, float64,
-                     get_default_dtype, iinfo, int8, int16, int32, int64, promote_types,
+from .dtypes import (bfloat16, bool, can_cast, complex64, complex128, dtype, finfo,
+                     float16, float32, float64, get_default_dtype, iinfo, int8, int16, int32, int64, promote_types,
                      result_type, set_default_dtype, uint8)
 from .errors import (BackendUnavailableError, DeviceError, EmberError,
                      NotImplementedForDevice, OpError, OutOfMemoryError, PluginError)
@@ -35,6 +35,7 @@ from .serialization import load, save
 from ._format import set_printoptions
 
 half, double, long, short = float16, float64, int64, int16
+cfloat, cdouble = complex64, complex128
 
 schema.save_code_cache()
 
@@ -59,6 +60,7 @@ __all__ = [
     "get_default_device",
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
     "float32", "float64", "half", "float", "double", "long", "short",
+    "complex64", "complex128", "cfloat", "cdouble",
     "get_default_dtype", "set_default_dtype", "promote_types", "result_type", "can_cast",
     "finfo", "iinfo",
     # errors

@@ -50,7 +50,7 @@ CHECK_ENV = "EMBER_CHECK_KERNELS"
 #: Environment variable that lets ops missing on a device run on the CPU.
 CPU_FALLBACK_ENV = "EMBER_CPU_FALLBACK"
 
-_NUMBERS = frozenset({int, float, bool})
+_NUMBERS = frozenset({int, float, bool, complex})
 _FLAT = frozenset({int, type(None), slice, type(Ellipsis)})
 _CACHE_LIMIT = 4096
 

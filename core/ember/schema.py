@@ -37,7 +37,8 @@ TAGS = frozenset({"primitive", "composite", "pointwise", "reduction", "view", "i
                   # output sizes depend on the data: the shape rule gives an upper bound
                   # or a placeholder (the debug check compares ranks and dtypes only)
                   "dynamic_shape"})
-PROMOTIONS = (None, "default", "int_to_float", "always_bool", "bool_to_long", "none")
+PROMOTIONS = (None, "default", "int_to_float", "always_bool", "bool_to_long", "none",
+              "complex_to_float")
 
 
 class Arg(NamedTuple):
@@ -211,7 +212,7 @@ def conv_str(x, op, arg):
     raise _bad(op, arg, "str", x)
 
 
-_SCALAR_TYPES = (bool, int, float)
+_SCALAR_TYPES = (bool, int, float, complex)
 
 
 def conv_scalar(x, op, arg):
@@ -224,7 +225,7 @@ def conv_scalar(x, op, arg):
         return x.item()
     if hasattr(x, "dtype") and hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
         return x.item()  # numpy scalars
-    if isinstance(x, (int, float)):
+    if isinstance(x, (int, float, complex)):
         return x
     raise _bad(op, arg, "Number", x)
 

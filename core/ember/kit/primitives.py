@@ -53,7 +53,7 @@ def impl(*names: str):
 
 
 def _is_number(x) -> bool:
-    return isinstance(x, (bool, int, float))
+    return isinstance(x, (bool, int, float, complex))
 
 
 # -- conversion ---------------------------------------------------------------------------
@@ -833,3 +833,37 @@ def erf(ns, a):
     r = xp.where(x < 0, -r, r)
     r = xp.where(xp.isnan(x), x, r)
     return xp.astype(r, a.dtype)
+
+
+# -- complex numbers ----------------------------------------------------------------------
+@impl("view_as_real")
+def view_as_real(ns, a):
+    # The standard has no views across dtypes: a new array of the parts.
+    xp = ns.xp
+    return xp.stack([xp.real(a), xp.imag(a)], axis=-1)
+
+
+@impl("view_as_complex")
+def view_as_complex(ns, a):
+    # The standard cannot build a complex number from its parts but by arithmetic
+    # (re + 1j * im), which turns an infinite imaginary part into NaN + inf j; the
+    # exact pairing is made on the host (a copy each way, stated in
+    # docs/writing-a-backend.md).
+    import numpy as np
+    host = ns.to_numpy(a)
+    out = np.ascontiguousarray(host).view(np.result_type(host.dtype, np.complex64))[..., 0]
+    return ns.from_numpy(np.ascontiguousarray(out), _device_index(ns, a))
+
+
+def _device_index(ns, a) -> int:
+    dev = getattr(a, "device", None)
+    for i, d in enumerate(ns.devices or ()):
+        if d == dev:
+            return i
+    return 0
+
+
+@impl("conj_physical")
+def conj_physical(ns, a):
+    xp = ns.xp
+    return xp.conj(a) if xp.isdtype(a.dtype, "complex floating") else xp.asarray(a, copy=True)

@@ -12,7 +12,7 @@ from ..schema import Spec
 __all__ = ["broadcast_shapes", "pointwise_meta", "pointwise_dtypes", "wrap_dim",
            "reduce_dims", "reduction_meta", "same_shape_meta", "fail"]
 
-_NUMBERS = (bool, int, float)
+_NUMBERS = (bool, int, float, complex)
 
 
 def fail(op: str, message: str):

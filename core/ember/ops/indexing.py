@@ -28,7 +28,7 @@ __all__ = ["index", "index_put_", "index_put", "nonzero", "argwhere", "gather", 
            "index_add_", "masked_fill", "masked_fill_", "masked_select", "one_hot", "sort",
            "argsort", "topk", "tril", "triu", "ValuesIndices"]
 
-_NUMBERS = (bool, int, float)
+_NUMBERS = (bool, int, float, complex)
 
 
 def _is_tensor(x) -> bool:

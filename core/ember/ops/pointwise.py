@@ -37,7 +37,7 @@ __all__ = [
     "bitwise_not_", "logical_not_", "addcmul_", "addcdiv_", "lerp_", "fill_", "zero_",
 ]
 
-_NUMBERS = (bool, int, float)
+_NUMBERS = (bool, int, float, complex)
 _builtin_abs = abs
 
 
@@ -222,7 +222,8 @@ div = defop("div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tenso
 neg = _with_check(_unary("neg", doc="``-self``."), _no_bool(
     "neg(): negation, the `-` operator, on a bool tensor is not supported; to invert a "
     "mask use the `~` or `logical_not()` operator instead"))
-abs = _unary("abs", doc="Absolute value.")
+abs = _unary("abs", promotion="complex_to_float",
+             doc="Absolute value (the magnitude of complex numbers, in their parts' dtype).")
 
 
 def _positive_meta(self):

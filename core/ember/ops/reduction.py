@@ -26,7 +26,7 @@ _builtin_max = max
 def _sum_dtype(self, dtype=None):
     if dtype is not None:
         return dtype
-    return _dt.int64 if not self.dtype.is_floating_point else self.dtype
+    return _dt.int64 if self.dtype._kind in "bi" else self.dtype
 
 
 sum = defop("sum(Tensor self, int[]? dim=None, bool keepdim=False, *, ScalarType? dtype=None)"
@@ -41,7 +41,7 @@ prod = defop("prod(Tensor self, int? dim=None, bool keepdim=False, *, ScalarType
 
 def _mean_dtype(self, dtype=None):
     d = dtype or self.dtype
-    if not d.is_floating_point:
+    if d._kind not in "fc":
         fail("mean", f"could not infer output dtype: input dtype should be floating "
                      f"point, but got {self.dtype} (pass dtype=)")
     return d

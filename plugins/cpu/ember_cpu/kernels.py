@@ -821,3 +821,20 @@ def einsum(equation, operands):
         r = np.einsum(equation, *(o.astype(_F32) for o in operands), optimize=len(operands) > 2)
         return np.asarray(r).astype(operands[0].dtype)
     return np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
+
+
+# -- complex numbers -------------------------------------------------------------------------
+@kernel("view_as_real")
+def view_as_real(a):
+    # numpy views a complex axis of length 1 as its two parts without copying
+    return a[..., None].view(a.real.dtype)
+
+
+@kernel("view_as_complex")
+def view_as_complex(a):
+    if a.strides[-1] != a.itemsize:  # (the parts must be adjacent for a view)
+        a = np.ascontiguousarray(a)
+    return a.view(np.result_type(a.dtype, np.complex64))[..., 0]
+
+
+KERNELS["conj_physical"] = ufunc(np.conjugate)
