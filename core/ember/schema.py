@@ -321,6 +321,8 @@ class OpDef:
         self.inplace_of = inplace_of
         #: whether tensor arguments may live on different devices (``copy_``)
         self.cross_device = False
+        #: whether a complex computation is refused (ops defined on real numbers only)
+        self.real_only = False
         self.is_primitive = "composite" not in self.tags
         self.is_inplace = "inplace" in self.tags
         self.is_view = "view" in self.tags
