@@ -27,6 +27,7 @@ from .autograd import (enable_grad, inference_mode, is_grad_enabled,
 from .dlpack import from_dlpack
 from . import array_api
 from . import linalg  # torch.linalg's names (norm, svd, solve …)
+from . import fft  # torch.fft's names
 # The Array API standard's names that PyTorch lacks (concat, permute_dims …).
 _ARRAY_API = array_api.top_level_names(globals())
 globals().update({_n: getattr(array_api, _n) for _n in _ARRAY_API})
@@ -69,7 +70,7 @@ __all__ = [
     # random
     "Generator", "manual_seed", "seed", "initial_seed",
     # submodules
-    "memory", "plugins", "schema", "autograd", "linalg", "nn", "optim", "utils",
+    "memory", "plugins", "schema", "autograd", "linalg", "fft", "nn", "optim", "utils",
     # serialization, printing
     "save", "load", "set_printoptions",
     # grad modes

@@ -19,7 +19,8 @@ History (``PRIMITIVES`` below holds the primitives each minor version added):
 * 1.1 — hook ``ember_cli_subcommands``; a backend's ``device_type`` must equal its
   plugin's name.  No new primitive.
 * 1.2 — complex dtypes: primitives ``view_as_real``, ``view_as_complex`` and
-  ``conj_physical`` (which has a decomposition).
+  ``conj_physical`` (which has a decomposition); the DFT's ``_fft_c2c``,
+  ``_fft_r2c`` and ``_fft_c2r``.
 
 Adding a primitive: bump the minor number here, list the op under the new version in
 ``PRIMITIVES`` and update ``SIGNATURES_DIGEST`` (``tests/test_plugin_api.py`` fails until
@@ -56,7 +57,7 @@ PRIMITIVES: dict[str, frozenset[str]] = {
     """.split()),
     "1.1": frozenset(),
     "1.2": frozenset("""
-        conj_physical view_as_complex view_as_real
+        _fft_c2c _fft_c2r _fft_r2c conj_physical view_as_complex view_as_real
     """.split()),
 }
 

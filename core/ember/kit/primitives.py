@@ -867,3 +867,36 @@ def _device_index(ns, a) -> int:
 def conj_physical(ns, a):
     xp = ns.xp
     return xp.conj(a) if xp.isdtype(a.dtype, "complex floating") else xp.asarray(a, copy=True)
+
+
+# -- discrete Fourier transforms (the standard's fft extension) -------------------------
+def _fft(ns):
+    fft = getattr(ns.xp, "fft", None)
+    if fft is None:
+        raise NotImplementedError(f"the {ns.device_type!r} backend's array library has no "
+                                  f"fft extension (the Array API standard's optional "
+                                  f"xp.fft), which ember's DFTs need")
+    return fft
+
+
+@impl("_fft_c2c")
+def fft_c2c(ns, a, dim, norm, forward):
+    f = _fft(ns)
+    return (f.fftn if forward else f.ifftn)(a, axes=tuple(dim), norm=norm)
+
+
+@impl("_fft_r2c")
+def fft_r2c(ns, a, dim, norm, onesided):
+    f = _fft(ns)
+    if onesided:
+        return f.rfftn(a, axes=tuple(dim), norm=norm)
+    xp = ns.xp
+    c = xp.complex64 if a.dtype == xp.float32 else xp.complex128
+    return f.fftn(xp.astype(a, c), axes=tuple(dim), norm=norm)
+
+
+@impl("_fft_c2r")
+def fft_c2r(ns, a, dim, norm, last_dim_size):
+    s = [a.shape[d] for d in dim]
+    s[-1] = last_dim_size
+    return _fft(ns).irfftn(a, s=tuple(s), axes=tuple(dim), norm=norm)

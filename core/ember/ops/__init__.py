@@ -23,7 +23,7 @@ from .reduction import *  # noqa: F403
 from .view import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
-from . import complex_numbers  # noqa: F401
+from . import complex_numbers, fft  # noqa: F401
 from .complex_numbers import *  # noqa: F403
 from . import array_api_ops  # noqa: F401  (linalg_svd …: reached as ember.linalg.*)
 from . import nn, optim  # noqa: F401  (composite nn ops, fused optimizer updates)

@@ -838,3 +838,24 @@ def view_as_complex(a):
 
 
 KERNELS["conj_physical"] = ufunc(np.conjugate)
+
+
+# -- discrete Fourier transforms (numpy.fft: pocketfft, single and double precision) ---------
+@kernel("_fft_c2c")
+def fft_c2c(a, dim, norm, forward):
+    f = np.fft.fftn if forward else np.fft.ifftn
+    return np.asarray(f(a, axes=dim, norm=norm)).astype(a.dtype, copy=False)
+
+
+@kernel("_fft_r2c")
+def fft_r2c(a, dim, norm, onesided):
+    r = (np.fft.rfftn if onesided else np.fft.fftn)(a, axes=dim, norm=norm)
+    return np.asarray(r).astype(np.result_type(a.dtype, np.complex64), copy=False)
+
+
+@kernel("_fft_c2r")
+def fft_c2r(a, dim, norm, last_dim_size):
+    s = [a.shape[d] for d in dim]
+    s[-1] = last_dim_size
+    r = np.fft.irfftn(a, s=s, axes=dim, norm=norm)
+    return np.asarray(r).astype(a.real.dtype, copy=False)
