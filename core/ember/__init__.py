@@ -13,8 +13,8 @@ from .backend import PLUGIN_API_VERSION, Backend
 from .device import (device, device_count, get_default_device, is_available,
                      set_default_device, synchronize)
 from .dtypes import (bfloat16, bool, can_cast, complex64, complex128, dtype, finfo,
-                     float16, float32, float64, get_default_dtype, iinfo, int8, int16, int32, int64, promote_types,
-                     result_type, set_default_dtype, uint8)
+                     float16, float32, float64, get_default_dtype, iinfo, int8, int16,
+                     int32, int64, promote_types, result_type, set_default_dtype, uint8)
 from .errors import (BackendUnavailableError, DeviceError, EmberError,
                      NotImplementedForDevice, OpError, OutOfMemoryError, PluginError)
 from .tensor import Size, Tensor, as_tensor, from_numpy, is_tensor, tensor

@@ -32,6 +32,7 @@ from . import dtypes as _dt
 from .device import backends as _backends, device as _device, get_default_device
 from .dlpack import from_dlpack
 from . import linalg  # noqa: F401  (xp.linalg is ember.linalg)
+from . import array_api_fft as fft  # noqa: F401  (the standard's fft extension)
 from .errors import OpError
 from .schema import registry as _registry
 from .tensor import Tensor, as_tensor as _as_tensor, tensor as _tensor
@@ -41,9 +42,10 @@ _VERSIONS = ("2021.12", "2022.12", "2023.12")
 
 e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
 
-# The standard's dtypes that ember has (no uint16/32/64, no complex).
+# The standard's dtypes that ember has (no uint16/32/64).
 bool, int8, int16, int32, int64, uint8, float32, float64 = (
     _dt.bool, _dt.int8, _dt.int16, _dt.int32, _dt.int64, _dt.uint8, _dt.float32, _dt.float64)
+complex64, complex128 = _dt.complex64, _dt.complex128
 finfo, iinfo = _dt.finfo, _dt.iinfo
 
 
@@ -90,8 +92,8 @@ _KINDS = {
     "unsigned integer": lambda d: d._kind == "i" and not d.is_signed,
     "integral": lambda d: d._kind == "i",
     "real floating": lambda d: d._kind == "f",
-    "complex floating": lambda d: False,
-    "numeric": lambda d: d._kind in "if",
+    "complex floating": lambda d: d._kind == "c",
+    "numeric": lambda d: d._kind in "ifc",
 }
 
 
@@ -120,9 +122,8 @@ def result_type(*arrays_and_dtypes) -> _dt.dtype:
     for x in arrays_and_dtypes:
         if isinstance(x, Tensor):
             key.append((x.dtype, x.ndim == 0))
-        elif x.__class__ in (builtins.bool, int, float):
-            key.append((0 if x.__class__ is builtins.bool else 1 if x.__class__ is int else 2,
-                        None))
+        elif x.__class__ in (builtins.bool, int, float, complex):
+            key.append(({builtins.bool: 0, int: 1, float: 2, complex: 3}[x.__class__], None))
         else:
             key.append((_dt.as_dtype(x, op="result_type", arg="arrays_and_dtypes"), False))
     return _dt._result_type_cached(tuple(key))
@@ -312,18 +313,19 @@ def equal(x1, x2, /) -> Tensor:
 
 
 def conj(x: Tensor, /) -> Tensor:
-    """The complex conjugate; ember has real dtypes only, so ``x`` itself."""
-    return _check("conj", x)
+    """The complex conjugate (``x`` itself for real dtypes)."""
+    return _op("conj")(_check("conj", x))
 
 
 def real(x: Tensor, /) -> Tensor:
-    """The real part; ember has real dtypes only, so ``x`` itself."""
-    return _check("real", x)
+    """The real part (``x`` itself for real dtypes)."""
+    return _op("real")(_check("real", x))
 
 
 def imag(x: Tensor, /) -> Tensor:
-    """The imaginary part; ember has real dtypes only, so zeros."""
-    return zeros_like(_check("imag", x))
+    """The imaginary part (zeros for real dtypes, which PyTorch's ``imag`` refuses)."""
+    x = _check("imag", x)
+    return _op("imag")(x) if x.dtype.is_complex else zeros_like(x)
 
 
 # The standard's elementwise functions that have no ember op of their own are composed
@@ -906,7 +908,7 @@ UniqueCountsResult = _result("UniqueCountsResult", "values counts")
 UniqueInverseResult = _result("UniqueInverseResult", "values inverse_indices")
 
 _STANDARD_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float32",
-                    "float64")
+                    "float64", "complex64", "complex128")
 
 
 class _Info:
@@ -931,7 +933,8 @@ class _Info:
         return out
 
     def default_dtypes(self, *, device=None) -> dict:
-        return {"real floating": _dt.get_default_dtype(), "complex floating": None,
+        return {"real floating": _dt.get_default_dtype(),
+                "complex floating": _dt.get_default_complex_dtype(),
                 "integral": _dt.int64, "indexing": _dt.int64}
 
     def dtypes(self, *, device=None, kind=None) -> dict:
