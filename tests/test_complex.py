@@ -297,3 +297,20 @@ def test_dlpack_both_ways():
     np.testing.assert_array_equal(t.numpy(), _np(x))
     back = ember.from_dlpack(torch.tensor(_c(2), dtype=torch.complex64))
     assert back.dtype is ember.complex64
+
+
+@pytest.mark.parametrize("device", _DEVICES)
+def test_zero_dim_results(device):
+    z = ember.view_as_complex(ember.tensor([1.0, 2.0], device=device))
+    assert z.shape == () and z.item() == 1 + 2j
+    assert ember.view_as_real(z).shape == (2,)
+    assert ember.complex(ember.tensor(1.0, device=device),
+                         ember.tensor(2.0, device=device)).shape == ()
+
+
+def test_isfinite_isinf_isnan_of_complex():
+    inf, nan = float("inf"), float("nan")
+    x = ember.view_as_complex(ember.tensor([[1.0, 2.0], [inf, 0.0], [0.0, nan], [1.0, -inf]]))
+    assert x.isfinite().tolist() == [True, False, False, False]
+    assert x.isinf().tolist() == [False, True, False, True]
+    assert x.isnan().tolist() == [False, False, True, False]

@@ -852,7 +852,8 @@ def view_as_complex(ns, a):
     import numpy as np
     host = ns.to_numpy(a)
     out = np.ascontiguousarray(host).view(np.result_type(host.dtype, np.complex64))[..., 0]
-    return ns.from_numpy(np.ascontiguousarray(out), _device_index(ns, a))
+    # (a copy, not np.ascontiguousarray: that makes a 0-d result 1-d)
+    return ns.from_numpy(out.copy(order="C"), _device_index(ns, a))
 
 
 def _device_index(ns, a) -> int:

@@ -348,7 +348,7 @@ isinf = _unary("isinf", promotion="always_bool", tags=("composite",),
                doc="Whether each element is +inf or -inf.")
 isfinite = _unary("isfinite", promotion="always_bool", tags=("composite",),
                   decomposition=lambda self: lt(abs(self), math.inf) if
-                  self.dtype.is_floating_point else eq(self, self),
+                  self.dtype._kind in "fc" else eq(self, self),
                   doc="Whether each element is neither infinite nor NaN.")
 
 # --- functions -------------------------------------------------------------------------------

@@ -837,7 +837,13 @@ def view_as_complex(a):
     return a.view(np.result_type(a.dtype, np.complex64))[..., 0]
 
 
-KERNELS["conj_physical"] = ufunc(np.conjugate)
+_conjugate = ufunc(np.conjugate)
+
+
+@kernel("conj_physical")
+def conj_physical(a):
+    # (np.conjugate of bool gives int8)
+    return _conjugate(a) if a.dtype.kind == "c" else a.copy()
 
 
 # -- discrete Fourier transforms (numpy.fft: pocketfft, single and double precision) ---------
