@@ -546,6 +546,16 @@ def _as_index_tensor(x, dev):
     return t
 
 
+class _NewAxisMask:
+    """A 0-d bool index (``x[True]``, ``x[mask_0d]``): a new axis of size one, kept
+    where the value is true and emptied where false (PyTorch and NumPy)."""
+
+    __slots__ = ("mask",)
+
+    def __init__(self, mask) -> None:
+        self.mask = mask
+
+
 def _parse(self, index):
     """Split an index into the ``basic_index`` tuple and the advanced entries
     ``(view dim, tensor)`` (``None`` when purely basic)."""
@@ -555,6 +565,10 @@ def _parse(self, index):
     dev = self._device
     for it in items:
         c = it.__class__
+        if c is bool or (_is_tensor(it) and it.ndim == 0 and it.dtype is _dt.bool):
+            basic.append(None)
+            basic.append(_NewAxisMask(_as_index_tensor(it, dev).reshape(1)))
+            continue
         if c is int or it is None or it is Ellipsis:
             basic.append(it)
         elif c is slice:
@@ -562,28 +576,23 @@ def _parse(self, index):
                 it = slice(*(None if v is None else operator.index(v)
                              for v in (it.start, it.stop, it.step)))
             basic.append(it)
-        elif c is bool:
-            raise IndexError("indexing with a Python bool is not supported; use a bool "
-                             "tensor mask")
         elif isinstance(it, numbers.Integral) and not _is_tensor(it):
             basic.append(operator.index(it))
         elif c is list or c is tuple or _is_tensor(it) or hasattr(it, "__array__"):
-            if _is_tensor(it) and it.ndim == 0 and it.dtype is _dt.bool:
-                raise IndexError("indexing with a 0-d bool tensor is not supported")
             t = _as_index_tensor(it, dev)
             basic.append(t)
         else:
             raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and "
                              f"long or bool tensors are valid indices (got "
                              f"{type(it).__name__})")
-    if not any(_is_tensor(x) for x in basic):
+    if not any(_is_tensor(x) or x.__class__ is _NewAxisMask for x in basic):
         return tuple(basic), None
     # Advanced: each tensor keeps its dims in the view as full slices.
     consumed = 0
     for x in basic:
         if _is_tensor(x):
             consumed += x.ndim if x.dtype is _dt.bool else 1
-        elif x is not None and x is not Ellipsis:
+        elif x is not None and x is not Ellipsis and x.__class__ is not _NewAxisMask:
             consumed += 1
     ndim = self.ndim
     if consumed > ndim:
@@ -591,7 +600,9 @@ def _parse(self, index):
     view_idx = []
     vpos = 0
     for x in basic:
-        if _is_tensor(x):
+        if x.__class__ is _NewAxisMask:  # masks the new axis the None before it made
+            adv.append((vpos - 1, x.mask))
+        elif _is_tensor(x):
             k = x.ndim if x.dtype is _dt.bool else 1
             view_idx.extend([slice(None)] * k)
             adv.append((vpos, x))
