@@ -314,3 +314,10 @@ def test_isfinite_isinf_isnan_of_complex():
     assert x.isfinite().tolist() == [True, False, False, False]
     assert x.isinf().tolist() == [False, True, False, True]
     assert x.isnan().tolist() == [False, False, True, False]
+
+
+@pytest.mark.parametrize("op", [lambda a: a.amax(), lambda a: a.max(), lambda a: a.argmin(),
+                                lambda a: a.sort(), lambda a: ember.max(a, 0)])
+def test_orderings_refuse_complex(op):
+    with pytest.raises(ember.OpError, match="complex"):
+        op(ember.tensor([1j, 2]))

@@ -474,6 +474,8 @@ triu = defop("triu(Tensor self, int diagonal=0) -> Tensor", tags=("composite",),
 # --- sorting ------------------------------------------------------------------------------------
 
 def _sort_meta(self, dim=-1, descending=False, stable=False):
+    from ._rules import refuse_complex
+    refuse_complex("sort", self.dtype)  # (no order)
     wrap_dim(dim, self.ndim, "sort")
     s = tuple(self.shape)
     return Spec(s, self.dtype), Spec(s, _dt.int64)

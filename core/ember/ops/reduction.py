@@ -13,7 +13,7 @@ import math
 
 from .. import dtypes as _dt
 from ..schema import Spec, defop
-from ._rules import fail, reduce_dims, reduction_meta, wrap_dim
+from ._rules import fail, reduce_dims, reduction_meta, refuse_complex, wrap_dim
 from .pointwise import maximum, minimum, sqrt
 
 __all__ = ["sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "max", "min",
@@ -69,6 +69,7 @@ def _nonempty(op, what="dim"):
     base = reduction_meta(op)
 
     def meta(self, dim=None, keepdim=False, *rest):
+        refuse_complex(op, self.dtype)  # (no order)
         shape = tuple(self.shape)
         if dim is None or dim == ():
             if math.prod(shape) == 0:
