@@ -498,3 +498,22 @@ def test_zero_dim_bool_indices_add_an_axis_as_torch(key):
     e2[got] = 7
     t2[want] = 7
     assert_same(e2, t2)
+
+
+@pytest.mark.parametrize("key", ["::-1", "::-2", "1::-1", ":0:-1", "-1:-4:-2", "0, ::-1",
+                                 "..., ::-3", ":, None, ::-1, 2", "5:2:-1",
+                                 "::-1, ::-1, ::-1", "2:0:-1, 1:3"])
+def test_negative_step_slices_read_as_numpy(key):
+    # (issue 16: PyTorch refuses them, but the Array API standard, which ember's tensors
+    # also serve, requires them)
+    a = np.arange(60).reshape(3, 4, 5)
+    got = eval(f"t[{key}]", {}, {"t": ember.tensor(a)})
+    want = eval(f"a[{key}]", {}, {"a": a})
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_negative_step_slices_are_differentiable():
+    y = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (y[::-1] * ember.tensor([1.0, 10.0, 100.0])).sum().backward()
+    assert y.grad.tolist() == [100.0, 10.0, 1.0]

@@ -671,16 +671,56 @@ def getitem(self, key):
                 return k.run(_BASIC_OP, dev, (self, idx))
             except OpError:
                 pass
-        elif c is int or _is_basic(idx):
+        elif c is int:
+            return basic_index(self, idx)
+        elif _is_basic(idx):
+            self, idx = _positive_steps(self, idx)
             return basic_index(self, idx)
     if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
             and self._data.shape:
         return index(self, (key,))  # t[int_tensor]: straight to the gather primitive
+    self, key = _positive_steps(self, key)
     idx, adv = _parse(self, key)
     if adv is None:
         return basic_index(self, idx)
     view = self if _is_trivial(idx) else basic_index(self, idx)
     return index(view, _advanced(view, adv))
+
+
+def _positive_steps(self, key):
+    """``(self, key)`` with the basic slices of negative step (``x[::-1]``) turned into
+    positive ones over ``self`` flipped along their dims (a copy: ember's views have no
+    negative strides).  PyTorch refuses such slices; NumPy and the Array API standard
+    take them, and one tensor type serves both namespaces.  Other keys pass through."""
+    items = key if key.__class__ is tuple else (key,)
+    if not any(x.__class__ is slice and x.step.__class__ is int and x.step < 0
+               for x in items):
+        return self, key
+    if not _is_basic(items) or sum(x is Ellipsis for x in items) > 1:
+        return self, key  # (advanced indices with it: left to the usual errors)
+    ndim = self.ndim
+    taken = sum(1 for x in items if x is not None and x is not Ellipsis)
+    out, flips, d = [], [], 0
+    for x in items:
+        if x is Ellipsis:
+            out.append(x)
+            d += ndim - taken
+            continue
+        if x is None:
+            out.append(x)
+            continue
+        if x.__class__ is slice and x.step.__class__ is int and x.step < 0 and d < ndim:
+            n = self.shape[d]
+            start, stop, step = x.indices(n)
+            count = len(range(start, stop, step))
+            first = n - 1 - start  # where the first selected element lands after flip
+            x = slice(first, first + (count - 1) * -step + 1, -step) if count else \
+                slice(0, 0)
+            flips.append(d)
+        out.append(x)
+        d += 1
+    from .view import flip
+    return (flip(self, flips) if flips else self), tuple(out)
 
 
 _BASIC_OP = basic_index.op
