@@ -880,24 +880,49 @@ def _fft(ns):
     return fft
 
 
+def _empty(ns, a, shape, dtype):
+    # An empty batch transforms to an empty result (PyTorch's MKL refuses the call).
+    return ns.xp.zeros(tuple(shape), dtype=dtype, device=getattr(a, "device", None))
+
+
+def _complex_of(ns, a):
+    xp = ns.xp
+    return xp.complex64 if a.dtype in (xp.float32, xp.complex64) else xp.complex128
+
+
+def _real_of(ns, a):
+    xp = ns.xp
+    return xp.float32 if a.dtype in (xp.float32, xp.complex64) else xp.float64
+
+
 @impl("_fft_c2c")
 def fft_c2c(ns, a, dim, norm, forward):
     f = _fft(ns)
+    if math.prod(a.shape) == 0:
+        return _empty(ns, a, a.shape, a.dtype)
     return (f.fftn if forward else f.ifftn)(a, axes=tuple(dim), norm=norm)
 
 
 @impl("_fft_r2c")
 def fft_r2c(ns, a, dim, norm, onesided):
     f = _fft(ns)
+    xp = ns.xp
+    if math.prod(a.shape) == 0:
+        shape = list(a.shape)
+        if onesided:
+            shape[dim[-1]] = shape[dim[-1]] // 2 + 1
+        return _empty(ns, a, shape, _complex_of(ns, a))
     if onesided:
         return f.rfftn(a, axes=tuple(dim), norm=norm)
-    xp = ns.xp
-    c = xp.complex64 if a.dtype == xp.float32 else xp.complex128
-    return f.fftn(xp.astype(a, c), axes=tuple(dim), norm=norm)
+    return f.fftn(xp.astype(a, _complex_of(ns, a)), axes=tuple(dim), norm=norm)
 
 
 @impl("_fft_c2r")
 def fft_c2r(ns, a, dim, norm, last_dim_size):
     s = [a.shape[d] for d in dim]
     s[-1] = last_dim_size
+    if math.prod(a.shape) == 0:
+        shape = list(a.shape)
+        shape[dim[-1]] = last_dim_size
+        return _empty(ns, a, shape, _real_of(ns, a))
     return _fft(ns).irfftn(a, s=tuple(s), axes=tuple(dim), norm=norm)
