@@ -19,7 +19,8 @@ xs.set_array_api_strict_flags(api_version="2024.12")
 xe = ember.array_api
 
 # The standard's dtypes that ember has.
-NAMES = ["bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64"]
+NAMES = ["bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64",
+         "complex64", "complex128"]
 
 
 def E(a, dtype=None):
@@ -81,7 +82,7 @@ def test_array_api_compat_finds_ember():
 
 
 def test_names_pytorch_has_are_the_same_functions():
-    assert xe.sqrt is ember.sqrt and xe.add is ember.add and xe.sum is ember.sum
+    assert xe.sqrt is ember.sqrt and xe.add is ember.add and xe.prod is not ember.prod
     assert xe.multiply is ember.mul and xe.less_equal is ember.le
     assert xe.bitwise_invert is ember.bitwise_not
     # names PyTorch lacks are in ember's own namespace too
@@ -94,16 +95,17 @@ def test_names_pytorch_has_are_the_same_functions():
 
 
 def test_every_standard_name_that_ember_can_have_exists():
-    missing_dtypes = {"uint16", "uint32", "uint64", "complex64", "complex128"}
+    missing_dtypes = {"uint16", "uint32", "uint64"}
     strict_only = {"ArrayAPIStrictFlags", "Device", "get_array_api_strict_flags",
                    "set_array_api_strict_flags", "reset_array_api_strict_flags",
-                   "__version__", "fft"}
+                   "__version__"}
     # names later revisions added that ember does not have yet
     later = {"nextafter", "isin"}
     wanted = set(xs.__all__) - missing_dtypes - strict_only - later
     assert sorted(n for n in wanted if not hasattr(xe, n)) == []
     assert set(xe.__all__) == wanted  # and nothing that is not the standard's
     assert sorted(n for n in xs.linalg.__all__ if not hasattr(xe.linalg, n)) == []
+    assert sorted(n for n in xs.fft.__all__ if not hasattr(xe.fft, n)) == []
 
 
 # --- type promotion ---------------------------------------------------------------------------
@@ -605,3 +607,78 @@ def test_shift_operators_of_the_standard():
     with pytest.raises(ember.OpError, match="__ilshift__"):
         z = E([1, 2])
         z <<= E([[1], [2]])
+
+
+# --- bugs found by checking the namespace against the standard's text (issue 16) ----------
+
+@pytest.mark.parametrize("name", ["sum", "prod", "mean", "var", "std", "max", "min", "any",
+                                  "all"])
+def test_axis_empty_tuple_reduces_over_no_axis(name):
+    x = xe.asarray([[1.0, -2.0], [3.0, 0.0]])
+    out = getattr(xe, name)(x, axis=())
+    assert tuple(out.shape) == (2, 2)
+    want = {"var": np.zeros((2, 2)), "std": np.zeros((2, 2)),
+            "any": x.numpy() != 0, "all": x.numpy() != 0}.get(name, x.numpy())
+    np.testing.assert_array_equal(out.numpy(), want)
+
+
+def test_integer_sums_and_products_over_no_axis_widen():
+    x = xe.asarray([[1, 2]], dtype=xe.int8)
+    assert xe.prod(x, axis=()).dtype is xe.int64
+    assert xe.sum(x, axis=()).dtype is xe.int64
+    # ember's own dim=() keeps PyTorch's meaning: every dim
+    assert ember.sum(ember.ones(2, 3), dim=()).shape == ()
+
+
+def test_arange_with_a_step_away_from_stop_is_empty():
+    assert xe.arange(1, 0, 1).shape == (0,) and xe.arange(1, 0, 1).dtype is xe.int64
+    assert xe.arange(1.0, 0.0, 0.5).shape == (0,)
+    assert xe.arange(-3).shape == (0,)
+    assert xe.arange(5, 0, -2).tolist() == [5, 3, 1]
+    with pytest.raises(ember.OpError, match="step sign"):
+        ember.arange(1, 0, 1)  # PyTorch's function raises
+
+
+def test_finfo_and_iinfo_take_arrays():
+    assert xe.finfo(xe.ones(2, dtype=xe.float64)).eps == np.finfo(np.float64).eps
+    assert xe.iinfo(xe.ones(2, dtype=xe.int8)).max == 127
+    assert xe.finfo(xe.ones(1, dtype=xe.complex64)).bits == 32
+
+
+def test_expand_dims_positional_axis_and_index_error():
+    x = xe.ones((2, 3))
+    assert xe.expand_dims(x, 0).shape == (1, 2, 3)
+    assert xe.expand_dims(x, axis=-1).shape == (2, 3, 1)
+    with pytest.raises(IndexError, match="expand_dims"):
+        xe.expand_dims(x, 3)
+
+
+def test_mean_has_a_signature():
+    import inspect
+    assert list(inspect.signature(xe.mean).parameters) == ["x", "axis", "keepdims"]
+
+
+def test_take_counts_negative_indices_from_the_end():
+    x = xe.asarray([[1, 2, 3], [4, 5, 6]])
+    assert xe.take(x, xe.asarray([-1, 0]), axis=1).tolist() == [[3, 1], [6, 4]]
+
+
+def test_vecdot_keeps_the_promoted_dtype_and_conjugates():
+    u8 = xe.asarray([200, 100], dtype=xe.uint8)
+    assert xe.vecdot(u8, u8).dtype is xe.uint8
+    z = xe.asarray([1j, 2])
+    assert complex(xe.vecdot(z, xe.asarray([1j, 1])).item()) == 3
+
+
+def test_copysign_promotes():
+    out = xe.copysign(xe.asarray([1.0], dtype=xe.float32), xe.asarray([-1.0], dtype=xe.float64))
+    assert out.dtype is xe.float64 and out.tolist() == [-1.0]
+
+
+def test_acosh_and_asinh_edges():
+    x = xe.asarray([-9.1e153, 1e200, 1.0, 0.5], dtype=xe.float64)
+    got = xe.acosh(x).numpy()
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(got, np.arccosh(x.numpy()), rtol=1e-12)
+    z = xe.asinh(xe.asarray([-0.0, 0.0]))
+    assert np.signbit(z.numpy()).tolist() == [True, False]

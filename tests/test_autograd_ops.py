@@ -405,8 +405,11 @@ def test_declared_derivatives_are_exercised():
     assert not untested, f"derivatives without a gradcheck case: {untested}"
 
 
-#: Derivatives checked by other test modules (device moves: tests/test_autograd.py).
-_TESTED_ELSEWHERE = {"_to_device"}
+#: Derivatives checked by other test modules (device moves: tests/test_autograd.py;
+#: the complex-number ops and the DFT primitives, whose gradients are complex, against
+#: PyTorch's in tests/test_complex.py and tests/test_fft.py).
+_TESTED_ELSEWHERE = {"_to_device", "view_as_real", "view_as_complex", "conj_physical",
+                     "_fft_c2c", "_fft_r2c", "_fft_c2r"}
 
 
 def _op(name):

@@ -172,8 +172,9 @@ def test_from_dlpack_of_a_tensor_is_that_tensor():
 
 
 def test_unsupported_dtype_is_a_clear_error():
-    with pytest.raises(TypeError, match="complex"):
-        ember.from_dlpack(np.ones(2, np.complex64))
+    with pytest.raises(TypeError, match="uint16"):
+        ember.from_dlpack(np.ones(2, np.uint16))
+    assert ember.from_dlpack(np.ones(2, np.complex64)).dtype is ember.complex64
     # numpy (the CPU backend's runtime) has no DLPack bfloat16
     with pytest.raises(BufferError, match="bfloat16"):
         ember.from_dlpack(torch.ones(2, dtype=torch.bfloat16))

@@ -123,7 +123,6 @@ def test_iteration_and_len():
     (lambda e: e[ember.ones(2, 2, dtype=ember.bool)], IndexError,
      r"the shape of the mask \[2, 2\] at index 0 does not match the shape of the indexed "
      r"tensor \[3, 4\]"),
-    (lambda e: e[True], IndexError, r"indexing with a Python bool is not supported"),
     (lambda e: e["a"], IndexError, r"only integers, slices"),
     (lambda e: e[..., ...], IndexError, r"an index can only have a single ellipsis"),
     (lambda e: e[3], IndexError, r"index 3 is out of bounds for dimension 0 with size 3"),
@@ -483,3 +482,38 @@ def test_issue21_indexing_cases_match_torch(call):
 def test_varargs_and_keyword_together_is_a_clear_error():
     with pytest.raises(TypeError, match=r"reshape\(\): got values for 'shape' both"):
         ember.ones(6).reshape(3, shape=(2, 3))
+
+
+@pytest.mark.parametrize("key", ["True", "False", "(0, True)", "(T(True),)", "(T(False), 1)",
+                                 "(Ellipsis, True)", "(slice(None), True, slice(0, 2))"])
+def test_zero_dim_bool_indices_add_an_axis_as_torch(key):
+    # (issue 16: a 0-d bool index raised; PyTorch, NumPy and the Array API take it as a
+    # new axis of size one, kept or emptied)
+    import torch
+    e, t = ember.tensor(X), torch.tensor(X)
+    got = eval(key, {"T": ember.tensor}, {})
+    want = eval(key, {"T": torch.tensor}, {})
+    assert_same(e[got], t[want])
+    e2, t2 = e.clone(), t.clone()
+    e2[got] = 7
+    t2[want] = 7
+    assert_same(e2, t2)
+
+
+@pytest.mark.parametrize("key", ["::-1", "::-2", "1::-1", ":0:-1", "-1:-4:-2", "0, ::-1",
+                                 "..., ::-3", ":, None, ::-1, 2", "5:2:-1",
+                                 "::-1, ::-1, ::-1", "2:0:-1, 1:3"])
+def test_negative_step_slices_read_as_numpy(key):
+    # (issue 16: PyTorch refuses them, but the Array API standard, which ember's tensors
+    # also serve, requires them)
+    a = np.arange(60).reshape(3, 4, 5)
+    got = eval(f"t[{key}]", {}, {"t": ember.tensor(a)})
+    want = eval(f"a[{key}]", {}, {"a": a})
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_negative_step_slices_are_differentiable():
+    y = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (y[::-1] * ember.tensor([1.0, 10.0, 100.0])).sum().backward()
+    assert y.grad.tolist() == [100.0, 10.0, 1.0]

@@ -75,6 +75,13 @@ def _array(draw, st, a: np.ndarray, shape: tuple, fuzz_values: bool,
         flat = a.reshape(-1)
         return np.resize(flat, size).reshape(shape).astype(a.dtype) if flat.size else \
             np.zeros(shape, a.dtype)
+    if dt.is_complex:  # each part drawn as a float of the parts' dtype
+        part = ember.dtypes.to_real(dt)
+        parts = draw(st.lists(_float_values(st, part, finite), min_size=2 * size,
+                              max_size=2 * size))
+        with quiet():
+            return np.array(parts, dtype=np.float64).astype(part.np).reshape(
+                (*shape, 2)).view(a.dtype)[..., 0].copy()
     elems = _float_values(st, dt, finite) if dt.is_floating_point else _int_values(st, dt)
     vals = draw(st.lists(elems, min_size=size, max_size=size))
     with quiet():

@@ -24,7 +24,7 @@ import numpy as np
 
 from ember.schema import registry
 
-from .samples import ALL_DTYPES, FLOATS, INTS, Sample, T, specials, values
+from .samples import ALL_DTYPES, COMPLEX, FLOATS, INTS, Sample, T, specials, values
 
 __all__ = ["OpEntry", "entries", "entry", "missing", "POINTWISE_REFS", "REDUCTION_REFS",
            "EXPLICIT"]
@@ -276,6 +276,18 @@ REDUCTION_REFS = {
 }
 
 
+#: generated entries of ops PyTorch defines on complex numbers: they are tried in the
+#: complex dtypes too (in-place variants inherit their base's dtypes)
+COMPLEX_OPS = frozenset("""
+    add sub mul true_divide neg abs reciprocal square pow exp expm1 log log1p sqrt sin cos
+    tan tanh sigmoid eq ne isnan isinf isfinite sum prod mean
+""".split())
+
+
+def _dtypes(name: str) -> tuple:
+    return ALL_DTYPES + COMPLEX if name in COMPLEX_OPS else ALL_DTYPES
+
+
 # --- explicit entries -------------------------------------------------------------------
 
 EXPLICIT: dict[str, OpEntry] = {}
@@ -285,7 +297,7 @@ def explicit(name, samples, ref, **kw):
     EXPLICIT[name] = OpEntry(name, samples, ref, **kw)
 
 
-from . import opdb_explicit, opdb_more, opdb_nn  # noqa: E402,F401  (fill EXPLICIT)
+from . import opdb_complex, opdb_explicit, opdb_more, opdb_nn  # noqa: E402,F401
 
 
 # --- generation from the registry ----------------------------------------------------------
@@ -313,17 +325,18 @@ def _generated(od) -> OpEntry | None:
                     extra = [] if d in ("float16", "bfloat16") else [
                         Sample(T(values((3, 4), d, rng)), decimals=1)]
                     return base_gen(d, rng) + extra
-            return OpEntry(name, gen, POINTWISE_REFS[name], tol=TOL_SCALE.get(name, 1.0))
+            return OpEntry(name, gen, POINTWISE_REFS[name], _dtypes(name),
+                           tol=TOL_SCALE.get(name, 1.0))
         if n == 2:
             return OpEntry(name, _binary_samples(name, KWARG_VARIANTS.get(name, ())),
-                           POINTWISE_REFS[name], tol=TOL_SCALE.get(name, 1.0))
+                           POINTWISE_REFS[name], _dtypes(name), tol=TOL_SCALE.get(name, 1.0))
         if n == 3:
             return OpEntry(name, _ternary_samples(name), POINTWISE_REFS[name],
                            tol=TOL_SCALE.get(name, 1.0))
     if "reduction" in od.tags and REDUCTION_REFS.get(name) is not None \
             and [a.name for a in od.args[:3]] == ["self", "dim", "keepdim"]:
-        return OpEntry(name, _reduction_samples(name), REDUCTION_REFS[name], tol=8.0,
-                       grad=name in ("sum", "mean", "prod", "amax", "amin"))
+        return OpEntry(name, _reduction_samples(name), REDUCTION_REFS[name], _dtypes(name),
+                       tol=8.0, grad=name in ("sum", "mean", "prod", "amax", "amin"))
     return None
 
 

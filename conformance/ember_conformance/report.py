@@ -24,10 +24,10 @@ CELL_SYMBOLS = {"native": "N", "decomposition": "D", "cpu_fallback": "F",
                 "unsupported": "-", "failing": "X", "known": "x", "n/a": "."}
 _ORDER = ("failing", "known", "native", "decomposition", "cpu_fallback", "unsupported", "n/a")
 _DTYPE_ORDER = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16",
-                "int8", "uint8", "bool")
+                "int8", "uint8", "bool", "complex64", "complex128")
 _SHORT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",
           "int64": "i64", "int32": "i32", "int16": "i16", "int8": "i8", "uint8": "u8",
-          "bool": "bool"}
+          "bool": "bool", "complex64": "c64", "complex128": "c128"}
 
 
 class Recorder:

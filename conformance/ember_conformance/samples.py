@@ -12,11 +12,14 @@ import numpy as np
 
 import ember
 
-__all__ = ["T", "Sample", "values", "specials", "FLOATS", "INTS", "ALL_DTYPES"]
+__all__ = ["T", "Sample", "values", "specials", "FLOATS", "INTS", "ALL_DTYPES", "COMPLEX"]
 
 FLOATS = ("float32", "float64", "float16", "bfloat16")
 INTS = ("int64", "int32", "int16", "int8", "uint8")
 ALL_DTYPES = FLOATS + INTS + ("bool",)
+#: the complex dtypes: tried by the entries of ops defined on complex numbers (the
+#: op database lists them per entry, not in ALL_DTYPES)
+COMPLEX = ("complex64", "complex128")
 
 
 def _dtype(name: str):
@@ -54,6 +57,8 @@ class T:
         """The values for the numpy reference: floats in float64 (and everything, with
         ``to_float``, for ops that compute integers in floating point)."""
         a = self.array
+        if upcast and a.dtype.kind == "c":
+            return a.astype(np.complex128)
         if upcast and (a.dtype.kind == "f" or a.dtype.name == "bfloat16" or to_float):
             return a.astype(np.float64)
         return a.copy()
@@ -142,6 +147,11 @@ def values(shape, dtype_name: str, rng: np.random.Generator, domain: str = "any"
     """Random values of ``shape`` and dtype in ``domain``."""
     np_dtype = _dtype(dtype_name).np
     shape = tuple(shape)
+    if dtype_name in COMPLEX:  # both parts in the domain (a positive real part for log)
+        part = "float32" if dtype_name == "complex64" else "float64"
+        im_domain = "any" if domain in ("positive", "nonneg", "exponent") else domain
+        return (values(shape, part, rng, domain)
+                + 1j * values(shape, part, rng, im_domain)).astype(np_dtype)
     if dtype_name == "bool":
         return rng.random(shape) < 0.5
     if dtype_name in INTS:

@@ -12,9 +12,9 @@ from . import dtypes as _dtypes
 from .backend import PLUGIN_API_VERSION, Backend
 from .device import (device, device_count, get_default_device, is_available,
                      set_default_device, synchronize)
-from .dtypes import (bfloat16, bool, can_cast, dtype, finfo, float16, float32, float64,
-                     get_default_dtype, iinfo, int8, int16, int32, int64, promote_types,
-                     result_type, set_default_dtype, uint8)
+from .dtypes import (bfloat16, bool, can_cast, complex64, complex128, dtype, finfo,
+                     float16, float32, float64, get_default_dtype, iinfo, int8, int16,
+                     int32, int64, promote_types, result_type, set_default_dtype, uint8)
 from .errors import (BackendUnavailableError, DeviceError, EmberError,
                      NotImplementedForDevice, OpError, OutOfMemoryError, PluginError)
 from .tensor import Size, Tensor, as_tensor, from_numpy, is_tensor, tensor
@@ -27,6 +27,7 @@ from .autograd import (enable_grad, inference_mode, is_grad_enabled,
 from .dlpack import from_dlpack
 from . import array_api
 from . import linalg  # torch.linalg's names (norm, svd, solve …)
+from . import fft  # torch.fft's names
 from . import tensor_methods as _tensor_methods
 _tensor_methods.attach()  # the methods Tensor's class body leaves to the layers above
 # The Array API standard's names that PyTorch lacks (concat, permute_dims …).
@@ -37,6 +38,7 @@ from .serialization import load, save
 from ._format import set_printoptions
 
 half, double, long, short = float16, float64, int64, int16
+cfloat, cdouble = complex64, complex128
 
 schema.save_code_cache()
 
@@ -61,6 +63,7 @@ __all__ = [
     "get_default_device",
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
     "float32", "float64", "half", "float", "double", "long", "short",
+    "complex64", "complex128", "cfloat", "cdouble",
     "get_default_dtype", "set_default_dtype", "promote_types", "result_type", "can_cast",
     "finfo", "iinfo",
     # errors
@@ -69,7 +72,8 @@ __all__ = [
     # random
     "Generator", "manual_seed", "seed", "initial_seed",
     # submodules
-    "memory", "plugins", "schema", "autograd", "linalg", "nn", "optim", "utils", "distributed",
+    "memory", "plugins", "schema", "autograd", "linalg", "fft", "nn", "optim", "utils",
+    "distributed",
     # serialization, printing
     "save", "load", "set_printoptions",
     # grad modes

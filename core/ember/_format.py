@@ -81,6 +81,19 @@ def _float_formatter(arr: np.ndarray):
     return lambda v: text(float(v)).rjust(width)
 
 
+def _complex_formatter(arr: np.ndarray):
+    """PyTorch's complex layout: the real and the imaginary parts each formatted as a
+    floating tensor of their own, joined as ``1.5000+2.0000j``."""
+    real = np.ascontiguousarray(arr.real, dtype=np.float64)
+    imag = np.ascontiguousarray(arr.imag, dtype=np.float64)
+    fr, fi = _float_formatter(real), _float_formatter(imag)
+
+    def text(v) -> str:
+        im = (fi(v.imag) + "j").lstrip()
+        return fr(v.real) + (im if im[0] in "+-" else "+" + im)
+    return text
+
+
 def format_body(arr: np.ndarray, prefix: str = "tensor(") -> str:
     """The bracketed values of a host array, laid out as PyTorch prints them."""
     opts = {"separator": ", ", "prefix": prefix, "threshold": _OPTS["threshold"],
@@ -88,6 +101,9 @@ def format_body(arr: np.ndarray, prefix: str = "tensor(") -> str:
     if arr.dtype.kind == "f" or arr.dtype.kind == "V":  # (bfloat16 is kind "V")
         wide = np.asarray(arr, dtype=np.float64)
         body = np.array2string(wide, formatter={"float_kind": _float_formatter(wide)},
+                               **opts)
+    elif arr.dtype.kind == "c":
+        body = np.array2string(arr, formatter={"complex_kind": _complex_formatter(arr)},
                                **opts)
     else:
         body = np.array2string(arr, **opts)

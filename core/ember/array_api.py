@@ -32,6 +32,7 @@ from . import dtypes as _dt
 from .device import backends as _backends, device as _device, get_default_device
 from .dlpack import from_dlpack
 from . import linalg  # noqa: F401  (xp.linalg is ember.linalg)
+from . import array_api_fft as fft  # noqa: F401  (the standard's fft extension)
 from .errors import OpError
 from .schema import registry as _registry
 from .tensor import Tensor, as_tensor as _as_tensor, tensor as _tensor
@@ -41,10 +42,20 @@ _VERSIONS = ("2021.12", "2022.12", "2023.12")
 
 e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
 
-# The standard's dtypes that ember has (no uint16/32/64, no complex).
+# The standard's dtypes that ember has (no uint16/32/64).
 bool, int8, int16, int32, int64, uint8, float32, float64 = (
     _dt.bool, _dt.int8, _dt.int16, _dt.int32, _dt.int64, _dt.uint8, _dt.float32, _dt.float64)
-finfo, iinfo = _dt.finfo, _dt.iinfo
+complex64, complex128 = _dt.complex64, _dt.complex128
+
+
+def finfo(type, /) -> _dt.finfo:
+    """Machine limits of a floating (or complex: its parts') dtype, or of a tensor's."""
+    return _dt.finfo(type.dtype if isinstance(type, Tensor) else type)
+
+
+def iinfo(type, /) -> _dt.iinfo:
+    """Machine limits of an integer dtype, or of a tensor's."""
+    return _dt.iinfo(type.dtype if isinstance(type, Tensor) else type)
 
 
 def _op(name: str):
@@ -90,8 +101,8 @@ _KINDS = {
     "unsigned integer": lambda d: d._kind == "i" and not d.is_signed,
     "integral": lambda d: d._kind == "i",
     "real floating": lambda d: d._kind == "f",
-    "complex floating": lambda d: False,
-    "numeric": lambda d: d._kind in "if",
+    "complex floating": lambda d: d._kind == "c",
+    "numeric": lambda d: d._kind in "ifc",
 }
 
 
@@ -120,9 +131,8 @@ def result_type(*arrays_and_dtypes) -> _dt.dtype:
     for x in arrays_and_dtypes:
         if isinstance(x, Tensor):
             key.append((x.dtype, x.ndim == 0))
-        elif x.__class__ in (builtins.bool, int, float):
-            key.append((0 if x.__class__ is builtins.bool else 1 if x.__class__ is int else 2,
-                        None))
+        elif x.__class__ in (builtins.bool, int, float, complex):
+            key.append(({builtins.bool: 0, int: 1, float: 2, complex: 3}[x.__class__], None))
         else:
             key.append((_dt.as_dtype(x, op="result_type", arg="arrays_and_dtypes"), False))
     return _dt._result_type_cached(tuple(key))
@@ -186,7 +196,13 @@ def asarray(obj: Any, /, *, dtype=None, device=None, copy: builtins.bool | None 
 
 
 def arange(start, /, stop=None, step=1, *, dtype=None, device=None) -> Tensor:
-    """``[start, stop)`` by ``step`` (the standard's keyword ``stop``)."""
+    """``[start, stop)`` by ``step`` (the standard's keyword ``stop``); a ``step``
+    pointing away from ``stop`` gives an empty tensor (``ember.arange`` raises, as
+    PyTorch)."""
+    begin, end = (0, start) if stop is None else (start, stop)
+    if step != 0 and (end - begin) * step < 0:
+        # an empty range: [end, end) has the same dtype rule (the numbers' kinds)
+        return _op("arange")(end, end, step, dtype=dtype, device=device)
     return _op("arange")(start, stop, step, dtype=dtype, device=device)
 
 
@@ -312,18 +328,19 @@ def equal(x1, x2, /) -> Tensor:
 
 
 def conj(x: Tensor, /) -> Tensor:
-    """The complex conjugate; ember has real dtypes only, so ``x`` itself."""
-    return _check("conj", x)
+    """The complex conjugate (``x`` itself for real dtypes)."""
+    return _op("conj")(_check("conj", x))
 
 
 def real(x: Tensor, /) -> Tensor:
-    """The real part; ember has real dtypes only, so ``x`` itself."""
-    return _check("real", x)
+    """The real part (``x`` itself for real dtypes)."""
+    return _op("real")(_check("real", x))
 
 
 def imag(x: Tensor, /) -> Tensor:
-    """The imaginary part; ember has real dtypes only, so zeros."""
-    return zeros_like(_check("imag", x))
+    """The imaginary part (zeros for real dtypes, which PyTorch's ``imag`` refuses)."""
+    x = _check("imag", x)
+    return _op("imag")(x) if x.dtype.is_complex else zeros_like(x)
 
 
 # The standard's elementwise functions that have no ember op of their own are composed
@@ -374,13 +391,18 @@ def asinh(x: Tensor, /) -> Tensor:
     small = _op("log1p")(a + a * a / (1.0 + _op("sqrt")(1.0 + a * a)))
     big = _op("log")(a) + _op("log1p")(_op("sqrt")(1.0 + 1.0 / (a * a)))
     r = _op("where")(_op("gt")(a, 1.0), big, small)
-    return _op("where")(_op("lt")(x, 0), -r, r)
+    return _op("where")(signbit(x), -r, r)  # (odd: -0.0 gives -0.0)
 
 
 def acosh(x: Tensor, /) -> Tensor:
     """Inverse hyperbolic cosine (NaN below 1)."""
     x = _f(x)
-    return _op("log")(x + _op("sqrt")((x - 1.0) * (x + 1.0)))
+    # log(x) + log(2) above 2**28, where (x - 1) * (x + 1) would overflow and the rest
+    # is below rounding; NaN below 1 (the product is positive again for x < -1)
+    big = _op("log")(x) + math.log(2.0)
+    out = _op("log")(x + _op("sqrt")((x - 1.0) * (x + 1.0)))
+    out = _op("where")(_op("gt")(x, 2.0 ** 28), big, out)
+    return _op("where")(_op("lt")(x, 1.0), math.nan, out)
 
 
 def atanh(x: Tensor, /) -> Tensor:
@@ -398,9 +420,13 @@ def signbit(x: Tensor, /) -> Tensor:
     return _op("logical_or")(_op("lt")(x, 0), neg_zero)
 
 
+
 def copysign(x1: Tensor, x2, /) -> Tensor:
-    """``|x1|`` with the sign of ``x2``."""
-    a = _op("abs")(_f(x1))
+    """``|x1|`` with the sign of ``x2``, in the promoted dtype of both."""
+    d = result_type(x1, x2)
+    if not d.is_floating_point:
+        d = _dt.get_default_dtype()
+    a = _op("abs")(_op("astype")(x1, d) if x1.dtype is not d else x1)
     neg = signbit(x2 if isinstance(x2, Tensor) else _op("full")((), x2))
     return _op("where")(neg, -a, a)
 
@@ -453,12 +479,51 @@ def _cast_like(v, x):
 
 def max(x: Tensor, /, *, axis=None, keepdims: builtins.bool = False) -> Tensor:
     """Maximum over ``axis`` (values only; ``ember.max(x, dim)`` also gives indices)."""
-    return _op("amax")(_check("max", x), _axes("max", axis, x.ndim), keepdims)
+    out = _reduce_none(x, axis, "amax")
+    return out if out is not None else _op("amax")(_check("max", x),
+                                                   _axes("max", axis, x.ndim), keepdims)
 
 
 def min(x: Tensor, /, *, axis=None, keepdims: builtins.bool = False) -> Tensor:
     """Minimum over ``axis`` (values only; ``ember.min(x, dim)`` also gives indices)."""
-    return _op("amin")(_check("min", x), _axes("min", axis, x.ndim), keepdims)
+    out = _reduce_none(x, axis, "amin")
+    return out if out is not None else _op("amin")(_check("min", x),
+                                                   _axes("min", axis, x.ndim), keepdims)
+
+
+def _reduce_none(x, axis, op, **kw):
+    """``op`` over no axis (``axis=()``): the elementwise result, ``op`` applied over a
+    new axis of size one so dtypes come out as for any reduction (``sum`` of int8 is
+    int64); ``None`` for any other ``axis``.  ember's own ``dim=()`` means all dims,
+    as PyTorch's."""
+    if not (isinstance(axis, (tuple, list)) and len(axis) == 0):
+        return None
+    _check(op, x)
+    return _op(op)(_op("reshape")(x, (1, *x.shape)), 0, False, **kw)
+
+
+def sum(x: Tensor, /, *, axis=None, dtype=None, keepdims: builtins.bool = False) -> Tensor:
+    """Sum over ``axis`` (``()``: over none, unlike ``ember.sum``'s ``dim=()``)."""
+    out = _reduce_none(x, axis, "sum", dtype=dtype)
+    return out if out is not None else _op("sum")(x, axis, keepdims, dtype=dtype)
+
+
+def mean(x: Tensor, /, *, axis=None, keepdims: builtins.bool = False) -> Tensor:
+    """Mean over ``axis`` (``()``: over none)."""
+    out = _reduce_none(x, axis, "mean")
+    return out if out is not None else _op("mean")(x, axis, keepdims)
+
+
+def any(x: Tensor, /, *, axis=None, keepdims: builtins.bool = False) -> Tensor:
+    """Whether any element over ``axis`` is true (``()``: over none)."""
+    out = _reduce_none(x, axis, "any")
+    return out if out is not None else _op("any")(x, axis, keepdims)
+
+
+def all(x: Tensor, /, *, axis=None, keepdims: builtins.bool = False) -> Tensor:
+    """Whether every element over ``axis`` is true (``()``: over none)."""
+    out = _reduce_none(x, axis, "all")
+    return out if out is not None else _op("all")(x, axis, keepdims)
 
 
 def _moments(fn, x, axis, correction, keepdims):
@@ -466,6 +531,10 @@ def _moments(fn, x, axis, correction, keepdims):
     if not x.dtype.is_floating_point:
         _fail(fn, f"argument 'x' must have a floating point dtype, got {x.dtype}")
     axes = _axes(fn, axis, x.ndim)
+    if not axes and x.ndim:  # axis=(): each element is its own sample (N = 1)
+        axes = (0,)
+        x = _op("reshape")(x, (1, *x.shape))
+        keepdims = False
     n = math.prod(x.shape[a] for a in axes)
     mu = _op("mean")(x, axes, True)
     d = x - mu
@@ -496,8 +565,8 @@ def prod(x: Tensor, /, *, axis=None, dtype=None, keepdims: builtins.bool = False
     for a in sorted(axes, reverse=True):
         out = fn(out, a, True, dtype=dtype)
         dtype = None
-    if not axes:
-        out = fn(out.reshape(1, *out.shape), 0, False, dtype=dtype) if dtype else out.clone()
+    if not axes:  # (over a new axis of size one: int8 gives int64, as any product)
+        out = fn(out.reshape(1, *out.shape), 0, False, dtype=dtype)
     return out if keepdims else out.reshape(tuple(s for i, s in enumerate(x.shape)
                                                   if i not in axes))
 
@@ -653,13 +722,15 @@ def matrix_transpose(x: Tensor, /) -> Tensor:
     return _op("transpose")(x, -2, -1)
 
 
-def expand_dims(x: Tensor, /, *, axis: int = 0) -> Tensor:
-    """``x`` with a new axis of size one at ``axis`` (``Tensor.unsqueeze``)."""
+def expand_dims(x: Tensor, /, axis: int = 0) -> Tensor:
+    """``x`` with a new axis of size one at ``axis`` (``Tensor.unsqueeze``); ``axis``
+    may be passed by position or keyword.  An ``axis`` out of range raises
+    ``IndexError``, as the standard asks."""
     _check("expand_dims", x)
     n = x.ndim + 1
     if not -n <= axis < n:
-        _fail("expand_dims", f"argument 'axis' is out of range for a {x.ndim}-D tensor: "
-                             f"{axis}")
+        raise IndexError(f"expand_dims(): argument 'axis' is out of range for a "
+                         f"{x.ndim}-D tensor: {axis} (expected in [{-n}, {n - 1}])")
     shape = list(x.shape)
     shape.insert(axis % n, 1)
     return _op("reshape")(x, tuple(shape))
@@ -821,6 +892,9 @@ def take(x: Tensor, indices: Tensor, /, *, axis: int | None = None) -> Tensor:
         axis = 0
     if indices.ndim != 1:
         _fail("take", f"argument 'indices' must be 1-D, got {indices.ndim}-D")
+    # negative indices count from the end (index_select, as PyTorch's, refuses them)
+    size = x.shape[axis] if x.ndim else 1
+    indices = _op("where")(_op("lt")(indices, 0), indices + size, indices)
     return _op("index_select")(x, axis, indices)
 
 
@@ -863,7 +937,10 @@ def vecdot(x1: Tensor, x2: Tensor, /, *, axis: int = -1) -> Tensor:
     if x1.shape[axis] != x2.shape[axis]:
         _fail("vecdot", f"'x1' and 'x2' must have the same size along axis {axis}, got "
                         f"{x1.shape[axis]} and {x2.shape[axis]}")
-    return _op("sum")(x1 * x2, axis)
+    # the standard: the promoted dtype (ember.sum would widen integers to int64); and
+    # conj(x1) for complex vectors
+    prod = _op("conj")(x1) * x2
+    return _op("sum")(prod, axis, dtype=prod.dtype)
 
 
 def tensordot(x1: Tensor, x2: Tensor, /, *, axes=2) -> Tensor:
@@ -906,7 +983,7 @@ UniqueCountsResult = _result("UniqueCountsResult", "values counts")
 UniqueInverseResult = _result("UniqueInverseResult", "values inverse_indices")
 
 _STANDARD_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float32",
-                    "float64")
+                    "float64", "complex64", "complex128")
 
 
 class _Info:
@@ -931,7 +1008,8 @@ class _Info:
         return out
 
     def default_dtypes(self, *, device=None) -> dict:
-        return {"real floating": _dt.get_default_dtype(), "complex floating": None,
+        return {"real floating": _dt.get_default_dtype(),
+                "complex floating": _dt.get_default_complex_dtype(),
                 "integral": _dt.int64, "indexing": _dt.int64}
 
     def dtypes(self, *, device=None, kind=None) -> dict:
@@ -960,8 +1038,7 @@ _SAME = {n: n for n in (
     "bitwise_or bitwise_right_shift bitwise_xor ceil copysign cos cosh exp expm1 floor "
     "floor_divide hypot isfinite isinf isnan log log10 log1p log2 logaddexp logical_and "
     "logical_not logical_or logical_xor maximum minimum nextafter pow reciprocal "
-    "remainder round signbit sin sinh sqrt square tan tanh trunc where mean sum "
-    "all any").split()}
+    "remainder round signbit sin sinh sqrt square tan tanh trunc where").split()}
 _SAME.update(divide="div", multiply="mul", subtract="sub", negative="neg",
              greater="gt", greater_equal="ge", less="lt", less_equal="le",
              not_equal="ne", bitwise_invert="bitwise_not", positive="positive")
@@ -974,9 +1051,10 @@ del _std, _ours
 #: Names whose ``ember.<name>`` keeps PyTorch's meaning while this namespace has the
 #: standard's (docs/interop.md says how each differs).
 PYTORCH_DIFFERENCES = (
-    "arange", "argsort", "can_cast", "clip", "diff", "equal", "eye", "flip", "linspace",
-    "matmul", "max", "meshgrid", "min", "nonzero", "repeat", "result_type", "roll", "sign",
-    "sort", "squeeze", "std", "take", "tensordot", "tril", "triu", "var",
+    "all", "any", "arange", "argsort", "can_cast", "clip", "diff", "equal", "eye", "finfo",
+    "flip", "iinfo", "linspace", "matmul", "max", "mean", "meshgrid", "min", "nonzero",
+    "repeat", "result_type", "roll", "sign", "sort", "squeeze", "std", "sum", "take",
+    "tensordot", "tril", "triu", "var",
 )
 _TOP_LEVEL = (
     "asarray", "isdtype", "permute_dims", "matrix_transpose", "expand_dims", "moveaxis",

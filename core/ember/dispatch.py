@@ -129,7 +129,7 @@ def dispatch(od, args: tuple):
     return kernel(od, dev, args)
 
 
-_NUMBERS = frozenset({int, float, bool})
+_NUMBERS = frozenset({int, float, bool, complex})
 _Tensor = None  # the Tensor class (see bind_tensor_class)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = [
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64",
-    "float16", "bfloat16", "float32", "float64",
+    "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
     "get_default_dtype", "set_default_dtype", "promote_types", "result_type",
     "can_cast", "finfo", "iinfo",
 ]
@@ -30,12 +30,17 @@ class dtype:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.itemsize = self.np.itemsize
-        self._kind = kind  # "b" bool, "i" integer, "f" floating
+        self._kind = kind  # "b" bool, "i" integer, "f" floating, "c" complex
         self.is_floating_point = kind == "f"
-        self.is_signed = kind == "f" or (kind == "i" and self.np.kind == "i")
+        self.is_signed = kind in "fc" or (kind == "i" and self.np.kind == "i")
 
     def __repr__(self) -> str:
         return f"ember.{self.name}"
+
+    @property
+    def is_complex(self) -> _builtin_bool:
+        """Whether this is ``complex64`` or ``complex128`` (``torch.dtype.is_complex``)."""
+        return self._kind == "c"
 
     def __reduce__(self):  # dtypes are singletons; pickle by name
         return (_by_name, (self.name,))
@@ -109,11 +114,14 @@ float16 = dtype("float16", np.float16, "f")
 float32 = dtype("float32", np.float32, "f")
 float64 = dtype("float64", np.float64, "f")
 bfloat16 = _LazyDtype("bfloat16", 2, "f")
+complex64 = dtype("complex64", np.complex64, "c")
+complex128 = dtype("complex128", np.complex128, "c")
 
-_ALL = [bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64]
+_ALL = [bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
+        complex64, complex128]
 _NAMES = {d.name: d for d in _ALL}
 _NAMES.update(half=float16, float=float32, double=float64, long=int64, int=int32,
-              short=int16)
+              short=int16, cfloat=complex64, cdouble=complex128)
 #: numpy dtype -> ember dtype; the hot path uses this to type native arrays.  A lazy
 #: dtype enters it when its numpy representation is loaded.
 FROM_NP: dict[np.dtype, dtype] = {}
@@ -169,6 +177,8 @@ def as_dtype(value, *, op: str = "dtype", arg: str = "dtype") -> dtype:
         return int64
     if value is float:  # PyTorch: dtype=float is float64, whatever the default dtype
         return float64
+    if value is complex:  # (likewise complex128)
+        return complex128
     if isinstance(value, str) and value in _NAMES:
         return _NAMES[value]
     try:
@@ -200,7 +210,24 @@ def set_default_dtype(d: dtype) -> None:
     clear_cache()  # kernels cache promotion outcomes that depend on the default
 
 
-_CATEGORY = {"b": 0, "i": 1, "f": 2}
+_CATEGORY = {"b": 0, "i": 1, "f": 2, "c": 3}
+
+
+def to_complex(d: dtype) -> dtype:
+    """The complex dtype whose parts have floating dtype ``d`` (float64 -> complex128;
+    float32, float16 and bfloat16 -> complex64: ember has no complex32)."""
+    return complex128 if d is float64 or d is complex128 else complex64
+
+
+def to_real(d: dtype) -> dtype:
+    """The dtype of a complex dtype's parts (complex64 -> float32); others unchanged."""
+    return float32 if d is complex64 else float64 if d is complex128 else d
+
+
+def get_default_complex_dtype() -> dtype:
+    """The dtype of complex tensors made from Python complex numbers: ``complex64``, or
+    ``complex128`` when the default dtype is ``float64`` (as PyTorch)."""
+    return to_complex(_default[0])
 
 
 @functools.cache
@@ -208,6 +235,14 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     """The smallest dtype both ``a`` and ``b`` cast to safely (``torch.promote_types``)."""
     if a is b:
         return a
+    if a._kind == "c" or b._kind == "c":
+        # PyTorch: the parts' width is the promotion of the floating operands' widths
+        # (complex64 + float64 -> complex128); integers and bools take the complex one.
+        if a._kind != "c":
+            a, b = b, a
+        if b._kind == "i" or b._kind == "b":
+            return a
+        return to_complex(promote_types(to_real(a), to_real(b)))
     if {a, b} == {bfloat16, float16}:
         return float32
     if a is bfloat16 or b is bfloat16:
@@ -230,6 +265,8 @@ def _scalar_kind(x) -> int:
         return 1
     if isinstance(x, float):
         return 2
+    if isinstance(x, complex):
+        return 3
     raise TypeError(type(x).__name__)
 
 
@@ -252,7 +289,7 @@ def _result_type_cached(key) -> dtype:
     for d, zero_dim in key:
         if zero_dim is None:
             slot = 2
-            d = (bool, int64, get_default_dtype())[d]
+            d = (bool, int64, get_default_dtype(), get_default_complex_dtype())[d]
             # Python numbers alone: the highest category's default (1 and 2.0 give
             # float32, not promote_types(int64, float32) = float64).
             if dims[2] is not None and _CATEGORY[dims[2]._kind] >= _CATEGORY[d._kind]:
@@ -271,8 +308,10 @@ def _result_type_cached(key) -> dtype:
             result = d
         elif _CATEGORY[d._kind] > _CATEGORY[result._kind]:
             # A lower-priority operand of a higher category: the category rises, and the
-            # width is that operand's (for Python scalars, the default dtype).
-            result = d
+            # width is that operand's (for Python scalars, the default dtype) -- but a
+            # floating operand keeps its width when complex joins (float64 tensor + 1j
+            # is complex128; PyTorch's combine_categories).
+            result = to_complex(result) if d._kind == "c" and result._kind == "f" else d
     return result
 
 
@@ -287,6 +326,7 @@ class finfo:
 
     def __init__(self, d: dtype | None = None) -> None:
         d = as_dtype(d) if d is not None else get_default_dtype()
+        d = to_real(d)  # (a complex dtype's limits are its parts', as torch.finfo)
         if not d.is_floating_point:
             raise TypeError(f"finfo(): {d} is not a floating dtype")
         if d is bfloat16:
@@ -377,32 +417,35 @@ def as_c_int(value: int, d: dtype) -> int:
 
 # --- promotion of pointwise ops ------------------------------------------------------------
 
-_OPERAND_NUMBERS = (_builtin_bool, int, float)
+_OPERAND_NUMBERS = (_builtin_bool, int, float, complex)
+_NUMBER_KIND = {_builtin_bool: 0, int: 1, float: 2, complex: 3}
 
 
 @functools.lru_cache(maxsize=4096)
 def _pointwise_dtypes(promotion: str, key) -> tuple:
     compute = _result_type_cached(key)
-    if promotion == "int_to_float" and not compute.is_floating_point:
+    if promotion == "int_to_float" and compute._kind in "bi":
         compute = get_default_dtype()
     if promotion == "always_bool":
         return compute, bool
     if promotion == "bool_to_long" and compute is bool:
         return int64, int64
+    if promotion == "complex_to_float":  # abs: complex operands give their parts' dtype
+        return compute, to_real(compute)
     return compute, compute
 
 
 def pointwise_dtypes(promotion: str, operands) -> tuple:
     """``(computation dtype, result dtype)`` of a pointwise op's operands (tensors and
     Python numbers, ``None`` skipped), by PyTorch's promotion and the op's promotion
-    kind (``default``, ``int_to_float``, ``always_bool``, ``bool_to_long``)."""
+    kind (``default``, ``int_to_float``, ``always_bool``, ``bool_to_long``,
+    ``complex_to_float``)."""
     key = []
     for x in operands:
         if x is None:
             continue
         if x.__class__ in _OPERAND_NUMBERS:
-            key.append((0 if x.__class__ is _builtin_bool else 1 if x.__class__ is int else 2,
-                        None))
+            key.append((_NUMBER_KIND[x.__class__], None))
         else:
             key.append((_FROM_NP_get(x._data.dtype), len(x._data.shape) == 0))
     return _pointwise_dtypes(promotion, tuple(key))

@@ -12,7 +12,7 @@ command and is loaded only by that command.  Either kind can also be registered
 in-process with ``ember.plugins.register(obj, name)``.
 
 Every plugin declares the plugin-API version it was written for as a module attribute
-``EMBER_PLUGIN_API = "1.1"`` (or implements ``ember_plugin_api_version``).  It loads
+``EMBER_PLUGIN_API = "1.2"`` (or implements ``ember_plugin_api_version``).  It loads
 when its major number equals ``ember.PLUGIN_API_VERSION``'s and its minor number is at
 most the core's (``ember.plugin_api.check``); otherwise it is refused, with that rule in
 the message, before any other hook of it is called.

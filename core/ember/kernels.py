@@ -50,7 +50,7 @@ CHECK_ENV = "EMBER_CHECK_KERNELS"
 #: Environment variable that lets ops missing on a device run on the CPU.
 CPU_FALLBACK_ENV = "EMBER_CPU_FALLBACK"
 
-_NUMBERS = frozenset({int, float, bool})
+_NUMBERS = frozenset({int, float, bool, complex})
 _FLAT = frozenset({int, type(None), slice, type(Ellipsis)})
 _CACHE_LIMIT = 4096
 
@@ -672,9 +672,11 @@ def _pointwise_runner(od, fn, backend, info):
     if getattr(meta, "generic", False) and od.promotion in ("default", "always_bool") \
             and rule is None and len(tpos) == 2 and tpos == (0, 1):
         rest = "".join(f", a{i}" for i in range(2, len(od.args)))
+        # (real-only ops let their shape rule refuse complex operands)
+        complex_ok = " and n0.dtype.kind != 'c'" if od.real_only else ""
         lines += ["    if a0.__class__ is _T and a1.__class__ is _T:",
                   "        n0 = a0._data", "        n1 = a1._data",
-                  "        if n0.dtype is n1.dtype and n0.shape == n1.shape:",
+                  f"        if n0.dtype is n1.dtype and n0.shape == n1.shape{complex_ok}:",
                   f"            return make(fn(n0, n1{rest}), dev)"]
     lines += [*prelude, f"    key = {_tuple(keys)}", "    hit = cache.get(key)",
               "    if hit is None:", "        hit = slow(args, key)",

@@ -18,6 +18,9 @@ History (``PRIMITIVES`` below holds the primitives each minor version added):
   ``ember_backend_create``, ``ember_kernels_register``, ``ember_info_report``.
 * 1.1 — hook ``ember_cli_subcommands``; a backend's ``device_type`` must equal its
   plugin's name.  No new primitive.
+* 1.2 — complex dtypes: primitives ``view_as_real``, ``view_as_complex`` and
+  ``conj_physical`` (which has a decomposition); the DFT's ``_fft_c2c``,
+  ``_fft_r2c`` and ``_fft_c2r``.
 
 Adding a primitive: bump the minor number here, list the op under the new version in
 ``PRIMITIVES`` and update ``SIGNATURES_DIGEST`` (``tests/test_plugin_api.py`` fails until
@@ -32,7 +35,7 @@ __all__ = ["PLUGIN_API_VERSION", "PRIMITIVES", "SIGNATURES_DIGEST", "check", "pa
            "since", "predates", "too_old", "signatures_digest"]
 
 #: The plugin API this core implements.
-PLUGIN_API_VERSION = "1.1"
+PLUGIN_API_VERSION = "1.2"
 
 #: The primitive ops each plugin-API version added (op names of the registry's ops not
 #: tagged ``composite``).  A backend targeting version V owes the primitives of every
@@ -53,11 +56,14 @@ PRIMITIVES: dict[str, frozenset[str]] = {
         true_divide_ trunc trunc_ unfold where
     """.split()),
     "1.1": frozenset(),
+    "1.2": frozenset("""
+        _fft_c2c _fft_c2r _fft_r2c conj_physical view_as_complex view_as_real
+    """.split()),
 }
 
 #: ``signatures_digest()`` of the registry this version describes: the kernel calling
 #: convention is the primitives' signatures, so changing one changes the contract.
-SIGNATURES_DIGEST = "27973ee91b8fd599"
+SIGNATURES_DIGEST = "dd99856ee020946c"
 
 
 def parse(version: object, what: str = "version") -> tuple[int, int]:

@@ -4,10 +4,12 @@ on the CPU); the same seed gives the same numbers on the same backend."""
 
 from __future__ import annotations
 
+import math
 import random as _pyrandom
 
 import numpy as np
 
+from . import dtypes as _dt
 from .device import device as _device, get_backend, get_default_device, tensor_device
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator",
@@ -122,6 +124,21 @@ def set_rng_state(state: bytes, device=None) -> None:
 _MANTISSA_DIGITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}
 
 
+def _complex_parts(draw):
+    """A draw for complex dtypes: the real and imaginary parts drawn as two floating
+    values of the parts' dtype (PyTorch: rand's parts are each uniform in [0, 1);
+    randn's each normal with variance 1/2, so that E|z|^2 = 1)."""
+    def drawn(size, gen, dtype, device, scale=1.0):
+        if dtype._kind != "c":
+            return draw(size, gen, dtype, device)
+        parts = draw(tuple(size) + (2,), gen, _dt.to_real(dtype), device)
+        if scale != 1.0:
+            parts = parts * parts.dtype.type(scale)
+        return np.ascontiguousarray(parts).view(dtype.np)[..., 0]
+    return drawn
+
+
+@_complex_parts
 def _rand(size, gen, dtype, device):
     # On the target dtype's grid (as PyTorch draws its mantissa bits): rounding a float64
     # to float16/bfloat16/float32 could give 1.0, outside [0, 1).
@@ -132,8 +149,13 @@ def _rand(size, gen, dtype, device):
     return x.astype(dtype.np)
 
 
-def _randn(size, gen, dtype, device):
+@_complex_parts
+def _randn_parts(size, gen, dtype, device):
     return gen.standard_normal(tuple(size), dtype="float64").astype(dtype.np)
+
+
+def _randn(size, gen, dtype, device):
+    return _randn_parts(size, gen, dtype, device, scale=math.sqrt(0.5))
 
 
 def _randint(low, high, size, gen, dtype, device):

@@ -48,7 +48,8 @@ TAGS = frozenset({"primitive", "composite", "pointwise", "reduction", "view", "i
                   # output sizes depend on the data: the shape rule gives an upper bound
                   # or a placeholder (the debug check compares ranks and dtypes only)
                   "dynamic_shape"})
-PROMOTIONS = (None, "default", "int_to_float", "always_bool", "bool_to_long", "none")
+PROMOTIONS = (None, "default", "int_to_float", "always_bool", "bool_to_long", "none",
+              "complex_to_float")
 
 
 class Arg(NamedTuple):
@@ -222,7 +223,7 @@ def conv_str(x, op, arg):
     raise _bad(op, arg, "str", x)
 
 
-_SCALAR_TYPES = (bool, int, float)
+_SCALAR_TYPES = (bool, int, float, complex)
 
 
 def conv_scalar(x, op, arg):
@@ -235,7 +236,7 @@ def conv_scalar(x, op, arg):
         return x.item()
     if hasattr(x, "dtype") and hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
         return x.item()  # numpy scalars
-    if isinstance(x, (int, float)):
+    if isinstance(x, (int, float, complex)):
         return x
     raise _bad(op, arg, "Number", x)
 
@@ -331,6 +332,8 @@ class OpDef:
         self.inplace_of = inplace_of
         #: whether tensor arguments may live on different devices (``copy_``)
         self.cross_device = False
+        #: whether a complex computation is refused (ops defined on real numbers only)
+        self.real_only = False
         self.is_primitive = "composite" not in self.tags
         self.is_inplace = "inplace" in self.tags
         self.is_view = "view" in self.tags

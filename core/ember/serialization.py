@@ -102,9 +102,13 @@ class _Encoder:
 def _storage_dtype(d: np.dtype) -> np.dtype:
     """The numpy dtype a tensor of dtype ``d`` is stored as.  safetensors has no bool
     entries in every version and no bfloat16 in numpy's view: their raw bytes are
-    stored as uint8 / uint16, and the JSON keeps the real dtype."""
+    stored as uint8 / uint16, and the JSON keeps the real dtype.  It has no complex
+    dtypes either: a complex tensor is stored as its real view (``view_as_real``: its
+    parts' dtype, one more dim of size 2), and the JSON's dtype marks it complex."""
     if d == np.bool_:
         return np.dtype(np.uint8)
+    if d.kind == "c":
+        return d.type(0).real.dtype
     if d.name == "bfloat16":  # (by name: comparing with bfloat16.np would load it)
         return np.dtype(np.uint16)
     return d
@@ -112,6 +116,8 @@ def _storage_dtype(d: np.dtype) -> np.dtype:
 
 def _storage_array(arr: np.ndarray) -> np.ndarray:
     stored = _storage_dtype(arr.dtype)
+    if arr.dtype.kind == "c":
+        return arr[..., None].view(stored)  # (..., 2): the parts (view_as_real)
     return arr if stored == arr.dtype else arr.view(stored)
 
 
@@ -314,6 +320,11 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, weights_only: bool 
             raise bad(f"tensor {key!r} is tagged {dt.name}, but its entry holds "
                       f"{arr.dtype} data")
         shape = node.get("shape")  # (absent in checkpoints of earlier versions)
+        if dt.is_complex:  # stored as its real view (see _storage_dtype)
+            if not arr.shape or arr.shape[-1] != 2:
+                raise bad(f"tensor {key!r} is tagged {dt.name}, but its entry of shape "
+                          f"{list(arr.shape)} does not hold (real, imaginary) pairs")
+            arr = np.ascontiguousarray(arr).view(dt.np)[..., 0]
         if shape is not None and list(arr.shape) != shape:
             raise bad(f"tensor {key!r} is tagged with shape {shape}, but its entry has "
                       f"shape {list(arr.shape)}")

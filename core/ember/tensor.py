@@ -154,6 +154,14 @@ class Tensor:
     def is_cpu(self) -> bool:
         return self._device.type == "cpu"
 
+    def is_complex(self) -> bool:
+        """Whether the dtype is complex (``complex64``, ``complex128``)."""
+        return self.dtype._kind == "c"
+
+    def is_conj(self) -> bool:
+        """``False``: ember conjugates at once (it has no lazy conjugate bit)."""
+        return False
+
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
 
@@ -173,9 +181,9 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether autograd records ops on this tensor (leaves only)."""
-        if requires_grad and not (self.dtype.is_floating_point):
-            raise RuntimeError(f"only Tensors of floating point dtype can require "
-                               f"gradients, got {self.dtype}")
+        if requires_grad and self.dtype._kind not in "fc":
+            raise RuntimeError(f"only Tensors of floating point and complex dtype can "
+                               f"require gradients, got {self.dtype}")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables; "
                                "use detach() to get a tensor that does not require grad")
@@ -338,7 +346,7 @@ class Tensor:
                 suffixes.append(f"size={tuple(arr.shape)}")
             if self.dtype is not default:
                 suffixes.append(f"dtype={self.dtype}")
-        elif self.dtype not in (default, _dt.int64, _dt.bool):
+        elif self.dtype not in (default, _dt.int64, _dt.bool, _dt.to_complex(default)):
             suffixes.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
             suffixes.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
@@ -444,7 +452,7 @@ def _wrap_dim(dim: int, ndim: int, op: str) -> int:
 # as PyTorch converts them: with the array's own cast.
 
 _PY_DTYPES = {bool: _dt.bool, int: _dt.int64}
-_NUMBER_CLASSES = frozenset({bool, int, float})
+_NUMBER_CLASSES = frozenset({bool, int, float, complex})
 
 
 def _leaves(data, out: set) -> None:
@@ -478,6 +486,8 @@ def _leaf_dtype(leaf, data, fn: str) -> _dt.dtype:
         return d
     if leaf is float:
         return _dt.get_default_dtype()
+    if leaf is complex:
+        return _dt.get_default_complex_dtype()
     if issubclass(leaf, np.generic):
         d = _FROM_NP.get(leaf)
         if d is None:
@@ -493,7 +503,10 @@ def _from_values(data, dtype: _dt.dtype | None, fn: str) -> np.ndarray:
     c = data.__class__
     if c in _NUMBER_CLASSES and (c is not int or -2 ** 63 <= data < 2 ** 63):
         # one Python number (the common case of tensor(1.5)): the same rules, shorter
-        target = dtype or _PY_DTYPES.get(c) or _dt.get_default_dtype()
+        target = dtype or _PY_DTYPES.get(c) or (
+            _dt.get_default_complex_dtype() if c is complex else _dt.get_default_dtype())
+        if c is complex and target._kind != "c":
+            raise TypeError(f"{fn}(): a complex value cannot be converted to {target.name}")
         if target._kind == "i":
             _dt.check_fits(fn, data, target)
             if c is int and not target.is_signed:

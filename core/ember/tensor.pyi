@@ -54,6 +54,10 @@ class Tensor:
     def is_meta(self) -> _bool: ...
     @property
     def is_cpu(self) -> _bool: ...
+    def is_complex(self) -> _bool:
+        """Whether the dtype is complex (``complex64``, ``complex128``)."""
+    def is_conj(self) -> _bool:
+        """``False``: ember conjugates at once (it has no lazy conjugate bit)."""
     def is_floating_point(self) -> _bool: ...
     def __len__(self) -> _int: ...
     @property
@@ -111,6 +115,18 @@ class Tensor:
     _device: Any
     _owned: Any
     _requires_grad: Any
+
+    # --- ember ---------------------------------------------------------------------------
+    @property
+    def real(self) -> Any:
+        """The real part of a complex tensor as a view (``self`` for real dtypes)."""
+    @real.setter
+    def real(self, value: Any) -> None: ...
+    @property
+    def imag(self) -> Any:
+        """The imaginary part of a complex tensor as a view."""
+    @imag.setter
+    def imag(self, value: Any) -> None: ...
 
     # --- ember.array_api -----------------------------------------------------------------
     def __array_namespace__(self, /, *, api_version: _str | None = None) -> Any:
@@ -208,6 +224,28 @@ class Tensor:
     def __contains__(self, element) -> _bool:
         """``element in t``: whether any element equals it (as PyTorch)."""
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Any: ...
+
+    # --- ember.ops.complex_numbers -------------------------------------------------------
+    def view_as_real(self) -> Tensor:
+        """A complex tensor as a real one of shape ``(*self.shape, 2)``: the real and imaginary
+        parts along the last dim (a view where the backend's arrays allow one)."""
+    def view_as_complex(self) -> Tensor:
+        """A real tensor of shape ``(..., 2)`` as a complex tensor of shape ``(...)`` (the reverse
+        of ``view_as_real``)."""
+    def conj_physical(self) -> Tensor:
+        """The complex conjugate as a new tensor (a copy for real dtypes)."""
+    def conj(self) -> Tensor:
+        """The complex conjugate (``self`` itself for real dtypes; for complex a new tensor, where
+        PyTorch returns a lazily conjugated view)."""
+    def resolve_conj(self) -> Tensor:
+        """``self``: ember never defers a conjugation."""
+    def resolve_neg(self) -> Tensor:
+        """``self``: ember never defers a negation."""
+    def angle(self) -> Tensor:
+        """The argument (phase) of each element in radians; for real tensors ``pi`` where negative,
+        else 0."""
+    def sgn(self) -> Tensor:
+        """``self / abs(self)`` for complex tensors (0 at 0); ``sign`` for real ones."""
 
     # --- ember.ops.conversion ------------------------------------------------------------
     def astype(self, dtype: _dtype) -> Tensor:
@@ -364,7 +402,7 @@ class Tensor:
     def neg(self) -> Tensor:
         """``-self``."""
     def abs(self) -> Tensor:
-        """Absolute value."""
+        """Absolute value (the magnitude of complex numbers, in their parts' dtype)."""
     def positive(self) -> Tensor:
         """``+self``: returns ``self`` itself, as PyTorch does."""
     def reciprocal(self) -> Tensor:
@@ -593,7 +631,7 @@ class Tensor:
     def __neg__(self) -> Tensor:
         """``-self``."""
     def __abs__(self) -> Tensor:
-        """Absolute value."""
+        """Absolute value (the magnitude of complex numbers, in their parts' dtype)."""
     def __invert__(self) -> Tensor:
         """``~self`` (integers, bools)."""
     def __pos__(self) -> Tensor:

@@ -227,7 +227,7 @@ class OpNode(Node):
                 t._vc = owner
                 if owner.value != version:
                     raise RuntimeError(version_error(t, version, self, nr))
-            if create_graph and t.dtype.is_floating_point:
+            if create_graph and t.dtype._kind in "fc":
                 # The saved output stands for the output itself in a higher-order graph.
                 t._requires_grad = True
                 t.grad_fn = self
@@ -298,6 +298,11 @@ def fit(g: Tensor, x, deriv=None) -> Tensor:
     if gs != shape:
         g = sum_to(g, shape, deriv)
     if g._data.dtype != np_dtype:
+        if g._data.dtype.kind == "c" and np_dtype.kind != "c":
+            # A real input of a complex computation: its gradient is the real part
+            # (PyTorch's handle_r_to_c).
+            from ..ops import real
+            g = real(g)
         g = g.astype(_FROM_NP[np_dtype])
     return g
 

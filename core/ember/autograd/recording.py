@@ -29,7 +29,7 @@ def _is_float_np(np_dtype) -> bool:
     f = _FLOAT_NP.get(np_dtype)
     if f is None:
         d = _dt.FROM_NP.get(np_dtype)
-        f = _FLOAT_NP[np_dtype] = d is not None and d.is_floating_point
+        f = _FLOAT_NP[np_dtype] = d is not None and d._kind in "fc"  # (complex too)
     return f
 
 

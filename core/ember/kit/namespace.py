@@ -13,10 +13,10 @@ from .. import dtypes as _dt
 
 __all__ = ["Namespace"]
 
-_NUMBERS = frozenset({bool, int, float})
+_NUMBERS = frozenset({bool, int, float, complex})
 
 _NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
-          "float32", "float64")
+          "float32", "float64", "complex64", "complex128")
 
 
 class Namespace:
@@ -90,7 +90,7 @@ class Namespace:
         cost of a small op in some libraries (torch: ~20 us).  Kit implementations only
         read their operands, never return or write them."""
         cls = value.__class__
-        if cls not in _NUMBERS and not isinstance(value, (bool, int, float)):
+        if cls not in _NUMBERS and not isinstance(value, (bool, int, float, complex)):
             return value
         dt = getattr(like, "dtype", None)
         dev = getattr(like, "device", None)
@@ -115,7 +115,7 @@ class Namespace:
 
     def operands(self, a, b) -> tuple:
         """Both operands of a binary op as arrays."""
-        if a.__class__ in _NUMBERS or isinstance(a, (bool, int, float)):
+        if a.__class__ in _NUMBERS or isinstance(a, (bool, int, float, complex)):
             return self.operand(a, b), b
         return a, self.operand(b, a)
 

@@ -69,7 +69,7 @@ def fast(function: str | Callable, arity: int, *, condition: bool = False, **def
 
 
 def _is_number(x) -> bool:
-    return isinstance(x, (bool, int, float))
+    return isinstance(x, (bool, int, float, complex))
 
 
 # -- conversion ---------------------------------------------------------------------------
@@ -889,3 +889,96 @@ def erf(ns, a):
     r = xp.where(x < 0, -r, r)
     r = xp.where(xp.isnan(x), x, r)
     return xp.astype(r, a.dtype)
+
+
+# -- complex numbers ----------------------------------------------------------------------
+@impl("view_as_real")
+def view_as_real(ns, a):
+    # The standard has no views across dtypes: a new array of the parts.
+    xp = ns.xp
+    return xp.stack([xp.real(a), xp.imag(a)], axis=-1)
+
+
+@impl("view_as_complex")
+def view_as_complex(ns, a):
+    # The standard cannot build a complex number from its parts but by arithmetic
+    # (re + 1j * im), which turns an infinite imaginary part into NaN + inf j; the
+    # exact pairing is made on the host (a copy each way, stated in
+    # docs/writing-a-backend.md).
+    import numpy as np
+    host = ns.to_numpy(a)
+    out = np.ascontiguousarray(host).view(np.result_type(host.dtype, np.complex64))[..., 0]
+    # (a copy, not np.ascontiguousarray: that makes a 0-d result 1-d)
+    return ns.from_numpy(out.copy(order="C"), _device_index(ns, a))
+
+
+def _device_index(ns, a) -> int:
+    dev = getattr(a, "device", None)
+    for i, d in enumerate(ns.devices or ()):
+        if d == dev:
+            return i
+    return 0
+
+
+@impl("conj_physical")
+def conj_physical(ns, a):
+    xp = ns.xp
+    return xp.conj(a) if xp.isdtype(a.dtype, "complex floating") else xp.asarray(a, copy=True)
+
+
+# -- discrete Fourier transforms (the standard's fft extension) -------------------------
+def _fft(ns):
+    fft = getattr(ns.xp, "fft", None)
+    if fft is None:
+        raise NotImplementedError(f"the {ns.device_type!r} backend's array library has no "
+                                  f"fft extension (the Array API standard's optional "
+                                  f"xp.fft), which ember's DFTs need")
+    return fft
+
+
+def _empty(ns, a, shape, dtype):
+    # An empty batch transforms to an empty result (PyTorch's MKL refuses the call).
+    return ns.xp.zeros(tuple(shape), dtype=dtype, device=getattr(a, "device", None))
+
+
+def _complex_of(ns, a):
+    xp = ns.xp
+    return xp.complex64 if a.dtype in (xp.float32, xp.complex64) else xp.complex128
+
+
+def _real_of(ns, a):
+    xp = ns.xp
+    return xp.float32 if a.dtype in (xp.float32, xp.complex64) else xp.float64
+
+
+@impl("_fft_c2c")
+def fft_c2c(ns, a, dim, norm, forward):
+    f = _fft(ns)
+    if math.prod(a.shape) == 0:
+        return _empty(ns, a, a.shape, a.dtype)
+    return (f.fftn if forward else f.ifftn)(a, axes=tuple(dim), norm=norm)
+
+
+@impl("_fft_r2c")
+def fft_r2c(ns, a, dim, norm, onesided):
+    f = _fft(ns)
+    xp = ns.xp
+    if math.prod(a.shape) == 0:
+        shape = list(a.shape)
+        if onesided:
+            shape[dim[-1]] = shape[dim[-1]] // 2 + 1
+        return _empty(ns, a, shape, _complex_of(ns, a))
+    if onesided:
+        return f.rfftn(a, axes=tuple(dim), norm=norm)
+    return f.fftn(xp.astype(a, _complex_of(ns, a)), axes=tuple(dim), norm=norm)
+
+
+@impl("_fft_c2r")
+def fft_c2r(ns, a, dim, norm, last_dim_size):
+    s = [a.shape[d] for d in dim]
+    s[-1] = last_dim_size
+    if math.prod(a.shape) == 0:
+        shape = list(a.shape)
+        shape[dim[-1]] = last_dim_size
+        return _empty(ns, a, shape, _real_of(ns, a))
+    return _fft(ns).irfftn(a, s=tuple(s), axes=tuple(dim), norm=norm)

@@ -10,6 +10,7 @@ attaches the ops' Tensor methods and operators (``_methods``).  Modules:
 ``view``        shape and stride views
 ``indexing``    indexing, gather/scatter, masks, sort
 ``linalg``      matmul family, einsum, norms
+``complex_numbers``  real/imag views, conj, angle, polar
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from .reduction import *  # noqa: F403
 from .view import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
+from . import complex_numbers, fft  # noqa: F401
+from .complex_numbers import *  # noqa: F403
 from . import array_api_ops  # noqa: F401  (linalg_svd …: reached as ember.linalg.*)
 from . import nn, optim  # noqa: F401  (composite nn ops, fused optimizer updates)
 from .nn import *  # noqa: F403
 
 _MODULES = ("conversion", "creation", "pointwise", "reduction", "view", "indexing", "linalg",
-            "nn")
+            "complex_numbers", "nn")
 __all__ = [n for m in _MODULES for n in __import__(f"{__name__}.{m}", fromlist=["_"]).__all__]
 

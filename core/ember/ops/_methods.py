@@ -40,8 +40,16 @@ def _binary(fn, reflected):
     return op
 
 
+def _part_property(fn):
+    """PyTorch's ``t.real``/``t.imag``: properties giving views; assigning copies into
+    them (``t.imag = x``)."""
+    return property(fn, lambda self, value: fn(self).copy_(value), doc=fn.__doc__)
+
+
 def install() -> None:
     """Attach every method-style op, then the operators that have ops."""
+    for name in ("real", "imag"):
+        setattr(Tensor, name, _part_property(registry[name].fn))
     for name, od in registry.items():
         if od.method and not name.startswith("_") and name not in Tensor.__dict__:
             setattr(Tensor, name, od.fn)
@@ -52,7 +60,7 @@ def install() -> None:
                 fn = od.fn
 
                 def cmp(self, other, _fn=fn, _neg=dunder == "__ne__"):
-                    if other is None or not isinstance(other, (Tensor, int, float, bool)) \
+                    if other is None or not isinstance(other, (Tensor, int, float, bool, complex)) \
                             and getattr(other, "ndim", None) != 0:  # numpy scalars compare
                         return _neg  # as PyTorch: t == None is False
                     return _fn(self, other)

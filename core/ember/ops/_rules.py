@@ -12,7 +12,7 @@ from ..schema import DEFAULT_META, Spec
 __all__ = ["broadcast_shapes", "pointwise_meta", "pointwise_dtypes", "wrap_dim",
            "reduce_dims", "reduction_meta", "same_shape_meta", "fail"]
 
-_NUMBERS = (bool, int, float)
+_NUMBERS = (bool, int, float, complex)
 
 
 def fail(op: str, message: str):
@@ -56,6 +56,31 @@ def pointwise_dtypes(od, operands) -> tuple:
     return _dt.pointwise_dtypes(od.promotion, operands)
 
 
+#: Pointwise ops that PyTorch defines for real numbers only (an order, rounding,
+#: bits): a complex computation is refused.  ``mark_real_only`` sets their OpDefs'
+#: ``real_only`` flag, which the shape rule and the boxed kernel's fast path read.
+REAL_ONLY = frozenset("""
+    lt le gt ge maximum minimum floor ceil trunc round sign remainder fmod floor_divide
+    atan2 clamp clamp_min clamp_max erf bitwise_and bitwise_or bitwise_xor bitwise_not
+    bitwise_left_shift bitwise_right_shift
+""".split())
+
+
+def refuse_complex(op: str, d) -> None:
+    """The error of a real-only op (``REAL_ONLY``) given a complex computation."""
+    if d._kind == "c":
+        fail(op, f"not implemented for complex tensors (got {d}): complex numbers have "
+                 f"no order, rounding or bits")
+
+
+def mark_real_only(registry) -> None:
+    """Flag the ops of ``REAL_ONLY`` (and their in-place forms) in ``registry``."""
+    for name in REAL_ONLY:
+        for n in (name, name + "_"):
+            if n in registry:
+                registry[n].real_only = True
+
+
 def pointwise_meta(od):
     """The shape rule of a pointwise op: broadcast the tensor arguments, promote (the
     default of every pointwise op that declares none: see ``schema.DEFAULT_META``)."""
@@ -85,7 +110,10 @@ def pointwise_meta(od):
             shape = broadcast_shapes(*shapes, op=od.name, names=meta.names)
         if not operands or all(x.__class__ in _NUMBERS for x in operands):
             fail(od.name, "expected at least one Tensor argument")
-        return Spec(tuple(shape), pointwise_dtypes(od, operands)[1])
+        compute, result = pointwise_dtypes(od, operands)
+        if od.real_only:
+            refuse_complex(od.name, compute)
+        return Spec(tuple(shape), result)
     meta.generic = True  # only broadcasting and promotion: kernels may shortcut it
     return meta
 

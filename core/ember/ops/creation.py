@@ -138,8 +138,8 @@ def _rand_meta(op):
     def meta(size, generator=None, dtype=None, device=None, requires_grad=False):
         _check_size(op, size)
         d = dtype or _dt.get_default_dtype()
-        if not d.is_floating_point:
-            fail(op, f"expected a floating dtype, got {d}")
+        if d._kind not in "fc":
+            fail(op, f"expected a floating or complex dtype, got {d}")
         return Spec(tuple(size), d)
     return meta
 

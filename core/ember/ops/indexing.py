@@ -28,7 +28,7 @@ __all__ = ["index", "index_put_", "index_put", "nonzero", "argwhere", "gather", 
            "index_add_", "masked_fill", "masked_fill_", "masked_select", "one_hot", "sort",
            "argsort", "topk", "tril", "triu", "ValuesIndices"]
 
-_NUMBERS = (bool, int, float)
+_NUMBERS = (bool, int, float, complex)
 
 
 def _is_tensor(x) -> bool:
@@ -474,6 +474,8 @@ triu = defop("triu(Tensor self, int diagonal=0) -> Tensor", tags=("composite",),
 # --- sorting ------------------------------------------------------------------------------------
 
 def _sort_meta(self, dim=-1, descending=False, stable=False):
+    from ._rules import refuse_complex
+    refuse_complex("sort", self.dtype)  # (no order)
     wrap_dim(dim, self.ndim, "sort")
     s = tuple(self.shape)
     return Spec(s, self.dtype), Spec(s, _dt.int64)
@@ -546,6 +548,16 @@ def _as_index_tensor(x, dev):
     return t
 
 
+class _NewAxisMask:
+    """A 0-d bool index (``x[True]``, ``x[mask_0d]``): a new axis of size one, kept
+    where the value is true and emptied where false (PyTorch and NumPy)."""
+
+    __slots__ = ("mask",)
+
+    def __init__(self, mask) -> None:
+        self.mask = mask
+
+
 def _parse(self, index):
     """Split an index into the ``basic_index`` tuple and the advanced entries
     ``(view dim, tensor)`` (``None`` when purely basic)."""
@@ -555,6 +567,10 @@ def _parse(self, index):
     dev = self._device
     for it in items:
         c = it.__class__
+        if c is bool or (_is_tensor(it) and it.ndim == 0 and it.dtype is _dt.bool):
+            basic.append(None)
+            basic.append(_NewAxisMask(_as_index_tensor(it, dev).reshape(1)))
+            continue
         if c is int or it is None or it is Ellipsis:
             basic.append(it)
         elif c is slice:
@@ -562,28 +578,23 @@ def _parse(self, index):
                 it = slice(*(None if v is None else operator.index(v)
                              for v in (it.start, it.stop, it.step)))
             basic.append(it)
-        elif c is bool:
-            raise IndexError("indexing with a Python bool is not supported; use a bool "
-                             "tensor mask")
         elif isinstance(it, numbers.Integral) and not _is_tensor(it):
             basic.append(operator.index(it))
         elif c is list or c is tuple or _is_tensor(it) or hasattr(it, "__array__"):
-            if _is_tensor(it) and it.ndim == 0 and it.dtype is _dt.bool:
-                raise IndexError("indexing with a 0-d bool tensor is not supported")
             t = _as_index_tensor(it, dev)
             basic.append(t)
         else:
             raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and "
                              f"long or bool tensors are valid indices (got "
                              f"{type(it).__name__})")
-    if not any(_is_tensor(x) for x in basic):
+    if not any(_is_tensor(x) or x.__class__ is _NewAxisMask for x in basic):
         return tuple(basic), None
     # Advanced: each tensor keeps its dims in the view as full slices.
     consumed = 0
     for x in basic:
         if _is_tensor(x):
             consumed += x.ndim if x.dtype is _dt.bool else 1
-        elif x is not None and x is not Ellipsis:
+        elif x is not None and x is not Ellipsis and x.__class__ is not _NewAxisMask:
             consumed += 1
     ndim = self.ndim
     if consumed > ndim:
@@ -591,7 +602,9 @@ def _parse(self, index):
     view_idx = []
     vpos = 0
     for x in basic:
-        if _is_tensor(x):
+        if x.__class__ is _NewAxisMask:  # masks the new axis the None before it made
+            adv.append((vpos - 1, x.mask))
+        elif _is_tensor(x):
             k = x.ndim if x.dtype is _dt.bool else 1
             view_idx.extend([slice(None)] * k)
             adv.append((vpos, x))
@@ -658,16 +671,56 @@ def getitem(self, key):
                 return k.run(_BASIC_OP, dev, (self, idx))
             except OpError:
                 pass
-        elif c is int or _is_basic(idx):
+        elif c is int:
+            return basic_index(self, idx)
+        elif _is_basic(idx):
+            self, idx = _positive_steps(self, idx)
             return basic_index(self, idx)
     if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
             and self._data.shape:
         return index(self, (key,))  # t[int_tensor]: straight to the gather primitive
+    self, key = _positive_steps(self, key)
     idx, adv = _parse(self, key)
     if adv is None:
         return basic_index(self, idx)
     view = self if _is_trivial(idx) else basic_index(self, idx)
     return index(view, _advanced(view, adv))
+
+
+def _positive_steps(self, key):
+    """``(self, key)`` with the basic slices of negative step (``x[::-1]``) turned into
+    positive ones over ``self`` flipped along their dims (a copy: ember's views have no
+    negative strides).  PyTorch refuses such slices; NumPy and the Array API standard
+    take them, and one tensor type serves both namespaces.  Other keys pass through."""
+    items = key if key.__class__ is tuple else (key,)
+    if not any(x.__class__ is slice and x.step.__class__ is int and x.step < 0
+               for x in items):
+        return self, key
+    if not _is_basic(items) or sum(x is Ellipsis for x in items) > 1:
+        return self, key  # (advanced indices with it: left to the usual errors)
+    ndim = self.ndim
+    taken = sum(1 for x in items if x is not None and x is not Ellipsis)
+    out, flips, d = [], [], 0
+    for x in items:
+        if x is Ellipsis:
+            out.append(x)
+            d += ndim - taken
+            continue
+        if x is None:
+            out.append(x)
+            continue
+        if x.__class__ is slice and x.step.__class__ is int and x.step < 0 and d < ndim:
+            n = self.shape[d]
+            start, stop, step = x.indices(n)
+            count = len(range(start, stop, step))
+            first = n - 1 - start  # where the first selected element lands after flip
+            x = slice(first, first + (count - 1) * -step + 1, -step) if count else \
+                slice(0, 0)
+            flips.append(d)
+        out.append(x)
+        d += 1
+    from .view import flip
+    return (flip(self, flips) if flips else self), tuple(out)
 
 
 _BASIC_OP = basic_index.op

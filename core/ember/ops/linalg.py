@@ -233,10 +233,14 @@ _SWAP_LAST = {2: (1, 0), 3: (0, 2, 1)}
 
 
 def _mT(x):
+    """The transpose of the last two dims; conjugated for complex (the adjoint: the
+    gradient of a complex matmul is ``g @ other^H``, PyTorch's convention)."""
     # permute directly: transpose is a composite, one more dispatch on the hot path
+    from .pointwise import conj_if_complex
     from .view import permute
     n = len(x._data.shape)
-    return permute(x, _SWAP_LAST.get(n) or tuple(range(n - 2)) + (n - 1, n - 2))
+    return conj_if_complex(permute(x, _SWAP_LAST.get(n) or tuple(range(n - 2))
+                                   + (n - 1, n - 2)))
 
 
 def _matmul_self(g, self, other):

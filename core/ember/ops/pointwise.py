@@ -37,7 +37,7 @@ __all__ = [
     "bitwise_not_", "logical_not_", "addcmul_", "addcdiv_", "lerp_", "fill_", "zero_",
 ]
 
-_NUMBERS = (bool, int, float)
+_NUMBERS = (bool, int, float, complex)
 _builtin_abs = abs
 
 
@@ -222,7 +222,8 @@ div = defop("div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tenso
 neg = _with_check(_unary("neg", doc="``-self``."), _no_bool(
     "neg(): negation, the `-` operator, on a bool tensor is not supported; to invert a "
     "mask use the `~` or `logical_not()` operator instead"))
-abs = _unary("abs", doc="Absolute value.")
+abs = _unary("abs", promotion="complex_to_float",
+             doc="Absolute value (the magnitude of complex numbers, in their parts' dtype).")
 
 
 def _positive_meta(self):
@@ -347,7 +348,7 @@ isinf = _unary("isinf", promotion="always_bool", tags=("composite",),
                doc="Whether each element is +inf or -inf.")
 isfinite = _unary("isfinite", promotion="always_bool", tags=("composite",),
                   decomposition=lambda self: lt(abs(self), math.inf) if
-                  self.dtype.is_floating_point else eq(self, self),
+                  self.dtype._kind in "fc" else eq(self, self),
                   doc="Whether each element is neither infinite nor NaN.")
 
 # --- functions -------------------------------------------------------------------------------
@@ -503,6 +504,23 @@ def _scaled(g, alpha):
     return g if alpha == 1 else mul(g, alpha)
 
 
+def conj_if_complex(x):
+    """``conj(x)`` for complex tensors and numbers, ``x`` itself otherwise.
+
+    PyTorch's gradients for complex inputs are conjugate Wirtinger derivatives: a
+    holomorphic ``f`` passes ``grad * conj(f'(z))`` back.  Formulas wrap ``f'`` in this,
+    which costs real tensors one dtype test."""
+    if x.__class__ in _NUMBERS:
+        return x.conjugate() if x.__class__ is complex else x
+    if x._data.dtype.kind != "c":
+        return x
+    from ..schema import registry
+    return registry["conj_physical"].fn(x)
+
+
+_cj = conj_if_complex
+
+
 def _zero_grad(g, *args, **kw):
     return zeros_like(g)
 
@@ -512,12 +530,13 @@ derivative(add, self=lambda g, self, other, alpha=1: g,
 derivative(sub, self=lambda g, self, other, alpha=1: g,
            other=lambda g, self, other, alpha=1: neg(_scaled(g, alpha)))
 derivative(mul, save=("self", "other"), uses={"self": ("other",), "other": ("self",)},
-           self=lambda g, self, other: mul(g, other),
-           other=lambda g, self, other: mul(g, self))
+           self=lambda g, self, other: mul(g, _cj(other)),
+           other=lambda g, self, other: mul(g, _cj(self)))
 derivative(true_divide, save=("self", "other"),
            uses={"self": ("other",), "other": ("self", "other")},
-           self=lambda g, self, other: true_divide(g, other),
-           other=lambda g, self, other: neg(true_divide(mul(g, self), mul(other, other))))
+           self=lambda g, self, other: true_divide(g, _cj(other)),
+           other=lambda g, self, other: neg(true_divide(mul(g, _cj(self)),
+                                                        _cj(mul(other, other)))))
 derivative(floor_divide, self=_zero_grad, other=_zero_grad)
 derivative(remainder, save=("self", "other"),
            self=lambda g, self, other: g,
@@ -531,8 +550,8 @@ def _pow_self(g, self, other, result=None):
     if other.__class__ in _NUMBERS:
         if other == 0:
             return zeros_like(g)
-        return mul(g, mul(pow(self, other - 1), other))
-    return where(eq(other, 0), 0.0, mul(g, mul(other, pow(self, sub(other, 1)))))
+        return mul(g, _cj(mul(pow(self, other - 1), other)))
+    return where(eq(other, 0), 0.0, mul(g, _cj(mul(other, pow(self, sub(other, 1))))))
 
 
 def _pow_other(g, self, other, result=None):
@@ -571,23 +590,31 @@ derivative(atan2, save=("self", "other"),
            other=lambda g, self, other: true_divide(mul(neg(g), self),
                                                     _atan2_denominator(self, other)))
 derivative(neg, self=lambda g, self: neg(g))
-derivative(abs, save="self", self=lambda g, self: mul(g, sign(self)))
-derivative(exp, save="result", self=lambda g, self, result: mul(g, result))
-derivative(exp2, save="result", self=lambda g, self, result: mul(g, mul(result, _LN2)))
-derivative(expm1, save="result", self=lambda g, self, result: mul(g, add(result, 1)))
-derivative(log, save="self", self=lambda g, self: true_divide(g, self))
-derivative(log2, save="self", self=lambda g, self: true_divide(g, mul(self, _LN2)))
-derivative(log10, save="self", self=lambda g, self: true_divide(g, mul(self, _LN10)))
-derivative(log1p, save="self", self=lambda g, self: true_divide(g, add(self, 1)))
-derivative(sqrt, save="result", self=lambda g, self, result: true_divide(g, mul(result, 2)))
-derivative(sin, save="self", self=lambda g, self: mul(g, cos(self)))
-derivative(cos, save="self", self=lambda g, self: mul(neg(g), sin(self)))
+def _abs_backward(g, self):
+    if self._data.dtype.kind == "c":  # g * self / |self| (0 at 0), as PyTorch's sgn
+        from ..schema import registry
+        return mul(g, registry["sgn"].fn(self))
+    return mul(g, sign(self))
+
+
+derivative(abs, save="self", self=_abs_backward)
+derivative(exp, save="result", self=lambda g, self, result: mul(g, _cj(result)))
+derivative(exp2, save="result", self=lambda g, self, result: mul(g, _cj(mul(result, _LN2))))
+derivative(expm1, save="result", self=lambda g, self, result: mul(g, _cj(add(result, 1))))
+derivative(log, save="self", self=lambda g, self: true_divide(g, _cj(self)))
+derivative(log2, save="self", self=lambda g, self: true_divide(g, _cj(mul(self, _LN2))))
+derivative(log10, save="self", self=lambda g, self: true_divide(g, _cj(mul(self, _LN10))))
+derivative(log1p, save="self", self=lambda g, self: true_divide(g, _cj(add(self, 1))))
+derivative(sqrt, save="result",
+           self=lambda g, self, result: true_divide(g, _cj(mul(result, 2))))
+derivative(sin, save="self", self=lambda g, self: mul(g, _cj(cos(self))))
+derivative(cos, save="self", self=lambda g, self: mul(neg(g), _cj(sin(self))))
 derivative(tan, save="result",
-           self=lambda g, self, result: mul(g, add(mul(result, result), 1)))
+           self=lambda g, self, result: mul(g, _cj(add(mul(result, result), 1))))
 derivative(tanh, save="result",
-           self=lambda g, self, result: mul(g, sub(1, mul(result, result))))
+           self=lambda g, self, result: mul(g, _cj(sub(1, mul(result, result)))))
 derivative(sigmoid, save="result",
-           self=lambda g, self, result: mul(g, mul(result, sub(1, result))))
+           self=lambda g, self, result: mul(g, _cj(mul(result, sub(1, result)))))
 derivative(erf, save="self",
            self=lambda g, self: mul(g, mul(exp(neg(mul(self, self))), _TWO_OVER_SQRT_PI)))
 for _op_fn in (floor, ceil, trunc, sign, round):
@@ -596,6 +623,11 @@ derivative(where, save="condition",
            self=lambda g, condition, self, other: where(condition, g, 0.0),
            other=lambda g, condition, self, other: where(condition, 0.0, g))
 derivative(fill_, self=None)
+
+from ..schema import registry as _registry  # noqa: E402
+from ._rules import mark_real_only  # noqa: E402
+
+mark_real_only(_registry)
 
 
 # clamp passes the gradient on at the bounds themselves (PyTorch's convention), which

@@ -13,7 +13,7 @@ import math
 
 from .. import dtypes as _dt
 from ..schema import Spec, defop
-from ._rules import fail, reduce_dims, reduction_meta, wrap_dim
+from ._rules import fail, reduce_dims, reduction_meta, refuse_complex, wrap_dim
 from .pointwise import maximum, minimum, sqrt
 
 __all__ = ["sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "max", "min",
@@ -26,7 +26,7 @@ _builtin_max = max
 def _sum_dtype(self, dtype=None):
     if dtype is not None:
         return dtype
-    return _dt.int64 if not self.dtype.is_floating_point else self.dtype
+    return _dt.int64 if self.dtype._kind in "bi" else self.dtype
 
 
 sum = defop("sum(Tensor self, int[]? dim=None, bool keepdim=False, *, ScalarType? dtype=None)"
@@ -41,7 +41,7 @@ prod = defop("prod(Tensor self, int? dim=None, bool keepdim=False, *, ScalarType
 
 def _mean_dtype(self, dtype=None):
     d = dtype or self.dtype
-    if not d.is_floating_point:
+    if d._kind not in "fc":
         fail("mean", f"could not infer output dtype: input dtype should be floating "
                      f"point, but got {self.dtype} (pass dtype=)")
     return d
@@ -69,6 +69,7 @@ def _nonempty(op, what="dim"):
     base = reduction_meta(op)
 
     def meta(self, dim=None, keepdim=False, *rest):
+        refuse_complex(op, self.dtype)  # (no order)
         shape = tuple(self.shape)
         if dim is None or dim == ():
             if math.prod(shape) == 0:

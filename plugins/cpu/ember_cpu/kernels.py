@@ -821,3 +821,47 @@ def einsum(equation, operands):
         r = np.einsum(equation, *(o.astype(_F32) for o in operands), optimize=len(operands) > 2)
         return np.asarray(r).astype(operands[0].dtype)
     return np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
+
+
+# -- complex numbers -------------------------------------------------------------------------
+@kernel("view_as_real")
+def view_as_real(a):
+    # numpy views a complex axis of length 1 as its two parts without copying
+    return a[..., None].view(a.real.dtype)
+
+
+@kernel("view_as_complex")
+def view_as_complex(a):
+    if a.strides[-1] != a.itemsize:  # (the parts must be adjacent for a view)
+        a = np.ascontiguousarray(a)
+    return a.view(np.result_type(a.dtype, np.complex64))[..., 0]
+
+
+_conjugate = ufunc(np.conjugate)
+
+
+@kernel("conj_physical")
+def conj_physical(a):
+    # (np.conjugate of bool gives int8)
+    return _conjugate(a) if a.dtype.kind == "c" else a.copy()
+
+
+# -- discrete Fourier transforms (numpy.fft: pocketfft, single and double precision) ---------
+@kernel("_fft_c2c")
+def fft_c2c(a, dim, norm, forward):
+    f = np.fft.fftn if forward else np.fft.ifftn
+    return np.asarray(f(a, axes=dim, norm=norm)).astype(a.dtype, copy=False)
+
+
+@kernel("_fft_r2c")
+def fft_r2c(a, dim, norm, onesided):
+    r = (np.fft.rfftn if onesided else np.fft.fftn)(a, axes=dim, norm=norm)
+    return np.asarray(r).astype(np.result_type(a.dtype, np.complex64), copy=False)
+
+
+@kernel("_fft_c2r")
+def fft_c2r(a, dim, norm, last_dim_size):
+    s = [a.shape[d] for d in dim]
+    s[-1] = last_dim_size
+    r = np.fft.irfftn(a, s=s, axes=dim, norm=norm)
+    return np.asarray(r).astype(a.real.dtype, copy=False)

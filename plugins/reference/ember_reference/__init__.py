@@ -20,7 +20,7 @@ import array_api_strict
 import ember
 from ember.kit import ArrayAPIBackend
 
-EMBER_PLUGIN_API = "1.0"
+EMBER_PLUGIN_API = "1.2"
 __version__ = "0.1.0"
 __all__ = ["ReferenceBackend", "EMBER_PLUGIN_API"]
 
