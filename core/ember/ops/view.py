@@ -50,6 +50,9 @@ def _view_decomp(self, shape):
 view = defop("view(Tensor(a) self, int[] *shape) -> Tensor(a)",
              tags=("composite", "view"), meta=_reshape_meta("view"),
              decomposition=_view_decomp, doc="``self`` with a new shape (shares memory).")
+# view runs as reshape does: backends run it with their reshape kernel (one dispatch,
+# one autograd record; the decomposition serves backends without one).
+view.op.same_kernel_as = "reshape"
 
 
 def _permute_meta(self, dims):
@@ -711,6 +714,7 @@ def _inverse(dims):
 
 
 derivative(reshape, self=lambda g, self, shape: reshape(g, tuple(self.shape)))
+derivative(view, self=lambda g, self, shape: reshape(g, tuple(self.shape)))
 derivative(permute, self=lambda g, self, dims: permute(g, _inverse(dims)))
 derivative(expand, self=lambda g, self, size: g)  # the engine sums g down to self's shape
 derivative(basic_index, self=lambda g, self, index:
