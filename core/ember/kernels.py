@@ -583,7 +583,8 @@ def _generated_runner(od, fn, check, scalars=()):
             lines += [f"    if out is n{first}:",
                       f"        return a{first}  # e.g. contiguous() of a contiguous tensor"]
         if od.is_view:  # the output shares memory and the version counter with a0
-            lines += ["    t = make(out, dev)", "    t._vc = a0._version_counter()",
+            lines += ["    t = make(out, dev)", "    vc = a0._vc",  # (a call only the first time)
+                      "    t._vc = a0._version_counter() if vc is None else vc",
                       "    b = a0._base", "    t._base = a0 if b is None else b", "    return t"]
         else:
             lines.append("    return make(out, dev)")

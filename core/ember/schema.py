@@ -177,8 +177,12 @@ def conv_int(x, op, arg):
 
 
 def conv_int_list(x, op, arg):
-    if x.__class__ is tuple and all(v.__class__ is int for v in x):
-        return x
+    if x.__class__ is tuple:
+        for v in x:  # (a loop, not all() over a generator: this runs per view call)
+            if v.__class__ is not int:
+                break
+        else:
+            return x
     if isinstance(x, (list, tuple)) or type(x).__name__ == "Size":
         return tuple(conv_int(v, op, f"{arg}[{i}]") for i, v in enumerate(x))
     return (conv_int(x, op, arg),)

@@ -207,7 +207,10 @@ class OpNode(Node):
 
     # n_outputs: Node's class default (1), set on the instance for several outputs.
     # Freed (by ``release``) is ``_args is None``: record always sets a list.
-    __slots__ = ("_args", "_versions", "_result", "_deriv")
+    __slots__ = ("_args", "_versions", "_result")
+    #: the op's :class:`~ember.autograd.rules.Derivative` (a class attribute of each
+    #: op's node class: one store less per recorded call)
+    _deriv = None
 
     def _unpack_result(self, create_graph):
         out = []

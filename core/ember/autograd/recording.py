@@ -65,33 +65,27 @@ def prebuilt(od, kernel):
         if not od.is_primitive and od.decomposition is not None:
             return _implicit(od)
         return _general
-    rec = recorder(d)
     run = kernel.run
-    if kernel.reentrant:
-        # A decomposition or the CPU fallback: its inner ops run with recording off
-        # (the op's own node replaces theirs; AutoDispatchBelowAutograd), called
-        # directly (with no key above Autograd, redispatch would find this run).
-        def run_reentrant_recorded(od, dev, args):
-            st = _state
-            prev = st.grad_enabled
-            st.grad_enabled = False
-            try:
-                out = run(od, dev, args)
-            finally:
-                st.grad_enabled = prev
-            if out is args[0] and out.__class__ is Tensor:
-                return out
-            rec(args, out)
-            return out
-        return run_reentrant_recorded
+    if not kernel.reentrant:
+        return recorder(d, run)
+    # A decomposition or the CPU fallback: its inner ops run with recording off (the
+    # op's own node replaces theirs; AutoDispatchBelowAutograd), called directly (with
+    # no key above Autograd, redispatch would find this run).
+    rec = recorder(d)
 
-    def run_recorded(od, dev, args):
-        out = run(od, dev, args)
+    def run_reentrant_recorded(od, dev, args):
+        st = _state
+        prev = st.grad_enabled
+        st.grad_enabled = False
+        try:
+            out = run(od, dev, args)
+        finally:
+            st.grad_enabled = prev
         if out is args[0] and out.__class__ is Tensor:
             return out  # the op returned its input unchanged (contiguous, a no-op cast)
         rec(args, out)
         return out
-    return run_recorded
+    return run_reentrant_recorded
 
 
 def _implicit(od):
@@ -232,7 +226,6 @@ def record(d, args, out, edges=None):
                     saved[i] = _Meta(t._data.shape, t._data.dtype, t._device)
     node = _new(d.node_cls)
     node.next_edges = edges
-    node._deriv = d
     node._args = saved
     if _anomaly[0]:
         remember_forward(node)
@@ -271,19 +264,37 @@ _new = object.__new__
 _Meta = TensorMeta
 
 
-def recorder(d):
+def recorder(d, run=None):
     """``rec(args, out)``: :func:`record` for derivative ``d``, generated once for its
     plan (which inputs have formulas, which are saved, which are read only if another
     input needs a gradient), so a recorded call runs straight-line code: no loop over
     the plan, no list of the arguments copied, no call per unsaved input.  Ops with
-    ``Tensor[]`` inputs or other results than one tensor use :func:`record`
-    itself."""
+    ``Tensor[]`` inputs or other results than one tensor use :func:`record` itself.
+
+    With ``run`` (a boxed kernel's), it is ``ag(od, dev, args)``: the call and its
+    record in one function."""
     od = d.op
     if d.has_list or od.returns not in ("Tensor", "Tensor(a)", "Tensor(a!)"):
-        return lambda args, out: record(d, args, out)
+        if run is None:
+            return lambda args, out: record(d, args, out)
+
+        def run_recorded(od, dev, args):
+            out = run(od, dev, args)
+            if out is args[0] and out.__class__ is Tensor:
+                return out
+            record(d, args, out)
+            return out
+        return run_recorded
     n = len(od.args)
-    lines = ["def rec(args, out):",
-             f"    {', '.join(f'a{i}' for i in range(n))}{',' if n == 1 else ''} = args"]
+    unpack = f"    {', '.join(f'a{i}' for i in range(n))}{',' if n == 1 else ''} = args"
+    if run is None:
+        lines = ["def rec(args, out):", unpack]
+        ret = "return"
+    else:
+        lines = ["def ag(od, dev, args):", "    out = run(od, dev, args)", unpack,
+                 # the op returned its input unchanged (contiguous, a no-op cast)
+                 "    if out is a0 and out.__class__ is _T:", "        return out"]
+        ret = "return out"
     saved = [f"a{i}" for i in range(n)]
     edges = []
 
@@ -310,10 +321,10 @@ def recorder(d):
         lines += ["    else:", f"        {e} = None"]
         if not keep:
             lines.append(f"        s{i} = a{i}")
-    lines += ["    if " + " and ".join(f"{e} is None" for e in edges) + ":", "        return",
+    lines += ["    if " + " and ".join(f"{e} is None" for e in edges) + ":", f"        {ret}",
               # outputs that are not floating point get no history
               "    o = out._data.dtype", "    fl = _FLOAT.get(o)", "    if fl is None:",
-              "        fl = _is_float(o)", "    if not fl:", "        return"]
+              "        fl = _is_float(o)", "    if not fl:", f"        {ret}"]
     for i, users in d.cond or ():
         # saved only if a formula that reads it will run (mul by a constant does not
         # keep its other factor)
@@ -324,7 +335,7 @@ def recorder(d):
         lines.append(f"        s{i} = a{i}")
         saved[i] = f"s{i}"
     lines += ["    node = _new(_C)", f"    node.next_edges = [{', '.join(edges)}]",
-              "    node._deriv = d", f"    node._args = [{', '.join(saved)}]",
+              f"    node._args = [{', '.join(saved)}]",
               "    if _anomaly[0]:", "        remember_forward(node)"]
     if d.save_idx:
         vs = []
@@ -339,13 +350,13 @@ def recorder(d):
         lines.append("    node._versions = ()")
     lines += ["    out._requires_grad = True", "    out.grad_fn = node",
               "    node._result = (_save_output(out),)" if d.save_result
-              else "    node._result = None"]
-    env = {"_T": Tensor, "_new": _new, "_Meta": _Meta, "_C": d.node_cls, "d": d,
+              else "    node._result = None", f"    {ret}"]
+    env = {"run": run, "_T": Tensor, "_new": _new, "_Meta": _Meta, "_C": d.node_cls, "d": d,
            "leaf_edge": leaf_edge, "_not_differentiable": _not_differentiable,
            "_FLOAT": _FLOAT_NP, "_is_float": _is_float_np, "_anomaly": _anomaly,
            "remember_forward": remember_forward, "_save_output": _save_output}
     exec(compile("\n".join(lines) + "\n", f"<ember recorder {od.name}>", "exec"), env)
-    return env["rec"]
+    return env["rec" if run is None else "ag"]
 
 
 def _not_differentiable(d, i):
