@@ -188,3 +188,56 @@ def test_generated_recorder_keeps_records_semantics():
     w = leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match="argument 'weight'"):
         ember.nn.functional.cross_entropy(logits, ember.tensor([0, 1]), weight=w)
+
+
+try:
+    import torch
+except ImportError:  # only the comparisons need the oracle
+    torch = None
+
+_COMPOSITE_VIEWS = [
+    ("transpose", lambda a: a.transpose(0, 2), "TransposeBackward0"),
+    ("t", lambda a: a[0].t(), "TBackward0"),
+    ("squeeze", lambda a: a[:1].squeeze(0), "SqueezeBackward0"),
+    ("unsqueeze", lambda a: a.unsqueeze(-1), "UnsqueezeBackward0"),
+    ("flatten", lambda a: a.flatten(1), "FlattenBackward0"),
+    ("unflatten", lambda a: a.unflatten(2, (2, 2)), "UnflattenBackward0"),
+    ("movedim", lambda a: a.movedim(0, 2), "MovedimBackward0"),
+    ("narrow", lambda a: a.narrow(2, -3, 2), "NarrowBackward0"),
+    ("select", lambda a: a.select(1, -1), "SelectBackward0"),
+]
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch (the test oracle) is missing")
+@pytest.mark.parametrize("device", ["cpu", "reference"])
+@pytest.mark.parametrize("name,f,node", _COMPOSITE_VIEWS, ids=[c[0] for c in _COMPOSITE_VIEWS])
+def test_composite_views_record_one_node_of_their_own(device, name, f, node):
+    if not _usable(device):
+        pytest.skip(f"no usable '{device}' device")
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    a = ember.tensor(x, device=device, requires_grad=True)
+    y = f(a)
+    assert [type(n).__name__ for n in graph_nodes(y)][:1] == [node]
+    assert y._base is a
+    want = torch.tensor(x, requires_grad=True)
+    ty = f(want)
+    w = np.random.default_rng(1).standard_normal(tuple(ty.shape))
+    (y * ember.tensor(w, device=device)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(a.grad.cpu().numpy(), want.grad.numpy())
+    assert ember.autograd.gradgradcheck(f, (ember.tensor(x, requires_grad=True),))
+
+
+def test_a_view_op_that_changes_nothing_still_returns_a_new_view():
+    """``squeeze()`` with nothing to squeeze: numpy returns its input; the result is
+    still a new tensor, a view with its own node (an in-place op on it rebases its
+    base's history)."""
+    e = leaf([1.0, 2.0])
+    x = e * 1
+    y = x.squeeze()
+    assert y is not x and y._base is x
+    assert type(y.grad_fn).__name__ == "SqueezeBackward0"
+    y.mul_(3)
+    np.testing.assert_allclose(x.detach().numpy(), [3.0, 6.0])
+    x.sum().backward()
+    np.testing.assert_allclose(e.grad.numpy(), [3.0, 3.0])

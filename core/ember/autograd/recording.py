@@ -82,10 +82,27 @@ def prebuilt(od, kernel):
         finally:
             st.grad_enabled = prev
         if out is args[0] and out.__class__ is Tensor:
-            return out  # the op returned its input unchanged (contiguous, a no-op cast)
+            if not is_view:
+                return out  # the op returned its input unchanged (contiguous, a no-op cast)
+            out = _fresh_view(out)
         rec(args, out)
         return out
+    is_view = od.is_view
     return run_reentrant_recorded
+
+
+def _fresh_view(t: Tensor) -> Tensor:
+    """A new view of all of ``t`` (a view op's result is a new tensor with its own
+    history even where the backend returned its input: ``squeeze()`` with nothing to
+    squeeze)."""
+    v = _new(Tensor)
+    v._data = t._data
+    v._device = t._device
+    v._requires_grad = False
+    v._owned = 0  # (the buffer is counted once, by its owner)
+    v._vc = t._version_counter()
+    v._base = t if t._base is None else t._base
+    return v
 
 
 def _implicit(od):
@@ -293,7 +310,8 @@ def recorder(d, run=None):
     else:
         lines = ["def ag(od, dev, args):", "    out = run(od, dev, args)", unpack,
                  # the op returned its input unchanged (contiguous, a no-op cast)
-                 "    if out is a0 and out.__class__ is _T:", "        return out"]
+                 "    if out is a0 and out.__class__ is _T:",
+                 "        out = _fresh_view(out)" if od.is_view else "        return out"]
         ret = "return out"
     saved = [f"a{i}" for i in range(n)]
     edges = []
@@ -351,7 +369,8 @@ def recorder(d, run=None):
     lines += ["    out._requires_grad = True", "    out.grad_fn = node",
               "    node._result = (_save_output(out),)" if d.save_result
               else "    node._result = None", f"    {ret}"]
-    env = {"run": run, "_T": Tensor, "_new": _new, "_Meta": _Meta, "_C": d.node_cls, "d": d,
+    env = {"run": run, "_fresh_view": _fresh_view, "_T": Tensor, "_new": _new,
+           "_Meta": _Meta, "_C": d.node_cls, "d": d,
            "leaf_edge": leaf_edge, "_not_differentiable": _not_differentiable,
            "_FLOAT": _FLOAT_NP, "_is_float": _is_float_np, "_anomaly": _anomaly,
            "remember_forward": remember_forward, "_save_output": _save_output}
