@@ -366,14 +366,21 @@ def recorder(d, run=None):
         lines.append(f"    node._versions = [{', '.join(vs)}]")
     else:
         lines.append("    node._versions = ()")
-    lines += ["    out._requires_grad = True", "    out.grad_fn = node",
-              "    node._result = (_save_output(out),)" if d.save_result
-              else "    node._result = None", f"    {ret}"]
+    lines += ["    out._requires_grad = True", "    out.grad_fn = node"]
+    if not d.save_result:
+        lines.append("    node._result = None")
+    else:  # (_save_output inline)
+        lines += ["    vc = out._vc", "    if out._base is not None:",
+                  "        node._result = (_save_output(out),)", "    else:",
+                  "        node._result = ((out._data, out._device, _weakref(out), "
+                  "0 if vc is None else vc.value),)"]
+    lines.append(f"    {ret}")
     env = {"run": run, "_fresh_view": _fresh_view, "_T": Tensor, "_new": _new,
            "_Meta": _Meta, "_C": d.node_cls, "d": d,
            "leaf_edge": leaf_edge, "_not_differentiable": _not_differentiable,
            "_FLOAT": _FLOAT_NP, "_is_float": _is_float_np, "_anomaly": _anomaly,
-           "remember_forward": remember_forward, "_save_output": _save_output}
+           "remember_forward": remember_forward, "_save_output": _save_output,
+           "_weakref": _weakref}
     exec(compile("\n".join(lines) + "\n", f"<ember recorder {od.name}>", "exec"), env)
     return env["rec" if run is None else "ag"]
 
