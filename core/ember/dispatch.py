@@ -246,22 +246,34 @@ def _any_requires_grad(od, args) -> bool:
     return False
 
 
-def fast_path_source(tensors: list[str], args: str) -> list[str]:
+def fast_path_source(tensors: list[str], args: str, optional: tuple = ()) -> list[str]:
     """The dispatcher's common case as source lines for a generated entry point
-    (``schema`` inlines them): plain tensors ``tensors`` on one device, none requiring
-    grad (or grad mode off: backward formulas, optimizer steps), no functionality key
-    -> the cached boxed kernel of the backend.  Anything else falls through to
-    :func:`dispatch`.  Names used: ``_T`` (Tensor), ``_st`` (state), ``_cache``
-    (the op's resolution cache), ``_od``."""
+    (``schema`` inlines them): plain tensors ``tensors`` on one device (those in
+    ``optional`` may be ``None``; the first may not), none requiring grad (or grad mode
+    off: backward formulas, optimizer steps), no functionality key -> the cached boxed
+    kernel of the backend; the same with grad -> its prebuilt Autograd kernel
+    (``BoxedKernel.autograd``).  Anything else falls through to :func:`dispatch`.
+    Names used: ``_T`` (Tensor), ``_st`` (state), ``_cache`` (the op's resolution
+    cache), ``_od``."""
     t0 = tensors[0]
-    same = "".join(f" and {t}._device is _dv" for t in tensors[1:])
-    grad = " or ".join(f"{t}._requires_grad" for t in tensors)
-    return ["    if " + " and ".join(f"{t}.__class__ is _T" for t in tensors) + ":",
+
+    def opt(t: str, test: str) -> str:
+        return f"({t} is None or {test})" if t in optional else test
+    same = "".join(opt(t, f"{t}._device is _dv") + " and " for t in tensors[1:])
+    grad = " or ".join(f"{t} is not None and {t}._requires_grad" if t in optional
+                       else f"{t}._requires_grad" for t in tensors)
+    return ["    if " + " and ".join(opt(t, f"{t}.__class__ is _T") for t in tensors) + ":",
             f"        _dv = {t0}._device",
-            f"        if not (({grad}) and _st.grad_enabled){same} and not _st.keys:",
+            f"        if {same}not _st.keys:",
             "            _k = _cache.get(_dv.type)",
             "            if _k is not None:",
-            f"                return _k.run(_od, _dv, {args})"]
+            f"                if not (({grad}) and _st.grad_enabled):",
+            f"                    return _k.run(_od, _dv, {args})",
+            # recording: the op's Autograd kernel prebuilt for this backend (once the
+            # first recorded call through dispatch() has built it)
+            "                _a = _k.autograd",
+            "                if _a is not None:",
+            f"                    return _a(_od, _dv, {args})"]
 
 
 def cpu_fallback_enabled() -> bool:

@@ -68,10 +68,13 @@ class BoxedKernel:
 
     ``how`` is ``native``, ``decomposition`` or ``cpu_fallback`` (the report's N, D, F);
     ``reentrant`` says whether ``run`` calls ember ops itself (then autograd runs it
-    with recording off, PyTorch's AutoDispatchBelowAutograd).
+    with recording off, PyTorch's AutoDispatchBelowAutograd).  ``autograd`` is the op's
+    Autograd kernel prebuilt for this backend (``autograd(od, dev, args)``: run and
+    record), filled in by the autograd layer on the first recorded call; the entry
+    points call it directly when nothing sits above Autograd.
     """
 
-    __slots__ = ("op", "backend", "how", "reentrant", "run", "check")
+    __slots__ = ("op", "backend", "how", "reentrant", "run", "check", "autograd")
 
     def __init__(self, op, backend, how: str, run: Callable, *, reentrant: bool = False,
                  check: Callable | None = None) -> None:
@@ -81,6 +84,7 @@ class BoxedKernel:
         self.reentrant = reentrant
         #: ``check(args) -> spec``: the shape rule with its validation cache
         self.check = check
+        self.autograd = None
         # (in-place kernels return nothing: the core returns their target)
         if _flag(CHECK_ENV) and op.meta is not None and not op.is_inplace \
                 and not getattr(backend, "is_meta", False):
@@ -95,9 +99,10 @@ class BoxedKernel:
 def implementation(od, backend) -> str:
     """How ``od`` runs on ``backend``: ``native``, ``decomposition``, ``cpu_fallback``
     or ``missing`` (the one answer, for the dispatcher and the coverage report)."""
-    if od.name in backend.kernels:
+    name = native_name(od, backend)
+    if name is not None:
         # a kernel the backend runs through the CPU plugin (host round trips)
-        return "cpu_fallback" if od.name in backend.cpu_kernels else "native"
+        return "cpu_fallback" if name in backend.cpu_kernels else "native"
     if getattr(backend, "is_meta", False) and od.meta is not None and (
             od.is_primitive or od.decomposition is None):
         return "native"  # the meta device's kernel is the shape rule
@@ -110,11 +115,24 @@ def implementation(od, backend) -> str:
     return "missing"
 
 
+def native_name(od, backend) -> str | None:
+    """The name of the backend's kernel that runs ``od``: its own, else that of the op
+    whose kernel it shares (``od.same_kernel_as``: a composite declared equal to another
+    op with the same signature, such as ``view`` and ``reshape``), else ``None``."""
+    if od.name in backend.kernels:
+        return od.name
+    same = od.__dict__.get("same_kernel_as")
+    if same is not None and same in backend.kernels:
+        return same
+    return None
+
+
 def resolve(od, backend) -> BoxedKernel:
     """The boxed kernel of ``od`` on ``backend`` (the dispatcher caches it per op)."""
     _bind()
     how = implementation(od, backend)
-    native = backend.kernels.get(od.name)
+    name = native_name(od, backend)
+    native = None if name is None else backend.kernels[name]
     if native is None and how == "native" and not getattr(backend, "is_meta", False):
         native = _default_kernel(od, backend)
     if native is not None:
@@ -565,7 +583,8 @@ def _generated_runner(od, fn, check, scalars=()):
             lines += [f"    if out is n{first}:",
                       f"        return a{first}  # e.g. contiguous() of a contiguous tensor"]
         if od.is_view:  # the output shares memory and the version counter with a0
-            lines += ["    t = make(out, dev)", "    t._vc = a0._version_counter()",
+            lines += ["    t = make(out, dev)", "    vc = a0._vc",  # (a call only the first time)
+                      "    t._vc = a0._version_counter() if vc is None else vc",
                       "    b = a0._base", "    t._base = a0 if b is None else b", "    return t"]
         else:
             lines.append("    return make(out, dev)")

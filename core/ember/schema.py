@@ -189,8 +189,12 @@ def conv_int(x, op, arg):
 
 
 def conv_int_list(x, op, arg):
-    if x.__class__ is tuple and all(v.__class__ is int for v in x):
-        return x
+    if x.__class__ is tuple:
+        for v in x:  # (a loop, not all() over a generator: this runs per view call)
+            if v.__class__ is not int:
+                break
+        else:
+            return x
     if isinstance(x, (list, tuple)) or type(x).__name__ == "Size":
         return tuple(conv_int(v, op, f"{arg}[{i}]") for i, v in enumerate(x))
     return (conv_int(x, op, arg),)
@@ -634,13 +638,14 @@ def _source(od: OpDef) -> tuple[str, dict]:
             env.setdefault(f"_d_{ours}", next(a.default for a in od.args if a.name == ours))
     tup = "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
     body = list(lines)
-    tensors = [a.name for a in od.args if a.is_tensor]
-    if tensors and all(not a.is_list and not a.optional and not a.has_default
-                       for a in od.args if a.is_tensor):
+    targs = [a for a in od.args if a.is_tensor]
+    if targs and not any(a.is_list for a in targs) \
+            and not (targs[0].optional or targs[0].has_default):
         # The dispatcher's common case, inlined (its source comes from the dispatcher;
         # materialize() binds the names it uses).
         from .dispatch import fast_path_source
-        body += fast_path_source(tensors, tup)
+        body += fast_path_source([a.name for a in targs], tup,
+                                 tuple(a.name for a in targs if a.optional or a.has_default))
     src = (f"def {od.name}({', '.join(params)}):\n" + "\n".join(body) +
            ("\n" if body else "") + f"    return _dispatch(_od, {tup})\n")
     src += (f"def __ember_bind__({', '.join(params)}):\n" + "\n".join(lines) +

@@ -207,7 +207,10 @@ class OpNode(Node):
 
     # n_outputs: Node's class default (1), set on the instance for several outputs.
     # Freed (by ``release``) is ``_args is None``: record always sets a list.
-    __slots__ = ("_args", "_versions", "_result", "_deriv")
+    __slots__ = ("_args", "_versions", "_result")
+    #: the op's :class:`~ember.autograd.rules.Derivative` (a class attribute of each
+    #: op's node class: one store less per recorded call)
+    _deriv = None
 
     def _unpack_result(self, create_graph):
         out = []
@@ -262,6 +265,24 @@ class OpNode(Node):
             if gs is not NotImplemented:
                 return [fit(gi, args[i], d) if nd and gi is not None else None
                         for gi, nd, i in zip(gs, needs, d.tensor_pos, strict=True)]
+        if not d.has_list:  # one edge per tensor input, fitted inline when it fits
+            out = []
+            for e, f, i in zip(self.next_edges, d.formulas, d.tensor_pos, strict=True):
+                if f is None or e is None:
+                    out.append(None)
+                    continue
+                gi = f(g, *args, result=res) if d.save_result else f(g, *args)
+                if gi is not None:
+                    x = args[i]
+                    gd = gi._data
+                    if x.__class__ is Tensor:
+                        xd = x._data
+                        if gd.shape != xd.shape or gd.dtype != xd.dtype:
+                            gi = fit(gi, x, d)
+                    elif gd.shape != x._shape or gd.dtype != x._np:
+                        gi = fit(gi, x, d)
+                out.append(gi)
+            return out
         out = []
         for k, i in enumerate(d.tensor_pos):
             f = d.formulas[k]

@@ -34,7 +34,93 @@ def _is_float_np(np_dtype) -> bool:
 
 
 def autograd_kernel(od, dev, args):
-    """Boxed kernel of the Autograd key (registered as its fallback for every op)."""
+    """Boxed kernel of the Autograd key (registered as its fallback for every op).
+
+    With nothing above Autograd (no tracer, no autocast) it runs the op's Autograd
+    kernel prebuilt for the backend (:func:`prebuilt`) and keeps it on the backend's
+    boxed kernel, where the entry points find it on later calls without dispatching."""
+    if not _state.keys:
+        k = od.cache.get(dev.type)
+        if k is None:
+            k = _backend_kernel(od, dev.type)
+        run = k.autograd
+        if run is None:
+            run = prebuilt(od, k)
+            if od.kernels.get("Autograd") is None:  # (an op's own kernel stays in charge)
+                k.autograd = run
+        return run(od, dev, args)
+    return _general(od, dev, args)
+
+
+def prebuilt(od, kernel):
+    """``run(od, dev, args)``: ``od``'s Autograd kernel for the backend of ``kernel``
+    (its boxed kernel) with nothing above Autograd, everything decidable per op decided
+    once: the backend's run and the derivative's generated recorder, or the
+    decomposition of a composite op without a derivative; the rarer kinds (in-place ops,
+    ops without a derivative) take the general path."""
+    d = od.derivative
+    if od.is_inplace:
+        return _general
+    if d is None:
+        if not od.is_primitive and od.decomposition is not None:
+            return _implicit(od)
+        return _general
+    run = kernel.run
+    if not kernel.reentrant:
+        return recorder(d, run)
+    # A decomposition or the CPU fallback: its inner ops run with recording off (the
+    # op's own node replaces theirs; AutoDispatchBelowAutograd), called directly (with
+    # no key above Autograd, redispatch would find this run).
+    rec = recorder(d)
+
+    def run_reentrant_recorded(od, dev, args):
+        st = _state
+        prev = st.grad_enabled
+        st.grad_enabled = False
+        try:
+            out = run(od, dev, args)
+        finally:
+            st.grad_enabled = prev
+        if out is args[0] and out.__class__ is Tensor:
+            if not is_view:
+                return out  # the op returned its input unchanged (contiguous, a no-op cast)
+            out = _fresh_view(out)
+        rec(args, out)
+        return out
+    is_view = od.is_view
+    return run_reentrant_recorded
+
+
+def _fresh_view(t: Tensor) -> Tensor:
+    """A new view of all of ``t`` (a view op's result is a new tensor with its own
+    history even where the backend returned its input: ``squeeze()`` with nothing to
+    squeeze)."""
+    v = _new(Tensor)
+    v._data = t._data
+    v._device = t._device
+    v._requires_grad = False
+    v._owned = 0  # (the buffer is counted once, by its owner)
+    v._vc = t._version_counter()
+    v._base = t if t._base is None else t._base
+    return v
+
+
+def _implicit(od):
+    """CompositeImplicitAutograd: the decomposition's ops record themselves.  The value
+    rule runs here, once, as the boxed kernel's would below Autograd (never on meta
+    tensors: they have no values)."""
+    meta, values, decomp = od.meta, od.values, od.decomposition
+
+    def run_decomposition(od, dev, args):
+        spec = meta(*args) if meta is not None else None
+        if values is not None and dev.type != "meta":
+            values(spec, *args)
+        return decomp(*args)
+    return run_decomposition
+
+
+def _general(od, dev, args):
+    """The Autograd kernel for every kind of op and any keys above Autograd."""
     d = od.derivative
     if od.is_inplace and _is_view(args[0]):
         from .views import record_inplace_on_view
@@ -157,7 +243,6 @@ def record(d, args, out, edges=None):
                     saved[i] = _Meta(t._data.shape, t._data.dtype, t._device)
     node = _new(d.node_cls)
     node.next_edges = edges
-    node._deriv = d
     node._args = saved
     if _anomaly[0]:
         remember_forward(node)
@@ -194,6 +279,110 @@ def record(d, args, out, edges=None):
 
 _new = object.__new__
 _Meta = TensorMeta
+
+
+def recorder(d, run=None):
+    """``rec(args, out)``: :func:`record` for derivative ``d``, generated once for its
+    plan (which inputs have formulas, which are saved, which are read only if another
+    input needs a gradient), so a recorded call runs straight-line code: no loop over
+    the plan, no list of the arguments copied, no call per unsaved input.  Ops with
+    ``Tensor[]`` inputs or other results than one tensor use :func:`record` itself.
+
+    With ``run`` (a boxed kernel's), it is ``ag(od, dev, args)``: the call and its
+    record in one function."""
+    od = d.op
+    if d.has_list or od.returns not in ("Tensor", "Tensor(a)", "Tensor(a!)"):
+        if run is None:
+            return lambda args, out: record(d, args, out)
+
+        def run_recorded(od, dev, args):
+            out = run(od, dev, args)
+            if out is args[0] and out.__class__ is Tensor:
+                return out
+            record(d, args, out)
+            return out
+        return run_recorded
+    n = len(od.args)
+    unpack = f"    {', '.join(f'a{i}' for i in range(n))}{',' if n == 1 else ''} = args"
+    if run is None:
+        lines = ["def rec(args, out):", unpack]
+        ret = "return"
+    else:
+        lines = ["def ag(od, dev, args):", "    out = run(od, dev, args)", unpack,
+                 # the op returned its input unchanged (contiguous, a no-op cast)
+                 "    if out is a0 and out.__class__ is _T:",
+                 "        out = _fresh_view(out)" if od.is_view else "        return out"]
+        ret = "return out"
+    saved = [f"a{i}" for i in range(n)]
+    edges = []
+
+    def meta(i, indent):
+        return [f"{indent}_data = a{i}._data", f"{indent}s{i} = _new(_Meta)",
+                f"{indent}s{i}._shape = _data.shape", f"{indent}s{i}._np = _data.dtype",
+                f"{indent}s{i}.device = a{i}._device"]
+    for k, (i, has_formula, keep, _) in enumerate(d.plan):
+        e = f"e{k}"
+        edges.append(e)
+        lines.append(f"    if a{i}.__class__ is _T or isinstance(a{i}, _T):")
+        if has_formula:
+            lines += [f"        f = a{i}.grad_fn", "        if f is not None:",
+                      f"            {e} = (f, a{i}._output_nr)",
+                      f"        elif a{i}._requires_grad:",
+                      f"            {e} = a{i}.__dict__.get('_grad_edge') or leaf_edge(a{i})",
+                      "        else:", f"            {e} = None"]
+        else:
+            lines += [f"        if a{i}._requires_grad:",
+                      f"            _not_differentiable(d, {i})", f"        {e} = None"]
+        if not keep:
+            lines += meta(i, "        ")
+            saved[i] = f"s{i}"
+        lines += ["    else:", f"        {e} = None"]
+        if not keep:
+            lines.append(f"        s{i} = a{i}")
+    lines += ["    if " + " and ".join(f"{e} is None" for e in edges) + ":", f"        {ret}",
+              # outputs that are not floating point get no history
+              "    o = out._data.dtype", "    fl = _FLOAT.get(o)", "    if fl is None:",
+              "        fl = _is_float(o)", "    if not fl:", f"        {ret}"]
+    for i, users in d.cond or ():
+        # saved only if a formula that reads it will run (mul by a constant does not
+        # keep its other factor)
+        lines.append("    if " + " and ".join(f"{edges[k]} is None" for k in users)
+                     + f" and a{i}.__class__ is _T:")
+        lines += ["    " + ln for ln in meta(i, "    ")]
+        lines.append("    else:")
+        lines.append(f"        s{i} = a{i}")
+        saved[i] = f"s{i}"
+    lines += ["    node = _new(_C)", f"    node.next_edges = [{', '.join(edges)}]",
+              f"    node._args = [{', '.join(saved)}]",
+              "    if _anomaly[0]:", "        remember_forward(node)"]
+    if d.save_idx:
+        vs = []
+        for i in d.save_idx:
+            v = saved[i]
+            lines += [f"    if {v}.__class__ is _T:", f"        vc = {v}._vc",
+                      f"        v{i} = 0 if vc is None else vc.value", "    else:",
+                      f"        v{i} = -1"]
+            vs.append(f"v{i}")
+        lines.append(f"    node._versions = [{', '.join(vs)}]")
+    else:
+        lines.append("    node._versions = ()")
+    lines += ["    out._requires_grad = True", "    out.grad_fn = node"]
+    if not d.save_result:
+        lines.append("    node._result = None")
+    else:  # (_save_output inline)
+        lines += ["    vc = out._vc", "    if out._base is not None:",
+                  "        node._result = (_save_output(out),)", "    else:",
+                  "        node._result = ((out._data, out._device, _weakref(out), "
+                  "0 if vc is None else vc.value),)"]
+    lines.append(f"    {ret}")
+    env = {"run": run, "_fresh_view": _fresh_view, "_T": Tensor, "_new": _new,
+           "_Meta": _Meta, "_C": d.node_cls, "d": d,
+           "leaf_edge": leaf_edge, "_not_differentiable": _not_differentiable,
+           "_FLOAT": _FLOAT_NP, "_is_float": _is_float_np, "_anomaly": _anomaly,
+           "remember_forward": remember_forward, "_save_output": _save_output,
+           "_weakref": _weakref}
+    exec(compile("\n".join(lines) + "\n", f"<ember recorder {od.name}>", "exec"), env)
+    return env["rec" if run is None else "ag"]
 
 
 def _not_differentiable(d, i):

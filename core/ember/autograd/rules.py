@@ -71,7 +71,7 @@ class Derivative:
         #: per tensor argument: (position, has a formula, saved, is a list) for recording
         self.plan = tuple((i, f is not None, i in self.save_idx, lst) for i, f, lst in
                           zip(self.tensor_pos, self.formulas, self.is_list, strict=True))
-        self.node_cls = type(node_name(od.name), (OpNode,), {"__slots__": ()})
+        self.node_cls = type(node_name(od.name), (OpNode,), {"__slots__": (), "_deriv": self})
         #: ((saved position, indices of the formulas that read it), ...) or None: all
         #: of ``save`` is kept whenever the op is recorded
         self.cond = None

@@ -671,10 +671,15 @@ def getitem(self, key):
                 return k.run(_BASIC_OP, dev, (self, idx))
             except OpError:
                 pass
-        elif c is int:
-            return basic_index(self, idx)
-        elif _is_basic(idx):
-            self, idx = _positive_steps(self, idx)
+        elif c is int or _is_basic(idx):
+            if c is not int:
+                self, idx = _positive_steps(self, idx)
+            if _state.grad_enabled and not _state.keys:
+                # Recording: basic_index's Autograd kernel prebuilt for this backend
+                # (once a first call through the dispatcher has built it).
+                k = _BASIC_KERNELS.get(self._device.type)
+                if k is not None and k.autograd is not None:
+                    return k.autograd(_BASIC_OP, self._device, (self, idx))
             return basic_index(self, idx)
     if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
             and self._data.shape:

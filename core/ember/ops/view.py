@@ -50,6 +50,9 @@ def _view_decomp(self, shape):
 view = defop("view(Tensor(a) self, int[] *shape) -> Tensor(a)",
              tags=("composite", "view"), meta=_reshape_meta("view"),
              decomposition=_view_decomp, doc="``self`` with a new shape (shares memory).")
+# view runs as reshape does: backends run it with their reshape kernel (one dispatch,
+# one autograd record; the decomposition serves backends without one).
+view.op.same_kernel_as = "reshape"
 
 
 def _permute_meta(self, dims):
@@ -711,6 +714,29 @@ def _inverse(dims):
 
 
 derivative(reshape, self=lambda g, self, shape: reshape(g, tuple(self.shape)))
+derivative(view, self=lambda g, self, shape: reshape(g, tuple(self.shape)))
+# Composite views with a derivative of their own: one node each (named as PyTorch's), and
+# the backend's own kernel where it has one (no second dispatch into the decomposition).
+derivative(transpose, self=lambda g, self, dim0, dim1: transpose(g, dim0, dim1))
+derivative(t, self=lambda g, self: t(g))
+derivative(squeeze, self=lambda g, self, dim=None: reshape(g, tuple(self.shape)))
+derivative(unsqueeze, self=lambda g, self, dim: reshape(g, tuple(self.shape)))
+derivative(flatten, self=lambda g, self, start_dim=0, end_dim=-1: reshape(g, tuple(self.shape)))
+derivative(unflatten, self=lambda g, self, dim, sizes: reshape(g, tuple(self.shape)))
+derivative(movedim, self=lambda g, self, source, destination: movedim(g, destination, source))
+
+
+def _narrow_backward(g, self, dim, start, length):
+    d = dim % self.ndim
+    if start < 0:
+        start += self.shape[d]
+    return _EmbedIndexed.apply(g, tuple(self.shape),
+                               (slice(None),) * d + (slice(start, start + length),))
+
+
+derivative(narrow, self=_narrow_backward)
+derivative(select, self=lambda g, self, dim, index: _EmbedIndexed.apply(
+    g, tuple(self.shape), (slice(None),) * (dim % self.ndim) + (index,)))
 derivative(permute, self=lambda g, self, dims: permute(g, _inverse(dims)))
 derivative(expand, self=lambda g, self, size: g)  # the engine sums g down to self's shape
 derivative(basic_index, self=lambda g, self, index:
