@@ -45,9 +45,12 @@ def __getattr__(name: str):
     if name == "hookimpl":
         from .hookspecs import hookimpl
         return hookimpl
-    if name in ("plugins", "nn", "optim", "utils"):  # nn & co. load on first use
+    if name in ("plugins", "nn", "optim", "utils", "amp"):  # nn & co. load on first use
         import importlib
         return importlib.import_module(f".{name}", __name__)
+    if name in ("autocast", "is_autocast_enabled", "get_autocast_dtype"):
+        from . import amp
+        return getattr(amp, name)
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
 float = float32
 
@@ -67,7 +70,9 @@ __all__ = [
     # random
     "Generator", "manual_seed", "seed", "initial_seed",
     # submodules
-    "memory", "plugins", "schema", "autograd", "linalg", "nn", "optim", "utils",
+    "memory", "plugins", "schema", "autograd", "linalg", "nn", "optim", "utils", "amp",
+    # mixed precision
+    "autocast", "is_autocast_enabled", "get_autocast_dtype",
     # serialization, printing
     "save", "load", "set_printoptions",
     # grad modes

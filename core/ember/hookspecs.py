@@ -82,3 +82,20 @@ def ember_cli_subcommands(subparsers) -> None:
     ``ember.cli`` (``ember-conformance`` adds ``ember conformance`` this way); the
     ``ember`` command loads them, ``import ember`` never does.
     """
+
+
+@hookspec
+def ember_autocast_policy(device_type: str) -> dict | None:
+    """Change ``ember.autocast``'s op policy on ``device_type`` (plugin API >= 1.2).
+
+    Return ``None`` to leave it, or a dict with any of the keys ``"dtype"`` (the
+    default low-precision dtype of ``autocast(device_type)``: ``"float16"`` or
+    ``"bfloat16"``, or the ``ember`` dtype) and the policy kinds of
+    ``ember.amp.policy.KINDS`` (``"lower_precision"``, ``"fp32"``,
+    ``"fp32_set_opt_dtype"``, ``"promote"``, ``"banned"``), each an iterable of op
+    names that then have that kind (and leave the kind they had).  Called with every
+    registered plugin's answer, applied in pluggy's order, when an autocast region on
+    ``device_type`` begins (cached until the set of plugins changes).  A runtime with
+    fast bfloat16 but slow float16 returns ``{"dtype": "bfloat16"}``; one whose
+    low-precision ``softmax`` is accurate returns ``{"lower_precision": ["softmax"]}``.
+    """

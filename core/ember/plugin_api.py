@@ -18,6 +18,8 @@ History (``PRIMITIVES`` below holds the primitives each minor version added):
   ``ember_backend_create``, ``ember_kernels_register``, ``ember_info_report``.
 * 1.1 — hook ``ember_cli_subcommands``; a backend's ``device_type`` must equal its
   plugin's name.  No new primitive.
+* 1.2 — hook ``ember_autocast_policy`` (optional: a backend changes autocast's op policy
+  and default dtype on its device type).  No new primitive.
 
 Adding a primitive: bump the minor number here, list the op under the new version in
 ``PRIMITIVES`` and update ``SIGNATURES_DIGEST`` (``tests/test_plugin_api.py`` fails until
@@ -32,7 +34,7 @@ __all__ = ["PLUGIN_API_VERSION", "PRIMITIVES", "SIGNATURES_DIGEST", "check", "pa
            "since", "too_old", "signatures_digest"]
 
 #: The plugin API this core implements.
-PLUGIN_API_VERSION = "1.1"
+PLUGIN_API_VERSION = "1.2"
 
 #: The primitive ops each plugin-API version added (op names of the registry's ops not
 #: tagged ``composite``).  A backend targeting version V owes the primitives of every
@@ -53,6 +55,7 @@ PRIMITIVES: dict[str, frozenset[str]] = {
         true_divide_ trunc trunc_ unfold where
     """.split()),
     "1.1": frozenset(),
+    "1.2": frozenset(),
 }
 
 #: ``signatures_digest()`` of the registry this version describes: the kernel calling

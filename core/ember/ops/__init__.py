@@ -24,6 +24,7 @@ from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from . import array_api_ops  # noqa: F401  (linalg_svd …: reached as ember.linalg.*)
 from . import nn, optim  # noqa: F401  (composite nn ops, fused optimizer updates)
+from . import amp  # noqa: F401  (GradScaler's fused unscale)
 from .nn import *  # noqa: F403
 from ._methods import install as _install
 
