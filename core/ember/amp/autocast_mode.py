@@ -184,9 +184,11 @@ def autocast_kernel(od, dev, args):
     if kind is None:
         return _dispatch.redispatch(od, dev, args, below=_KEY)
     if kind == "banned":
-        raise OpError(f"{od.name}(): unsafe to autocast (its float16 gradients lose too "
-                      f"much); compute it outside the autocast region or use the "
-                      f"'_with_logits' variant, which is safe")
+        hint = (" (a sigmoid before it saturates in float16: combine the two as "
+                "binary_cross_entropy_with_logits, which is safe to autocast)"
+                if od.name == "binary_cross_entropy" else "")
+        raise OpError(f"{od.name}(): unsafe to autocast on '{dev.type}'; call it outside "
+                      f"the autocast region{hint}")
     keys = _state.keys
     _state.keys = tuple(k for k in keys if k != _KEY)  # inner ops are not cast again
     try:
