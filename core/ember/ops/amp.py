@@ -34,7 +34,10 @@ def _decomposition(grads, found_inf, inv_scale):
     for g in grads:
         bad = g.isfinite().logical_not().any()
         found_inf.copy_(found_inf.maximum(bad.astype(found_inf.dtype).reshape(found_inf.shape)))
-        g.mul_(inv_scale.astype(g.dtype) if g.dtype != inv_scale.dtype else inv_scale)
+        if g.dtype.itemsize < 4:  # float16/bfloat16: multiply in float32, round once
+            g.copy_(g.astype(inv_scale.dtype) * inv_scale)
+        else:
+            g.mul_(inv_scale)
     return grads
 
 
