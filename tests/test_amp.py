@@ -364,3 +364,52 @@ def test_a_bad_hook_answer_names_the_hook():
         policy._apply(policy.CPU, {"fp16": ["mm"]}, "cpu")
     with pytest.raises(ValueError, match="expected float16 or bfloat16"):
         policy._apply(policy.CPU, {"dtype": "float64"}, "cpu")
+
+
+# --- training ---------------------------------------------------------------------------
+
+def _train_digits(amp: bool, epochs: int = 6) -> tuple[float, set]:
+    """The demo's CNN and recipe (Adam 1e-2, cosine schedule, batch 32) on the digits;
+    returns the test accuracy and the dtypes of the logits seen in training."""
+    import importlib.util
+    import pathlib
+    import sys
+    from threadpoolctl import threadpool_limits
+    from ember.utils.data import DataLoader, TensorDataset
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "train_digits.py"
+    spec = importlib.util.spec_from_file_location("train_digits", path)
+    demo = importlib.util.module_from_spec(spec)
+    sys.modules["train_digits"] = demo
+    spec.loader.exec_module(demo)
+    with threadpool_limits(1):
+        ember.manual_seed(0)
+        xtr, ytr, xte, yte = demo.load_digits(0, "cpu")
+        model = demo.DigitsCNN()
+        opt = ember.optim.Adam(model.parameters(), lr=1e-2)
+        sched = ember.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        loader = DataLoader(TensorDataset(xtr, ytr), batch_size=32, shuffle=True,
+                            generator=ember.Generator().manual_seed(0))
+        seen = set()
+        for _ in range(epochs):
+            model.train()
+            for xb, yb in loader:
+                opt.zero_grad()
+                with ember.autocast("cpu", enabled=amp):
+                    logits = model(xb)
+                    loss = F.cross_entropy(logits, yb)
+                seen.add(logits.dtype)
+                loss.backward()
+                opt.step()
+            sched.step()
+        with ember.autocast("cpu", enabled=amp):
+            return demo.evaluate(model, xte, yte)[1], seen
+
+
+def test_digits_cnn_under_autocast_bfloat16_is_within_1_percent_of_float32():
+    pytest.importorskip("sklearn")
+    pytest.importorskip("threadpoolctl")
+    acc32, seen32 = _train_digits(False)
+    acc16, seen16 = _train_digits(True)
+    assert seen32 == {ember.float32} and seen16 == {ember.bfloat16}
+    assert acc32 >= 0.95
+    assert acc16 >= acc32 - 0.01, (acc16, acc32)
