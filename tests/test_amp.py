@@ -257,6 +257,32 @@ def test_inner_ops_of_a_cast_op_are_not_cast_again():
     assert loss.item() == ref.item()
 
 
+def test_ops_no_table_names_skip_the_autocast_kernel(monkeypatch):
+    from ember.amp import autocast_mode
+    calls = []
+    real = autocast_mode.autocast_kernel
+
+    def counting(od, dev, args):
+        calls.append(od.name)
+        return real(od, dev, args)
+
+    counting.passes = real.passes
+    monkeypatch.setattr(ember.dispatch, "_fallbacks", {**ember.dispatch._fallbacks,
+                                                         "Autocast": counting})
+    ember.dispatch.clear_cache()
+    try:
+        a = _x(3, 3)
+        with ember.autocast("cpu"):
+            a.relu()
+            (a + a).sin()
+            assert calls == []
+            assert (a @ a).dtype is ember.bfloat16
+            assert calls == ["matmul"]
+    finally:
+        monkeypatch.undo()
+        ember.dispatch.clear_cache()
+
+
 # --- autograd --------------------------------------------------------------------------
 
 def test_backward_runs_in_the_forward_dtypes_and_matches_torch():

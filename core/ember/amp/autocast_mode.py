@@ -26,6 +26,7 @@ from collections.abc import Callable
 from .. import dispatch as _dispatch
 from .. import dtypes as _dt
 from ..errors import OpError
+from .policy import NAMED, policy_for
 
 __all__ = ["autocast", "autocast_kernel", "is_autocast_enabled", "get_autocast_dtype",
            "is_autocast_cache_enabled", "clear_autocast_cache"]
@@ -60,7 +61,6 @@ def get_autocast_dtype(device_type: str = "cpu"):
     cfg = _local.active.get(device_type)
     if cfg is not None:
         return cfg[0]
-    from .policy import policy_for
     return getattr(_dt, policy_for(device_type).dtype)
 
 
@@ -109,7 +109,6 @@ class autocast:
         """(dtype, kinds) for this region, or ``None`` when it is disabled."""
         if not self._enabled:
             return None
-        from .policy import policy_for
         from ..device import is_available
         if self.device not in ("cpu", "meta") and not is_available(self.device):
             # PyTorch warns and disables too: code written for a GPU still runs
@@ -268,4 +267,11 @@ def _cast(t, target, dev, promote):
     return t.astype(target)
 
 
+def _passes(od) -> bool:
+    """Ops no table names skip the Autocast key altogether (its cost inside a region
+    is then the dispatcher's general path only).  Their inner ops still see it."""
+    return od.name not in NAMED
+
+
+autocast_kernel.passes = _passes
 _dispatch.register_fallback(_KEY, autocast_kernel)

@@ -89,6 +89,11 @@ ACCELERATOR = Policy(
 
 _cache: dict = {}
 
+#: Every op any table has named so far (the built-in ones and hook answers): the
+#: Autocast key passes the others straight through (``dispatch``'s ``passes``).  It only
+#: grows; a new name clears the dispatcher's cached resolutions.
+NAMED: set = set(CPU.kinds()) | set(ACCELERATOR.kinds())
+
 
 def policy_for(device_type: str) -> Policy:
     """The table autocast uses on ``device_type``: the built-in one, changed by the
@@ -99,6 +104,11 @@ def policy_for(device_type: str) -> Policy:
     p = _cache.get(key)
     if p is None:
         p = _cache[key] = _build(device_type, manager)
+        new = set(p.kinds()) - NAMED
+        if new:
+            NAMED.update(new)
+            from ..dispatch import clear_cache
+            clear_cache()
     return p
 
 
