@@ -469,6 +469,27 @@ explicit("_sgd_update_", lambda d, rng: [
     _sgd_ref, dtypes=("float32", "float64"), tol=8.0, grad=False)
 
 
+def _amp_unscale_ref(grads, found_inf, inv_scale):
+    # the target's state afterwards (the flag it sets: the amp contract, test_amp.py)
+    return [g * inv_scale for g in grads]
+
+
+def _amp_unscale_samples(d, rng):
+    flag = lambda v: T(np.array(v, np.float32))
+    poisoned = values((4,), d, rng)
+    poisoned[1] = np.inf
+    nan = values((2, 2), d, rng)
+    nan[0, 0] = np.nan
+    return [Sample(_group(d, rng), flag(0.0), flag(2.0 ** -16)),
+            Sample(_group(d, rng) + [T(poisoned)], flag(0.0), flag(0.25), note="inf"),
+            Sample([T(nan)], flag(0.0), flag(0.5), note="nan"),
+            Sample(_group(d, rng), flag(1.0), flag(1 / 3), note="flag already set")]
+
+
+explicit("_amp_foreach_non_finite_check_and_unscale_", _amp_unscale_samples,
+         _amp_unscale_ref, dtypes=_NN_DTYPES, grad=False)
+
+
 def _adam_ref(params, grads, m, v, vmax, steps, lr, b1, b2, eps, weight_decay=0.0,
               amsgrad=False, decoupled_weight_decay=False, maximize=False):
     out = []

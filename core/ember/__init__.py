@@ -49,9 +49,13 @@ def __getattr__(name: str):
     if name == "hookimpl":
         from .hookspecs import hookimpl
         return hookimpl
-    if name in ("plugins", "nn", "optim", "utils", "distributed"):  # nn & co.: on first use
+    if name in ("plugins", "nn", "optim", "utils", "distributed", "amp", "jit",
+                "multiprocessing"):  # nn & co. load on first use
         import importlib
         return importlib.import_module(f".{name}", __name__)
+    if name in ("autocast", "is_autocast_enabled", "get_autocast_dtype"):
+        from . import amp
+        return getattr(amp, name)
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
 float = float32
 
@@ -73,7 +77,9 @@ __all__ = [
     "Generator", "manual_seed", "seed", "initial_seed",
     # submodules
     "memory", "plugins", "schema", "autograd", "linalg", "fft", "nn", "optim", "utils",
-    "distributed",
+    "distributed", "amp", "jit", "multiprocessing",
+    # mixed precision
+    "autocast", "is_autocast_enabled", "get_autocast_dtype",
     # serialization, printing
     "save", "load", "set_printoptions",
     # grad modes

@@ -59,7 +59,8 @@ def register_kernel(op_name: str, key: str, kernel: Callable) -> None:
 
 
 def register_fallback(key: str, kernel: Callable) -> None:
-    """Register a boxed kernel for a functionality key, used by every op."""
+    """Register a boxed kernel for a functionality key, used by every op (except those
+    for which its optional attribute ``passes(od)`` is true: they skip the key)."""
     if key not in _PRIORITY:
         raise ValueError(f"{key!r} is not a functionality key ({FUNCTIONALITY_KEYS})")
     _fallbacks[key] = kernel
@@ -208,7 +209,7 @@ def _resolve(od, key):
     active.sort(key=_PRIORITY.__getitem__)
     kernel = None
     for k in active:
-        kernel = od.kernels.get(k) or _fallbacks.get(k)
+        kernel = _kernel_for(od, k)
         if kernel is not None:
             break
     if kernel is None:
@@ -217,12 +218,25 @@ def _resolve(od, key):
     return kernel
 
 
+def _kernel_for(od, key):
+    """The kernel of functionality ``key`` for ``od``: its own, else the fallback
+    unless the fallback passes ``od`` through (``fallback.passes(od)``: the
+    Autocast fallback for ops no policy names, so they pay nothing for it)."""
+    kernel = od.kernels.get(key)
+    if kernel is None:
+        kernel = _fallbacks.get(key)
+        passes = getattr(kernel, "passes", None)
+        if passes is not None and passes(od):
+            return None
+    return kernel
+
+
 def redispatch(od, dev, args, below: str):
     """Run ``od`` with only the keys strictly below functionality key ``below``."""
     rank = _PRIORITY[below]
     for k in state.keys:
         if _PRIORITY[k] > rank:
-            kern = od.kernels.get(k) or _fallbacks.get(k)
+            kern = _kernel_for(od, k)
             if kern is not None:
                 return kern(od, dev, args)
     if rank < _PRIORITY["Autograd"] and state.grad_enabled and _any_requires_grad(od, args):

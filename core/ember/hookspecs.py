@@ -126,3 +126,20 @@ def ember_tensor_reduce(tensor, strategy: str) -> tuple | None:
     host shared memory (``reduce_via_host``): the receiver gets its own device copy.
     The first non-``None`` answer wins.  Optional: a plugin need not implement it.
     """
+
+
+@hookspec
+def ember_autocast_policy(device_type: str) -> dict | None:
+    """Change ``ember.autocast``'s op policy on ``device_type`` (plugin API >= 1.2).
+
+    Return ``None`` to leave it, or a dict with any of the keys ``"dtype"`` (the
+    default low-precision dtype of ``autocast(device_type)``: ``"float16"`` or
+    ``"bfloat16"``, or the ``ember`` dtype) and the policy kinds of
+    ``ember.amp.policy.KINDS`` (``"lower_precision"``, ``"fp32"``,
+    ``"fp32_set_opt_dtype"``, ``"promote"``, ``"banned"``), each an iterable of op
+    names that then have that kind (and leave the kind they had).  Called with every
+    registered plugin's answer, applied in pluggy's order, when an autocast region on
+    ``device_type`` begins (cached until the set of plugins changes).  A runtime with
+    fast bfloat16 but slow float16 returns ``{"dtype": "bfloat16"}``; one whose
+    low-precision ``softmax`` is accurate returns ``{"lower_precision": ["softmax"]}``.
+    """

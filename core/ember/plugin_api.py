@@ -20,7 +20,11 @@ History (``PRIMITIVES`` below holds the primitives each minor version added):
   plugin's name.  No new primitive.
 * 1.2 — complex dtypes: primitives ``view_as_real``, ``view_as_complex`` and
   ``conj_physical`` (which has a decomposition); the DFT's ``_fft_c2c``,
-  ``_fft_r2c`` and ``_fft_c2r``.
+  ``_fft_r2c`` and ``_fft_c2r``.  Optional hooks ``ember_autocast_policy`` (a backend
+  changes autocast's op policy and default dtype on its device type),
+  ``ember_distributed_engines`` (collective engines), ``ember_graph_executor`` (a
+  backend takes a whole ``ember.jit`` graph) and ``ember_tensor_reduce`` (how a device's
+  tensors cross processes).
 
 Adding a primitive: bump the minor number here, list the op under the new version in
 ``PRIMITIVES`` and update ``SIGNATURES_DIGEST`` (``tests/test_plugin_api.py`` fails until

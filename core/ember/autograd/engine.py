@@ -148,6 +148,9 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
     ready = [n for n in root_nodes if n not in deps]
     prev = state.grad_enabled
     state.grad_enabled = create_graph
+    keys = state.keys
+    if "Autocast" in keys:  # backward runs in the forward's dtypes (as PyTorch's)
+        state.keys = tuple(k for k in keys if k != "Autocast")
     try:
         while ready:
             node = ready.pop()
@@ -223,6 +226,7 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
             g = b = None  # drop references, or the reference counts above would lie
     finally:
         state.grad_enabled = prev
+        state.keys = keys
     return result
 
 

@@ -316,7 +316,7 @@ class Module:
                 if set_to_none:
                     p.grad = None
                 else:
-                    from .. import zeros
+                    from ..ops import zeros
                     g = p.grad.detach()
                     g.copy_(zeros((), dtype=g.dtype, device=g.device))
                     p.grad = g

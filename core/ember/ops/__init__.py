@@ -27,6 +27,7 @@ from . import complex_numbers, fft  # noqa: F401
 from .complex_numbers import *  # noqa: F403
 from . import array_api_ops  # noqa: F401  (linalg_svd …: reached as ember.linalg.*)
 from . import nn, optim  # noqa: F401  (composite nn ops, fused optimizer updates)
+from . import amp  # noqa: F401  (GradScaler's fused unscale)
 from .nn import *  # noqa: F403
 
 _MODULES = ("conversion", "creation", "pointwise", "reduction", "view", "indexing", "linalg",

@@ -284,6 +284,18 @@ def adam_update_(params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, lr, beta1
         p -= denom
 
 
+@kernel("_amp_foreach_non_finite_check_and_unscale_")
+def amp_non_finite_check_and_unscale_(grads, found_inf, inv_scale):
+    inv = inv_scale.reshape(())
+    for g in grads:
+        if not np.isfinite(g).all():
+            found_inf[...] = 1.0
+        if g.dtype.itemsize < 4:  # float16/bfloat16: multiply in float32, round once
+            g[...] = g.astype(np.float32) * inv
+        else:
+            g *= inv
+
+
 @kernel("_rmsprop_update_")
 def rmsprop_update_(params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps,
                     weight_decay, momentum, centered, maximize):

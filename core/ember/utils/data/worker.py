@@ -77,10 +77,10 @@ def seed_worker(base_seed: int, worker_id: int) -> int:
     """Seed ``random``, numpy and ember in a worker; returns the worker's seed."""
     import numpy as np
 
-    import ember
+    from ...random import manual_seed
     seed = base_seed + worker_id
     random.seed(seed)
-    ember.manual_seed(seed)
+    manual_seed(seed)
     np.random.seed(np.random.SeedSequence([worker_id, base_seed]).generate_state(4))
     return seed
 
