@@ -27,7 +27,7 @@ part() {
 # Lane 1: the core, the host-side backends and the demo.
 lane_core() {
   part ruff $PY -m ruff check .
-  part tests $PY -m pytest -q tests
+  part tests $PY -m pytest -q -m "not slow" tests
   # cuda / jetson: no GPU in CI, so these check the no-runtime path and skip the rest
   part cuda-tests $PY -m pytest -q plugins/cuda/tests plugins/jetson/tests
   part demo-fresh-venv bash scripts/demo_fresh_venv.sh
@@ -47,6 +47,9 @@ lane_core() {
 # single-threaded, and a cold run spends much of its time compiling kernels.
 # EMBER_ROCM_ANY_DEVICE=1 lets ember-rocm drive PoCL's CPU device.
 lane_devices() {
+  # the core's slow tests (a whole conformance run on a PyTorch-tensor backend built from
+  # a temporary folder, the digits demo under DDP on two MPI ranks ...) balance the lanes
+  part tests-slow $PY -m pytest -q -m slow tests
   part xpu-tests $PY -m pytest -q plugins/xpu/tests
   part rocm-tests env EMBER_ROCM_ANY_DEVICE=1 $PY -m pytest -q plugins/rocm/tests
   # differential fuzzing against the cpu backend (hypothesis, seeded: reproducible)
