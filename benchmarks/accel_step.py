@@ -35,36 +35,16 @@ import time
 import numpy as np
 from train_step import LR, MOMENTUM, check_same_losses, data, mlp_weights, numpy_mlp_step, \
     timeit_interleaved
+from train_step import ember_step as _ember_step
 
 SIZES = [64, 256, 256, 10]
 BATCH = 64
 
 
 def ember_step(weights, x, y, device):
-    import ember
-    import ember.nn as nn
-    import ember.nn.functional as F
-    layers = []
-    for i in range(0, len(weights), 2):
-        layers += [nn.Linear(weights[i].shape[1], weights[i].shape[0]), nn.ReLU()]
-    model = nn.Sequential(*layers[:-1])
-    with ember.no_grad():
-        for p, w in zip(model.parameters(), weights, strict=True):
-            p.copy_(ember.tensor(w))
-    model.to(device)
-    opt = ember.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    xt, yt = ember.tensor(x, device=device), ember.tensor(y, device=device)
+    """train_step.py's ember step (eager) for the MLP."""
+    return _ember_step("mlp", weights, x, y, device)
 
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
-        return loss
-    return step, lambda: ember.synchronize(device)
-
-
-# --- dpnp, by hand ---------------------------------------------------------------------------
 
 def dpnp_step(weights, x, y):
     import dpnp

@@ -218,6 +218,27 @@ def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     return c.run(pending, [tensor], async_op)
 
 
+def _root_list(lst, like: Tensor, g: ProcessGroup, mine: bool, op: str, arg: str,
+               role: str) -> None:
+    """``lst`` is given (one tensor per rank, like ``like``) on the root rank only."""
+    if mine:
+        if lst is None or len(lst) != g.size():
+            raise ValueError(f"{op}(): on the {role} rank {arg} must have {g.size()} tensors")
+        _same(lst, like, op, arg)
+    elif lst:
+        raise ValueError(f"{op}(): {arg} must not be given on non-{role} ranks")
+
+
+def _spread(out: Tensor, lst) -> Callable[[], None]:
+    """What copies the rows of a stacked result into the caller's list of tensors."""
+    def spread():
+        from ..autograd import no_grad
+        with no_grad():  # (a collective's outputs are written, not recorded)
+            for i, t in enumerate(lst):
+                t.copy_(out[i])
+    return spread
+
+
 def _stacked(tensor: Tensor, n: int):
     from ..ops import empty
     return empty((n, *tensor.shape), dtype=tensor.dtype, device=tensor.device)
@@ -239,12 +260,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group=None,
     c = _Call(g, tensor.device.type, "all_gather")
     pending = c.engine.all_gather(c.comm, c.buf(out), c.buf(tensor, written=False))
 
-    def spread():
-        from ..autograd import no_grad
-        with no_grad():  # (a collective's outputs are written, not recorded)
-            for i, t in enumerate(tensor_list):
-                t.copy_(out[i])
-    c.then.append(spread)
+    c.then.append(_spread(out, tensor_list))
     return c.run(pending, list(tensor_list), async_op)
 
 
@@ -319,24 +335,13 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0
     _check(tensor, "gather", "tensor")
     root = g.group_rank(dst, "gather", "dst")
     mine = g.rank() == root
-    if mine:
-        if gather_list is None or len(gather_list) != g.size():
-            raise ValueError(f"gather(): on the destination rank gather_list must have "
-                             f"{g.size()} tensors")
-        _same(gather_list, tensor, "gather", "gather_list")
-    elif gather_list:
-        raise ValueError("gather(): gather_list must not be given on non-destination ranks")
+    _root_list(gather_list, tensor, g, mine, "gather", "gather_list", "destination")
     c = _Call(g, tensor.device.type, "gather")
     out = _stacked(tensor, g.size()) if mine else None
     pending = c.engine.gather(c.comm, c.buf(tensor, written=False),
                               c.buf(out) if mine else None, root)
     if mine:
-        def spread():
-            from ..autograd import no_grad
-            with no_grad():
-                for i, t in enumerate(gather_list):
-                    t.copy_(out[i])
-        c.then.append(spread)
+        c.then.append(_spread(out, gather_list))
     return c.run(pending, list(gather_list or []), async_op)
 
 
@@ -349,13 +354,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int =
     _check(tensor, "scatter", "tensor")
     root = g.group_rank(src, "scatter", "src")
     mine = g.rank() == root
-    if mine:
-        if scatter_list is None or len(scatter_list) != g.size():
-            raise ValueError(f"scatter(): on the source rank scatter_list must have "
-                             f"{g.size()} tensors")
-        _same(scatter_list, tensor, "scatter", "scatter_list")
-    elif scatter_list:
-        raise ValueError("scatter(): scatter_list must not be given on non-source ranks")
+    _root_list(scatter_list, tensor, g, mine, "scatter", "scatter_list", "source")
     c = _Call(g, tensor.device.type, "scatter")
     if mine:
         from ..ops import stack

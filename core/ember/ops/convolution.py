@@ -232,9 +232,21 @@ def _max_pool2d_with_indices_decomp(input, kernel_size, stride=(), padding=(0,),
     batched = input.ndim == 4
     x = input if batched else input.unsqueeze(0)
     win = _pool_windows(x, k, s, p, d, out, -math.inf)
-    win = win.reshape(tuple(win.shape[:4]) + (k[0] * k[1],))
-    # the first maximum of each window (PyTorch scans row-major and keeps the first)
-    first = win.detach().argmax(-1, keepdim=True)
+    kk = k[0] * k[1]
+    win = win.reshape(tuple(win.shape[:4]) + (kk,))
+    # PyTorch's scan: row-major over the window's cells inside the input, the first
+    # maximum wins, every NaN overrides (the last NaN wins), and a window whose cells
+    # are all -inf answers its first cell inside the input (never a padding cell).
+    wd = win.detach()
+    first = wd.argmax(-1, keepdim=True)
+    nan = wd.isnan()
+    last_nan = (kk - 1) - nan.flip(-1).astype(_int64).argmax(-1, keepdim=True)
+    inside = _pool_windows(_E.ones((1, 1) + tuple(x.shape[2:]), dtype=input.dtype,
+                                   device=input.device), k, s, p, d, out, 0.0)
+    first_inside = inside.reshape(tuple(inside.shape[:4]) + (kk,)).argmax(-1, keepdim=True)
+    top = wd.gather(-1, first)
+    first = _E.where(nan.any(-1, keepdim=True), last_nan,
+                     _E.where(top == -math.inf, first_inside, first))
     values = win.gather(-1, first).squeeze(-1)
     w, dev = input.shape[-1], input.device
     offsets = _tensor(_pool_offsets(k, d, w), dtype=_int64, device=dev)

@@ -30,13 +30,20 @@ def _dims(op, self, dim):
     return dims
 
 
+def _nonempty(op, self, dims):
+    # (PyTorch and numpy.fft refuse a transform over no data points)
+    for d in dims:
+        if self.shape[d] == 0:
+            fail(op, f"invalid number of data points (0) specified (dim {d} is empty)")
+
+
 def _norm(op, norm):
     if norm not in _NORMS:
         fail(op, f"argument 'norm' must be one of {list(_NORMS)}, got {norm!r}")
 
 
 def _c2c_meta(self, dim, norm, forward):
-    _dims("_fft_c2c", self, dim)
+    _nonempty("_fft_c2c", self, _dims("_fft_c2c", self, dim))
     _norm("_fft_c2c", norm)
     if self.dtype._kind != "c":
         fail("_fft_c2c", f"expected a complex tensor, got {self.dtype}")
@@ -45,6 +52,7 @@ def _c2c_meta(self, dim, norm, forward):
 
 def _r2c_meta(self, dim, norm, onesided):
     dims = _dims("_fft_r2c", self, dim)
+    _nonempty("_fft_r2c", self, dims)
     _norm("_fft_r2c", norm)
     if self.dtype not in (_dt.float32, _dt.float64):
         fail("_fft_r2c", f"expected a float32 or float64 tensor, got {self.dtype}")
@@ -56,6 +64,7 @@ def _r2c_meta(self, dim, norm, onesided):
 
 def _c2r_meta(self, dim, norm, last_dim_size):
     dims = _dims("_fft_c2r", self, dim)
+    _nonempty("_fft_c2r", self, dims[:-1])  # (the last one's size is last_dim_size)
     _norm("_fft_c2r", norm)
     if self.dtype._kind != "c":
         fail("_fft_c2r", f"expected a complex tensor, got {self.dtype}")
