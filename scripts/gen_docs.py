@@ -100,16 +100,23 @@ def benchmarks_page(bench_dir: pathlib.Path) -> str | None:
                     f"{ops['import_ember_first_op_ms']:.1f} ms.", ""]
     if step_path.exists():
         steps = json.loads(step_path.read_text())
-        out += [f"## One training step (forward, cross-entropy, backward, SGD momentum), "
-                f"{steps.get('threads', 1)} thread(s)", "",
-                "Times are minimums; ratios are minimum / median.", "",
-                "| model | device | batch | ember ms | PyTorch ms | numpy ms | ember / PyTorch "
-                "| ember / numpy |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+        out += ["## One training step (forward, cross-entropy, backward, SGD momentum)", "",
+                "Times are minimums; ratios are minimum / median. *traced*: the same step "
+                "through `ember.jit.trace` (recorded on its first two calls, replayed after).",
+                "", "| model | device | batch | threads | ember ms | PyTorch ms | numpy ms "
+                "| ember / PyTorch | ember / numpy | traced ms | traced / eager "
+                "| traced / numpy |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        nan = float("nan")
         for r in steps["rows"]:
-            vs_torch = f"{r['ember/torch']:.2f} / {r.get('ember/torch median', float('nan')):.2f}"
-            vs_numpy = f"{r['ember/numpy']:.2f} / {r.get('ember/numpy median', float('nan')):.2f}"
-            out.append(f"| {r['model']} | {r['device']} | {r['batch']} | {r['ember_ms']:.3f} "
-                       f"| {r['torch_ms']:.3f} | {r['numpy_ms']:.3f} | {vs_torch} | {vs_numpy} |")
+            vs_torch = f"{r['ember/torch']:.2f} / {r.get('ember/torch median', nan):.2f}"
+            vs_numpy = f"{r['ember/numpy']:.2f} / {r.get('ember/numpy median', nan):.2f}"
+            traced = (f"{r['traced_ms']:.3f} | {r['traced/eager']:.2f} | "
+                      f"{r['traced/numpy']:.2f} / {r.get('traced/numpy median', nan):.2f}"
+                      if "traced_ms" in r else "- | - | -")
+            out.append(f"| {r['model']} | {r['device']} | {r['batch']} "
+                       f"| {r.get('threads', steps.get('threads', 1))} | {r['ember_ms']:.3f} "
+                       f"| {r['torch_ms']:.3f} | {r['numpy_ms']:.3f} | {vs_torch} | {vs_numpy} "
+                       f"| {traced} |")
         out.append("")
     return "\n".join(out)
 
