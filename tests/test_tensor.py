@@ -131,3 +131,19 @@ def test_set_printoptions_matches_torch():
         ember.set_printoptions(profile="default")
         torch.set_printoptions(profile="default")
     assert repr(e) == repr(t)
+
+
+@pytest.mark.torch
+def test_is_contiguous_matches_pytorch_on_cpu_views():
+    torch = pytest.importorskip("torch")
+    x, tx = ember.ones(3, 4), torch.ones(3, 4)
+    views = [lambda a: a, lambda a: a.t(), lambda a: a.t().contiguous(),
+             lambda a: a[:, 1:3], lambda a: a[1:3], lambda a: a[:, :1],
+             lambda a: a.expand(2, 3, 4), lambda a: a.reshape(12)[::2],
+             lambda a: a.unsqueeze(0), lambda a: a[0]]
+    for i, v in enumerate(views):
+        assert v(x).is_contiguous() == v(tx).is_contiguous(), f"view {i}"
+    assert ember.ones(()).is_contiguous() and ember.ones(0, 3).t().is_contiguous() \
+        == torch.ones(0, 3).t().is_contiguous()
+    with pytest.raises(ValueError, match="memory_format"):
+        x.is_contiguous(memory_format="channels_last")

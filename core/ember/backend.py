@@ -85,6 +85,21 @@ class Backend:
         """A numpy array with the native array's data (waits for the device)."""
         raise NotImplementedError
 
+    def is_contiguous(self, native) -> bool:
+        """Whether ``native`` is laid out row-major without gaps (``Tensor.is_contiguous``).
+
+        The default reads the array's own answer: ``flags.c_contiguous`` (numpy, cupy,
+        dpnp) or an ``is_contiguous`` attribute; an array that exposes no layout (the
+        Array API standard has none) counts as contiguous, since nothing can observe
+        otherwise."""
+        flags = getattr(native, "flags", None)
+        if flags is not None:
+            return bool(flags.c_contiguous)
+        own = getattr(native, "is_contiguous", None)
+        if own is not None:
+            return bool(own() if callable(own) else own)
+        return True
+
     def copy_from(self, native, src: Backend, index: int):
         """A direct device-to-device copy from another backend, or ``None`` to go
         through the host."""

@@ -139,6 +139,15 @@ class Tensor:
     def numel(self) -> int:
         return math.prod(self._data.shape)
 
+    def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the data is laid out row-major without gaps (PyTorch's default
+        ``memory_format``; ``.contiguous()`` makes a tensor that is)."""
+        if memory_format is not None and str(memory_format) not in (
+                "contiguous_format", "torch.contiguous_format"):
+            raise ValueError(f"is_contiguous(): memory_format {memory_format!r} is not "
+                             f"supported (only the default row-major layout)")
+        return get_backend(self._device.type).is_contiguous(self._data)
+
     def element_size(self) -> int:
         return self._data.dtype.itemsize
 
