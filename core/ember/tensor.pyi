@@ -50,6 +50,9 @@ class Tensor:
     def is_contiguous(self, memory_format=None) -> _bool:
         """Whether the data is laid out row-major without gaps (PyTorch's default ``memory_format``;
         ``.contiguous()`` makes a tensor that is)."""
+    def stride(self, dim: _int | None = None) -> Any:
+        """The step in elements between neighbours along each dimension (a tuple), or along ``dim``
+        (an int), as ``torch.Tensor.stride``."""
     def element_size(self) -> _int: ...
     @property
     def nbytes(self) -> _int: ...
