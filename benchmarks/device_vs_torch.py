@@ -267,6 +267,12 @@ def main(argv=None) -> list[dict]:
     if not ember.is_available(args.device.split(":")[0]):
         raise SystemExit(f"ember has no {args.device} device here: "
                          f"see `python -m ember info`")
+    if not args.device.startswith("cuda"):
+        # The CPU run checks the script, at one thread a side (as train_step.py's default):
+        # PyTorch's thread pool on a shared machine's cores measures the contention.
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1)
+        torch.set_num_threads(1)
     em, th = Side(ember, args.device), Side(torch, args.device)
     print(f"ember {ember.__version__} vs torch {torch.__version__} on {args.device}"
           + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda") else ""))
