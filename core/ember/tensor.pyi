@@ -459,6 +459,15 @@ class Tensor:
         """Whether each element is +inf or -inf."""
     def isfinite(self) -> Tensor:
         """Whether each element is neither infinite nor NaN."""
+    def isclose(
+        self,
+        other: Tensor,
+        rtol: _float = 1e-05,
+        atol: _float = 1e-08,
+        equal_nan: _bool = False,
+    ) -> Tensor:
+        """Whether ``|self - other| <= atol + rtol * |other|`` elementwise (``torch.isclose``); NaNs
+        are close only with ``equal_nan``."""
     def exp(self) -> Tensor:
         """``e ** self``."""
     def exp2(self) -> Tensor:
@@ -642,6 +651,17 @@ class Tensor:
         """``~self`` (integers, bools)."""
     def __pos__(self) -> Tensor:
         """``+self``: returns ``self`` itself, as PyTorch does."""
+    def allclose(
+        self,
+        other,
+        rtol: _float = 1e-05,
+        atol: _float = 1e-08,
+        equal_nan: _bool = False,
+    ) -> _bool:
+        """Whether every element of ``self`` is close to ``other``'s (``torch.allclose``)."""
+    def equal(self, other) -> _bool:
+        """Whether the tensors have the same shape and elements (``torch.equal``; NaN is not equal
+        to itself, dtypes are promoted)."""
 
     # --- ember.ops.reduction -------------------------------------------------------------
     def sum(
