@@ -136,7 +136,7 @@ POINTWISE_REFS: dict[str, Callable] = {
 DOMAINS: dict[str, tuple] = {
     "log": ("positive",), "log2": ("positive",), "log10": ("positive",),
     "log1p": ("positive",), "sqrt": ("nonneg",), "rsqrt": ("positive",),
-    "asin": ("unit",), "acos": ("unit",), "atanh": ("unit",), "acosh": ("positive",),
+    "asin": ("unit",), "acos": ("unit",), "atanh": ("unit",), "acosh": ("above_one",),
     "tan": ("small",), "reciprocal": ("nonzero",),
     "true_divide": ("any", "nonzero"), "div": ("any", "nonzero"),
     "floor_divide": ("any", "nonzero"), "remainder": ("any", "nonzero"),
