@@ -115,6 +115,36 @@ def test_python_state_that_changes_every_call_is_refused_or_runs_eagerly():
     assert np.array_equal(ref.weight.detach().numpy(), m.weight.detach().numpy())
 
 
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: ember.optim.Adam(ps, lr=0.01, capturable=True),
+    lambda ps: ember.optim.AdamW(ps, lr=0.01, weight_decay=0.1, amsgrad=True,
+                                 capturable=True)], ids=["adam", "adamw-amsgrad"])
+def test_capturable_adam_traces_and_equals_eager_over_100_steps(make_opt):
+    def make():
+        ember.manual_seed(0)
+        model = _mlp()
+        opt = make_opt(model.parameters())
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss.detach()
+        return model, opt, step
+    em, eo, eager = make()
+    tm, to, step = make()
+    traced = jit.trace(step, strict=True)
+    for x, y in _batches((8, 6), 100):
+        assert eager(x, y).tolist() == traced(x, y).tolist()
+    assert [e[0] for e in traced._entries.values()] == ["replay"]
+    for p, q in zip(em.parameters(), tm.parameters(), strict=True):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+        for k, v in eo.state[p].items():
+            assert np.array_equal(v.numpy(), to.state[q][k].numpy()), k
+    assert to.state[next(tm.parameters())]["step"].item() == 100
+
+
 def test_new_shapes_retrace_and_strict_mode_refuses_them():
     m = _mlp()
     f = jit.trace(lambda x: m(x), check=False)
