@@ -38,6 +38,7 @@ default executor's, since the same kernels run on the same arrays.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from .. import dispatch as _dispatch
 from .. import dtypes as _dt
@@ -47,9 +48,23 @@ from ..tensor import Tensor
 from .graph import DETACH, Graph
 from .passes import fold_constants
 
-__all__ = ["compile_native"]
+__all__ = ["compile_native", "Replacement"]
 
 _NUMBERS = (int, float, bool, complex)
+
+
+@dataclasses.dataclass
+class Replacement:
+    """A backend's own kernel for one node (``compile_native``'s ``replace``): called
+    with the node's native arguments (as its unboxed kernel gets them), then the hidden
+    values of the nodes in ``takes``; with ``hidden`` it returns ``(outputs, value)``,
+    the value handed to the later nodes that take it (a softmax the backward reuses).
+    ``checks_values``: ``fn`` runs the op's value rule itself where it must."""
+
+    fn: Callable
+    takes: tuple = ()
+    hidden: bool = False
+    checks_values: bool = False
 
 
 class _Boxed(Exception):
@@ -72,10 +87,10 @@ def _contains_tensor(x) -> bool:
 class _Compiler:
     """The state of one compilation (names, namespace, source lines)."""
 
-    def __init__(self, graph: Graph, backend, out_kernels: dict | None) -> None:
+    def __init__(self, graph: Graph, backend, replace: dict | None) -> None:
         self.g = graph
         self.backend = backend
-        self.out_kernels = out_kernels or {}
+        self.replace = replace or {}
         self.dev = next(iter(n.device for n in graph.nodes)) if graph.nodes else None
         self.meta_dev = _meta_device()
         self.ns: dict = {"_make": Tensor._make, "_st": _dispatch.state, "_dev": self.dev}
@@ -293,8 +308,14 @@ class _Compiler:
                 if i in scalars and fit_to is not None and x.__class__ is int:
                     x = _kernels._fit_scalars((x,), (0,), fit_to)[0]
                 nat.append(self._const(x))
+        rep = self.replace.get(j)
+        if rep is not None:
+            rep = rep(spec, self.dev)
+            fn = rep.fn
+            nat += [f"h{t}" for t in rep.takes]
         rule = od.values
-        if rule is not None:  # reads data: every call, on tensors
+        if rule is not None and not (rep is not None and rep.checks_values):
+            # the value rule reads data: every call, on tensors
             args = []
             for kind, x in n.args:
                 if kind == "v":
@@ -323,12 +344,14 @@ class _Compiler:
         outs = [f"x{v}" for v in n.outs]
         for v in n.outs:
             self.arr[v] = f"x{v}"
-        if n.out_kind == "tuple":
-            self.body.append(f"{', '.join(outs)}, = {call}")
-        elif n.out_kind == "one":
-            self.body.append(f"{outs[0]} = {call}")
-        else:
+        lhs = (f"({', '.join(outs)},)" if n.out_kind == "tuple" else outs[0]
+               if n.out_kind == "one" else "_")
+        if rep is not None and rep.hidden:
+            self.body.append(f"{lhs}, h{j} = {call}")
+        elif n.out_kind == "none":
             self.body.append(call)
+        else:
+            self.body.append(f"{lhs} = {call}")
         if od.is_view and n.args and n.args[0][0] == "v":
             owner = self.owner.get(n.args[0][1])
             if owner is not None:
@@ -393,11 +416,14 @@ def _bump(t: Tensor, k: int) -> None:
     t._version_counter().value += k
 
 
-def compile_native(graph: Graph, backend=None, out_kernels: dict | None = None):
+def compile_native(graph: Graph, backend=None, replace: Callable | None = None):
     """``fn(*inputs) -> tuple of output tensors`` running ``graph`` on ``backend``'s
     unboxed kernels (see the module docstring), or ``None`` when the graph's nodes do
     not all run on one device of that backend.  ``backend`` defaults to the backend
-    of the graph's device."""
+    of the graph's device.  ``replace(graph)`` may return ``{node index: factory}``,
+    ``factory(spec, device) -> Replacement``: the backend's own kernels for those
+    nodes (``spec`` is the node's shape rule's answer), given the graph after constant
+    folding."""
     from ..device import get_backend
     from .executor import compile_graph
     devices = {n.device for n in graph.nodes}
@@ -411,7 +437,7 @@ def compile_native(graph: Graph, backend=None, out_kernels: dict | None = None):
     g = dataclasses.replace(graph, nodes=list(graph.nodes), constants=dict(graph.constants))
     from .executor import run_node
     fold_constants(g, run_node)
-    c = _Compiler(g, backend, out_kernels)
+    c = _Compiler(g, backend, replace(g) if replace is not None else None)
     c.ns["_view"] = _view
     c.ns["_bump"] = _bump
     slow: list = []
