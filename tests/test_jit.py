@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -143,6 +144,86 @@ def test_capturable_adam_traces_and_equals_eager_over_100_steps(make_opt):
         for k, v in eo.state[p].items():
             assert np.array_equal(v.numpy(), to.state[q][k].numpy()), k
     assert to.state[next(tm.parameters())]["step"].item() == 100
+
+
+def test_cpu_replay_calls_numpy_kernels_on_arrays():
+    # the CPU plugin's executor: intermediates are ndarrays, no boxed kernel runs
+    _, step = _step_factory(_mlp)
+    traced = jit.trace(step)
+    for x, y in _batches((8, 6), 3):
+        traced(x, y)
+    code = traced.code
+    assert "native graph" in code or "._data" in code
+    assert not re.search(r"r\d+\(o\d+, d\d+,", code), code  # (a boxed kernel call)
+    assert code.count("_make(") == len(traced.graph.grads) + 1  # the .grads and the loss
+
+
+def test_cpu_replay_bumps_versions_and_reads_replaced_buffers_as_eager():
+    eager_model, eager = _step_factory(_mlp)
+    traced_model, step = _step_factory(_mlp)
+    traced = jit.trace(step, strict=True)
+    data = _batches((8, 6), 8)
+    for x, y in data[:4]:
+        eager(x, y)
+        traced(x, y)
+    for p, q in zip(eager_model.parameters(), traced_model.parameters(), strict=True):
+        assert p._version == q._version
+    with ember.no_grad():  # new buffers of the same shapes: the replay reads them
+        for m in (eager_model, traced_model):
+            m[0].weight.data = ember.ones(16, 6) * 0.1
+    for x, y in data[4:]:
+        assert eager(x, y).tolist() == traced(x, y).tolist()
+    for p, q in zip(eager_model.parameters(), traced_model.parameters(), strict=True):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+        assert p._version == q._version
+    # a shape the graph can't run: the op's own error, as the default executor raises
+    traced_model[0].weight.data = ember.ones(16, 5)
+    with pytest.raises(ember.errors.OpError, match=r"linear\(\): input's last dimension"):
+        traced(*data[0])
+
+
+def test_cpu_replay_checks_targets_and_takes_ignored_ones_as_eager():
+    eager_model, eager = _step_factory(_mlp)
+    traced_model, step = _step_factory(_mlp)
+    traced = jit.trace(step, strict=True)
+    data = _batches((8, 6), 6)
+    for x, y in data[:3]:
+        assert eager(x, y).tolist() == traced(x, y).tolist()
+    x, y = data[3]
+    padded = ember.tensor([0, -100, 2, 1, -100, 0, 1, 2])  # ignore_index: the general path
+    assert eager(x, padded).tolist() == traced(x, padded).tolist()
+    for bad in ([0, 1, 3, 0, 1, 2, 0, 1], [0, 1, -1, 0, 1, 2, 0, 1]):
+        with pytest.raises(IndexError) as want:
+            eager(x, ember.tensor(bad))
+        with pytest.raises(IndexError) as got:
+            traced(x, ember.tensor(bad))
+        assert str(got.value) == str(want.value)
+    x, y = data[4]
+    assert eager(x, y).tolist() == traced(x, y).tolist()
+    for p, q in zip(eager_model.parameters(), traced_model.parameters(), strict=True):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+def test_cpu_replay_runs_random_nodes_through_their_boxed_kernels():
+    def make():
+        ember.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+        opt = ember.optim.SGD(model.parameters(), lr=0.05)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss.detach()
+        return step
+    eager, traced = make(), jit.trace(make(), strict=True)
+    data = _batches((8, 6), 10)
+    ember.manual_seed(5)
+    want = [eager(x, y).tolist() for x, y in data]
+    ember.manual_seed(5)
+    assert [traced(x, y).tolist() for x, y in data] == want
+    assert "boxed" in traced.code
 
 
 def test_new_shapes_retrace_and_strict_mode_refuses_them():
