@@ -61,10 +61,16 @@ class Replacement:
     the value handed to the later nodes that take it (a softmax the backward reuses).
     ``checks_values``: ``fn`` runs the op's value rule itself where it must."""
 
-    fn: Callable
+    fn: Callable | None = None
     takes: tuple = ()
     hidden: bool = False
     checks_values: bool = False
+    #: instead of ``fn``: source lines computing the node, ``inline(args, outs, env)``
+    #: with ``args`` the native arguments' expressions (a list of them for a tensor
+    #: list), ``outs`` the names to assign and ``env`` the names ``self.env``'s objects
+    #: are bound to (a numpy expression needs no call frame of its own)
+    inline: Callable | None = None
+    env: dict = dataclasses.field(default_factory=dict)
 
 
 class _Boxed(Exception):
@@ -287,6 +293,7 @@ class _Compiler:
                     casts[i] = compute
         # the native argument list, in the boxed kernel's order
         nat = []
+        parts: list = []  # (for inline replacements: each list argument's items)
         scalars = {i for i, a in enumerate(od.args)
                    if a.type == "Scalar" and a.name in ("fill_value", "value")}
         fit_to = None
@@ -300,19 +307,23 @@ class _Compiler:
                     e = f"{self.bind('cast', be.kernels['astype'])}({e}, " \
                         f"{self.bind('dt', casts[i])})"
                 nat.append(e)
+                parts.append(e)
             elif kind == "l":
                 nat.append("[" + ", ".join(self.arr[v] for v in x) + "]")
+                parts.append([self.arr[v] for v in x])
             else:
                 if od.args[i].name == "dtype" and x is None and spec is not None:
                     x = (spec[0] if isinstance(spec, tuple) else spec).dtype
                 if i in scalars and fit_to is not None and x.__class__ is int:
                     x = _kernels._fit_scalars((x,), (0,), fit_to)[0]
                 nat.append(self._const(x))
+                parts.append(nat[-1])
         rep = self.replace.get(j)
         if rep is not None:
             rep = rep(spec, self.dev)
             fn = rep.fn
             nat += [f"h{t}" for t in rep.takes]
+            parts += [f"h{t}" for t in rep.takes]
         rule = od.values
         if rule is not None and not (rep is not None and rep.checks_values):
             # the value rule reads data: every call, on tensors
@@ -326,9 +337,13 @@ class _Compiler:
                     args.append(self._const(x))
             self.body.append(f"{self.bind('rule', rule)}({self.bind('spec', spec)}, "
                              f"{', '.join(args)})")
-        call = f"{self.bind('f', fn)}({', '.join(nat)})"
+        inline = None
+        if rep is not None and rep.inline is not None:
+            env = {k: self.bind("e", v) for k, v in rep.env.items()}
+            inline = rep.inline(parts, [f"x{v}" for v in n.outs], env)
+        call = None if inline else f"{self.bind('f', fn)}({', '.join(nat)})"
         if od.is_inplace:
-            self.body.append(call)
+            self.body.extend(inline or [call])
             for i in info["mutated"] or (0,):
                 kind, x = n.args[i]
                 for v in ((x,) if kind == "v" else x):
@@ -346,7 +361,9 @@ class _Compiler:
             self.arr[v] = f"x{v}"
         lhs = (f"({', '.join(outs)},)" if n.out_kind == "tuple" else outs[0]
                if n.out_kind == "one" else "_")
-        if rep is not None and rep.hidden:
+        if inline:
+            self.body.extend(inline)
+        elif rep is not None and rep.hidden:
             self.body.append(f"{lhs}, h{j} = {call}")
         elif n.out_kind == "none":
             self.body.append(call)
