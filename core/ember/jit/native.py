@@ -110,9 +110,9 @@ class _Compiler:
     # -- values ----------------------------------------------------------------------------
     def abstract(self, v: int) -> Tensor:
         """A data-less meta tensor with value ``v``'s recorded shape and dtype."""
-        from ..meta import MetaArray
-        shape, dtype = self.g.meta[v]
-        return Tensor._make(MetaArray(shape, _dt.as_dtype(dtype).np), self.meta_dev)
+        if v not in self.g.meta:
+            raise _Boxed(f"no recorded shape for %{v}")
+        return _abstract(self.g.meta[v], self.meta_dev)
 
     def as_tensor(self, v: int) -> str:
         """An expression of a Tensor holding value ``v`` (the original where it has one)."""
@@ -226,6 +226,11 @@ class _Compiler:
 
     def _escape(self, v: int) -> str:
         """An expression of the Tensor for value ``v`` leaving the call."""
+        if v in self.g.constants:  # a fresh tensor per call, as eager mode makes
+            od = _schema.get_op("clone")
+            run = _dispatch.backend_kernel(od, self.dev.type).run
+            return (f"{self.bind('r', run)}({self.bind('o', od)}, _dev, "
+                    f"({self.tensor[v]},))")
         if v in self.tensor:
             return self.tensor[v]
         owner = self.owner.get(v)
@@ -262,7 +267,10 @@ class _Compiler:
                 margs.append(x)
         tpos = info["tensor"]
         pointwise = "pointwise" in od.tags
-        spec = od.meta(*margs) if od.meta is not None else None
+        try:
+            spec = od.meta(*margs) if od.meta is not None else None
+        except Exception as e:  # (a rule that reads data: the boxed kernel runs it)
+            raise _Boxed(f"its shape rule on meta tensors: {type(e).__name__}") from None
         casts: dict[int, object] = {}
         if od.is_inplace:
             mutated = info["mutated"] or (0,)
@@ -350,7 +358,6 @@ class _Compiler:
                     owner = self.owner.get(v)
                     if owner is not None:
                         self.bumps[owner] = self.bumps.get(owner, 0) + 1
-                        self.ns.setdefault("_vcs", []).append(owner)
             target = n.args[(info["mutated"] or (0,))[0]]
             for v in n.outs:  # (an in-place op returns its target)
                 if v not in self.arr and target[0] == "v":
@@ -397,6 +404,13 @@ class _Compiler:
         tup = "(" + ", ".join(args) + ("," if len(args) == 1 else "") + ")"
         call = f"{self.bind('r', run)}({self.bind('o', od)}, {self.bind('d', n.device)}, {tup})"
         fresh = [v for v in n.outs if v not in self.arr]
+        if od.is_inplace:  # a view of a captured tensor written: its counter advances
+            for i in _kernels._layout(od)["mutated"] or (0,):
+                kind, x = n.args[i]
+                for v in ((x,) if kind == "v" else x if kind == "l" else ()):
+                    owner = self.owner.get(v)
+                    if owner is not None and self.tensor.get(v) != owner:
+                        self.bumps[owner] = self.bumps.get(owner, 0) + 1
         if not n.outs:
             self.body.append(call)
             return
@@ -419,6 +433,40 @@ class _Compiler:
             if owner is not None:
                 for v in fresh:
                     self.owner[v] = owner
+
+
+def _abstract(meta: tuple, dev) -> Tensor:
+    from ..meta import MetaArray
+    shape, dtype = meta
+    return Tensor._make(MetaArray(shape, _dt.as_dtype(dtype).np), dev)
+
+
+def _infer_meta(g: Graph, dev) -> None:
+    """Fill in the shapes and dtypes a graph read from a file does not hold (it keeps
+    its inputs' only): the captured tensors' own, then each node's shape rule on meta
+    tensors, in order."""
+    for v, t in [*g.captured.items(), *g.constants.items()]:
+        g.meta.setdefault(v, (tuple(t.shape), t.dtype.name))
+    for n in g.nodes:
+        if all(v in g.meta for v in n.outs):
+            continue
+        if n.op == DETACH:
+            if n.args[0][1] in g.meta:
+                g.meta[n.outs[0]] = g.meta[n.args[0][1]]
+            continue
+        od = _schema.get_op(n.op)
+        try:
+            margs = [_abstract(g.meta[x], dev) if k == "v" else
+                     [_abstract(g.meta[v], dev) for v in x] if k == "l" else x
+                     for k, x in n.args]
+            spec = od.meta(*margs) if od.meta is not None and not od.is_inplace else None
+        except Exception:  # (unknown shapes stay unknown: those nodes run boxed)
+            continue
+        specs = spec if isinstance(spec, (tuple, list)) else [spec]
+        for v, sp in zip(n.outs, specs, strict=False):
+            if isinstance(sp, _schema.Spec) and all(isinstance(d, int) and d >= 0
+                                                     for d in sp.shape):
+                g.meta.setdefault(v, (tuple(sp.shape), sp.dtype.name))
 
 
 def _view(data, owner: Tensor) -> Tensor:
@@ -451,9 +499,11 @@ def compile_native(graph: Graph, backend=None, replace: Callable | None = None):
         backend = get_backend(dev.type)
     elif backend.device_type != dev.type:
         return None
-    g = dataclasses.replace(graph, nodes=list(graph.nodes), constants=dict(graph.constants))
+    g = dataclasses.replace(graph, nodes=list(graph.nodes), constants=dict(graph.constants),
+                            meta=dict(graph.meta))
     from .executor import run_node
     fold_constants(g, run_node)
+    _infer_meta(g, _meta_device())
     c = _Compiler(g, backend, replace(g) if replace is not None else None)
     c.ns["_view"] = _view
     c.ns["_bump"] = _bump
@@ -464,9 +514,10 @@ def compile_native(graph: Graph, backend=None, replace: Callable | None = None):
             slow.append(compile_graph(graph))
         return slow[0](*inputs)
     c.ns["_slow"] = _slow
-    # each captured tensor mutated in place: its version counter, created now (shared
-    # with its views from then on, as eager mode's first in-place write would)
     fn = c.compile()
-    for name in set(c.ns.get("_vcs", ())):
-        c.ns[name]._version_counter()
+    # each captured tensor written in place: its version counter, created now (shared
+    # with its views from then on, as eager mode's first in-place write would)
+    for name in c.bumps:
+        if name in c.ns:
+            c.ns[name]._version_counter()
     return fn

@@ -62,6 +62,8 @@ def _simple_statically(graph, n) -> bool:
     (kx, x), (kt, t), (_, weight), (_, reduction), (_, ii), (_, ls) = n.args
     if kx != "v" or kt != "v":
         return False
+    if x not in graph.meta or t not in graph.meta:
+        return False
     xshape, xdtype = graph.meta[x]
     tshape, tdtype = graph.meta[t]
     return (len(xshape) == 2 and xdtype in ("float32", "float64") and len(tshape) == 1
@@ -118,7 +120,7 @@ _FLOATS = ("float32", "float64")
 
 def _meta(graph, arg):
     kind, x = arg
-    return graph.meta[x] if kind == "v" else None
+    return graph.meta.get(x) if kind == "v" else None
 
 
 def _inline(lines, **env):
