@@ -139,7 +139,7 @@ class _Compiler:
             self.tensor[v], self.owner[v], self.arr[v] = name, name, f"x{v}"
             head.append(f"x{v} = {name}._data")
             seen = self.bind("seen", t._data)
-            checks.append((f"x{v} is not {seen}", seen, name, v))
+            checks.append((f"x{v} is not {seen}", seen, name, v, t._device))
         for v, t in g.constants.items():
             self.tensor[v] = self.bind("k", t)
             self.arr[v] = self.bind("kx", t._data)
@@ -185,17 +185,18 @@ class _Compiler:
 
     def _recheck_fn(self, checks):
         """After a captured tensor's buffer was replaced: whether every captured buffer
-        still has its recorded shape and dtype (then the new buffers are remembered)."""
+        still has its recorded shape, dtype and device (then the new buffers are
+        remembered; else this call goes to the default executor)."""
         ns, meta = self.ns, self.g.meta
 
         def recheck() -> bool:
-            for _, _seen, name, v in checks:
+            for _, _seen, name, v, dev in checks:
                 data = ns[name]._data
                 shape, dtype = meta[v]
                 if tuple(data.shape) != tuple(shape) or _dt.from_native(data.dtype).name \
-                        != dtype or ns[name]._device != self.dev:
+                        != dtype or ns[name]._device != dev:
                     return False
-            for _, seen, name, _v in checks:
+            for _, seen, name, _v, _dev in checks:
                 ns[seen] = ns[name]._data
             return True
         return recheck
