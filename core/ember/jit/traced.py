@@ -57,7 +57,8 @@ def _compare(old: Graph, new: Graph) -> str | None:
                     return (f"argument {i} of {a.op}() (op {j}) was {_show(x)} in one call "
                             f"and {_show(y)} in the next: Python state that changes every "
                             f"call (a step counter, a schedule) can't be replayed from a "
-                            f"graph; pass it in as a tensor")
+                            f"graph; pass it in as a tensor (Adam/AdamW: capturable=True "
+                            f"keeps their step counts as tensors)")
             return f"op {j}, {a.op}(), differs between calls ({a.key({})} vs {b.key({})})"
     if set(old.captured) != set(new.captured):
         return "the calls captured different tensors"
