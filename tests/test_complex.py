@@ -321,3 +321,15 @@ def test_isfinite_isinf_isnan_of_complex():
 def test_orderings_refuse_complex(op):
     with pytest.raises(ember.OpError, match="complex"):
         op(ember.tensor([1j, 2]))
+
+
+@pytest.mark.parametrize("device", _DEVICES)
+def test_inplace_abs_of_complex_refuses_and_leaves_the_tensor(device):
+    # PyTorch: "In-place abs is not supported for complex tensors"; ember used to write
+    # |z| back into the complex tensor
+    z = ember.tensor([1 + 2j, 3 - 4j], device=device)
+    with pytest.raises(ember.OpError, match="abs_.*complex"):
+        z.abs_()
+    assert z.tolist() == [1 + 2j, 3 - 4j]
+    x = ember.tensor([-1.5, 2.0], device=device)
+    assert x.abs_() is x and x.tolist() == [1.5, 2.0]
