@@ -254,6 +254,14 @@ _GRADS = {
     "polar": (lambda m, a, b: m.polar(a, b).imag.sum(), [np.abs(_r(3)), _r(3)]),
     "complex": (lambda m, a, b: (m.complex(a, b) ** 2).real.sum(), [_r(3), _r(3)]),
     "real_times_number": (lambda m, a: (a * (1 + 2j)).real.sum(), [_r(3)]),
+    # var/std of complex values are real (the mean of |x - mean|^2)
+    "var": (lambda m, a: (m.var(a, 1) * m.var(a)).sum(), [_c(3, 4)]),
+    "std": (lambda m, a: m.std(a, 0, correction=0).sum(), [_c(3, 4)]),
+    "var_mean": (lambda m, a: m.var_mean(a, 1)[0].sum() + m.var_mean(a, 1)[1].abs().sum(),
+                 [_c(3, 4)]),
+    "std_mean": (lambda m, a: m.std_mean(a)[0] * 2, [_c(3, 4)]),
+    "prod": (lambda m, a: m.prod(a, 1).abs().sum() + m.prod(a).imag, [_c(3, 4)]),
+    "cumprod": (lambda m, a: m.cumprod(a, 1).imag.sum(), [_c(3, 4)]),
 }
 
 
@@ -263,8 +271,10 @@ def test_gradients_match_torch(device, name):
     f, inputs = _GRADS[name]
     te = [ember.tensor(x, device=device, requires_grad=True) for x in inputs]
     tt = [torch.tensor(x, requires_grad=True) for x in inputs]
-    f(ember, *te).backward()
-    f(torch, *tt).backward()
+    le, lt = f(ember, *te), f(torch, *tt)
+    np.testing.assert_allclose(le.item(), lt.item(), rtol=1e-10)
+    le.backward()
+    lt.backward()
     for e, t in zip(te, tt, strict=True):
         assert e.grad.dtype.name == _torch_name(t.grad.dtype)
         np.testing.assert_allclose(_np(e.grad), _tnp(t.grad), rtol=1e-10, atol=1e-12)
