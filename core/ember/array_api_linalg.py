@@ -53,12 +53,18 @@ def _float(fn: str, x: Tensor, arg: str = "x") -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"linalg.{fn}(): argument '{arg}' must be Tensor, not "
                         f"{type(x).__name__}")
-    if not x.dtype.is_floating_point:
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
         # The standard asks for floating input; ints are promoted as PyTorch does not,
         # so say so rather than guess.
-        raise OpError(f"linalg.{fn}(): argument '{arg}' must have a floating point dtype, "
-                      f"got {x.dtype}")
+        raise OpError(f"linalg.{fn}(): argument '{arg}' must have a floating point or "
+                      f"complex dtype, got {x.dtype}")
     return x
+
+
+def _adjoint(x: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dims (the transpose of real matrices)."""
+    t = matrix_transpose(x)
+    return _op("conj")(t) if t.dtype.is_complex else t
 
 
 # --- factorisations (ops) -------------------------------------------------------------------
@@ -132,7 +138,7 @@ def pinv(x: Tensor, /, *, rtol=None, hermitian: bool = False) -> Tensor:
     cutoff = s[..., :1] * _rtol(x, rtol) if s.shape[-1] else s
     keep = s > cutoff
     s_inv = _op("where")(keep, 1.0 / _op("where")(keep, s, 1.0), 0.0)
-    return matrix_transpose(vh) @ (matrix_transpose(u) * s_inv.reshape(*s_inv.shape, 1))
+    return _adjoint(vh) @ (_adjoint(u) * s_inv.reshape(*s_inv.shape, 1))
 
 
 def matrix_rank(x: Tensor, /, *, rtol=None, hermitian: bool = False) -> Tensor:
