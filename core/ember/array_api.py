@@ -353,35 +353,99 @@ def _f(x):
     return x if x.dtype.is_floating_point else _op("astype")(x, _dt.get_default_dtype())
 
 
+def _complex_formula(formula):
+    """Complex ``x`` goes to ``formula`` (principal branches from ``log``/``sqrt``/
+    ``exp`` on complex tensors, as C99 and numpy define them); real ``x`` to the
+    decorated function, whose floating casts would drop the imaginary part."""
+    import functools
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def dispatch(x, /):
+            if isinstance(x, Tensor) and x.dtype.is_complex:
+                return formula(x)
+            return fn(x)
+        return dispatch
+    return deco
+
+
+def _parts(z):
+    return _op("real")(z), _op("imag")(z)
+
+
+def _times_i(z, sign=1.0):
+    """``i * z`` (``sign=-1``: ``-i * z``) by swapping the parts, which keeps the sign
+    of a zero part (a complex product does not), and so the side of a branch cut."""
+    x, y = _parts(z)
+    return _op("complex")(-y * sign, x * sign)
+
+
+def _shift(z, c):
+    """``z + c`` for a real ``c``, leaving the imaginary part (and its zero's sign,
+    which picks the side of a branch cut) alone; ``z + c`` would add ``+0j``."""
+    x, y = _parts(z)
+    return _op("complex")(x + c, y)
+
+
+def _c_asinh(z):
+    return _op("log")(z + _op("sqrt")(_shift(z * z, 1.0)))
+
+
+def _c_acosh(z):
+    return _op("log")(z + _op("sqrt")(_shift(z, 1.0)) * _op("sqrt")(_shift(z, -1.0)))
+
+
+def _c_atanh(z):
+    # halved part by part: a complex product with 0.5 would turn inf * 0j into NaN
+    x, y = _parts(_op("log1p")(z) - _op("log1p")(-z))
+    return _op("complex")(x * 0.5, y * 0.5)
+
+
+def _c_sinh(z):
+    x, y = _parts(z)
+    return _op("complex")(sinh(x) * _op("cos")(y), cosh(x) * _op("sin")(y))
+
+
+def _c_cosh(z):
+    x, y = _parts(z)
+    return _op("complex")(cosh(x) * _op("cos")(y), sinh(x) * _op("sin")(y))
+
+
+@_complex_formula(lambda z: _times_i(_c_atanh(_times_i(z)), -1.0))
 def atan(x: Tensor, /) -> Tensor:
     """Inverse tangent."""
     return _op("atan2")(_f(x), 1.0)
 
 
+@_complex_formula(lambda z: _times_i(_c_asinh(_times_i(z)), -1.0))
 def asin(x: Tensor, /) -> Tensor:
     """Inverse sine (NaN outside [-1, 1])."""
     x = _f(x)
     return _op("atan2")(x, _op("sqrt")((1.0 - x) * (1.0 + x)))
 
 
+@_complex_formula(lambda z: math.pi / 2 - asin(z))
 def acos(x: Tensor, /) -> Tensor:
     """Inverse cosine (NaN outside [-1, 1])."""
     x = _f(x)
     return _op("atan2")(_op("sqrt")((1.0 - x) * (1.0 + x)), x)
 
 
+@_complex_formula(_c_sinh)
 def sinh(x: Tensor, /) -> Tensor:
     """Hyperbolic sine."""
     x = _f(x)
     return (_op("expm1")(x) - _op("expm1")(-x)) * 0.5
 
 
+@_complex_formula(_c_cosh)
 def cosh(x: Tensor, /) -> Tensor:
     """Hyperbolic cosine."""
     x = _f(x)
     return (_op("exp")(x) + _op("exp")(-x)) * 0.5
 
 
+@_complex_formula(_c_asinh)
 def asinh(x: Tensor, /) -> Tensor:
     """Inverse hyperbolic sine."""
     x = _f(x)
@@ -394,6 +458,7 @@ def asinh(x: Tensor, /) -> Tensor:
     return _op("where")(signbit(x), -r, r)  # (odd: -0.0 gives -0.0)
 
 
+@_complex_formula(_c_acosh)
 def acosh(x: Tensor, /) -> Tensor:
     """Inverse hyperbolic cosine (NaN below 1)."""
     x = _f(x)
@@ -405,6 +470,7 @@ def acosh(x: Tensor, /) -> Tensor:
     return _op("where")(_op("lt")(x, 1.0), math.nan, out)
 
 
+@_complex_formula(_c_atanh)
 def atanh(x: Tensor, /) -> Tensor:
     """Inverse hyperbolic tangent (NaN outside [-1, 1], ±inf at ±1)."""
     x = _f(x)
@@ -511,9 +577,20 @@ def logaddexp(x1: Tensor, x2: Tensor, /) -> Tensor:
 
 def sign(x: Tensor, /) -> Tensor:
     """-1, 0 or 1 by the sign of ``x``; NaN stays NaN (``ember.sign`` gives 0, as
-    PyTorch)."""
-    out = _op("sign")(_check("sign", x))
+    PyTorch); ``x / |x|`` (0 at 0) for complex ``x`` (PyTorch's ``sgn``)."""
+    if _check("sign", x).dtype.is_complex:
+        return _op("sgn")(x)
+    out = _op("sign")(x)
     return _op("where")(_op("isnan")(x), x, out) if x.dtype.is_floating_point else out
+
+
+def round(x: Tensor, /) -> Tensor:
+    """``x`` rounded half to even; complex ``x`` part by part (the standard; PyTorch's
+    ``round`` refuses complex)."""
+    if _check("round", x).dtype.is_complex:
+        re, im = _parts(x)
+        return _op("complex")(_op("round")(re), _op("round")(im))
+    return _op("round")(x)
 
 
 def clip(x: Tensor, /, min=None, max=None) -> Tensor:
@@ -1104,7 +1181,7 @@ _SAME = {n: n for n in (
     "bitwise_or bitwise_right_shift bitwise_xor ceil copysign cos cosh exp expm1 floor "
     "floor_divide hypot isfinite isinf isnan log log10 log1p log2 logaddexp logical_and "
     "logical_not logical_or logical_xor maximum minimum pow reciprocal "
-    "remainder round signbit sin sinh sqrt square tan tanh trunc where").split()}
+    "remainder signbit sin sinh sqrt square tan tanh trunc where").split()}
 _SAME.update(divide="div", multiply="mul", subtract="sub", negative="neg",
              greater="gt", greater_equal="ge", less="lt", less_equal="le",
              not_equal="ne", bitwise_invert="bitwise_not", positive="positive")
@@ -1119,8 +1196,8 @@ del _std, _ours
 PYTORCH_DIFFERENCES = (
     "all", "any", "arange", "argsort", "can_cast", "clip", "diff", "equal", "eye", "finfo",
     "flip", "iinfo", "linspace", "matmul", "max", "mean", "meshgrid", "min", "nonzero",
-    "repeat", "result_type", "roll", "sign", "sort", "squeeze", "std", "sum", "take",
-    "tensordot", "tril", "triu", "var",
+    "repeat", "result_type", "roll", "round", "sign", "sort", "squeeze", "std", "sum",
+    "take", "tensordot", "tril", "triu", "var",
 )
 _TOP_LEVEL = (
     "asarray", "isdtype", "permute_dims", "matrix_transpose", "expand_dims", "moveaxis",
