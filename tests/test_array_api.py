@@ -822,3 +822,21 @@ def test_composed_elementwise_functions_of_complex_numbers(fn, dtype, device):
     # (complex64: log1p(z) - log1p(-z) cancels near 0, ~1e-5 relative)
     tol = 1e-4 if dtype == "complex64" else 1e-9
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def test_pinv_and_matrix_rank_take_one_rtol_per_matrix():
+    # a tensor rtol broadcasts with the batch dims (it was broadcast against the
+    # singular values' axis: a shape error, or inside matmul for an empty batch)
+    a = np.random.default_rng(3).standard_normal((2, 3, 3))
+    r = [0.1, 0.9]
+    same(xe.linalg.pinv(E(a), rtol=E(r)), xs.linalg.pinv(S(a), rtol=S(r)), rtol=1e-10,
+         atol=1e-12)
+    same(xe.linalg.matrix_rank(E(a), rtol=E(r)), xs.linalg.matrix_rank(S(a), rtol=S(r)))
+    assert xe.linalg.pinv(xe.zeros((0, 1, 1)), rtol=xe.zeros((0,))).shape == (0, 1, 1)
+
+
+def test_eye_with_a_diagonal_outside_the_matrix():
+    # k beyond int64 overflowed inside the comparison
+    for n, m, k in [(0, None, 2 ** 63), (3, None, 2 ** 63), (3, 4, -(2 ** 64)), (3, 4, 4),
+                    (3, 4, 3), (3, 4, -2), (3, 4, -3)]:
+        same(xe.eye(n, m, k=k, dtype=xe.float64), xs.eye(n, m, k=k, dtype=xs.float64))

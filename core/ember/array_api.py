@@ -234,6 +234,8 @@ def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype=None,
     """A matrix with ones on the ``k``-th diagonal."""
     n_cols = n_rows if n_cols is None else n_cols
     d = _dt.as_dtype(dtype, op="eye") if dtype is not None else _dt.get_default_dtype()
+    if not -n_rows < k < n_cols:  # the diagonal misses the matrix (k may exceed int64)
+        return _op("zeros")((n_rows, n_cols), dtype=d, device=device)
     ar = _op("arange")
     r = ar(n_rows, dtype=_dt.int64, device=device).reshape(n_rows, 1)
     c = ar(n_cols, dtype=_dt.int64, device=device).reshape(1, n_cols)

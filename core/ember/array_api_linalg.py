@@ -125,6 +125,10 @@ def slogdet(x: Tensor, /) -> SlogdetResult:
 # --- compositions --------------------------------------------------------------------------
 
 def _rtol(x: Tensor, rtol):
+    """``rtol`` against the singular values' last axis: a tensor of ``rtol`` is one per
+    matrix (it broadcasts with the batch dims), so it gains that axis."""
+    if isinstance(rtol, Tensor):
+        return rtol.reshape(*rtol.shape, 1)
     if rtol is not None:
         return rtol
     return max(x.shape[-2:]) * _dt.finfo(x.dtype).eps
