@@ -328,6 +328,10 @@ class Tensor:
         """``log(1 + self)``, accurate near 0."""
     def sqrt(self) -> Tensor:
         """Square root."""
+    def sin(self) -> Tensor:
+        """Sine."""
+    def cos(self) -> Tensor:
+        """Cosine."""
     def asin(self) -> Tensor:
         """Inverse sine (NaN outside [-1, 1])."""
     def acos(self) -> Tensor:
@@ -529,10 +533,6 @@ class Tensor:
         """Base-10 logarithm."""
     def rsqrt(self) -> Tensor:
         """``1 / sqrt(self)``."""
-    def sin(self) -> Tensor:
-        """Sine."""
-    def cos(self) -> Tensor:
-        """Cosine."""
     def tan(self) -> Tensor:
         """Tangent."""
     def tanh(self) -> Tensor:

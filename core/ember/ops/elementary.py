@@ -15,10 +15,11 @@ import math
 
 from .. import dtypes as _dt
 from ..schema import defop
+from .complex_numbers import complex, imag, real
 from .creation import full
-from .pointwise import (abs, add, atan2, eq, exp, expm1, gt, isinf, log, log1p, logical_and,
-                        logical_or, lt, maximum, minimum, mul, neg, sqrt, sub, true_divide,
-                        where)
+from .pointwise import (abs, add, atan2, cos, eq, exp, expm1, gt, isinf, log, log1p,
+                        logical_and, logical_or, lt, maximum, minimum, mul, neg, sin, sqrt, sub,
+                        true_divide, where)
 
 __all__ = ["asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "hypot",
            "logaddexp", "signbit", "copysign"]
@@ -46,9 +47,67 @@ def _floats(a, b):
     return one(a), one(b)
 
 
-def _unary(name: str, decomposition, doc: str):
+def _unary(name: str, decomposition, doc: str, complex_formula=None):
+    """A composite unary op; complex arguments go to ``complex_formula`` (principal
+    branches from ``log``/``sqrt``/``exp`` of complex tensors, as C99 and numpy define
+    them), real ones to ``decomposition``, whose floating casts would drop the imaginary
+    part."""
+    def decompose(self):
+        if complex_formula is not None and self.dtype.is_complex:
+            return complex_formula(self)
+        return decomposition(self)
     return defop(f"{name}(Tensor self) -> Tensor", tags=("composite", "pointwise"),
-                 promotion="int_to_float", decomposition=decomposition, doc=doc)
+                 promotion="int_to_float", decomposition=decompose, doc=doc)
+
+
+# --- complex arguments ------------------------------------------------------------------------
+
+def _times_i(z, sign=1.0):
+    """``i * z`` (``sign=-1``: ``-i * z``) by swapping the parts, which keeps the sign
+    of a zero part (a complex product does not), and so the side of a branch cut."""
+    return complex(mul(neg(imag(z)), sign), mul(real(z), sign))
+
+
+def _shift(z, c):
+    """``z + c`` for a real ``c``, leaving the imaginary part (and its zero's sign,
+    which picks the side of a branch cut) alone; ``z + c`` would add ``+0j``."""
+    return complex(add(real(z), c), imag(z))
+
+
+def _c_asinh(z):
+    return log(add(z, sqrt(_shift(mul(z, z), 1.0))))
+
+
+def _c_acosh(z):
+    return log(add(z, mul(sqrt(_shift(z, 1.0)), sqrt(_shift(z, -1.0)))))
+
+
+def _c_atanh(z):
+    # halved part by part: a complex product with 0.5 would turn inf * 0j into NaN
+    h = sub(log1p(z), log1p(neg(z)))
+    return complex(mul(real(h), 0.5), mul(imag(h), 0.5))
+
+
+def _c_sinh(z):
+    x, y = real(z), imag(z)
+    return complex(mul(sinh(x), cos(y)), mul(cosh(x), sin(y)))
+
+
+def _c_cosh(z):
+    x, y = real(z), imag(z)
+    return complex(mul(cosh(x), cos(y)), mul(sinh(x), sin(y)))
+
+
+def _c_asin(z):
+    return _times_i(_c_asinh(_times_i(z)), -1.0)
+
+
+def _c_acos(z):
+    return sub(math.pi / 2, _c_asin(z))
+
+
+def _c_atan(z):
+    return _times_i(_c_atanh(_times_i(z)), -1.0)
 
 
 def _one_minus_x_squared(x):
@@ -103,15 +162,15 @@ def _atanh(self):
     return mul(log1p(true_divide(mul(x, 2.0), sub(1.0, x))), 0.5)  # ±inf at ±1
 
 
-asin = _unary("asin", _asin, "Inverse sine (NaN outside [-1, 1]).")
-acos = _unary("acos", _acos, "Inverse cosine (NaN outside [-1, 1]).")
-atan = _unary("atan", lambda self: atan2(_float(self), 1.0), "Inverse tangent.")
-sinh = _unary("sinh", _sinh, "Hyperbolic sine.")
-cosh = _unary("cosh", _cosh, "Hyperbolic cosine.")
-asinh = _unary("asinh", _asinh, "Inverse hyperbolic sine.")
-acosh = _unary("acosh", _acosh, "Inverse hyperbolic cosine (NaN below 1).")
+asin = _unary("asin", _asin, "Inverse sine (NaN outside [-1, 1]).", _c_asin)
+acos = _unary("acos", _acos, "Inverse cosine (NaN outside [-1, 1]).", _c_acos)
+atan = _unary("atan", lambda self: atan2(_float(self), 1.0), "Inverse tangent.", _c_atan)
+sinh = _unary("sinh", _sinh, "Hyperbolic sine.", _c_sinh)
+cosh = _unary("cosh", _cosh, "Hyperbolic cosine.", _c_cosh)
+asinh = _unary("asinh", _asinh, "Inverse hyperbolic sine.", _c_asinh)
+acosh = _unary("acosh", _acosh, "Inverse hyperbolic cosine (NaN below 1).", _c_acosh)
 atanh = _unary("atanh", _atanh, "Inverse hyperbolic tangent (NaN outside [-1, 1], ±inf "
-                                 "at ±1).")
+                                 "at ±1).", _c_atanh)
 
 
 def _signbit(self):

@@ -110,15 +110,27 @@ def _unary(name, promotion="default", doc="", tags=("primitive",), **kw):
                  promotion=promotion, doc=doc, **kw)
 
 
-def _inplace(name, extra=""):
-    """``name_`` from ``name`` with the same arguments after ``self``."""
+def _inplace(name, extra="", meta=None):
+    """``name_`` from ``name`` with the same arguments after ``self`` (``meta``: a shape
+    rule of its own, else the base op's plus the in-place checks)."""
     from ..schema import registry
     base = registry[name]
     rest = base.signature[base.signature.index("(") + 1:base.signature.rindex(")")]
     rest = rest.split(",", 1)[1].strip() if "," in rest else ""
     sig = f"{name}_(Tensor(a!) self{', ' + rest if rest else ''}) -> Tensor(a!)"
     return defop(sig, tags=("inplace", "pointwise"), promotion=base.promotion or "default",
-                 inplace_of=name, doc=f"In-place ``{name}``: writes the result into ``self``.")
+                 inplace_of=name, meta=meta,
+                 doc=f"In-place ``{name}``: writes the result into ``self``.")
+
+
+def _abs_inplace_meta(self):
+    # |z| of a complex tensor is real: PyTorch refuses to write it back into the complex
+    # tensor (the float -> complex cast the generic rule allows would keep a zero
+    # imaginary part silently)
+    if self.dtype.is_complex:
+        fail("abs_", "in-place abs is not supported for complex tensors (use abs())")
+    abs.op.meta(self)  # abs's own checks
+    return Spec(tuple(self.shape), self.dtype)
 
 
 # --- arithmetic -------------------------------------------------------------------------
@@ -493,7 +505,7 @@ floor_divide_ = _inplace("floor_divide")
 remainder_ = _inplace("remainder")
 pow_ = _inplace("pow")
 neg_ = _inplace("neg")
-abs_ = _inplace("abs")
+abs_ = _inplace("abs", meta=_abs_inplace_meta)
 reciprocal_ = _inplace("reciprocal")
 square_ = _inplace("square")
 exp_ = _inplace("exp")
