@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import workers
+
 KERNELS: dict = {}
 
 _as_strided = np.lib.stride_tricks.as_strided
@@ -38,15 +40,17 @@ def _two(v):
 class _Geometry:
     """One convolution's sizes and the layout of its columns.
 
-    The columns are a (C, kh, kw, N, length) array: for every input channel and kernel
-    offset, the input values that offset meets at each output position, ``length =
-    oh * pitch`` per sample.  ``pitch`` is ``ow``, or with ``wide`` columns (stride 1)
-    the padded width ``wp``: output row r then reads one contiguous run of the padded
-    plane, and the ``wp - ow`` extra positions per row are computed and dropped (the
-    output gradient is zero there)."""
+    A sample's columns are a (C, kh, kw, length) array: for every input channel and
+    kernel offset, the input values that offset meets at each output position, ``length
+    = oh * pitch``.  ``pitch`` is ``ow``, or with ``wide`` columns (stride 1) the padded
+    width ``wp``: output row r then reads one contiguous run of the padded plane, and
+    the ``wp - ow`` extra positions per row are computed and dropped (the output
+    gradient is zero there).  Wide columns copy in long runs (cheap im2col and col2im)
+    but make the product ``wp / ow`` times longer and its result need a copy; plain
+    ones let the product write the output in place."""
 
     __slots__ = ("n", "c", "h", "w", "o", "groups", "kh", "kw", "s", "p", "d", "oh", "ow",
-                 "hp", "wp", "wide", "pitch", "length", "tail")
+                 "hp", "wp", "wide", "pitch", "length", "tail", "k")
 
     def __init__(self, x, w, stride, padding, dilation, groups, wide=True):
         self.n, self.c, self.h, self.w = x.shape
@@ -61,18 +65,20 @@ class _Geometry:
         self.length = self.oh * self.pitch
         #: elements past the padded input that the last plane's wide columns reach
         self.tail = self.wp - self.ow if self.wide else 0
+        #: a group's column rows (its input channels times the kernel's cells)
+        self.k = self.c // groups * self.kh * self.kw
 
 
 def _padded(x, g: _Geometry):
-    """``x`` zero-padded to a C-contiguous (N, C, hp, wp) array followed in memory by
-    ``g.tail`` zeros (a copy only where needed)."""
+    """``x`` (a chunk of the batch) zero-padded to a C-contiguous (n, C, hp, wp) array
+    followed in memory by ``g.tail`` zeros (a copy only where needed)."""
     p = g.p
     if p == (0, 0) and not g.tail:
         return np.ascontiguousarray(x)
-    size = g.n * g.c * g.hp * g.wp
+    size = x.shape[0] * g.c * g.hp * g.wp
     buf = np.empty(size + g.tail, dtype=x.dtype)
     buf[size:] = 0
-    out = buf[:size].reshape(g.n, g.c, g.hp, g.wp)
+    out = buf[:size].reshape(x.shape[0], g.c, g.hp, g.wp)
     if p != (0, 0):
         out[:, :, :p[0]] = 0
         out[:, :, g.hp - p[0]:] = 0
@@ -83,41 +89,64 @@ def _padded(x, g: _Geometry):
 
 
 def _column_view(xp, g: _Geometry, writeable=False):
-    """(C, kh, kw, N, oh, pitch) strided view of the padded (N, C, hp, wp) array ``xp``
-    (and its tail): the im2col columns.  Within one kernel offset the view's cells are
-    distinct (but for the wide columns' dropped positions); the offsets overlap."""
+    """(n, groups, C/groups, kh, kw, oh, pitch) strided view of the padded (n, C, hp, wp)
+    array ``xp`` (and its tail): the im2col columns.  Within one kernel offset the
+    view's cells are distinct (but for the wide columns' dropped positions); the offsets
+    overlap."""
     e = xp.itemsize
     row = g.wp * e
-    return _as_strided(xp, (g.c, g.kh, g.kw, g.n, g.oh, g.pitch),
-                       (xp.strides[1], g.d[0] * row, g.d[1] * e, xp.strides[0],
-                        g.s[0] * row, g.s[1] * e), writeable=writeable)
+    cg = g.c // g.groups
+    return _as_strided(
+        xp, (xp.shape[0], g.groups, cg, g.kh, g.kw, g.oh, g.pitch),
+        (xp.strides[0], cg * xp.strides[1], xp.strides[1], g.d[0] * row, g.d[1] * e,
+         g.s[0] * row, g.s[1] * e), writeable=writeable)
 
 
-def _im2col(x, g: _Geometry):
-    """(groups, C/groups*kh*kw, N*length) columns: one copy, in runs of ``length``
-    (wide) or ``ow`` elements."""
+def _columns(x, g: _Geometry):
+    """A chunk's im2col columns (n, groups, C/groups*kh*kw + 1, length), one copy in
+    runs of ``length`` (wide) or ``ow`` elements; the last row of each group is ones, so
+    that one product also adds the bias (forward) or sums the bias's gradient."""
     view = _column_view(_padded(x, g), g)
-    cols = np.empty(view.shape, dtype=x.dtype)
-    np.copyto(cols, view)
-    return cols.reshape(g.groups, g.c // g.groups * g.kh * g.kw, g.n * g.length)
+    n = x.shape[0]
+    cols = np.empty((n, g.groups, g.k + 1, g.length), dtype=x.dtype)
+    np.copyto(cols[:, :, :g.k].reshape(view.shape), view)
+    cols[:, :, g.k] = 1
+    return cols
 
 
-def _grad_columns(grad, g: _Geometry):
-    """The output gradient (N, O, oh, ow) in column layout (groups, O/groups,
-    N*length), zero at the wide columns' dropped positions."""
-    out = np.empty((g.o, g.n, g.oh, g.pitch), dtype=grad.dtype)
-    out[..., :g.ow] = grad.transpose(1, 0, 2, 3)
-    if g.pitch > g.ow:
-        out[..., g.ow:] = 0
-    return out.reshape(g.groups, g.o // g.groups, g.n * g.length)
-
-
-def _weight_matrix(w, g: _Geometry):
-    return w.reshape(g.groups, g.o // g.groups, w.shape[1] * g.kh * g.kw)
+def _weight_matrix(w, g: _Geometry, b=None):
+    """(groups, O/groups, K/groups + 1): the weight beside its bias (or zeros), to
+    multiply ``_columns``."""
+    m = np.empty((g.groups, g.o // g.groups, g.k + 1), dtype=w.dtype)
+    m[..., :g.k] = w.reshape(g.groups, g.o // g.groups, g.k)
+    m[..., g.k] = 0 if b is None else b.reshape(g.groups, g.o // g.groups)
+    return m
 
 
 def _batched(x, grad=None):
     return (x[None], None if grad is None else grad[None]) if x.ndim == 3 else (x, grad)
+
+
+def _chunking(g: _Geometry, itemsize: int):
+    """Samples per chunk and the number of threads: a chunk's columns fit in a core's
+    L2 cache (the products then read them from cache, not memory), and every thread
+    gets as many chunks."""
+    threads = workers.threads()
+    per_sample = max(1, (g.c * g.kh * g.kw + g.groups) * g.length * itemsize)
+    chunks = max(1, -(-g.n * per_sample // _CHUNK_BYTES))
+    chunks = -(-chunks // threads) * threads
+    return max(1, -(-g.n // chunks)), threads
+
+
+#: the bytes of columns one chunk holds (about a core's L2 cache)
+_CHUNK_BYTES = 1 << 20
+
+
+def _wide_forward(g: _Geometry) -> bool:
+    """Wide columns for the forward where plain ones would copy rows shorter than ~24
+    elements (their strided copy then costs more than the longer product and the
+    output's copy)."""
+    return g.ow < 24
 
 
 @kernel("conv2d")
@@ -125,16 +154,23 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     unbatched = x.ndim == 3
     x, _ = _batched(x)
     g = _Geometry(x, w, stride, padding, dilation, groups)
-    # one product per group over all samples: (groups, O/groups, N*length)
-    res = np.matmul(_weight_matrix(w, g), _im2col(x, g))
-    e = res.itemsize
-    res = _as_strided(res, (g.n, g.o, g.oh, g.ow),
-                      (g.length * e, g.n * g.length * e, g.pitch * e, e), writeable=False)
+    if g.wide and not _wide_forward(g):
+        g = _Geometry(x, w, stride, padding, dilation, groups, wide=False)
     out = np.empty((g.n, g.o, g.oh, g.ow), dtype=x.dtype)
-    if b is None:
-        np.copyto(out, res)
-    else:
-        np.add(res, b[:, None, None], out=out)
+    wm = _weight_matrix(w, g, b)
+
+    def work(n0, n1, _slot):
+        cols = _columns(x[n0:n1], g)
+        dst = out[n0:n1]
+        if not g.wide and dst.dtype == np.result_type(wm, cols):
+            # the product lands in (N, C, H, W) order: straight into the output
+            np.matmul(wm, cols, out=dst.reshape(n1 - n0, g.groups, -1, g.length))
+        else:
+            res = np.matmul(wm, cols).reshape(n1 - n0, g.o, g.oh, g.pitch)
+            np.copyto(dst, res[..., :g.ow], casting="unsafe")
+
+    chunk, threads = _chunking(g, x.itemsize)
+    workers.run_chunks(g.n, chunk, threads, work)
     return out[0] if unbatched else out
 
 
@@ -142,48 +178,94 @@ def _finite(a) -> bool:
     return a.dtype.kind not in "fcV" or bool(np.isfinite(a).all())
 
 
-def _weight_grad(x, gc, w, g: _Geometry):
-    # the transposed product, (groups, K/groups, O/groups): BLAS runs the long
-    # N*length reduction faster this way round
-    gw = np.matmul(_im2col(x, g), gc.transpose(0, 2, 1))
-    return np.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(w.shape).astype(
-        w.dtype, copy=False)
+def _grad_columns(grad, g: _Geometry):
+    """A chunk of the output gradient (n, O, oh, ow) as (n, groups, O/groups, length),
+    zero at the wide columns' dropped positions (a view where no copy is needed)."""
+    n = grad.shape[0]
+    if not g.wide:
+        return np.ascontiguousarray(grad).reshape(n, g.groups, g.o // g.groups, g.length)
+    out = np.empty((n, g.o, g.oh, g.pitch), dtype=grad.dtype)
+    out[..., :g.ow] = grad
+    out[..., g.ow:] = 0
+    return out.reshape(n, g.groups, g.o // g.groups, g.length)
 
 
-def _input_grad(gc, w, g: _Geometry, dtype):
-    dcols = np.matmul(_weight_matrix(w, g).transpose(0, 2, 1), gc)
-    # col2im: each kernel offset adds its columns back where they were read from
-    # (the offsets' windows overlap and add up).
-    size = g.n * g.c * g.hp * g.wp
-    dxp = np.zeros(size + g.tail, dtype=dtype)[:size].reshape(g.n, g.c, g.hp, g.wp)
+def _col2im(dcols, g: _Geometry, dtype):
+    """The input gradient (n, C, H, W) of a chunk from its columns' gradient (n, groups,
+    C/groups*kh*kw, length): each kernel offset adds its columns back where they were
+    read from (the offsets' windows overlap and add up)."""
+    n = dcols.shape[0]
+    size = n * g.c * g.hp * g.wp
+    dxp = np.zeros(size + g.tail, dtype=dtype)[:size].reshape(n, g.c, g.hp, g.wp)
     target = _column_view(dxp, g, writeable=True)
     dcols = dcols.reshape(target.shape)
     for i in range(g.kh):
         for j in range(g.kw):
-            dst = target[:, i, j]
-            np.add(dst, dcols[:, i, j], out=dst)
+            dst = target[:, :, :, i, j]
+            np.add(dst, dcols[:, :, :, i, j], out=dst)
     p = g.p
-    return np.ascontiguousarray(dxp[:, :, p[0]:p[0] + g.h, p[1]:p[1] + g.w])
+    return dxp[:, :, p[0]:p[0] + g.h, p[1]:p[1] + g.w]
 
 
 # The wide columns' dropped positions meet a zero output gradient: harmless unless the
 # value there (an input value for the weight's gradient, a weight for the input's) is
 # infinite or NaN, where 0 * inf would leak a NaN; such calls use plain columns.
 
+def _backward(grad, x, w, g: _Geometry, need_input, need_weight, need_bias):
+    """(input, weight, bias) gradients, None where not needed, chunk by chunk over the
+    batch on every thread (each thread sums its own weight and bias gradients)."""
+    chunk, threads = _chunking(g, x.itemsize)
+    gi = np.empty(x.shape, dtype=x.dtype) if need_input else None
+    # per thread: the transposed weight gradient beside the bias's, (groups, K/groups
+    # + 1, O/groups)
+    parts = [None] * threads
+    wmt = w.reshape(g.groups, g.o // g.groups, g.k).transpose(0, 2, 1) if need_input \
+        else None
+
+    def work(n0, n1, slot):
+        gc = _grad_columns(grad[n0:n1], g)
+        if need_weight:
+            # (columns @ grad^T: BLAS runs it faster than grad @ columns^T)
+            part = np.add.reduce(np.matmul(_columns(x[n0:n1], g),
+                                           gc.transpose(0, 1, 3, 2)), 0)
+            if parts[slot] is None:
+                parts[slot] = part
+            else:
+                np.add(parts[slot], part, out=parts[slot])
+        if need_input:
+            gi[n0:n1] = _col2im(np.matmul(wmt, gc), g, x.dtype)
+
+    workers.run_chunks(g.n, chunk, threads, work)
+    gw = gb = None
+    if need_bias and not need_weight:  # (else the bias's gradient comes with the weight's)
+        gb = np.add.reduce(grad, (0, 2, 3)).astype(grad.dtype, copy=False)
+    if need_weight:
+        done = [p for p in parts if p is not None]
+        total = sum(done[1:], done[0]) if done else \
+            np.zeros((g.groups, g.k + 1, g.o // g.groups), dtype=np.result_type(x, grad))
+        gw = np.ascontiguousarray(total[:, :g.k].transpose(0, 2, 1)).reshape(
+            w.shape).astype(w.dtype, copy=False)
+        if need_bias:
+            gb = total[:, g.k].reshape(g.o).astype(grad.dtype)
+    return gi, gw, gb
+
+
+def _wide_backward(g: _Geometry, need_input: bool) -> bool:
+    """Wide columns for the backward where the input's gradient is needed (their
+    col2im adds long runs) or rows are short (as for the forward)."""
+    return need_input or _wide_forward(g)
+
+
 @kernel("_conv2d_backward_weight")
 def conv2d_backward_weight(grad, x, w, stride, padding, dilation, groups):
-    x, grad = _batched(x, grad)
-    g = _Geometry(x, w, stride, padding, dilation, groups, wide=_finite(x))
-    return _weight_grad(x, _grad_columns(grad, g), w, g)
+    return conv2d_backward(grad, x, w, stride, padding, dilation, groups, False, True,
+                           False)[1]
 
 
 @kernel("_conv2d_backward_input")
 def conv2d_backward_input(grad, x, w, stride, padding, dilation, groups):
-    unbatched = x.ndim == 3
-    x, grad = _batched(x, grad)
-    g = _Geometry(x, w, stride, padding, dilation, groups, wide=_finite(w))
-    dx = _input_grad(_grad_columns(grad, g), w, g, x.dtype)
-    return dx[0] if unbatched else dx
+    return conv2d_backward(grad, x, w, stride, padding, dilation, groups, True, False,
+                           False)[0]
 
 
 _NONE: dict = {}
@@ -194,20 +276,19 @@ def conv2d_backward(grad, x, w, stride, padding, dilation, groups, need_input, n
                     need_bias):
     unbatched = x.ndim == 3
     x, grad = _batched(x, grad)
-    wide = (not need_weight or _finite(x)) and (not need_input or _finite(w))
-    g = _Geometry(x, w, stride, padding, dilation, groups, wide=wide)
-    gc = _grad_columns(grad, g)  # once for all three
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=False)
+    if g.s == (1, 1) and _wide_backward(g, need_input):
+        wide = (not need_weight or _finite(x)) and (not need_input or _finite(w))
+        g = _Geometry(x, w, stride, padding, dilation, groups, wide=wide)
+    gi, gw, gb = _backward(grad, x, w, g, need_input, need_weight, need_bias)
     none = _NONE.get(grad.dtype)
     if none is None:
         none = _NONE[grad.dtype] = np.empty(0, grad.dtype)
-    gi = _input_grad(gc, w, g, x.dtype) if need_input else none.copy()
-    if unbatched and need_input:
+    if gi is None:
+        gi = none.copy()
+    elif unbatched:
         gi = gi[0]
-    gw = _weight_grad(x, gc, w, g) if need_weight else none.copy()
-    # (the dropped positions of gc are zero: they add nothing to the bias's sum)
-    gb = np.add.reduce(gc, 2).reshape(g.o).astype(grad.dtype, copy=False) if need_bias \
-        else none.copy()
-    return gi, gw, gb
+    return gi, none.copy() if gw is None else gw, none.copy() if gb is None else gb
 
 
 # --- max-pooling ---------------------------------------------------------------------------
