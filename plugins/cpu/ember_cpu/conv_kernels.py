@@ -88,29 +88,41 @@ def _padded(x, g: _Geometry):
     return out
 
 
-def _column_view(xp, g: _Geometry, writeable=False):
-    """(n, groups, C/groups, kh, kw, oh, pitch) strided view of the padded (n, C, hp, wp)
-    array ``xp`` (and its tail): the im2col columns.  Within one kernel offset the
-    view's cells are distinct (but for the wide columns' dropped positions); the offsets
+def _column_view(xp, g: _Geometry, samples_first=True, writeable=False):
+    """The im2col columns as a strided view of the padded (n, C, hp, wp) array ``xp``
+    (and its tail): (n, groups, C/groups, kh, kw, oh, pitch) with ``samples_first``,
+    else (groups, C/groups, kh, kw, n, oh, pitch).  Within one kernel offset the view's
+    cells are distinct (but for the wide columns' dropped positions); the offsets
     overlap."""
     e = xp.itemsize
     row = g.wp * e
     cg = g.c // g.groups
-    return _as_strided(
-        xp, (xp.shape[0], g.groups, cg, g.kh, g.kw, g.oh, g.pitch),
-        (xp.strides[0], cg * xp.strides[1], xp.strides[1], g.d[0] * row, g.d[1] * e,
-         g.s[0] * row, g.s[1] * e), writeable=writeable)
+    head = (g.groups, cg, g.kh, g.kw), (cg * xp.strides[1], xp.strides[1], g.d[0] * row,
+                                        g.d[1] * e)
+    n = (xp.shape[0],), (xp.strides[0],)
+    rows = (g.oh, g.pitch), (g.s[0] * row, g.s[1] * e)
+    order = (n, head, rows) if samples_first else (head, n, rows)
+    return _as_strided(xp, sum((o[0] for o in order), ()), sum((o[1] for o in order), ()),
+                       writeable=writeable)
 
 
-def _columns(x, g: _Geometry):
-    """A chunk's im2col columns (n, groups, C/groups*kh*kw + 1, length), one copy in
-    runs of ``length`` (wide) or ``ow`` elements; the last row of each group is ones, so
-    that one product also adds the bias (forward) or sums the bias's gradient."""
-    view = _column_view(_padded(x, g), g)
+def _columns(x, g: _Geometry, samples_first=True):
+    """A chunk's im2col columns, one copy in runs of ``length`` (wide) or ``ow``
+    elements: (n, groups, C/groups*kh*kw + 1, length) with ``samples_first`` (a product
+    per sample lands in (N, C, H, W) order), else (groups, C/groups*kh*kw + 1,
+    n*length) (one product per group for the whole chunk).  The last row of each group
+    is ones, so that one product also adds the bias (forward) or sums the bias's
+    gradient."""
+    view = _column_view(_padded(x, g), g, samples_first)
     n = x.shape[0]
-    cols = np.empty((n, g.groups, g.k + 1, g.length), dtype=x.dtype)
-    np.copyto(cols[:, :, :g.k].reshape(view.shape), view)
-    cols[:, :, g.k] = 1
+    if samples_first:
+        cols = np.empty((n, g.groups, g.k + 1, g.length), dtype=x.dtype)
+        np.copyto(cols[:, :, :g.k].reshape(view.shape), view)
+        cols[:, :, g.k] = 1
+    else:
+        cols = np.empty((g.groups, g.k + 1, n * g.length), dtype=x.dtype)
+        np.copyto(cols[:, :g.k].reshape(view.shape), view)
+        cols[:, g.k] = 1
     return cols
 
 
@@ -178,16 +190,24 @@ def _finite(a) -> bool:
     return a.dtype.kind not in "fcV" or bool(np.isfinite(a).all())
 
 
-def _grad_columns(grad, g: _Geometry):
-    """A chunk of the output gradient (n, O, oh, ow) as (n, groups, O/groups, length),
-    zero at the wide columns' dropped positions (a view where no copy is needed)."""
+def _grad_columns(grad, g: _Geometry, samples_first=True):
+    """A chunk of the output gradient (n, O, oh, ow) as (n, groups, O/groups, length)
+    with ``samples_first`` (a view where no copy is needed), else (groups, O/groups,
+    n*length); zero at the wide columns' dropped positions."""
     n = grad.shape[0]
-    if not g.wide:
+    if samples_first and not g.wide:
         return np.ascontiguousarray(grad).reshape(n, g.groups, g.o // g.groups, g.length)
-    out = np.empty((n, g.o, g.oh, g.pitch), dtype=grad.dtype)
-    out[..., :g.ow] = grad
-    out[..., g.ow:] = 0
-    return out.reshape(n, g.groups, g.o // g.groups, g.length)
+    if samples_first:
+        out = np.empty((n, g.o, g.oh, g.pitch), dtype=grad.dtype)
+        out[..., :g.ow] = grad
+        shape = (n, g.groups, g.o // g.groups, g.length)
+    else:
+        out = np.empty((g.o, n, g.oh, g.pitch), dtype=grad.dtype)
+        out[..., :g.ow] = grad.transpose(1, 0, 2, 3)
+        shape = (g.groups, g.o // g.groups, n * g.length)
+    if g.pitch > g.ow:
+        out[..., g.ow:] = 0
+    return out.reshape(shape)
 
 
 def _col2im(dcols, g: _Geometry, dtype):
@@ -211,49 +231,70 @@ def _col2im(dcols, g: _Geometry, dtype):
 # value there (an input value for the weight's gradient, a weight for the input's) is
 # infinite or NaN, where 0 * inf would leak a NaN; such calls use plain columns.
 
-def _backward(grad, x, w, g: _Geometry, need_input, need_weight, need_bias):
-    """(input, weight, bias) gradients, None where not needed, chunk by chunk over the
-    batch on every thread (each thread sums its own weight and bias gradients)."""
+def _weight_grad(grad, x, w, stride, padding, dilation, groups, need_bias):
+    """The weight's gradient and, with ``need_bias``, the bias's (else None), chunk by
+    chunk over the batch on every thread (each thread sums its own)."""
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=False)
+    if g.s == (1, 1) and _wide_forward(g) and _finite(x):
+        g = _Geometry(x, w, stride, padding, dilation, groups)
     chunk, threads = _chunking(g, x.itemsize)
-    gi = np.empty(x.shape, dtype=x.dtype) if need_input else None
     # per thread: the transposed weight gradient beside the bias's, (groups, K/groups
     # + 1, O/groups)
     parts = [None] * threads
-    wmt = w.reshape(g.groups, g.o // g.groups, g.k).transpose(0, 2, 1) if need_input \
-        else None
+    # Plain columns: a product per sample, reading the gradient in place.  Wide ones:
+    # the gradient needs a copy anyway, so it is laid out for one product per chunk
+    # (a reduction over n*length, not length).  (columns @ grad^T: BLAS runs it faster
+    # than grad @ columns^T.)
+    per_sample = not g.wide
 
     def work(n0, n1, slot):
-        gc = _grad_columns(grad[n0:n1], g)
-        if need_weight:
-            # (columns @ grad^T: BLAS runs it faster than grad @ columns^T)
-            part = np.add.reduce(np.matmul(_columns(x[n0:n1], g),
-                                           gc.transpose(0, 1, 3, 2)), 0)
-            if parts[slot] is None:
-                parts[slot] = part
-            else:
-                np.add(parts[slot], part, out=parts[slot])
-        if need_input:
-            gi[n0:n1] = _col2im(np.matmul(wmt, gc), g, x.dtype)
+        cols = _columns(x[n0:n1], g, per_sample)
+        gc = _grad_columns(grad[n0:n1], g, per_sample)
+        if per_sample:
+            part = np.add.reduce(np.matmul(cols, gc.transpose(0, 1, 3, 2)), 0)
+        else:
+            part = np.matmul(cols, gc.transpose(0, 2, 1))
+        if parts[slot] is None:
+            parts[slot] = part
+        else:
+            np.add(parts[slot], part, out=parts[slot])
 
     workers.run_chunks(g.n, chunk, threads, work)
-    gw = gb = None
-    if need_bias and not need_weight:  # (else the bias's gradient comes with the weight's)
-        gb = np.add.reduce(grad, (0, 2, 3)).astype(grad.dtype, copy=False)
-    if need_weight:
-        done = [p for p in parts if p is not None]
-        total = sum(done[1:], done[0]) if done else \
-            np.zeros((g.groups, g.k + 1, g.o // g.groups), dtype=np.result_type(x, grad))
-        gw = np.ascontiguousarray(total[:, :g.k].transpose(0, 2, 1)).reshape(
-            w.shape).astype(w.dtype, copy=False)
-        if need_bias:
-            gb = total[:, g.k].reshape(g.o).astype(grad.dtype)
-    return gi, gw, gb
+    done = [p for p in parts if p is not None]
+    total = sum(done[1:], done[0]) if done else \
+        np.zeros((g.groups, g.k + 1, g.o // g.groups), dtype=np.result_type(x, grad))
+    gw = np.ascontiguousarray(total[:, :g.k].transpose(0, 2, 1)).reshape(w.shape).astype(
+        w.dtype, copy=False)
+    gb = total[:, g.k].reshape(g.o).astype(grad.dtype) if need_bias else None
+    return gw, gb
 
 
-def _wide_backward(g: _Geometry, need_input: bool) -> bool:
-    """Wide columns for the backward where the input's gradient is needed (their
-    col2im adds long runs) or rows are short (as for the forward)."""
-    return need_input or _wide_forward(g)
+def _input_grad(grad, x, w, stride, padding, dilation, groups):
+    """The input's gradient.  With stride 1 it is the forward convolution of the output
+    gradient, padded by ``d * (k - 1) - p``, with the kernel flipped and its channel axes
+    swapped (the transposed convolution, as PyTorch's slow path): one more product on
+    fresh columns instead of a col2im's overlapping adds.  A weight that is not finite
+    takes the col2im path: the padding's zeros would meet it (0 * inf) where PyTorch
+    adds nothing."""
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=False)
+    pad = tuple(d * (k - 1) - p for d, k, p in zip(g.d, (g.kh, g.kw), g.p, strict=True))
+    if g.s == (1, 1) and min(pad) >= 0 and _finite(w) and g.n:
+        og, cg = g.o // groups, g.c // groups
+        wt = w.reshape(groups, og, cg, g.kh, g.kw)[..., ::-1, ::-1].transpose(0, 2, 1, 3, 4)
+        wt = wt.reshape(g.c, og, g.kh, g.kw)
+        gi = conv2d(grad, wt, None, (1, 1), pad, g.d, groups)
+        return gi.astype(x.dtype, copy=False)
+    if g.s == (1, 1) and _finite(w):
+        g = _Geometry(x, w, stride, padding, dilation, groups)
+    chunk, threads = _chunking(g, x.itemsize)
+    gi = np.empty(x.shape, dtype=x.dtype)
+    wmt = w.reshape(g.groups, g.o // g.groups, g.k).transpose(0, 2, 1)
+
+    def work(n0, n1, _slot):
+        gi[n0:n1] = _col2im(np.matmul(wmt, _grad_columns(grad[n0:n1], g)), g, x.dtype)
+
+    workers.run_chunks(g.n, chunk, threads, work)
+    return gi
 
 
 @kernel("_conv2d_backward_weight")
@@ -276,19 +317,20 @@ def conv2d_backward(grad, x, w, stride, padding, dilation, groups, need_input, n
                     need_bias):
     unbatched = x.ndim == 3
     x, grad = _batched(x, grad)
-    g = _Geometry(x, w, stride, padding, dilation, groups, wide=False)
-    if g.s == (1, 1) and _wide_backward(g, need_input):
-        wide = (not need_weight or _finite(x)) and (not need_input or _finite(w))
-        g = _Geometry(x, w, stride, padding, dilation, groups, wide=wide)
-    gi, gw, gb = _backward(grad, x, w, g, need_input, need_weight, need_bias)
     none = _NONE.get(grad.dtype)
     if none is None:
         none = _NONE[grad.dtype] = np.empty(0, grad.dtype)
-    if gi is None:
-        gi = none.copy()
-    elif unbatched:
-        gi = gi[0]
-    return gi, none.copy() if gw is None else gw, none.copy() if gb is None else gb
+    gi = gw = gb = none
+    if need_input:
+        gi = _input_grad(grad, x, w, stride, padding, dilation, groups)
+        if unbatched:
+            gi = gi[0]
+    if need_weight:
+        gw, gb = _weight_grad(grad, x, w, stride, padding, dilation, groups, need_bias)
+    if need_bias and not need_weight:  # (else it came with the weight's)
+        gb = np.add.reduce(grad, (0, 2, 3)).astype(grad.dtype, copy=False)
+    return (gi if gi is not none else none.copy(), gw if gw is not none else none.copy(),
+            gb if gb is not none and gb is not None else none.copy())
 
 
 # --- max-pooling ---------------------------------------------------------------------------
@@ -370,12 +412,28 @@ def _max_scan(x, k, s, p, d, out, codes: bool, nan_aware: bool = False):
     return best, code
 
 
+def _pool_chunking(x, threads: int) -> int:
+    """Samples per chunk of a pooling: a chunk's input fits a core's L2 cache (the scan
+    passes over it several times) and every thread gets as many chunks."""
+    n = x.shape[0]
+    per_sample = max(1, x[:1].size * x.itemsize)
+    chunks = max(1, -(-n * per_sample // _CHUNK_BYTES))
+    chunks = -(-chunks // threads) * threads
+    return max(1, -(-n // chunks))
+
+
 @kernel("max_pool2d")
 def max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
     unbatched = x.ndim == 3
     x, _ = _batched(x)
     k, s, p, d, out = _pool_sizes(x, kernel_size, stride, padding, dilation, ceil_mode)
-    best, _ = _max_scan(x, k, s, p, d, out, codes=False)
+    best = np.empty(x.shape[:2] + out, dtype=x.dtype)
+
+    def work(n0, n1, _slot):
+        best[n0:n1] = _max_scan(x[n0:n1], k, s, p, d, out, codes=False)[0]
+
+    threads = workers.threads()
+    workers.run_chunks(x.shape[0], _pool_chunking(x, threads), threads, work)
     return best[0] if unbatched else best
 
 
@@ -384,16 +442,28 @@ def max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode
     unbatched = x.ndim == 3
     x, _ = _batched(x)
     k, s, p, d, out = _pool_sizes(x, kernel_size, stride, padding, dilation, ceil_mode)
-    best, code = _max_scan(x, k, s, p, d, out, codes=True)
-    if x.dtype.kind in "fcV" and np.isnan(best).any():
-        # a NaN's index is the last NaN of its window (PyTorch): rescan only then
-        _, code = _max_scan(x, k, s, p, d, out, codes=True, nan_aware=True)
     w = x.shape[-1]
     step = np.array([i * d[0] * w + j * d[1] for i in range(k[0]) for j in range(k[1])],
                     dtype=np.int64)
-    idx = np.take(step, code)
-    idx += ((np.arange(out[0]) * s[0] - p[0]) * w)[:, None]
-    idx += np.arange(out[1]) * s[1] - p[1]
+    # the index of each window's first cell
+    base = ((np.arange(out[0]) * s[0] - p[0]) * w)[:, None] + (np.arange(out[1]) * s[1]
+                                                               - p[1])
+    best = np.empty(x.shape[:2] + out, dtype=x.dtype)
+    idx = np.empty(x.shape[:2] + out, dtype=np.int64)
+    floats = x.dtype.kind in "fcV"
+
+    def work(n0, n1, _slot):
+        xs, bs, ids = x[n0:n1], best[n0:n1], idx[n0:n1]
+        b, code = _max_scan(xs, k, s, p, d, out, codes=True)
+        if floats and np.isnan(b).any():
+            # a NaN's index is the last NaN of its window (PyTorch): rescan only then
+            _, code = _max_scan(xs, k, s, p, d, out, codes=True, nan_aware=True)
+        bs[...] = b
+        np.take(step, code, out=ids)
+        np.add(ids, base, out=ids)
+
+    threads = workers.threads()
+    workers.run_chunks(x.shape[0], _pool_chunking(x, threads), threads, work)
     return (best[0], idx[0]) if unbatched else (best, idx)
 
 
