@@ -44,6 +44,10 @@ CONVS = [  # (N, C, H, W), O, kernel, stride, padding, dilation, groups
     ((3, 4, 6, 6), 4, 1, 1, 0, 1, 4),  # depthwise 1x1
     ((2, 2, 5, 7), 3, (2, 3), 1, (1, 2), (2, 1), 1),  # stride 1, dilation: wide columns
     ((0, 3, 5, 5), 2, 3, 1, 1, 1, 1),
+    ((64, 16, 14, 14), 32, 3, 1, 1, 1, 1),  # issue 15's second layer
+    ((2, 4, 6, 5), 6, 3, 1, 1, 1, 2),  # stride 1, groups: the transposed conv per group
+    ((2, 3, 5, 4), 2, 1, 1, 1, 1, 1),  # padding past the kernel's reach: col2im
+    ((3, 2, 5, 30), 4, 3, 1, 1, 1, 1),  # rows of 30: plain columns, product in place
 ]
 
 
@@ -98,6 +102,46 @@ def test_conv2d_backward_with_infinities_matches_torch(bad):
     torch.nn.functional.conv2d(tx, tw, None, 1, 1).backward(torch.tensor(g0))
     np.testing.assert_array_equal(np.isnan(w.grad.numpy()), np.isnan(tw.grad.numpy()))
     np.testing.assert_array_equal(np.isnan(x.grad.numpy()), np.isnan(tx.grad.numpy()))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv2d_and_max_pool2d_on_one_and_two_threads_match_torch(threads):
+    # The batch is split into chunks over as many threads as numpy's BLAS may use; BLAS
+    # is held to one thread while they run and gets its count back afterwards.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from ember_cpu import workers
+    x0 = RNG.standard_normal((64, 16, 14, 14)).astype(np.float32)
+    w0 = RNG.standard_normal((32, 16, 3, 3)).astype(np.float32) / 12
+    b0 = RNG.standard_normal(32).astype(np.float32)
+    (x, tx), (w, tw), (b, tb) = _pair(x0), _pair(w0), _pair(b0)
+    with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+        assert workers.threads() == threads
+        y = F.max_pool2d(F.conv2d(x, w, b, 1, 1), 2)
+        y.backward(ember.tensor(np.ones(tuple(y.shape), np.float32)))
+        assert workers.threads() == threads
+    ty = torch.nn.functional.max_pool2d(torch.nn.functional.conv2d(tx, tw, tb, 1, 1), 2)
+    ty.backward(torch.ones(ty.shape))
+    _close(y, ty)
+    for got, want in ((x, tx), (w, tw), (b, tb)):
+        _close(got.grad, want.grad, 1e-3)
+
+
+def test_workers_give_blas_its_threads_back_after_an_error():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from ember_cpu import workers
+    seen = []
+
+    def work(n0, n1, slot):
+        seen.append((n0, n1, slot, workers.threads()))
+        if n0 == 2:
+            raise ValueError("chunk 2")
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        with pytest.raises(ValueError, match="chunk 2"):
+            workers.run_chunks(5, 2, 2, work)
+        assert workers.threads() == 2
+    assert sorted(c[:3] for c in seen) == [(0, 2, 0), (2, 4, 1), (4, 5, 0)]
+    assert {c[3] for c in seen} == {1}  # BLAS on one thread while the chunks ran
 
 
 POOLS = [  # shape, kernel, stride, padding, dilation, ceil_mode
