@@ -471,8 +471,23 @@ def max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode
 def max_pool2d_with_indices_backward(grad, indices, input_size):
     plane = input_size[-1] * input_size[-2]
     planes = int(np.prod(input_size[:-2], dtype=np.int64))
-    dx = np.zeros(planes * plane, dtype=grad.dtype)
+    # (empty + fill: np.zeros' calloc hands large blocks over as fresh pages, each
+    # faulted in on first touch -- slower than clearing reused memory)
+    dx = np.empty((planes, plane), dtype=grad.dtype)
     if grad.size:
-        at = indices.reshape(planes, -1) + np.arange(0, planes * plane, plane)[:, None]
-        np.add.at(dx, at.reshape(-1), grad.reshape(-1))
+        at = indices.reshape(planes, -1)
+        g = grad.reshape(planes, -1)
+
+        def work(p0, p1, _slot):
+            part = dx[p0:p1].reshape(-1)
+            part.fill(0)
+            np.add.at(part, (at[p0:p1] + np.arange(0, (p1 - p0) * plane, plane)[:, None]
+                             ).reshape(-1), g[p0:p1].reshape(-1))
+
+        threads = workers.threads()
+        per = max(1, -(-planes * plane * grad.itemsize // _CHUNK_BYTES))
+        per = -(-per // threads) * threads
+        workers.run_chunks(planes, -(-planes // per), threads, work)
+    else:
+        dx.fill(0)
     return dx.reshape(tuple(input_size))
