@@ -1,15 +1,27 @@
 """numpy kernels of 2-D convolution and max-pooling, forward and backward.
 
-Convolution is im2col + one matrix product per sample (numpy's ``matmul`` over a stack
-calls BLAS once per sample, which threads; the per-sample matrices stay in cache, and
-the product lands in (N, C, H, W) order without a transpose).  The columns are one
-strided copy of the padded input: with stride 1 each kernel offset's columns are a
-single run of the flattened padded plane ("wide" columns: each output row is computed
-over the padded width and the extra ``kw - 1`` columns are dropped), so the copy
-and the backward's col2im move long contiguous runs instead of rows of ``W``
-elements.  Max-pooling keeps, per output, the first maximum's index in its input plane
-(PyTorch's ``max_pool2d_with_indices``); its backward adds the gradient at those
-indices, in memory linear in the input.  Same calling convention as ``kernels``.
+Convolution is im2col + BLAS products, chunk by chunk over the batch (a chunk's columns
+fit a core's L2 cache) on as many threads as numpy's BLAS may use (``workers``): the
+copies run in parallel too, where one big product would thread only itself.
+
+- Forward: one product per sample, (O, K+1) @ (K+1, length), whose result is already
+  in (N, C, H, W) order; the columns' last row is ones and the weight's last column
+  the bias, so the bias costs no pass of its own.  With rows of at least ~24 elements
+  the product writes straight into the output; shorter rows use "wide" columns
+  (stride 1): each kernel offset's columns are then one run of the flattened padded
+  plane (each output row computed over the padded width, the extra ``kw - 1`` columns
+  dropped), a long-run copy where plain columns would copy rows of a few elements.
+- Weight gradient: columns @ output-gradient^T, per sample on plain columns (the
+  gradient read in place) or per chunk on wide ones (the gradient needs a copy
+  anyway); the ones row makes the same product sum the bias's gradient.
+- Input gradient: with stride 1 the forward convolution of the output gradient with
+  the flipped, channel-swapped kernel (the transposed convolution); otherwise the
+  columns' gradient added back by kernel offset (col2im).
+
+Max-pooling keeps, per output, the first maximum's index in its input plane (PyTorch's
+``max_pool2d_with_indices``); its backward adds the gradient at those indices, in
+memory linear in the input.  Both are chunked over the batch like the convolution.
+Same calling convention as ``kernels``.
 """
 
 from __future__ import annotations
@@ -161,6 +173,23 @@ def _wide_forward(g: _Geometry) -> bool:
     return g.ow < 24
 
 
+def _shifted_rows(x, g: _Geometry):
+    """A chunk's padded planes, each flattened and copied once per kernel column:
+    (n, groups, C/groups*kw, hp*wp), row (c, j) starting at the plane's element
+    ``j * dilation``.  With wide columns (stride 1), kernel row i's columns are then the
+    slice ``[i * dilation * wp, + length)`` of every row: a strided matrix BLAS reads
+    in place.  The copy is kw, not kh*kw, times the input."""
+    xp = _padded(x, g)
+    n, e = x.shape[0], xp.itemsize
+    plane = g.hp * g.wp
+    # (row (C-1, kw-1) runs into the padded array's tail of zeros)
+    view = _as_strided(xp, (n, g.c, g.kw, plane),
+                       (xp.strides[0], xp.strides[1], g.d[1] * e, e))
+    rows = np.empty(view.shape, dtype=x.dtype)
+    np.copyto(rows, view)
+    return rows.reshape(n, g.groups, g.c // g.groups * g.kw, plane)
+
+
 @kernel("conv2d")
 def conv2d(x, w, b, stride, padding, dilation, groups):
     unbatched = x.ndim == 3
@@ -169,17 +198,39 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     if g.wide and not _wide_forward(g):
         g = _Geometry(x, w, stride, padding, dilation, groups, wide=False)
     out = np.empty((g.n, g.o, g.oh, g.ow), dtype=x.dtype)
-    wm = _weight_matrix(w, g, b)
+    if g.wide:
+        # one product per kernel row on shifted rows, summed: kh products of
+        # (O, C*kw) @ (C*kw, length) per sample, a third of im2col's copying (3x3)
+        og = g.o // groups
+        wk = w.reshape(groups, og, g.c // groups, g.kh, g.kw)
+        ws = [np.ascontiguousarray(wk[:, :, :, i]).reshape(groups, og, -1)
+              for i in range(g.kh)]
+        bias = None if b is None else b[:, None, None]
 
-    def work(n0, n1, _slot):
-        cols = _columns(x[n0:n1], g)
-        dst = out[n0:n1]
-        if not g.wide and dst.dtype == np.result_type(wm, cols):
-            # the product lands in (N, C, H, W) order: straight into the output
-            np.matmul(wm, cols, out=dst.reshape(n1 - n0, g.groups, -1, g.length))
-        else:
-            res = np.matmul(wm, cols).reshape(n1 - n0, g.o, g.oh, g.pitch)
-            np.copyto(dst, res[..., :g.ow], casting="unsafe")
+        def work(n0, n1, _slot):
+            rows = _shifted_rows(x[n0:n1], g)
+            acc = None
+            for i, wi in enumerate(ws):
+                at = i * g.d[0] * g.wp
+                part = np.matmul(wi, rows[..., at:at + g.length])
+                acc = part if acc is None else np.add(acc, part, out=acc)
+            res = acc.reshape(n1 - n0, g.o, g.oh, g.pitch)[..., :g.ow]
+            if bias is None:
+                np.copyto(out[n0:n1], res, casting="unsafe")
+            else:
+                np.add(res, bias, out=out[n0:n1], casting="unsafe")
+    else:
+        wm = _weight_matrix(w, g, b)
+
+        def work(n0, n1, _slot):
+            cols = _columns(x[n0:n1], g)
+            dst = out[n0:n1]
+            if dst.dtype == np.result_type(wm, cols):
+                # the product lands in (N, C, H, W) order: straight into the output
+                np.matmul(wm, cols, out=dst.reshape(n1 - n0, g.groups, -1, g.length))
+            else:
+                res = np.matmul(wm, cols).reshape(dst.shape)
+                np.copyto(dst, res, casting="unsafe")
 
     chunk, threads = _chunking(g, x.itemsize)
     workers.run_chunks(g.n, chunk, threads, work)
