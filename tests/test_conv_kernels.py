@@ -233,3 +233,22 @@ def test_max_pool2d_backward_does_not_recompute_the_pooling(monkeypatch):
                         scan(*a, **k))
     y.sum().backward()
     assert calls == [] and float(x.grad.sum()) == 2 * 3 * 4 * 4
+
+
+def test_workers_run_nested_chunks_on_the_calling_thread():
+    # A kernel called from inside a chunk (a pool thread) must not wait on the pool it
+    # occupies: its chunks run where it was called.
+    pytest.importorskip("threadpoolctl")
+    import threading
+
+    from ember_cpu import workers
+    inner = []
+
+    def outer(n0, n1, slot):
+        me = threading.get_ident()
+        workers.run_chunks(3, 1, 2, lambda a, b, s: inner.append((me, threading.get_ident(),
+                                                                   s)))
+
+    workers.run_chunks(4, 1, 2, outer)
+    assert len(inner) == 12
+    assert all(caller == ran and slot == 0 for caller, ran, slot in inner)
