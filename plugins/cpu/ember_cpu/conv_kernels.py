@@ -151,12 +151,13 @@ def _batched(x, grad=None):
     return (x[None], None if grad is None else grad[None]) if x.ndim == 3 else (x, grad)
 
 
-def _chunking(g: _Geometry, itemsize: int):
-    """Samples per chunk and the number of threads: a chunk's columns fit in a core's
-    L2 cache (the products then read them from cache, not memory), and every thread
-    gets as many chunks."""
+def _chunking(g: _Geometry, itemsize: int, per_sample: int = 0):
+    """Samples per chunk and the number of threads: a chunk's columns (``per_sample``
+    elements a sample, im2col's by default) fit in a core's L2 cache (the products then
+    read them from cache, not memory), and every thread gets as many chunks."""
     threads = workers.threads()
-    per_sample = max(1, (g.c * g.kh * g.kw + g.groups) * g.length * itemsize)
+    per_sample = max(1, (per_sample or (g.c * g.kh * g.kw + g.groups) * g.length)
+                     * itemsize)
     chunks = max(1, -(-g.n * per_sample // _CHUNK_BYTES))
     chunks = -(-chunks // threads) * threads
     return max(1, -(-g.n // chunks)), threads
@@ -232,7 +233,9 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
                 res = np.matmul(wm, cols).reshape(dst.shape)
                 np.copyto(dst, res, casting="unsafe")
 
-    chunk, threads = _chunking(g, x.itemsize)
+    # (wide: the shifted rows, the sum and one product's result)
+    rows = (g.c * g.kw * g.hp * g.wp + 2 * g.o * g.length) if g.wide else 0
+    chunk, threads = _chunking(g, x.itemsize, rows)
     workers.run_chunks(g.n, chunk, threads, work)
     return out[0] if unbatched else out
 
