@@ -466,14 +466,11 @@ def _max_scan(x, k, s, p, d, out, codes: bool, nan_aware: bool = False):
     return best, code
 
 
-def _pool_chunking(x, threads: int) -> int:
-    """Samples per chunk of a pooling: a chunk's input fits a core's L2 cache (the scan
-    passes over it several times) and every thread gets as many chunks."""
-    n = x.shape[0]
-    per_sample = max(1, x[:1].size * x.itemsize)
-    chunks = max(1, -(-n * per_sample // _CHUNK_BYTES))
-    chunks = -(-chunks // threads) * threads
-    return max(1, -(-n // chunks))
+def _pool_chunking(n: int, threads: int) -> int:
+    """Items per chunk of a pooling: one chunk per thread (smaller, cache-sized chunks
+    measured slower here: the scan's many small numpy calls cost more per chunk than
+    the cache saves)."""
+    return max(1, -(-n // threads))
 
 
 @kernel("max_pool2d")
@@ -487,7 +484,7 @@ def max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
         best[n0:n1] = _max_scan(x[n0:n1], k, s, p, d, out, codes=False)[0]
 
     threads = workers.threads()
-    workers.run_chunks(x.shape[0], _pool_chunking(x, threads), threads, work)
+    workers.run_chunks(x.shape[0], _pool_chunking(x.shape[0], threads), threads, work)
     return best[0] if unbatched else best
 
 
@@ -517,7 +514,7 @@ def max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode
         np.add(ids, base, out=ids)
 
     threads = workers.threads()
-    workers.run_chunks(x.shape[0], _pool_chunking(x, threads), threads, work)
+    workers.run_chunks(x.shape[0], _pool_chunking(x.shape[0], threads), threads, work)
     return (best[0], idx[0]) if unbatched else (best, idx)
 
 
@@ -539,9 +536,7 @@ def max_pool2d_with_indices_backward(grad, indices, input_size):
                              ).reshape(-1), g[p0:p1].reshape(-1))
 
         threads = workers.threads()
-        per = max(1, -(-planes * plane * grad.itemsize // _CHUNK_BYTES))
-        per = -(-per // threads) * threads
-        workers.run_chunks(planes, -(-planes // per), threads, work)
+        workers.run_chunks(planes, _pool_chunking(planes, threads), threads, work)
     else:
         dx.fill(0)
     return dx.reshape(tuple(input_size))
