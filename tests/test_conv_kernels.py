@@ -252,3 +252,23 @@ def test_workers_run_nested_chunks_on_the_calling_thread():
     workers.run_chunks(4, 1, 2, outer)
     assert len(inner) == 12
     assert all(caller == ran and slot == 0 for caller, ran, slot in inner)
+
+
+@pytest.mark.parametrize("needs", ["x", "w", "b", "xb", "wb"])
+def test_conv2d_backward_computes_only_the_gradients_asked_for(needs):
+    # The fused backward gets need_input/need_weight/need_bias: each alone and in pairs
+    # (the bias's gradient comes with the weight's product, or from the sum alone).
+    x0 = RNG.standard_normal((3, 4, 6, 6)).astype(np.float32)
+    w0 = RNG.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    b0 = RNG.standard_normal(5).astype(np.float32)
+    mine = [ember.tensor(a, requires_grad=k in needs) for a, k in ((x0, "x"), (w0, "w"),
+                                                                   (b0, "b"))]
+    theirs = [torch.tensor(a, requires_grad=k in needs) for a, k in ((x0, "x"), (w0, "w"),
+                                                                     (b0, "b"))]
+    g0 = RNG.standard_normal((3, 5, 6, 6)).astype(np.float32)
+    F.conv2d(*mine, 1, 1).backward(ember.tensor(g0))
+    torch.nn.functional.conv2d(*theirs, 1, 1).backward(torch.tensor(g0))
+    for m, t in zip(mine, theirs, strict=True):
+        assert (m.grad is None) == (t.grad is None)
+        if t.grad is not None:
+            _close(m.grad, t.grad, 1e-3)

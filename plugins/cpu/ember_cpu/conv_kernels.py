@@ -371,20 +371,19 @@ def conv2d_backward(grad, x, w, stride, padding, dilation, groups, need_input, n
                     need_bias):
     unbatched = x.ndim == 3
     x, grad = _batched(x, grad)
-    none = _NONE.get(grad.dtype)
-    if none is None:
-        none = _NONE[grad.dtype] = np.empty(0, grad.dtype)
-    gi = gw = gb = none
+    gi = gw = gb = None
     if need_input:
         gi = _input_grad(grad, x, w, stride, padding, dilation, groups)
         if unbatched:
             gi = gi[0]
     if need_weight:
         gw, gb = _weight_grad(grad, x, w, stride, padding, dilation, groups, need_bias)
-    if need_bias and not need_weight:  # (else it came with the weight's)
+    elif need_bias:  # (else it came with the weight's)
         gb = np.add.reduce(grad, (0, 2, 3)).astype(grad.dtype, copy=False)
-    return (gi if gi is not none else none.copy(), gw if gw is not none else none.copy(),
-            gb if gb is not none and gb is not None else none.copy())
+    none = _NONE.get(grad.dtype)
+    if none is None:
+        none = _NONE[grad.dtype] = np.empty(0, grad.dtype)
+    return tuple(none.copy() if a is None else a for a in (gi, gw, gb))
 
 
 # --- max-pooling ---------------------------------------------------------------------------
