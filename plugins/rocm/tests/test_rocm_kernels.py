@@ -369,10 +369,51 @@ def test_threshold_backward_is_one_kernel_and_passes_nan():
           threshold_backward(ember.tensor(gb), ember.tensor(xb), 0.5).numpy())
 
 
-def test_cross_entropy_bad_target_raises():
-    x = data((3, 4), np.float32)
-    with pytest.raises(IndexError, match="out of bounds"):
-        ember.nn.functional.cross_entropy(on(x), on(np.array([0, 4, 1])))
+def test_cross_entropy_bad_target_raises_at_the_next_read():
+    # checked on the device as the kernel reads the targets (a device-side assert), so
+    # the call does not wait for the device; the next host read raises the CPU's error
+    F = ember.nn.functional
+    x = on(data((3, 4), np.float32))
+    for bad, ignore in [(4, -100), (-1, -100), (-100, 2), (7, 0)]:
+        loss = F.cross_entropy(x, on(np.array([0, bad, 1])), ignore_index=ignore)
+        with pytest.raises(IndexError, match=rf"cross_entropy\(\): argument 'target' holds "
+                                             rf"{bad}, which is out of bounds for 4 classes "
+                                             rf"\(expected values in \[0, 3\] or "
+                                             rf"ignore_index={ignore}\)"):
+            loss.item()
+        # reported once: the flags are clear again, a good call after it works
+        good = F.cross_entropy(x, on(np.array([0, 3, 1])), ignore_index=ignore)
+        ref = F.cross_entropy(x.cpu(), ember.tensor(np.array([0, 3, 1])),
+                              ignore_index=ignore)
+        np.testing.assert_allclose(good.item(), ref.item(), rtol=1e-6)
+    # ember.synchronize raises it too, and so does a read of any other tensor
+    F.cross_entropy(x, on(np.array([0, 9, 1])), reduction="none")
+    with pytest.raises(IndexError, match="holds 9"):
+        ember.synchronize("rocm")
+    F.cross_entropy(x, on(np.array([9, 0, 1])), reduction="sum")
+    with pytest.raises(IndexError, match="holds 9"):
+        x.cpu()
+    # an ignore_index inside the classes, and ignored targets outside them, are fine
+    assert np.isfinite(F.cross_entropy(x, on(np.array([0, -100, 3]))).item())
+    assert np.isfinite(F.cross_entropy(x, on(np.array([0, 2, 3])), ignore_index=2).item())
+
+
+def test_cross_entropy_target_check_does_not_wait_for_the_device(monkeypatch):
+    # the old value rule read two reductions back mid-call (amin, amax)
+    import pyopencl as cl
+    x = on(data((64, 10), np.float32)).requires_grad_()
+    t = on(np.arange(64) % 10)
+    ember.nn.functional.cross_entropy(x, t).backward()
+    ember.synchronize("rocm")
+    reads = []
+    real = cl.enqueue_copy
+    monkeypatch.setattr(cl, "enqueue_copy",
+                        lambda *a, **k: (reads.append(k.get("is_blocking")), real(*a, **k))[1])
+    loss = ember.nn.functional.cross_entropy(x, t)
+    loss.backward()
+    assert reads == []
+    loss.item()
+    assert reads.count(True) == 1, reads  # the loss (the flags' read rides along)
 
 
 @pytest.mark.parametrize("opt", ["sgd", "sgd_momentum", "adam", "adamw_amsgrad"])

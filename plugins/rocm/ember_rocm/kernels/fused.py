@@ -14,6 +14,7 @@ import string
 
 import numpy as np
 
+from .. import asserts
 from ..array import CLArray, contiguous_strides
 from .compiler import ctype, get_kernel, launch_size, template
 from .elementwise import collapse, new_like
@@ -47,6 +48,17 @@ def _decompose(od, *natives):
             return type(x)(unwrap(v) for v in x)
         return x
     return unwrap(od.decomposition(*[wrap(x) for x in natives]))
+
+
+def _check_values(od, *natives):
+    """Run ``od``'s value rule on ember tensors wrapping ``natives`` (for a kernel that
+    declares ``checks_values`` but runs a case its device check does not cover)."""
+    import ember
+    from ember.tensor import Tensor
+    ref = next(x for x in natives if isinstance(x, CLArray))
+    dev = ember.device("rocm", ref.dev.index)
+    od.values(None, *[Tensor._make(x, dev) if isinstance(x, CLArray) else x
+                      for x in natives])
 
 
 def _flat(xs):
@@ -172,9 +184,18 @@ def _weight_args(weight):
     return [weight.buffer, weight.offset, weight.strides[0], 1]
 
 
+def _target_slot(dev, C: int, ignore_index: int) -> int:
+    """The device-side assert slot of cross-entropy's target check (asserts.py)."""
+    def error(value):
+        from ember.ops.losses import target_out_of_range
+        return target_out_of_range("cross_entropy", value, C, ignore_index)
+    return asserts.of(dev).slot(("cross_entropy", C, ignore_index), error)
+
+
 def _ce_forward(od):
     def kernel(x, target, weight, reduction, ignore_index, label_smoothing):
         if target.dtype.kind == "f" or x.dtype.kind != "f":
+            _check_values(od, x, target, weight, reduction, ignore_index, label_smoothing)
             return _decompose(od, x, target, weight, reduction, ignore_index,
                               label_smoothing)
         batch = (x.shape[:1] + x.shape[2:]) if x.ndim >= 2 else ()
@@ -186,17 +207,18 @@ def _ce_forward(od):
         loss = new_like(dev, (rows,), x.dtype)
         wrow = new_like(dev, (rows,), x.dtype)
         if rows:
-            # (the op's value rule has checked the targets: no flag to read back here)
+            # the targets are checked as the kernel reads them (no mid-step read)
             k = _row_kernel("cross_entropy", dev, x.dtype, len(shape),
                             [_LONG, _LONG, None, None, None, _LONG, _LONG, None, _LONG,
-                             None, _LONG, _LONG, _INT, _LONG, x.dtype])
+                             None, _LONG, _LONG, _INT, _LONG, x.dtype, None, _LONG])
             wa = _weight_args(weight)
             # (the outer index also yields output offsets; loss rows are numbered by
             # the group id instead, so those go unused here)
             k(dev.queue, (rows * _group(C),), (_group(C),), rows, C, loss.buffer,
               wrow.buffer, x2.buffer, x2.offset, x2.strides[d], t.buffer,
               t.offset, wa[0] if wa[0] is not None else loss.buffer, wa[1], wa[2], wa[3],
-              ignore_index, x.dtype.type(label_smoothing), *_outer_args(shape, ist, ost))
+              ignore_index, x.dtype.type(label_smoothing), asserts.of(dev).buffer,
+              _target_slot(dev, C, ignore_index), *_outer_args(shape, ist, ost))
         if reduction == "none":
             return loss.view(batch, contiguous_strides(batch))
         out = new_like(dev, (), x.dtype)
@@ -206,6 +228,7 @@ def _ce_forward(od):
           int(reduction == "mean"), out.buffer)
         return out
     kernel.__name__ = "rocm_cross_entropy"
+    kernel.checks_values = True  # on the device: the core skips the value rule's reads
     return kernel
 
 
