@@ -72,9 +72,8 @@ def gemm(out: CLArray, a: CLArray, asb: int, b: CLArray, bsb: int, nbatch: int =
     dtypes = [_LONG, _LONG, _LONG, None, None, _LONG, _LONG, _LONG, _LONG,
               None, _LONG, _LONG, _LONG, _LONG]
     dtypes += [None, _LONG, _LONG, _LONG, _LONG] * hb + [None, _LONG] * hr
-    k = get_kernel(a.dev, ("matmul", dt, hb, hr),
-                   lambda: template("matmul.cl").substitute(T=T, HAS_BIAS=hb, HAS_ROWSUM=hr),
-                   "matmul", dtypes)
+    k = get_kernel(a.dev, ("matmul", dt, hb, hr), lambda: _source(T), _NAMES[hb, hr],
+                   dtypes)
     args = [M, N, K, out.buffer, a.buffer, a.offset, asb, a.strides[-2], a.strides[-1],
             b.buffer, b.offset, bsb, b.strides[-2], b.strides[-1]]
     if bias is not None:
@@ -85,6 +84,16 @@ def gemm(out: CLArray, a: CLArray, asb: int, b: CLArray, bsb: int, nbatch: int =
     gsize = (_cover(N), _cover(M), nbatch)
     k(a.dev.queue, gsize, (_GROUP, _GROUP, 1), *args)
     return out
+
+
+#: the kernel of each (bias, rowsum) epilogue; all in one program (``_source``)
+_NAMES = {(0, 0): "matmul", (1, 0): "matmul_bias", (0, 1): "matmul_rowsum"}
+
+
+def _source(T: str) -> str:
+    return "\n".join(template("matmul.cl").substitute(T=T, NAME=name, HAS_BIAS=hb,
+                                                       HAS_ROWSUM=hr)
+                     for (hb, hr), name in _NAMES.items())
 
 
 def _cover(n: int) -> int:
