@@ -18,7 +18,7 @@ cross-entropy, SGD with momentum 0.9), from the same weights and data.
   nothing; the same algorithm as ember's, so the ratio measures the framework, not the
   GEMM), a bias(+ReLU) kernel, one work-group softmax cross-entropy kernel (loss and
   gradient), a column-sum, a ReLU mask and one SGD kernel per parameter: 23 launches
-  per step.
+  per step (ember's step: 21, see docs/rocm.md).
 
 Every system must compute the numpy reference's losses over the first two steps before
 anything is timed; each timed step ends by reading its loss (see ``_reading_loss``);
@@ -246,10 +246,11 @@ class _Lazy:
 
 def _reading_loss(step):
     """``step`` ending with the loss read to the host, as a training loop that logs it
-    does.  Every system then runs one step at a time: ember waits for the device
-    mid-step anyway (cross-entropy checks its targets' range on the host, as PyTorch
-    does), and PoCL runs a deep queue of a few hundred pending launches slower than
-    a shallow one (the pyopencl step took 2.5x longer per step unsynchronised)."""
+    does.  Every system then runs one step at a time: PoCL runs a deep queue of a few
+    hundred pending launches slower than a shallow one (the pyopencl step took 2.5x
+    longer per step unsynchronised).  On rocm that read is also where cross-entropy's
+    target check, made on the device, reports; on xpu the value rule still reads the
+    targets' range mid-step."""
     def run():
         loss = step()
         loss.item()

@@ -35,7 +35,9 @@ def _linear(od):
         n, k = weight.shape
         lead = x.shape[:-1]
         bias_args = None
-        if bias is not None:
+        if bias is not None and bias.ndim == 1:  # (the common case: no planning)
+            bias_args = (bias, 0, 0, bias.strides[0] if bias.shape[0] == n else 0)
+        elif bias is not None:
             # the bias as seen by the (rows, n) output: one stride per axis or decompose
             shape, (st,) = collapse(lead, [broadcast_strides(bias, lead + (n,))[:-1]])
             if len(shape) > 1:

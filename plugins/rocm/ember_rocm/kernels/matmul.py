@@ -36,7 +36,8 @@ def matmul(a: CLArray, b: CLArray) -> CLArray:
         a = a.view((1, a.shape[0]), (0, a.strides[0]))
     if squeeze_b:
         b = b.view((b.shape[0], 1), (b.strides[0], 0))
-    batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2])) \
+        if a.ndim > 2 or b.ndim > 2 else ()
     M, K = a.shape[-2:]
     N = b.shape[-1]
     nb = len(batch)
@@ -47,8 +48,11 @@ def matmul(a: CLArray, b: CLArray) -> CLArray:
         if K == 0:
             fill(out, 0)
         else:
-            a, asb = _batch_stride(a, batch, nb)
-            b, bsb = _batch_stride(b, batch, nb)
+            if nb:
+                a, asb = _batch_stride(a, batch, nb)
+                b, bsb = _batch_stride(b, batch, nb)
+            else:  # two matrices
+                asb = bsb = 0
             gemm(out, a, asb, b, bsb, nbatch)
     shape = batch + ((M,) if not squeeze_a else ()) + ((N,) if not squeeze_b else ())
     return out.view(shape, _contig(shape))
