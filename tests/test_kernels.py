@@ -161,6 +161,33 @@ def test_a_value_rule_runs_once_with_the_spec_and_never_on_meta(monkeypatch, dev
         assert len(calls) == 1 and tuple(calls[0].shape) == ()
 
 
+@pytest.mark.parametrize("checks", [False, True])
+def test_a_kernel_that_checks_values_on_its_device_skips_the_rule(monkeypatch, checks):
+    """A backend kernel declaring ``checks_values`` makes the check itself (rocm's
+    cross-entropy, on the device, raising at the next sync): the boxed kernel does not
+    run the value rule's reads too."""
+    from ember.device import get_backend
+    od = get_op("cross_entropy")
+    rule, calls = od.values, []
+    cpu = get_backend("cpu")
+    native = cpu.kernels["cross_entropy"]
+
+    def kernel(*args):
+        return native(*args)
+    kernel.checks_values = checks
+    monkeypatch.setattr(od, "values", lambda spec, *a: (calls.append(spec), rule(spec, *a)))
+    monkeypatch.setitem(cpu.kernels, "cross_entropy", kernel)
+    dispatch.clear_cache()
+    try:
+        for grad in (False, True):
+            x = ember.zeros(2, 3, requires_grad=grad)
+            ember.nn.functional.cross_entropy(x, ember.tensor([0, 2]))
+    finally:
+        monkeypatch.undo()
+        dispatch.clear_cache()
+    assert len(calls) == (0 if checks else 2)
+
+
 def test_division_that_is_not_by_zero_still_computes(device):
     t, d = ints([7, -7], device), ints([2, 2], device)
     assert (t // d).tolist() == [3, -4]

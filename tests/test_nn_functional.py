@@ -322,6 +322,21 @@ def test_pad_matches_torch(path):  # noqa: F811
     both(lambda a: F.pad(a, (-1, 1)), lambda a: TF.pad(a, (-1, 1)), [rand(2, 4)])
 
 
+def test_linear_bias_of_two_dims_gets_its_gradient():
+    # the joint backward gives a 1-D bias gradient: a (1, out) or (batch, out) bias
+    # takes its own formula (was: "gradient of shape [3] can't be reduced to [1, 3]")
+    torch = pytest.importorskip("torch")
+    for sb in [(1, 3), (5, 3)]:
+        x, w, b = (np.random.default_rng(0).standard_normal(s).astype(np.float32)
+                   for s in [(5, 7), (3, 7), sb])
+        es = [ember.tensor(a, requires_grad=True) for a in (x, w, b)]
+        ts = [torch.from_numpy(a).requires_grad_() for a in (x, w, b)]
+        (F.linear(*es) ** 2).sum().backward()
+        (torch.nn.functional.linear(*ts) ** 2).sum().backward()
+        for e, t in zip(es, ts, strict=True):
+            np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_linear_functional_bad_shapes():
     with pytest.raises(ember.OpError, match=r"linear\(\): input's last dimension is 5"):
         F.linear(ember.randn(2, 5), ember.randn(3, 4))

@@ -455,7 +455,7 @@ def _adapt(od, fn, backend, how: str) -> BoxedKernel:
                            _creation_runner(od, fn, backend, info, check, scalars),
                            check=check)
 
-    begin = _beginning(od, check, scalars)
+    begin = _beginning(od, check, scalars, fn)
 
     def run(od, dev, args):
         spec, args = begin(args)
@@ -463,11 +463,19 @@ def _adapt(od, fn, backend, how: str) -> BoxedKernel:
     return BoxedKernel(od, backend, how, run, check=check)
 
 
-def _beginning(od, check, scalars):
+def value_rule(od, fn):
+    """The value rule a boxed kernel of ``fn`` runs: ``od.values``, unless the backend's
+    kernel declares ``fn.checks_values = True``: it checks the same values itself, on
+    the device, and reports a violation at the next synchronisation (as PyTorch's
+    device-side asserts do), so the step does not wait for a mid-step read."""
+    return None if getattr(fn, "checks_values", False) else od.values
+
+
+def _beginning(od, check, scalars, fn=None):
     """``begin(args) -> (spec, args)`` for the runners that are not generated: the shape
     rule (cached in ``check``), the value rule, then int fill values fitted into the
     result's dtype."""
-    rule = od.values
+    rule = value_rule(od, fn)
 
     def begin(args):
         spec = check(args) if check is not None else None
@@ -495,7 +503,7 @@ def _creation_runner(od, fn, backend, info, check, scalars):
     """Creation ops: the backend runtime's ``MemoryError`` becomes ember's
     ``OutOfMemoryError`` naming the op, the shape and the bytes (also for sizes beyond
     any address space, which numpy refuses with a ``ValueError``)."""
-    begin = _beginning(od, check, scalars)
+    begin = _beginning(od, check, scalars, fn)
 
     def run_creation(od, dev, args):
         spec, args = begin(args)
@@ -520,7 +528,7 @@ def _creation_runner(od, fn, backend, info, check, scalars):
 def _inplace_runner(od, fn, backend, info, check, scalars=()):
     mutated = info["mutated"] or (0,)
     pointwise = "pointwise" in od.tags
-    rule = od.values
+    rule = value_rule(od, fn)
 
     def run_inplace(od, dev, args):
         if check is not None:
@@ -565,7 +573,8 @@ def _generated_runner(od, fn, check, scalars=()):
              f"    key = {_tuple(keys)}", "    try:", "        spec = cache.get(key)",
              "    except TypeError:", "        spec = check(args)", "    if spec is None:",
              "        spec = check(args)"]
-    if od.values is not None:
+    rule = value_rule(od, fn)
+    if rule is not None:
         lines.append("    rule(spec, *args)")
     dpos = next((i for i, a in enumerate(od.args) if a.name == "dtype"), None)
     if dpos is not None:
@@ -589,7 +598,7 @@ def _generated_runner(od, fn, check, scalars=()):
         else:
             lines.append("    return make(out, dev)")
     env = {"fn": fn, "check": check, "cache": check.cache, "make": Tensor._make,
-           "_alias": _alias, "rule": od.values, "_Spec": Spec, "_fit_scalars": _fit_scalars}
+           "_alias": _alias, "rule": rule, "_Spec": Spec, "_fit_scalars": _fit_scalars}
     return _compile(od, [ln for ln in lines if ln], env, "runner")["run"]
 
 
@@ -615,7 +624,7 @@ def _pointwise_runner(od, fn, backend, info):
     # by the rule of tensor() (dtypes.check_fits).
     refuse = frozenset(i for i in tpos if od.args[i].name in
                        getattr(od, "refuse_out_of_range_numbers", ()))
-    rule = od.values
+    rule = value_rule(od, fn)
     cache: dict = {}
     make = Tensor._make
 

@@ -92,12 +92,19 @@ def _targets_in_range(op):
         bad = ((target < 0) | (target >= c)) & (target != ignore_index)
         if bad.any().item():
             value = int(target.detach().cpu().numpy()[bad.cpu().numpy()][0])
-            raise IndexError(f"{op}(): argument 'target' holds {value}, which is out of "
-                             f"bounds for {c} classes (expected values in [0, {c - 1}] or "
-                             f"ignore_index={ignore_index})" if c else
-                             f"{op}(): argument 'target' holds {value}, which is out of "
-                             f"bounds: 'input' has no classes (C = 0)")
+            raise target_out_of_range(op, value, c, ignore_index)
     return rule
+
+
+def target_out_of_range(op: str, value: int, c: int, ignore_index: int) -> IndexError:
+    """The error of a class-index target ``value`` outside ``c`` classes (the value rule's,
+    and that of backends that check targets on the device)."""
+    if not c:
+        return IndexError(f"{op}(): argument 'target' holds {value}, which is out of "
+                          f"bounds: 'input' has no classes (C = 0)")
+    return IndexError(f"{op}(): argument 'target' holds {value}, which is out of bounds "
+                      f"for {c} classes (expected values in [0, {c - 1}] or "
+                      f"ignore_index={ignore_index})")
 
 
 def _within(t, c: int) -> bool:

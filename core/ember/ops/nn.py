@@ -325,15 +325,16 @@ derivative(linear, save=("input", "weight"),
            input=lambda g, input, weight, bias=None: (
                _E.matmul(g, weight) if weight.ndim == 2 else g.unsqueeze(-1) * weight),
            weight=_linear_grad_weight,
+           # (a bias of 2+ dims: the engine sums g to its shape)
            bias=lambda g, input, weight, bias=None: (
-               g.sum(tuple(range(g.ndim - 1))) if g.ndim > 1 else g))
+               g.sum(tuple(range(g.ndim - 1))) if g.ndim > 1 and len(bias.shape) < 2 else g))
 
 
 def _linear_joint(g, input, weight, bias=None, *, needs):
     # One fused call (one dispatch, one kernel) for the three gradients of a 2-D weight.
-    if weight.ndim != 2 or g.ndim < 2:
-        return NotImplemented
     nb = bias is not None and needs[2]
+    if weight.ndim != 2 or g.ndim < 2 or nb and bias.ndim != 1:
+        return NotImplemented  # (a 2-D bias: its formula sums g to the bias's shape)
     # only what a needed gradient reads was saved (the rest are shape records)
     gi, gw, gb = _linear_backward(g, input if needs[1] else None,
                                   weight if needs[0] else None, needs[0], needs[1], nb)

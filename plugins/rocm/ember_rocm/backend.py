@@ -18,6 +18,7 @@ from ember.backend import Backend
 from ember.environment import flag
 from ember.errors import BackendUnavailableError
 
+from . import asserts
 from .array import CLArray, Storage
 
 __all__ = ["ROCmBackend", "DeviceState", "ANY_DEVICE_ENV"]
@@ -156,7 +157,9 @@ class ROCmBackend(Backend):
         return lines
 
     def synchronize(self, index: int = 0) -> None:
-        self.state(index).queue.finish()
+        st = self.state(index)
+        st.queue.finish()
+        asserts.after_read(st)  # a failed device-side check raises here
 
     # -- host copies ----------------------------------------------------------------------
     def from_host(self, array: np.ndarray, index: int = 0) -> CLArray:
@@ -185,9 +188,13 @@ class ROCmBackend(Backend):
         if not native.is_contiguous:
             from .kernels.pointwise import contiguous
             native = contiguous(native)
-        # The queue is in order, so this blocking read waits for every kernel before it.
-        cl.enqueue_copy(native.dev.queue, host, native.buffer,
+        # The queue is in order, so this blocking read waits for every kernel before it
+        # (and for the read of the device-side checks' flags queued just before it).
+        dev = native.dev
+        asserts.before_read(dev)
+        cl.enqueue_copy(dev.queue, host, native.buffer,
                         src_offset=native.offset * native.itemsize, is_blocking=True)
+        asserts.after_read(dev)
         return host
 
     def copy_from(self, native, src: Backend, index: int):

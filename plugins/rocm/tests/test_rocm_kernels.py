@@ -314,6 +314,63 @@ def test_cross_entropy_fused_forward_backward(reduction, weighted, smoothing):
     close(xt.grad, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("rows", [64, 3000])  # one work group (ce_small) / one per row
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("weighted,smoothing,transposed", [
+    (False, 0.0, False), (True, 0.0, False), (True, 0.3, False), (False, 0.1, True)])
+def test_cross_entropy_small_and_large_batches(rows, reduction, weighted, smoothing,
+                                               transposed):
+    torch = pytest.importorskip("torch")
+    F = ember.nn.functional
+    x = data((10, rows) if transposed else (rows, 10), np.float32)
+    t = rng.integers(0, 10, rows)
+    t[::7] = -100  # ignored
+    t[3] = 9
+    w = rng.random(10).astype(np.float32) if weighted else None
+    xe = on(x).t() if transposed else on(x)
+    xe.requires_grad_()
+    tx = torch.from_numpy(x.T.copy() if transposed else x).requires_grad_()
+    loss = F.cross_entropy(xe, on(t), weight=on(w) if weighted else None,
+                           reduction=reduction, label_smoothing=smoothing)
+    ref = torch.nn.functional.cross_entropy(
+        tx, torch.from_numpy(t), weight=torch.from_numpy(w) if weighted else None,
+        reduction=reduction, label_smoothing=smoothing)
+    close(loss.detach(), ref.detach().numpy(), rtol=1e-5, atol=1e-5)
+    loss.backward()
+    ref.backward()
+    close(xe.grad, tx.grad.numpy(), rtol=1e-4, atol=1e-7)
+
+
+def test_cross_entropy_all_ignored_mean_is_nan_as_torch():
+    torch = pytest.importorskip("torch")
+    x = data((5, 3), np.float32)
+    t = np.full(5, -100)
+    xt = on(x).requires_grad_()
+    loss = ember.nn.functional.cross_entropy(xt, on(t))
+    tx = torch.from_numpy(x).requires_grad_()
+    ref = torch.nn.functional.cross_entropy(tx, torch.from_numpy(t))
+    assert np.isnan(loss.item()) and np.isnan(ref.item())
+    loss.backward()
+    ref.backward()
+    close(xt.grad, tx.grad.numpy())
+
+
+def test_cross_entropy_small_batch_is_one_launch_each_way():
+    from test_rocm_linear import counting
+    x = on(data((64, 10), np.float32)).requires_grad_()
+    t = on(np.arange(64) % 10)
+    ember.nn.functional.cross_entropy(x, t).backward()
+    x.grad = None
+    one = on(np.float32(1))
+    with counting() as fwd:
+        loss = ember.nn.functional.cross_entropy(x, t)
+    with counting() as bwd:
+        loss.backward(one)
+    assert len(fwd) == 1, fwd  # (the total inside)
+    assert len(bwd) == 1, bwd  # (the mean's denominator inside)
+    assert x.grad is not None
+
+
 @pytest.mark.parametrize("fill", [-np.inf, np.nan])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_fused_ignores_non_finite_padding(fill, reduction):
@@ -369,10 +426,51 @@ def test_threshold_backward_is_one_kernel_and_passes_nan():
           threshold_backward(ember.tensor(gb), ember.tensor(xb), 0.5).numpy())
 
 
-def test_cross_entropy_bad_target_raises():
-    x = data((3, 4), np.float32)
-    with pytest.raises(IndexError, match="out of bounds"):
-        ember.nn.functional.cross_entropy(on(x), on(np.array([0, 4, 1])))
+def test_cross_entropy_bad_target_raises_at_the_next_read():
+    # checked on the device as the kernel reads the targets (a device-side assert), so
+    # the call does not wait for the device; the next host read raises the CPU's error
+    F = ember.nn.functional
+    x = on(data((3, 4), np.float32))
+    for bad, ignore in [(4, -100), (-1, -100), (-100, 2), (7, 0)]:
+        loss = F.cross_entropy(x, on(np.array([0, bad, 1])), ignore_index=ignore)
+        with pytest.raises(IndexError, match=rf"cross_entropy\(\): argument 'target' holds "
+                                             rf"{bad}, which is out of bounds for 4 classes "
+                                             rf"\(expected values in \[0, 3\] or "
+                                             rf"ignore_index={ignore}\)"):
+            loss.item()
+        # reported once: the flags are clear again, a good call after it works
+        good = F.cross_entropy(x, on(np.array([0, 3, 1])), ignore_index=ignore)
+        ref = F.cross_entropy(x.cpu(), ember.tensor(np.array([0, 3, 1])),
+                              ignore_index=ignore)
+        np.testing.assert_allclose(good.item(), ref.item(), rtol=1e-6)
+    # ember.synchronize raises it too, and so does a read of any other tensor
+    F.cross_entropy(x, on(np.array([0, 9, 1])), reduction="none")
+    with pytest.raises(IndexError, match="holds 9"):
+        ember.synchronize("rocm")
+    F.cross_entropy(x, on(np.array([9, 0, 1])), reduction="sum")
+    with pytest.raises(IndexError, match="holds 9"):
+        x.cpu()
+    # an ignore_index inside the classes, and ignored targets outside them, are fine
+    assert np.isfinite(F.cross_entropy(x, on(np.array([0, -100, 3]))).item())
+    assert np.isfinite(F.cross_entropy(x, on(np.array([0, 2, 3])), ignore_index=2).item())
+
+
+def test_cross_entropy_target_check_does_not_wait_for_the_device(monkeypatch):
+    # the old value rule read two reductions back mid-call (amin, amax)
+    import pyopencl as cl
+    x = on(data((64, 10), np.float32)).requires_grad_()
+    t = on(np.arange(64) % 10)
+    ember.nn.functional.cross_entropy(x, t).backward()
+    ember.synchronize("rocm")
+    reads = []
+    real = cl.enqueue_copy
+    monkeypatch.setattr(cl, "enqueue_copy",
+                        lambda *a, **k: (reads.append(k.get("is_blocking")), real(*a, **k))[1])
+    loss = ember.nn.functional.cross_entropy(x, t)
+    loss.backward()
+    assert reads == []
+    loss.item()
+    assert reads.count(True) == 1, reads  # the loss (the flags' read rides along)
 
 
 @pytest.mark.parametrize("opt", ["sgd", "sgd_momentum", "adam", "adamw_amsgrad"])

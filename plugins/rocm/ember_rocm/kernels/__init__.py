@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import fused, gather, host, indexing, matmul as _matmul, pointwise, reduction, views
+from . import fused, gather, host, indexing, linear, matmul as _matmul, pointwise, reduction, \
+    views
 from .elementwise import elementwise
 
 __all__ = ["build_table"]
@@ -117,6 +118,7 @@ def build_table(backend) -> dict:
         "masked_fill": gather.masked_fill, "masked_fill_": gather.masked_fill_,
     })
     table.update(fused.kernels(registry))
+    table.update(linear.kernels(registry))
     for name in host.HOST_OPS:
         if name in registry and name not in table and _cpu_has(name):
             table[name] = host.host_kernel(backend, name)

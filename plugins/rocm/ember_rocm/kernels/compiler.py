@@ -17,6 +17,7 @@ import string
 
 import numpy as np
 
+from . import invokers
 from .programs import build_program, save_binary
 
 __all__ = ["CTYPES", "ctype", "get_kernel", "template", "launch_size"]
@@ -77,7 +78,7 @@ def get_kernel(dev, key: tuple, make_source, name: str, scalar_dtypes: list):
                 if not cached:
                     dev.unsaved[src] = [0, prg, src, dev.device]
             k = cl.Kernel(prg, name)
-            k.set_scalar_arg_dtypes(scalar_dtypes)
+            invokers.bind(k, scalar_dtypes, dev)
             entry = dev.unsaved.get(src)
             if entry is not None:
                 k = _Counted(k, entry)

@@ -113,7 +113,9 @@ def _plan(name: str, expr: str, out: CLArray, tensors: list, scalars: list,
     pad = nd - len(cshape)
     cshape = (1,) * pad + cshape
     cstrides = [(0,) * pad + st for st in cstrides]
-    linear = tuple(nd == 1 and st == (1,) for st in cstrides)
+    # (one element: index 0 whatever the strides, so a 0-d output shares the 1-d
+    # contiguous kernel -- the backward's seed ones and its clone build no program)
+    linear = tuple(nd == 1 and (st == (1,) or n == 1) for st in cstrides)
     T = ctype(compute, name)
     R = ctype(out.dtype, name)
     in_types = tuple(a.dtype for _, a in tensors)

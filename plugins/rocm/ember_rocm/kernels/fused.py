@@ -14,6 +14,7 @@ import string
 
 import numpy as np
 
+from .. import asserts
 from ..array import CLArray, contiguous_strides
 from .compiler import ctype, get_kernel, launch_size, template
 from .elementwise import collapse, new_like
@@ -47,6 +48,17 @@ def _decompose(od, *natives):
             return type(x)(unwrap(v) for v in x)
         return x
     return unwrap(od.decomposition(*[wrap(x) for x in natives]))
+
+
+def _check_values(od, *natives):
+    """Run ``od``'s value rule on ember tensors wrapping ``natives`` (for a kernel that
+    declares ``checks_values`` but runs a case its device check does not cover)."""
+    import ember
+    from ember.tensor import Tensor
+    ref = next(x for x in natives if isinstance(x, CLArray))
+    dev = ember.device("rocm", ref.dev.index)
+    od.values(None, *[Tensor._make(x, dev) if isinstance(x, CLArray) else x
+                      for x in natives])
 
 
 def _flat(xs):
@@ -172,9 +184,18 @@ def _weight_args(weight):
     return [weight.buffer, weight.offset, weight.strides[0], 1]
 
 
+def _target_slot(dev, C: int, ignore_index: int) -> int:
+    """The device-side assert slot of cross-entropy's target check (asserts.py)."""
+    def error(value):
+        from ember.ops.losses import target_out_of_range
+        return target_out_of_range("cross_entropy", value, C, ignore_index)
+    return asserts.of(dev).slot(("cross_entropy", C, ignore_index), error)
+
+
 def _ce_forward(od):
     def kernel(x, target, weight, reduction, ignore_index, label_smoothing):
         if target.dtype.kind == "f" or x.dtype.kind != "f":
+            _check_values(od, x, target, weight, reduction, ignore_index, label_smoothing)
             return _decompose(od, x, target, weight, reduction, ignore_index,
                               label_smoothing)
         batch = (x.shape[:1] + x.shape[2:]) if x.ndim >= 2 else ()
@@ -183,20 +204,34 @@ def _ce_forward(od):
         shape, ist, ost = _rows(x2, d, None)
         rows = math.prod(shape)
         dev = x.dev
+        if reduction != "none" and len(shape) == 1 and 0 < rows * C <= SMALL:
+            out = new_like(dev, (), x.dtype)
+            k = _one_group_kernel("ce_small", dev, x.dtype,
+                                  [_LONG, _LONG, None, None, _LONG, _LONG, _LONG, None, _LONG,
+                                   None, _LONG, _LONG, _INT, _LONG, x.dtype, _INT, None,
+                                   _LONG])
+            wa = _weight_args(weight)
+            k(dev.queue, (_ONE_GROUP,), (_ONE_GROUP,), rows, C, out.buffer, x2.buffer,
+              x2.offset, x2.strides[d], ist[0], t.buffer, t.offset,
+              wa[0] if wa[0] is not None else out.buffer, wa[1], wa[2], wa[3], ignore_index,
+              x.dtype.type(label_smoothing), int(reduction == "mean"),
+              asserts.of(dev).buffer, _target_slot(dev, C, ignore_index))
+            return out
         loss = new_like(dev, (rows,), x.dtype)
         wrow = new_like(dev, (rows,), x.dtype)
         if rows:
-            # (the op's value rule has checked the targets: no flag to read back here)
+            # the targets are checked as the kernel reads them (no mid-step read)
             k = _row_kernel("cross_entropy", dev, x.dtype, len(shape),
                             [_LONG, _LONG, None, None, None, _LONG, _LONG, None, _LONG,
-                             None, _LONG, _LONG, _INT, _LONG, x.dtype])
+                             None, _LONG, _LONG, _INT, _LONG, x.dtype, None, _LONG])
             wa = _weight_args(weight)
             # (the outer index also yields output offsets; loss rows are numbered by
             # the group id instead, so those go unused here)
             k(dev.queue, (rows * _group(C),), (_group(C),), rows, C, loss.buffer,
               wrow.buffer, x2.buffer, x2.offset, x2.strides[d], t.buffer,
               t.offset, wa[0] if wa[0] is not None else loss.buffer, wa[1], wa[2], wa[3],
-              ignore_index, x.dtype.type(label_smoothing), *_outer_args(shape, ist, ost))
+              ignore_index, x.dtype.type(label_smoothing), asserts.of(dev).buffer,
+              _target_slot(dev, C, ignore_index), *_outer_args(shape, ist, ost))
         if reduction == "none":
             return loss.view(batch, contiguous_strides(batch))
         out = new_like(dev, (), x.dtype)
@@ -206,6 +241,7 @@ def _ce_forward(od):
           int(reduction == "mean"), out.buffer)
         return out
     kernel.__name__ = "rocm_cross_entropy"
+    kernel.checks_values = True  # on the device: the core skips the value rule's reads
     return kernel
 
 
@@ -224,6 +260,17 @@ def _ce_backward(od):
             return out
         dev = x.dev
         g = contiguous(grad)
+        wa = _weight_args(weight)
+        if reduction != "none" and len(shape) == 1 and rows * C <= SMALL:
+            k = _one_group_kernel("ce_small_backward", dev, x.dtype,
+                                  [_LONG, _LONG, None, _LONG, _LONG, None, _LONG, _LONG, _LONG,
+                                   None, _LONG, None, _LONG, _LONG, _INT, _LONG, x.dtype,
+                                   None, _LONG, _INT])
+            k(dev.queue, (_ONE_GROUP,), (_ONE_GROUP,), rows, C, o2.buffer, o2.strides[d],
+              ost[0], x2.buffer, x2.offset, x2.strides[d], ist[0], t.buffer, t.offset,
+              wa[0] if wa[0] is not None else x2.buffer, wa[1], wa[2], wa[3], ignore_index,
+              x.dtype.type(label_smoothing), g.buffer, g.offset, int(reduction == "mean"))
+            return out
         if reduction == "mean":
             # the mean's denominator: the summed weights of the non-ignored rows
             denom = _ce_weight_sum(dev, t, weight, ignore_index, C, x.dtype)
@@ -233,7 +280,6 @@ def _ce_backward(od):
                         [_LONG, _LONG, None, _LONG, None, _LONG, _LONG, None, _LONG,
                          None, _LONG, _LONG, _INT, _LONG, x.dtype, None, _LONG, _LONG, None,
                          _INT])
-        wa = _weight_args(weight)
         mode = {"none": 0, "mean": 1, "sum": 2}[reduction]
         k(dev.queue, (rows * _group(C),), (_group(C),), rows, C, o2.buffer,
           o2.strides[d], x2.buffer, x2.offset, x2.strides[d], t.buffer, t.offset,
@@ -285,7 +331,99 @@ __kernel void ce_weight_sum(const long n, const long C, __global const long* t,
     GROUP_SUM(v);
     if (lid == 0) out[0] = v;
 }
+
+// Small batches (rows * C <= SMALL): the whole reduced cross-entropy in one work group,
+// one row per work item at a time -- the forward with its total, the backward with its
+// mean's denominator -- one launch each instead of two (the per-row kernels' work
+// groups cost more than their rows' work here).  Same formulas as rows.cl's kernels;
+// targets are checked as there (asserts.py).
+#define MAXNAN(a, b) (((a) > (b) || isnan(a)) ? (a) : (b))
+#define W(j) (has_weight ? w[woff + (j) * wst] : ($T)1)
+#define VALID(t) ((t) != ignore && (t) >= 0 && (t) < C)
+
+__kernel void ce_small(const long rows, const long C, __global $T* out,
+                       __global const $T* in, const long off, const long ist, const long rst,
+                       __global const long* t, const long toff,
+                       __global const $T* w, const long woff, const long wst,
+                       const int has_weight, const long ignore, const $T ls, const int mean,
+                       __global long* err, const long eslot)
+{
+    __local $T s_[G];
+    const int lid = get_local_id(0);
+    $T va = 0, vb = 0;
+    for (long g = lid; g < rows; g += G) {
+        const long base = off + g * rst, tg = t[toff + g];
+        if (!VALID(tg)) {
+            if (tg != ignore) { err[2 * eslot + 1] = tg; err[2 * eslot] = 1; }
+            continue;
+        }
+        $T mx = -INFINITY;
+        for (long j = 0; j < C; ++j) mx = MAXNAN(mx, in[base + j * ist]);
+        $T se = 0, swx = 0, sw = 0;
+        for (long j = 0; j < C; ++j) {
+            const $T x = in[base + j * ist] - mx;
+            se += exp(x);
+            swx += W(j) * x;
+            sw += W(j);
+        }
+        const $T lse = log(se), wt = W(tg);
+        $T l = -wt * (1 - ls) * (in[base + tg * ist] - mx - lse);
+        if (ls != 0) l -= (ls / C) * (swx - sw * lse);
+        va += l;
+        vb += wt;
+    }
+    GROUP_SUM(va);
+    GROUP_SUM(vb);
+    if (lid == 0) out[0] = mean ? va / vb : va;
+}
+
+__kernel void ce_small_backward(const long rows, const long C, __global $T* out,
+                                const long ost, const long orst,
+                                __global const $T* in, const long off, const long ist,
+                                const long rst, __global const long* t, const long toff,
+                                __global const $T* w, const long woff, const long wst,
+                                const int has_weight, const long ignore, const $T ls,
+                                __global const $T* grad, const long goff, const int mean)
+{
+    __local $T s_[G];
+    const int lid = get_local_id(0);
+    $T denom = 1;
+    if (mean) {
+        $T v = 0;
+        for (long g = lid; g < rows; g += G) {
+            const long tg = t[toff + g];
+            if (VALID(tg)) v += W(tg);
+        }
+        GROUP_SUM(v);
+        denom = v;
+    }
+    const $T scale = grad[goff] / denom;
+    $T sw = 0;
+    if (ls != 0) for (long j = 0; j < C; ++j) sw += W(j);
+    for (long g = lid; g < rows; g += G) {
+        const long base = off + g * rst, obase = g * orst, tg = t[toff + g];
+        if (!VALID(tg)) {
+            for (long j = 0; j < C; ++j) out[obase + j * ost] = 0;
+            continue;
+        }
+        $T mx = -INFINITY;
+        for (long j = 0; j < C; ++j) mx = MAXNAN(mx, in[base + j * ist]);
+        $T se = 0;
+        for (long j = 0; j < C; ++j) se += exp(in[base + j * ist] - mx);
+        const $T wt = W(tg), lsc = ls / C;
+        const $T dsum = wt * (1 - ls) + lsc * sw;
+        for (long j = 0; j < C; ++j) {
+            const $T p = exp(in[base + j * ist] - mx) / se;
+            const $T d = (j == tg ? wt * (1 - ls) : ($T)0) + lsc * W(j);
+            out[obase + j * ost] = scale * (p * dsum - d);
+        }
+    }
+}
 """
+
+#: rows * classes up to which a reduced cross-entropy runs in one work group
+#: (``ce_small``): one launch instead of two, forward and backward
+SMALL = 16384
 
 
 def _one_group_kernel(name: str, dev, dtype, scalar_dtypes):

@@ -59,18 +59,21 @@ $ROW_START
 }
 
 // Cross-entropy with class-index targets: per row, the weighted negative log-likelihood
-// of the target (with label smoothing) and the row's weight (0 where ignored).  The
-// op's value rule has checked the targets.
+// of the target (with label smoothing) and the row's weight (0 where ignored).  Targets
+// are checked here, on the device (asserts.py), not by the op's value rule.
 __kernel void cross_entropy(const long rows, const long C, __global $T* loss,
                             __global $T* wrow,
                             __global const $T* in, const long off, const long ist,
                             __global const long* target, const long toff,
                             __global const $T* weight, const long woff, const long wst,
-                            const int has_weight, const long ignore_index, const $T ls$OUTER_PARAMS)
+                            const int has_weight, const long ignore_index, const $T ls,
+                            __global long* err, const long eslot$OUTER_PARAMS)
 {
 $ROW_START
     const long t = target[toff + g];
     const int valid = t != ignore_index && t >= 0 && t < C;
+    // a target outside the classes: raise at the next sync (asserts.py), ignore it here
+    if (lid == 0 && !valid && t != ignore_index) { err[2 * eslot + 1] = t; err[2 * eslot] = 1; }
     ROW_SHIFT(shift, IN_KEPT);
     $T s = 0, swx = 0, sw = 0;
     for (long j = lid; j < C; j += lsz) {
