@@ -169,10 +169,10 @@ class LoadedGraph:
     name: a loaded training step updates them in place."""
 
     def __init__(self, graph: Graph, state: dict[str, Tensor]) -> None:
-        from .executor import compile_graph
+        from .traced import _executor
         self.graph = graph
         self.state = state
-        self._run = compile_graph(graph)
+        self._run = _executor(graph, False)  # the device's graph executor, if it has one
 
     def __call__(self, *inputs: Tensor):
         g = self.graph

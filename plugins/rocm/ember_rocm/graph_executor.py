@@ -34,7 +34,7 @@ import numpy as np
 
 from ember.environment import flag
 
-__all__ = ["FUSE_ENV", "FusedChain", "graph_executor", "fusable_chains"]
+__all__ = ["FUSE_ENV", "FusedChain", "graph_executor", "fusable_chains", "value_layouts"]
 
 #: Set to 0 to replay rocm graphs with the default executor (no fusion).
 FUSE_ENV = "EMBER_ROCM_FUSE"
@@ -56,8 +56,55 @@ class _Step:
         self.compute, self.result, self.helpers = compute, result, helpers
 
 
-def _bind_node(graph, j: int, backend) -> _Step | None:
-    """Node ``j`` bound as a fusable step, or ``None`` when it can't be fused."""
+def value_layouts(graph) -> dict:
+    """``value id -> (shape, dtype name)`` for every value of ``graph`` whose layout can
+    be known: the traced ones (``graph.meta``; a loaded graph has only its inputs'), the
+    captured tensors and constants, and the rest by running each node's shape rule on
+    meta tensors.  A node whose rule fails there leaves its outputs unknown (and out of
+    any chain)."""
+    import ember
+    from ember import dispatch, schema
+    from ember.dtypes import as_dtype
+    from ember.jit.graph import DETACH
+    meta = dict(graph.meta)
+    for v, t in [*graph.captured.items(), *graph.constants.items()]:
+        meta.setdefault(v, (tuple(t.shape), t.dtype.name))
+    if all(v in meta for n in graph.nodes for v in n.outs):
+        return meta
+    tensors: dict = {}
+
+    def tensor(v):
+        if v not in tensors:
+            shape, dt = meta[v]
+            tensors[v] = ember.empty(shape, dtype=as_dtype(dt), device="meta")
+        return tensors[v]
+    where = ember.device("meta")
+    for n in graph.nodes:
+        if all(v in meta for v in n.outs):
+            continue
+        try:
+            args = tuple(tensor(x) if k == "v" else [tensor(v) for v in x] if k == "l"
+                         else x for k, x in n.args)
+        except KeyError:  # an input of unknown layout
+            continue
+        if n.op == DETACH:
+            out = args[0]
+        else:
+            od = schema.get_op(n.op)
+            try:
+                out = dispatch.backend_kernel(od, "meta").run(od, where, args)
+            except Exception:  # no shape rule runs here: its outputs stay unknown
+                continue
+        outs = (out,) if n.out_kind == "one" else tuple(out) if n.out_kind == "tuple" else ()
+        for v, t in zip(n.outs, outs, strict=False):
+            meta.setdefault(v, (tuple(t.shape), t.dtype.name))
+            tensors.setdefault(v, t)
+    return meta
+
+
+def _bind_node(graph, meta: dict, j: int, backend) -> _Step | None:
+    """Node ``j`` bound as a fusable step, or ``None`` when it can't be fused
+    (``meta``: ``value_layouts``)."""
     import ember
     from ember import dispatch
     from ember import schema
@@ -72,12 +119,15 @@ def _bind_node(graph, j: int, backend) -> _Step | None:
     if name is None or "pointwise" not in od.tags or od.is_inplace \
             or dispatch.backend_kernel(od, "rocm").how != "native":
         return None
+    if any(v not in meta for v in node.outs) or \
+            any(k == "v" and x not in meta for k, x in node.args):
+        return None
     metas = []
     for kind, x in node.args:
         if kind == "l":
             return None
         if kind == "v":
-            shape, dt = graph.meta[x]
+            shape, dt = meta[x]
             metas.append(ember.empty(shape, dtype=as_dtype(dt), device="meta"))
         else:
             metas.append(x)
@@ -99,8 +149,8 @@ def _bind_node(graph, j: int, backend) -> _Step | None:
     values, ids = [], {}
     for i, (kind, x) in enumerate(node.args):
         if kind == "v":
-            dt = np.dtype(graph.meta[x][1]) if argnames[i] == "condition" else compute
-            values.append(Operand(tuple(graph.meta[x][0]), dt))
+            dt = as_dtype(meta[x][1]).np if argnames[i] == "condition" else compute
+            values.append(Operand(tuple(meta[x][0]), dt))
             ids[f"v{j}_{argnames[i]}"] = x
         else:
             if x.__class__ is int and compute.kind in "iu" and \
@@ -109,29 +159,30 @@ def _bind_node(graph, j: int, backend) -> _Step | None:
             values.append(x)
     expr, tensors, scalars, comp, result, helpers = bind_expression(
         name, argnames, values, prefix=f"v{j}_")
-    out_shape, out_dt = graph.meta[node.outs[0]]
-    if result != np.dtype(out_dt) or result != spec.dtype.np \
+    if result != as_dtype(meta[node.outs[0]][1]).np or result != spec.dtype.np \
             or not {comp, result, *(a.dtype for _, a in tensors)} <= _PLAIN:
         return None
     return _Step(node.op, expr, [(var, ids[var]) for var, _ in tensors], scalars, comp,
                  result, helpers)
 
 
-def fusable_chains(graph, backend) -> list[tuple[list[int], list[_Step]]]:
+def fusable_chains(graph, backend, meta: dict | None = None) -> list[tuple[list[int],
+                                                                          list[_Step]]]:
     """The chains of ``graph`` one kernel computes: ``(node indices, bound steps)``, at
     least two nodes each, all of one output shape and one device (a chain whose shape
     grows by broadcasting is cut there: fusing across it would compute the smaller
     nodes once per element of the larger output)."""
     from ember.jit.passes import pointwise_groups
+    meta = value_layouts(graph) if meta is None else meta
     chains = []
     for group in pointwise_groups(graph):
         runs: list[list] = [[]]
         for j in group:
-            step = _bind_node(graph, j, backend)
+            step = _bind_node(graph, meta, j, backend)
             run = runs[-1]
             if run:
                 n, first = graph.nodes[j], graph.nodes[run[0][0]]
-                if step is None or graph.meta[n.outs[0]][0] != graph.meta[first.outs[0]][0] \
+                if step is None or meta[n.outs[0]][0] != meta[first.outs[0]][0] \
                         or str(n.device) != str(first.device):
                     runs.append([])
             if step is not None:
@@ -144,7 +195,7 @@ class FusedChain:
     """One kernel computing a chain of pointwise nodes: ``chain(*arrays)`` takes the
     natives of ``inputs`` (value ids, in order) and returns the last node's result."""
 
-    def __init__(self, nodes: list[int], steps: list[_Step], graph) -> None:
+    def __init__(self, nodes: list[int], steps: list[_Step], graph, meta: dict) -> None:
         from ember.dtypes import as_dtype
         self.nodes = nodes
         self.steps = steps
@@ -153,8 +204,8 @@ class FusedChain:
         last = graph.nodes[nodes[-1]]
         self.out = last.outs[0]
         self.device = last.device
-        self.shape = tuple(graph.meta[self.out][0])
-        self.dtype = as_dtype(graph.meta[self.out][1]).np
+        self.shape = tuple(meta[self.out][0])
+        self.dtype = as_dtype(meta[self.out][1]).np
         made = set(self.outs)
         inputs: list[int] = []
         for s in steps:
@@ -334,7 +385,9 @@ def graph_executor(graph, backend) -> Callable | None:
     when it has none (or ``EMBER_ROCM_FUSE=0``): the default executor then runs it."""
     if not flag(FUSE_ENV, default=True):
         return None
-    found = fusable_chains(graph, backend)
+    meta = value_layouts(graph)
+    found = fusable_chains(graph, backend, meta)
     if not found:
         return None
-    return _FusedReplay(graph, [FusedChain(nodes, steps, graph) for nodes, steps in found])
+    return _FusedReplay(graph, [FusedChain(nodes, steps, graph, meta)
+                                for nodes, steps in found])

@@ -14,7 +14,7 @@ import ember.jit as jit
 from ember import nn
 from ember.errors import IntegerDivisionByZero
 
-pytestmark = needs_rocm
+pytestmark = [pytest.mark.rocm, needs_rocm]
 
 
 @contextlib.contextmanager
@@ -202,3 +202,28 @@ def test_traced_training_on_rocm_equals_eager(make, shape, chains):
     for p, q in zip(eager_model.parameters(), traced_model.parameters(), strict=True):
         np.testing.assert_allclose(q.detach().cpu().numpy(), p.detach().cpu().numpy(),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_a_graph_saved_on_cpu_runs_fused_on_rocm(tmp_path):
+    ember.manual_seed(0)
+    model = _mlp()
+    opt = ember.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+    traced = jit.trace(step)
+    rng = np.random.default_rng(2)
+    data = [(ember.tensor(rng.standard_normal((8, 6)).astype(np.float32)),
+             ember.tensor(rng.integers(0, 3, 8))) for _ in range(6)]
+    for x, y in data[:3]:
+        traced(x, y)
+    jit.save(traced, tmp_path / "step.ejit")
+    loaded = jit.load(tmp_path / "step.ejit", map_location="rocm")
+    assert [c.ops for c in loaded._run.chains] == [["mul", "sub", "mul"]]
+    want = [traced(x, y).item() for x, y in data[3:]]
+    got = [loaded(x.to("rocm"), y.to("rocm")).item() for x, y in data[3:]]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
