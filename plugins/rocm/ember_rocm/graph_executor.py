@@ -34,6 +34,10 @@ import numpy as np
 
 from ember.environment import flag
 
+from .kernels.compiler import ctype, get_kernel, launch_size, template
+from .kernels.elementwise import broadcast_strides, index_source, shape_class, store_expr
+from .kernels.pointwise import Operand, bind_expression
+
 __all__ = ["FUSE_ENV", "FusedChain", "graph_executor", "fusable_chains", "value_layouts"]
 
 #: Set to 0 to replay rocm graphs with the default executor (no fusion).
@@ -109,8 +113,6 @@ def _bind_node(graph, meta: dict, j: int, backend) -> _Step | None:
     from ember import dispatch
     from ember import schema
     from ember.dtypes import as_dtype, pointwise_dtypes
-
-    from .kernels.pointwise import Operand, bind_expression
     node = graph.nodes[j]
     if node.out_kind != "one" or node.op not in schema.registry:
         return None
@@ -218,8 +220,6 @@ class FusedChain:
         self.sources: list[str] = []  # the generated kernels (one per shape class seen)
 
     def _source(self, nd: int, linear: tuple, in_types: list) -> str:
-        from .kernels.compiler import ctype, template
-        from .kernels.elementwise import index_source, store_expr
         idx, index = index_source(nd, linear)
         params, lines = [], []
         name = "+".join(self.ops)
@@ -231,7 +231,7 @@ class FusedChain:
             params.append(f", const {ctype(dt, name)} {var}")
         loaded = {v: f"x{k}" for k, v in enumerate(self.inputs, start=1)}
         helpers: list[str] = []
-        for j, s in zip(self.nodes, self.steps, strict=True):
+        for j, s, v_out in zip(self.nodes, self.steps, self.outs, strict=True):
             T = ctype(s.compute, name)
             h = s.helpers.replace("T_", T)
             if h and h not in helpers:
@@ -241,7 +241,7 @@ class FusedChain:
             # stored as the node's own kernel stores it (bool: nonzero -> 1)
             lines.append(f"    const {ctype(s.result, name)} t{j} = "
                          f"{store_expr(s.expr.replace('T_', T), s.result)};")
-            loaded[self.outs[self.nodes.index(j)]] = f"t{j}"
+            loaded[v_out] = f"t{j}"
         return template("pointwise.cl").substitute(
             HELPERS="\n".join(helpers), R=ctype(self.dtype, name),
             OUT_STRIDES="".join(f", const long st0_{d}" for d in range(nd)),
@@ -250,8 +250,6 @@ class FusedChain:
             OUT_INDEX=f"out_off + {index(0)}", STORE=f"t{self.nodes[-1]}")
 
     def _plan(self, arrays, out):
-        from .kernels.compiler import get_kernel
-        from .kernels.elementwise import broadcast_strides, shape_class
         strides = [out.strides] + [broadcast_strides(a, self.shape) for a in arrays]
         cshape, cstrides, linear = shape_class(self.shape, strides)
         nd = len(cshape)
@@ -267,7 +265,6 @@ class FusedChain:
         return k, math.prod(self.shape), cshape, cstrides
 
     def __call__(self, *arrays):
-        from .kernels.compiler import launch_size
         dev = arrays[0].dev
         out = dev.empty(self.shape, self.dtype)
         n = math.prod(self.shape)
