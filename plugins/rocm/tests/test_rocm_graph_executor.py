@@ -75,6 +75,7 @@ def test_a_chain_runs_as_one_kernel_and_equals_eager():
     assert [c.ops for c in _executor(t).chains] == [["add", "exp", "mul", "relu", "sub"]]
     assert eager == 5 and fused == 1
     _same(got, want)
+    assert t.code.count("__kernel void") == 1 and "exp(" in t.code  # the generated kernel
 
 
 def test_fusion_off_replays_every_kernel(monkeypatch):
