@@ -129,6 +129,20 @@ def test_non_contiguous_and_empty_and_0d_operands():
         _same(got, f(s, s))
 
 
+def test_a_chain_is_cut_where_broadcasting_grows_the_shape():
+    a = ember.randn(5, device="rocm")
+    b = ember.randn(4, 5, device="rocm")
+
+    def f(a, b):
+        return ((a.exp() * 2) + b).relu().sqrt()
+    with ember.no_grad():
+        t, got, n = _replay(f, a, b)
+    # exp and mul stay at 5 elements (not recomputed for each of the 20 outputs)
+    assert [c.ops for c in _executor(t).chains] == [["exp", "mul"], ["add", "relu", "sqrt"]]
+    assert n == 2
+    _same(got, f(a, b))
+
+
 def test_an_unfusable_op_splits_the_chain_and_still_runs():
     a = ember.tensor([[7, -3, 8], [1, 0, -9]], device="rocm")
     b = ember.tensor([2, -2, 3], device="rocm")
