@@ -8,7 +8,8 @@ with momentum) with Tanh instead of ReLU, whose backward ``(1 - y*y) * grad`` is
 three-op chain per layer; and ``gelu-tanh``, the tanh approximation of GELU written as
 ember ops on a (256, 1024) tensor (a ten-op chain, no grad).  Each system must compute
 the same result as eager mode before anything is timed; the table shows kernel
-launches per step and the best and the median time per step over interleaved rounds.
+launches per step and the best and the median wall time per step over interleaved
+rounds, and the process CPU time per step (all threads) likewise.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import json
 import os
 import statistics
+import time
 
 import numpy as np
 from train_step import LR, MOMENTUM, data, mlp_weights, timeit_interleaved
@@ -91,6 +93,22 @@ def _runner(fn, args, mode):
     return (lambda: traced(*args)), sync
 
 
+def cpu_times(runners: dict, steps: int, rounds: int) -> dict:
+    """Process CPU seconds per step (every thread: PoCL runs kernels on the host's
+    cores), interleaved like ``timeit_interleaved``: what a step costs the machine, less
+    disturbed than wall time when other processes load it."""
+    times: dict = {k: [] for k in runners}
+    for _ in range(rounds):
+        for k, (step, sync) in runners.items():
+            sync()
+            t = time.process_time()
+            for _ in range(steps):
+                step()
+            sync()
+            times[k].append((time.process_time() - t) / steps)
+    return times
+
+
 def launches(step, sync) -> int:
     """OpenCL kernel launches of one call of ``step``."""
     import pyopencl._cl as _cl
@@ -131,15 +149,20 @@ def main(argv=None) -> list[dict]:
                 raise SystemExit(f"{name}: {m} computed {got}, eager {ref}")
         counts = {m: launches(*r) for m, r in runners.items()}
         times = timeit_interleaved(runners, args.min_time, args.rounds)
+        cpu = cpu_times(runners, 20, args.rounds)
         row = {"case": name}
         for m in runners:
             row[f"{m}_launches"] = counts[m]
             row[f"{m}_min_ms"] = min(times[m]) * 1e3
             row[f"{m}_median_ms"] = statistics.median(times[m]) * 1e3
+            row[f"{m}_cpu_min_ms"] = min(cpu[m]) * 1e3
+            row[f"{m}_cpu_median_ms"] = statistics.median(cpu[m]) * 1e3
         rows.append(row)
-        print(f"{name:10s} " + "  ".join(
-            f"{m} {counts[m]:3d} launches {row[f'{m}_min_ms']:8.3f} ms "
-            f"(median {row[f'{m}_median_ms']:8.3f})" for m in runners), flush=True)
+        for m in runners:
+            print(f"{name:10s} {m:6s} {counts[m]:3d} launches  wall {row[f'{m}_min_ms']:8.3f} "
+                  f"ms (median {row[f'{m}_median_ms']:8.3f})  cpu "
+                  f"{row[f'{m}_cpu_min_ms']:8.3f} ms (median "
+                  f"{row[f'{m}_cpu_median_ms']:8.3f})", flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)
