@@ -6,7 +6,7 @@ default executor and by rocm's (pointwise chains fused into one OpenCL kernel).
 Cases: ``mlp-tanh``, train_step.py's mlp-medium step (batch 64, 64->256->256->10, SGD
 with momentum) with Tanh instead of ReLU, whose backward ``(1 - y*y) * grad`` is a
 three-op chain per layer; and ``gelu-tanh``, the tanh approximation of GELU written as
-ember ops on a (256, 1024) tensor (a ten-op chain, no grad).  Each system must compute
+ember ops on a (256, 1024) tensor (a nine-op chain, no grad).  Each system must compute
 the same result as eager mode before anything is timed; the table shows kernel
 launches per step and the best and the median wall time per step over interleaved
 rounds, and the process CPU time per step (all threads) likewise.
