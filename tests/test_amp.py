@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import ember
+import ember.nn as nn
 import ember.nn.functional as F
 from ember.amp import policy
 
@@ -439,3 +440,51 @@ def test_digits_cnn_under_autocast_bfloat16_is_within_1_percent_of_float32():
     assert seen32 == {ember.float32} and seen16 == {ember.bfloat16}
     assert acc32 >= 0.95
     assert acc16 >= acc32 - 0.01, (acc16, acc32)
+
+
+def _amp_step(seed: int = 0):
+    ember.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def step(x, y):
+        opt.zero_grad()
+        with ember.autocast("cpu", dtype=ember.bfloat16):
+            loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+    return model, step
+
+
+def test_a_traced_autocast_step_keeps_the_casts_and_equals_eager():
+    import ember.jit
+    x, y = ember.randn(32, 8), ember.randint(0, 4, (32,))
+    m_eager, eager = _amp_step()
+    m_traced, step = _amp_step()
+    traced = ember.jit.trace(step, strict=True)
+    for i in range(20):
+        a, b = eager(x, y), traced(x, y)
+        assert a.dtype == b.dtype == ember.float32
+        assert a.item() == b.item(), f"step {i}"
+    for p, q in zip(m_eager.parameters(), m_traced.parameters(), strict=True):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+    text = str(traced.graph)
+    assert "astype" in text and "bfloat16[32, 16] = linear" in text
+
+
+def test_autocast_regions_are_part_of_a_traces_guards():
+    import ember.jit
+    lin = nn.Linear(4, 3)
+
+    def f(x):
+        return lin(x)
+    traced = ember.jit.trace(f)
+    x = ember.randn(2, 4)
+    with ember.no_grad():
+        for _ in range(3):
+            assert traced(x).dtype == ember.float32
+        with ember.autocast("cpu", dtype=ember.bfloat16):
+            for _ in range(3):
+                assert traced(x).dtype == ember.bfloat16
+        assert traced(x).dtype == ember.float32

@@ -69,7 +69,8 @@ def test_namespace_protocol():
     t = ember.ones(2)
     assert t.__array_namespace__() is xe
     assert t.__array_namespace__(api_version="2023.12") is xe
-    assert xe.__array_api_version__ == ember.__array_api_version__ == "2023.12"
+    assert t.__array_namespace__(api_version="2024.12") is xe
+    assert xe.__array_api_version__ == ember.__array_api_version__ == "2024.12"
     with pytest.raises(ValueError, match="unsupported api_version"):
         t.__array_namespace__(api_version="2099.12")
 
@@ -100,7 +101,7 @@ def test_every_standard_name_that_ember_can_have_exists():
                    "set_array_api_strict_flags", "reset_array_api_strict_flags",
                    "__version__"}
     # names later revisions added that ember does not have yet
-    later = {"nextafter", "isin"}
+    later = {"isin"}
     wanted = set(xs.__all__) - missing_dtypes - strict_only - later
     assert sorted(n for n in wanted if not hasattr(xe, n)) == []
     assert set(xe.__all__) == wanted  # and nothing that is not the standard's
@@ -500,6 +501,8 @@ def test_namespace_info():
     info = xe.__array_namespace_info__()
     caps = info.capabilities()
     assert caps["boolean indexing"] and caps["data-dependent shapes"]
+    assert caps["max dimensions"] == 64  # (2024.12) a tensor of that many dims works
+    assert xe.ones((1,) * 64).ndim == 64
     assert info.default_device() == ember.get_default_device()
     assert ember.device("cpu") in info.devices()
     d = info.default_dtypes()
@@ -682,3 +685,158 @@ def test_acosh_and_asinh_edges():
         np.testing.assert_allclose(got, np.arccosh(x.numpy()), rtol=1e-12)
     z = xe.asinh(xe.asarray([-0.0, 0.0]))
     assert np.signbit(z.numpy()).tolist() == [True, False]
+
+
+# --- what 2024.12 adds ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("device", ["cpu", "reference"])
+def test_nextafter_is_exact(dtype, device):
+    fi = np.finfo(dtype)
+    edge = np.array([0.0, -0.0, 1.0, -1.0, 2.0, 0.5, 3.0, 7.0, 1024.0, 1e-30, fi.tiny,
+                     -fi.tiny, 2 * fi.tiny, fi.smallest_subnormal,
+                     3 * fi.smallest_subnormal, fi.max, -fi.max, np.inf, -np.inf, np.nan],
+                    dtype=dtype)
+    n = len(edge)
+    rng = np.random.default_rng(2412)
+    r = (rng.standard_normal(500) * 10.0 ** rng.integers(-35, 35, 500)).astype(dtype)
+    x = np.concatenate([edge, edge, edge, edge, r, [-0.0, 0.0]]).astype(dtype)
+    y = np.concatenate([np.full(n, np.inf), np.full(n, -np.inf), np.roll(edge, 3),
+                        np.zeros(n), rng.standard_normal(500) * 1e3, [0.0, -0.0]]).astype(dtype)
+    got = xe.nextafter(ember.tensor(x, device=device), ember.tensor(y, device=device))
+    got = got.cpu().numpy()
+    with np.errstate(over="ignore"):
+        want = np.nextafter(x, y)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 / +0.0
+    assert ember.nextafter is xe.nextafter  # torch.nextafter's name and meaning
+
+
+def test_nextafter_scalars_and_errors():
+    out = xe.nextafter(1.0, xe.asarray([2.0], dtype=xe.float64))
+    assert out.dtype is xe.float64 and out.item() == np.nextafter(1.0, 2.0)
+    with pytest.raises(ember.OpError, match="nextafter.*floating"):
+        xe.nextafter(xe.asarray([1, 2]), 3)
+    with pytest.raises(TypeError, match="nextafter.*Tensor"):
+        xe.nextafter(1.0, 2.0)
+
+
+_SCALAR_BINARY = ["add", "atan2", "copysign", "divide", "equal", "floor_divide", "greater",
+                  "greater_equal", "hypot", "less", "less_equal", "logaddexp", "maximum",
+                  "minimum", "multiply", "nextafter", "not_equal", "pow", "remainder",
+                  "subtract"]
+
+
+@pytest.mark.parametrize("fn", _SCALAR_BINARY)
+@pytest.mark.parametrize("scalar", [2.5, -3, 0.0], ids=["float", "int", "zero"])
+def test_binary_functions_take_a_python_scalar_on_either_side(fn, scalar):
+    a = np.array([[1.5, -2.0, 4.0], [0.25, 3.0, -0.5]])
+    for dtype in ("float32", "float64"):
+        e, s = E(a, dtype), S(a, dtype)
+        with np.errstate(all="ignore"):
+            same(getattr(xe, fn)(e, scalar), getattr(xs, fn)(s, scalar), rtol=1e-6)
+            same(getattr(xe, fn)(scalar, e), getattr(xs, fn)(scalar, s), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["bitwise_and", "bitwise_or", "bitwise_xor",
+                                "bitwise_left_shift", "bitwise_right_shift", "add",
+                                "multiply", "floor_divide", "remainder"])
+def test_integer_binary_functions_take_a_python_int(fn):
+    a = np.array([1, 6, 7, 12], dtype="int32")
+    same(getattr(xe, fn)(E(a), 2), getattr(xs, fn)(S(a), 2))
+    same(getattr(xe, fn)(E(a), 3), getattr(xs, fn)(S(a), 3))
+    same(getattr(xe, fn)(3, E(a)), getattr(xs, fn)(3, S(a)))
+
+
+@pytest.mark.parametrize("fn", ["logical_and", "logical_or", "logical_xor", "equal"])
+def test_logical_functions_take_a_python_bool(fn):
+    a = np.array([True, False, True])
+    same(getattr(xe, fn)(E(a), True), getattr(xs, fn)(S(a), True))
+    same(getattr(xe, fn)(False, E(a)), getattr(xs, fn)(False, S(a)))
+
+
+def test_where_and_result_type_take_scalars():
+    a = np.array([1.0, -2.0, 3.0], dtype="float32")
+    c = a > 0
+    same(xe.where(E(c), E(a), 0.0), xs.where(S(c), S(a), 0.0))
+    same(xe.where(E(c), 5, E(a)), xs.where(S(c), 5, S(a)))
+    assert xe.result_type(E(a), 1.0) is xe.float32
+    assert xe.result_type(xe.int8, 1) is xe.int8
+    # a Python complex with a real floating tensor: the complex dtype of its precision
+    assert xe.add(E(a), 1j).dtype is xe.complex64
+    assert xe.multiply(1j, E(a, "float64")).dtype is xe.complex128
+
+
+def test_copysign_of_a_scalar():
+    # it raised AttributeError ('float' object has no attribute 'dtype')
+    same(xe.copysign(2.0, E([1.0, -0.0, -3.0])), xs.copysign(2.0, S([1.0, -0.0, -3.0])))
+    assert np.signbit(xe.copysign(E([1.0, 2.0]), -0.0).numpy()).all()
+
+
+def test_clip_with_a_nan_bound_is_nan():
+    a = [1.0, -2.0, float("nan"), 5.0]
+    same(xe.clip(E(a), float("nan"), 3.0), xs.clip(S(a), float("nan"), 3.0))
+    same(xe.clip(E(a), -1.0, E([np.nan, 1.0, 1.0, 1.0])),
+         xs.clip(S(a), -1.0, S([np.nan, 1.0, 1.0, 1.0])))
+    same(xe.clip(E(a), -1.0, 3.0), xs.clip(S(a), -1.0, 3.0))
+
+
+def test_integer_array_indexing():
+    # the standard (2024.12) asks for integer arrays and ints naming every axis; the
+    # arrays broadcast, negative entries count from the end
+    a = np.arange(24).reshape(2, 3, 4)
+    e, s = E(a), S(a)
+    i, j, k = [1, 0, 1], [2, 2, 0], [-1, 0, 3]
+    same(e[E(i), E(j), E(k)], s[S(i), S(j), S(k)])
+    same(e[E(i), 1, E(k)], s[S(i), 1, S(k)])
+    same(e[0, E([[0, 2], [1, 1]]), E([[3], [0]])], s[0, S([[0, 2], [1, 1]]), S([[3], [0]])])
+    same(E(np.arange(5))[E([-1, 0, 4])], S(np.arange(5))[S([-1, 0, 4])])
+
+
+def test_fftfreq_takes_a_dtype():
+    for fn in ("fftfreq", "rfftfreq"):
+        out = getattr(xe.fft, fn)(8, d=0.5, dtype=xe.float64)
+        same(out, getattr(xs.fft, fn)(8, d=0.5, dtype=xs.float64))
+
+
+_COMPLEX_NUMPY = {"acos": np.arccos, "asin": np.arcsin, "atan": np.arctan,
+                  "acosh": np.arccosh, "asinh": np.arcsinh, "atanh": np.arctanh,
+                  "sinh": np.sinh, "cosh": np.cosh, "round": np.round, "sign": np.sign}
+
+
+@pytest.mark.parametrize("device", ["cpu", "reference"])
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+@pytest.mark.parametrize("fn", sorted(_COMPLEX_NUMPY))
+def test_composed_elementwise_functions_of_complex_numbers(fn, dtype, device):
+    # they cast complex input to float32 (dropping the imaginary part) or refused it;
+    # the points on the branch cuts, with either sign of zero, pick numpy's (C99's) side
+    rng = np.random.default_rng(16)
+    z = (rng.standard_normal(100) + 1j * rng.standard_normal(100)) * 3
+    cuts = [complex(r, i) for r in (2.0, -2.0, 0.5) for i in (0.0, -0.0)] + \
+        [complex(r, i) for r in (0.0, -0.0) for i in (3.0, -3.0, 0.3)] + [0j, 1 - 0j]
+    z = np.concatenate([z, cuts]).astype(dtype)
+    got = getattr(xe, fn)(ember.tensor(z, device=device)).cpu().numpy()
+    with np.errstate(all="ignore"):
+        want = _COMPLEX_NUMPY[fn](z)
+    assert got.dtype == want.dtype
+    # (complex64: log1p(z) - log1p(-z) cancels near 0, ~1e-5 relative)
+    tol = 1e-4 if dtype == "complex64" else 1e-9
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def test_pinv_and_matrix_rank_take_one_rtol_per_matrix():
+    # a tensor rtol broadcasts with the batch dims (it was broadcast against the
+    # singular values' axis: a shape error, or inside matmul for an empty batch)
+    a = np.random.default_rng(3).standard_normal((2, 3, 3))
+    r = [0.1, 0.9]
+    same(xe.linalg.pinv(E(a), rtol=E(r)), xs.linalg.pinv(S(a), rtol=S(r)), rtol=1e-10,
+         atol=1e-12)
+    same(xe.linalg.matrix_rank(E(a), rtol=E(r)), xs.linalg.matrix_rank(S(a), rtol=S(r)))
+    assert xe.linalg.pinv(xe.zeros((0, 1, 1)), rtol=xe.zeros((0,))).shape == (0, 1, 1)
+
+
+def test_eye_with_a_diagonal_outside_the_matrix():
+    # k beyond int64 overflowed inside the comparison
+    for n, m, k in [(0, None, 2 ** 63), (3, None, 2 ** 63), (3, 4, -(2 ** 64)), (3, 4, 4),
+                    (3, 4, 3), (3, 4, -2), (3, 4, -3)]:
+        same(xe.eye(n, m, k=k, dtype=xe.float64), xs.eye(n, m, k=k, dtype=xs.float64))

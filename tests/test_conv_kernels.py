@@ -44,6 +44,10 @@ CONVS = [  # (N, C, H, W), O, kernel, stride, padding, dilation, groups
     ((3, 4, 6, 6), 4, 1, 1, 0, 1, 4),  # depthwise 1x1
     ((2, 2, 5, 7), 3, (2, 3), 1, (1, 2), (2, 1), 1),  # stride 1, dilation: wide columns
     ((0, 3, 5, 5), 2, 3, 1, 1, 1, 1),
+    ((64, 16, 14, 14), 32, 3, 1, 1, 1, 1),  # issue 15's second layer
+    ((2, 4, 6, 5), 6, 3, 1, 1, 1, 2),  # stride 1, groups: the transposed conv per group
+    ((2, 3, 5, 4), 2, 1, 1, 1, 1, 1),  # padding past the kernel's reach: col2im
+    ((3, 2, 5, 30), 4, 3, 1, 1, 1, 1),  # rows of 30: plain columns, product in place
 ]
 
 
@@ -98,6 +102,46 @@ def test_conv2d_backward_with_infinities_matches_torch(bad):
     torch.nn.functional.conv2d(tx, tw, None, 1, 1).backward(torch.tensor(g0))
     np.testing.assert_array_equal(np.isnan(w.grad.numpy()), np.isnan(tw.grad.numpy()))
     np.testing.assert_array_equal(np.isnan(x.grad.numpy()), np.isnan(tx.grad.numpy()))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv2d_and_max_pool2d_on_one_and_two_threads_match_torch(threads):
+    # The batch is split into chunks over as many threads as numpy's BLAS may use; BLAS
+    # is held to one thread while they run and gets its count back afterwards.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from ember_cpu import workers
+    x0 = RNG.standard_normal((64, 16, 14, 14)).astype(np.float32)
+    w0 = RNG.standard_normal((32, 16, 3, 3)).astype(np.float32) / 12
+    b0 = RNG.standard_normal(32).astype(np.float32)
+    (x, tx), (w, tw), (b, tb) = _pair(x0), _pair(w0), _pair(b0)
+    with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+        assert workers.threads() == threads
+        y = F.max_pool2d(F.conv2d(x, w, b, 1, 1), 2)
+        y.backward(ember.tensor(np.ones(tuple(y.shape), np.float32)))
+        assert workers.threads() == threads
+    ty = torch.nn.functional.max_pool2d(torch.nn.functional.conv2d(tx, tw, tb, 1, 1), 2)
+    ty.backward(torch.ones(ty.shape))
+    _close(y, ty)
+    for got, want in ((x, tx), (w, tw), (b, tb)):
+        _close(got.grad, want.grad, 1e-3)
+
+
+def test_workers_give_blas_its_threads_back_after_an_error():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from ember_cpu import workers
+    seen = []
+
+    def work(n0, n1, slot):
+        seen.append((n0, n1, slot, workers.threads()))
+        if n0 == 2:
+            raise ValueError("chunk 2")
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        with pytest.raises(ValueError, match="chunk 2"):
+            workers.run_chunks(5, 2, 2, work)
+        assert workers.threads() == 2
+    assert sorted(c[:3] for c in seen) == [(0, 2, 0), (2, 4, 1), (4, 5, 0)]
+    assert {c[3] for c in seen} == {1}  # BLAS on one thread while the chunks ran
 
 
 POOLS = [  # shape, kernel, stride, padding, dilation, ceil_mode
@@ -189,3 +233,42 @@ def test_max_pool2d_backward_does_not_recompute_the_pooling(monkeypatch):
                         scan(*a, **k))
     y.sum().backward()
     assert calls == [] and float(x.grad.sum()) == 2 * 3 * 4 * 4
+
+
+def test_workers_run_nested_chunks_on_the_calling_thread():
+    # A kernel called from inside a chunk (a pool thread) must not wait on the pool it
+    # occupies: its chunks run where it was called.
+    pytest.importorskip("threadpoolctl")
+    import threading
+
+    from ember_cpu import workers
+    inner = []
+
+    def outer(n0, n1, slot):
+        me = threading.get_ident()
+        workers.run_chunks(3, 1, 2, lambda a, b, s: inner.append((me, threading.get_ident(),
+                                                                   s)))
+
+    workers.run_chunks(4, 1, 2, outer)
+    assert len(inner) == 12
+    assert all(caller == ran and slot == 0 for caller, ran, slot in inner)
+
+
+@pytest.mark.parametrize("needs", ["x", "w", "b", "xb", "wb"])
+def test_conv2d_backward_computes_only_the_gradients_asked_for(needs):
+    # The fused backward gets need_input/need_weight/need_bias: each alone and in pairs
+    # (the bias's gradient comes with the weight's product, or from the sum alone).
+    x0 = RNG.standard_normal((3, 4, 6, 6)).astype(np.float32)
+    w0 = RNG.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    b0 = RNG.standard_normal(5).astype(np.float32)
+    mine = [ember.tensor(a, requires_grad=k in needs) for a, k in ((x0, "x"), (w0, "w"),
+                                                                   (b0, "b"))]
+    theirs = [torch.tensor(a, requires_grad=k in needs) for a, k in ((x0, "x"), (w0, "w"),
+                                                                     (b0, "b"))]
+    g0 = RNG.standard_normal((3, 5, 6, 6)).astype(np.float32)
+    F.conv2d(*mine, 1, 1).backward(ember.tensor(g0))
+    torch.nn.functional.conv2d(*theirs, 1, 1).backward(torch.tensor(g0))
+    for m, t in zip(mine, theirs, strict=True):
+        assert (m.grad is None) == (t.grad is None)
+        if t.grad is not None:
+            _close(m.grad, t.grad, 1e-3)

@@ -38,6 +38,11 @@ _CASES = [
     ("irfftn", _c(3, 4, 5), {}),
     ("hfft", _c(5), {}), ("hfft", _c(5), dict(n=9, norm="ortho")),
     ("ihfft", _r(8), {}), ("ihfft", _r(7), dict(norm="forward")),
+    ("hfft2", _c(3, 4), {}), ("hfft2", _c(2, 3, 4), dict(s=(5, 7), norm="ortho")),
+    ("hfftn", _c(3, 4, 5), {}), ("hfftn", _c(3, 4, 5), dict(dim=(0, 2), norm="forward")),
+    ("hfftn", _c(4, 5), dict(s=(3, 6))),
+    ("ihfft2", _r(4, 6), {}), ("ihfft2", _r(3, 4, 5), dict(s=(4, 7), norm="ortho")),
+    ("ihfftn", _r(3, 4, 5), {}), ("ihfftn", _r(3, 4, 5), dict(dim=(1, 0), norm="forward")),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -115,6 +116,126 @@ def test_python_state_that_changes_every_call_is_refused_or_runs_eagerly():
     assert np.array_equal(ref.weight.detach().numpy(), m.weight.detach().numpy())
 
 
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: ember.optim.Adam(ps, lr=0.01, capturable=True),
+    lambda ps: ember.optim.AdamW(ps, lr=0.01, weight_decay=0.1, amsgrad=True,
+                                 capturable=True)], ids=["adam", "adamw-amsgrad"])
+def test_capturable_adam_traces_and_equals_eager_over_100_steps(make_opt):
+    def make():
+        ember.manual_seed(0)
+        model = _mlp()
+        opt = make_opt(model.parameters())
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss.detach()
+        return model, opt, step
+    em, eo, eager = make()
+    tm, to, step = make()
+    traced = jit.trace(step, strict=True)
+    for x, y in _batches((8, 6), 100):
+        assert eager(x, y).tolist() == traced(x, y).tolist()
+    assert [e[0] for e in traced._entries.values()] == ["replay"]
+    for p, q in zip(em.parameters(), tm.parameters(), strict=True):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+        for k, v in eo.state[p].items():
+            assert np.array_equal(v.numpy(), to.state[q][k].numpy()), k
+    assert to.state[next(tm.parameters())]["step"].item() == 100
+
+
+def test_cpu_replay_calls_numpy_kernels_on_arrays():
+    # the CPU plugin's executor: intermediates are ndarrays, no boxed kernel runs
+    _, step = _step_factory(_mlp)
+    traced = jit.trace(step)
+    for x, y in _batches((8, 6), 3):
+        traced(x, y)
+    code = traced.code
+    assert traced._entries[next(iter(traced._entries))][2].__code__.co_filename \
+        == "<ember.jit native graph>"
+    assert not re.search(r"r\d+\(o\d+, d\d+,", code), code  # (a boxed kernel call)
+    assert code.count("_make(") == len(traced.graph.grads) + 1  # the .grads and the loss
+
+
+def test_cpu_replay_bumps_versions_and_reads_replaced_buffers_as_eager():
+    eager_model, eager = _step_factory(_mlp)
+    traced_model, step = _step_factory(_mlp)
+    traced = jit.trace(step, strict=True)
+    data = _batches((8, 6), 8)
+    for x, y in data[:4]:
+        eager(x, y)
+        traced(x, y)
+    for p, q in zip(eager_model.parameters(), traced_model.parameters(), strict=True):
+        assert p._version == q._version
+    with ember.no_grad():  # new buffers of the same shapes: the replay reads them
+        for m in (eager_model, traced_model):
+            m[0].weight.data = ember.ones(16, 6) * 0.1
+    for x, y in data[4:]:
+        assert eager(x, y).tolist() == traced(x, y).tolist()
+    for p, q in zip(eager_model.parameters(), traced_model.parameters(), strict=True):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+        assert p._version == q._version
+    # a shape the graph can't run: the op's own error, as the default executor raises
+    traced_model[0].weight.data = ember.ones(16, 5)
+    with pytest.raises(ember.errors.OpError, match=r"linear\(\): input's last dimension"):
+        traced(*data[0])
+
+
+def test_cpu_replay_checks_targets_and_takes_ignored_ones_as_eager():
+    eager_model, eager = _step_factory(_mlp)
+    traced_model, step = _step_factory(_mlp)
+    traced = jit.trace(step, strict=True)
+    data = _batches((8, 6), 6)
+    for x, y in data[:3]:
+        assert eager(x, y).tolist() == traced(x, y).tolist()
+    x, y = data[3]
+    padded = ember.tensor([0, -100, 2, 1, -100, 0, 1, 2])  # ignore_index: the general path
+    assert eager(x, padded).tolist() == traced(x, padded).tolist()
+    for bad in ([0, 1, 3, 0, 1, 2, 0, 1], [0, 1, -1, 0, 1, 2, 0, 1]):
+        with pytest.raises(IndexError) as want:
+            eager(x, ember.tensor(bad))
+        with pytest.raises(IndexError) as got:
+            traced(x, ember.tensor(bad))
+        assert str(got.value) == str(want.value)
+    x, y = data[4]
+    assert eager(x, y).tolist() == traced(x, y).tolist()
+    for p, q in zip(eager_model.parameters(), traced_model.parameters(), strict=True):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+def test_cpu_replay_returns_a_fresh_tensor_for_a_folded_constant():
+    t = jit.trace(lambda x: (x * 2, ember.ones(3) + 1), strict=True)
+    x = ember.ones(2)
+    for _ in range(3):
+        out = t(x)
+        assert out[1].tolist() == [2.0, 2.0, 2.0]
+        out[1].add_(5)  # the caller's tensor: the next call's result is not it
+
+
+def test_cpu_replay_runs_random_nodes_through_their_boxed_kernels():
+    def make():
+        ember.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+        opt = ember.optim.SGD(model.parameters(), lr=0.05)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss.detach()
+        return step
+    eager, traced = make(), jit.trace(make(), strict=True)
+    data = _batches((8, 6), 10)
+    ember.manual_seed(5)
+    want = [eager(x, y).tolist() for x, y in data]
+    ember.manual_seed(5)
+    assert [traced(x, y).tolist() for x, y in data] == want
+    assert "boxed" in traced.code
+
+
 def test_new_shapes_retrace_and_strict_mode_refuses_them():
     m = _mlp()
     f = jit.trace(lambda x: m(x), check=False)
@@ -186,6 +307,10 @@ def test_saved_graph_loads_and_trains_the_same(tmp_path):
     loaded = jit.load(path)
     expected = [traced(x, y).item() for x, y in data[3:]]
     assert [loaded(x, y).item() for x, y in data[3:]] == expected
+    # (on the cpu the loaded graph runs on the plugin's executor too, from the file's
+    # shapes: those of the inputs, the captured tensors and the shape rules)
+    assert loaded._run.__code__.co_filename == "<ember.jit native graph>"
+    assert not re.search(r"r\d+\(o\d+, d\d+,", loaded._run.source)
     params = [t for t in loaded.state.values() if t.requires_grad]
     assert len(params) == len(list(model.parameters()))  # (and momenta, the seed grad)
     with pytest.raises(TypeError, match="traced for a float32 tensor of shape"):

@@ -58,6 +58,38 @@ def test_updates_match_torch(name, kw, path):  # noqa: F811
             close(p, q, rtol=1e-5, atol=1e-6, what=f"step {step}")
 
 
+@pytest.mark.parametrize("name,kw", [
+    ("Adam", {"lr": 0.01}),
+    ("Adam", {"lr": 0.01, "betas": (0.8, 0.9), "weight_decay": 0.1, "amsgrad": True,
+              "maximize": True}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.5, "amsgrad": True})])
+def test_capturable_adam_keeps_tensor_steps_and_matches_torch(name, kw):
+    # PyTorch refuses capturable=True on the CPU: its non-capturable update is the
+    # oracle (the float32 bias corrections differ in the last bits only)
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (4,), ()]
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    ep = [nn.Parameter(ember.tensor(a)) for a in init]
+    tp = [torch.nn.Parameter(torch.tensor(a)) for a in init]
+    eo = getattr(optim, name)(ep, capturable=True, **kw)
+    to = getattr(torch.optim, name)(tp, **kw)
+    for step in range(20):
+        for p, q, g in zip(ep, tp, grads_for(step, shapes), strict=True):
+            p.grad = ember.tensor(g)
+            q.grad = torch.tensor(g)
+        eo.step()
+        to.step()
+    for p, q in zip(ep, tp, strict=True):
+        close(p, q, rtol=1e-5, atol=1e-6, what=f"{name} capturable")
+        st = eo.state[p]["step"]
+        assert isinstance(st, ember.Tensor) and st.dtype == ember.float32 and st.item() == 20
+    # a capturable optimizer resumes from a state dict with its counts as tensors
+    eo2 = getattr(optim, name)(ep, capturable=True, **kw)
+    eo2.load_state_dict(eo.state_dict())
+    assert all(isinstance(eo2.state[p]["step"], ember.Tensor) for p in ep)
+    assert eo2.state[ep[0]]["step"] is not eo.state[ep[0]]["step"]
+
+
 def test_params_without_grad_are_skipped_and_groups_have_own_lr():
     a, b = nn.Parameter(ember.ones(2)), nn.Parameter(ember.ones(2))
     o = optim.SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], lr=0.1)

@@ -147,3 +147,31 @@ def test_is_contiguous_matches_pytorch_on_cpu_views():
         == torch.ones(0, 3).t().is_contiguous()
     with pytest.raises(ValueError, match="memory_format"):
         x.is_contiguous(memory_format="channels_last")
+
+
+@pytest.mark.torch
+def test_stride_matches_pytorch_on_cpu_views():
+    torch = pytest.importorskip("torch")
+    x, tx = ember.arange(24.0).reshape(2, 3, 4), torch.arange(24.0).reshape(2, 3, 4)
+    views = [lambda a: a, lambda a: a.transpose(0, 2), lambda a: a[:, 1:, ::2],
+             lambda a: a[1], lambda a: a.unsqueeze(1), lambda a: a.expand(5, 2, 3, 4),
+             lambda a: a.permute(1, 2, 0).contiguous(), lambda a: a[:0]]
+    for i, v in enumerate(views):
+        assert v(x).stride() == v(tx).stride(), f"view {i}"
+        assert v(x).stride(-1) == v(tx).stride(-1), f"view {i}"
+    assert ember.ones(()).stride() == () == torch.ones(()).stride()
+    assert ember.ones(0, 3).stride() == torch.ones(0, 3).stride()
+    with pytest.raises(IndexError, match="stride.*no dimensions"):
+        ember.ones(()).stride(0)
+    with pytest.raises(IndexError, match=r"stride.*\[-3, 2\].*got 3"):
+        x.stride(3)
+    with pytest.raises(TypeError, match="stride.*'dim' must be int"):
+        x.stride(1.0)
+
+
+def test_stride_of_layout_less_arrays_is_row_major():
+    from ember.backend import row_major_strides
+    assert row_major_strides((2, 3, 4)) == (12, 4, 1)
+    assert row_major_strides((3, 0)) == (1, 1) and row_major_strides(()) == ()
+    x = ember.arange(6.0, device="reference").reshape(2, 3)
+    assert x.stride() == (3, 1) and x.t().stride() == (2, 1)

@@ -112,6 +112,8 @@ POINTWISE_REFS: dict[str, Callable] = {
     "logical_and": np.logical_and, "logical_or": np.logical_or,
     "logical_xor": np.logical_xor, "logical_not": np.logical_not,
     "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,
+    # numpy's formula is PyTorch's; bools compare exactly (numpy cannot subtract them)
+    "isclose": lambda a, b: np.equal(a, b) if a.dtype == np.bool_ else np.isclose(a, b),
     "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1, "log": np.log, "log2": np.log2,
     "log10": np.log10, "log1p": np.log1p, "sqrt": np.sqrt,
     "rsqrt": lambda a: 1.0 / np.sqrt(a), "sin": np.sin, "cos": np.cos, "tan": np.tan,
@@ -134,7 +136,7 @@ POINTWISE_REFS: dict[str, Callable] = {
 DOMAINS: dict[str, tuple] = {
     "log": ("positive",), "log2": ("positive",), "log10": ("positive",),
     "log1p": ("positive",), "sqrt": ("nonneg",), "rsqrt": ("positive",),
-    "asin": ("unit",), "acos": ("unit",), "atanh": ("unit",), "acosh": ("positive",),
+    "asin": ("unit",), "acos": ("unit",), "atanh": ("unit",), "acosh": ("above_one",),
     "tan": ("small",), "reciprocal": ("nonzero",),
     "true_divide": ("any", "nonzero"), "div": ("any", "nonzero"),
     "floor_divide": ("any", "nonzero"), "remainder": ("any", "nonzero"),

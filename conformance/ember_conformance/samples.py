@@ -140,6 +140,7 @@ def _describe(v) -> str:
 DOMAINS = {
     "any": (-2.0, 2.0), "positive": (0.1, 3.0), "unit": (-0.9, 0.9), "small": (-1.2, 1.2),
     "nonzero": (0.5, 2.0), "nonneg": (0.0, 3.0), "shift": (0, 3), "exponent": (0.0, 2.0),
+    "above_one": (1.1, 4.0),  # acosh: real (and differentiable) above 1
 }
 
 
@@ -156,7 +157,7 @@ def values(shape, dtype_name: str, rng: np.random.Generator, domain: str = "any"
         return rng.random(shape) < 0.5
     if dtype_name in INTS:
         lo, hi = {"positive": (1, 6), "nonneg": (0, 6), "shift": (0, 4),
-                  "exponent": (0, 4)}.get(domain, (-5, 6))
+                  "exponent": (0, 4), "above_one": (1, 6)}.get(domain, (-5, 6))
         if dtype_name == "uint8":
             lo, hi = max(lo, 0), max(hi, 10)
         if domain == "nonzero":

@@ -25,6 +25,7 @@ from . import autograd
 from .autograd import (enable_grad, inference_mode, is_grad_enabled,
                        is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .dlpack import from_dlpack
+from .device_module import get_device_module
 from . import array_api
 from . import linalg  # torch.linalg's names (norm, svd, solve …)
 from . import fft  # torch.fft's names
@@ -43,6 +44,11 @@ cfloat, cdouble = complex64, complex128
 schema.save_code_cache()
 
 
+#: device types with a module attribute (``ember.cuda``); any other's module comes from
+#: ``get_device_module(type)``.
+_DEVICE_MODULES = ("cuda", "xpu", "rocm", "jetson")
+
+
 def __getattr__(name: str):
     # pluggy (and importlib.metadata behind it) load only when plugins are first needed,
     # which keeps `import ember` fast; `ember.hookimpl` and `ember.plugins` trigger it.
@@ -53,6 +59,8 @@ def __getattr__(name: str):
                 "multiprocessing"):  # nn & co. load on first use
         import importlib
         return importlib.import_module(f".{name}", __name__)
+    if name in _DEVICE_MODULES:  # ember.cuda.is_available() …, as torch.cuda's
+        return get_device_module(name)
     if name in ("autocast", "is_autocast_enabled", "get_autocast_dtype"):
         from . import amp
         return getattr(amp, name)
@@ -64,7 +72,7 @@ __all__ = [
     # tensors, devices, dtypes
     "Tensor", "Size", "tensor", "as_tensor", "from_numpy", "is_tensor",
     "device", "device_count", "is_available", "synchronize", "set_default_device",
-    "get_default_device",
+    "get_default_device", "get_device_module", "cuda", "xpu", "rocm", "jetson",
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
     "float32", "float64", "half", "float", "double", "long", "short",
     "complex64", "complex128", "cfloat", "cdouble",

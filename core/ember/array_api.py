@@ -1,4 +1,4 @@
-"""ember's Python Array API standard (2023.12) namespace: ``ember.array_api``.
+"""ember's Python Array API standard (2024.12) namespace: ``ember.array_api``.
 
 ``Tensor.__array_namespace__()`` returns this module, so array-agnostic libraries
 (scikit-learn with ``array_api_dispatch=True``, SciPy, array-api-compat users) run on
@@ -37,8 +37,8 @@ from .errors import OpError
 from .schema import registry as _registry
 from .tensor import Tensor, as_tensor as _as_tensor, tensor as _tensor
 
-__array_api_version__ = "2023.12"
-_VERSIONS = ("2021.12", "2022.12", "2023.12")
+__array_api_version__ = "2024.12"
+_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
 
 e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
 
@@ -234,6 +234,8 @@ def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype=None,
     """A matrix with ones on the ``k``-th diagonal."""
     n_cols = n_rows if n_cols is None else n_cols
     d = _dt.as_dtype(dtype, op="eye") if dtype is not None else _dt.get_default_dtype()
+    if not -n_rows < k < n_cols:  # the diagonal misses the matrix (k may exceed int64)
+        return _op("zeros")((n_rows, n_cols), dtype=d, device=device)
     ar = _op("arange")
     r = ar(n_rows, dtype=_dt.int64, device=device).reshape(n_rows, 1)
     c = ar(n_cols, dtype=_dt.int64, device=device).reshape(1, n_cols)
@@ -343,130 +345,102 @@ def imag(x: Tensor, /) -> Tensor:
     return _op("imag")(x) if x.dtype.is_complex else zeros_like(x)
 
 
-# The standard's elementwise functions that have no ember op of their own are composed
-# from ops that do (the op wins where one exists: see ``_SAME`` below).
+# The standard's elementwise functions without a PyTorch counterpart are composed here;
+# the others are ember's ops (``_SAME`` below; ops/elementary.py composes the inverse
+# trigonometric and hyperbolic ones, complex arguments included).
 
-def _f(x):
-    """``x`` as a floating tensor (ints and bools promote to the default float)."""
-    if not isinstance(x, Tensor):
-        x = _op("full")((), x, dtype=_dt.get_default_dtype())
-    return x if x.dtype.is_floating_point else _op("astype")(x, _dt.get_default_dtype())
+def _parts(z):
+    return _op("real")(z), _op("imag")(z)
 
 
-def atan(x: Tensor, /) -> Tensor:
-    """Inverse tangent."""
-    return _op("atan2")(_f(x), 1.0)
-
-
-def asin(x: Tensor, /) -> Tensor:
-    """Inverse sine (NaN outside [-1, 1])."""
-    x = _f(x)
-    return _op("atan2")(x, _op("sqrt")((1.0 - x) * (1.0 + x)))
-
-
-def acos(x: Tensor, /) -> Tensor:
-    """Inverse cosine (NaN outside [-1, 1])."""
-    x = _f(x)
-    return _op("atan2")(_op("sqrt")((1.0 - x) * (1.0 + x)), x)
-
-
-def sinh(x: Tensor, /) -> Tensor:
-    """Hyperbolic sine."""
-    x = _f(x)
-    return (_op("expm1")(x) - _op("expm1")(-x)) * 0.5
-
-
-def cosh(x: Tensor, /) -> Tensor:
-    """Hyperbolic cosine."""
-    x = _f(x)
-    return (_op("exp")(x) + _op("exp")(-x)) * 0.5
-
-
-def asinh(x: Tensor, /) -> Tensor:
-    """Inverse hyperbolic sine."""
-    x = _f(x)
-    a = _op("abs")(x)
-    # log1p form: accurate near zero; log(a) + log(1 + sqrt(1 + 1/a^2)) for large a,
-    # which cannot overflow; odd by construction
-    small = _op("log1p")(a + a * a / (1.0 + _op("sqrt")(1.0 + a * a)))
-    big = _op("log")(a) + _op("log1p")(_op("sqrt")(1.0 + 1.0 / (a * a)))
-    r = _op("where")(_op("gt")(a, 1.0), big, small)
-    return _op("where")(signbit(x), -r, r)  # (odd: -0.0 gives -0.0)
-
-
-def acosh(x: Tensor, /) -> Tensor:
-    """Inverse hyperbolic cosine (NaN below 1)."""
-    x = _f(x)
-    # log(x) + log(2) above 2**28, where (x - 1) * (x + 1) would overflow and the rest
-    # is below rounding; NaN below 1 (the product is positive again for x < -1)
-    big = _op("log")(x) + math.log(2.0)
-    out = _op("log")(x + _op("sqrt")((x - 1.0) * (x + 1.0)))
-    out = _op("where")(_op("gt")(x, 2.0 ** 28), big, out)
-    return _op("where")(_op("lt")(x, 1.0), math.nan, out)
-
-
-def atanh(x: Tensor, /) -> Tensor:
-    """Inverse hyperbolic tangent (NaN outside [-1, 1], ±inf at ±1)."""
-    x = _f(x)
-    return _op("log1p")(2.0 * x / (1.0 - x)) * 0.5
-
-
-def signbit(x: Tensor, /) -> Tensor:
-    """Whether the sign bit is set (true for -0.0)."""
-    _check("signbit", x)
-    if not x.dtype.is_floating_point:
-        return _op("lt")(x, 0)
-    neg_zero = _op("logical_and")(_op("eq")(x, 0), _op("lt")(1.0 / x, 0))
-    return _op("logical_or")(_op("lt")(x, 0), neg_zero)
-
-
-
-def copysign(x1: Tensor, x2, /) -> Tensor:
-    """``|x1|`` with the sign of ``x2``, in the promoted dtype of both."""
+def _floats(fn: str, x1, x2):
+    """``x1`` and ``x2`` (tensors or Python numbers, at least one a tensor) as tensors of
+    their promoted dtype, which must be real floating."""
+    if not isinstance(x1, Tensor) and not isinstance(x2, Tensor):
+        raise TypeError(f"{fn}(): at least one of 'x1' and 'x2' must be a Tensor")
     d = result_type(x1, x2)
     if not d.is_floating_point:
-        d = _dt.get_default_dtype()
-    a = _op("abs")(_op("astype")(x1, d) if x1.dtype is not d else x1)
-    neg = signbit(x2 if isinstance(x2, Tensor) else _op("full")((), x2))
-    return _op("where")(neg, -a, a)
+        _fail(fn, f"arguments must have a real floating point dtype, got {d}")
+    like = x1 if isinstance(x1, Tensor) else x2
+
+    def cast(v):
+        if isinstance(v, Tensor):
+            return v if v.dtype is d else _op("astype")(v, d)
+        return _op("full")((), v, dtype=d, device=like.device)
+    return cast(x1), cast(x2), d
 
 
-def hypot(x1: Tensor, x2: Tensor, /) -> Tensor:
-    """``sqrt(x1**2 + x2**2)`` without overflow for large inputs."""
-    a, b = _op("abs")(_f(x1)), _op("abs")(_f(x2))
-    hi, lo = _op("maximum")(a, b), _op("minimum")(a, b)
-    safe = _op("where")(_op("eq")(hi, 0), 1.0, hi)
-    r = lo / safe
-    out = hi * _op("sqrt")(1.0 + r * r)
-    inf = _op("logical_or")(_op("isinf")(a), _op("isinf")(b))
-    return _op("where")(inf, math.inf, out)  # inf wins even against NaN
+def nextafter(x1, x2, /) -> Tensor:
+    """The next representable value after ``x1`` in the direction of ``x2`` (in the
+    promoted floating dtype; ``x2`` where they are equal, NaN if either is NaN).
 
-
-def logaddexp(x1: Tensor, x2: Tensor, /) -> Tensor:
-    """``log(exp(x1) + exp(x2))`` without overflow."""
-    a, b = _f(x1), _f(x2)
-    hi = _op("maximum")(a, b)
-    out = hi + _op("log1p")(_op("exp")(-_op("abs")(a - b)))
-    # equal infinities: a - b is NaN, the answer is that infinity
-    return _op("where")(_op("logical_and")(_op("isinf")(hi), _op("eq")(a, b)), hi, out)
+    Composed from ops, so every backend has it: ember has no bit casts, so the spacing
+    of the floating point numbers at ``x1`` comes from its binary exponent."""
+    a, b, d = _floats("nextafter", x1, x2)
+    info = _dt.finfo(d)
+    sub = info.tiny * info.eps  # the smallest subnormal: the spacing below tiny
+    where, lt, eq = _op("where"), _op("lt"), _op("eq")
+    mag = _op("abs")(a)
+    safe = where(eq(mag, 0), 1.0, where(_op("isfinite")(mag), mag, 1.0))
+    # 2**e <= |x1| < 2**(e + 1), log2's rounding corrected by one either way
+    e = _op("floor")(_op("log2")(safe))
+    two = _op("full")((), 2.0, dtype=d, device=a.device)
+    p2 = two ** e
+    e = where(_op("gt")(p2, safe), e - 1.0, e)
+    p2 = two ** e
+    e = where(_op("le")(p2 * 2.0, safe), e + 1.0, e)
+    p2 = two ** e
+    ulp = _op("maximum")(p2 * info.eps, sub)
+    up = lt(a, b)
+    toward_zero = _op("logical_xor")(up, _op("ge")(a, 0))
+    # just above a power of two the spacing below is half the one above (normals only)
+    half = _op("logical_and")(toward_zero, _op("logical_and")(eq(safe, p2),
+                                                              _op("gt")(safe, info.tiny)))
+    step = where(half, ulp * 0.5, ulp)
+    out = a + where(up, step, -step)
+    tiny = _op("full")((), sub, dtype=d, device=a.device)  # (exact: not via a float32)
+    big = _op("full")((), info.max, dtype=d, device=a.device)
+    out = where(eq(a, 0), where(up, tiny, -tiny), out)
+    out = where(_op("isinf")(a), where(lt(a, 0), -big, big), out)
+    out = where(eq(a, b), b, out)
+    return where(_op("logical_or")(_op("isnan")(a), _op("isnan")(b)), math.nan, out)
 
 
 def sign(x: Tensor, /) -> Tensor:
     """-1, 0 or 1 by the sign of ``x``; NaN stays NaN (``ember.sign`` gives 0, as
-    PyTorch)."""
-    out = _op("sign")(_check("sign", x))
+    PyTorch); ``x / |x|`` (0 at 0) for complex ``x`` (PyTorch's ``sgn``)."""
+    if _check("sign", x).dtype.is_complex:
+        return _op("sgn")(x)
+    out = _op("sign")(x)
     return _op("where")(_op("isnan")(x), x, out) if x.dtype.is_floating_point else out
+
+
+def round(x: Tensor, /) -> Tensor:
+    """``x`` rounded half to even; complex ``x`` part by part (the standard; PyTorch's
+    ``round`` refuses complex)."""
+    if _check("round", x).dtype.is_complex:
+        re, im = _parts(x)
+        return _op("complex")(_op("round")(re), _op("round")(im))
+    return _op("round")(x)
 
 
 def clip(x: Tensor, /, min=None, max=None) -> Tensor:
     """``x`` limited to ``[min, max]``; the result keeps ``x``'s dtype."""
     _check("clip", x)
     out = x
+    # a NaN bound gives NaN (the standard, since 2023.12's errata): it is "chosen" too
     if min is not None:
-        out = _op("where")(out < min, _cast_like(min, x), out)
+        out = _op("where")(_op("logical_or")(out < min, _isnan(min)), _cast_like(min, x), out)
     if max is not None:
-        out = _op("where")(_op("gt")(out, max), _cast_like(max, x), out)
+        out = _op("where")(_op("logical_or")(_op("gt")(out, max), _isnan(max)),
+                           _cast_like(max, x), out)
     return out if out is not x else x.clone()
+
+
+def _isnan(v) -> builtins.bool | Tensor:
+    if isinstance(v, Tensor):
+        return _op("isnan")(v) if v.dtype.is_floating_point else False
+    return isinstance(v, float) and math.isnan(v)
 
 
 def _cast_like(v, x):
@@ -1037,8 +1011,8 @@ _SAME = {n: n for n in (
     "abs acos acosh add asin asinh atan atan2 atanh bitwise_and bitwise_left_shift "
     "bitwise_or bitwise_right_shift bitwise_xor ceil copysign cos cosh exp expm1 floor "
     "floor_divide hypot isfinite isinf isnan log log10 log1p log2 logaddexp logical_and "
-    "logical_not logical_or logical_xor maximum minimum nextafter pow reciprocal "
-    "remainder round signbit sin sinh sqrt square tan tanh trunc where").split()}
+    "logical_not logical_or logical_xor maximum minimum pow reciprocal "
+    "remainder signbit sin sinh sqrt square tan tanh trunc where").split()}
 _SAME.update(divide="div", multiply="mul", subtract="sub", negative="neg",
              greater="gt", greater_equal="ge", less="lt", less_equal="le",
              not_equal="ne", bitwise_invert="bitwise_not", positive="positive")
@@ -1053,8 +1027,8 @@ del _std, _ours
 PYTORCH_DIFFERENCES = (
     "all", "any", "arange", "argsort", "can_cast", "clip", "diff", "equal", "eye", "finfo",
     "flip", "iinfo", "linspace", "matmul", "max", "mean", "meshgrid", "min", "nonzero",
-    "repeat", "result_type", "roll", "sign", "sort", "squeeze", "std", "sum", "take",
-    "tensordot", "tril", "triu", "var",
+    "repeat", "result_type", "roll", "round", "sign", "sort", "squeeze", "std", "sum",
+    "take", "tensordot", "tril", "triu", "var",
 )
 _TOP_LEVEL = (
     "asarray", "isdtype", "permute_dims", "matrix_transpose", "expand_dims", "moveaxis",
@@ -1064,6 +1038,7 @@ _TOP_LEVEL = (
     "newaxis", "divide", "multiply", "subtract", "negative", "greater", "greater_equal",
     "less", "less_equal", "not_equal", "__array_namespace_info__", "__array_api_version__",
     "empty_like", "zeros_like", "ones_like", "full_like", "count_nonzero", "stack",
+    "nextafter",
 )
 
 

@@ -53,12 +53,18 @@ def _float(fn: str, x: Tensor, arg: str = "x") -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"linalg.{fn}(): argument '{arg}' must be Tensor, not "
                         f"{type(x).__name__}")
-    if not x.dtype.is_floating_point:
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
         # The standard asks for floating input; ints are promoted as PyTorch does not,
         # so say so rather than guess.
-        raise OpError(f"linalg.{fn}(): argument '{arg}' must have a floating point dtype, "
-                      f"got {x.dtype}")
+        raise OpError(f"linalg.{fn}(): argument '{arg}' must have a floating point or "
+                      f"complex dtype, got {x.dtype}")
     return x
+
+
+def _adjoint(x: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dims (the transpose of real matrices)."""
+    t = matrix_transpose(x)
+    return _op("conj")(t) if t.dtype.is_complex else t
 
 
 # --- factorisations (ops) -------------------------------------------------------------------
@@ -119,6 +125,10 @@ def slogdet(x: Tensor, /) -> SlogdetResult:
 # --- compositions --------------------------------------------------------------------------
 
 def _rtol(x: Tensor, rtol):
+    """``rtol`` against the singular values' last axis: a tensor of ``rtol`` is one per
+    matrix (it broadcasts with the batch dims), so it gains that axis."""
+    if isinstance(rtol, Tensor):
+        return rtol.reshape(*rtol.shape, 1)
     if rtol is not None:
         return rtol
     return max(x.shape[-2:]) * _dt.finfo(x.dtype).eps
@@ -132,7 +142,7 @@ def pinv(x: Tensor, /, *, rtol=None, hermitian: bool = False) -> Tensor:
     cutoff = s[..., :1] * _rtol(x, rtol) if s.shape[-1] else s
     keep = s > cutoff
     s_inv = _op("where")(keep, 1.0 / _op("where")(keep, s, 1.0), 0.0)
-    return matrix_transpose(vh) @ (matrix_transpose(u) * s_inv.reshape(*s_inv.shape, 1))
+    return _adjoint(vh) @ (_adjoint(u) * s_inv.reshape(*s_inv.shape, 1))
 
 
 def matrix_rank(x: Tensor, /, *, rtol=None, hermitian: bool = False) -> Tensor:

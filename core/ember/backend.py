@@ -16,7 +16,18 @@ import numpy as np
 from .memory import Allocator
 from .plugin_api import PLUGIN_API_VERSION  # re-exported: the contract's version
 
-__all__ = ["Backend", "PLUGIN_API_VERSION"]
+__all__ = ["Backend", "PLUGIN_API_VERSION", "row_major_strides"]
+
+
+def row_major_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Element strides of a gap-free row-major array of ``shape`` (PyTorch's
+    ``contiguous_format``: a size-0 or size-1 dimension still gets the product of the
+    sizes after it)."""
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
 
 
 class Backend:
@@ -99,6 +110,18 @@ class Backend:
         if own is not None:
             return bool(own() if callable(own) else own)
         return True
+
+    def strides(self, native) -> tuple[int, ...]:
+        """The element strides of ``native`` (``Tensor.stride``).
+
+        The default reads a numpy array's byte strides; an empty array (whose strides
+        numpy leaves arbitrary, PyTorch row-major) and any other array count as
+        row-major (like ``is_contiguous``, nothing can observe otherwise).  Backends whose
+        arrays keep their own strides (dpctl's, rocm's) override it."""
+        if isinstance(native, np.ndarray) and native.size:
+            size = native.itemsize
+            return tuple(s // size for s in native.strides)
+        return row_major_strides(tuple(native.shape))
 
     def copy_from(self, native, src: Backend, index: int):
         """A direct device-to-device copy from another backend, or ``None`` to go

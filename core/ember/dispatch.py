@@ -1,6 +1,7 @@
 """Dispatch keys and the dispatcher.
 
-Keys, highest first: ``Tracer > Autocast > Autograd > <backend>``.  The backend key is
+Keys, highest first: ``Autocast > Tracer > Autograd > <backend>`` (autocast first, so
+that the tracer records its casts and a traced graph keeps them).  The backend key is
 the device type string of the call's tensors (open-ended: plugins add them).  The
 keyset of a call comes from its arguments (device, ``requires_grad``) and thread-local
 state (grad mode, autocast, tracing).  The highest key with a kernel wins;
@@ -29,7 +30,7 @@ __all__ = ["FUNCTIONALITY_KEYS", "register_kernel", "register_fallback", "dispat
            "redispatch", "state", "cpu_fallback_enabled", "clear_cache"]
 
 #: Functionality keys, highest priority first.  Backend keys (device types) sit below.
-FUNCTIONALITY_KEYS = ("Tracer", "Autocast", "Autograd")
+FUNCTIONALITY_KEYS = ("Autocast", "Tracer", "Autograd")
 _PRIORITY = {k: i for i, k in enumerate(FUNCTIONALITY_KEYS)}
 
 #: Environment variable that lets ops missing on a device run on the CPU.

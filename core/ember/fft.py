@@ -9,7 +9,9 @@ reverse) or ``"ortho"`` (both by ``1/sqrt(n)``).
 
 Inputs that are not floating or complex (bool, integers) are transformed as the
 default dtype; float16 and bfloat16 as float32 (PyTorch's CPU refuses half precision).
-``hfft2``/``hfftn``/``ihfft2``/``ihfftn`` are not provided.
+The Hermitian transforms are the real ones conjugated under the swapped scaling:
+``hfftn(x) = irfftn(conj(x))`` and ``ihfftn(x) = conj(rfftn(x))``, each with ``norm``'s
+opposite, so they share the real transforms' primitives and derivatives.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from .ops.fft import resize as _resize
 from .tensor import Tensor
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2",
-           "irfft2", "rfftn", "irfftn", "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift",
-           "ifftshift"]
+           "irfft2", "rfftn", "irfftn", "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn",
+           "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
 
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
@@ -208,24 +210,55 @@ def irfftn(input: Tensor, s=None, dim=None, norm: str | None = None) -> Tensor:
     return _irfft_nd("irfftn", input, s, dim, norm)
 
 
+def _hfft_nd(op, x, s, dim, norm, default_dim=None):
+    from .ops.complex_numbers import conj
+    norm = _norm(op, norm)
+    return _irfft_nd(op, conj(_input(op, x)), s, dim, _SWAP[norm], default_dim)
+
+
+def _ihfft_nd(op, x, s, dim, norm, default_dim=None):
+    from .ops.complex_numbers import conj_physical
+    norm = _norm(op, norm)
+    return conj_physical(_rfft_nd(op, x, s, dim, _SWAP[norm], default_dim))
+
+
 def hfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
     """The DFT of a Hermitian-symmetric signal given by its first half: a real
     spectrum of length ``n`` (``2 * (m - 1)`` by default)."""
-    from .ops.complex_numbers import conj
-    norm = _norm("hfft", norm)
     s, d = _one(n, dim)
-    x = _input("hfft", input)
-    return _irfft_nd("hfft", conj(x), s, d, _SWAP[norm])
+    return _hfft_nd("hfft", input, s, d, norm)
 
 
 def ihfft(input: Tensor, n: int | None = None, dim: int = -1,
           norm: str | None = None) -> Tensor:
     """The inverse of ``hfft``: the first half of the Hermitian spectrum of a real
     signal."""
-    from .ops.complex_numbers import conj_physical
-    norm = _norm("ihfft", norm)
     s, d = _one(n, dim)
-    return conj_physical(_rfft_nd("ihfft", input, s, d, _SWAP[norm]))
+    return _ihfft_nd("ihfft", input, s, d, norm)
+
+
+def hfft2(input: Tensor, s=None, dim=(-2, -1), norm: str | None = None) -> Tensor:
+    """The 2-D DFT of a Hermitian-symmetric signal given by its half in the last
+    ``dim``: a real spectrum (last size ``2 * (m - 1)`` by default)."""
+    return _hfft_nd("hfft2", input, s, dim, norm)
+
+
+def ihfft2(input: Tensor, s=None, dim=(-2, -1), norm: str | None = None) -> Tensor:
+    """The inverse of ``hfft2``: the 2-D inverse DFT of a real signal, one-sided in the
+    last ``dim``."""
+    return _ihfft_nd("ihfft2", input, s, dim, norm)
+
+
+def hfftn(input: Tensor, s=None, dim=None, norm: str | None = None) -> Tensor:
+    """The N-D DFT of a Hermitian-symmetric signal given by its half in the last
+    transformed dim (all dims by default)."""
+    return _hfft_nd("hfftn", input, s, dim, norm)
+
+
+def ihfftn(input: Tensor, s=None, dim=None, norm: str | None = None) -> Tensor:
+    """The inverse of ``hfftn``: the N-D inverse DFT of a real signal, one-sided in the
+    last transformed dim."""
+    return _ihfft_nd("ihfftn", input, s, dim, norm)
 
 
 def _freq_args(op, n, d):

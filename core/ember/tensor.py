@@ -148,6 +148,23 @@ class Tensor:
                              f"supported (only the default row-major layout)")
         return get_backend(self._device.type).is_contiguous(self._data)
 
+    def stride(self, dim: int | None = None):
+        """The step in elements between neighbours along each dimension (a tuple), or
+        along ``dim`` (an int), as ``torch.Tensor.stride``."""
+        strides = get_backend(self._device.type).strides(self._data)
+        if dim is None:
+            return strides
+        if not isinstance(dim, int) or isinstance(dim, bool):
+            raise TypeError(f"stride(): argument 'dim' must be int, got {type(dim).__name__}")
+        n = len(strides)
+        if n == 0:
+            raise IndexError(f"stride(): dimension specified as {dim} but the tensor has no "
+                             f"dimensions")
+        if not -n <= dim < n:
+            raise IndexError(f"stride(): dimension out of range (expected to be in range of "
+                             f"[{-n}, {n - 1}], but got {dim})")
+        return strides[dim]
+
     def element_size(self) -> int:
         return self._data.dtype.itemsize
 

@@ -50,6 +50,9 @@ class Tensor:
     def is_contiguous(self, memory_format=None) -> _bool:
         """Whether the data is laid out row-major without gaps (PyTorch's default ``memory_format``;
         ``.contiguous()`` makes a tensor that is)."""
+    def stride(self, dim: _int | None = None) -> Any:
+        """The step in elements between neighbours along each dimension (a tuple), or along ``dim``
+        (an int), as ``torch.Tensor.stride``."""
     def element_size(self) -> _int: ...
     @property
     def nbytes(self) -> _int: ...
@@ -284,6 +287,93 @@ class Tensor:
     def bernoulli_(self, p: _float = 0.5, *, generator: Generator | None = None) -> Tensor:
         """Fill ``self`` with 0/1 draws that are 1 with probability ``p``."""
 
+    # --- ember.ops.elementary ------------------------------------------------------------
+    def add(self, other: Tensor, *, alpha: Number = 1) -> Tensor:
+        """``self + alpha * other``."""
+    def sub(self, other: Tensor, *, alpha: Number = 1) -> Tensor:
+        """``self - alpha * other``."""
+    def mul(self, other: Tensor) -> Tensor:
+        """``self * other``."""
+    def true_divide(self, other: Tensor) -> Tensor:
+        """True division ``self / other`` (integers give floats)."""
+    def maximum(self, other: Tensor) -> Tensor:
+        """Elementwise maximum (NaN propagates)."""
+    def minimum(self, other: Tensor) -> Tensor:
+        """Elementwise minimum (NaN propagates)."""
+    def atan2(self, other: Tensor) -> Tensor:
+        """Quadrant-aware ``atan(self / other)``."""
+    def neg(self) -> Tensor:
+        """``-self``."""
+    def abs(self) -> Tensor:
+        """Absolute value (the magnitude of complex numbers, in their parts' dtype)."""
+    def eq(self, other: Tensor) -> Tensor:
+        """``self == other`` elementwise."""
+    def lt(self, other: Tensor) -> Tensor:
+        """``self < other`` elementwise."""
+    def gt(self, other: Tensor) -> Tensor:
+        """``self > other`` elementwise."""
+    def logical_and(self, other: Tensor) -> Tensor:
+        """Elementwise logical and (nonzero is true); a bool result."""
+    def logical_or(self, other: Tensor) -> Tensor:
+        """Elementwise logical or (nonzero is true); a bool result."""
+    def isinf(self) -> Tensor:
+        """Whether each element is +inf or -inf."""
+    def exp(self) -> Tensor:
+        """``e ** self``."""
+    def expm1(self) -> Tensor:
+        """``exp(self) - 1``, accurate near 0."""
+    def log(self) -> Tensor:
+        """Natural logarithm."""
+    def log1p(self) -> Tensor:
+        """``log(1 + self)``, accurate near 0."""
+    def sqrt(self) -> Tensor:
+        """Square root."""
+    def sin(self) -> Tensor:
+        """Sine."""
+    def cos(self) -> Tensor:
+        """Cosine."""
+    def asin(self) -> Tensor:
+        """Inverse sine (NaN outside [-1, 1])."""
+    def acos(self) -> Tensor:
+        """Inverse cosine (NaN outside [-1, 1])."""
+    def atan(self) -> Tensor:
+        """Inverse tangent."""
+    def sinh(self) -> Tensor:
+        """Hyperbolic sine."""
+    def cosh(self) -> Tensor:
+        """Hyperbolic cosine."""
+    def asinh(self) -> Tensor:
+        """Inverse hyperbolic sine."""
+    def acosh(self) -> Tensor:
+        """Inverse hyperbolic cosine (NaN below 1)."""
+    def atanh(self) -> Tensor:
+        """Inverse hyperbolic tangent (NaN outside [-1, 1], ±inf at ±1)."""
+    def signbit(self) -> Tensor:
+        """Whether the sign bit is set (true for -0.0; NaN's sign is not visible to comparisons and
+        reads as unset)."""
+    def copysign(self, other: Tensor) -> Tensor:
+        """``|self|`` with the sign of ``other``, in the promoted floating dtype."""
+    def hypot(self, other: Tensor) -> Tensor:
+        """``sqrt(self**2 + other**2)`` without overflow for large inputs."""
+    def logaddexp(self, other: Tensor) -> Tensor:
+        """``log(exp(self) + exp(other))`` without overflow."""
+    def __add__(self, other: Tensor, *, alpha: Number = 1) -> Tensor:
+        """``self + alpha * other``."""
+    def __sub__(self, other: Tensor, *, alpha: Number = 1) -> Tensor:
+        """``self - alpha * other``."""
+    def __mul__(self, other: Tensor) -> Tensor:
+        """``self * other``."""
+    def __truediv__(self, other: Tensor) -> Tensor:
+        """True division ``self / other`` (integers give floats)."""
+    def __lt__(self, other: Tensor) -> Tensor:
+        """``self < other`` elementwise."""
+    def __gt__(self, other: Tensor) -> Tensor:
+        """``self > other`` elementwise."""
+    def __neg__(self) -> Tensor:
+        """``-self``."""
+    def __abs__(self) -> Tensor:
+        """Absolute value (the magnitude of complex numbers, in their parts' dtype)."""
+
     # --- ember.ops.indexing --------------------------------------------------------------
     def unbind(self, dim: _int = 0) -> list[Tensor]:
         """The slices along ``dim``, that dimension removed (views)."""
@@ -377,14 +467,6 @@ class Tensor:
         """``max(self, 0)`` elementwise (NaN stays NaN)."""
 
     # --- ember.ops.pointwise -------------------------------------------------------------
-    def add(self, other: Tensor, *, alpha: Number = 1) -> Tensor:
-        """``self + alpha * other``."""
-    def sub(self, other: Tensor, *, alpha: Number = 1) -> Tensor:
-        """``self - alpha * other``."""
-    def mul(self, other: Tensor) -> Tensor:
-        """``self * other``."""
-    def true_divide(self, other: Tensor) -> Tensor:
-        """True division ``self / other`` (integers give floats)."""
     def floor_divide(self, other: Tensor) -> Tensor:
         """``self // other``: division rounded down (integer division by zero raises)."""
     def remainder(self, other: Tensor) -> Tensor:
@@ -393,19 +475,9 @@ class Tensor:
         """C's ``fmod``: the remainder has the sign of ``self``."""
     def pow(self, other: Tensor) -> Tensor:
         """``self ** other`` (either may be a Python number)."""
-    def maximum(self, other: Tensor) -> Tensor:
-        """Elementwise maximum (NaN propagates)."""
-    def minimum(self, other: Tensor) -> Tensor:
-        """Elementwise minimum (NaN propagates)."""
-    def atan2(self, other: Tensor) -> Tensor:
-        """Quadrant-aware ``atan(self / other)``."""
     def div(self, other: Tensor, *, rounding_mode: _str | None = None) -> Tensor:
         """``self / other``: true division, or rounded with ``rounding_mode`` ``'trunc'`` (towards
         zero) or ``'floor'``."""
-    def neg(self) -> Tensor:
-        """``-self``."""
-    def abs(self) -> Tensor:
-        """Absolute value (the magnitude of complex numbers, in their parts' dtype)."""
     def positive(self) -> Tensor:
         """``+self``: returns ``self`` itself, as PyTorch does."""
     def reciprocal(self) -> Tensor:
@@ -418,16 +490,10 @@ class Tensor:
         """``self + value * tensor1 / tensor2`` (optimizers use it)."""
     def lerp(self, end: Tensor, weight: Tensor) -> Tensor:
         """Linear interpolation ``self + weight * (end - self)``."""
-    def eq(self, other: Tensor) -> Tensor:
-        """``self == other`` elementwise."""
     def ne(self, other: Tensor) -> Tensor:
         """``self != other`` elementwise."""
-    def lt(self, other: Tensor) -> Tensor:
-        """``self < other`` elementwise."""
     def le(self, other: Tensor) -> Tensor:
         """``self <= other`` elementwise."""
-    def gt(self, other: Tensor) -> Tensor:
-        """``self > other`` elementwise."""
     def ge(self, other: Tensor) -> Tensor:
         """``self >= other`` elementwise."""
     def bitwise_and(self, other: Tensor) -> Tensor:
@@ -442,42 +508,31 @@ class Tensor:
         """``self >> other``."""
     def bitwise_not(self) -> Tensor:
         """``~self`` (integers, bools)."""
-    def logical_and(self, other: Tensor) -> Tensor:
-        """Elementwise logical and (nonzero is true); a bool result."""
-    def logical_or(self, other: Tensor) -> Tensor:
-        """Elementwise logical or (nonzero is true); a bool result."""
     def logical_xor(self, other: Tensor) -> Tensor:
         """Elementwise logical xor (nonzero is true); a bool result."""
     def logical_not(self) -> Tensor:
         """Elementwise logical not (zero is false); a bool result."""
     def isnan(self) -> Tensor:
         """Whether each element is NaN."""
-    def isinf(self) -> Tensor:
-        """Whether each element is +inf or -inf."""
     def isfinite(self) -> Tensor:
         """Whether each element is neither infinite nor NaN."""
-    def exp(self) -> Tensor:
-        """``e ** self``."""
+    def isclose(
+        self,
+        other: Tensor,
+        rtol: _float = 1e-05,
+        atol: _float = 1e-08,
+        equal_nan: _bool = False,
+    ) -> Tensor:
+        """Whether ``|self - other| <= atol + rtol * |other|`` elementwise (``torch.isclose``); NaNs
+        are close only with ``equal_nan``."""
     def exp2(self) -> Tensor:
         """``2 ** self``."""
-    def expm1(self) -> Tensor:
-        """``exp(self) - 1``, accurate near 0."""
-    def log(self) -> Tensor:
-        """Natural logarithm."""
     def log2(self) -> Tensor:
         """Base-2 logarithm."""
     def log10(self) -> Tensor:
         """Base-10 logarithm."""
-    def log1p(self) -> Tensor:
-        """``log(1 + self)``, accurate near 0."""
-    def sqrt(self) -> Tensor:
-        """Square root."""
     def rsqrt(self) -> Tensor:
         """``1 / sqrt(self)``."""
-    def sin(self) -> Tensor:
-        """Sine."""
-    def cos(self) -> Tensor:
-        """Cosine."""
     def tan(self) -> Tensor:
         """Tangent."""
     def tanh(self) -> Tensor:
@@ -579,14 +634,6 @@ class Tensor:
         """Fill ``self`` with ``value`` (cast to ``self.dtype``)."""
     def zero_(self) -> Tensor:
         """Fill ``self`` with zeros."""
-    def __add__(self, other: Tensor, *, alpha: Number = 1) -> Tensor:
-        """``self + alpha * other``."""
-    def __sub__(self, other: Tensor, *, alpha: Number = 1) -> Tensor:
-        """``self - alpha * other``."""
-    def __mul__(self, other: Tensor) -> Tensor:
-        """``self * other``."""
-    def __truediv__(self, other: Tensor) -> Tensor:
-        """True division ``self / other`` (integers give floats)."""
     def __floordiv__(self, other: Tensor) -> Tensor:
         """``self // other``: division rounded down (integer division by zero raises)."""
     def __mod__(self, other: Tensor) -> Tensor:
@@ -603,12 +650,8 @@ class Tensor:
         """``self << other``."""
     def __rshift__(self, other: Tensor) -> Tensor:
         """``self >> other``."""
-    def __lt__(self, other: Tensor) -> Tensor:
-        """``self < other`` elementwise."""
     def __le__(self, other: Tensor) -> Tensor:
         """``self <= other`` elementwise."""
-    def __gt__(self, other: Tensor) -> Tensor:
-        """``self > other`` elementwise."""
     def __ge__(self, other: Tensor) -> Tensor:
         """``self >= other`` elementwise."""
     def __iadd__(self, other: Tensor, *, alpha: Number = 1) -> Tensor:
@@ -631,14 +674,21 @@ class Tensor:
         """In-place ``floor_divide``: writes the result into ``self``."""
     def __imod__(self, other: Tensor) -> Tensor:
         """In-place ``remainder``: writes the result into ``self``."""
-    def __neg__(self) -> Tensor:
-        """``-self``."""
-    def __abs__(self) -> Tensor:
-        """Absolute value (the magnitude of complex numbers, in their parts' dtype)."""
     def __invert__(self) -> Tensor:
         """``~self`` (integers, bools)."""
     def __pos__(self) -> Tensor:
         """``+self``: returns ``self`` itself, as PyTorch does."""
+    def allclose(
+        self,
+        other,
+        rtol: _float = 1e-05,
+        atol: _float = 1e-08,
+        equal_nan: _bool = False,
+    ) -> _bool:
+        """Whether every element of ``self`` is close to ``other``'s (``torch.allclose``)."""
+    def equal(self, other) -> _bool:
+        """Whether the tensors have the same shape and elements (``torch.equal``; NaN is not equal
+        to itself, dtypes are promoted)."""
 
     # --- ember.ops.reduction -------------------------------------------------------------
     def sum(

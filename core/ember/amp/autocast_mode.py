@@ -29,7 +29,7 @@ from ..errors import OpError
 from .policy import NAMED, policy_for
 
 __all__ = ["autocast", "autocast_kernel", "is_autocast_enabled", "get_autocast_dtype",
-           "is_autocast_cache_enabled", "clear_autocast_cache"]
+           "is_autocast_cache_enabled", "clear_autocast_cache", "autocast_state"]
 
 _state = _dispatch.state
 _KEY = "Autocast"
@@ -62,6 +62,15 @@ def get_autocast_dtype(device_type: str = "cpu"):
     if cfg is not None:
         return cfg[0]
     return getattr(_dt, policy_for(device_type).dtype)
+
+
+def autocast_state() -> tuple:
+    """The active regions of this thread as ``((device type, dtype name), ...)``, empty
+    outside any region: what a traced graph's casts depend on (``ember.jit``'s guards)."""
+    active = _local.active
+    if not active:
+        return ()
+    return tuple(sorted((d, cfg[0].name) for d, cfg in active.items()))
 
 
 def is_autocast_cache_enabled() -> bool:

@@ -172,7 +172,7 @@ class LoadedGraph:
         from .traced import _executor
         self.graph = graph
         self.state = state
-        self._run = _executor(graph, False)  # the device's graph executor, if it has one
+        self._run = _executor(graph, False)  # (the device's own executor, if it has one)
 
     def __call__(self, *inputs: Tensor):
         g = self.graph

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import dispatch as _dispatch
+from ..amp.autocast_mode import autocast_state
 from ..tensor import Tensor
 from .graph import Graph, flatten, unflatten
 from .passes import eliminate_dead_code, mutated_values
@@ -56,7 +57,8 @@ def _compare(old: Graph, new: Graph) -> str | None:
                     return (f"argument {i} of {a.op}() (op {j}) was {_show(x)} in one call "
                             f"and {_show(y)} in the next: Python state that changes every "
                             f"call (a step counter, a schedule) can't be replayed from a "
-                            f"graph; pass it in as a tensor")
+                            f"graph; pass it in as a tensor (Adam/AdamW: capturable=True "
+                            f"keeps their step counts as tensors)")
             return f"op {j}, {a.op}(), differs between calls ({a.key({})} vs {b.key({})})"
     if set(old.captured) != set(new.captured):
         return "the calls captured different tensors"
@@ -107,7 +109,9 @@ class TracedFunction:
         else:
             spec, leaves = flatten((args, kwargs), _is_tensor)
             spec = _hashable(spec)
-        guard = (spec, _dispatch.state.grad_enabled,
+        # Autocast's casts are recorded in the graph (its key sits above the tracer's),
+        # so the active regions are part of the guard.
+        guard = (spec, _dispatch.state.grad_enabled, autocast_state(),
                  tuple((t._data.shape, t._data.dtype, t._device, t._requires_grad)
                        for t in leaves))
         e = self._entries.get(guard)

@@ -652,6 +652,8 @@ def linalg_eigh(ns, a, UPLO="L"):
     # The standard reads one triangle but does not say which: symmetrize explicitly.
     tri = xp.tril(a) if UPLO == "L" else xp.triu(a)
     strict = xp.tril(a, k=-1) if UPLO == "L" else xp.triu(a, k=1)
+    if xp.isdtype(a.dtype, "complex floating"):  # Hermitian: the mirror is conjugated
+        strict = xp.conj(strict)
     sym = tri + xp.matrix_transpose(strict) if hasattr(xp, "matrix_transpose") else \
         tri + _linalg(ns).matrix_transpose(strict)
     return tuple(_linalg(ns).eigh(sym))

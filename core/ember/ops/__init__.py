@@ -19,6 +19,8 @@ from . import conversion, creation, pointwise, reduction, view, indexing, linalg
 from .conversion import *  # noqa: F403
 from .creation import *  # noqa: F403
 from .pointwise import *  # noqa: F403
+from . import elementary  # noqa: F401
+from .elementary import *  # noqa: F403
 from .reduction import *  # noqa: F403
 from .view import *  # noqa: F403
 from .indexing import *  # noqa: F403
@@ -30,7 +32,7 @@ from . import nn, optim  # noqa: F401  (composite nn ops, fused optimizer update
 from . import amp  # noqa: F401  (GradScaler's fused unscale)
 from .nn import *  # noqa: F403
 
-_MODULES = ("conversion", "creation", "pointwise", "reduction", "view", "indexing", "linalg",
-            "complex_numbers", "nn")
+_MODULES = ("conversion", "creation", "pointwise", "elementary", "reduction", "view",
+            "indexing", "linalg", "complex_numbers", "nn")
 __all__ = [n for m in _MODULES for n in __import__(f"{__name__}.{m}", fromlist=["_"]).__all__]
 

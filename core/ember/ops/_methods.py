@@ -116,7 +116,10 @@ def _install_front_ends() -> None:
         return _tensor(data, dtype=dtype or self.dtype, device=device or self.device,
                        requires_grad=requires_grad)
     from .linalg import norm
+    from .pointwise import allclose, equal
     Tensor.norm = norm
+    Tensor.allclose = allclose
+    Tensor.equal = equal
     Tensor.new_full = new_full
     Tensor.__contains__ = _contains
     Tensor.new_tensor = new_tensor

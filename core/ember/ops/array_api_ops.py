@@ -29,9 +29,10 @@ def _matrix(op: str, A, square: bool = False, arg: str = "A"):
     if square and shape[-1] != shape[-2]:
         fail(op, f"argument '{arg}' must be a batch of square matrices, but got matrices "
                  f"of size {shape[-2]} x {shape[-1]}")
-    if not A.dtype.is_floating_point:
-        fail(op, f"argument '{arg}' must have a floating point dtype, got {A.dtype}")
-    if A.dtype not in (_dt.float32, _dt.float64):
+    if not (A.dtype.is_floating_point or A.dtype.is_complex):
+        fail(op, f"argument '{arg}' must have a floating point or complex dtype, got "
+                 f"{A.dtype}")
+    if A.dtype not in (_dt.float32, _dt.float64, _dt.complex64, _dt.complex128):
         fail(op, f"argument '{arg}' has dtype {A.dtype}: low precision dtypes are not "
                  f"supported, use float32 or float64")
     return shape
@@ -41,9 +42,10 @@ def _svd_meta(A, full_matrices=True):
     *batch, m, n = _matrix("linalg_svd", A)
     k = min(m, n)
     b = tuple(batch)
+    s = Spec(b + (k,), _dt.to_real(A.dtype))  # singular values are real
     if full_matrices:
-        return Spec(b + (m, m), A.dtype), Spec(b + (k,), A.dtype), Spec(b + (n, n), A.dtype)
-    return Spec(b + (m, k), A.dtype), Spec(b + (k,), A.dtype), Spec(b + (k, n), A.dtype)
+        return Spec(b + (m, m), A.dtype), s, Spec(b + (n, n), A.dtype)
+    return Spec(b + (m, k), A.dtype), s, Spec(b + (k, n), A.dtype)
 
 
 linalg_svd = defop(
@@ -55,7 +57,7 @@ linalg_svd = defop(
 
 def _svdvals_meta(A):
     *batch, m, n = _matrix("linalg_svdvals", A)
-    return Spec(tuple(batch) + (min(m, n),), A.dtype)
+    return Spec(tuple(batch) + (min(m, n),), _dt.to_real(A.dtype))
 
 
 def _svdvals_decomp(A):
@@ -72,7 +74,9 @@ def _eigh_meta(A, UPLO="L"):
     *batch, n, _ = _matrix("linalg_eigh", A, square=True)
     if UPLO not in ("L", "U"):
         fail("linalg_eigh", f"argument 'UPLO' must be 'L' or 'U', got {UPLO!r}")
-    return Spec(tuple(batch) + (n,), A.dtype), Spec(tuple(batch) + (n, n), A.dtype)
+    # (Hermitian for complex A: real eigenvalues)
+    return (Spec(tuple(batch) + (n,), _dt.to_real(A.dtype)),
+            Spec(tuple(batch) + (n, n), A.dtype))
 
 
 linalg_eigh = defop(
@@ -155,8 +159,8 @@ linalg_det = defop(
 
 
 def _slogdet_meta(A):
-    spec = _det_meta(A)
-    return spec, Spec(spec.shape, spec.dtype)
+    spec = _det_meta(A)  # the sign is complex for complex A; the log is real
+    return spec, Spec(spec.shape, _dt.to_real(spec.dtype))
 
 
 linalg_slogdet = defop(
@@ -219,14 +223,18 @@ _unique_all = defop(
 
 # --- derivatives ---
 # Beside the schemas above; see ember.autograd.rules for the conventions.  Matrix
-# calculus for real (batches of) matrices; the factorisations' formulas follow the
-# standard results (Giles 2008; Seeger et al. 2017) as PyTorch states them.
+# calculus for (batches of) matrices; the factorisations' formulas follow the standard
+# results (Giles 2008; Seeger et al. 2017) as PyTorch states them.  For complex matrices
+# the transposes are adjoints (conjugate transposes), which gives PyTorch's conjugate
+# Wirtinger gradients (checked against torch.autograd in tests/test_complex.py).
 
 from ..autograd.rules import derivative  # noqa: E402
 
 
 def _mT(x):
-    return x.transpose(-1, -2)
+    """The adjoint of the last two dims (the transpose of real matrices)."""
+    from .pointwise import conj_if_complex
+    return conj_if_complex(x.transpose(-1, -2))
 
 
 def _eye_like(n, like):
@@ -243,10 +251,30 @@ derivative(linalg_inv, save="result",
            A=lambda g, A, result: -(_mT(result) @ g @ _mT(result)))
 derivative(linalg_det, save=("A", "result"),
            A=lambda g, A, result:
-               (g * result).unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A)))
-derivative(linalg_slogdet, save="A",
-           A=lambda g, A: None if g[1] is None else
-               g[1].unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A)))
+               (g * _conj(result)).unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A)))
+
+
+def _conj(x):
+    from .pointwise import conj_if_complex
+    return conj_if_complex(x)
+
+
+def _slogdet_backward(g, A, result):
+    g_sign, g_log = g
+    sign = result[0]
+    # d log|det A| = Re tr(A^-1 dA); a complex sign turns with Im tr(A^-1 dA): its
+    # gradient adds i * Im(g_sign * conj(sign)) to the real part's (real A: none)
+    coef = g_log
+    if A.dtype.is_complex and g_sign is not None:
+        from .complex_numbers import imag
+        turn = imag(g_sign * _conj(sign)) * 1j
+        coef = turn if coef is None else coef + turn
+    if coef is None:
+        return None
+    return coef.unsqueeze(-1).unsqueeze(-1) * _mT(linalg_inv(A))
+
+
+derivative(linalg_slogdet, save=("A", "result"), A=_slogdet_backward)
 
 
 def _solve_grad_B(g, A, B, result):
@@ -258,7 +286,7 @@ def _solve_grad_B(g, A, B, result):
 def _solve_grad_A(g, A, B, result):
     gB = _solve_grad_B(g, A, B, result)
     if B.ndim == 1:
-        return -(gB.unsqueeze(-1) * result.unsqueeze(-2))
+        return -(gB.unsqueeze(-1) * _conj(result).unsqueeze(-2))
     return -(gB @ _mT(result))
 
 
@@ -288,10 +316,15 @@ def _eigh_backward(g, A, UPLO="L", result=None):
         n = w.shape[-1]
         E = w.unsqueeze(-2) - w.unsqueeze(-1)  # E[i, j] = w[j] - w[i]
         E = where(_eye_like(n, w) == 1, math.inf, E)
-        inner = (_mT(V) @ gV) / E
+        # V^H gV projected onto the skew-Hermitian matrices (the tangent space of the
+        # unitary group), as PyTorch: the gradient comes out Hermitian
+        VhgV = _mT(V) @ gV
+        inner = ((VhgV - _mT(VhgV)) * 0.5) / E
     if gw is not None:
         d = _diag_embed(gw)
         inner = d if inner is None else inner + d
+    if inner.dtype is not V.dtype:  # real eigenvalues of a complex Hermitian matrix
+        inner = inner.astype(V.dtype)
     return V @ inner @ _mT(V)
 
 
@@ -315,6 +348,13 @@ def _svd_backward(g, A, full_matrices=True, result=None):
     gV = _mT(gVh) if gVh is not None else None
     UhgU = _mT(U) @ gU if gU is not None else None
     VhgV = _mT(V) @ gV if gV is not None else None
+    # complex singular vectors are defined up to a phase each: PyTorch fixes the
+    # gradient's free imaginary diagonal with i Im(diag(U^H gU)) / S
+    phase = None
+    if UhgU is not None and A.dtype.is_complex:
+        from .complex_numbers import imag
+        diag = (UhgU * _eye_like(S.shape[-1], UhgU)).sum(-1)
+        phase = _diag_embed(imag(diag) / S) * 1j
     if UhgU is not None:
         UhgU = UhgU - _mT(UhgU)
     if VhgV is not None:
@@ -327,6 +367,8 @@ def _svd_backward(g, A, full_matrices=True, result=None):
         gA = S.unsqueeze(-1) * (VhgV / E)
     if gS is not None:
         gA = gA + _diag_embed(gS)
+    if phase is not None:
+        gA = gA + phase
     if m > n and gU is not None:
         gA = U @ gA
         gUSinv = gU / S.unsqueeze(-2)

@@ -25,6 +25,7 @@ __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
     "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
     "bitwise_left_shift", "bitwise_right_shift", "isnan", "isinf", "isfinite",
+    "isclose", "allclose", "equal",
     # functions
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos",
     "tan", "tanh", "sigmoid", "erf", "floor", "ceil", "round", "trunc", "sign",
@@ -109,15 +110,27 @@ def _unary(name, promotion="default", doc="", tags=("primitive",), **kw):
                  promotion=promotion, doc=doc, **kw)
 
 
-def _inplace(name, extra=""):
-    """``name_`` from ``name`` with the same arguments after ``self``."""
+def _inplace(name, extra="", meta=None):
+    """``name_`` from ``name`` with the same arguments after ``self`` (``meta``: a shape
+    rule of its own, else the base op's plus the in-place checks)."""
     from ..schema import registry
     base = registry[name]
     rest = base.signature[base.signature.index("(") + 1:base.signature.rindex(")")]
     rest = rest.split(",", 1)[1].strip() if "," in rest else ""
     sig = f"{name}_(Tensor(a!) self{', ' + rest if rest else ''}) -> Tensor(a!)"
     return defop(sig, tags=("inplace", "pointwise"), promotion=base.promotion or "default",
-                 inplace_of=name, doc=f"In-place ``{name}``: writes the result into ``self``.")
+                 inplace_of=name, meta=meta,
+                 doc=f"In-place ``{name}``: writes the result into ``self``.")
+
+
+def _abs_inplace_meta(self):
+    # |z| of a complex tensor is real: PyTorch refuses to write it back into the complex
+    # tensor (the float -> complex cast the generic rule allows would keep a zero
+    # imaginary part silently)
+    if self.dtype.is_complex:
+        fail("abs_", "in-place abs is not supported for complex tensors (use abs())")
+    abs.op.meta(self)  # abs's own checks
+    return Spec(tuple(self.shape), self.dtype)
 
 
 # --- arithmetic -------------------------------------------------------------------------
@@ -351,6 +364,65 @@ isfinite = _unary("isfinite", promotion="always_bool", tags=("composite",),
                   self.dtype._kind in "fc" else eq(self, self),
                   doc="Whether each element is neither infinite nor NaN.")
 
+
+
+def _isclose_meta(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    from ._rules import broadcast_shapes
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if not v >= 0:
+            fail("isclose", f"{name} must be greater than or equal to zero, got {v}")
+    a, b = getattr(self, "dtype", None), getattr(other, "dtype", None)
+    if a is None or b is None:
+        fail("isclose", f"self and other must be tensors (as in PyTorch), got "
+                        f"{type(self if a is None else other).__name__}")
+    if a is not b:
+        fail("isclose", f"self and other must have the same dtype, got {a} and {b}")
+    shape = broadcast_shapes(tuple(getattr(self, "shape", ())), tuple(getattr(other, "shape", ())),
+                             op="isclose", names=("self", "other"))
+    return Spec(shape, _dt.bool)
+
+
+def _isclose_decomp(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    close = eq(self, other)  # exact matches, infinities of one sign included
+    if equal_nan:
+        close = logical_or(close, logical_and(isnan(self), isnan(other)))
+    if self.dtype is _dt.bool or (rtol == 0 and atol == 0):
+        return close
+    err, bound = abs(sub(self, other)), abs(other)
+    if self.dtype._kind not in "fc":  # integers: the error is exact, the bound a float
+        err, bound = err.astype(_dt.float64), bound.astype(_dt.float64)
+    # a finite error within atol + rtol * |other| (inf - inf is NaN: not close)
+    within = logical_and(isfinite(err), le(err, add(mul(bound, rtol), atol)))
+    return logical_or(close, within)
+
+
+isclose = defop("isclose(Tensor self, Tensor other, float rtol=1e-05, float atol=1e-08, "
+                "bool equal_nan=False) -> Tensor",
+                tags=("composite", "pointwise"), meta=_isclose_meta,
+                decomposition=_isclose_decomp,
+                doc="Whether ``|self - other| <= atol + rtol * |other|`` elementwise "
+                    "(``torch.isclose``); NaNs are close only with ``equal_nan``.")
+
+
+def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """Whether every element of ``self`` is close to ``other``'s (``torch.allclose``)."""
+    return bool(isclose(self, other, rtol, atol, equal_nan).all().item())
+
+
+def equal(self, other) -> bool:
+    """Whether the tensors have the same shape and elements (``torch.equal``; NaN is
+    not equal to itself, dtypes are promoted)."""
+    from ..tensor import Tensor
+    for name, v in (("self", self), ("other", other)):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"equal(): argument '{name}' must be Tensor, got "
+                            f"{type(v).__name__}")
+    if tuple(self.shape) != tuple(other.shape):
+        return False
+    return bool(eq(self, other).all().item())
+
+
 # --- functions -------------------------------------------------------------------------------
 
 exp = _unary("exp", promotion="int_to_float", doc="``e ** self``.")
@@ -433,7 +505,7 @@ floor_divide_ = _inplace("floor_divide")
 remainder_ = _inplace("remainder")
 pow_ = _inplace("pow")
 neg_ = _inplace("neg")
-abs_ = _inplace("abs")
+abs_ = _inplace("abs", meta=_abs_inplace_meta)
 reciprocal_ = _inplace("reciprocal")
 square_ = _inplace("square")
 exp_ = _inplace("exp")

@@ -169,12 +169,15 @@ def _var_meta(op):
 
     def meta(self, dim=None, unbiased=None, keepdim=False, correction=None):
         _correction(op, unbiased, correction)
-        if not self.dtype.is_floating_point:
-            fail(op, f"expected a floating point tensor as input, got {self.dtype}")
+        if not (self.dtype.is_floating_point or self.dtype.is_complex):
+            fail(op, f"expected a floating point or complex tensor as input, got "
+                     f"{self.dtype}")
         spec = base(self, dim, keepdim)
+        # the spread of complex values is real (the mean of |x - mean|^2), as PyTorch
+        moment = Spec(spec.shape, _dt.to_real(spec.dtype))
         if op.endswith("_mean"):
-            return spec, spec
-        return spec
+            return moment, spec
+        return moment
     return meta
 
 
@@ -183,7 +186,12 @@ def _var_decomp(self, dim=None, unbiased=None, keepdim=False, correction=None):
     n = _count(self, dim)
     mu = mean(self, dim, True)
     d = self - mu
-    ss = sum(d * d, dim, keepdim)
+    if d.dtype.is_complex:  # |d|^2, real
+        from .complex_numbers import imag, real
+        d_re, d_im = real(d), imag(d)
+        ss = sum(d_re * d_re + d_im * d_im, dim, keepdim)
+    else:
+        ss = sum(d * d, dim, keepdim)
     # As PyTorch: n - correction <= 0 gives inf or nan (and no error).
     return ss / _builtin_max(n - c, 0) if n - c > 0 else ss * math.inf
 
@@ -328,7 +336,7 @@ derivative(std, save=("self", "result"), self=_std_backward)
 
 
 def _prod_backward(g, self, dim=None, keepdim=False, dtype=None, result=None):
-    from .pointwise import eq, where
+    from .pointwise import conj_if_complex, eq, where
     shape = tuple(self.shape)
     dims = None if dim is None else (dim,)
     gk = unreduce(g, shape, dims, keepdim)
@@ -341,7 +349,7 @@ def _prod_backward(g, self, dim=None, keepdim=False, dtype=None, result=None):
         prod(where(zero, 1.0, self)).reshape((1,) * len(shape))
     safe = where(zero, 1.0, self)
     grad = where(zero, where(eq(zeros, 1), others, 0.0), rk / safe)
-    return gk * grad
+    return gk * conj_if_complex(grad)  # (PyTorch's conjugate Wirtinger convention)
 
 
 derivative(prod, save=("self", "result"), self=_prod_backward)
@@ -389,9 +397,11 @@ def _cumsum_backward(g, self, dim, dtype=None):
 
 
 def _cumprod_backward(g, self, dim, dtype=None, result=None):
-    # Suffix sums of g * result, divided by self (inputs with zeros are not supported).
-    gr = g * result
-    return (sum(gr, dim, True) - cumsum(gr, dim) + gr) / self
+    # Suffix sums of g * result, divided by self (inputs with zeros are not supported);
+    # both conjugated for complex inputs (PyTorch's conjugate Wirtinger convention)
+    from .pointwise import conj_if_complex
+    gr = g * conj_if_complex(result)
+    return (sum(gr, dim, True) - cumsum(gr, dim) + gr) / conj_if_complex(self)
 
 
 derivative(cumsum, self=_cumsum_backward)

@@ -22,6 +22,15 @@ def ember_backend_create():
 
 
 @ember.hookimpl
+def ember_graph_executor(graph, device_type):
+    # ember.jit graphs on the CPU: the core's native-array executor over these kernels
+    if device_type != "cpu":
+        return None
+    from .graph_executor import compile_graph
+    return compile_graph(graph)
+
+
+@ember.hookimpl
 def ember_tensor_reduce(tensor, strategy):
     # numpy storage can live in host shared memory: send the pages, not a copy.
     if tensor.device.type != "cpu":

@@ -1,20 +1,34 @@
 """numpy kernels of 2-D convolution and max-pooling, forward and backward.
 
-Convolution is im2col + one matrix product per sample (numpy's ``matmul`` over a stack
-calls BLAS once per sample, which threads; the per-sample matrices stay in cache, and
-the product lands in (N, C, H, W) order without a transpose).  The columns are one
-strided copy of the padded input: with stride 1 each kernel offset's columns are a
-single run of the flattened padded plane ("wide" columns: each output row is computed
-over the padded width and the extra ``kw - 1`` columns are dropped), so the copy
-and the backward's col2im move long contiguous runs instead of rows of ``W``
-elements.  Max-pooling keeps, per output, the first maximum's index in its input plane
-(PyTorch's ``max_pool2d_with_indices``); its backward adds the gradient at those
-indices, in memory linear in the input.  Same calling convention as ``kernels``.
+Convolution is im2col + BLAS products, chunk by chunk over the batch (a chunk's columns
+fit a core's L2 cache) on as many threads as numpy's BLAS may use (``workers``): the
+copies run in parallel too, where one big product would thread only itself.
+
+- Forward: one product per sample, (O, K+1) @ (K+1, length), whose result is already
+  in (N, C, H, W) order; the columns' last row is ones and the weight's last column
+  the bias, so the bias costs no pass of its own.  With rows of at least ~24 elements
+  the product writes straight into the output; shorter rows use "wide" columns
+  (stride 1): each kernel offset's columns are then one run of the flattened padded
+  plane (each output row computed over the padded width, the extra ``kw - 1`` columns
+  dropped), a long-run copy where plain columns would copy rows of a few elements.
+- Weight gradient: columns @ output-gradient^T, per sample on plain columns (the
+  gradient read in place) or per chunk on wide ones (the gradient needs a copy
+  anyway); the ones row makes the same product sum the bias's gradient.
+- Input gradient: with stride 1 the forward convolution of the output gradient with
+  the flipped, channel-swapped kernel (the transposed convolution); otherwise the
+  columns' gradient added back by kernel offset (col2im).
+
+Max-pooling keeps, per output, the first maximum's index in its input plane (PyTorch's
+``max_pool2d_with_indices``); its backward adds the gradient at those indices, in
+memory linear in the input.  Both are chunked over the batch like the convolution.
+Same calling convention as ``kernels``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import workers
 
 KERNELS: dict = {}
 
@@ -38,15 +52,17 @@ def _two(v):
 class _Geometry:
     """One convolution's sizes and the layout of its columns.
 
-    The columns are a (C, kh, kw, N, length) array: for every input channel and kernel
-    offset, the input values that offset meets at each output position, ``length =
-    oh * pitch`` per sample.  ``pitch`` is ``ow``, or with ``wide`` columns (stride 1)
-    the padded width ``wp``: output row r then reads one contiguous run of the padded
-    plane, and the ``wp - ow`` extra positions per row are computed and dropped (the
-    output gradient is zero there)."""
+    A sample's columns are a (C, kh, kw, length) array: for every input channel and
+    kernel offset, the input values that offset meets at each output position, ``length
+    = oh * pitch``.  ``pitch`` is ``ow``, or with ``wide`` columns (stride 1) the padded
+    width ``wp``: output row r then reads one contiguous run of the padded plane, and
+    the ``wp - ow`` extra positions per row are computed and dropped (the output
+    gradient is zero there).  Wide columns copy in long runs (cheap im2col and col2im)
+    but make the product ``wp / ow`` times longer and its result need a copy; plain
+    ones let the product write the output in place."""
 
     __slots__ = ("n", "c", "h", "w", "o", "groups", "kh", "kw", "s", "p", "d", "oh", "ow",
-                 "hp", "wp", "wide", "pitch", "length", "tail")
+                 "hp", "wp", "wide", "pitch", "length", "tail", "k")
 
     def __init__(self, x, w, stride, padding, dilation, groups, wide=True):
         self.n, self.c, self.h, self.w = x.shape
@@ -61,18 +77,20 @@ class _Geometry:
         self.length = self.oh * self.pitch
         #: elements past the padded input that the last plane's wide columns reach
         self.tail = self.wp - self.ow if self.wide else 0
+        #: a group's column rows (its input channels times the kernel's cells)
+        self.k = self.c // groups * self.kh * self.kw
 
 
 def _padded(x, g: _Geometry):
-    """``x`` zero-padded to a C-contiguous (N, C, hp, wp) array followed in memory by
-    ``g.tail`` zeros (a copy only where needed)."""
+    """``x`` (a chunk of the batch) zero-padded to a C-contiguous (n, C, hp, wp) array
+    followed in memory by ``g.tail`` zeros (a copy only where needed)."""
     p = g.p
     if p == (0, 0) and not g.tail:
         return np.ascontiguousarray(x)
-    size = g.n * g.c * g.hp * g.wp
+    size = x.shape[0] * g.c * g.hp * g.wp
     buf = np.empty(size + g.tail, dtype=x.dtype)
     buf[size:] = 0
-    out = buf[:size].reshape(g.n, g.c, g.hp, g.wp)
+    out = buf[:size].reshape(x.shape[0], g.c, g.hp, g.wp)
     if p != (0, 0):
         out[:, :, :p[0]] = 0
         out[:, :, g.hp - p[0]:] = 0
@@ -82,42 +100,95 @@ def _padded(x, g: _Geometry):
     return out
 
 
-def _column_view(xp, g: _Geometry, writeable=False):
-    """(C, kh, kw, N, oh, pitch) strided view of the padded (N, C, hp, wp) array ``xp``
-    (and its tail): the im2col columns.  Within one kernel offset the view's cells are
-    distinct (but for the wide columns' dropped positions); the offsets overlap."""
+def _column_view(xp, g: _Geometry, samples_first=True, writeable=False):
+    """The im2col columns as a strided view of the padded (n, C, hp, wp) array ``xp``
+    (and its tail): (n, groups, C/groups, kh, kw, oh, pitch) with ``samples_first``,
+    else (groups, C/groups, kh, kw, n, oh, pitch).  Within one kernel offset the view's
+    cells are distinct (but for the wide columns' dropped positions); the offsets
+    overlap."""
     e = xp.itemsize
     row = g.wp * e
-    return _as_strided(xp, (g.c, g.kh, g.kw, g.n, g.oh, g.pitch),
-                       (xp.strides[1], g.d[0] * row, g.d[1] * e, xp.strides[0],
-                        g.s[0] * row, g.s[1] * e), writeable=writeable)
+    cg = g.c // g.groups
+    head = (g.groups, cg, g.kh, g.kw), (cg * xp.strides[1], xp.strides[1], g.d[0] * row,
+                                        g.d[1] * e)
+    n = (xp.shape[0],), (xp.strides[0],)
+    rows = (g.oh, g.pitch), (g.s[0] * row, g.s[1] * e)
+    order = (n, head, rows) if samples_first else (head, n, rows)
+    return _as_strided(xp, sum((o[0] for o in order), ()), sum((o[1] for o in order), ()),
+                       writeable=writeable)
 
 
-def _im2col(x, g: _Geometry):
-    """(groups, C/groups*kh*kw, N*length) columns: one copy, in runs of ``length``
-    (wide) or ``ow`` elements."""
-    view = _column_view(_padded(x, g), g)
-    cols = np.empty(view.shape, dtype=x.dtype)
-    np.copyto(cols, view)
-    return cols.reshape(g.groups, g.c // g.groups * g.kh * g.kw, g.n * g.length)
+def _columns(x, g: _Geometry, samples_first=True):
+    """A chunk's im2col columns, one copy in runs of ``length`` (wide) or ``ow``
+    elements: (n, groups, C/groups*kh*kw + 1, length) with ``samples_first`` (a product
+    per sample lands in (N, C, H, W) order), else (groups, C/groups*kh*kw + 1,
+    n*length) (one product per group for the whole chunk).  The last row of each group
+    is ones, so that one product also adds the bias (forward) or sums the bias's
+    gradient."""
+    view = _column_view(_padded(x, g), g, samples_first)
+    n = x.shape[0]
+    if samples_first:
+        cols = np.empty((n, g.groups, g.k + 1, g.length), dtype=x.dtype)
+        np.copyto(cols[:, :, :g.k].reshape(view.shape), view)
+        cols[:, :, g.k] = 1
+    else:
+        cols = np.empty((g.groups, g.k + 1, n * g.length), dtype=x.dtype)
+        np.copyto(cols[:, :g.k].reshape(view.shape), view)
+        cols[:, g.k] = 1
+    return cols
 
 
-def _grad_columns(grad, g: _Geometry):
-    """The output gradient (N, O, oh, ow) in column layout (groups, O/groups,
-    N*length), zero at the wide columns' dropped positions."""
-    out = np.empty((g.o, g.n, g.oh, g.pitch), dtype=grad.dtype)
-    out[..., :g.ow] = grad.transpose(1, 0, 2, 3)
-    if g.pitch > g.ow:
-        out[..., g.ow:] = 0
-    return out.reshape(g.groups, g.o // g.groups, g.n * g.length)
-
-
-def _weight_matrix(w, g: _Geometry):
-    return w.reshape(g.groups, g.o // g.groups, w.shape[1] * g.kh * g.kw)
+def _weight_matrix(w, g: _Geometry, b=None):
+    """(groups, O/groups, K/groups + 1): the weight beside its bias (or zeros), to
+    multiply ``_columns``."""
+    m = np.empty((g.groups, g.o // g.groups, g.k + 1), dtype=w.dtype)
+    m[..., :g.k] = w.reshape(g.groups, g.o // g.groups, g.k)
+    m[..., g.k] = 0 if b is None else b.reshape(g.groups, g.o // g.groups)
+    return m
 
 
 def _batched(x, grad=None):
     return (x[None], None if grad is None else grad[None]) if x.ndim == 3 else (x, grad)
+
+
+def _chunking(g: _Geometry, itemsize: int, per_sample: int = 0):
+    """Samples per chunk and the number of threads: a chunk's columns (``per_sample``
+    elements a sample, im2col's by default) fit in a core's L2 cache (the products then
+    read them from cache, not memory), and every thread gets as many chunks."""
+    threads = workers.threads()
+    per_sample = max(1, (per_sample or (g.c * g.kh * g.kw + g.groups) * g.length)
+                     * itemsize)
+    chunks = max(1, -(-g.n * per_sample // _CHUNK_BYTES))
+    chunks = -(-chunks // threads) * threads
+    return max(1, -(-g.n // chunks)), threads
+
+
+#: the bytes of columns one chunk holds (about a core's L2 cache)
+_CHUNK_BYTES = 1 << 20
+
+
+def _wide_forward(g: _Geometry) -> bool:
+    """Wide columns for the forward where plain ones would copy rows shorter than ~24
+    elements (their strided copy then costs more than the longer product and the
+    output's copy)."""
+    return g.ow < 24
+
+
+def _shifted_rows(x, g: _Geometry):
+    """A chunk's padded planes, each flattened and copied once per kernel column:
+    (n, groups, C/groups*kw, hp*wp), row (c, j) starting at the plane's element
+    ``j * dilation``.  With wide columns (stride 1), kernel row i's columns are then the
+    slice ``[i * dilation * wp, + length)`` of every row: a strided matrix BLAS reads
+    in place.  The copy is kw, not kh*kw, times the input."""
+    xp = _padded(x, g)
+    n, e = x.shape[0], xp.itemsize
+    plane = g.hp * g.wp
+    # (row (C-1, kw-1) runs into the padded array's tail of zeros)
+    view = _as_strided(xp, (n, g.c, g.kw, plane),
+                       (xp.strides[0], xp.strides[1], g.d[1] * e, e))
+    rows = np.empty(view.shape, dtype=x.dtype)
+    np.copyto(rows, view)
+    return rows.reshape(n, g.groups, g.c // g.groups * g.kw, plane)
 
 
 @kernel("conv2d")
@@ -125,16 +196,47 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     unbatched = x.ndim == 3
     x, _ = _batched(x)
     g = _Geometry(x, w, stride, padding, dilation, groups)
-    # one product per group over all samples: (groups, O/groups, N*length)
-    res = np.matmul(_weight_matrix(w, g), _im2col(x, g))
-    e = res.itemsize
-    res = _as_strided(res, (g.n, g.o, g.oh, g.ow),
-                      (g.length * e, g.n * g.length * e, g.pitch * e, e), writeable=False)
+    if g.wide and not _wide_forward(g):
+        g = _Geometry(x, w, stride, padding, dilation, groups, wide=False)
     out = np.empty((g.n, g.o, g.oh, g.ow), dtype=x.dtype)
-    if b is None:
-        np.copyto(out, res)
+    if g.wide:
+        # one product per kernel row on shifted rows, summed: kh products of
+        # (O, C*kw) @ (C*kw, length) per sample, a third of im2col's copying (3x3)
+        og = g.o // groups
+        wk = w.reshape(groups, og, g.c // groups, g.kh, g.kw)
+        ws = [np.ascontiguousarray(wk[:, :, :, i]).reshape(groups, og, -1)
+              for i in range(g.kh)]
+        bias = None if b is None else b[:, None, None]
+
+        def work(n0, n1, _slot):
+            rows = _shifted_rows(x[n0:n1], g)
+            acc = None
+            for i, wi in enumerate(ws):
+                at = i * g.d[0] * g.wp
+                part = np.matmul(wi, rows[..., at:at + g.length])
+                acc = part if acc is None else np.add(acc, part, out=acc)
+            res = acc.reshape(n1 - n0, g.o, g.oh, g.pitch)[..., :g.ow]
+            if bias is None:
+                np.copyto(out[n0:n1], res, casting="unsafe")
+            else:
+                np.add(res, bias, out=out[n0:n1], casting="unsafe")
     else:
-        np.add(res, b[:, None, None], out=out)
+        wm = _weight_matrix(w, g, b)
+
+        def work(n0, n1, _slot):
+            cols = _columns(x[n0:n1], g)
+            dst = out[n0:n1]
+            if dst.dtype == np.result_type(wm, cols):
+                # the product lands in (N, C, H, W) order: straight into the output
+                np.matmul(wm, cols, out=dst.reshape(n1 - n0, g.groups, -1, g.length))
+            else:
+                res = np.matmul(wm, cols).reshape(dst.shape)
+                np.copyto(dst, res, casting="unsafe")
+
+    # (wide: the shifted rows, the sum and one product's result)
+    rows = (g.c * g.kw * g.hp * g.wp + 2 * g.o * g.length) if g.wide else 0
+    chunk, threads = _chunking(g, x.itemsize, rows)
+    workers.run_chunks(g.n, chunk, threads, work)
     return out[0] if unbatched else out
 
 
@@ -142,48 +244,123 @@ def _finite(a) -> bool:
     return a.dtype.kind not in "fcV" or bool(np.isfinite(a).all())
 
 
-def _weight_grad(x, gc, w, g: _Geometry):
-    # the transposed product, (groups, K/groups, O/groups): BLAS runs the long
-    # N*length reduction faster this way round
-    gw = np.matmul(_im2col(x, g), gc.transpose(0, 2, 1))
-    return np.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(w.shape).astype(
-        w.dtype, copy=False)
+def _grad_columns(grad, g: _Geometry, samples_first=True):
+    """A chunk of the output gradient (n, O, oh, ow) as (n, groups, O/groups, length)
+    with ``samples_first`` (a view where no copy is needed), else (groups, O/groups,
+    n*length); zero at the wide columns' dropped positions."""
+    n = grad.shape[0]
+    if samples_first and not g.wide:
+        return np.ascontiguousarray(grad).reshape(n, g.groups, g.o // g.groups, g.length)
+    if samples_first:
+        out = np.empty((n, g.o, g.oh, g.pitch), dtype=grad.dtype)
+        out[..., :g.ow] = grad
+        shape = (n, g.groups, g.o // g.groups, g.length)
+    else:
+        out = np.empty((g.o, n, g.oh, g.pitch), dtype=grad.dtype)
+        out[..., :g.ow] = grad.transpose(1, 0, 2, 3)
+        shape = (g.groups, g.o // g.groups, n * g.length)
+    if g.pitch > g.ow:
+        out[..., g.ow:] = 0
+    return out.reshape(shape)
 
 
-def _input_grad(gc, w, g: _Geometry, dtype):
-    dcols = np.matmul(_weight_matrix(w, g).transpose(0, 2, 1), gc)
-    # col2im: each kernel offset adds its columns back where they were read from
-    # (the offsets' windows overlap and add up).
-    size = g.n * g.c * g.hp * g.wp
-    dxp = np.zeros(size + g.tail, dtype=dtype)[:size].reshape(g.n, g.c, g.hp, g.wp)
+def _col2im(dcols, g: _Geometry, dtype):
+    """The input gradient (n, C, H, W) of a chunk from its columns' gradient (n, groups,
+    C/groups*kh*kw, length): each kernel offset adds its columns back where they were
+    read from (the offsets' windows overlap and add up)."""
+    n = dcols.shape[0]
+    size = n * g.c * g.hp * g.wp
+    dxp = np.zeros(size + g.tail, dtype=dtype)[:size].reshape(n, g.c, g.hp, g.wp)
     target = _column_view(dxp, g, writeable=True)
     dcols = dcols.reshape(target.shape)
     for i in range(g.kh):
         for j in range(g.kw):
-            dst = target[:, i, j]
-            np.add(dst, dcols[:, i, j], out=dst)
+            dst = target[:, :, :, i, j]
+            np.add(dst, dcols[:, :, :, i, j], out=dst)
     p = g.p
-    return np.ascontiguousarray(dxp[:, :, p[0]:p[0] + g.h, p[1]:p[1] + g.w])
+    return dxp[:, :, p[0]:p[0] + g.h, p[1]:p[1] + g.w]
 
 
 # The wide columns' dropped positions meet a zero output gradient: harmless unless the
 # value there (an input value for the weight's gradient, a weight for the input's) is
 # infinite or NaN, where 0 * inf would leak a NaN; such calls use plain columns.
 
+def _weight_grad(grad, x, w, stride, padding, dilation, groups, need_bias):
+    """The weight's gradient and, with ``need_bias``, the bias's (else None), chunk by
+    chunk over the batch on every thread (each thread sums its own)."""
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=False)
+    if g.s == (1, 1) and _wide_forward(g) and _finite(x):
+        g = _Geometry(x, w, stride, padding, dilation, groups)
+    chunk, threads = _chunking(g, x.itemsize)
+    # per thread: the transposed weight gradient beside the bias's, (groups, K/groups
+    # + 1, O/groups)
+    parts = [None] * threads
+    # Plain columns: a product per sample, reading the gradient in place.  Wide ones:
+    # the gradient needs a copy anyway, so it is laid out for one product per chunk
+    # (a reduction over n*length, not length).  (columns @ grad^T: BLAS runs it faster
+    # than grad @ columns^T.)
+    per_sample = not g.wide
+
+    def work(n0, n1, slot):
+        cols = _columns(x[n0:n1], g, per_sample)
+        gc = _grad_columns(grad[n0:n1], g, per_sample)
+        if per_sample:
+            part = np.add.reduce(np.matmul(cols, gc.transpose(0, 1, 3, 2)), 0)
+        else:
+            part = np.matmul(cols, gc.transpose(0, 2, 1))
+        if parts[slot] is None:
+            parts[slot] = part
+        else:
+            np.add(parts[slot], part, out=parts[slot])
+
+    workers.run_chunks(g.n, chunk, threads, work)
+    done = [p for p in parts if p is not None]
+    total = sum(done[1:], done[0]) if done else \
+        np.zeros((g.groups, g.k + 1, g.o // g.groups), dtype=np.result_type(x, grad))
+    gw = np.ascontiguousarray(total[:, :g.k].transpose(0, 2, 1)).reshape(w.shape).astype(
+        w.dtype, copy=False)
+    gb = total[:, g.k].reshape(g.o).astype(grad.dtype) if need_bias else None
+    return gw, gb
+
+
+def _input_grad(grad, x, w, stride, padding, dilation, groups):
+    """The input's gradient.  With stride 1 it is the forward convolution of the output
+    gradient, padded by ``d * (k - 1) - p``, with the kernel flipped and its channel axes
+    swapped (the transposed convolution, as PyTorch's slow path): one more product on
+    fresh columns instead of a col2im's overlapping adds.  A weight that is not finite
+    takes the col2im path: the padding's zeros would meet it (0 * inf) where PyTorch
+    adds nothing."""
+    g = _Geometry(x, w, stride, padding, dilation, groups, wide=False)
+    pad = tuple(d * (k - 1) - p for d, k, p in zip(g.d, (g.kh, g.kw), g.p, strict=True))
+    if g.s == (1, 1) and min(pad) >= 0 and _finite(w) and g.n:
+        og, cg = g.o // groups, g.c // groups
+        wt = w.reshape(groups, og, cg, g.kh, g.kw)[..., ::-1, ::-1].transpose(0, 2, 1, 3, 4)
+        wt = wt.reshape(g.c, og, g.kh, g.kw)
+        gi = conv2d(grad, wt, None, (1, 1), pad, g.d, groups)
+        return gi.astype(x.dtype, copy=False)
+    if g.s == (1, 1) and _finite(w):
+        g = _Geometry(x, w, stride, padding, dilation, groups)
+    chunk, threads = _chunking(g, x.itemsize)
+    gi = np.empty(x.shape, dtype=x.dtype)
+    wmt = w.reshape(g.groups, g.o // g.groups, g.k).transpose(0, 2, 1)
+
+    def work(n0, n1, _slot):
+        gi[n0:n1] = _col2im(np.matmul(wmt, _grad_columns(grad[n0:n1], g)), g, x.dtype)
+
+    workers.run_chunks(g.n, chunk, threads, work)
+    return gi
+
+
 @kernel("_conv2d_backward_weight")
 def conv2d_backward_weight(grad, x, w, stride, padding, dilation, groups):
-    x, grad = _batched(x, grad)
-    g = _Geometry(x, w, stride, padding, dilation, groups, wide=_finite(x))
-    return _weight_grad(x, _grad_columns(grad, g), w, g)
+    return conv2d_backward(grad, x, w, stride, padding, dilation, groups, False, True,
+                           False)[1]
 
 
 @kernel("_conv2d_backward_input")
 def conv2d_backward_input(grad, x, w, stride, padding, dilation, groups):
-    unbatched = x.ndim == 3
-    x, grad = _batched(x, grad)
-    g = _Geometry(x, w, stride, padding, dilation, groups, wide=_finite(w))
-    dx = _input_grad(_grad_columns(grad, g), w, g, x.dtype)
-    return dx[0] if unbatched else dx
+    return conv2d_backward(grad, x, w, stride, padding, dilation, groups, True, False,
+                           False)[0]
 
 
 _NONE: dict = {}
@@ -194,20 +371,19 @@ def conv2d_backward(grad, x, w, stride, padding, dilation, groups, need_input, n
                     need_bias):
     unbatched = x.ndim == 3
     x, grad = _batched(x, grad)
-    wide = (not need_weight or _finite(x)) and (not need_input or _finite(w))
-    g = _Geometry(x, w, stride, padding, dilation, groups, wide=wide)
-    gc = _grad_columns(grad, g)  # once for all three
+    gi = gw = gb = None
+    if need_input:
+        gi = _input_grad(grad, x, w, stride, padding, dilation, groups)
+        if unbatched:
+            gi = gi[0]
+    if need_weight:
+        gw, gb = _weight_grad(grad, x, w, stride, padding, dilation, groups, need_bias)
+    elif need_bias:  # (else it came with the weight's)
+        gb = np.add.reduce(grad, (0, 2, 3)).astype(grad.dtype, copy=False)
     none = _NONE.get(grad.dtype)
     if none is None:
         none = _NONE[grad.dtype] = np.empty(0, grad.dtype)
-    gi = _input_grad(gc, w, g, x.dtype) if need_input else none.copy()
-    if unbatched and need_input:
-        gi = gi[0]
-    gw = _weight_grad(x, gc, w, g) if need_weight else none.copy()
-    # (the dropped positions of gc are zero: they add nothing to the bias's sum)
-    gb = np.add.reduce(gc, 2).reshape(g.o).astype(grad.dtype, copy=False) if need_bias \
-        else none.copy()
-    return gi, gw, gb
+    return tuple(none.copy() if a is None else a for a in (gi, gw, gb))
 
 
 # --- max-pooling ---------------------------------------------------------------------------
@@ -289,12 +465,25 @@ def _max_scan(x, k, s, p, d, out, codes: bool, nan_aware: bool = False):
     return best, code
 
 
+def _pool_chunking(n: int, threads: int) -> int:
+    """Items per chunk of a pooling: one chunk per thread (smaller, cache-sized chunks
+    measured slower here: the scan's many small numpy calls cost more per chunk than
+    the cache saves)."""
+    return max(1, -(-n // threads))
+
+
 @kernel("max_pool2d")
 def max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
     unbatched = x.ndim == 3
     x, _ = _batched(x)
     k, s, p, d, out = _pool_sizes(x, kernel_size, stride, padding, dilation, ceil_mode)
-    best, _ = _max_scan(x, k, s, p, d, out, codes=False)
+    best = np.empty(x.shape[:2] + out, dtype=x.dtype)
+
+    def work(n0, n1, _slot):
+        best[n0:n1] = _max_scan(x[n0:n1], k, s, p, d, out, codes=False)[0]
+
+    threads = workers.threads()
+    workers.run_chunks(x.shape[0], _pool_chunking(x.shape[0], threads), threads, work)
     return best[0] if unbatched else best
 
 
@@ -303,16 +492,28 @@ def max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode
     unbatched = x.ndim == 3
     x, _ = _batched(x)
     k, s, p, d, out = _pool_sizes(x, kernel_size, stride, padding, dilation, ceil_mode)
-    best, code = _max_scan(x, k, s, p, d, out, codes=True)
-    if x.dtype.kind in "fcV" and np.isnan(best).any():
-        # a NaN's index is the last NaN of its window (PyTorch): rescan only then
-        _, code = _max_scan(x, k, s, p, d, out, codes=True, nan_aware=True)
     w = x.shape[-1]
     step = np.array([i * d[0] * w + j * d[1] for i in range(k[0]) for j in range(k[1])],
                     dtype=np.int64)
-    idx = np.take(step, code)
-    idx += ((np.arange(out[0]) * s[0] - p[0]) * w)[:, None]
-    idx += np.arange(out[1]) * s[1] - p[1]
+    # the index of each window's first cell
+    base = ((np.arange(out[0]) * s[0] - p[0]) * w)[:, None] + (np.arange(out[1]) * s[1]
+                                                               - p[1])
+    best = np.empty(x.shape[:2] + out, dtype=x.dtype)
+    idx = np.empty(x.shape[:2] + out, dtype=np.int64)
+    floats = x.dtype.kind in "fcV"
+
+    def work(n0, n1, _slot):
+        xs, bs, ids = x[n0:n1], best[n0:n1], idx[n0:n1]
+        b, code = _max_scan(xs, k, s, p, d, out, codes=True)
+        if floats and np.isnan(b).any():
+            # a NaN's index is the last NaN of its window (PyTorch): rescan only then
+            _, code = _max_scan(xs, k, s, p, d, out, codes=True, nan_aware=True)
+        bs[...] = b
+        np.take(step, code, out=ids)
+        np.add(ids, base, out=ids)
+
+    threads = workers.threads()
+    workers.run_chunks(x.shape[0], _pool_chunking(x.shape[0], threads), threads, work)
     return (best[0], idx[0]) if unbatched else (best, idx)
 
 
@@ -320,8 +521,21 @@ def max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode
 def max_pool2d_with_indices_backward(grad, indices, input_size):
     plane = input_size[-1] * input_size[-2]
     planes = int(np.prod(input_size[:-2], dtype=np.int64))
-    dx = np.zeros(planes * plane, dtype=grad.dtype)
+    # (empty + fill: np.zeros' calloc hands large blocks over as fresh pages, each
+    # faulted in on first touch -- slower than clearing reused memory)
+    dx = np.empty((planes, plane), dtype=grad.dtype)
     if grad.size:
-        at = indices.reshape(planes, -1) + np.arange(0, planes * plane, plane)[:, None]
-        np.add.at(dx, at.reshape(-1), grad.reshape(-1))
+        at = indices.reshape(planes, -1)
+        g = grad.reshape(planes, -1)
+
+        def work(p0, p1, _slot):
+            part = dx[p0:p1].reshape(-1)
+            part.fill(0)
+            np.add.at(part, (at[p0:p1] + np.arange(0, (p1 - p0) * plane, plane)[:, None]
+                             ).reshape(-1), g[p0:p1].reshape(-1))
+
+        threads = workers.threads()
+        workers.run_chunks(planes, _pool_chunking(planes, threads), threads, work)
+    else:
+        dx.fill(0)
     return dx.reshape(tuple(input_size))

@@ -150,25 +150,53 @@ def _simple_ce(x, target, weight, ignore_index, label_smoothing) -> bool:
             and not 0 <= ignore_index < x.shape[1] and _min(target) >= 0)
 
 
+def _shifted_exp(x):
+    """``exp(x - rowmax)`` of 2-D logits (a new array)."""
+    e = x - _max(x, 1, keepdims=True)
+    return np.exp(e, out=e)
+
+
+def simple_ce_loss(x, target, reduction):
+    """The loss on the common path (``_simple_ce``), and ``exp(x - rowmax)``, which
+    its gradient reuses (``simple_ce_grad``; the CPU graph executor hands it from the
+    forward to the backward).  ``(None, e)`` when some row's maximum is not finite:
+    the general path decides then."""
+    s = x - _max(x, 1, keepdims=True)
+    picked = s[_rows_index(x.shape[0]), target]
+    e = np.exp(s, out=s)
+    loss = np.log(_sum(e, 1))
+    loss -= picked
+    if reduction == "none":
+        # A row with a non-finite maximum has NaN here; the general path treats
+        # +-inf logits exactly.
+        return (None if np.isnan(loss).any() else loss), e
+    total = _sum(loss)
+    # NaN if and only if some row's maximum was not finite (the loss is otherwise >= 0
+    # or +inf): then the general path decides.
+    if total != total:
+        return None, e
+    return np.asarray(total / x.shape[0] if reduction == "mean" else total, x.dtype), e
+
+
+def simple_ce_grad(grad, e, target, reduction):
+    """The gradient on the common path from ``e = exp(x - rowmax)`` (overwritten):
+    softmax(x) * scale - onehot(target) * scale; rows with a non-finite maximum come
+    out NaN, as on the general path."""
+    if reduction == "none":
+        scale, hot = grad[:, None], grad
+    else:
+        scale = hot = grad / e.shape[0] if reduction == "mean" else grad
+    e *= scale / _sum(e, 1, keepdims=True)
+    e[_rows_index(e.shape[0]), target] -= hot
+    return e
+
+
 @kernel("cross_entropy")
 def cross_entropy(x, target, weight, reduction, ignore_index, label_smoothing):
     if _simple_ce(x, target, weight, ignore_index, label_smoothing):
-        s = x - _max(x, 1, keepdims=True)
-        picked = s[_rows_index(x.shape[0]), target]
-        loss = np.log(_sum(np.exp(s, out=s), 1))
-        loss -= picked
-        if reduction == "none":
-            # A row with a non-finite maximum has NaN here; the general path treats
-            # +-inf logits exactly.
-            if not np.isnan(loss).any():
-                return loss
-        else:
-            total = _sum(loss)
-            # NaN if and only if some row's maximum was not finite (the loss is
-            # otherwise >= 0 or +inf): then the general path below decides.
-            if total == total:
-                return np.asarray(total / x.shape[0] if reduction == "mean" else total,
-                                  x.dtype)
+        loss, _ = simple_ce_loss(x, target, reduction)
+        if loss is not None:
+            return loss
     batch = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
     if x.size == 0:  # no rows, or no classes (then every target is ignored)
         if reduction == "none":
@@ -190,17 +218,7 @@ def cross_entropy(x, target, weight, reduction, ignore_index, label_smoothing):
 @kernel("_cross_entropy_backward")
 def cross_entropy_backward(grad, x, target, weight, reduction, ignore_index, label_smoothing):
     if _simple_ce(x, target, weight, ignore_index, label_smoothing):
-        # softmax(x) * scale - onehot(target) * scale; rows with a non-finite maximum
-        # come out NaN, as on the general path.
-        g = x - _max(x, 1, keepdims=True)
-        np.exp(g, out=g)
-        if reduction == "none":
-            scale, hot = grad[:, None], grad
-        else:
-            scale = hot = grad / x.shape[0] if reduction == "mean" else grad
-        g *= scale / _sum(g, 1, keepdims=True)
-        g[_rows_index(x.shape[0]), target] -= hot
-        return g
+        return simple_ce_grad(grad, _shifted_exp(x), target, reduction)
     if x.size == 0:
         return np.zeros_like(x)
     x2, t2 = _rows(x, target)

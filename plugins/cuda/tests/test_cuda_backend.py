@@ -96,3 +96,48 @@ def test_accumulating_writes_use_cupyx_scatter_add(monkeypatch):
     ember.nn.functional.max_pool2d(a, 2).sum().backward()
     assert float(a.grad.sum().item()) == 2 * 3 * 4 * 4
     assert calls, "cupyx.scatter_add was not called"
+
+
+def test_the_nccl_engine_is_offered_and_says_what_it_lacks():
+    """ember-cuda offers ``nccl`` for cuda tensors; without cupy's NCCL, starting a
+    process group with it names what to install."""
+    from ember.distributed.engine import engine_specs
+    spec = engine_specs()["nccl"]
+    assert spec.device_types == ("cuda",) and not spec.host_staged
+    code = ("import ember.distributed as d\n"
+            "try:\n    d.init_process_group('nccl', rank=0, world_size=1)\n"
+            "except RuntimeError as e:\n    print('ERROR:', e)\n")
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", MASTER_ADDR="127.0.0.1",
+               MASTER_PORT="29531")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ERROR: init_process_group('nccl')"), r.stdout
+    assert "cupy" in r.stdout or "CUDA device" in r.stdout
+
+
+@requires_cuda
+def test_nccl_collectives_and_a_ddp_step_in_a_group_of_one():
+    """A single GPU cannot host two NCCL ranks: world size 1 checks the engine's calls
+    (every collective leaves the data as one rank's reduction does) and a DDP step."""
+    import ember.distributed as dist
+    from ember.nn.parallel import DistributedDataParallel
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT="29533")
+    dist.init_process_group("nccl", rank=0, world_size=1)
+    try:
+        t = ember.arange(6.0, device="cuda")
+        for op in (dist.ReduceOp.SUM, dist.ReduceOp.MAX, dist.ReduceOp.AVG):
+            dist.all_reduce(t, op=op)
+        assert t.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+        dist.broadcast(t, src=0)
+        out = ember.zeros(6, device="cuda")
+        dist.all_gather_into_tensor(out, t)
+        assert out.tolist() == t.tolist()
+        w = dist.all_reduce(ember.ones(3, device="cuda", dtype=ember.bool), async_op=True)
+        w.wait()
+        model = DistributedDataParallel(ember.nn.Linear(4, 2).to("cuda"))
+        x = ember.randn(8, 4, device="cuda")
+        model(x).sum().backward()
+        assert all(p.grad is not None for p in model.parameters())
+    finally:
+        dist.destroy_process_group()

@@ -173,6 +173,10 @@ class ROCmBackend(Backend):
                             is_blocking=True)
         return out
 
+    def strides(self, native) -> tuple[int, ...]:
+        """Element strides for ``Tensor.stride`` (CLArray keeps element strides)."""
+        return tuple(native.strides)
+
     def to_host(self, native: CLArray) -> np.ndarray:
         import pyopencl as cl
         host = np.empty(native.shape, native.dtype)

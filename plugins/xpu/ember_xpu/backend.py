@@ -131,6 +131,10 @@ class XPUBackend(Backend):
                 np.ascontiguousarray(array).reshape(-1).view(np.uint8))
         return out
 
+    def strides(self, native) -> tuple[int, ...]:
+        """Element strides for ``Tensor.stride`` (dpctl's arrays keep element strides)."""
+        return tuple(native.strides)
+
     def to_host(self, native) -> np.ndarray:
         return np.asarray(self.dpt.asnumpy(native))
 
