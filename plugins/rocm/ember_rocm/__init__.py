@@ -20,3 +20,14 @@ __all__ = ["ROCmBackend", "EMBER_PLUGIN_API", "ANY_DEVICE_ENV"]
 @ember.hookimpl
 def ember_backend_create():
     return ROCmBackend()
+
+
+@ember.hookimpl
+def ember_graph_executor(graph, device_type):
+    """Fused pointwise chains for rocm graphs (see ``graph_executor``)."""
+    if device_type != "rocm":
+        return None
+    from ember.device import get_backend
+
+    from .graph_executor import graph_executor
+    return graph_executor(graph, get_backend("rocm"))

@@ -15,7 +15,8 @@ import numpy as np
 from ..array import CLArray
 from .compiler import ctype, get_kernel, launch_size, template
 
-__all__ = ["elementwise", "broadcast_strides", "collapse", "store_expr", "new_like"]
+__all__ = ["elementwise", "broadcast_strides", "collapse", "shape_class", "index_source",
+           "store_expr", "new_like"]
 
 _LONG = np.dtype(np.int64)
 
@@ -95,6 +96,45 @@ def elementwise(name: str, expr: str, out: CLArray, tensors: list, scalars: list
     return out
 
 
+def shape_class(shape: tuple, strides: list) -> tuple:
+    """The launch layout of an elementwise kernel over ``shape`` whose operands (the
+    output first) have ``strides`` (broadcast ones hold 0): ``(merged sizes, merged
+    strides per operand, whether each operand is read linearly)``, the sizes padded to
+    1, 2, 4 or 8 dimensions.  The kernel is compiled per shape class: the number of
+    dimensions and the linear flags."""
+    cshape, cstrides = collapse(shape, strides)
+    # Few shape classes keep compilation rare: pad to 1, 2, 4 or 8 dims (size-1 dims
+    # cost one modulo each).  Operands that are contiguous in the output's order skip
+    # the index arithmetic only in the common 1-d case.
+    nd = next(b for b in (1, 2, 4, 8, len(cshape)) if b >= len(cshape))
+    pad = nd - len(cshape)
+    cshape = (1,) * pad + cshape
+    cstrides = [(0,) * pad + st for st in cstrides]
+    # (one element: index 0 whatever the strides, so a 0-d output shares the 1-d
+    # contiguous kernel -- the backward's seed ones and its clone build no program)
+    one = math.prod(shape) == 1
+    linear = tuple(nd == 1 and (st == (1,) or one) for st in cstrides)
+    return cshape, cstrides, linear
+
+
+def index_source(nd: int, linear: tuple) -> tuple:
+    """``(lines, index)`` for a kernel of shape class ``(nd, linear)`` (``shape_class``):
+    the lines turn ``gid`` into the multi-index ``i0 ...`` over the merged sizes
+    ``sz0 ...``, and ``index(k)`` is operand ``k``'s element index from its strides
+    ``stk_0 ...`` (operand 0 is the output)."""
+    def index(k):
+        if linear[k]:
+            return "gid"
+        return " + ".join(f"i{d} * st{k}_{d}" for d in range(nd)) or "0"
+    lines = []
+    if not all(linear):
+        lines.append("    long r = gid;")
+        for d in range(nd - 1, 0, -1):
+            lines.append(f"    const long i{d} = r % sz{d}; r /= sz{d};")
+        lines.append("    const long i0 = r;")
+    return lines, index
+
+
 def _plan(name: str, expr: str, out: CLArray, tensors: list, scalars: list,
           compute: np.dtype, helpers: str):
     """The launch plan of ``elementwise``: (kernel, size, merged sizes, merged strides),
@@ -105,17 +145,8 @@ def _plan(name: str, expr: str, out: CLArray, tensors: list, scalars: list,
     if n == 0:
         return None
     all_strides = [out.strides] + [broadcast_strides(a, shape) for _, a in tensors]
-    cshape, cstrides = collapse(shape, all_strides)
-    # Few shape classes keep compilation rare: pad to 1, 2, 4 or 8 dims (size-1 dims
-    # cost one modulo each).  Operands that are contiguous in the output's order skip
-    # the index arithmetic only in the common 1-d case.
-    nd = next(b for b in (1, 2, 4, 8, len(cshape)) if b >= len(cshape))
-    pad = nd - len(cshape)
-    cshape = (1,) * pad + cshape
-    cstrides = [(0,) * pad + st for st in cstrides]
-    # (one element: index 0 whatever the strides, so a 0-d output shares the 1-d
-    # contiguous kernel -- the backward's seed ones and its clone build no program)
-    linear = tuple(nd == 1 and (st == (1,) or n == 1) for st in cstrides)
+    cshape, cstrides, linear = shape_class(shape, all_strides)
+    nd = len(cshape)
     T = ctype(compute, name)
     R = ctype(out.dtype, name)
     in_types = tuple(a.dtype for _, a in tensors)
@@ -124,16 +155,7 @@ def _plan(name: str, expr: str, out: CLArray, tensors: list, scalars: list,
            tuple(v for v, _ in tensors), tuple((v, dt) for v, _, dt in scalars))
 
     def source() -> str:
-        def index(k):
-            if linear[k]:
-                return "gid"
-            return " + ".join(f"i{d} * st{k}_{d}" for d in range(nd)) or "0"
-        idx = []
-        if not all(linear):
-            idx.append("    long r = gid;")
-            for d in range(nd - 1, 0, -1):
-                idx.append(f"    const long i{d} = r % sz{d}; r /= sz{d};")
-            idx.append("    const long i0 = r;")
+        idx, index = index_source(nd, linear)
         params, loads = [], []
         for k, (var, a) in enumerate(tensors, start=1):
             params.append(f", __global const {ctype(a.dtype, name)}* in{k}, const long off{k}")

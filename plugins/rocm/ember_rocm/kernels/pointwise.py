@@ -9,13 +9,15 @@ an ember kernel for that op's signature, so argument order never has to be repea
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..array import CLArray
 from .elementwise import elementwise, new_like
 
-__all__ = ["EXPRESSIONS", "BOOL_RESULT", "pointwise_kernel", "inplace_kernel",
-           "copy_", "astype", "clone", "contiguous", "fill"]
+__all__ = ["EXPRESSIONS", "BOOL_RESULT", "Operand", "bind_expression", "pointwise_kernel",
+           "inplace_kernel", "copy_", "astype", "clone", "contiguous", "fill"]
 
 
 def _f(float_expr: str, int_expr: str | None = None, bool_expr: str | None = None):
@@ -180,13 +182,25 @@ def _result_dtype(name: str, compute: np.dtype, out_dtype) -> np.dtype:
     return np.dtype(np.bool_) if name in BOOL_RESULT else compute
 
 
+class Operand(NamedTuple):
+    """A tensor operand known by its layout only: what the graph executor
+    (``graph_executor``) binds an op's expression over before any array exists."""
+
+    shape: tuple
+    dtype: np.dtype
+
+
+_TENSORS = (CLArray, Operand)
+
+
 def _compute_dtype(values) -> np.dtype:
-    dts = [v.dtype for v in values if isinstance(v, CLArray)]
+    dts = [v.dtype for v in values if isinstance(v, _TENSORS)]
     return np.result_type(*dts) if dts else np.dtype(np.float32)
 
 
-def _bind(name, expr_spec, argnames, values, compute, helpers):
-    """Fill the expression with variable names and split tensors from scalars."""
+def _bind(name, expr_spec, argnames, values, compute, helpers, prefix="v_"):
+    """Fill the expression with variable names (``prefix`` + argument name) and split
+    tensors from scalars."""
     static = {n: v for n, v in zip(argnames, values, strict=False)
               if v is None or isinstance(v, str)}
     expr = expr_spec(_kind(compute), static) if callable(expr_spec) else expr_spec
@@ -197,9 +211,9 @@ def _bind(name, expr_spec, argnames, values, compute, helpers):
         helpers = helpers.replace("b == -1", "0")
     tensors, scalars, names = [], [], {}
     for n, v in zip(argnames, values, strict=False):
-        var = f"v_{n}"
+        var = f"{prefix}{n}"
         names[n] = var
-        if isinstance(v, CLArray):
+        if isinstance(v, _TENSORS):
             tensors.append((var, v))
         elif isinstance(v, (bool, int, float, np.number)):
             scalars.append((var, compute.type(v), compute))
@@ -215,19 +229,35 @@ def pointwise_kernel(od, name: str | None = None):
     helpers = _INT_HELPERS.get(name, "")
 
     def kernel(*values):
-        compute = _compute_dtype(values[i] for i in range(len(values))
-                                 if argnames[i] != "condition")
-        if name == "div" and compute.kind != "f" and \
-                values[argnames.index("rounding_mode")] is None:
-            from ember.dtypes import get_default_dtype
-            compute = get_default_dtype().np  # true division of integers
-        expr, tensors, scalars, h = _bind(name, spec, argnames, values, compute, helpers)
+        expr, tensors, scalars, compute, result, h = bind_expression(
+            name, argnames, values, spec, helpers)
         shape = _broadcast([a.shape for _, a in tensors])
         first = tensors[0][1]
-        out = new_like(first.dev, shape, _result_dtype(name, compute, None))
+        out = new_like(first.dev, shape, result)
         return elementwise(name, expr, out, tensors, scalars, compute, h)
     kernel.__name__ = f"rocm_{od.name}"
+    kernel.expression = name  # (the graph executor fuses the ops whose kernel this is)
     return kernel
+
+
+def bind_expression(name: str, argnames: list, values, spec=None, helpers=None,
+                    prefix: str = "v_") -> tuple:
+    """Op ``name``'s expression bound to its arguments ``values`` (schema order: arrays
+    or ``Operand``s, numbers, static values), as its kernel computes it:
+    ``(expr, tensors, scalars, compute dtype, result dtype, helpers)`` -- ``expr`` names
+    each operand ``prefix + argument name`` and the computation type ``T_``;
+    ``tensors`` is ``[(var, operand)]``, ``scalars`` ``[(var, value, dtype)]``."""
+    spec = EXPRESSIONS[name] if spec is None else spec
+    helpers = _INT_HELPERS.get(name, "") if helpers is None else helpers
+    compute = _compute_dtype(values[i] for i in range(len(values))
+                             if argnames[i] != "condition")
+    if name == "div" and compute.kind != "f" and \
+            values[argnames.index("rounding_mode")] is None:
+        from ember.dtypes import get_default_dtype
+        compute = get_default_dtype().np  # true division of integers
+    expr, tensors, scalars, h = _bind(name, spec, argnames, values, compute, helpers,
+                                      prefix)
+    return expr, tensors, scalars, compute, _result_dtype(name, compute, None), h
 
 
 def inplace_kernel(od, base: str):
