@@ -1,6 +1,6 @@
 """ember.fft against torch.fft (values, dtypes and gradients) and numpy.fft, on cpu
-(numpy.fft) and reference (array-api-strict's fft extension); the Array API fft
-extension; the argument errors."""
+(numpy.fft), reference (array-api-strict's fft extension) and xpu (dpnp.fft, oneMKL);
+the Array API fft extension; the argument errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ import torch
 import ember
 
 _rng = np.random.default_rng(1612)
-_DEVICES = ["cpu", "reference"]
+# xpu: dpnp on a SYCL device (Intel's OpenCL CPU runtime in CI); rocm's complex support
+# is checked in plugins/rocm/tests/test_rocm_complex.py (it needs EMBER_ROCM_ANY_DEVICE)
+_XPU = pytest.param("xpu", marks=pytest.mark.skipif(not ember.is_available("xpu"),
+                                                    reason="no SYCL device for ember-xpu"))
+_DEVICES = ["cpu", "reference", _XPU]
 
 
 def _c(*shape):
