@@ -70,6 +70,14 @@ def implementations(dpnp, lin) -> dict[str, Callable]:
     its result."""
     fft = dpnp.fft
 
+    def dense(a):
+        # dpnp.fft reads a broadcast (stride 0) input wrongly (other values) or refuses
+        # it ("not sufficiently ample"): oneMKL's descriptors get a C-ordered copy of
+        # any input that is not C-contiguous (the size of the result anyway).
+        if a.flags.c_contiguous:
+            return a
+        return dpnp.asarray(a).copy(order="C").get_array()
+
     def empty(ns, a, shape, dtype):
         # an empty batch transforms to an empty result (oneMKL refuses a zero length)
         return ns.xp.zeros(tuple(shape), dtype=dtype, device=a.device)
@@ -78,6 +86,7 @@ def implementations(dpnp, lin) -> dict[str, Callable]:
         if math.prod(a.shape) == 0:
             return empty(ns, a, a.shape, a.dtype)
         f = fft.fftn if forward else fft.ifftn
+        a = dense(a)
         return lin(lambda x: f(x, axes=tuple(dim), norm=norm))(ns, a)
 
     def r2c(ns, a, dim, norm, onesided):
@@ -87,6 +96,7 @@ def implementations(dpnp, lin) -> dict[str, Callable]:
             if onesided:
                 shape[dim[-1]] = shape[dim[-1]] // 2 + 1
             return empty(ns, a, shape, cdt)
+        a = dense(a)
         if onesided:
             return lin(lambda x: fft.rfftn(x, axes=tuple(dim), norm=norm))(ns, a)
         # the two-sided transform of real input is the complex one of it
@@ -99,6 +109,7 @@ def implementations(dpnp, lin) -> dict[str, Callable]:
             return empty(ns, a, shape, _TO_REAL[np.dtype(a.dtype)])
         s = [a.shape[d] for d in dim]
         s[-1] = last_dim_size
+        a = dense(a)
         return lin(lambda x: fft.irfftn(x, s=tuple(s), axes=tuple(dim), norm=norm))(ns, a)
 
     return {"_fft_c2c": c2c, "_fft_r2c": r2c, "_fft_c2r": c2r}
