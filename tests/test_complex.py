@@ -156,6 +156,18 @@ def test_binary_with_real_and_complex_operands_matches_torch(device, name):
 
 
 @pytest.mark.parametrize("device", _DEVICES)
+def test_float_and_complex_alpha(device):
+    x, y = _c(3), _c(3)
+    a, b = ember.tensor(x, device=device), ember.tensor(y, device=device)
+    for alpha in (2.5, 1 - 2j):
+        np.testing.assert_allclose(_np(ember.add(a, b, alpha=alpha)),
+                                   torch.add(torch.tensor(x), torch.tensor(y),
+                                             alpha=alpha).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(_np(ember.sub(a, b, alpha=alpha)), x - alpha * y,
+                                   rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", _DEVICES)
 def test_reductions_and_matmul(device):
     x, y = _c(3, 4), _c(4, 2)
     e, t = ember.tensor(x, device=device), torch.tensor(x)

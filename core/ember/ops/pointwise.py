@@ -126,7 +126,8 @@ def _inplace(name, extra=""):
 
 def _alpha_check(op):
     def check(spec, self, other, alpha=1):
-        if alpha.__class__ is float and not spec.dtype.is_floating_point:
+        if alpha.__class__ is float and not (spec.dtype.is_floating_point
+                                             or spec.dtype.is_complex):
             fail(op, "for integral input tensors, argument 'alpha' must not be a floating "
                      "point number")
     return check

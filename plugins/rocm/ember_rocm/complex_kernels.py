@@ -11,9 +11,9 @@ plain byte copies.  What runs on complex tensors:
 * **copies** (``clone``, ``contiguous``, ``copy_``, ``astype``, ``fill_``, creation)
   run the real kernels over those real views of the parts, so they need no new code.
 * **pointwise arithmetic** (``add``/``sub`` with ``alpha``, ``mul``, ``div``, ``neg``,
-  ``conj_physical``, ``abs``, ``eq``, ``ne`` and the in-place ``add_``, ``sub_``,
-  ``mul_``, ``div_``, ``neg_``) is generated OpenCL C over ``float2``/``double2``; the
-  division is Smith's algorithm, as numpy's.
+  ``conj_physical``, ``abs``, ``eq``, ``ne``, ``isnan``/``isinf``/``isfinite`` and the
+  in-place ``add_``, ``sub_``, ``mul_``, ``div_``, ``neg_``) is generated OpenCL C over
+  ``float2``/``double2``; the division is Smith's algorithm, as numpy's.
 * **the DFTs** (``_fft_c2c``, ``_fft_r2c``, ``_fft_c2r``) run numpy.fft on the host
   (one round trip each; declared in the backend's ``cpu_kernels``).
 
@@ -136,13 +136,15 @@ inline C_ cdiv(C_ a, C_ b) {
 
 #: op -> (expression over a, b (complex values), alpha; result kind: "c", "f" or "b")
 #: (the unary ones read only ``a``)
-_UNARY = frozenset({"neg", "conj_physical", "abs"})
+_UNARY = frozenset({"neg", "conj_physical", "abs", "isnan", "isinf", "isfinite"})
 _EXPRESSIONS = {
     "add": ("a + cmul(alpha, b)", "c"), "sub": ("a - cmul(alpha, b)", "c"),
     "mul": ("cmul(a, b)", "c"), "div": ("cdiv(a, b)", "c"), "true_divide": ("cdiv(a, b)", "c"),
     "neg": ("-a", "c"), "conj_physical": ("(C_)(a.x, -a.y)", "c"),
     "abs": ("hypot(a.x, a.y)", "f"),
     "eq": ("a.x == b.x && a.y == b.y", "b"), "ne": ("a.x != b.x || a.y != b.y", "b"),
+    "isnan": ("isnan(a.x) || isnan(a.y)", "b"), "isinf": ("isinf(a.x) || isinf(a.y)", "b"),
+    "isfinite": ("isfinite(a.x) && isfinite(a.y)", "b"),
 }
 
 _SOURCE = """#define C_ $C
@@ -372,7 +374,7 @@ def install(backend, table: dict) -> None:
     for name in _EXPRESSIONS:
         if name in table or name == "conj_physical":  # (a copy for real dtypes)
             new[name] = _pointwise(name, table.get(name, base_clone))
-        if name + "_" in table and name not in ("abs", "eq", "ne", "conj_physical"):
+        if name + "_" in table and _EXPRESSIONS[name][1] == "c":
             new[name + "_"] = _inplace(name, table[name + "_"])
     for name in HOST_OPS:
         try:

@@ -44,7 +44,8 @@ def ctype(dtype: np.dtype, op: str = "rocm") -> str:
             raise UnsupportedDtype(
                 f"{op}(): dtype {dtype} is not supported on rocm by this op (rocm's "
                 f"complex support: creation, copies, view_as_real/view_as_complex, "
-                f"add/sub/mul/div/neg/conj/abs/eq/ne and the DFTs; see docs/rocm.md)")
+                f"add/sub/mul/div/neg/conj/abs/eq/ne/isnan/isinf/isfinite and the DFTs; "
+                f"see docs/rocm.md)")
         raise UnsupportedDtype(f"{op}(): dtype {dtype} is not supported on rocm (supported: "
                                f"bool, uint8, int8, int16, int32, int64, float32, float64)")
     return t
