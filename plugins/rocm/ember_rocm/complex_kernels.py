@@ -294,7 +294,8 @@ def _inplace(name: str, base):
         ops = [("a", self)] + ([("b", other)] if binary else [])
         if any(isinstance(x, CLArray) and x.storage is self.storage and x is not self
                for _, x in ops[1:]):  # an overlapping operand: compute, then copy back
-            ops[1] = ("b", clone(other))
+            from .kernels.pointwise import clone as real_clone
+            ops[1] = ("b", clone(other) if other.dtype in COMPLEX else real_clone(other))
         _run(name, self, ops, alpha)
     kernel.__name__ = f"rocm_complex_{name}_"
     return kernel

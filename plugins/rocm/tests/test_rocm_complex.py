@@ -156,6 +156,16 @@ def test_unary_alpha_and_in_place(dtype):
     np.testing.assert_allclose(_host(v), x * y, **_tol(dtype))
     v.neg_()
     np.testing.assert_allclose(_host(v), -(x * y), **_tol(dtype))
+    # an operand overlapping the target in another layout is read before the writes
+    sq = ember.tensor(_c((3, 3), dtype), device=R)
+    want = _host(sq) + _host(sq).T
+    sq.add_(sq.t())
+    np.testing.assert_allclose(_host(sq), want, **_tol(dtype))
+    re = ember.tensor(x.real.astype(np.float32 if dtype == "complex64" else np.float64),
+                      device=R)
+    w = a.clone()
+    w.mul_(re)  # a real operand
+    np.testing.assert_allclose(_host(w), x * re.cpu().numpy(), **_tol(dtype))
 
 
 _FFT = [("fft", {}), ("ifft", dict(norm="ortho")), ("fft2", {}), ("ifftn", dict(dim=(0,))),
