@@ -336,6 +336,15 @@ def test_zero_dim_results(device):
                          ember.tensor(2.0, device=device)).shape == ()
 
 
+@pytest.mark.parametrize("device", _DEVICES)
+def test_isfinite_isinf_of_huge_finite_parts(device):
+    # |z| overflows float32 but both parts are finite (the decomposition used abs)
+    z = ember.tensor([3.4e38 + 3.4e38j, complex(float("inf"), 1)], dtype=ember.complex64,
+                     device=device)
+    assert ember.isfinite(z).tolist() == [True, False]
+    assert ember.isinf(z).tolist() == [False, True]
+
+
 def test_isfinite_isinf_isnan_of_complex():
     inf, nan = float("inf"), float("nan")
     x = ember.view_as_complex(ember.tensor([[1.0, 2.0], [inf, 0.0], [0.0, nan], [1.0, -inf]]))
