@@ -13,7 +13,11 @@ import torch
 import ember
 from ember import dtypes as _dt
 
-_DEVICES = ["cpu", "reference"]
+# xpu: dpnp on a SYCL device (Intel's OpenCL CPU runtime in CI); rocm's complex support
+# is checked in plugins/rocm/tests/test_rocm_complex.py (it needs EMBER_ROCM_ANY_DEVICE)
+_XPU = pytest.param("xpu", marks=pytest.mark.skipif(not ember.is_available("xpu"),
+                                                    reason="no SYCL device for ember-xpu"))
+_DEVICES = ["cpu", "reference", _XPU]
 _rng = np.random.default_rng(16)
 
 
@@ -152,6 +156,18 @@ def test_binary_with_real_and_complex_operands_matches_torch(device, name):
 
 
 @pytest.mark.parametrize("device", _DEVICES)
+def test_float_and_complex_alpha(device):
+    x, y = _c(3), _c(3)
+    a, b = ember.tensor(x, device=device), ember.tensor(y, device=device)
+    for alpha in (2.5, 1 - 2j):
+        np.testing.assert_allclose(_np(ember.add(a, b, alpha=alpha)),
+                                   torch.add(torch.tensor(x), torch.tensor(y),
+                                             alpha=alpha).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(_np(ember.sub(a, b, alpha=alpha)), x - alpha * y,
+                                   rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", _DEVICES)
 def test_reductions_and_matmul(device):
     x, y = _c(3, 4), _c(4, 2)
     e, t = ember.tensor(x, device=device), torch.tensor(x)
@@ -186,14 +202,26 @@ def test_parts_views_and_polar(device):
     assert ember.view_as_complex(inf).tolist() == [complex(1, float("inf"))]
 
 
-def test_real_and_imag_are_writable_views_on_cpu():
-    t = ember.tensor([1 + 2j, 3 - 1j])
-    t.imag = ember.zeros(2)
+@pytest.mark.parametrize("device", ["cpu", _XPU])
+def test_real_and_imag_are_writable_views(device):
+    # (the reference backend's arrays have no views across dtypes: its parts are copies)
+    t = ember.tensor([1 + 2j, 3 - 1j], device=device)
+    t.imag = ember.zeros(2, device=device)
     t.real[0] = 7
     assert t.tolist() == [7 + 0j, 3 + 0j]
     v = ember.view_as_real(t)
     v[1, 1] = 5
     assert t[1].item() == 3 + 5j
+    # a strided complex view keeps its offset and strides through both directions
+    s = ember.tensor([[1 + 2j, 3 - 1j, 5j], [2, 4 + 1j, -1 - 1j]], device=device)[:, 1:]
+    r = ember.view_as_real(s)
+    assert r.tolist() == [[[3.0, -1.0], [0.0, 5.0]], [[4.0, 1.0], [-1.0, -1.0]]]
+    r[1, 0, 1] = 9
+    assert s[1, 0].item() == 4 + 9j
+    assert ember.view_as_complex(r).tolist() == s.tolist()
+    # parts that are not side by side are copied into a complex tensor
+    parts = ember.tensor([[1.0, 0.0, 2.0], [3.0, 0.0, 4.0]], device=device)[:, ::2]
+    assert ember.view_as_complex(parts).tolist() == [1 + 2j, 3 + 4j]
 
 
 def test_real_of_a_real_tensor_is_itself_and_imag_refuses():
@@ -345,6 +373,15 @@ def test_zero_dim_results(device):
     assert ember.view_as_real(z).shape == (2,)
     assert ember.complex(ember.tensor(1.0, device=device),
                          ember.tensor(2.0, device=device)).shape == ()
+
+
+@pytest.mark.parametrize("device", _DEVICES)
+def test_isfinite_isinf_of_huge_finite_parts(device):
+    # |z| overflows float32 but both parts are finite (the decomposition used abs)
+    z = ember.tensor([3.4e38 + 3.4e38j, complex(float("inf"), 1)], dtype=ember.complex64,
+                     device=device)
+    assert ember.isfinite(z).tolist() == [True, False]
+    assert ember.isinf(z).tolist() == [False, True]
 
 
 def test_isfinite_isinf_isnan_of_complex():

@@ -1,6 +1,6 @@
 """ember.fft against torch.fft (values, dtypes and gradients) and numpy.fft, on cpu
-(numpy.fft) and reference (array-api-strict's fft extension); the Array API fft
-extension; the argument errors."""
+(numpy.fft), reference (array-api-strict's fft extension) and xpu (dpnp.fft, oneMKL);
+the Array API fft extension; the argument errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ import torch
 import ember
 
 _rng = np.random.default_rng(1612)
-_DEVICES = ["cpu", "reference"]
+# xpu: dpnp on a SYCL device (Intel's OpenCL CPU runtime in CI); rocm's complex support
+# is checked in plugins/rocm/tests/test_rocm_complex.py (it needs EMBER_ROCM_ANY_DEVICE)
+_XPU = pytest.param("xpu", marks=pytest.mark.skipif(not ember.is_available("xpu"),
+                                                    reason="no SYCL device for ember-xpu"))
+_DEVICES = ["cpu", "reference", _XPU]
 
 
 def _c(*shape):
@@ -93,6 +97,24 @@ def test_round_trips_and_numpy(norm):
     r = _r(4, 7)
     back = ember.fft.irfft(ember.fft.rfft(ember.tensor(r), norm=norm), n=7, norm=norm)
     np.testing.assert_allclose(back.numpy(), r, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("device", _DEVICES)
+def test_broadcast_and_strided_inputs(device):
+    # expanded (stride 0) and transposed operands reach the DFT primitives as they are
+    # (dpnp.fft read an expanded input as other values, or refused it)
+    c, r = _c(5), _r(4, 6)
+    e = ember.tensor(c, device=device).expand(3, 5)
+    np.testing.assert_allclose(ember.fft.fft(e).cpu().numpy(),
+                               np.fft.fft(np.broadcast_to(c, (3, 5))), rtol=1e-10)
+    h = ember.tensor(c[:3], device=device).expand(4, 3)
+    np.testing.assert_allclose(ember.fft.irfft2(h, s=(4, 5)).cpu().numpy(),
+                               np.fft.irfft2(np.broadcast_to(c[:3], (4, 3)), s=(4, 5)),
+                               rtol=1e-10, atol=1e-12)
+    t = ember.tensor(r, device=device).t()
+    np.testing.assert_allclose(ember.fft.rfft(t).cpu().numpy(), np.fft.rfft(r.T), rtol=1e-10)
+    np.testing.assert_allclose(ember.fft.rfft(t[:, ::2]).cpu().numpy(),
+                               np.fft.rfft(r.T[:, ::2]), rtol=1e-10)
 
 
 def test_integer_input_is_transformed_as_the_default_dtype():

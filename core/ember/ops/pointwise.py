@@ -139,7 +139,8 @@ def _abs_inplace_meta(self):
 
 def _alpha_check(op):
     def check(spec, self, other, alpha=1):
-        if alpha.__class__ is float and not spec.dtype.is_floating_point:
+        if alpha.__class__ is float and not (spec.dtype.is_floating_point
+                                             or spec.dtype.is_complex):
             fail(op, "for integral input tensors, argument 'alpha' must not be a floating "
                      "point number")
     return check
@@ -356,12 +357,20 @@ logical_not = _unary("logical_not", promotion="always_bool", tags=("composite",)
                      doc="Elementwise logical not (zero is false); a bool result.")
 isnan = _unary("isnan", promotion="always_bool", tags=("composite",),
                decomposition=lambda self: ne(self, self), doc="Whether each element is NaN.")
+def _parts(self, test, combine):
+    # complex: by its parts (abs of a finite complex number may overflow to inf)
+    from .complex_numbers import imag, real
+    return combine(test(real(self)), test(imag(self)))
+
+
 isinf = _unary("isinf", promotion="always_bool", tags=("composite",),
-               decomposition=lambda self: eq(abs(self), math.inf),
+               decomposition=lambda self: _parts(self, isinf, bitwise_or) if
+               self.dtype._kind == "c" else eq(abs(self), math.inf),
                doc="Whether each element is +inf or -inf.")
 isfinite = _unary("isfinite", promotion="always_bool", tags=("composite",),
-                  decomposition=lambda self: lt(abs(self), math.inf) if
-                  self.dtype._kind in "fc" else eq(self, self),
+                  decomposition=lambda self: _parts(self, isfinite, bitwise_and) if
+                  self.dtype._kind == "c" else lt(abs(self), math.inf) if
+                  self.dtype._kind == "f" else eq(self, self),
                   doc="Whether each element is neither infinite nor NaN.")
 
 

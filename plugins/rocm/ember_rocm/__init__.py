@@ -12,7 +12,7 @@ import ember
 
 from .backend import ANY_DEVICE_ENV, ROCmBackend
 
-EMBER_PLUGIN_API = "1.0"
+EMBER_PLUGIN_API = "1.2"  # (1.2: the complex primitives and the DFTs)
 __version__ = "0.1.0"
 __all__ = ["ROCmBackend", "EMBER_PLUGIN_API", "ANY_DEVICE_ENV"]
 

@@ -70,7 +70,8 @@ class DeviceState:
         dts = [_dt.bool, _dt.uint8, _dt.int8, _dt.int16, _dt.int32, _dt.int64, _dt.float32]
         if self.fp64:
             dts.append(_dt.float64)
-        self.dtypes = frozenset(dts)
+        from .complex_kernels import complex_dtypes
+        self.dtypes = frozenset(dts) | complex_dtypes(self.fp64)
 
     def empty(self, shape: tuple, dtype: np.dtype) -> CLArray:
         """A new contiguous, uninitialised array."""
@@ -102,10 +103,13 @@ class ROCmBackend(Backend):
         self._states: list[DeviceState] | None = None
         self._reason: str | None = None
         self._lock = threading.Lock()
+        from . import complex_kernels
         from .kernels import build_table, host
         self.kernels.update(build_table(self))
+        complex_kernels.install(self, self.kernels)
         # Declared: these run through the CPU plugin's kernels (host round trips).
-        self.cpu_kernels = frozenset(n for n in host.HOST_OPS if n in self.kernels)
+        self.cpu_kernels = frozenset(n for n in host.HOST_OPS + tuple(complex_kernels.HOST_OPS)
+                                     if n in self.kernels)
 
     # -- discovery ------------------------------------------------------------------------
     def _discover(self) -> list[DeviceState]:
@@ -186,7 +190,7 @@ class ROCmBackend(Backend):
         if host.size == 0:
             return host
         if not native.is_contiguous:
-            from .kernels.pointwise import contiguous
+            from .complex_kernels import contiguous  # (any dtype, complex included)
             native = contiguous(native)
         # The queue is in order, so this blocking read waits for every kernel before it
         # (and for the read of the device-side checks' flags queued just before it).

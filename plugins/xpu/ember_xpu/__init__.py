@@ -14,7 +14,7 @@ import ember
 from . import runtime
 from .backend import XPUBackend
 
-EMBER_PLUGIN_API = "1.0"
+EMBER_PLUGIN_API = "1.2"  # (1.2: the complex primitives and the DFTs)
 __version__ = "0.1.0"
 __all__ = ["XPUBackend", "EMBER_PLUGIN_API"]
 

@@ -24,9 +24,11 @@ from .runtime import Runtime
 
 __all__ = ["XPUBackend"]
 
-#: ember dtypes dpnp has (it has no bfloat16); float16/float64 also need the device.
+#: ember dtypes dpnp has (it has no bfloat16); float16/float64 also need the device,
+#: as does complex128 (two float64 parts).
 _DPNP_DTYPES = frozenset({_dt.bool, _dt.uint8, _dt.int8, _dt.int16, _dt.int32, _dt.int64,
-                          _dt.float16, _dt.float32, _dt.float64})
+                          _dt.float16, _dt.float32, _dt.float64,
+                          _dt.complex64, _dt.complex128})
 
 
 class XPUBackend(Backend):
@@ -62,6 +64,7 @@ class XPUBackend(Backend):
         out = set(_DPNP_DTYPES)
         if not dev.has_aspect_fp64:
             out.discard(_dt.float64)
+            out.discard(_dt.complex128)
         if not dev.has_aspect_fp16:
             out.discard(_dt.float16)
         return frozenset(out)
@@ -110,7 +113,8 @@ class XPUBackend(Backend):
         """Raise a clear ``TypeError`` when device ``index`` cannot hold ``dtype``."""
         if dtype not in self.device_dtypes[index]:
             d = self._devices[index]
-            why = ("the device has no fp64 support" if dtype is _dt.float64 else
+            why = ("the device has no fp64 support" if dtype in (_dt.float64, _dt.complex128)
+                   else
                    "the device has no fp16 support" if dtype is _dt.float16 else
                    "dpnp has no such dtype")
             raise TypeError(f"{op}(): dtype {dtype} is not supported on xpu:{index} "

@@ -93,6 +93,9 @@ def build(backend) -> dict[str, Callable]:
     _fast_copies(kernels, dpt, allocator_of, backend)
     _creation(kernels, backend)
     _pytorch_semantics(kernels, dpt, adopt, allocator_of, constants)
+    from . import complex_kernels
+    complex_kernels.fix_fast_paths(kernels, dpt, allocator_of)
+    kernels.update(complex_kernels.view_kernels(dpt, allocator_of))
     from . import fused
     from ember.device import device as _device
 
@@ -413,7 +416,9 @@ def _creation(kernels: dict, backend) -> None:
         return backend.allocator(idx).empty(tuple(size), dtype.np)
 
     def full(size, value, dtype, device):
-        if dtype.is_floating_point:
+        if dtype.is_complex:
+            value = complex(value)
+        elif dtype.is_floating_point:
             value = float(value)
         elif dtype is _dt.bool:
             value = bool(value)
@@ -453,6 +458,8 @@ def _extra_implementations(dpnp) -> dict[str, Callable]:
         return impl
 
     out = {"erf": erf, "fill_": fill_}  # (round: the kit's)
+    from .complex_kernels import implementations as _complex_implementations
+    out.update(_complex_implementations(dpnp, lin))
     la = dpnp.linalg
     out.update({
         "linalg_inv": lin(la.inv),

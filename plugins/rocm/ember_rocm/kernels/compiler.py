@@ -20,7 +20,9 @@ import numpy as np
 from . import invokers
 from .programs import build_program, save_binary
 
-__all__ = ["CTYPES", "ctype", "get_kernel", "template", "launch_size"]
+from ember.errors import NotImplementedForDevice
+
+__all__ = ["CTYPES", "ctype", "get_kernel", "template", "launch_size", "UnsupportedDtype"]
 
 #: numpy dtype -> OpenCL C type.  bool is stored as one byte holding 0 or 1.
 CTYPES = {
@@ -30,12 +32,23 @@ CTYPES = {
 }
 
 
+class UnsupportedDtype(NotImplementedForDevice, TypeError):
+    """An op reached a rocm kernel that has no code for one of its dtypes (a
+    ``TypeError``, and ``NotImplementedForDevice``: the device lacks that op x dtype)."""
+
+
 def ctype(dtype: np.dtype, op: str = "rocm") -> str:
     """The OpenCL C type of ``dtype`` or a clear error."""
     t = CTYPES.get(dtype)
     if t is None:
-        raise TypeError(f"{op}(): dtype {dtype} is not supported on rocm (supported: "
-                        f"bool, uint8, int8, int16, int32, int64, float32, float64)")
+        if dtype.kind == "c":  # stored, but only some ops have complex kernels
+            raise UnsupportedDtype(
+                f"{op}(): dtype {dtype} is not supported on rocm by this op (rocm's "
+                f"complex support: creation, copies, view_as_real/view_as_complex, "
+                f"add/sub/mul/div/neg/conj/abs/eq/ne/isnan/isinf/isfinite and the DFTs; "
+                f"see docs/rocm.md)")
+        raise UnsupportedDtype(f"{op}(): dtype {dtype} is not supported on rocm (supported: "
+                               f"bool, uint8, int8, int16, int32, int64, float32, float64)")
     return t
 
 

@@ -172,8 +172,12 @@ T_ ipow_T_(T_ b, T_ e) {
 _KIND = {"b": "b", "i": "i", "u": "u", "f": "f"}
 
 
-def _kind(dtype: np.dtype) -> str:
-    return _KIND[dtype.kind]
+def _kind(dtype: np.dtype, op: str) -> str:
+    kind = _KIND.get(dtype.kind)
+    if kind is None:  # complex: the clear error of the one dtype table
+        from .compiler import ctype
+        ctype(dtype, op)
+    return kind
 
 
 def _result_dtype(name: str, compute: np.dtype, out_dtype) -> np.dtype:
@@ -203,7 +207,7 @@ def _bind(name, expr_spec, argnames, values, compute, helpers, prefix="v_"):
     tensors from scalars."""
     static = {n: v for n, v in zip(argnames, values, strict=False)
               if v is None or isinstance(v, str)}
-    expr = expr_spec(_kind(compute), static) if callable(expr_spec) else expr_spec
+    expr = expr_spec(_kind(compute, name), static) if callable(expr_spec) else expr_spec
     if compute.kind in "ub":
         # Unsigned types never equal -1: drop the signed-overflow guards (the OpenCL
         # compiler warns "comparison of constant -1 ... is always false" otherwise).
