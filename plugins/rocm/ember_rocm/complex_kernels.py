@@ -278,6 +278,10 @@ def _pointwise(name: str, base):
         out = ref.dev.empty(shape, _result_dtype(name, [x for _, x in ops]))
         return _run(name, out, ops, alpha)
     kernel.__name__ = f"rocm_complex_{name}"
+    # the real kernel's pointwise expression: the graph executor fuses real-dtype nodes
+    # through it (complex ones it leaves to this kernel)
+    if getattr(base, "expression", None) is not None:
+        kernel.expression = base.expression
     return kernel
 
 
