@@ -758,6 +758,11 @@ def test_kit_fast_reductions_and_matmul_agree_with_the_full_ones(kit, request):
     same(k["sum"](x, (0,), False, ember.float64), np.sum(f, 0, dtype=np.float64))
     same(k["sum"](xi, (0,), False, i64), np.sum(i, 0, dtype=np.int64))
     same(k["sum"](xi, (1,), False, None), np.sum(i, 1, dtype=np.int64))
+    # (dtype= an integer array's own: not the standard's default, which widens it)
+    same(k["sum"](xi, (1,), False, ember.int32), np.sum(i, 1, dtype=np.int32))
+    same(k["prod"](xi, (0,), False, ember.int32), np.prod(i, 0, dtype=np.int32))
+    u = np.array([[7, 200], [5, 100]], np.uint8)
+    same(k["sum"](nat(u), (0,), False, ember.uint8), np.sum(u, 0, dtype=np.uint8))
     same(k["sum"](xt_, (0,), False, i64), np.sum(t, 0, dtype=np.int64))
     same(k["prod"](x, (1,), False, f32), np.prod(f, 1))
     same(k["prod"](nat(np.zeros((2, 0), np.float32)), (1,), False, f32),

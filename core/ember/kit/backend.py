@@ -417,7 +417,7 @@ class ArrayAPIBackend(Backend):
         the standard's function (``impl.reduction``, see ``primitives.reduces``): over
         one dim (an int or a 1-tuple, as the core passes it) or all dims without
         keepdim, of a non-bool array of at least one dimension, with no ``dtype`` or
-        the array's own, it is the library's function called directly (the wrapped
+        the array's own floating one, it is the library's function called directly (the wrapped
         library's own where it agrees, ``_native``); everything else (bool counts in
         int64, several dims, another ``dtype``, 0-d arrays) takes ``general``, the full
         kernel."""
@@ -435,7 +435,7 @@ class ArrayAPIBackend(Backend):
         def call(dim):
             return f"fn({x}, {dim}, a2)" if native else f"fn({x}, axis={dim}, keepdims=a2)"
         test = (f"a0.__class__ is {'K' if self.wraps else 'A'} and a0.dtype{is_not}B "
-                f"and a0.shape and (a3 is None or a3.np{is_}a0.dtype)")
+                f"and a0.shape and (a3 is None or KEEP.get(a3){is_}a0.dtype)")
         every = "general(a0, a1, a2, a3)"
         lines = ["def kernel(a0, a1=None, a2=False, a3=None):", f"    if {test}:",
                  "        c = a1.__class__",
@@ -445,7 +445,10 @@ class ArrayAPIBackend(Backend):
                  "        else:", f"            return {every}",
                  "    else:", f"        return {every}",
                  *(_wrap_fresh("r.shape") if self.wraps else ["    return r"])]
-        env = {"fn": fn, "general": general, **self._wrap_env(), "B": B}
+        # dtype= the array's own: the same as none for floating dtypes only (the
+        # standard sums smaller integers in the default integer dtype)
+        keep = {d: d.np for d in self.ns.dtypes if d._kind in "fc"}
+        env = {"fn": fn, "general": general, **self._wrap_env(), "B": B, "KEEP": keep}
         exec(compile("\n".join(lines) + "\n", f"<ember.kit reduction {od.name}>", "exec"),
              env)
         kernel = env["kernel"]
@@ -687,10 +690,11 @@ def _wrap_fresh(shape: str) -> list[str]:
     return [
         "    if r.__class__ is not A:",
         "        return wrap(r)",
+        "    dt = npd[r.dtype]",  # (first: a dtype ember lacks raises before an object)
         "    o = new(K)",
         "    o.x = r",
         f"    o.shape = {shape}",
-        "    o.dtype = dt = npd[r.dtype]",
+        "    o.dtype = dt",
         "    o._base = None",
         "    acct = self._counting",
         "    if acct is None:",
