@@ -775,6 +775,27 @@ def test_kit_fast_reductions_and_matmul_agree_with_the_full_ones(kit, request):
     same(k["matmul"](xi, nat(np.ones((3, 1), np.int32))), i @ np.ones((3, 1), np.int32))
 
 
+def test_kit_result_of_a_dtype_ember_lacks_leaves_no_half_made_array(kitstrict, monkeypatch):
+    """A kernel whose result has a dtype ember lacks (uint64) raises, and leaves no
+    half-made KitArray whose finalizer fails once memory is counted (seen on
+    einsum of uint8 while the kit's sum widened it)."""
+    from ember.kit import fast
+    xs = array_api_strict
+
+    @fast(lambda a: xs.astype(a, xs.uint64), 1)
+    def widen(ns, a):
+        return xs.astype(a, xs.uint64)
+    b = kitstrict(implementations={"neg": widen})
+    b.allocator(0)  # counting on: every KitArray's death is reported
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    x = b.from_host(np.array([1, 2], np.uint8))
+    with pytest.raises(KeyError):
+        b.kernels["neg"](x)
+    gc.collect()
+    assert unraisable == []
+
+
 @pytest.mark.torch
 def test_kit_over_array_api_compat_torch_calls_torchs_own_functions(monkeypatch):
     """On arrays of one dtype, what the kit's fast paths meet, array_api_compat.torch's
