@@ -299,9 +299,11 @@ def _numeric(ns, a):
 
 def reduces(function: str):
     """Mark an ``op(self, dim, keepdim, dtype)`` reduction whose common case (a non-bool
-    array of at least one dimension, one int ``dim``, no ``dtype``) is the standard's
+    array of at least one dimension; one dim, an int or a 1-tuple, or all dims without
+    keepdim; no ``dtype`` or the array's own floating one) is the standard's
     ``function(x, axis=dim, keepdims=keepdim)``: the kit's kernel calls it directly
-    there and the implementation for the rest.  It must give the same result there."""
+    there and the implementation for the rest (see ``ArrayAPIBackend._reduction_fast``).
+    It must give the same result there."""
     def deco(fn):
         fn.reduction = function
         return fn
