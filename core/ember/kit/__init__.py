@@ -30,7 +30,9 @@ decompositions.  Hooks for what the standard lacks and for per-library fast path
   embedding and max-pool.
 * ``fast(torch.lt, 2)(entry)`` — an entry for a pointwise op whose common case (arrays
   of one non-bool dtype) is a library function called directly (the kit's own
-  pointwise kernels do this with the standard's functions).
+  pointwise kernels, matmul, sum and prod do this with the standard's functions; for
+  a wrapper namespace such as ``array_api_compat.torch``, with the wrapped library's
+  own functions where the wrapper only fixes mixed-dtype promotion).
 * ``backend.kernels["softmax"] = fn`` after construction — a native kernel (see
   docs/architecture.md, "Kernel calling convention") over the library's arrays, e.g. a
   fused one; ``backend.library_kernel(name)`` reads one back in that form.

@@ -286,6 +286,10 @@ class ArrayAPIBackend(Backend):
             if "pointwise" in od.tags:
                 general = self.box(_bool_via_int(fn, self.dtype_errors), od)
                 k = self._pointwise_fast(fn, general, od)
+            elif getattr(fn, "standard", None) is not None:  # (matmul)
+                k = self._pointwise_fast(fn, self.box(fn, od), od)
+            elif getattr(fn, "reduction", None) is not None:  # (sum, prod)
+                k = self._reduction_fast(fn, self.box(fn, od), od)
             else:
                 k = self.box(fn, od)
             dict.__setitem__(self.kernels, od.name, k)
@@ -351,18 +355,32 @@ class ArrayAPIBackend(Backend):
 
     def _pointwise_fast(self, impl: Callable, general: Callable, od=None) -> Callable:
         """The kernel of a pointwise op the standard names (``impl.function`` is the
-        library's function, ``impl.arity`` its operand count): the library's function
-        called directly on the common path, non-bool arrays of one dtype (the core has
-        cast the operands to the computation dtype), a Python number turned into a
-        cached 0-d array of the other operand's dtype; everything else (bool operands,
-        which the standard often refuses, other argument kinds, several devices) takes
-        ``general``, the full kernel."""
+        library's function, ``impl.arity`` its operand count), or of an entry marked
+        with ``primitives.fast`` (matmul too): the library's function called directly on
+        the common path, non-bool arrays of one dtype (the core has cast the operands
+        to the computation dtype), a Python number turned into a cached 0-d array of
+        the other operand's dtype; everything else (bool operands, which the standard
+        often refuses, other argument kinds, several devices) takes ``general``, the
+        full kernel.  A function of a wrapper namespace is replaced by the library's
+        own where the two agree on operands of one dtype (``_native``); the common
+        path then also checks that the operands' dtypes are one."""
         fn = getattr(impl, "function", None)
         std = getattr(impl, "standard", None)
+        native = False
+        pointwise = od is None or "pointwise" in od.tags
+        # (a method form takes the array computed on first: not where()'s condition)
+        method = pointwise and not (std is not None and std[1])
         if std is not None:  # an entry of the table with a fast form (primitives.fast)
-            fn = std[0] if callable(std[0]) else getattr(self.ns.xp, std[0], None)
+            if callable(std[0]):  # (a vendor's own choice of function: as given)
+                fn = std[0]
+            else:
+                fn, native = _native(self.ns.xp, std[0], array_type=self._array_type,
+                                     pointwise=method)
             if not callable(fn):
                 return general
+        elif fn is not None:
+            fn, native = _native(self.ns.xp, STANDARD_NAMES[od.name], fn,
+                                 array_type=self._array_type, pointwise=method)
         arity = getattr(impl, "arity", 0)
         if fn is None or arity not in (1, 2, 3):
             return general
@@ -371,7 +389,8 @@ class ArrayAPIBackend(Backend):
         # for these promotion kinds: bool reaches the kernel only where the op computes
         # in bool, and there the library's function may serve if it keeps bool.
         never_bool = getattr(od, "promotion", None) in ("int_to_float", "bool_to_long")
-        probe = "keeps" if never_bool else self._bool_probe(fn, arity) if not cond else None
+        probe = (None if cond or not pointwise else
+                 "keeps" if never_bool else self._bool_probe(fn, arity))
         if probe == "keeps" and arity == 1 and not self.wraps:
             return fn  # nothing to add to the library's function: it is the kernel
         # (several devices: a cached constant would live on one of them)
@@ -383,11 +402,57 @@ class ArrayAPIBackend(Backend):
         B = env["B"]
         env["errors"] = self.dtype_errors
         lines = _fast_lines(self.wraps, arity, cond, defaults,
-                            isinstance(B, np.dtype) and B is np.dtype(bool), probe)
+                            isinstance(B, np.dtype) and B is np.dtype(bool), probe,
+                            one_dtype=native or not pointwise, pointwise=pointwise)
         exec(compile("\n".join(lines) + "\n",
                      f"<ember.kit pointwise {getattr(fn, '__name__', '?')}>", "exec"), env)
         kernel = env["kernel"]
         kernel.__name__ = getattr(general, "__name__", "kernel")
+        if getattr(general, "library", None) is not None:
+            kernel.library = general.library
+        return kernel
+
+    def _reduction_fast(self, impl: Callable, general: Callable, od) -> Callable:
+        """The kernel of an ``op(self, dim, keepdim, dtype)`` reduction whose entry names
+        the standard's function (``impl.reduction``, see ``primitives.reduces``): over
+        one dim (an int or a 1-tuple, as the core passes it) or all dims without
+        keepdim, of a non-bool array of at least one dimension, with no ``dtype`` or
+        the array's own floating one, it is the library's function called directly (the wrapped
+        library's own where it agrees, ``_native``); everything else (bool counts in
+        int64, several dims, another ``dtype``, 0-d arrays) takes ``general``, the full
+        kernel."""
+        names = [a.name for a in od.args]
+        fn, native = _native(self.ns.xp, impl.reduction)
+        if names != ["self", "dim", "keepdim", "dtype"] or not callable(fn):
+            return general
+        x = "a0.x" if self.wraps else "a0"
+        B = self.ns.np_dtypes.get(self.ns.bool) if self.wraps else self.ns.bool
+        identity = isinstance(B, np.dtype) and B is np.dtype(bool)
+        is_, is_not = (" is ", " is not ") if identity else (" == ", " != ")
+
+        # the library's own function takes (x, dim, keepdim) as PyTorch's; the
+        # standard's its keywords
+        def call(dim):
+            return f"fn({x}, {dim}, a2)" if native else f"fn({x}, axis={dim}, keepdims=a2)"
+        test = (f"a0.__class__ is {'K' if self.wraps else 'A'} and a0.dtype{is_not}B "
+                f"and a0.shape and (a3 is None or KEEP.get(a3){is_}a0.dtype)")
+        every = "general(a0, a1, a2, a3)"
+        lines = ["def kernel(a0, a1=None, a2=False, a3=None):", f"    if {test}:",
+                 "        c = a1.__class__",
+                 "        if c is tuple and len(a1) == 1:", f"            r = {call('a1[0]')}",
+                 "        elif c is int:", f"            r = {call('a1')}",
+                 "        elif a1 is None and not a2:", f"            r = fn({x})",
+                 "        else:", f"            return {every}",
+                 "    else:", f"        return {every}",
+                 *(_wrap_fresh("r.shape") if self.wraps else ["    return r"])]
+        # dtype= the array's own: the same as none for floating dtypes only (the
+        # standard sums smaller integers in the default integer dtype)
+        keep = {d: d.np for d in self.ns.dtypes if d._kind in "fc"}
+        env = {"fn": fn, "general": general, **self._wrap_env(), "B": B, "KEEP": keep}
+        exec(compile("\n".join(lines) + "\n", f"<ember.kit reduction {od.name}>", "exec"),
+             env)
+        kernel = env["kernel"]
+        kernel.__name__ = getattr(general, "__name__", od.name)
         if getattr(general, "library", None) is not None:
             kernel.library = general.library
         return kernel
@@ -417,10 +482,15 @@ class ArrayAPIBackend(Backend):
         return "keeps" if getattr(r, "dtype", None) == self.ns.bool else None
 
     def _const(self, value, like, key) -> Any:
-        """A cached 0-d array of ``value`` like the library array ``like``."""
+        """A cached 0-d array of ``value`` like the library array ``like``; ``None``
+        where it cannot have ``like``'s dtype (a float beside integers, a number beside
+        bools: the core never sends these to a fast path, which serves one dtype)."""
+        c = self.ns.operand(value, like)
+        if c.dtype != like.dtype:
+            return None
         if len(self._consts) >= 1024:
             self._consts.clear()
-        c = self._consts[key] = self.ns.operand(value, like)
+        self._consts[key] = c
         return c
 
     def _wrap(self, r, base=None):
@@ -613,28 +683,36 @@ _NUMBERS = frozenset({int, float, bool})
 # Generated kernel bodies (see ArrayAPIBackend._adapt and _pointwise_fast).  ``r`` is
 # the library's result; one fresh array of the library's class is wrapped inline (it
 # is every op's result), counted once the backend counts memory.
-_WRAP_FRESH = [
-    "    if r.__class__ is not A:",
-    "        return wrap(r)",
-    "    o = new(K)",
-    "    o.x = r",
-    "    o.shape = r.shape",
-    "    o.dtype = dt = npd[r.dtype]",
-    "    o._base = None",
-    "    acct = self._counting",
-    "    if acct is None:",
-    "        o._acct = None",
-    "        return o",
-    "    if acct is True:",
-    "        acct = self._allocator_of(r)",
-    "    n = dt.itemsize",
-    "    for s in o.shape:",
-    "        n *= s",
-    "    acct.malloc(n)",
-    "    o._acct = acct",
-    "    o._nbytes = n",
-    "    return o",
-]
+def _wrap_fresh(shape: str) -> list[str]:
+    """Lines wrapping ``r``, whose shape is the expression ``shape`` (``r.shape``, or an
+    operand's where the op's result has it: reading a torch tensor's shape costs a
+    tenth of a small op)."""
+    return [
+        "    if r.__class__ is not A:",
+        "        return wrap(r)",
+        "    dt = npd[r.dtype]",  # (first: a dtype ember lacks raises before an object)
+        "    o = new(K)",
+        "    o.x = r",
+        f"    o.shape = {shape}",
+        "    o.dtype = dt",
+        "    o._base = None",
+        "    acct = self._counting",
+        "    if acct is None:",
+        "        o._acct = None",
+        "        return o",
+        "    if acct is True:",
+        "        acct = self._allocator_of(r)",
+        "    n = dt.itemsize",
+        "    for s in o.shape:",
+        "        n *= s",
+        "    acct.malloc(n)",
+        "    o._acct = acct",
+        "    o._nbytes = n",
+        "    return o",
+    ]
+
+
+_WRAP_FRESH = _wrap_fresh("r.shape")
 
 # a number operand: the cached 0-d array of the array operand's dtype (floats by
 # value unless 0.0/-0.0 or NaN, which equality cannot tell apart: those by their bits)
@@ -643,17 +721,23 @@ _CONST_KEY = ("(v, v.__class__, d) if v.__class__ is not float or (v and v == v)
 
 
 def _fast_lines(wrapped: bool, arity: int, cond: bool, defaults: tuple,
-                identity: bool, probe: str | None = None) -> list[str]:
-    """The source of a pointwise fast kernel (see ``ArrayAPIBackend._pointwise_fast``):
+                identity: bool, probe: str | None = None, one_dtype: bool = False,
+                pointwise: bool = True) -> list[str]:
+    """The source of a fast kernel (see ``ArrayAPIBackend._pointwise_fast``):
     ``arity`` array operands (the first a bool condition when ``cond``), then
     arguments that must hold their ``defaults`` for the fast path.  Every check costs
     about as much as a small op's tenth, so the common path makes as few as it can:
     arrays by their class (``A``: the library's, ``K``: ``KitArray``), the computation
     dtype by identity with the canonical bool dtype ``B`` (``identity``: numpy's
     dtypes, whose builtin ones are singletons; else by equality).  Wrapping libraries
-    get ``_WRAP_FRESH`` after each ``r = fn(...)``.  ``probe`` (see ``_bool_probe``)
-    says whether bool operands need a check: not when the library's function keeps
-    bool, nor when it refuses bool (its error, caught, leads to the full kernel)."""
+    get ``_wrap_fresh`` after each ``r = fn(...)`` (a pointwise result has its only
+    operand's shape, or its array operand's beside a number).  ``probe`` (see
+    ``_bool_probe``) says whether bool operands need a check: not when the library's
+    function keeps bool, nor when it refuses bool (its error, caught, leads to the
+    full kernel).  ``one_dtype``: the common path also needs the array operands of
+    one dtype (a function that agrees with the standard's there only, see
+    ``_native``).  Not ``pointwise`` (matmul): no number operands, no result shape
+    known in advance."""
     ops = [f"a{i}" for i in range(arity)]
     extra = [f"e{i}" for i in range(len(defaults))]
     sig = ", ".join(ops + [f"{e}=D{i}" for i, e in enumerate(extra)])
@@ -661,26 +745,33 @@ def _fast_lines(wrapped: bool, arity: int, cond: bool, defaults: tuple,
     first = "a1" if cond else "a0"  # its dtype is the computation dtype
     arr = "K" if wrapped else "A"
     x = [f"a{i}.x" if wrapped else f"a{i}" for i in range(arity)]
+    is_ = " is " if identity else " == "
+    same = [f"a{i}.dtype{is_}a{i + 1}.dtype" for i in range(1 if cond else 0, arity - 1)
+            ] if one_dtype else []
     # (a unary op's operand is always an array: the dispatcher refuses a lone number)
     test = " and ".join([f"a{i}.__class__ is {arr}" for i in range(arity)
                          if wrapped or arity > 1]
                         + [f"{e} == D{i}" for i, e in enumerate(extra)]
                         + ([] if probe else [f"{first}.dtype is not B"])
-                        + (["a0.dtype is B"] if cond else []))
+                        + (["a0.dtype is B"] if cond else []) + same)
     if not identity:  # (a library whose dtype objects may not be canonical: equality)
         test = test.replace(" is not B", " != B").replace(" is B", " == B")
-    done = ["    return r"] if not wrapped else _WRAP_FRESH
+
+    def done(shape="r.shape"):
+        return ["    return r"] if not wrapped else _wrap_fresh(shape)
     lines = [f"def kernel({sig}):", f"    if {test or 'True'}:"]
     if probe == "raises":  # (a try costs nothing until it catches)
         lines += ["        try:", f"            r = fn({', '.join(x)})", "        except errors:",
                   f"            return general({everything})"]
     else:
         lines.append(f"        r = fn({', '.join(x)})")
-    if arity == 2 and not cond:  # one operand a Python number (x + 1.0)
+    numbers = arity == 2 and not cond and pointwise
+    if numbers:  # one operand a Python number (x + 1.0)
         lines.append("    elif not multi and (a0.__class__ in _N or a1.__class__ in _N):")
         lines.append(f"        return numbers({everything})")
-    lines += ["    else:", f"        return general({everything})", *done]
-    if arity == 2 and not cond:
+    lines += ["    else:", f"        return general({everything})",
+              *done("a0.shape" if arity == 1 and pointwise else "r.shape")]
+    if numbers:
         lines += [f"def numbers({sig}):"]
         if defaults:
             lines += ["    if " + " or ".join(f"{e} != D{i}" for i, e in enumerate(extra))
@@ -688,14 +779,17 @@ def _fast_lines(wrapped: bool, arity: int, cond: bool, defaults: tuple,
         for a_, n_ in ((0, 1), (1, 0)):
             lines += [f"    {'if' if a_ == 0 else 'elif'} a{a_}.__class__ is {arr} "
                       f"and a{n_}.__class__ in _N:",
-                      f"        d = a{a_}.dtype", f"        v = a{n_}",
-                      f"        x = {x[a_]}"]
+                      f"        y = a{a_}", f"        v = a{n_}"]
         lines += ["    else:", f"        return general({everything})",
+                  "    d = y.dtype",
                   f"    if d {'is' if wrapped else '=='} B:",
                   f"        return general({everything})",
+                  f"    x = {'y.x' if wrapped else 'y'}",
                   f"    key = {_CONST_KEY}", "    c = consts.get(key)",
                   "    if c is None:", "        c = const(v, x, key)",
-                  "    r = fn(x, c) if a1.__class__ in _N else fn(c, x)", *done]
+                  "        if c is None:  # (not of the array's dtype: the full kernel)",
+                  f"            return general({everything})",
+                  "    r = fn(x, c) if a1.__class__ in _N else fn(c, x)", *done("y.shape")]
     return lines
 
 
@@ -740,3 +834,67 @@ def _by_name(xp, od) -> Callable | None:
         return lambda ns, a, dim=None, keepdim=False: fn(a, axis=ns.axes(dim, a.ndim),
                                                          keepdims=keepdim)
     return None
+
+
+#: Functions of array_api_compat's namespaces that call the library's function of the
+#: same name after fixing the promotion of operands of different dtypes (PyTorch's
+#: rules differ from the standard's for mixed dtypes and 0-d operands), or after
+#: turning the standard's axis arguments into PyTorch's: on arrays of one dtype and
+#: one int axis, the library's function gives the same result (the kit's fast paths
+#: call it only there).  Checked per op by the conformance suite on a kit backend
+#: over ``array_api_compat.torch`` (tests/test_kit.py).  The binary pointwise
+#: wrappers (``_two_arg``) are recognised without a list (see ``_native``).
+_COMPAT_SAME_ON_ONE_DTYPE = {
+    "array_api_compat.torch": {"matmul", "where", "sum", "prod"},
+}
+
+
+#: PyTorch's aliases among the standard's names (its documentation: "Alias for
+#: torch.lt()"): the canonical name is the same function, dispatched a step sooner.
+_TORCH_ALIASES = {"less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge",
+                  "not_equal": "ne", "negative": "neg", "multiply": "mul",
+                  "subtract": "sub", "divide": "div"}
+
+
+def _native(xp, name: str, fn: Callable | None = None, *, array_type: type | None = None,
+            pointwise: bool = False) -> tuple[Callable | None, bool]:
+    """``(function, native)``: the function the kit's fast paths call for the
+    standard's function ``name`` of the namespace ``xp`` (``fn``: already looked up).
+    For a wrapper namespace (array_api_compat's), the wrapped library's own function
+    where the wrapper only fixes mixed-dtype promotion (``native`` True: the fast
+    path checks its operands share one dtype): array_api_compat.torch's wrappers cost
+    up to 3x torch's function on small arrays (matmul), a cost a vendor's users would
+    pay on every call.  A pointwise function of torch is taken as the method of its
+    tensor class (``array_type``) under its canonical name, PyTorch's documented
+    equivalent (``torch.Tensor.lt``: "See torch.lt()"), which torch dispatches
+    ~0.1 us sooner than the function or an alias.  Otherwise the namespace's function
+    as it is."""
+    if fn is None:
+        fn = getattr(xp, name, None)
+    module = getattr(xp, "__name__", None)
+    if not isinstance(module, str) or not module.startswith("array_api_compat."):
+        return fn, False
+    lib = sys.modules.get(module.split(".")[1])
+    if lib is None:
+        return fn, False
+    own, native = None, False
+    inner = getattr(fn, "__wrapped__", None)
+    code = getattr(fn, "__code__", None)
+    if inner is not None and code is not None and getattr(
+            code, "co_qualname", code.co_name) == "_two_arg.<locals>._f":
+        # (the wrapper of every binary pointwise function: promotion only)
+        if getattr(lib, getattr(inner, "__name__", ""), None) is inner:
+            own, native = inner, True
+    elif name in _COMPAT_SAME_ON_ONE_DTYPE.get(module, ()):
+        if getattr(fn, "__module__", "").startswith(module):
+            own = getattr(lib, name, None)
+            native = callable(own)
+    elif pointwise and getattr(lib, getattr(fn, "__name__", ""), None) is fn:
+        own = fn  # (the library's own function, re-exported as it is)
+    if own is None:
+        return fn, False
+    if pointwise and array_type is not None and lib.__name__ == "torch":
+        method = getattr(array_type, _TORCH_ALIASES.get(own.__name__, own.__name__), None)
+        if callable(method):
+            return method, native
+    return own, native

@@ -297,13 +297,28 @@ def _numeric(ns, a):
     return ns.xp.astype(a, ns.default_int) if a.dtype == ns.bool else a
 
 
+def reduces(function: str):
+    """Mark an ``op(self, dim, keepdim, dtype)`` reduction whose common case (a non-bool
+    array of at least one dimension; one dim, an int or a 1-tuple, or all dims without
+    keepdim; no ``dtype`` or the array's own floating one) is the standard's
+    ``function(x, axis=dim, keepdims=keepdim)``: the kit's kernel calls it directly
+    there and the implementation for the rest (see ``ArrayAPIBackend._reduction_fast``).
+    It must give the same result there."""
+    def deco(fn):
+        fn.reduction = function
+        return fn
+    return deco
+
+
 @impl("sum")
+@reduces("sum")
 def sum_(ns, a, dim=None, keepdim=False, dtype=None):
     return ns.xp.sum(_numeric(ns, a), axis=ns.axes(dim, a.ndim), keepdims=keepdim,
                      dtype=ns.dtype(dtype) if dtype is not None else None)
 
 
 @impl("prod")
+@reduces("prod")
 def prod(ns, a, dim=None, keepdim=False, dtype=None):
     return ns.xp.prod(_numeric(ns, a), axis=ns.axes(dim, a.ndim), keepdims=keepdim,
                       dtype=ns.dtype(dtype) if dtype is not None else None)
@@ -535,6 +550,7 @@ def _sortable(ns, a):
 
 # -- linear algebra ----------------------------------------------------------------------------
 @impl("matmul")
+@fast("matmul", 2)
 def matmul(ns, a, b):
     xp = ns.xp
     if a.dtype == ns.bool:  # the standard's matmul is numeric only
