@@ -44,7 +44,7 @@ def bfloat16_bits(x: np.ndarray) -> np.ndarray:
     """The bfloat16 bit patterns (uint16) of float32 ``x``: round to nearest, ties to
     even (PyTorch's ``round_to_nearest_even``); NaN stays NaN (quiet, sign and high
     payload kept); overflow past bfloat16's largest finite value gives inf."""
-    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    u = np.asarray(x, dtype=np.float32).view(np.uint32)  # (0-d stays 0-d)
     nan = (u & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000)
     rounded = (u + (np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1)))) \
         >> np.uint32(16)
@@ -55,8 +55,9 @@ def bfloat16_bits(x: np.ndarray) -> np.ndarray:
 def float32_from_bfloat16_bits(bits: np.ndarray) -> np.ndarray:
     """The float32 values of bfloat16 bit patterns (exact: bfloat16 is float32's top
     half)."""
-    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)) \
-        .view(np.float32)
+    u = np.asarray(bits, dtype=np.uint16).astype(np.uint32)
+    u <<= np.uint32(16)  # (in place: a 0-d array stays an array)
+    return u.view(np.float32)
 
 
 class Emulation:
