@@ -69,9 +69,11 @@ class Emulation:
     ``numpy.float16`` or ``ml_dtypes.bfloat16``) and holds 16 bits per element.
     """
 
-    def __init__(self, dtypes) -> None:
+    def __init__(self, dtypes, native_types) -> None:
         #: the ember dtypes stored in 16 bits and computed in float32
         self.dtypes = frozenset(dtypes)
+        #: the classes of the backend's native arrays that may hold them
+        self.native_types = tuple(native_types)
         #: numpy dtype -> ember dtype of those whose numpy form is loaded (bfloat16's
         #: comes with ml_dtypes, imported only once a bfloat16 array exists)
         self.np_dtypes: dict = {}
@@ -210,25 +212,24 @@ def _kernel(od, fn: Callable, em: Emulation, raw_copy) -> Callable:
             return type(out)(back(o) for o in out)
         return back(out)
 
-    slow = on_bits if bitwise else upcast
-    dtypes = em.dtypes
-
-    def kernel(*args):
-        n = len(args)
-        for i in tensors:
-            if i < n:
-                a = args[i]
-                if a.__class__ not in _NUMBERS and a is not None and \
-                        getattr(a, "dtype", None) in low:
-                    return slow(args)
-        for i in lists:
-            if i < n and args[i] is not None:
-                for a in args[i]:
-                    if getattr(a, "dtype", None) in low:
-                        return slow(args)
-        if dpos is not None and dpos < n and args[dpos] in dtypes:
-            return slow(args)
-        return fn(*args)
+    # The check every call pays, generated for the op's argument positions: a class
+    # test and a dict lookup per tensor (~0.1 us), nothing when no operand is 16-bit.
+    lines = ["def kernel(*args):", "    n = len(args)"]
+    for i in tensors:
+        lines += [f"    if n > {i}:", f"        a = args[{i}]",
+                  "        if a.__class__ in C and a.dtype.itemsize == 2 and a.dtype in low:",
+                  "            return slow(args)"]
+    for i in lists:
+        lines += [f"    if n > {i} and args[{i}] is not None:", f"        for a in args[{i}]:",
+                  "            if a.__class__ in C and a.dtype.itemsize == 2 and a.dtype in low:",
+                  "                return slow(args)"]
+    if dpos is not None:
+        lines += [f"    if n > {dpos} and args[{dpos}] in dtypes:", "        return slow(args)"]
+    lines.append("    return fn(*args)")
+    env = {"fn": fn, "slow": on_bits if bitwise else upcast, "low": low,
+           "C": frozenset(em.native_types), "dtypes": em.dtypes}
+    exec(compile("\n".join(lines) + "\n", f"<ember.emulated {od.name}>", "exec"), env)
+    kernel = env["kernel"]
     kernel.__name__ = getattr(fn, "__name__", od.name)
     kernel.__wrapped__ = fn
     lib = getattr(fn, "library", None)

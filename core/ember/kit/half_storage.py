@@ -29,7 +29,7 @@ class HostHalfStorage(Emulation):
     Call :meth:`enable` on the backend once its kernel table is complete."""
 
     def __init__(self, backend) -> None:
-        super().__init__([d for d in _HALF if d not in backend.ns.dtypes])
+        super().__init__([d for d in _HALF if d not in backend.ns.dtypes], [KitArray])
         if not backend.wraps:
             raise TypeError("HostHalfStorage needs a backend that wraps its arrays "
                             "(KitArray carries the 16-bit float dtype)")

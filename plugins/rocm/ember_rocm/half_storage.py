@@ -50,7 +50,7 @@ class HalfStorage(Emulation):
     """The rocm backend's :class:`ember.emulated.Emulation` of float16 and bfloat16."""
 
     def __init__(self) -> None:
-        super().__init__({_dt.float16, _dt.bfloat16})
+        super().__init__({_dt.float16, _dt.bfloat16}, [CLArray])
 
     def bits(self, native: CLArray) -> CLArray:
         return CLArray(native.storage, native.shape, _INT16, native.strides, native.offset)

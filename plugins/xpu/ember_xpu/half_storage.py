@@ -54,7 +54,7 @@ class BF16Storage(Emulation):
     """The xpu backend's :class:`ember.emulated.Emulation` of bfloat16."""
 
     def __init__(self, backend) -> None:
-        super().__init__({_dt.bfloat16})
+        super().__init__({_dt.bfloat16}, [BF16Array])
         self.backend = backend
         self.dpt = backend.dpt
 
