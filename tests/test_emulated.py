@@ -161,3 +161,39 @@ def test_float32_kernels_are_not_converted(monkeypatch):
     monkeypatch.setattr(type(em), "widen", lambda self, n: calls.append(n))
     x = ember.ones(3, device="reference")
     assert (x + x).sum().item() == 6 and calls == []
+
+
+@pytest.mark.parametrize("device,dtype", _cases())
+def test_copy_between_16_bit_tensors_keeps_the_bits(device, dtype):
+    d = getattr(ember, dtype)
+    f16 = dtype == "float16"  # a signalling NaN, -NaN, the smallest subnormal, -0, inf
+    bits = np.array([0x7C01 if f16 else 0x7F81, 0xFFFF, 0x0001, 0x8000,
+                     0x7C00 if f16 else 0x7F80], np.uint16)
+    src = ember.tensor(bits.view(d.np), device=device)
+    dst = ember.zeros(5, dtype=d, device=device)
+    dst.copy_(src)  # NaN payloads and signs kept: no float32 round trip
+    np.testing.assert_array_equal(dst.cpu().numpy().view(np.uint16), bits)
+
+
+@pytest.mark.parametrize("device", [pytest.param(d, marks=pytest.mark.skipif(
+    not _usable(d), reason=f"no {d}")) for d in ("reference", "rocm")])
+def test_upcast_memory_is_linear(device):
+    """An op on bfloat16 operands holds one float32 temporary per operand and result:
+    the peak grows with the input at a fixed number of bytes per element."""
+    import ember.memory as mem
+    peaks = []
+    for n in (1 << 14, 1 << 16):
+        a = ember.ones(n, dtype=ember.bfloat16, device=device)
+        b = ember.ones(n, dtype=ember.bfloat16, device=device)
+        mem.reset_peak_memory_stats(device)
+        base = mem.memory_allocated(device)
+        c = a * b
+        peaks.append(mem.max_memory_allocated(device) - base)
+        assert c.dtype is ember.bfloat16
+        del a, b, c
+    # widened a and b, the float32 product, the bfloat16 result: 4 + 4 + 4 + 2 bytes
+    print("peak bytes per element", [p / n for n, p in zip((1 << 14, 1 << 16), peaks,
+                                                           strict=True)])
+    for n, p in zip((1 << 14, 1 << 16), peaks, strict=True):
+        assert 2 * n <= p <= 14 * n + 4096, (n, p)
+    assert peaks[1] <= 4 * peaks[0] + 8192

@@ -226,7 +226,16 @@ def _kernel(od, fn: Callable, em: Emulation, raw_copy) -> Callable:
     if dpos is not None:
         lines += [f"    if n > {dpos} and args[{dpos}] in dtypes:", "        return slow(args)"]
     lines.append("    return fn(*args)")
-    env = {"fn": fn, "slow": on_bits if bitwise else upcast, "low": low,
+    def copy_bits(args):
+        """``copy_`` between two tensors of one 16-bit dtype: the bits, exactly."""
+        dst, src = args[0], args[1]
+        if is_low(dst) and is_low(src) and dst.dtype == src.dtype:
+            return fn(em.bits(dst), em.bits(src), *args[2:])
+        return upcast(args)
+
+    slow = copy_bits if od.name == "copy_" and raw_copy is not None else \
+        on_bits if bitwise else upcast
+    env = {"fn": fn, "slow": slow, "low": low,
            "C": frozenset(em.native_types), "dtypes": em.dtypes}
     exec(compile("\n".join(lines) + "\n", f"<ember.emulated {od.name}>", "exec"), env)
     kernel = env["kernel"]
