@@ -197,3 +197,26 @@ def test_upcast_memory_is_linear(device):
     for n, p in zip((1 << 14, 1 << 16), peaks, strict=True):
         assert 2 * n <= p <= 14 * n + 4096, (n, p)
     assert peaks[1] <= 4 * peaks[0] + 8192
+
+
+@pytest.mark.parametrize("device", [pytest.param(d, marks=pytest.mark.skipif(
+    not _usable(d), reason=f"no {d}")) for d in ("reference", "rocm")])
+def test_a_kernel_set_later_is_emulated_too(device):
+    from ember.device import get_backend
+    from ember.dispatch import clear_cache
+    b = get_backend(device)
+    old = b.kernels["neg"]
+    seen = []
+
+    def neg(x):  # a float32-only kernel, set the documented way
+        seen.append(x.dtype)
+        return old(x)
+    b.kernels["neg"] = neg
+    clear_cache()
+    try:
+        x = ember.tensor([1.5, -2.0], dtype=ember.bfloat16, device=device)
+        assert (-x).tolist() == [-1.5, 2.0] and (-x).dtype is ember.bfloat16
+        assert seen and all(str(d).endswith("float32") for d in seen)  # (kit: library dtypes)
+    finally:
+        b.kernels["neg"] = old
+        clear_cache()

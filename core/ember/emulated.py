@@ -128,13 +128,34 @@ def install(backend, emulation: Emulation) -> None:
     """Wrap every kernel in ``backend.kernels`` for ``emulation``'s dtypes (call once,
     after the table is complete) and record the emulation as ``backend.emulation``."""
     from .schema import registry
-    raw_copy = backend.kernels.get("copy_")
-    for name in list(backend.kernels):
+    table = backend.kernels
+    raw_copy = table.get("copy_")
+
+    def wrap(name: str) -> None:
         od = registry.get(name)
-        if od is None:
-            continue
-        fn = backend.kernels[name]
-        dict.__setitem__(backend.kernels, name, _kernel(od, fn, emulation, raw_copy))
+        if od is not None:
+            fn = dict.__getitem__(table, name)
+            dict.__setitem__(table, name, _kernel(od, fn, emulation, raw_copy))
+    for name in list(table):
+        wrap(name)
+    # A kernel set later (``backend.kernels["softmax"] = fast_softmax``, the documented
+    # way to add one) is wrapped as it is set: the table becomes a subclass of its own
+    # class whose ``__setitem__`` wraps after the original's.
+    base = type(table)
+
+    def __setitem__(self, name, fn):
+        base.__setitem__(self, name, fn)
+        wrap(name)
+
+    def update(self, *args, **kwargs):
+        for name, fn in dict(*args, **kwargs).items():
+            self[name] = fn
+    sub = type(f"Emulated{base.__name__}", (base,),
+               {"__setitem__": __setitem__, "update": update, "__slots__": ()})
+    if base is dict:  # (a builtin dict's class cannot change: copy it)
+        table = backend.kernels = sub(table)
+    else:
+        table.__class__ = sub
     backend.emulation = emulation
 
 
