@@ -220,3 +220,15 @@ def test_a_kernel_set_later_is_emulated_too(device):
     finally:
         b.kernels["neg"] = old
         clear_cache()
+
+
+@pytest.mark.parametrize("device,dtype", _cases())
+def test_mean_and_var_accumulate_in_float32(device, dtype):
+    # five float16 maxima: a 16-bit sum overflows, PyTorch's float32 accumulation does
+    # not; 300 ones: a bfloat16 running sum would stop at 256
+    x = np.full(5, 65504.0, np.float32) if dtype == "float16" else np.ones(300, np.float32)
+    d, tdt = getattr(ember, dtype), getattr(torch, dtype)
+    e, t = ember.tensor(x, device=device).to(d), torch.from_numpy(x).to(tdt)
+    _same(e.mean(), t.mean())
+    _same(e.var(unbiased=False), t.var(unbiased=False))
+    _same(e.std(), t.std())
