@@ -232,3 +232,13 @@ def test_mean_and_var_accumulate_in_float32(device, dtype):
     _same(e.mean(), t.mean())
     _same(e.var(unbiased=False), t.var(unbiased=False))
     _same(e.std(), t.std())
+
+
+@pytest.mark.skipif(not _usable("reference"), reason="no reference")
+def test_isfinite_and_isinf_of_huge_finite_complex_numbers():
+    # |3e38+3e38j| overflows float32, the number is finite (found by fuzzing reference)
+    z = [3.4028235e38 + 3.4028235e38j, complex("inf+1j"), complex("nan+0j"), 1 + 1j]
+    t = torch.tensor(z, dtype=torch.complex64)
+    e = ember.tensor(z, dtype=ember.complex64, device="reference")
+    assert e.isfinite().tolist() == t.isfinite().tolist()
+    assert e.isinf().tolist() == t.isinf().tolist()

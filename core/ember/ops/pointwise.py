@@ -343,12 +343,25 @@ logical_not = _unary("logical_not", promotion="always_bool", tags=("composite",)
                      doc="Elementwise logical not (zero is false); a bool result.")
 isnan = _unary("isnan", promotion="always_bool", tags=("composite",),
                decomposition=lambda self: ne(self, self), doc="Whether each element is NaN.")
+
+
+def _parts(self) -> tuple:
+    """A complex tensor's real and imaginary parts (tested one by one: ``abs`` of a
+    finite complex number may overflow to inf, 3e38+3e38j)."""
+    from .complex_numbers import imag, real
+    return real(self), imag(self)
+
+
 isinf = _unary("isinf", promotion="always_bool", tags=("composite",),
-               decomposition=lambda self: eq(abs(self), math.inf),
+               decomposition=lambda self: logical_or(*[eq(abs(p), math.inf)
+                                                       for p in _parts(self)])
+               if self.dtype._kind == "c" else eq(abs(self), math.inf),
                doc="Whether each element is +inf or -inf.")
 isfinite = _unary("isfinite", promotion="always_bool", tags=("composite",),
-                  decomposition=lambda self: lt(abs(self), math.inf) if
-                  self.dtype._kind in "fc" else eq(self, self),
+                  decomposition=lambda self: logical_and(*[lt(abs(p), math.inf)
+                                                           for p in _parts(self)])
+                  if self.dtype._kind == "c" else lt(abs(self), math.inf) if
+                  self.dtype._kind == "f" else eq(self, self),
                   doc="Whether each element is neither infinite nor NaN.")
 
 # --- functions -------------------------------------------------------------------------------
