@@ -38,7 +38,9 @@ def test_reference_backend_comes_from_its_entry_point():
     b = get_backend("reference")
     assert isinstance(b, ArrayAPIBackend) and b.wraps
     assert ember.device_count("reference") == 2
-    assert ember.float16 not in b.supported_dtypes and ember.float64 in b.supported_dtypes
+    # (float16/bfloat16: uint16 storage computed in float32, ember.kit.half_storage)
+    assert {ember.float16, ember.bfloat16, ember.float64} <= b.supported_dtypes
+    assert ember.float16 not in b.ns.dtypes  # the standard has no 16-bit floats
 
 
 @needs_reference
@@ -56,9 +58,18 @@ def test_reference_matches_numpy_and_keeps_views():
 
 
 @needs_reference
-def test_reference_refuses_dtypes_the_standard_lacks():
+def test_reference_stores_float16_the_standard_lacks_as_uint16():
+    host = np.array([1.5, -0.0, np.inf, np.nan, 6e-8], np.float16)
+    t = ember.tensor(host, device="reference")
+    assert t.dtype is ember.float16 and t._data.dtype == np.float16
+    assert t._data.x.dtype == array_api_strict.uint16  # the bits, in the library
+    np.testing.assert_array_equal(t.cpu().numpy().view(np.uint16), host.view(np.uint16))
+
+
+def test_plain_kit_backend_refuses_dtypes_the_library_lacks(kitstrict):
+    kitstrict()  # (no HostHalfStorage: the library alone)
     with pytest.raises(TypeError, match="does not support dtype float16"):
-        ember.tensor(np.zeros(2, np.float16), device="reference")
+        ember.tensor(np.zeros(2, np.float16), device="kitstrict")
 
 
 @needs_reference

@@ -61,6 +61,9 @@ class Backend:
     cpu_kernels: frozenset = frozenset()
     #: True only for the ``meta`` device, whose kernels are the ops' shape rules.
     is_meta: bool = False
+    #: How the backend stores float16/bfloat16 where its runtime cannot compute in them
+    #: (an ``ember.emulated.Emulation``, set by ``ember.emulated.install``), else None.
+    emulation = None
 
     def __init__(self) -> None:
         self.kernels: dict[str, Callable] = {}

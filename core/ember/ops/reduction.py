@@ -52,7 +52,15 @@ def _count(self, dim):
     return math.prod(shape[d] for d in reduce_dims(dim, len(shape), "count"))
 
 
+def _half(d) -> bool:
+    """float16/bfloat16: their means and variances accumulate in float32 and round once,
+    as PyTorch's (a float16 sum of five 65504s overflows; their mean does not)."""
+    return d is _dt.float16 or d is _dt.bfloat16
+
+
 def _mean_decomp(self, dim=None, keepdim=False, dtype=None):
+    if dtype is None and _half(self.dtype):
+        return _mean_decomp(self, dim, keepdim, _dt.float32).astype(self.dtype)
     n = _count(self, dim)
     s = sum(self, dim, keepdim, dtype=dtype)
     return s / n if n else s * float("nan")
@@ -182,6 +190,9 @@ def _var_meta(op):
 
 
 def _var_decomp(self, dim=None, unbiased=None, keepdim=False, correction=None):
+    if _half(self.dtype):  # (one float32 copy of the input: linear)
+        return _var_decomp(self.astype(_dt.float32), dim, unbiased, keepdim,
+                           correction).astype(self.dtype)
     c = _correction("var", unbiased, correction)
     n = _count(self, dim)
     mu = mean(self, dim, True)

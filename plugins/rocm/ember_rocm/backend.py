@@ -67,7 +67,9 @@ class DeviceState:
         #: elementwise launch plans, keyed by operand layouts (see kernels.elementwise)
         self.plans: dict = {}
         self.lock = threading.Lock()
-        dts = [_dt.bool, _dt.uint8, _dt.int8, _dt.int16, _dt.int32, _dt.int64, _dt.float32]
+        # float16/bfloat16: 16-bit storage computed in float32 (half_storage.py)
+        dts = [_dt.bool, _dt.uint8, _dt.int8, _dt.int16, _dt.int32, _dt.int64, _dt.float32,
+               _dt.float16, _dt.bfloat16]
         if self.fp64:
             dts.append(_dt.float64)
         from .complex_kernels import complex_dtypes
@@ -110,6 +112,10 @@ class ROCmBackend(Backend):
         # Declared: these run through the CPU plugin's kernels (host round trips).
         self.cpu_kernels = frozenset(n for n in host.HOST_OPS + tuple(complex_kernels.HOST_OPS)
                                      if n in self.kernels)
+        from ember.emulated import install
+
+        from .half_storage import HalfStorage
+        install(self, HalfStorage())
 
     # -- discovery ------------------------------------------------------------------------
     def _discover(self) -> list[DeviceState]:
@@ -176,7 +182,7 @@ class ROCmBackend(Backend):
         out = st.empty(array.shape, array.dtype)
         if array.size:
             # Blocking: the host array may be freed as soon as this returns.
-            cl.enqueue_copy(st.queue, out.buffer, np.ascontiguousarray(array),
+            cl.enqueue_copy(st.queue, out.buffer, _raw(np.ascontiguousarray(array)),
                             is_blocking=True)
         return out
 
@@ -189,14 +195,13 @@ class ROCmBackend(Backend):
         host = np.empty(native.shape, native.dtype)
         if host.size == 0:
             return host
-        if not native.is_contiguous:
-            from .complex_kernels import contiguous  # (any dtype, complex included)
-            native = contiguous(native)
+        if not native.is_contiguous:  # (the table's kernel: complex and 16-bit floats too)
+            native = self.kernels["contiguous"](native)
         # The queue is in order, so this blocking read waits for every kernel before it
         # (and for the read of the device-side checks' flags queued just before it).
         dev = native.dev
         asserts.before_read(dev)
-        cl.enqueue_copy(dev.queue, host, native.buffer,
+        cl.enqueue_copy(dev.queue, _raw(host), native.buffer,
                         src_offset=native.offset * native.itemsize, is_blocking=True)
         asserts.after_read(dev)
         return host
@@ -207,6 +212,11 @@ class ROCmBackend(Backend):
     # -- memory -----------------------------------------------------------------------------
     def create_allocator(self, index: int):
         return self.state(index).allocator
+
+
+def _raw(a: np.ndarray) -> np.ndarray:
+    """``a`` as pyopencl can copy it: ml_dtypes' bfloat16 as its 16 bits."""
+    return a.view(np.uint16) if a.dtype.kind == "V" and a.dtype.itemsize == 2 else a
 
 
 def _find_devices() -> tuple[list, str | None]:

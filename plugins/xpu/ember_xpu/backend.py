@@ -20,6 +20,7 @@ from ember import dtypes as _dt
 from ember.backend import Backend
 
 from .allocator import USMAllocator
+from .half_storage import BF16Array
 from .runtime import Runtime
 
 __all__ = ["XPUBackend"]
@@ -58,10 +59,15 @@ class XPUBackend(Backend):
         if runtime.dpt is not None:
             from . import kernels
             self.kernels.update(kernels.build(self))
+            from ember.emulated import install
+
+            from .half_storage import BF16Storage
+            self.bf16 = BF16Storage(self)
+            install(self, self.bf16)
 
     @staticmethod
     def _dtypes_of(dev) -> frozenset:
-        out = set(_DPNP_DTYPES)
+        out = set(_DPNP_DTYPES) | {_dt.bfloat16}  # (bfloat16: int16 storage, half_storage.py)
         if not dev.has_aspect_fp64:
             out.discard(_dt.float64)
             out.discard(_dt.complex128)
@@ -127,6 +133,8 @@ class XPUBackend(Backend):
         if dt is None:
             raise TypeError(f"xpu: ember has no dtype for numpy dtype {array.dtype}")
         self.check_dtype(dt, index, "to")
+        if dt is _dt.bfloat16:
+            return self.bf16.from_host(array, index)
         out = self.allocator(index).empty(array.shape, array.dtype)
         if array.size:
             # A direct host-to-device memcpy (synchronous).  The block is fresh or came
@@ -140,10 +148,12 @@ class XPUBackend(Backend):
         return tuple(native.strides)
 
     def to_host(self, native) -> np.ndarray:
+        if native.__class__ is BF16Array:
+            return self.bf16.to_host(native)
         return np.asarray(self.dpt.asnumpy(native))
 
     def copy_from(self, native, src: Backend, index: int):
-        if src is not self:
+        if src is not self or native.__class__ is BF16Array:  # (bfloat16: through the host)
             return None
         # Another xpu device: a device-side copy onto this device's queue.
         out = self.dpt.asarray(native, copy=True, sycl_queue=self.queue(index))

@@ -200,12 +200,13 @@ def test_random_numbers_match_the_cpu_for_a_seed():
     assert 0 <= r.min() and r.max() < 1 and abs(r.mean() - 0.5) < 0.05
 
 
-def test_unsupported_dtype_is_refused_clearly(xpu):
-    assert ember.bfloat16 not in xpu.supported_dtypes
-    with pytest.raises(TypeError, match=r"bfloat16 is not supported on xpu:0.*dpnp has no"):
-        ember.tensor([1.0], dtype=ember.bfloat16, device="xpu")
-    with pytest.raises(TypeError, match=r"astype\(\): dtype ember.bfloat16 is not supported"):
-        ember.ones(2, device="xpu").to(ember.bfloat16)
+def test_bfloat16_is_int16_storage(xpu):
+    from ember_xpu.half_storage import BF16Array
+    assert ember.bfloat16 in xpu.supported_dtypes  # (dpnp has none: int16 storage)
+    t = ember.tensor([1.0, 3.0], dtype=ember.bfloat16, device="xpu")
+    assert t._data.__class__ is BF16Array and t._data.bits.dtype == np.int16
+    u = ember.ones(2, device="xpu").to(ember.bfloat16) + t
+    assert u.dtype is ember.bfloat16 and u.tolist() == [2.0, 4.0]
     dev = xpu.sycl_device(0)
     assert (ember.float64 in xpu.supported_dtypes) == dev.has_aspect_fp64
 
