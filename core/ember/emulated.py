@@ -261,8 +261,8 @@ def _kernel(od, fn: Callable, em: Emulation, raw_copy) -> Callable:
     exec(compile("\n".join(lines) + "\n", f"<ember.emulated {od.name}>", "exec"), env)
     kernel = env["kernel"]
     kernel.__name__ = getattr(fn, "__name__", od.name)
+    # what the kernel declares about itself (``library``, ``checks_values``, a
+    # pointwise ``expression`` a graph executor fuses ...) stays visible on the wrapper
+    kernel.__dict__.update(getattr(fn, "__dict__", {}))
     kernel.__wrapped__ = fn
-    lib = getattr(fn, "library", None)
-    if lib is not None:
-        kernel.library = lib
     return kernel
