@@ -76,3 +76,17 @@ def test_python_numbers_keep_the_tensors_dtype():
     assert ember.hypot(x, 2.0).dtype == ember.float64
     assert ember.copysign(x, -1.0).tolist() == [-1.0, -2.0]
     assert ember.logaddexp(ember.tensor([0.0], dtype=ember.float16), 0.0).dtype == ember.float16
+
+
+@pytest.mark.parametrize("device", ["cpu", "reference", "rocm"])
+def test_signbit_reads_the_bit_of_negative_nan(device):
+    """The decomposition cannot see -nan's sign (no comparison does); cpu, the kit and
+    rocm read the bit natively, as torch.signbit and the Array API standard do."""
+    if not ember.is_available(device):
+        pytest.skip(f"no {device} device here")
+    x = np.array([-np.nan, np.nan, -0.0, 0.0, -1.0, np.inf], np.float32)
+    got = ember.signbit(ember.tensor(x, device=device)).tolist()
+    assert got == torch.signbit(torch.tensor(x)).tolist() == [True, False, True, False,
+                                                             True, False]
+    assert ember.signbit(ember.tensor([-3, 0, 2], device=device)).tolist() == [True, False,
+                                                                              False]

@@ -275,8 +275,9 @@ class ArrayAPIBackend(Backend):
         """Kernels for every primitive the table or the standard covers, and for the
         composites the backend's own ``implementations`` name."""
         from ..schema import registry
-        ops = primitive_ops() + [registry[n] for n in sorted(own)
-                                 if not registry[n].is_primitive]
+        from .primitives import NATIVE_COMPOSITES
+        ops = primitive_ops() + [registry[n] for n in sorted(own | set(NATIVE_COMPOSITES))
+                                 if n in registry and not registry[n].is_primitive]
         for od in ops:
             if od.name in exclude:
                 continue

@@ -22,6 +22,9 @@ __all__ = ["IMPLEMENTATIONS", "STANDARD_NAMES", "impl", "fast", "accumulating_in
 
 #: op name -> impl(ns, *args)
 IMPLEMENTATIONS: dict[str, Callable] = {}
+#: composites whose decomposition cannot be exact, taken from the library when it has
+#: them: ``signbit`` reads the sign bit, which no comparison sees on ``-nan``
+NATIVE_COMPOSITES = ("signbit",)
 
 #: ember op -> the Array API standard's function the builder maps it to by name: the
 #: only names it looks up in a library (ops with an entry in ``IMPLEMENTATIONS`` use it).
@@ -703,6 +706,14 @@ def linalg_det(ns, a):
 @impl("linalg_slogdet")
 def linalg_slogdet(ns, a):
     return tuple(_linalg(ns).slogdet(a))
+
+
+@impl("signbit")
+def signbit(ns, a):
+    xp = ns.xp
+    if ns.is_float(a):  # the bit itself (-nan too); the standard defines it for floats
+        return xp.signbit(a)
+    return xp.less(a, ns.operand(0, a)) if a.dtype != ns.bool else xp.zeros_like(a)
 
 
 @impl("sign")

@@ -228,6 +228,7 @@ _UFUNCS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh, "where": np.where,
     "logical_not": np.logical_not, "isnan": np.isnan, "isinf": np.isinf,
     "isfinite": np.isfinite, "reciprocal": np.reciprocal, "bitwise_not": np.invert,
+    "signbit": np.signbit,  # (reads the bit: -nan too, which no comparison can see)
     "rsqrt": lambda a: np.reciprocal(np.sqrt(a)),
 }
 for _name, _f in _UFUNCS.items():
