@@ -129,7 +129,6 @@ EXPRESSIONS: dict = {
     "reciprocal": "(T_)1 / {self}", "square": "{self} * {self}",
     "isnan": _f("isnan({self})", "0"), "isinf": _f("isinf({self})", "0"),
     "isfinite": _f("isfinite({self})", "1"),
-    "signbit": _f("signbit({self})", "({self} < 0)"),  # the bit itself: -nan too
     "isposinf": _f("isinf({self}) && {self} > 0", "0"),
     "isneginf": _f("isinf({self}) && {self} < 0", "0"),
     "nan_to_num": _f("(isnan({self}) ? (T_)0 : {self})", "{self}"),
