@@ -130,6 +130,14 @@ POINTWISE_REFS: dict[str, Callable] = {
     "relu": lambda a: np.maximum(a, 0).astype(a.dtype),
     "silu": lambda a: a * _sigmoid(a), "hypot": np.hypot, "copysign": np.copysign,
     "logaddexp": np.logaddexp, "signbit": np.signbit, "positive": np.positive,
+    "frac": lambda a: a - np.trunc(a), "deg2rad": np.deg2rad, "rad2deg": np.rad2deg,
+    "xlogy": lambda a, b: np.where(np.isnan(b), np.nan,
+                                   np.where(a == 0, 0, a * np.log(b.astype(np.result_type(a, b))))),
+    "heaviside": lambda a, b: np.where(a == 0, b, (a > 0).astype(np.result_type(a, b))),
+    "fmax": np.fmax, "fmin": np.fmin,
+    "isposinf": lambda a: np.isposinf(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool),
+    "isneginf": lambda a: np.isneginf(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool),
+    "isreal": lambda a: np.isreal(a),
 }
 
 #: argument domains: op -> domain of each tensor argument (see samples.DOMAINS)
@@ -143,6 +151,7 @@ DOMAINS: dict[str, tuple] = {
     "fmod": ("any", "nonzero"), "pow": ("positive", "exponent"),
     "bitwise_left_shift": ("nonneg", "shift"), "bitwise_right_shift": ("any", "shift"),
     "addcdiv": ("any", "any", "nonzero"),
+    "xlogy": ("any", "positive"),
 }
 
 #: ops whose results amplify rounding: op -> tolerance factor

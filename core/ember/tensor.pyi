@@ -462,6 +462,40 @@ class Tensor:
     def relu(self) -> Tensor:
         """``max(self, 0)`` elementwise (NaN stays NaN)."""
 
+    # --- ember.ops.numeric ---------------------------------------------------------------
+    def isnan(self) -> Tensor:
+        """Whether each element is NaN."""
+    def trunc(self) -> Tensor:
+        """Round towards zero (integers are returned unchanged)."""
+    def frac(self) -> Tensor:
+        """The fractional part, ``self - trunc(self)`` (sign of ``self``)."""
+    def deg2rad(self) -> Tensor:
+        """Degrees to radians."""
+    def rad2deg(self) -> Tensor:
+        """Radians to degrees."""
+    def xlogy(self, other: Tensor) -> Tensor:
+        """``self * log(other)``, 0 where ``self`` is 0 (unless ``other`` is NaN)."""
+    def heaviside(self, values: Tensor) -> Tensor:
+        """The step function: 0 below 0 (and at NaN), ``values`` at 0, 1 above."""
+    def fmax(self, other: Tensor) -> Tensor:
+        """The larger element, ignoring NaN (NaN only where both are)."""
+    def fmin(self, other: Tensor) -> Tensor:
+        """The smaller element, ignoring NaN (NaN only where both are)."""
+    def nan_to_num(
+        self,
+        nan: _float | None = None,
+        posinf: _float | None = None,
+        neginf: _float | None = None,
+    ) -> Tensor:
+        """NaN, +inf and -inf replaced by ``nan`` (0), ``posinf`` and ``neginf`` (the dtype's
+        largest and lowest finite values)."""
+    def isposinf(self) -> Tensor:
+        """Whether each element is +inf."""
+    def isneginf(self) -> Tensor:
+        """Whether each element is -inf."""
+    def isreal(self) -> Tensor:
+        """Whether each element has a zero imaginary part (true for real dtypes)."""
+
     # --- ember.ops.pointwise -------------------------------------------------------------
     def floor_divide(self, other: Tensor) -> Tensor:
         """``self // other``: division rounded down (integer division by zero raises)."""
@@ -508,8 +542,6 @@ class Tensor:
         """Elementwise logical xor (nonzero is true); a bool result."""
     def logical_not(self) -> Tensor:
         """Elementwise logical not (zero is false); a bool result."""
-    def isnan(self) -> Tensor:
-        """Whether each element is NaN."""
     def isfinite(self) -> Tensor:
         """Whether each element is neither infinite nor NaN."""
     def isclose(
@@ -545,8 +577,6 @@ class Tensor:
         """Round down (integers are returned unchanged)."""
     def ceil(self) -> Tensor:
         """Round up (integers are returned unchanged)."""
-    def trunc(self) -> Tensor:
-        """Round towards zero (integers are returned unchanged)."""
     def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of each element (0 for NaN, as PyTorch)."""
     def round(self, *, decimals: _int = 0) -> Tensor:
