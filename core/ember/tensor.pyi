@@ -121,6 +121,8 @@ class Tensor:
     _device: Any
     _owned: Any
     _requires_grad: Any
+    def nelement(self) -> _int: ...
+    def ndimension(self) -> _int: ...
 
     # --- ember ---------------------------------------------------------------------------
     @property
@@ -368,6 +370,8 @@ class Tensor:
     def __neg__(self) -> Tensor:
         """``-self``."""
     def __abs__(self) -> Tensor:
+        """Absolute value (the magnitude of complex numbers, in their parts' dtype)."""
+    def absolute(self) -> Tensor:
         """Absolute value (the magnitude of complex numbers, in their parts' dtype)."""
 
     # --- ember.ops.indexing --------------------------------------------------------------
@@ -719,6 +723,9 @@ class Tensor:
     def equal(self, other) -> _bool:
         """Whether the tensors have the same shape and elements (``torch.equal``; NaN is not equal
         to itself, dtypes are promoted)."""
+    def clip(self, min: Tensor | None = None, max: Tensor | None = None) -> Tensor:
+        """Limit ``self`` to ``[min, max]`` (numbers or tensors; where ``min > max`` the result is
+        ``max``)."""
 
     # --- ember.ops.reduction -------------------------------------------------------------
     def sum(
@@ -858,6 +865,111 @@ class Tensor:
     def repeat_interleave(self, repeats: _int, dim: _int | None = None) -> Tensor:
         """Each element repeated ``repeats`` times along ``dim`` (the flattened tensor when ``dim``
         is None)."""
+
+    # --- ember.torch_functions -----------------------------------------------------------
+    def is_nonzero(self, input: Tensor) -> _bool:
+        """The truth of a one-element tensor (refused for any other size, as PyTorch)."""
+    def ravel(self, input: Tensor) -> Tensor:
+        """``input`` flattened to 1-D (a view where possible)."""
+    def swapaxes(self, input: Tensor, axis0: _int, axis1: _int) -> Tensor:
+        """``transpose(input, axis0, axis1)``."""
+    def fliplr(self, input: Tensor) -> Tensor:
+        """Columns reversed (dim 1)."""
+    def flipud(self, input: Tensor) -> Tensor:
+        """Rows reversed (dim 0)."""
+    def rot90(self, input: Tensor, k: _int = 1, dims: Any = ...) -> Tensor:
+        """Rotation by 90° ``k`` times in the plane ``dims``, from the first towards the second
+        axis."""
+    def diff(
+        self,
+        input: Tensor,
+        n: _int = 1,
+        dim: _int = -1,
+        prepend: Tensor | None = None,
+        append: Tensor | None = None,
+    ) -> Tensor:
+        """The ``n``-th forward difference along ``dim`` (``!=`` for bool tensors)."""
+    def take(self, input: Tensor, index: Tensor) -> Tensor:
+        """Elements of ``input`` read as 1-D at the flat ``index`` (negative counts from the end);
+        the result has ``index``'s shape."""
+    def take_along_dim(self, input: Tensor, indices: Tensor, dim: _int | None = None) -> Tensor:
+        """``gather`` along ``dim`` with ``input`` and ``indices`` broadcast over the other
+        dimensions; over the flattened ``input`` when ``dim`` is None."""
+    def inner(self, input: Tensor, other: Tensor) -> Tensor:
+        """Dot products over the last dimension (a product when either is 0-d)."""
+    def mv(self, input: Tensor, vec: Tensor) -> Tensor:
+        """Matrix-vector product."""
+    def addmm(self, input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * input + alpha * (mat1 @ mat2)`` (``input`` broadcast)."""
+    def baddbmm(self, input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices."""
+    def kron(self, input: Tensor, other: Tensor) -> Tensor:
+        """Kronecker product (the shorter shape padded with leading ones)."""
+    def trace(self, input: Tensor) -> Tensor:
+        """Sum of the main diagonal of a matrix (integers summed in int64)."""
+    def diag(self, input: Tensor, diagonal: _int = 0) -> Tensor:
+        """A 1-D tensor as the ``diagonal``-th diagonal of a square matrix, or a matrix's
+        ``diagonal``-th diagonal as a 1-D tensor."""
+    def diagonal(self, input: Tensor, offset: _int = 0, dim1: _int = 0, dim2: _int = 1) -> Tensor:
+        """The ``offset``-th diagonal of the planes ``(dim1, dim2)``, as the last dimension."""
+    def diag_embed(
+        self,
+        input: Tensor,
+        offset: _int = 0,
+        dim1: _int = -2,
+        dim2: _int = -1,
+    ) -> Tensor:
+        """Matrices whose ``offset``-th diagonal (in dims ``dim1``, ``dim2`` of the result) holds
+        the last dimension of ``input``."""
+    def det(self, input: Tensor) -> Tensor:
+        """Determinant (``ember.linalg.det``)."""
+    def inverse(self, input: Tensor) -> Tensor:
+        """Matrix inverse (``ember.linalg.inv``)."""
+    def logdet(self, input: Tensor) -> Tensor:
+        """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix."""
+    def cross(self, input: Tensor, other: Tensor, dim: _int | None = None) -> Tensor:
+        """Cross product along ``dim``; without ``dim``, the first dimension of size 3 of the
+        broadcast shape (PyTorch's deprecated default, with its warning)."""
+    def nansum(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
+        """The sum treating NaN as zero."""
+    def nanmean(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
+        """The mean of the non-NaN elements (NaN where there are none)."""
+    def median(self, input: Tensor, dim: _int | None = None, keepdim: _bool = False) -> Any:
+        """The lower median (the smaller of the two middle values); NaN if any element is NaN.  Over
+        all elements a 0-d tensor; along ``dim`` a ``(values, indices)`` pair."""
+    def unique(
+        self,
+        input: Tensor,
+        sorted: _bool = True,
+        return_inverse: _bool = False,
+        return_counts: _bool = False,
+        dim: _int | None = None,
+    ) -> Any:
+        """The distinct elements, sorted (each NaN distinct), with the inverse indices (``input``'s
+        shape) and counts when asked; a tuple then, as PyTorch."""
+    def float_power(self, input, exponent) -> Tensor:
+        """``input ** exponent`` in double precision (complex128 for complex operands)."""
+    def isin(
+        self,
+        elements,
+        test_elements,
+        *,
+        assume_unique: _bool = False,
+        invert: _bool = False,
+    ) -> Tensor:
+        """Whether each element of ``elements`` is in ``test_elements`` (tensors or numbers)."""
+    def where(self, condition, other) -> Any: ...
+    def byte(self) -> Any: ...
+    def char(self) -> Any: ...
+    def short(self) -> Any: ...
+    def detach_(self) -> Tensor:
+        """Cut ``self`` from the autograd graph in place (refused for views, as PyTorch)."""
+    @property
+    def is_cuda(self) -> Any:
+        """Whether the tensor is on a CUDA device."""
+    @property
+    def H(self) -> Tensor:
+        """The conjugate transpose of a matrix."""
 
 def is_tensor(obj) -> _bool: ...
 def tensor(data: Any, *, dtype=None, device=None, requires_grad: _bool = False) -> Tensor: ...

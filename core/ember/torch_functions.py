@@ -1,0 +1,623 @@
+"""PyTorch's top-level functions that are front ends over ops: shape helpers (``hstack``,
+``atleast_2d``, ``rot90`` …), PyTorch's spellings of Array API rules (``meshgrid``'s
+``'ij'`` default, ``diff``, flat ``take``, ``searchsorted``, ``tensordot``), products
+(``inner``, ``addmm``, ``kron``, ``diag_embed`` …), ``det``/``inverse``/``logdet`` over
+``ember.linalg``, NaN-ignoring reductions, ``median``, ``unique`` and ``isin``.
+
+They return what PyTorch returns (Python numbers, tuples, named tuples), compose ops
+only (autograd differentiates them through those ops) and refuse what PyTorch refuses,
+naming the function.  ``install_methods`` attaches the ones PyTorch also has as Tensor
+methods, with a few methods that are pure front ends (``byte``, ``nelement``, ``H`` …).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import warnings
+from collections import namedtuple
+from collections.abc import Sequence
+
+from . import array_api as _xp
+from . import dtypes as _dt
+from . import linalg as _linalg
+from . import ops as _ops
+from .errors import OpError
+from .tensor import Tensor
+
+__all__ = [
+    "absolute", "clip", "concatenate", "numel", "is_floating_point", "is_nonzero", "ravel",
+    "swapaxes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "dstack",
+    "column_stack", "fliplr", "flipud", "rot90", "broadcast_tensors", "meshgrid", "diff",
+    "take", "take_along_dim", "searchsorted", "bucketize", "tensordot", "inner", "vdot", "mv",
+    "addmm", "baddbmm", "kron", "trace", "diag", "diagonal", "diag_embed", "det", "inverse",
+    "logdet", "cross", "nansum", "nanmean", "median", "unique", "isin", "float_power",
+]
+
+absolute = _ops.abs
+clip = _ops.clamp
+concatenate = _ops.cat
+
+
+def _fail(fn: str, message: str):
+    raise OpError(f"{fn}(): {message}")
+
+
+def _tensor(fn: str, x, arg: str = "input") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{arg}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _dim(fn: str, dim: int, ndim: int) -> int:
+    n = builtins.max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{fn}(): Dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+# --- Python values -----------------------------------------------------------------------
+
+def numel(input: Tensor) -> int:
+    """The number of elements."""
+    return _tensor("numel", input).numel()
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """Whether the dtype is a floating-point one."""
+    return _tensor("is_floating_point", input).dtype.is_floating_point
+
+
+def is_nonzero(input: Tensor) -> bool:
+    """The truth of a one-element tensor (refused for any other size, as PyTorch)."""
+    n = _tensor("is_nonzero", input).numel()
+    if n != 1:
+        raise RuntimeError(f"is_nonzero(): Boolean value of Tensor with "
+                           f"{'no values' if n == 0 else 'more than one value'} is ambiguous")
+    return builtins.bool(input.reshape(()).item())
+
+
+# --- shapes ------------------------------------------------------------------------------
+
+def ravel(input: Tensor) -> Tensor:
+    """``input`` flattened to 1-D (a view where possible)."""
+    return _tensor("ravel", input).reshape(-1)
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """``transpose(input, axis0, axis1)``."""
+    return _tensor("swapaxes", input).transpose(axis0, axis1)
+
+
+def _atleast(fn: str, rank: int, tensors):
+    one = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    out = []
+    for i, t in enumerate(tensors):
+        _tensor(fn, t, f"tensors[{i}]")
+        if t.ndim < rank:
+            # PyTorch's placement: a vector becomes a row (1, n) and then (1, n, 1)
+            shape = {0: (1,) * rank, 1: (1, t.shape[0], 1)[:rank] if rank == 3 else
+                     (1,) * (rank - 1) + tuple(t.shape),
+                     2: tuple(t.shape) + (1,)}[t.ndim]
+            t = t.reshape(shape)
+        out.append(t)
+    return out[0] if one else tuple(out)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least one dimension (one tensor in, one out; else a tuple)."""
+    return _atleast("atleast_1d", 1, tensors)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least two dimensions (a vector becomes a row)."""
+    return _atleast("atleast_2d", 2, tensors)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least three dimensions (``(n,) -> (1, n, 1)``,
+    ``(m, n) -> (m, n, 1)``)."""
+    return _atleast("atleast_3d", 3, tensors)
+
+
+def _sequence(fn: str, tensors) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, Sequence):
+        raise TypeError(f"{fn}(): argument 'tensors' must be a tuple or list of Tensors, "
+                        f"not {type(tensors).__name__}")
+    if not tensors:
+        _fail(fn, "expects a non-empty TensorList")
+    return list(tensors)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenation along the columns (along dim 0 for 1-D tensors)."""
+    ts = _atleast("hstack", 1, (_sequence("hstack", tensors),))
+    return _ops.cat(list(ts), 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenation along the rows of the tensors made at least 2-D."""
+    return _ops.cat(list(_atleast("vstack", 2, (_sequence("vstack", tensors),))), 0)
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenation along dim 2 of the tensors made at least 3-D."""
+    return _ops.cat(list(_atleast("dstack", 3, (_sequence("dstack", tensors),))), 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """0-d and 1-d tensors as columns, concatenated with the others along dim 1."""
+    ts = []
+    for i, t in enumerate(_sequence("column_stack", tensors)):
+        _tensor("column_stack", t, f"tensors[{i}]")
+        ts.append(t.reshape(t.numel(), 1) if t.ndim <= 1 else t)
+    return _ops.cat(ts, 1)
+
+
+def fliplr(input: Tensor) -> Tensor:
+    """Columns reversed (dim 1)."""
+    if _tensor("fliplr", input).ndim < 2:
+        _fail("fliplr", f"Input must be >= 2-d, got {input.ndim}-d")
+    return _ops.flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    """Rows reversed (dim 0)."""
+    if _tensor("flipud", input).ndim < 1:
+        _fail("flipud", "Input must be >= 1-d, got 0-d")
+    return _ops.flip(input, (0,))
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """Rotation by 90° ``k`` times in the plane ``dims``, from the first towards the
+    second axis."""
+    _tensor("rot90", input)
+    if len(dims) != 2:
+        _fail("rot90", f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        _fail("rot90", f"expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = (_dim("rot90", d, input.ndim) for d in dims)
+    if d0 == d1:
+        _fail("rot90", f"expected rotation dims to be different, but got dim0 = {d0} and "
+                       f"dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return _ops.flip(input, (d1,)).transpose(d0, d1)
+    if k == 2:
+        return _ops.flip(input, (d0, d1))
+    if k == 3:
+        return _ops.flip(input, (d0,)).transpose(d0, d1)
+    return input.clone()
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """The tensors broadcast to their common shape (views)."""
+    for i, t in enumerate(tensors):
+        _tensor("broadcast_tensors", t, f"tensors[{i}]")
+    return tuple(_xp.broadcast_arrays(*tensors))
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
+    """Coordinate grids from 0-d or 1-D tensors.  PyTorch's default is ``'ij'`` (matrix
+    indexing, the Array API's is ``'xy'``) and, as PyTorch, leaving ``indexing`` out warns."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if not tensors:
+        _fail("meshgrid", "expects a non-empty TensorList")
+    ts = []
+    for i, t in enumerate(tensors):
+        if _tensor("meshgrid", t, f"tensors[{i}]").ndim > 1:
+            _fail("meshgrid", f"Expected 0D or 1D tensor in the tensor list but got: {t.ndim}-D")
+        ts.append(t.reshape(1) if t.ndim == 0 else t)
+    return tuple(_xp.meshgrid(*ts, indexing=indexing))
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+         append: Tensor | None = None) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (``!=`` for bool tensors)."""
+    if _tensor("diff", input).ndim == 0:
+        _fail("diff", "expects input to be at least one-dimensional")
+    if n < 0:
+        _fail("diff", f"order must be non-negative but got {n}")
+    for name, p in (("prepend", prepend), ("append", append)):
+        if p is not None and _tensor("diff", p, name).ndim != input.ndim:
+            _fail("diff", f"expects {name} to have the same number of dimensions as input "
+                          f"({input.ndim}), got {p.ndim}")
+    return _xp.diff(input, axis=dim, n=n, prepend=prepend, append=append)
+
+
+# --- indexing ----------------------------------------------------------------------------
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """Elements of ``input`` read as 1-D at the flat ``index`` (negative counts from the
+    end); the result has ``index``'s shape."""
+    _tensor("take", input)
+    _tensor("take", index, "index")
+    if index.dtype is not _dt.int64:
+        _fail("take", f"Expected a long tensor for index, but got {index.dtype}")
+    flat = _xp.take(input.reshape(-1), index.reshape(-1))
+    return flat.reshape(tuple(index.shape))
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """``gather`` along ``dim`` with ``input`` and ``indices`` broadcast over the other
+    dimensions; over the flattened ``input`` when ``dim`` is None."""
+    _tensor("take_along_dim", input)
+    _tensor("take_along_dim", indices, "indices")
+    if indices.dtype is not _dt.int64:
+        _fail("take_along_dim", f"Expected dtype int64 for index, got {indices.dtype}")
+    if dim is None:
+        return _ops.gather(input.reshape(-1), 0, indices.reshape(-1))
+    if input.ndim != indices.ndim:
+        _fail("take_along_dim", f"input and indices should have the same number of "
+                                f"dimensions, but got {input.ndim} and {indices.ndim}")
+    d = _dim("take_along_dim", dim, input.ndim)
+    shape = list(_xp.broadcast_shapes(tuple(input.shape), tuple(indices.shape)))
+    in_shape, idx_shape = list(shape), list(shape)
+    in_shape[d], idx_shape[d] = input.shape[d], indices.shape[d]
+    return _ops.gather(input.expand(tuple(in_shape)), d, indices.expand(tuple(idx_shape)))
+
+
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None, sorter: Tensor | None = None
+                 ) -> Tensor:
+    """Insertion points of ``input`` in ``sorted_sequence`` (1-D, or rows matching
+    ``input``'s leading dimensions); ``right``/``side='right'`` after equal values."""
+    _tensor("searchsorted", sorted_sequence, "sorted_sequence")
+    if side is not None:
+        if side not in ("left", "right"):
+            _fail("searchsorted", f"side can only be 'left' or 'right' but got {side!r}")
+        if right and side == "left":
+            _fail("searchsorted", "side and right can't be set to opposites, got side of "
+                                  "left while right was True")
+    side = side or ("right" if right else "left")
+    if sorted_sequence.ndim == 0:
+        _fail("searchsorted", "input sorted_sequence must have at least one dimension")
+    if sorter is not None:
+        sorted_sequence = _ops.gather(sorted_sequence, -1, sorter)
+    scalar = not isinstance(input, Tensor)
+    values = _ops.full((), input, dtype=sorted_sequence.dtype,
+                       device=sorted_sequence.device) if scalar else input
+    if sorted_sequence.ndim > 1 and (scalar or tuple(sorted_sequence.shape[:-1])
+                                     != tuple(values.shape[:-1])):
+        _fail("searchsorted", f"boundaries tensor should be 1 dimension or the first N-1 "
+                              f"dimensions of boundaries tensor and input value tensor must "
+                              f"match, but we got boundaries tensor {list(sorted_sequence.shape)}"
+                              f" and input value tensor {list(values.shape)}")
+    out = _xp._count_sorted_before(sorted_sequence, values, side)
+    return out.astype(_dt.int32) if out_int32 else out
+
+
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """The bucket of each value: ``i`` with ``boundaries[i-1] < x <= boundaries[i]``
+    (``boundaries[i-1] <= x < boundaries[i]`` with ``right``)."""
+    if _tensor("bucketize", boundaries, "boundaries").ndim != 1:
+        _fail("bucketize", f"boundaries tensor must be 1 dimension, but got dim("
+                           f"{boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False,
+         invert: bool = False) -> Tensor:
+    """Whether each element of ``elements`` is in ``test_elements`` (tensors or numbers)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin(): at least one of 'elements' and 'test_elements' must be "
+                        "a Tensor")
+    ref = elements if isinstance(elements, Tensor) else test_elements
+    e = elements if isinstance(elements, Tensor) else _ops.full((), elements, device=ref.device)
+    t = test_elements if isinstance(test_elements, Tensor) else _ops.full(
+        (), test_elements, device=ref.device)
+    d = _dt.result_type(e, t)
+    e, t = e.astype(d), t.astype(d)
+    # sorted test values: a lookup per element instead of an elements x tests table
+    s = _ops.sort(t.reshape(-1))[0]
+    if s.shape[0] == 0:
+        found = _ops.zeros(tuple(e.shape), dtype=_dt.bool, device=e.device)
+    else:
+        pos = _ops.clamp(_xp._count_sorted_before(s, e, "left"), max=s.shape[0] - 1)
+        found = _ops.eq(_ops.index_select(s, 0, pos.reshape(-1)).reshape(tuple(e.shape)), e)
+    return _ops.logical_not(found) if invert else found
+
+
+# --- products ----------------------------------------------------------------------------
+
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
+    """Sum of products over ``dims`` (an int: the last/first ``dims`` dimensions; or two
+    sequences of dimensions)."""
+    _tensor("tensordot", a, "a")
+    _tensor("tensordot", b, "b")
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if not isinstance(dims, int):
+        if len(dims) != 2:
+            _fail("tensordot", f"expects dims to be a pair of lists, got {dims!r}")
+        dims = tuple([d] if isinstance(d, int) else list(d) for d in dims)
+    return _xp.tensordot(a, b, axes=dims)
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Dot products over the last dimension (a product when either is 0-d)."""
+    _tensor("inner", input)
+    _tensor("inner", other, "other")
+    if input.ndim == 0 or other.ndim == 0:
+        return _ops.mul(input, other)
+    if input.shape[-1] != other.shape[-1]:
+        _fail("inner", f"expected the last dimension of input and other to match, got "
+                       f"{input.shape[-1]} and {other.shape[-1]}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """``sum(conj(input) * other)`` of two 1-D tensors of the same dtype."""
+    _tensor("vdot", input)
+    _tensor("vdot", other, "other")
+    if input.ndim != 1 or other.ndim != 1:
+        _fail("vdot", f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.dtype is not other.dtype:
+        _fail("vdot", f"expected both vectors to have same dtype, but found {input.dtype} "
+                      f"and {other.dtype}")
+    if input.shape[0] != other.shape[0]:
+        _fail("vdot", f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+                      f"[{other.shape[0]}] to have the same number of elements")
+    return _ops.dot(_ops.conj(input), other)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Matrix-vector product."""
+    _tensor("mv", input)
+    _tensor("mv", vec, "vec")
+    if input.ndim != 2 or vec.ndim != 1:
+        _fail("mv", f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
+    if input.shape[1] != vec.shape[0]:
+        _fail("mv", f"size mismatch, got input ({input.shape[0]}x{input.shape[1]}) and vec "
+                    f"({vec.shape[0]})")
+    return _ops.matmul(input, vec)
+
+
+def _scaled_sum(fn, input, product, beta, alpha):
+    if alpha != 1:
+        product = _ops.mul(product, alpha)
+    if beta == 0:  # PyTorch ignores input then (NaN and inf in it do not propagate)
+        return _ops.add(product, _ops.zeros_like(input))
+    return _ops.add(_ops.mul(input, beta) if beta != 1 else input, product)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` (``input`` broadcast)."""
+    for name, t in (("input", input), ("mat1", mat1), ("mat2", mat2)):
+        _tensor("addmm", t, name)
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        _fail("addmm", f"mat1 and mat2 must be matrices, got {mat1.ndim}-D and {mat2.ndim}-D")
+    return _scaled_sum("addmm", input, _ops.mm(mat1, mat2), beta, alpha)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices."""
+    for name, t in (("input", input), ("batch1", batch1), ("batch2", batch2)):
+        _tensor("baddbmm", t, name)
+    if batch1.ndim != 3 or batch2.ndim != 3:
+        _fail("baddbmm", f"batch1 and batch2 must be 3D tensors, got {batch1.ndim}-D and "
+                         f"{batch2.ndim}-D")
+    return _scaled_sum("baddbmm", input, _ops.bmm(batch1, batch2), beta, alpha)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """Kronecker product (the shorter shape padded with leading ones)."""
+    _tensor("kron", input)
+    _tensor("kron", other, "other")
+    n = builtins.max(input.ndim, other.ndim)
+    a_shape = (1,) * (n - input.ndim) + tuple(input.shape)
+    b_shape = (1,) * (n - other.ndim) + tuple(other.shape)
+    a = input.reshape(tuple(s for d in a_shape for s in (d, 1)))
+    b = other.reshape(tuple(s for d in b_shape for s in (1, d)))
+    return _ops.mul(a, b).reshape(tuple(x * y for x, y in zip(a_shape, b_shape, strict=True)))
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The ``offset``-th diagonal of the planes ``(dim1, dim2)``, as the last dimension."""
+    if _tensor("diagonal", input).ndim < 2:
+        _fail("diagonal", f"expects input to have at least 2 dimensions, got {input.ndim}")
+    d1, d2 = _dim("diagonal", dim1, input.ndim), _dim("diagonal", dim2, input.ndim)
+    if d1 == d2:
+        _fail("diagonal", f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return _linalg.diagonal(_ops.movedim(input, (d1, d2), (-2, -1)), offset=offset)
+
+
+def trace(input: Tensor) -> Tensor:
+    """Sum of the main diagonal of a matrix (integers summed in int64)."""
+    if _tensor("trace", input).ndim != 2:
+        _fail("trace", f"expected a matrix, but got tensor with dim {input.ndim}")
+    return _ops.sum(diagonal(input))
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices whose ``offset``-th diagonal (in dims ``dim1``, ``dim2`` of the result)
+    holds the last dimension of ``input``."""
+    _tensor("diag_embed", input)
+    nd = input.ndim + 1
+    d1, d2 = _dim("diag_embed", dim1, nd), _dim("diag_embed", dim2, nd)
+    if d1 == d2:
+        _fail("diag_embed", f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    n = input.shape[-1] if input.ndim else 1
+    x = input.reshape(1) if input.ndim == 0 else input
+    m = n + abs(offset)
+    # x on the diagonal: row i, column i + offset (offset < 0: row j - offset, column j)
+    zeros = _ops.zeros(tuple(x.shape[:-1]) + (abs(offset),), dtype=x.dtype, device=x.device)
+    xp = _ops.cat([x, zeros], -1) if offset else x
+    rows = _ops.arange(m, device=input.device).reshape(m, 1)
+    cols = _ops.arange(m, device=input.device).reshape(1, m)
+    on = _ops.eq(_ops.sub(cols, rows), offset)
+    src = _ops.unsqueeze(xp, -1) if offset >= 0 else _ops.unsqueeze(xp, -2)
+    out = _ops.where(on, src, _ops.zeros((), dtype=input.dtype, device=input.device))
+    return _ops.movedim(out, (-2, -1), (d1, d2))
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-D tensor as the ``diagonal``-th diagonal of a square matrix, or a matrix's
+    ``diagonal``-th diagonal as a 1-D tensor."""
+    if _tensor("diag", input).ndim == 1:
+        return diag_embed(input, diagonal)
+    if input.ndim == 2:
+        return globals()["diagonal"](input, diagonal)
+    _fail("diag", f"Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+# --- linear algebra ----------------------------------------------------------------------
+
+def det(input: Tensor) -> Tensor:
+    """Determinant (``ember.linalg.det``)."""
+    return _linalg.det(_tensor("det", input))
+
+
+def inverse(input: Tensor) -> Tensor:
+    """Matrix inverse (``ember.linalg.inv``)."""
+    return _linalg.inv(_tensor("inverse", input))
+
+
+def logdet(input: Tensor) -> Tensor:
+    """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix."""
+    if _tensor("logdet", input).dtype._kind == "c":
+        _fail("logdet", "complex matrices are not supported")
+    sign, logabs = _linalg.slogdet(input)
+    return _ops.where(_ops.lt(sign, 0), math.nan, logabs)
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """Cross product along ``dim``; without ``dim``, the first dimension of size 3 of
+    the broadcast shape (PyTorch's deprecated default, with its warning)."""
+    _tensor("cross", input)
+    _tensor("cross", other, "other")
+    if input.ndim != other.ndim:
+        _fail("cross", f"inputs dimension mismatch: {input.ndim} and {other.ndim}")
+    if dim is None:
+        warnings.warn("Using cross without specifying the dim arg is deprecated; pass "
+                      "dim=-1 for linalg.cross's behaviour", UserWarning, stacklevel=2)
+        shape = _xp.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+        dim = next((i for i, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            _fail("cross", f"no dimension of size 3 in input, shape {list(shape)}")
+    return _linalg.cross(input, other, dim=dim)
+
+
+# --- reductions --------------------------------------------------------------------------
+
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The sum treating NaN as zero."""
+    if _tensor("nansum", input).dtype._kind == "c":
+        _fail("nansum", "complex inputs are not supported")
+    x = _ops.where(_ops.isnan(input), 0, input) if input.dtype._kind == "f" else input
+    return _ops.sum(x, dim, keepdim, dtype=dtype)
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean of the non-NaN elements (NaN where there are none)."""
+    if not _tensor("nanmean", input).dtype.is_floating_point:
+        _fail("nanmean", f"expected input to have floating point dtype but got {input.dtype}")
+    count = _ops.sum(_ops.logical_not(_ops.isnan(input)), dim, keepdim)
+    total = nansum(input, dim, keepdim, dtype=dtype)
+    return _ops.true_divide(total, count.astype(total.dtype))
+
+
+_values_indices = namedtuple("median", ["values", "indices"])
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """The lower median (the smaller of the two middle values); NaN if any element is
+    NaN.  Over all elements a 0-d tensor; along ``dim`` a ``(values, indices)`` pair."""
+    _tensor("median", input)
+    if dim is None:
+        if input.numel() == 0:
+            _fail("median", "input tensor cannot be empty")
+        return median(input.reshape(-1), 0).values
+    d = _dim("median", dim, input.ndim)
+    x = input.reshape(1) if input.ndim == 0 else input
+    n = x.shape[d]
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    values, indices = _ops.sort(x, d, stable=True)  # NaNs sort last
+    k = _ops.full((), (n - 1) // 2, dtype=_dt.int64, device=x.device)
+    if x.dtype._kind == "f":
+        nans = _ops.sum(_ops.isnan(x), d, True)
+        k = _ops.where(_ops.gt(nans, 0), n - nans, k)  # the first NaN
+    else:
+        k = k.expand(tuple(1 if i == d else s for i, s in enumerate(x.shape)))
+    v, i = _ops.gather(values, d, k), _ops.gather(indices, d, k)
+    if not keepdim or input.ndim == 0:
+        v, i = _ops.squeeze(v, d), _ops.squeeze(i, d)
+    return _values_indices(v, i)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim: int | None = None):
+    """The distinct elements, sorted (each NaN distinct), with the inverse indices
+    (``input``'s shape) and counts when asked; a tuple then, as PyTorch."""
+    _tensor("unique", input)
+    if dim is not None:
+        raise NotImplementedError("unique(): dim= (unique slices) is not supported yet; "
+                                  "only dim=None")
+    values, _, inverse, counts = _ops.array_api_ops._unique_all(input)
+    out = (values,) + ((inverse,) if return_inverse else ()) + \
+        ((counts,) if return_counts else ())
+    return out[0] if len(out) == 1 else out
+
+
+def float_power(input, exponent) -> Tensor:
+    """``input ** exponent`` in double precision (complex128 for complex operands)."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power(): one of 'input' and 'exponent' must be a Tensor")
+    complex_ = builtins.any(
+        (v.dtype._kind == "c") if isinstance(v, Tensor) else isinstance(v, complex)
+        for v in (input, exponent))
+    d = _dt.complex128 if complex_ else _dt.float64
+    a = input.astype(d) if isinstance(input, Tensor) else input
+    b = exponent.astype(d) if isinstance(exponent, Tensor) else exponent
+    return _ops.pow(a, b)
+
+
+# --- Tensor methods ----------------------------------------------------------------------
+
+_METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "flipud",
+            "rot90", "diff", "take", "take_along_dim", "inner", "mv", "addmm", "baddbmm",
+            "kron", "trace", "diag", "diagonal", "diag_embed", "det", "inverse", "logdet",
+            "cross", "nansum", "nanmean", "median", "unique", "float_power", "isin")
+
+
+def _H(self) -> Tensor:
+    if self.ndim not in (0, 2):
+        _fail("H", f"tensor.H is only supported on matrices (2-D tensors). Got "
+                   f"{self.ndim}-D tensor.")
+    return _ops.conj(self.transpose(0, 1)) if self.ndim == 2 else _ops.conj(self)
+
+
+def _detach_(self) -> Tensor:
+    """Cut ``self`` from the autograd graph in place (refused for views, as PyTorch)."""
+    if self._base is not None and self.grad_fn is not None:
+        raise RuntimeError("detach_(): Can't detach views in-place. Use detach() instead.")
+    self.grad_fn = None
+    self._requires_grad = False
+    return self
+
+
+def install_methods() -> None:
+    """Attach the methods PyTorch has for these functions, and the pure front ends."""
+    for name in _METHODS:
+        if name not in Tensor.__dict__:
+            setattr(Tensor, name, globals()[name])
+    Tensor.where = lambda self, condition, other: _ops.where(condition, self, other)
+    Tensor.byte = lambda self: self.to(_dt.uint8)
+    Tensor.char = lambda self: self.to(_dt.int8)
+    Tensor.short = lambda self: self.to(_dt.int16)
+    Tensor.nelement = Tensor.numel
+    Tensor.ndimension = Tensor.dim
+    Tensor.detach_ = _detach_
+    Tensor.is_cuda = property(lambda self: self.device.type == "cuda",
+                              doc="Whether the tensor is on a CUDA device.")
+    Tensor.H = property(_H, doc="The conjugate transpose of a matrix.")
