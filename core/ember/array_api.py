@@ -953,8 +953,8 @@ del _std, _ours
 PYTORCH_DIFFERENCES = (
     "all", "any", "arange", "argsort", "can_cast", "clip", "diff", "equal", "eye", "finfo",
     "flip", "iinfo", "linspace", "matmul", "max", "mean", "meshgrid", "min", "nonzero",
-    "repeat", "result_type", "roll", "sign", "sort", "squeeze", "std", "sum", "take",
-    "tensordot", "tril", "triu", "var",
+    "repeat", "result_type", "roll", "searchsorted", "sign", "sort", "squeeze", "std",
+    "sum", "take", "tensordot", "tril", "triu", "var",
 )
 _TOP_LEVEL = (
     "asarray", "isdtype", "permute_dims", "matrix_transpose", "expand_dims", "moveaxis",

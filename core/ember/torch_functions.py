@@ -87,7 +87,8 @@ def ravel(input: Tensor) -> Tensor:
 
 def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
     """``transpose(input, axis0, axis1)``."""
-    return _tensor("swapaxes", input).transpose(axis0, axis1)
+    n = _tensor("swapaxes", input).ndim
+    return input.transpose(_dim("swapaxes", axis0, n), _dim("swapaxes", axis1, n))
 
 
 def _atleast(fn: str, rank: int, tensors):
@@ -98,10 +99,14 @@ def _atleast(fn: str, rank: int, tensors):
     for i, t in enumerate(tensors):
         _tensor(fn, t, f"tensors[{i}]")
         if t.ndim < rank:
-            # PyTorch's placement: a vector becomes a row (1, n) and then (1, n, 1)
-            shape = {0: (1,) * rank, 1: (1, t.shape[0], 1)[:rank] if rank == 3 else
-                     (1,) * (rank - 1) + tuple(t.shape),
-                     2: tuple(t.shape) + (1,)}[t.ndim]
+            # PyTorch's placement: a vector becomes a row (1, n), and (1, n, 1) in 3-D;
+            # a matrix (m, n, 1)
+            if t.ndim == 0:
+                shape = (1,) * rank
+            elif t.ndim == 1:
+                shape = (1, t.shape[0], 1) if rank == 3 else (1, t.shape[0])
+            else:
+                shape = tuple(t.shape) + (1,)
             t = t.reshape(shape)
         out.append(t)
     return out[0] if one else tuple(out)
@@ -215,6 +220,9 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
     for i, t in enumerate(tensors):
         if _tensor("meshgrid", t, f"tensors[{i}]").ndim > 1:
             _fail("meshgrid", f"Expected 0D or 1D tensor in the tensor list but got: {t.ndim}-D")
+        if t.dtype is not tensors[0].dtype:
+            _fail("meshgrid", f"expects all tensors to have the same dtype, got "
+                              f"{tensors[0].dtype} and {t.dtype}")
         ts.append(t.reshape(1) if t.ndim == 0 else t)
     return tuple(_xp.meshgrid(*ts, indexing=indexing))
 
@@ -259,7 +267,9 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
         _fail("take_along_dim", f"input and indices should have the same number of "
                                 f"dimensions, but got {input.ndim} and {indices.ndim}")
     d = _dim("take_along_dim", dim, input.ndim)
-    shape = list(_xp.broadcast_shapes(tuple(input.shape), tuple(indices.shape)))
+    # every dimension but ``dim`` broadcasts
+    ones = [tuple(1 if i == d else n for i, n in enumerate(t.shape)) for t in (input, indices)]
+    shape = list(_xp.broadcast_shapes(*ones))
     in_shape, idx_shape = list(shape), list(shape)
     in_shape[d], idx_shape[d] = input.shape[d], indices.shape[d]
     return _ops.gather(input.expand(tuple(in_shape)), d, indices.expand(tuple(idx_shape)))
@@ -472,19 +482,25 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
 # --- linear algebra ----------------------------------------------------------------------
 
+def _matrices(fn: str, input) -> Tensor:
+    if _tensor(fn, input).ndim < 2:
+        _fail(fn, f"expected a matrix or a batch of matrices, got a {input.ndim}-D tensor")
+    return input
+
+
 def det(input: Tensor) -> Tensor:
     """Determinant (``ember.linalg.det``)."""
-    return _linalg.det(_tensor("det", input))
+    return _linalg.det(_matrices("det", input))
 
 
 def inverse(input: Tensor) -> Tensor:
     """Matrix inverse (``ember.linalg.inv``)."""
-    return _linalg.inv(_tensor("inverse", input))
+    return _linalg.inv(_matrices("inverse", input))
 
 
 def logdet(input: Tensor) -> Tensor:
     """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix."""
-    if _tensor("logdet", input).dtype._kind == "c":
+    if _matrices("logdet", input).dtype._kind == "c":
         _fail("logdet", "complex matrices are not supported")
     sign, logabs = _linalg.slogdet(input)
     return _ops.where(_ops.lt(sign, 0), math.nan, logabs)
@@ -534,8 +550,10 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     NaN.  Over all elements a 0-d tensor; along ``dim`` a ``(values, indices)`` pair."""
     _tensor("median", input)
     if dim is None:
+        if input.numel() == 0 and input.dtype._kind == "f":
+            return _ops.full((), math.nan, dtype=input.dtype, device=input.device)
         if input.numel() == 0:
-            _fail("median", "input tensor cannot be empty")
+            _fail("median", f"an empty {input.dtype} tensor has no median")
         return median(input.reshape(-1), 0).values
     d = _dim("median", dim, input.ndim)
     x = input.reshape(1) if input.ndim == 0 else input
