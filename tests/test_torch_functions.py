@@ -441,6 +441,115 @@ def test_float_power():
     check("float_power", c, 2)
 
 
+def test_splits():
+    x = nc((4, 6, 2))
+    for sec in (1, 3, 4, 5, [1, 4], [0, 2, 2, 9], (-1,)):
+        check("tensor_split", x, sec)
+        check("tensor_split", x, sec, 1)
+    check("tensor_split", x, T([1, 3]), -1)
+    check("tensor_split", x, 4, dim=-2, method=True)
+    check("tensor_split", ember.zeros(0), 3)
+    check("hsplit", x, 3)
+    check("hsplit", T([1, 2, 3, 4]), [1, 3])
+    check("vsplit", x, 2)
+    check("vsplit", x, [1], method=True)
+    check("dsplit", x, 2)
+    check("dsplit", x, [1], method=True)
+
+
+def test_factories():
+    for r, c, off in ((3, 3, 0), (4, 2, -1), (2, 5, 2), (0, 3, 0), (3, 4, -9), (3, 4, 9)):
+        check("tril_indices", r, c, off)
+        check("triu_indices", r, c, off)
+    check("tril_indices", 3, 3, dtype=ember.int32)
+    check("logspace", 0, 3, 4)
+    check("logspace", -1.0, 1.0, 5, 2.0)
+    check("logspace", 0, 2, 3, dtype=ember.float64)
+    check("logspace", 0, 2, 3, dtype=ember.int64)
+    check("logspace", 1, 1, 0)
+
+
+def test_more_shapes_and_products():
+    x = nc((3, 4))
+    check("msort", x)
+    check("msort", T([3, 1, 2]), method=True)
+    check("diagflat", x, 1)
+    check("diagflat", T([1.0, 2.0]), -2)
+    check("diagflat", T(3.0), method=True)
+    check("cartesian_prod", T([1, 2]), T([3, 4, 5]))
+    check("cartesian_prod", T([1.0, 2.0]))
+    check("cartesian_prod", T([1, 2]), T([3]), T([5, 6]))
+    check("dist", x, nc((3, 4), seed=1))
+    check("dist", x, T(1.0), 1)
+    check("dist", x, T(0.5), float("inf"), method=True)
+    check("dist", x, T(0.5), 0)
+    # the norm under dist(p=inf): linalg.vector_norm refused dim=None with ord=inf
+    _same(ember.linalg.vector_norm(x, -INF), torch.linalg.vector_norm(_to_torch(x), -INF))
+    check("cov", x)
+    check("cov", x, correction=0)
+    check("cov", T([1.0, 2.0, 4.0]))
+    check("cov", T([[1, 2, 4], [2, 2, 0]]))
+    check("ldexp", T([1.0, -2.5, INF]), T([3, -1, 2]))
+    check("ldexp", T([1, 2]), T([2, 3]))
+    check("ldexp", x, T([1]), method=True)
+
+
+def test_trapezoid():
+    y = nc((3, 5))
+    check("trapezoid", y)
+    check("trapezoid", y, dx=0.5)
+    check("trapezoid", y, dim=0)
+    check("trapezoid", y, T([0.0, 1.0, 3.0, 3.5, 7.0]))
+    check("trapezoid", y, nc((3, 5), seed=1))
+    check("trapezoid", y, T([0.0, 2.0, 3.0]), dim=0)
+    check("trapezoid", ember.zeros(0))
+    check("trapezoid", T([1.0]))
+
+
+def test_kthvalue_nanmedian():
+    x = T([[3.0, 1.0, 4.0, 2.0], [5.0, NAN, 0.0, 7.0], [NAN, 6.0, NAN, NAN]])
+    check("nanmedian", x)
+    check("nanmedian", x, 1)
+    check("nanmedian", x, 0, True)
+    check("nanmedian", T([NAN, NAN]))
+    # an all-NaN slice: NaN (which NaN's index is PyTorch's implementation's choice)
+    assert np.isnan(ember.nanmedian(T([[1.0, NAN], [NAN, NAN]]), 1).values[1].item())
+    check("nanmedian", T([[5, 2, 9]], ember.int32), -1)
+    check("nanmedian", x, 1, method=True)
+    check("nanmedian", ember.zeros(0))
+    y = x[[0]]
+    for k in (1, 2, 4):
+        check("kthvalue", y, k)
+        check("kthvalue", y, k, 0 if k == 1 else 1, True)
+    check("kthvalue", T([[3, 1, 2], [9, 8, 7]], ember.int32), 2, method=True)
+    check("kthvalue", T(4.0), 1)
+
+
+def test_svd():
+    for a in (nc((4, 3), "float64"), nc((2, 3, 5), "float64")):
+        for some in (True, False):
+            e = ember.svd(a, some)
+            t = torch.svd(_to_torch(a), some)
+            _same(e.S, t.S, 1e-9)
+            assert tuple(e.U.shape) == tuple(t.U.shape)
+            assert tuple(e.V.shape) == tuple(t.V.shape)
+            k = e.S.shape[-1]
+            rec = (e.U[..., :k] * e.S.unsqueeze(-2)) @ e.V[..., :k].mT
+            np.testing.assert_allclose(rec.numpy(), a.numpy(), atol=1e-10)
+        check("svd", a, compute_uv=False, rtol=1e-9)
+    check("svd", nc((3, 3), "float64"), method=True, compute_uv=False, rtol=1e-9)
+
+
+def test_bincount():
+    check("bincount", T([0, 1, 1, 3, 1]))
+    check("bincount", T([0, 1, 1, 3], ember.int32), minlength=7)
+    check("bincount", T([0, 1, 1, 3]), T([0.5, 1.0, 2.0, -1.0]))
+    check("bincount", T([2, 2]), T([1, 2]))
+    check("bincount", ember.zeros(0, dtype=ember.int64))
+    check("bincount", ember.zeros(0, dtype=ember.int64), minlength=3)
+    check("bincount", T([4, 0]), method=True)
+
+
 # --- refusals ------------------------------------------------------------------------------
 
 _v, _m = T([1.0, 2.0, 3.0]), nc((2, 3))
@@ -496,6 +605,25 @@ REFUSALS = [
     ("isposinf", (ember.tensor(np.array([1j], np.complex64)),), {}),
     ("swapaxes", (_m, 0, 2), {}),
     ("float_power", (1, 2), {}),
+    ("tensor_split", (T(1.0), 2), {}),
+    ("tensor_split", (_m, 0), {}),
+    ("hsplit", (_m, 2), {}),
+    ("vsplit", (_v, 1), {}),
+    ("dsplit", (_m, 1), {}),
+    ("cartesian_prod", (_m,), {}),
+    ("tril_indices", (-1, 2), {}),
+    ("dist", (T([1, 2]), T([1, 2])), {}),
+    ("cov", (ember.zeros(2, 2, 2),), {}),
+    ("trapezoid", (_m, T([1.0, 2.0])), {}),
+    ("kthvalue", (_v, 4), {}),
+    ("kthvalue", (_v, 0), {}),
+    ("nanmedian", (ember.zeros(2, 0), 1), {}),
+    ("svd", (_v,), {}),
+    ("bincount", (T([-1, 2]),), {}),
+    ("bincount", (T([1.0]),), {}),
+    ("bincount", (T([[1]]),), {}),
+    ("bincount", (T([1, 2]),), {"minlength": -1}),
+    ("bincount", (T([1, 2]), T([1.0])), {}),
 ]
 
 
@@ -577,6 +705,15 @@ GRADS = [
     ("fmin", lambda m, a, b: m.fmin(a, b), [(3, 4), (1, 4)]),
     ("nan_to_num", lambda m, a: m.nan_to_num(m.log(a)), [(3, 4)]),
     ("float_power", lambda m, a: m.float_power(a, 3), [(3,)]),
+    ("tensor_split", lambda m, a: m.tensor_split(a, 3, 1)[1] * 2, [(2, 7)]),
+    ("cartesian_prod", lambda m, a, b: m.cartesian_prod(a, b), [(3,), (2,)]),
+    ("dist", lambda m, a, b: m.dist(a, b, 3), [(3, 4), (4,)]),
+    ("cov", lambda m, a: m.cov(a), [(3, 5)]),
+    ("trapezoid", lambda m, y, x: m.trapezoid(y, x), [(3, 4), (3, 4)]),
+    ("kthvalue", lambda m, a: m.kthvalue(a, 2, 0), [(3, 4)]),
+    ("nanmedian", lambda m, a: m.nanmedian(m.where(a > 1, float("nan"), a), 1), [(3, 4)]),
+    ("diagflat", lambda m, a: m.diagflat(a, -1), [(2, 2)]),
+    ("ldexp", lambda m, a: m.ldexp(a, m.tensor([1, 0, 3])), [(3,)]),
 ]
 
 

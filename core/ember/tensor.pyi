@@ -958,6 +958,33 @@ class Tensor:
         invert: _bool = False,
     ) -> Tensor:
         """Whether each element of ``elements`` is in ``test_elements`` (tensors or numbers)."""
+    def tensor_split(self, input: Tensor, indices_or_sections, dim: _int = 0) -> tuple[Tensor, ...]:
+        """Views of ``input`` split along ``dim``: into ``n`` near-equal parts (the first ``size %
+        n`` one longer) or at the given indices."""
+    def hsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
+        """``tensor_split`` along the columns (dim 1; dim 0 of a 1-D tensor), equal parts."""
+    def vsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 0 of a tensor of at least 2 dimensions, equal parts."""
+    def dsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 2 of a tensor of at least 3 dimensions, equal parts."""
+    def msort(self, input: Tensor) -> Tensor:
+        """``input`` sorted along dim 0."""
+    def diagflat(self, input: Tensor, offset: _int = 0) -> Tensor:
+        """``input`` flattened, on the ``offset``-th diagonal of a square matrix."""
+    def dist(self, input: Tensor, other: Tensor, p: _float = 2) -> Tensor:
+        """The ``p``-norm of ``input - other`` (broadcast)."""
+    def kthvalue(self, input: Tensor, k: _int, dim: _int = -1, keepdim: _bool = False) -> Any:
+        """The ``k``-th smallest element (1-based) along ``dim``: ``(values, indices)``."""
+    def nanmedian(self, input: Tensor, dim: _int | None = None, keepdim: _bool = False) -> Any:
+        """``median`` ignoring NaN (NaN only where a slice is all NaN)."""
+    def svd(self, input: Tensor, some: _bool = True, compute_uv: _bool = True) -> Any:
+        """``(U, S, V)`` with ``input = U diag(S) V^H`` (``V``, not ``V^H``, as PyTorch's ``svd``);
+        reduced unless ``some=False``; zero ``U``/``V`` without ``compute_uv``."""
+    def bincount(self, input: Tensor, weights: Tensor | None = None, minlength: _int = 0) -> Tensor:
+        """How often each value ``0 … max`` occurs in the 1-D non-negative integer ``input``
+        (summing ``weights`` instead of ones); at least ``minlength`` bins."""
+    def ldexp(self, input: Tensor, other: Tensor) -> Tensor:
+        """``input * 2 ** other`` in a floating dtype."""
     def where(self, condition, other) -> Any: ...
     def byte(self) -> Any: ...
     def char(self) -> Any: ...

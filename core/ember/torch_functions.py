@@ -32,6 +32,9 @@ __all__ = [
     "take", "take_along_dim", "searchsorted", "bucketize", "tensordot", "inner", "vdot", "mv",
     "addmm", "baddbmm", "kron", "trace", "diag", "diagonal", "diag_embed", "det", "inverse",
     "logdet", "cross", "nansum", "nanmean", "median", "unique", "isin", "float_power",
+    "tensor_split", "hsplit", "vsplit", "dsplit", "tril_indices", "triu_indices", "logspace",
+    "msort", "diagflat", "cartesian_prod", "dist", "kthvalue", "nanmedian", "svd",
+    "trapezoid", "bincount", "ldexp", "cov",
 ]
 
 absolute = _ops.abs
@@ -239,6 +242,105 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
             _fail("diff", f"expects {name} to have the same number of dimensions as input "
                           f"({input.ndim}), got {p.ndim}")
     return _xp.diff(input, axis=dim, n=n, prepend=prepend, append=append)
+
+
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of ``input`` split along ``dim``: into ``n`` near-equal parts (the first
+    ``size % n`` one longer) or at the given indices."""
+    if _tensor("tensor_split", input).ndim == 0:
+        _fail("tensor_split", "expected at least a 1-dimensional tensor")
+    d = _dim("tensor_split", dim, input.ndim)
+    size = input.shape[d]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
+    if isinstance(indices_or_sections, int):
+        n = indices_or_sections
+        if n <= 0:
+            _fail("tensor_split", f"number of sections must be larger than 0, got {n}")
+        q, r = divmod(size, n)
+        bounds = [i * q + builtins.min(i, r) for i in range(n + 1)]
+    else:
+        # Python's slice bounds: negative counts from the end, then clipped
+        bounds = [0] + [builtins.min(builtins.max(int(i) + (size if int(i) < 0 else 0), 0),
+                                     size) for i in indices_or_sections] + [size]
+    return tuple(_ops.narrow(input, d, a, builtins.max(b, a) - a)
+                 for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _split_at(fn: str, input: Tensor, sections, dim: int, min_ndim: int):
+    if _tensor(fn, input).ndim < min_ndim:
+        _fail(fn, f"requires a tensor with at least {min_ndim} dimension, but got a tensor "
+                  f"with {input.ndim} dimensions!")
+    if isinstance(sections, int) and (sections == 0 or input.shape[dim] % sections):
+        _fail(fn, f"the size of dimension {dim} ({input.shape[dim]}) must be divisible by "
+                  f"the number of sections ({sections})")
+    return tensor_split(input, sections, dim)
+
+
+def hsplit(input: Tensor, sections) -> tuple[Tensor, ...]:
+    """``tensor_split`` along the columns (dim 1; dim 0 of a 1-D tensor), equal parts."""
+    return _split_at("hsplit", input, sections, 0 if input.ndim == 1 else 1, 1)
+
+
+def vsplit(input: Tensor, sections) -> tuple[Tensor, ...]:
+    """``tensor_split`` along dim 0 of a tensor of at least 2 dimensions, equal parts."""
+    return _split_at("vsplit", input, sections, 0, 2)
+
+
+def dsplit(input: Tensor, sections) -> tuple[Tensor, ...]:
+    """``tensor_split`` along dim 2 of a tensor of at least 3 dimensions, equal parts."""
+    return _split_at("dsplit", input, sections, 2, 3)
+
+
+def msort(input: Tensor) -> Tensor:
+    """``input`` sorted along dim 0."""
+    return _ops.sort(_tensor("msort", input), 0)[0]
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """Every combination of the 1-D tensors' elements, one per row (1-D for one tensor)."""
+    for i, t in enumerate(tensors):
+        if _tensor("cartesian_prod", t, f"tensors[{i}]").ndim != 1:
+            _fail("cartesian_prod", f"expects 1-D tensors, got {t.ndim}-D")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return _ops.stack([g.reshape(-1) for g in grids], 1)
+
+
+def _tri_indices(fn: str, row: int, col: int, offset: int, lower: bool, dtype, device):
+    import numpy as np  # host arithmetic on sizes, as PyTorch computes these on the CPU
+    if row < 0 or col < 0:
+        _fail(fn, f"row and col must be non-negative, got {row} and {col}")
+    r, c = (np.tril_indices if lower else np.triu_indices)(row, offset, col)
+    from .tensor import tensor
+    return tensor(np.stack([r, c]).reshape(2, -1), dtype=dtype or _dt.int64, device=device)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """The ``(2, N)`` coordinates of the lower triangle of a ``row x col`` matrix."""
+    return _tri_indices("tril_indices", row, col, offset, True, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """The ``(2, N)`` coordinates of the upper triangle of a ``row x col`` matrix."""
+    return _tri_indices("triu_indices", row, col, offset, False, dtype, device)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    d = dtype or _dt.get_default_dtype()
+    exps = _ops.linspace(start, end, steps, dtype=_dt.float64 if d._kind in "iub" else d,
+                         device=device)
+    out = _ops.pow(_ops.full((), base, dtype=exps.dtype, device=exps.device), exps)
+    out = out.astype(d) if out.dtype is not d else out
+    return out.requires_grad_() if requires_grad else out
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """``input`` flattened, on the ``offset``-th diagonal of a square matrix."""
+    return diag_embed(_tensor("diagflat", input).reshape(-1), offset)
 
 
 # --- indexing ----------------------------------------------------------------------------
@@ -506,6 +608,74 @@ def logdet(input: Tensor) -> Tensor:
     return _ops.where(_ops.lt(sign, 0), math.nan, logabs)
 
 
+_svd = namedtuple("svd", ["U", "S", "V"])
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
+    """``(U, S, V)`` with ``input = U diag(S) V^H`` (``V``, not ``V^H``, as PyTorch's
+    ``svd``); reduced unless ``some=False``; zero ``U``/``V`` without ``compute_uv``."""
+    _matrices("svd", input)
+    if not compute_uv:
+        s = _linalg.svdvals(input)
+        m, n = input.shape[-2:]
+        z = _ops.zeros
+        batch = tuple(input.shape[:-2])
+        return _svd(z(batch + (m, m), dtype=input.dtype, device=input.device), s,
+                    z(batch + (n, n), dtype=input.dtype, device=input.device))
+    u, s, vh = _linalg.svd(input, full_matrices=not some)
+    return _svd(u, s, _ops.conj(vh.transpose(-2, -1)))
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The ``p``-norm of ``input - other`` (broadcast)."""
+    _tensor("dist", input)
+    _tensor("dist", other, "other")
+    if not input.dtype.is_floating_point and input.dtype._kind != "c":
+        _fail("dist", f"expected a floating point or complex tensor, got {input.dtype}")
+    return _linalg.vector_norm(_ops.sub(input, other).reshape(-1), p)
+
+
+def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None,
+              dim: int = -1) -> Tensor:
+    """The trapezoidal rule along ``dim``: spacing ``dx`` (1) or sample points ``x``."""
+    _tensor("trapezoid", y, "y")
+    if x is not None and dx is not None:
+        _fail("trapezoid", "cannot take both x and dx")
+    d = _dim("trapezoid", dim, y.ndim)
+    n = y.shape[d]
+    if n == 0:
+        return _ops.sum(y, d)
+    mid = _ops.add(_ops.narrow(y, d, 1, n - 1), _ops.narrow(y, d, 0, n - 1))
+    if x is None:
+        return _ops.mul(_ops.sum(mid, d), (1.0 if dx is None else dx) / 2)
+    _tensor("trapezoid", x, "x")
+    if x.ndim == 1:
+        if x.shape[0] != n:
+            _fail("trapezoid", f"x has {x.shape[0]} points, y {n} along dim {dim}")
+        x = x.reshape(tuple(n if i == d else 1 for i in range(y.ndim)))
+    dxs = diff(x, dim=d if x.ndim == y.ndim else -1)
+    return _ops.true_divide(_ops.sum(_ops.mul(mid, dxs), d), 2)
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
+        aweights: Tensor | None = None) -> Tensor:
+    """The covariance matrix of the variables in the rows of ``input`` (observations in
+    the columns); a 1-D tensor is one variable."""
+    if _tensor("cov", input).ndim > 2:
+        _fail("cov", f"expected input to have two or fewer dimensions but got an input "
+                     f"with {input.ndim} dimensions")
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError("cov(): fweights and aweights are not supported yet")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    if not x.dtype.is_floating_point and x.dtype._kind != "c":
+        x = x.astype(_dt.get_default_dtype())
+    n = x.shape[1]
+    centred = _ops.sub(x, _ops.mean(x, 1, True))
+    out = _ops.true_divide(_ops.matmul(centred, _ops.conj(centred).transpose(0, 1)),
+                           builtins.max(n - correction, 0))
+    return out.reshape(()) if input.ndim < 2 else out
+
+
 def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     """Cross product along ``dim``; without ``dim``, the first dimension of size 3 of
     the broadcast shape (PyTorch's deprecated default, with its warning)."""
@@ -555,22 +725,94 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
         if input.numel() == 0:
             _fail("median", f"an empty {input.dtype} tensor has no median")
         return median(input.reshape(-1), 0).values
-    d = _dim("median", dim, input.ndim)
+    # the lower middle; with NaNs, the first NaN (sorted last)
+    v, i = _sorted_pick("median", input, dim, keepdim, lambda n, nans: _ops.where(
+        _ops.gt(nans, 0), _ops.sub(n, nans), (n - 1) // 2))
+    return _values_indices(v, i)
+
+
+def _sorted_pick(fn, input, dim, keepdim, pick):
+    """Sort along ``dim`` (NaNs last) and gather at the position ``pick(n, nans)`` gives
+    (``nans``: the count of NaNs per slice, keepdim-shaped): ``(values, indices)``."""
+    d = _dim(fn, dim, input.ndim)
     x = input.reshape(1) if input.ndim == 0 else input
     n = x.shape[d]
     if n == 0:
-        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
-    values, indices = _ops.sort(x, d, stable=True)  # NaNs sort last
-    k = _ops.full((), (n - 1) // 2, dtype=_dt.int64, device=x.device)
+        raise IndexError(f"{fn}(): Expected reduction dim {d} to have non-zero size.")
+    values, indices = _ops.sort(x, d, stable=True)
     if x.dtype._kind == "f":
         nans = _ops.sum(_ops.isnan(x), d, True)
-        k = _ops.where(_ops.gt(nans, 0), n - nans, k)  # the first NaN
     else:
-        k = k.expand(tuple(1 if i == d else s for i, s in enumerate(x.shape)))
+        nans = _ops.zeros(tuple(1 if i == d else s for i, s in enumerate(x.shape)),
+                          dtype=_dt.int64, device=x.device)
+    k = pick(n, nans)
     v, i = _ops.gather(values, d, k), _ops.gather(indices, d, k)
     if not keepdim or input.ndim == 0:
         v, i = _ops.squeeze(v, d), _ops.squeeze(i, d)
+    return v, i
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """``median`` ignoring NaN (NaN only where a slice is all NaN)."""
+    _tensor("nanmedian", input)
+    if dim is None:
+        if input.numel() == 0 and input.dtype._kind == "f":
+            return _ops.full((), math.nan, dtype=input.dtype, device=input.device)
+        return nanmedian(input.reshape(-1), 0).values
+    # the lower middle of the non-NaN values; all NaN: position 0, a NaN
+    v, i = _sorted_pick("nanmedian", input, dim, keepdim,
+                        lambda n, nans: _ops.floor_divide(_ops.clamp(
+                            _ops.sub(n - 1, nans), min=0), 2))
     return _values_indices(v, i)
+
+
+_kth = namedtuple("kthvalue", ["values", "indices"])
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    """The ``k``-th smallest element (1-based) along ``dim``: ``(values, indices)``."""
+    n = _tensor("kthvalue", input).shape[_dim("kthvalue", dim, input.ndim)] \
+        if input.ndim else 1
+    if not 1 <= k <= n:
+        _fail("kthvalue", f"selected number k out of range for dimension {dim}: k = {k}, "
+                          f"size {n}")
+
+    def pick(n, nans):
+        return _ops.full(tuple(nans.shape), k - 1, dtype=_dt.int64, device=nans.device)
+    return _kth(*_sorted_pick("kthvalue", input, dim, keepdim, pick))
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How often each value ``0 … max`` occurs in the 1-D non-negative integer
+    ``input`` (summing ``weights`` instead of ones); at least ``minlength`` bins."""
+    if _tensor("bincount", input).ndim != 1 or input.dtype._kind not in "iu":
+        _fail("bincount", f"expected a 1-D tensor of integers, got a {input.ndim}-D "
+                          f"{input.dtype} tensor")
+    if minlength < 0:
+        _fail("bincount", f"minlength should be >= 0, got {minlength}")
+    if weights is not None and tuple(weights.shape) != tuple(input.shape):
+        _fail("bincount", f"weights should be 1-D and have the same length as input, got "
+                          f"{list(weights.shape)} and {list(input.shape)}")
+    n = input.shape[0]
+    if n and builtins.bool(_ops.lt(_ops.amin(input), 0).item()):
+        _fail("bincount", "input should contain only non-negative values")
+    size = builtins.max(int(_ops.amax(input).item()) + 1 if n else 0, minlength)
+    idx = input.astype(_dt.int64)
+    if weights is None:
+        src = _ops.ones(n, dtype=_dt.int64, device=input.device)
+    else:
+        wd = weights.dtype if weights.dtype.is_floating_point else _dt.float64
+        src = weights.astype(wd)
+    return _ops.index_add(_ops.zeros(size, dtype=src.dtype, device=input.device), 0, idx, src)
+
+
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    """``input * 2 ** other`` in a floating dtype."""
+    _tensor("ldexp", input)
+    a = input if input.dtype._kind in "fc" else input.astype(_dt.get_default_dtype())
+    two = _ops.full((), 2.0, dtype=a.dtype if a.dtype._kind == "f" else _dt.float32,
+                    device=input.device)
+    return _ops.mul(a, _ops.pow(two, other))
 
 
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
@@ -605,7 +847,9 @@ def float_power(input, exponent) -> Tensor:
 _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "flipud",
             "rot90", "diff", "take", "take_along_dim", "inner", "mv", "addmm", "baddbmm",
             "kron", "trace", "diag", "diagonal", "diag_embed", "det", "inverse", "logdet",
-            "cross", "nansum", "nanmean", "median", "unique", "float_power", "isin")
+            "cross", "nansum", "nanmean", "median", "unique", "float_power", "isin",
+            "tensor_split", "hsplit", "vsplit", "dsplit", "msort", "diagflat", "dist",
+            "kthvalue", "nanmedian", "svd", "bincount", "ldexp")
 
 
 def _H(self) -> Tensor:
