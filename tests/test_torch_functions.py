@@ -550,6 +550,68 @@ def test_bincount():
     check("bincount", T([4, 0]), method=True)
 
 
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+def test_cummax_cummin(name):
+    x = T([[1.0, 3.0, 3.0, 2.0, NAN, 5.0, NAN], [0.0, -1.0, -1.0, INF, -INF, 2.0, 2.0]])
+    check(name, x, 1)
+    check(name, x, -1)
+    check(name, x.T, 0)
+    check(name, T([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5]], ember.int32), 1)  # ties: the last
+    check(name, T(2.0), 0)
+    check(name, ember.zeros(2, 0), 1)
+    check(name, nc((3, 17)), 1, method=True)
+
+
+def test_cosine_similarity_histc_index_fill_copy():
+    a, b = nc((3, 4)), nc((3, 4), seed=1)
+    check("cosine_similarity", a, b)
+    check("cosine_similarity", a, b, 0)
+    check("cosine_similarity", a, T([1.0, 0.0, 0.0, 0.0]), -1)
+    check("cosine_similarity", ember.zeros(2, 3), ember.ones(2, 3))  # eps: 0, not NaN
+    x = T([0.0, 0.5, 1.0, 1.5, 2.0, -3.0, NAN, 2.0])
+    check("histc", x, 4, 0, 2)
+    check("histc", T([1.0, 2.0, 1.0, 7.0]), 3)
+    check("histc", T([2.0, 2.0]), 4)
+    check("histc", ember.zeros(0), 5)
+    check("histc", nc((3, 4)), 6, -1, 1, method=True)
+    y = nc((3, 4))
+    idx = T([0, 2])
+    check("index_fill", y, 0, idx, -1.0)
+    check("index_fill", y, -1, T([3]), T(7.0))
+    check("index_fill", T([1, 2, 3]), 0, T([1]), 9, method=True)
+    check("index_copy", y, 1, T([3, 0]), nc((3, 2), seed=2))
+    check("index_copy", y, 0, T([1]), T([[1.0, 2.0, 3.0, 4.0]]), method=True)
+
+
+def test_quantile():
+    x = T([[3.0, 1.0, 4.0, 1.0, 5.0], [9.0, 2.0, NAN, 6.0, 5.0]])
+    q = T([0.0, 0.25, 0.5, 0.9, 1.0])
+    for mode in ("linear", "lower", "higher", "midpoint", "nearest"):
+        check("quantile", x[[0]], q, interpolation=mode)
+        check("quantile", x, q, 1, interpolation=mode)
+        check("quantile", x, 0.3, 0, True, interpolation=mode)
+    check("quantile", x, q, keepdim=True)
+    check("quantile", x, 0.5)
+    check("quantile", x, T(0.5), -1)
+    check("quantile", T(2.0), 0.7)
+    check("quantile", nc((3, 4)), q, 0, method=True)
+
+
+def test_normal():
+    ember.manual_seed(0)
+    s = ember.normal(2.0, 3.0, (200000,))
+    assert s.dtype is ember.float32 and tuple(s.shape) == (200000,)
+    assert abs(s.mean().item() - 2.0) < 0.05 and abs(s.std().item() - 3.0) < 0.05
+    mean, std = T([[1.0], [5.0]]), T([0.0, 1.0, 2.0])
+    t = ember.normal(mean, std)
+    assert tuple(t.shape) == (2, 3)
+    np.testing.assert_array_equal(t[:, 0].numpy(), [1.0, 5.0])  # std 0: the mean
+    assert ember.normal(T([0.0], ember.float64), 1.0).dtype is ember.float64
+    g1, g2 = ember.Generator().manual_seed(3), ember.Generator().manual_seed(3)
+    assert ember.normal(0.0, 1.0, (5,), generator=g1).tolist() == \
+        ember.normal(0.0, 1.0, (5,), generator=g2).tolist()
+
+
 # --- refusals ------------------------------------------------------------------------------
 
 _v, _m = T([1.0, 2.0, 3.0]), nc((2, 3))
@@ -624,6 +686,22 @@ REFUSALS = [
     ("bincount", (T([[1]]),), {}),
     ("bincount", (T([1, 2]),), {"minlength": -1}),
     ("bincount", (T([1, 2]), T([1.0])), {}),
+    ("cummax", (_m, 2), {}),
+    ("cummin", (_m, -3), {}),
+    ("cosine_similarity", (_m, T([1.0, 2.0])), {}),
+    ("histc", (T([1, 2]),), {}),
+    ("histc", (_v,), {"bins": 0}),
+    ("histc", (_v,), {"min": 3, "max": 1}),
+    ("index_fill", (_m, 0, T([[0]]), 1.0), {}),
+    ("index_fill", (_m, 0, T([0]), T([1.0, 2.0])), {}),
+    ("index_copy", (_m, 0, T([0]), T([[1, 2, 3]])), {}),
+    ("quantile", (T([1, 2]), 0.5), {}),
+    ("quantile", (_v, 1.5), {}),
+    ("quantile", (ember.zeros(0), 0.5), {}),
+    ("quantile", (_v, 0.5), {"interpolation": "cubic"}),
+    ("quantile", (_v, T([0.5], ember.float64)), {}),
+    ("normal", (T([1.0]), T([-1.0])), {}),
+    ("normal", (0.0, -1.0, (2,)), {}),
 ]
 
 
@@ -714,6 +792,13 @@ GRADS = [
     ("nanmedian", lambda m, a: m.nanmedian(m.where(a > 1, float("nan"), a), 1), [(3, 4)]),
     ("diagflat", lambda m, a: m.diagflat(a, -1), [(2, 2)]),
     ("ldexp", lambda m, a: m.ldexp(a, m.tensor([1, 0, 3])), [(3,)]),
+    ("cummax", lambda m, a: m.cummax(a, 1), [(3, 9)]),
+    ("cummin", lambda m, a: m.cummin(a, 0), [(9, 2)]),
+    ("cosine_similarity", lambda m, a, b: m.cosine_similarity(a, b), [(3, 4), (3, 4)]),
+    ("index_fill", lambda m, a: m.index_fill(a, 1, m.tensor([0, 2]), 5.0), [(3, 4)]),
+    ("index_copy", lambda m, a, b: m.index_copy(a, 0, m.tensor([2, 0]), b), [(3, 4), (2, 4)]),
+    ("quantile", lambda m, a: m.quantile(a, m.tensor([0.2, 0.5, 0.75], dtype=m.float64), 1),
+     [(3, 6)]),
 ]
 
 

@@ -985,6 +985,29 @@ class Tensor:
         (summing ``weights`` instead of ones); at least ``minlength`` bins."""
     def ldexp(self, input: Tensor, other: Tensor) -> Tensor:
         """``input * 2 ** other`` in a floating dtype."""
+    def cummax(self, input: Tensor, dim: _int) -> Any:
+        """Running maximum along ``dim`` and its indices: ``(values, indices)``."""
+    def cummin(self, input: Tensor, dim: _int) -> Any:
+        """Running minimum along ``dim`` and its indices: ``(values, indices)``."""
+    def histc(self, input: Tensor, bins: _int = 100, min: _float = 0, max: _float = 0) -> Tensor:
+        """A histogram of ``bins`` equal bins over ``[min, max]`` (the data's range when both are
+        0); elements outside are ignored, ``max`` falls in the last bin."""
+    def index_fill(self, input: Tensor, dim: _int, index: Tensor, value) -> Tensor:
+        """``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
+    def index_copy(self, input: Tensor, dim: _int, index: Tensor, source: Tensor) -> Tensor:
+        """``input`` with the slices at ``index`` along ``dim`` replaced by ``source``'s (indices
+        are expected to be distinct, as in PyTorch)."""
+    def quantile(
+        self,
+        input: Tensor,
+        q,
+        dim: _int | None = None,
+        keepdim: _bool = False,
+        *,
+        interpolation: _str = 'linear',
+    ) -> Tensor:
+        """The ``q``-quantiles (a number or a 1-D tensor in ``[0, 1]``; a tensor adds a first
+        dimension) along ``dim`` or over all elements; NaN where a slice has a NaN."""
     def where(self, condition, other) -> Any: ...
     def byte(self) -> Any: ...
     def char(self) -> Any: ...

@@ -34,7 +34,8 @@ __all__ = [
     "logdet", "cross", "nansum", "nanmean", "median", "unique", "isin", "float_power",
     "tensor_split", "hsplit", "vsplit", "dsplit", "tril_indices", "triu_indices", "logspace",
     "msort", "diagflat", "cartesian_prod", "dist", "kthvalue", "nanmedian", "svd",
-    "trapezoid", "bincount", "ldexp", "cov",
+    "trapezoid", "bincount", "ldexp", "cov", "cummax", "cummin", "cosine_similarity",
+    "histc", "index_fill", "index_copy", "quantile", "normal",
 ]
 
 absolute = _ops.abs
@@ -815,6 +816,220 @@ def ldexp(input: Tensor, other: Tensor) -> Tensor:
     return _ops.mul(a, _ops.pow(two, other))
 
 
+_cummax = namedtuple("cummax", ["values", "indices"])
+_cummin = namedtuple("cummin", ["values", "indices"])
+
+
+def _cumulative_extreme(fn: str, input: Tensor, dim: int, larger: bool):
+    """The running maximum (minimum) along ``dim`` and the index where it was reached:
+    the last one on ties, a NaN once one is seen (PyTorch's rule).  The indices come
+    from a log-step scan run without autograd (each step a tensor like ``input``); the
+    values are ``gather(input, indices)``, so the gradient flows to the chosen
+    elements and the memory kept for backward is linear."""
+    from .autograd import no_grad
+    _tensor(fn, input)
+    d = _dim(fn, dim, input.ndim)
+    x = input.reshape(1) if input.ndim == 0 else input
+    n = x.shape[d]
+    shape = tuple(n if i == d else 1 for i in range(x.ndim))
+    with no_grad():
+        v = x.detach()
+        idx = _ops.arange(n, device=x.device).reshape(shape).expand(tuple(x.shape))
+        shift = 1
+        while shift < n:
+            # the result so far at position i - shift (the left part) against i's
+            lv, li = _ops.narrow(v, d, 0, n - shift), _ops.narrow(idx, d, 0, n - shift)
+            rv, ri = _ops.narrow(v, d, shift, n - shift), _ops.narrow(idx, d, shift, n - shift)
+            beats = _ops.gt(lv, rv) if larger else _ops.lt(lv, rv)
+            if x.dtype._kind == "f":
+                beats = _ops.logical_or(
+                    _ops.logical_and(beats, _ops.logical_not(_ops.isnan(rv))),
+                    _ops.logical_and(_ops.isnan(lv), _ops.logical_not(_ops.isnan(rv))))
+            head = (_ops.narrow(v, d, 0, shift), _ops.narrow(idx, d, 0, shift))
+            v = _ops.cat([head[0], _ops.where(beats, lv, rv)], d)
+            idx = _ops.cat([head[1], _ops.where(beats, li, ri)], d)
+            shift *= 2
+    values = _ops.gather(x, d, idx)
+    if input.ndim == 0:
+        values, idx = values.reshape(()), idx.reshape(())
+    return values, idx
+
+
+def cummax(input: Tensor, dim: int):
+    """Running maximum along ``dim`` and its indices: ``(values, indices)``."""
+    return _cummax(*_cumulative_extreme("cummax", input, dim, True))
+
+
+def cummin(input: Tensor, dim: int):
+    """Running minimum along ``dim`` and its indices: ``(values, indices)``."""
+    return _cummin(*_cumulative_extreme("cummin", input, dim, False))
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``x1 . x2 / (max(|x1|, eps) * max(|x2|, eps))`` along ``dim`` (broadcast)."""
+    _tensor("cosine_similarity", x1, "x1")
+    _tensor("cosine_similarity", x2, "x2")
+    try:
+        a, b = _xp.broadcast_arrays(x1, x2)
+    except OpError:
+        _fail("cosine_similarity", f"x1 {list(x1.shape)} and x2 {list(x2.shape)} do not "
+                                   f"broadcast")
+    d = _dim("cosine_similarity", dim, a.ndim)
+    na = _ops.clamp_min(_linalg.vector_norm(a, 2, d), eps)
+    nb = _ops.clamp_min(_linalg.vector_norm(b, 2, d), eps)
+    return _ops.true_divide(_ops.sum(_ops.mul(a, b), d), _ops.mul(na, nb))
+
+
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
+    """A histogram of ``bins`` equal bins over ``[min, max]`` (the data's range when both
+    are 0); elements outside are ignored, ``max`` falls in the last bin."""
+    if not _tensor("histc", input).dtype.is_floating_point:
+        _fail("histc", f"expected a floating point tensor, got {input.dtype}")
+    if bins <= 0:
+        _fail("histc", f"bins must be > 0, got {bins}")
+    lo, hi = float(min), float(max)
+    if lo > hi:
+        _fail("histc", f"max must be larger than min, got min {lo} and max {hi}")
+    if lo == hi and input.numel():
+        lo, hi = float(_ops.amin(input).item()), float(_ops.amax(input).item())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    x = input.reshape(-1)
+    inside = _ops.logical_and(_ops.ge(x, lo), _ops.le(x, hi))
+    pos = _ops.floor(_ops.mul(_ops.sub(x, lo), bins / (hi - lo)))
+    pos = _ops.clamp(_ops.where(inside, pos, 0), 0, bins - 1).astype(_dt.int64)
+    hist = _ops.zeros(bins, dtype=input.dtype, device=input.device)
+    return _ops.index_add(hist, 0, pos, inside.astype(input.dtype))
+
+
+def _index_mask(fn: str, input: Tensor, dim: int, index: Tensor):
+    d = _dim(fn, dim, input.ndim)
+    _tensor(fn, index, "index")
+    if index.ndim > 1 or index.dtype is not _dt.int64:
+        _fail(fn, f"index must be a 0-D or 1-D int64 tensor, got a {index.ndim}-D "
+                  f"{index.dtype} tensor")
+    n = input.shape[d] if input.ndim else 1
+    index = index.reshape(-1)
+    hits = _ops.index_add(_ops.zeros(n, dtype=_dt.int64, device=input.device), 0, index,
+                          _ops.ones(index.shape[0], dtype=_dt.int64, device=input.device))
+    shape = tuple(n if i == d else 1 for i in range(input.ndim))
+    return d, index, _ops.gt(hits, 0).reshape(shape)
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
+    _tensor("index_fill", input)
+    _, _, mask = _index_mask("index_fill", input, dim, index)
+    if isinstance(value, Tensor) and value.ndim != 0:
+        _fail("index_fill", f"only supports a 0-dimensional value tensor, but got tensor "
+                            f"with {value.ndim} dimension(s)")
+    v = value.astype(input.dtype) if isinstance(value, Tensor) else _ops.full(
+        (), value, dtype=input.dtype, device=input.device)
+    return _ops.where(mask, v, input)
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """``input`` with the slices at ``index`` along ``dim`` replaced by ``source``'s
+    (indices are expected to be distinct, as in PyTorch)."""
+    _tensor("index_copy", input)
+    _tensor("index_copy", source, "source")
+    d, idx, mask = _index_mask("index_copy", input, dim, index)
+    if source.dtype is not input.dtype:
+        _fail("index_copy", f"self and source expected to have the same dtype, but got "
+                            f"{input.dtype} and {source.dtype}")
+    kept = _ops.where(mask, _ops.zeros((), dtype=input.dtype, device=input.device), input)
+    return _ops.index_add(kept, d, idx, source)
+
+
+def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """The ``q``-quantiles (a number or a 1-D tensor in ``[0, 1]``; a tensor adds a first
+    dimension) along ``dim`` or over all elements; NaN where a slice has a NaN."""
+    modes = ("linear", "lower", "higher", "midpoint", "nearest")
+    if interpolation not in modes:
+        _fail("quantile", f"interpolation must be one of {modes}, got {interpolation!r}")
+    if not _tensor("quantile", input).dtype.is_floating_point:
+        _fail("quantile", f"input tensor must be either float or double dtype, got "
+                          f"{input.dtype}")
+    if input.numel() == 0:
+        _fail("quantile", "input tensor must be non-empty")
+    qt = q if isinstance(q, Tensor) else _ops.full((), float(q), dtype=input.dtype,
+                                                    device=input.device)
+    if qt.ndim > 1:
+        _fail("quantile", f"q must be a scalar or 1D tensor, got {qt.ndim}-D")
+    if qt.dtype is not input.dtype:
+        _fail("quantile", f"q tensor must be same dtype as the input tensor, got "
+                          f"{qt.dtype} and {input.dtype}")
+    qs = qt.reshape(-1)
+    if qs.numel() and not builtins.bool(_ops.logical_and(_ops.ge(qs, 0),
+                                                          _ops.le(qs, 1)).all().item()):
+        _fail("quantile", "q values must be in the range [0, 1]")
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else _dim("quantile", dim, input.ndim)
+    x = x.reshape(1) if x.ndim == 0 else x
+    n = x.shape[d]
+    s = _ops.movedim(_ops.sort(x, d)[0], d, -1)  # NaNs last
+    nan = _ops.isnan(_ops.narrow(s, -1, n - 1, 1))  # any NaN in the slice
+    pos = _ops.mul(qs, n - 1)  # fractional ranks, one per q
+    lo = _ops.floor(pos)
+    hi = _ops.ceil(pos)
+    if interpolation == "nearest":
+        lo = hi = _ops.round(pos)  # half to even, as PyTorch
+    elif interpolation == "lower":
+        hi = lo
+    elif interpolation == "higher":
+        lo = hi
+    batch = tuple(s.shape[:-1])
+    m = qs.shape[0]
+
+    def at(p):
+        i = p.astype(_dt.int64).reshape((1,) * len(batch) + (m,)).expand(batch + (m,))
+        return _ops.gather(s, -1, i)
+    vlo, vhi = at(lo), at(hi)
+    if interpolation == "midpoint":
+        out = _ops.add(vlo, _ops.mul(_ops.sub(vhi, vlo), 0.5))
+    elif interpolation == "linear":
+        out = _ops.lerp(vlo, vhi, _ops.sub(pos, lo).reshape((1,) * len(batch) + (m,)))
+    else:
+        out = vlo
+    out = _ops.where(nan, math.nan, out)  # (..., m)
+    out = _ops.movedim(out, -1, 0)  # q first
+    if keepdim:
+        if dim is None:
+            out = out.reshape((m,) + (1,) * input.ndim)
+        else:
+            out = _ops.unsqueeze(out, d + 1)
+    if not isinstance(q, Tensor) or qt.ndim == 0:
+        out = _ops.squeeze(out, 0)
+    return out
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Samples of normal distributions: ``mean``/``std`` tensors (broadcast) or numbers
+    with ``size``."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if size is not None:
+            _fail("normal", "size is only taken with number mean and std")
+        if isinstance(std, Tensor) and builtins.bool(_ops.lt(std, 0).any().item()):
+            _fail("normal", "expects all elements of std >= 0.0")
+        ref = mean if isinstance(mean, Tensor) else std
+        shape = _xp.broadcast_shapes(*(tuple(t.shape) for t in (mean, std)
+                                       if isinstance(t, Tensor)))
+        d = _dt.result_type(mean, std)
+        if not d.is_floating_point:
+            _fail("normal", f"expected floating point mean and std, got {d}")
+        z = _ops.randn(tuple(shape), dtype=d, device=ref.device, generator=generator)
+        return _ops.add(mean, _ops.mul(z, std))
+    if size is None:
+        _fail("normal", "size is required when mean and std are numbers")
+    if std < 0:
+        _fail("normal", f"expects std >= 0.0, but found std {std}")
+    z = _ops.randn(tuple(size), dtype=dtype, device=device, generator=generator)
+    out = _ops.add(_ops.mul(z, std), mean)
+    return out.requires_grad_() if requires_grad else out
+
+
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None):
     """The distinct elements, sorted (each NaN distinct), with the inverse indices
@@ -849,7 +1064,8 @@ _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "fl
             "kron", "trace", "diag", "diagonal", "diag_embed", "det", "inverse", "logdet",
             "cross", "nansum", "nanmean", "median", "unique", "float_power", "isin",
             "tensor_split", "hsplit", "vsplit", "dsplit", "msort", "diagflat", "dist",
-            "kthvalue", "nanmedian", "svd", "bincount", "ldexp")
+            "kthvalue", "nanmedian", "svd", "bincount", "ldexp", "cummax", "cummin",
+            "histc", "index_fill", "index_copy", "quantile")
 
 
 def _H(self) -> Tensor:
