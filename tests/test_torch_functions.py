@@ -396,7 +396,7 @@ def test_unique():
 def test_unary_pointwise_ops(dtype):
     x = SPECIAL.astype(getattr(ember, dtype))
     for name in ("frac", "deg2rad", "rad2deg", "isposinf", "isneginf", "isreal",
-                 "nan_to_num"):
+                 "nan_to_num", "sinc"):
         check(name, x, rtol=2e-3 if dtype == "float16" else 1e-6)
         check(name, x, method=True, rtol=2e-3 if dtype == "float16" else 1e-6)
     check("nan_to_num", x, 1.5, 100.0, -7.0)
@@ -406,7 +406,7 @@ def test_unary_pointwise_ops(dtype):
 
 def test_unary_pointwise_ops_on_integers_and_complex():
     i = T([[-3, 0, 7]], ember.int32)
-    for name in ("deg2rad", "rad2deg", "isposinf", "isneginf", "isreal", "nan_to_num"):
+    for name in ("deg2rad", "rad2deg", "isposinf", "isneginf", "isreal", "nan_to_num", "sinc"):
         check(name, i)
     check("deg2rad", T([True, False]))
     c = ember.tensor(np.array([1 + 0j, 2 - 1j, 0j, complex(NAN, 0)], np.complex64))
@@ -612,6 +612,52 @@ def test_normal():
         ember.normal(0.0, 1.0, (5,), generator=g2).tolist()
 
 
+def test_gcd_lcm():
+    a = T([[12, -18, 0, 0, 7, 2**40]])
+    b = T([[8, 24, 5, 0, 13], [-3, 0, 6, 1, 1]][0] + [6])
+    for name in ("gcd", "lcm"):
+        check(name, a, b)
+        check(name, a, b.reshape(6, 1))  # broadcast
+        check(name, T([6, 10], ember.int32), T([4, 4], ember.int16))
+        check(name, T([6], ember.uint8), T([4], ember.uint8), method=True)
+        check(name, ember.zeros(0, dtype=ember.int64), T([3]))
+
+
+def test_slice_scatter_unique_consecutive():
+    x = nc((5, 4))
+    check("slice_scatter", x, nc((2, 4), seed=1), 0, 1, 4, 2)
+    check("slice_scatter", x, nc((5, 2), seed=1), -1, 2)
+    check("slice_scatter", x, nc((5, 0), seed=1), 1, 3, 3)
+    check("slice_scatter", x, nc((5, 4), seed=1), 1, -9, 99)
+    check("slice_scatter", x, nc((1, 4), seed=1), 0, -1, None, 1, method=True)
+    y = T([[1, 1, 2], [2, 2, 3], [1, 1, 1]])
+    check("unique_consecutive", y)
+    check("unique_consecutive", y, True, True)
+    check("unique_consecutive", T([1.0, 1.0, INF, INF, -0.0, 0.0]), return_counts=True)
+    check("unique_consecutive", ember.zeros(0), True, True)
+    check("unique_consecutive", T(3), return_inverse=True)
+    check("unique_consecutive", y, return_counts=True, method=True)
+
+
+def test_multinomial():
+    ember.manual_seed(1)
+    p = T([[0.0, 1.0, 3.0, 0.0], [2.0, 2.0, 0.0, 4.0]])
+    s = ember.multinomial(p, 20000, True)
+    assert s.dtype is ember.int64 and tuple(s.shape) == (2, 20000)
+    for r, expect in ((0, [0, 0.25, 0.75, 0]), (1, [0.25, 0.25, 0, 0.5])):
+        freq = np.bincount(s[r].numpy(), minlength=4) / 20000
+        np.testing.assert_allclose(freq, expect, atol=0.015)
+    d = ember.multinomial(p, 2)
+    assert sorted(d[0].tolist()) == [1, 2]  # without replacement: the nonzero ones, once
+    assert len(set(ember.multinomial(T([1.0, 1.0, 1.0]), 3).tolist())) == 3
+    assert ember.multinomial(T([0.0, 5.0, 0.0]), 3)[0].item() == 1  # zeros follow
+    firsts = [ember.multinomial(T([1.0, 9.0]), 1).item() for _ in range(400)]
+    assert 0.85 < sum(firsts) / 400 < 0.95  # the first draw follows the weights
+    g1, g2 = ember.Generator().manual_seed(5), ember.Generator().manual_seed(5)
+    assert ember.multinomial(p, 3, True, generator=g1).tolist() == \
+        ember.multinomial(p, 3, True, generator=g2).tolist()
+
+
 # --- refusals ------------------------------------------------------------------------------
 
 _v, _m = T([1.0, 2.0, 3.0]), nc((2, 3))
@@ -702,6 +748,15 @@ REFUSALS = [
     ("quantile", (_v, T([0.5], ember.float64)), {}),
     ("normal", (T([1.0]), T([-1.0])), {}),
     ("normal", (0.0, -1.0, (2,)), {}),
+    ("gcd", (_v, _v), {}),
+    ("lcm", (T([1]), T([1.0])), {}),
+    ("slice_scatter", (_m, T([[1.0]]), 0, 0, 1), {}),
+    ("slice_scatter", (_m, _m, 0, 0, 2, 0), {}),
+    ("multinomial", (T([1.0, -1.0]), 1), {}),
+    ("multinomial", (T([1.0, 1.0]), 3), {}),
+    ("multinomial", (T([1, 1]), 1), {}),
+    ("multinomial", (ember.zeros(1, 1, 2), 1), {}),
+    ("multinomial", (T([0.0, 0.0]), 1, True), {}),
 ]
 
 
@@ -797,6 +852,8 @@ GRADS = [
     ("cosine_similarity", lambda m, a, b: m.cosine_similarity(a, b), [(3, 4), (3, 4)]),
     ("index_fill", lambda m, a: m.index_fill(a, 1, m.tensor([0, 2]), 5.0), [(3, 4)]),
     ("index_copy", lambda m, a, b: m.index_copy(a, 0, m.tensor([2, 0]), b), [(3, 4), (2, 4)]),
+    ("sinc", lambda m, a: m.sinc(a), [(3, 4)]),
+    ("slice_scatter", lambda m, a, b: m.slice_scatter(a, b, 1, 0, 4, 2), [(3, 4), (3, 2)]),
     ("quantile", lambda m, a: m.quantile(a, m.tensor([0.2, 0.5, 0.75], dtype=m.float64), 1),
      [(3, 6)]),
 ]

@@ -138,6 +138,7 @@ POINTWISE_REFS: dict[str, Callable] = {
     "isposinf": lambda a: np.isposinf(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool),
     "isneginf": lambda a: np.isneginf(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool),
     "isreal": lambda a: np.isreal(a),
+    "sinc": np.sinc,
 }
 
 #: argument domains: op -> domain of each tensor argument (see samples.DOMAINS)

@@ -469,6 +469,8 @@ class Tensor:
     # --- ember.ops.numeric ---------------------------------------------------------------
     def isnan(self) -> Tensor:
         """Whether each element is NaN."""
+    def sin(self) -> Tensor:
+        """Sine."""
     def trunc(self) -> Tensor:
         """Round towards zero (integers are returned unchanged)."""
     def frac(self) -> Tensor:
@@ -499,6 +501,8 @@ class Tensor:
         """Whether each element is -inf."""
     def isreal(self) -> Tensor:
         """Whether each element has a zero imaginary part (true for real dtypes)."""
+    def sinc(self) -> Tensor:
+        """The normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0)."""
 
     # --- ember.ops.pointwise -------------------------------------------------------------
     def floor_divide(self, other: Tensor) -> Tensor:
@@ -565,8 +569,6 @@ class Tensor:
         """Base-10 logarithm."""
     def rsqrt(self) -> Tensor:
         """``1 / sqrt(self)``."""
-    def sin(self) -> Tensor:
-        """Sine."""
     def cos(self) -> Tensor:
         """Cosine."""
     def tan(self) -> Tensor:
@@ -1008,6 +1010,39 @@ class Tensor:
     ) -> Tensor:
         """The ``q``-quantiles (a number or a 1-D tensor in ``[0, 1]``; a tensor adds a first
         dimension) along ``dim`` or over all elements; NaN where a slice has a NaN."""
+    def gcd(self, input: Tensor, other) -> Tensor:
+        """The greatest common divisor (non-negative; ``gcd(0, 0) = 0``) of integers."""
+    def lcm(self, input: Tensor, other) -> Tensor:
+        """The least common multiple (non-negative; 0 when either is 0) of integers."""
+    def slice_scatter(
+        self,
+        input: Tensor,
+        src: Tensor,
+        dim: _int = 0,
+        start: _int | None = None,
+        end: _int | None = None,
+        step: _int = 1,
+    ) -> Tensor:
+        """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
+    def unique_consecutive(
+        self,
+        input: Tensor,
+        return_inverse: _bool = False,
+        return_counts: _bool = False,
+        dim: _int | None = None,
+    ) -> Any:
+        """The first element of each run of equal consecutive elements (flattened), with the inverse
+        indices and the run lengths when asked."""
+    def multinomial(
+        self,
+        input: Tensor,
+        num_samples: _int,
+        replacement: _bool = False,
+        *,
+        generator=None,
+    ) -> Tensor:
+        """Category indices drawn by the non-negative weights in the last dimension of a 1-D or 2-D
+        ``input`` (without replacement: Gumbel top-k, each category at most once)."""
     def where(self, condition, other) -> Any: ...
     def byte(self) -> Any: ...
     def char(self) -> Any: ...

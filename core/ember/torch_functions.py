@@ -35,7 +35,8 @@ __all__ = [
     "tensor_split", "hsplit", "vsplit", "dsplit", "tril_indices", "triu_indices", "logspace",
     "msort", "diagflat", "cartesian_prod", "dist", "kthvalue", "nanmedian", "svd",
     "trapezoid", "bincount", "ldexp", "cov", "cummax", "cummin", "cosine_similarity",
-    "histc", "index_fill", "index_copy", "quantile", "normal",
+    "histc", "index_fill", "index_copy", "quantile", "normal", "gcd", "lcm",
+    "slice_scatter", "unique_consecutive", "multinomial",
 ]
 
 absolute = _ops.abs
@@ -1030,6 +1031,117 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     return out.requires_grad_() if requires_grad else out
 
 
+def _integers(fn: str, input, other):
+    _tensor(fn, input)
+    for x in (input, other):
+        d = x.dtype if isinstance(x, Tensor) else None
+        if d is not None and d._kind not in "iu":
+            _fail(fn, f"expected integer tensors, got {d}")
+    d = _dt.result_type(input, other)
+    b = other.astype(d) if isinstance(other, Tensor) else _ops.full(
+        (), other, dtype=d, device=input.device)
+    return _xp.broadcast_arrays(input.astype(d), b)
+
+
+def gcd(input: Tensor, other) -> Tensor:
+    """The greatest common divisor (non-negative; ``gcd(0, 0) = 0``) of integers."""
+    a, b = _integers("gcd", input, other)
+    a, b = _ops.abs(a), _ops.abs(b)
+    # Euclid's steps while any divisor is left (at most ~90 for int64: Fibonacci pairs)
+    while builtins.bool(_ops.ne(b, 0).any().item()):
+        nz = _ops.ne(b, 0)
+        a, b = _ops.where(nz, b, a), _ops.where(nz, _ops.remainder(a, _ops.where(nz, b, 1)),
+                                                0)
+    return a
+
+
+def lcm(input: Tensor, other) -> Tensor:
+    """The least common multiple (non-negative; 0 when either is 0) of integers."""
+    a, b = _integers("lcm", input, other)
+    g = gcd(a, b)
+    return _ops.abs(_ops.mul(_ops.floor_divide(a, _ops.where(_ops.eq(g, 0), 1, g)), b))
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,
+                  end: int | None = None, step: int = 1) -> Tensor:
+    """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
+    _tensor("slice_scatter", input)
+    _tensor("slice_scatter", src, "src")
+    d = _dim("slice_scatter", dim, input.ndim)
+    if step <= 0:
+        _fail("slice_scatter", f"slice step must be positive, got {step}")
+    positions = range(input.shape[d])[slice(start, end, step)]
+    want = tuple(len(positions) if i == d else s for i, s in enumerate(input.shape))
+    if tuple(src.shape) != want:
+        _fail("slice_scatter", f"expected src to have a size equal to the slice of self. "
+                               f"src size = {list(src.shape)}, slice size = {list(want)}")
+    idx = _ops.arange(positions.start, positions.stop, positions.step, device=input.device)
+    return index_copy(input, d, idx, src.astype(input.dtype))
+
+
+def unique_consecutive(input: Tensor, return_inverse: bool = False,
+                       return_counts: bool = False, dim: int | None = None):
+    """The first element of each run of equal consecutive elements (flattened), with
+    the inverse indices and the run lengths when asked."""
+    _tensor("unique_consecutive", input)
+    if dim is not None:
+        raise NotImplementedError("unique_consecutive(): dim= is not supported yet; only "
+                                  "dim=None")
+    x = input.reshape(-1)
+    n = x.shape[0]
+    if n == 0:
+        empty = _ops.zeros(0, dtype=_dt.int64, device=x.device)
+        runs = (x, empty.reshape(tuple(input.shape)), empty)
+    else:
+        first = _ops.ones(1, dtype=_dt.bool, device=x.device)
+        new = _ops.cat([first, _ops.ne(_ops.narrow(x, 0, 1, n - 1),
+                                       _ops.narrow(x, 0, 0, n - 1))])
+        group = _ops.sub(_ops.cumsum(new.astype(_dt.int64), 0), 1)
+        values = _ops.masked_select(x, new)
+        counts = _ops.index_add(_ops.zeros(values.shape[0], dtype=_dt.int64, device=x.device),
+                                0, group, _ops.ones(n, dtype=_dt.int64, device=x.device))
+        runs = (values, group.reshape(tuple(input.shape)), counts)
+    out = (runs[0],) + ((runs[1],) if return_inverse else ()) + \
+        ((runs[2],) if return_counts else ())
+    return out[0] if len(out) == 1 else out
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator=None) -> Tensor:
+    """Category indices drawn by the non-negative weights in the last dimension of a
+    1-D or 2-D ``input`` (without replacement: Gumbel top-k, each category at most once)."""
+    if _tensor("multinomial", input).ndim not in (1, 2):
+        _fail("multinomial", f"prob_dist must be 1 or 2 dim, got {input.ndim}")
+    if not input.dtype.is_floating_point:
+        _fail("multinomial", f"only supports floating-point dtypes for input, got "
+                             f"{input.dtype}")
+    if num_samples <= 0:
+        _fail("multinomial", f"cannot sample n_sample <= 0 samples, got {num_samples}")
+    n = input.shape[-1]
+    w = input.reshape(1, n) if input.ndim == 1 else input
+    bad = _ops.logical_or(_ops.lt(w, 0), _ops.logical_not(_ops.isfinite(w))).any()
+    if builtins.bool(bad.item()):
+        _fail("multinomial", "probability tensor contains either `inf`, `nan` or element < 0")
+    if builtins.bool(_ops.eq(_ops.sum(w, -1), 0).any().item()):
+        _fail("multinomial", "invalid multinomial distribution (sum of probabilities <= 0)")
+    rows = w.shape[0]
+    if replacement:
+        cdf = _ops.cumsum(w.astype(_dt.float64), -1)
+        cdf = _ops.true_divide(cdf, _ops.narrow(cdf, -1, n - 1, 1))
+        u = _ops.rand(rows, num_samples, dtype=_dt.float64, device=w.device,
+                      generator=generator)
+        out = _ops.clamp(searchsorted(cdf, u, right=True), max=n - 1)
+    else:
+        if num_samples > n:
+            _fail("multinomial", "cannot sample n_sample > prob_dist.size(-1) samples "
+                                 "without replacement")
+        # (past the nonzero categories, zero-weight ones follow, as PyTorch's)
+        u = _ops.rand(rows, n, dtype=_dt.float64, device=w.device, generator=generator)
+        keys = _ops.sub(_ops.log(w.astype(_dt.float64)), _ops.log(_ops.neg(_ops.log(u))))
+        out = _ops.topk(keys, num_samples, -1)[1]
+    return out.reshape(-1) if input.ndim == 1 else out
+
+
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None):
     """The distinct elements, sorted (each NaN distinct), with the inverse indices
@@ -1065,7 +1177,8 @@ _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "fl
             "cross", "nansum", "nanmean", "median", "unique", "float_power", "isin",
             "tensor_split", "hsplit", "vsplit", "dsplit", "msort", "diagflat", "dist",
             "kthvalue", "nanmedian", "svd", "bincount", "ldexp", "cummax", "cummin",
-            "histc", "index_fill", "index_copy", "quantile")
+            "histc", "index_fill", "index_copy", "quantile", "gcd", "lcm", "slice_scatter",
+            "unique_consecutive", "multinomial")
 
 
 def _H(self) -> Tensor:

@@ -1,6 +1,6 @@
 """PyTorch's pointwise helpers for special values and units, composed from primitives:
 ``frac``, ``deg2rad``, ``rad2deg``, ``xlogy``, ``heaviside``, ``fmax``, ``fmin``,
-``nan_to_num``, ``isposinf``, ``isneginf`` and ``isreal``.
+``nan_to_num``, ``isposinf``, ``isneginf``, ``isreal`` and ``sinc``.
 
 Each is a composite op (``ember.<name>`` and a method), so a backend owes no kernel and
 autograd differentiates the decomposition; NaN/inf come out as PyTorch gives them.
@@ -17,10 +17,10 @@ from .complex_numbers import imag
 from .creation import ones_like
 from .elementary import _float, _floats
 from .pointwise import (_with_check, eq, gt, isinf, isnan, log, logical_and, lt, maximum,
-                        minimum, mul, sub, trunc, where)
+                        minimum, mul, sin, sub, true_divide, trunc, where)
 
 __all__ = ["frac", "deg2rad", "rad2deg", "xlogy", "heaviside", "fmax", "fmin",
-           "nan_to_num", "isposinf", "isneginf", "isreal"]
+           "nan_to_num", "isposinf", "isneginf", "isreal", "sinc"]
 
 
 def _kind_check(op, kinds, what):
@@ -141,3 +141,17 @@ def _isreal(self):
 isreal = _pointwise("isreal(Tensor self) -> Tensor", _isreal,
                     "Whether each element has a zero imaginary part (true for real dtypes).",
                     promotion="always_bool")
+
+
+def _sinc(self):
+    x = _float(self)
+    if x.dtype in (_dt.float16, _dt.bfloat16):  # pi * x must not round before sin
+        return _sinc(x.astype(_dt.float32)).astype(x.dtype)
+    px = mul(x, math.pi)
+    # 1 at 0 (the limit); sin(pi x)/(pi x) elsewhere (±inf and NaN give NaN, as PyTorch)
+    return where(eq(x, 0), 1.0, true_divide(sin(px), where(eq(x, 0), 1.0, px)))
+
+
+sinc = _pointwise("sinc(Tensor self) -> Tensor", _sinc,
+                  "The normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0).",
+                  promotion="int_to_float", check=_kind_check("sinc", "biuf", "real"))
