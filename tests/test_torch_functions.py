@@ -658,6 +658,35 @@ def test_multinomial():
         ember.multinomial(p, 3, True, generator=g2).tolist()
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_lgamma_erfinv(dtype):
+    d = getattr(ember, dtype)
+    x = T([-3.5, -2.0, -1.5, -0.5, -1e-8, 0.0, 1e-8, 0.3, 0.5, 1.0, 1.5, 2.0, 2.5, 10.0, 100.5,
+           1e10, INF, -INF, NAN, -100.3], ember.float64).astype(d)
+    y = T([-1.0, -0.999999, -0.9, -0.5, -1e-7, 0.0, 0.3, 0.9, 0.99, 0.999999, 1.0, 1.5, NAN,
+           -INF], ember.float64).astype(d)
+    rtol = {"float64": 1e-12, "float32": 2e-6, "float16": 1e-3, "bfloat16": 8e-3}[dtype]
+    ex = ember.lgamma(x)
+    tx = torch.lgamma(_to_torch(x.astype(ember.float32) if dtype == "bfloat16" else x))
+    np.testing.assert_allclose(ex.astype(ember.float64).numpy(), tx.double().numpy()
+                               if dtype != "bfloat16" else tx.to(torch.bfloat16).double().numpy(),
+                               rtol=rtol, atol=rtol)
+    assert ex.dtype is d
+    ey = ember.erfinv(y)
+    ty = torch.erfinv(_to_torch(y.astype(ember.float32) if dtype == "bfloat16" else y))
+    np.testing.assert_allclose(ey.astype(ember.float64).numpy(), ty.double().numpy()
+                               if dtype != "bfloat16" else ty.to(torch.bfloat16).double().numpy(),
+                               rtol=rtol * 10, atol=rtol)
+    assert ey.dtype is d
+
+
+def test_lgamma_erfinv_integers_and_methods():
+    check("lgamma", T([-2, 0, 1, 5, 30]))
+    check("erfinv", T([-1, 0, 1, 2]))
+    check("lgamma", nc((3, 4)), method=True)
+    check("erfinv", nc((3, 4)) * 0.3, method=True, rtol=1e-5)
+
+
 # --- refusals ------------------------------------------------------------------------------
 
 _v, _m = T([1.0, 2.0, 3.0]), nc((2, 3))
@@ -749,6 +778,8 @@ REFUSALS = [
     ("normal", (T([1.0]), T([-1.0])), {}),
     ("normal", (0.0, -1.0, (2,)), {}),
     ("gcd", (_v, _v), {}),
+    ("lgamma", (ember.tensor(np.array([1j], np.complex64)),), {}),
+    ("erfinv", (ember.tensor(np.array([1j], np.complex64)),), {}),
     ("lcm", (T([1]), T([1.0])), {}),
     ("slice_scatter", (_m, T([[1.0]]), 0, 0, 1), {}),
     ("slice_scatter", (_m, _m, 0, 0, 2, 0), {}),
@@ -853,6 +884,9 @@ GRADS = [
     ("index_fill", lambda m, a: m.index_fill(a, 1, m.tensor([0, 2]), 5.0), [(3, 4)]),
     ("index_copy", lambda m, a, b: m.index_copy(a, 0, m.tensor([2, 0]), b), [(3, 4), (2, 4)]),
     ("sinc", lambda m, a: m.sinc(a), [(3, 4)]),
+    ("lgamma", lambda m, a: m.lgamma(m.cat([a * 3, m.tensor([1.0, 2.0, 3.0, -0.5])])),
+     [(4,)]),
+    ("erfinv", lambda m, a: m.erfinv(m.cat([m.tanh(a), m.tensor([0.0, 0.99999])])), [(4,)]),
     ("slice_scatter", lambda m, a, b: m.slice_scatter(a, b, 1, 0, 4, 2), [(3, 4), (3, 2)]),
     ("quantile", lambda m, a: m.quantile(a, m.tensor([0.2, 0.5, 0.75], dtype=m.float64), 1),
      [(3, 6)]),

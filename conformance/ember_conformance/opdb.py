@@ -92,6 +92,30 @@ def _round(a, decimals=0):
     return np.round(a, decimals)
 
 
+def _lgamma_ref(a):
+    def one(v):
+        if math.isnan(v):
+            return math.nan
+        if math.isinf(v) or (v <= 0 and v == math.floor(v)):
+            return math.inf  # the poles and both infinities
+        return math.lgamma(v)
+    return np.vectorize(one, otypes=[np.float64])(np.asarray(a, np.float64))
+
+
+def _erfinv_ref(a):
+    def one(y):
+        if math.isnan(y) or abs(y) > 1:
+            return math.nan
+        if abs(y) == 1:
+            return math.copysign(math.inf, y)
+        lo, hi = -6.0, 6.0  # bisection on math.erf: slow, exact to the last bit
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if math.erf(mid) < y else (lo, mid)
+        return (lo + hi) / 2
+    return np.vectorize(one, otypes=[np.float64])(np.asarray(a, np.float64))
+
+
 def _shift(fn):
     return lambda a, b: fn(a, b)
 
@@ -139,6 +163,7 @@ POINTWISE_REFS: dict[str, Callable] = {
     "isneginf": lambda a: np.isneginf(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool),
     "isreal": lambda a: np.isreal(a),
     "sinc": np.sinc,
+    "lgamma": lambda a: _lgamma_ref(a), "erfinv": lambda a: _erfinv_ref(a),
 }
 
 #: argument domains: op -> domain of each tensor argument (see samples.DOMAINS)
@@ -152,7 +177,7 @@ DOMAINS: dict[str, tuple] = {
     "fmod": ("any", "nonzero"), "pow": ("positive", "exponent"),
     "bitwise_left_shift": ("nonneg", "shift"), "bitwise_right_shift": ("any", "shift"),
     "addcdiv": ("any", "any", "nonzero"),
-    "xlogy": ("any", "positive"),
+    "xlogy": ("any", "positive"), "erfinv": ("unit",),
 }
 
 #: ops whose results amplify rounding: op -> tolerance factor

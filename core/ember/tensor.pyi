@@ -471,8 +471,12 @@ class Tensor:
         """Whether each element is NaN."""
     def sin(self) -> Tensor:
         """Sine."""
+    def erf(self) -> Tensor:
+        """The Gauss error function."""
     def trunc(self) -> Tensor:
         """Round towards zero (integers are returned unchanged)."""
+    def round(self, *, decimals: _int = 0) -> Tensor:
+        """Round half to even, to ``decimals`` decimal places."""
     def frac(self) -> Tensor:
         """The fractional part, ``self - trunc(self)`` (sign of ``self``)."""
     def deg2rad(self) -> Tensor:
@@ -503,6 +507,11 @@ class Tensor:
         """Whether each element has a zero imaginary part (true for real dtypes)."""
     def sinc(self) -> Tensor:
         """The normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0)."""
+    def lgamma(self) -> Tensor:
+        """The natural log of the absolute value of the gamma function (inf at the poles 0, -1, -2
+        …)."""
+    def erfinv(self) -> Tensor:
+        """The inverse error function on [-1, 1] (±inf at ±1, NaN outside)."""
 
     # --- ember.ops.pointwise -------------------------------------------------------------
     def floor_divide(self, other: Tensor) -> Tensor:
@@ -577,16 +586,12 @@ class Tensor:
         """Hyperbolic tangent."""
     def sigmoid(self) -> Tensor:
         """``1 / (1 + exp(-self))``, computed without overflow."""
-    def erf(self) -> Tensor:
-        """The Gauss error function."""
     def floor(self) -> Tensor:
         """Round down (integers are returned unchanged)."""
     def ceil(self) -> Tensor:
         """Round up (integers are returned unchanged)."""
     def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of each element (0 for NaN, as PyTorch)."""
-    def round(self, *, decimals: _int = 0) -> Tensor:
-        """Round half to even, to ``decimals`` decimal places."""
     def clamp(self, min: Tensor | None = None, max: Tensor | None = None) -> Tensor:
         """Limit ``self`` to ``[min, max]`` (numbers or tensors; where ``min > max`` the result is
         ``max``)."""

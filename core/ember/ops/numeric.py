@@ -1,6 +1,7 @@
 """PyTorch's pointwise helpers for special values and units, composed from primitives:
 ``frac``, ``deg2rad``, ``rad2deg``, ``xlogy``, ``heaviside``, ``fmax``, ``fmin``,
-``nan_to_num``, ``isposinf``, ``isneginf``, ``isreal`` and ``sinc``.
+``nan_to_num``, ``isposinf``, ``isneginf``, ``isreal``, ``sinc``, ``lgamma`` and
+``erfinv``.
 
 Each is a composite op (``ember.<name>`` and a method), so a backend owes no kernel and
 autograd differentiates the decomposition; NaN/inf come out as PyTorch gives them.
@@ -14,13 +15,14 @@ from .. import dtypes as _dt
 from ..schema import defop
 from ._rules import fail
 from .complex_numbers import imag
-from .creation import ones_like
+from .creation import full, ones_like
 from .elementary import _float, _floats
-from .pointwise import (_with_check, eq, gt, isinf, isnan, log, logical_and, lt, maximum,
-                        minimum, mul, sin, sub, true_divide, trunc, where)
+from .pointwise import (_with_check, abs, add, eq, erf, exp, gt, isinf, isnan, log,
+                        logical_and, logical_or, lt, maximum, minimum, mul, neg, round, sin,
+                        sqrt, sub, true_divide, trunc, where)
 
 __all__ = ["frac", "deg2rad", "rad2deg", "xlogy", "heaviside", "fmax", "fmin",
-           "nan_to_num", "isposinf", "isneginf", "isreal", "sinc"]
+           "nan_to_num", "isposinf", "isneginf", "isreal", "sinc", "lgamma", "erfinv"]
 
 
 def _kind_check(op, kinds, what):
@@ -155,3 +157,87 @@ def _sinc(self):
 sinc = _pointwise("sinc(Tensor self) -> Tensor", _sinc,
                   "The normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0).",
                   promotion="int_to_float", check=_kind_check("sinc", "biuf", "real"))
+
+
+def _half_in_float32(fn):
+    """``fn`` computed in float32 for float16/bfloat16 inputs (their rounding of the
+    intermediate values would swamp the result), as PyTorch's kernels do."""
+    def decomposition(self):
+        x = _float(self)
+        if x.dtype in (_dt.float16, _dt.bfloat16):
+            return fn(x.astype(_dt.float32)).astype(x.dtype)
+        return fn(x)
+    return decomposition
+
+
+# Lanczos' approximation, g = 7 with nine coefficients (relative error ~1e-15)
+_LANCZOS_G = 7.0
+_LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028,
+            771.32342877765313, -176.61502916214059, 12.507343278686905,
+            -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7)
+
+
+def _lgamma_right(x):
+    """log|Gamma(x)| for x >= 0.5."""
+    z = sub(x, 1.0)
+    a = full((), _LANCZOS[0], dtype=x.dtype, device=x.device)
+    for i, c in enumerate(_LANCZOS[1:], start=1):
+        a = add(a, true_divide(c, add(z, float(i))))
+    t = add(z, _LANCZOS_G + 0.5)
+    return add(add(0.5 * math.log(2 * math.pi), sub(mul(add(z, 0.5), log(t)), t)), log(a))
+
+
+def _lgamma(x):
+    small = lt(x, 0.5)
+    right = _lgamma_right(where(small, sub(1.0, x), x))
+    # reflection, Gamma(x) Gamma(1 - x) = pi / sin(pi x); sin is taken of the distance to
+    # the nearest integer (exact: no rounding near the poles)
+    # (only where x < 0.5: elsewhere a safe 0.25, so that log(0) at the integers above
+    # puts no NaN into the gradient of the branch not taken)
+    xs = where(small, x, 0.25)
+    s = abs(sin(mul(sub(xs, round(xs)), math.pi)))
+    left = sub(sub(math.log(math.pi), log(s)), right)
+    out = where(small, left, right)
+    # inf at the poles (every large float is an integer, where lgamma(1 - x) may
+    # overflow too) and at both infinities
+    pole = logical_and(small, eq(x, round(x)))
+    return where(logical_or(pole, isinf(x)), math.inf, out)
+
+
+lgamma = _pointwise("lgamma(Tensor self) -> Tensor", _half_in_float32(_lgamma),
+                    "The natural log of the absolute value of the gamma function (inf at "
+                    "the poles 0, -1, -2 …).", promotion="int_to_float",
+                    check=_kind_check("lgamma", "biuf", "real"))
+
+# M. Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011): single
+# precision polynomials in w = -log(1 - y^2), refined below by Newton steps on erf
+_GILES_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                  0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
+_GILES_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+               0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
+
+
+def _horner(coeffs, w):
+    p = full((), coeffs[0], dtype=w.dtype, device=w.device)
+    for c in coeffs[1:]:
+        p = add(mul(p, w), c)
+    return p
+
+
+def _erfinv(y):
+    inside = lt(abs(y), 1.0)
+    yy = where(inside, y, 0.0)  # keeps the log finite; the edges are set at the end
+    w = neg(log(mul(sub(1.0, yy), add(1.0, yy))))
+    central = _horner(_GILES_CENTRAL, sub(w, 2.5))
+    tail = _horner(_GILES_TAIL, sub(sqrt(maximum(w, 5.0)), 3.0))  # (used from 5 on)
+    x = mul(where(lt(w, 5.0), central, tail), yy)
+    steps = 2 if y.dtype is _dt.float64 else 1
+    for _ in range(steps):  # Newton: x -= (erf(x) - y) / erf'(x), erf'(x) = 2/sqrt(pi) e^-x^2
+        x = sub(x, true_divide(sub(erf(x), yy), mul(exp(neg(mul(x, x))), 2 / math.sqrt(math.pi))))
+    out = where(eq(y, 1.0), math.inf, where(eq(y, -1.0), -math.inf, x))
+    return where(logical_or(gt(abs(y), 1.0), isnan(y)), math.nan, out)
+
+
+erfinv = _pointwise("erfinv(Tensor self) -> Tensor", _half_in_float32(_erfinv),
+                    "The inverse error function on [-1, 1] (±inf at ±1, NaN outside).",
+                    promotion="int_to_float", check=_kind_check("erfinv", "biuf", "real"))
