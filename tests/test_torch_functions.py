@@ -687,6 +687,17 @@ def test_lgamma_erfinv_integers_and_methods():
     check("erfinv", nc((3, 4)) * 0.3, method=True, rtol=1e-5)
 
 
+def test_mode():
+    check("mode", T([1, 2, 2, 3]))
+    check("mode", T([3, 1, 3, 1, 5]))  # tie: the smaller value, its last index
+    check("mode", T([[5, 5, 1, 1, 1], [2, 7, 7, 2, 0]]), 1)
+    check("mode", T([[5, 5, 1, 1, 1], [2, 7, 7, 2, 0]]).T, 0, True)
+    check("mode", T([[0.5, -1.0], [0.5, INF], [INF, INF]]), 0)
+    check("mode", T(4.0))
+    check("mode", T(4.0), 0, True)
+    check("mode", nc((3, 4)), -2, method=True)
+
+
 # --- refusals ------------------------------------------------------------------------------
 
 _v, _m = T([1.0, 2.0, 3.0]), nc((2, 3))
@@ -778,6 +789,8 @@ REFUSALS = [
     ("normal", (T([1.0]), T([-1.0])), {}),
     ("normal", (0.0, -1.0, (2,)), {}),
     ("gcd", (_v, _v), {}),
+    ("mode", (ember.zeros(2, 0), 1), {}),
+    ("mode", (_m, 3), {}),
     ("lgamma", (ember.tensor(np.array([1j], np.complex64)),), {}),
     ("erfinv", (ember.tensor(np.array([1j], np.complex64)),), {}),
     ("lcm", (T([1]), T([1.0])), {}),
@@ -884,6 +897,7 @@ GRADS = [
     ("index_fill", lambda m, a: m.index_fill(a, 1, m.tensor([0, 2]), 5.0), [(3, 4)]),
     ("index_copy", lambda m, a, b: m.index_copy(a, 0, m.tensor([2, 0]), b), [(3, 4), (2, 4)]),
     ("sinc", lambda m, a: m.sinc(a), [(3, 4)]),
+    ("mode", lambda m, a: m.mode(m.round(a), 0), [(7, 3)]),
     ("lgamma", lambda m, a: m.lgamma(m.cat([a * 3, m.tensor([1.0, 2.0, 3.0, -0.5])])),
      [(4,)]),
     ("erfinv", lambda m, a: m.erfinv(m.cat([m.tanh(a), m.tensor([0.0, 0.99999])])), [(4,)]),

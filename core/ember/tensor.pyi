@@ -1048,6 +1048,9 @@ class Tensor:
     ) -> Tensor:
         """Category indices drawn by the non-negative weights in the last dimension of a 1-D or 2-D
         ``input`` (without replacement: Gumbel top-k, each category at most once)."""
+    def mode(self, input: Tensor, dim: _int = -1, keepdim: _bool = False) -> Any:
+        """The most frequent value along ``dim`` (the smallest on ties) and the index of its last
+        occurrence: ``(values, indices)``.  NaNs count as one value."""
     def where(self, condition, other) -> Any: ...
     def byte(self) -> Any: ...
     def char(self) -> Any: ...

@@ -36,7 +36,7 @@ __all__ = [
     "msort", "diagflat", "cartesian_prod", "dist", "kthvalue", "nanmedian", "svd",
     "trapezoid", "bincount", "ldexp", "cov", "cummax", "cummin", "cosine_similarity",
     "histc", "index_fill", "index_copy", "quantile", "normal", "gcd", "lcm",
-    "slice_scatter", "unique_consecutive", "multinomial",
+    "slice_scatter", "unique_consecutive", "multinomial", "mode",
 ]
 
 absolute = _ops.abs
@@ -1142,6 +1142,41 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     return out.reshape(-1) if input.ndim == 1 else out
 
 
+_mode = namedtuple("mode", ["values", "indices"])
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
+    """The most frequent value along ``dim`` (the smallest on ties) and the index of its
+    last occurrence: ``(values, indices)``.  NaNs count as one value."""
+    _tensor("mode", input)
+    d = _dim("mode", dim, input.ndim)
+    x = input.reshape(1) if input.ndim == 0 else input
+    n = x.shape[d]
+    if n == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    xm = _ops.movedim(x, d, -1)
+    s, order = _ops.sort(xm, -1, stable=True)  # runs of equal values; stable: in order
+    lo, hi = _ops.narrow(s, -1, 0, n - 1), _ops.narrow(s, -1, 1, n - 1)
+    same = _ops.eq(lo, hi)
+    if x.dtype._kind == "f":
+        same = _ops.logical_or(same, _ops.logical_and(_ops.isnan(lo), _ops.isnan(hi)))
+    first = _ops.ones(tuple(s.shape[:-1]) + (1,), dtype=_dt.bool, device=x.device)
+    new = _ops.cat([first, _ops.logical_not(same)], -1)
+    pos = _ops.arange(n, device=x.device).expand(tuple(s.shape))
+    start = cummax(_ops.where(new, pos, 0), -1).values  # where each position's run began
+    length = _ops.sub(pos, start)
+    # the end of the first longest run: the smallest of the most frequent values, and
+    # (the sort being stable) its last occurrence
+    k = _ops.argmax(length, -1, True)
+    indices = _ops.gather(order, -1, k)
+    values = _ops.gather(xm, -1, indices)  # from the input: the gradient reaches it
+    if keepdim and input.ndim:
+        values, indices = _ops.movedim(values, -1, d), _ops.movedim(indices, -1, d)
+    else:
+        values, indices = _ops.squeeze(values, -1), _ops.squeeze(indices, -1)
+    return _mode(values, indices)
+
+
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None):
     """The distinct elements, sorted (each NaN distinct), with the inverse indices
@@ -1178,7 +1213,7 @@ _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "fl
             "tensor_split", "hsplit", "vsplit", "dsplit", "msort", "diagflat", "dist",
             "kthvalue", "nanmedian", "svd", "bincount", "ldexp", "cummax", "cummin",
             "histc", "index_fill", "index_copy", "quantile", "gcd", "lcm", "slice_scatter",
-            "unique_consecutive", "multinomial")
+            "unique_consecutive", "multinomial", "mode")
 
 
 def _H(self) -> Tensor:
