@@ -687,6 +687,15 @@ def test_lgamma_erfinv_integers_and_methods():
     check("erfinv", nc((3, 4)) * 0.3, method=True, rtol=1e-5)
 
 
+def test_cdist():
+    a, b = nc((4, 3)), nc((5, 3), seed=1)
+    for p in (2.0, 1.0, 0.0, 3.0, INF):
+        check("cdist", a, b, p, rtol=1e-5)
+    check("cdist", nc((2, 4, 3)), nc((1, 5, 3), seed=2), rtol=1e-5)  # batch broadcast
+    check("cdist", a, a, rtol=1e-5)  # zeros on the diagonal
+    check("cdist", ember.zeros(0, 3), b)
+
+
 def test_mode():
     check("mode", T([1, 2, 2, 3]))
     check("mode", T([3, 1, 3, 1, 5]))  # tie: the smaller value, its last index
@@ -790,6 +799,9 @@ REFUSALS = [
     ("normal", (0.0, -1.0, (2,)), {}),
     ("gcd", (_v, _v), {}),
     ("mode", (ember.zeros(2, 0), 1), {}),
+    ("cdist", (_v, _m), {}),
+    ("cdist", (_m, T([[1.0, 2.0]])), {}),
+    ("cdist", (_m, _m), {"p": -1.0}),
     ("mode", (_m, 3), {}),
     ("lgamma", (ember.tensor(np.array([1j], np.complex64)),), {}),
     ("erfinv", (ember.tensor(np.array([1j], np.complex64)),), {}),
@@ -898,6 +910,8 @@ GRADS = [
     ("index_copy", lambda m, a, b: m.index_copy(a, 0, m.tensor([2, 0]), b), [(3, 4), (2, 4)]),
     ("sinc", lambda m, a: m.sinc(a), [(3, 4)]),
     ("mode", lambda m, a: m.mode(m.round(a), 0), [(7, 3)]),
+    ("cdist", lambda m, a, b: m.cdist(a, m.cat([b, a[:1]])), [(3, 4), (2, 4)]),
+    ("cdist", lambda m, a, b: m.cdist(a, b, 1.5), [(3, 4), (2, 4)]),
     ("lgamma", lambda m, a: m.lgamma(m.cat([a * 3, m.tensor([1.0, 2.0, 3.0, -0.5])])),
      [(4,)]),
     ("erfinv", lambda m, a: m.erfinv(m.cat([m.tanh(a), m.tensor([0.0, 0.99999])])), [(4,)]),

@@ -36,7 +36,7 @@ __all__ = [
     "msort", "diagflat", "cartesian_prod", "dist", "kthvalue", "nanmedian", "svd",
     "trapezoid", "bincount", "ldexp", "cov", "cummax", "cummin", "cosine_similarity",
     "histc", "index_fill", "index_copy", "quantile", "normal", "gcd", "lcm",
-    "slice_scatter", "unique_consecutive", "multinomial", "mode",
+    "slice_scatter", "unique_consecutive", "multinomial", "mode", "cdist",
 ]
 
 absolute = _ops.abs
@@ -864,6 +864,28 @@ def cummax(input: Tensor, dim: int):
 def cummin(input: Tensor, dim: int):
     """Running minimum along ``dim`` and its indices: ``(values, indices)``."""
     return _cummin(*_cumulative_extreme("cummin", input, dim, False))
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
+    """The ``p``-norm distances between the rows of ``x1`` (``..., P, M``) and of ``x2``
+    (``..., R, M``): ``(..., P, R)``.  Computed directly, as PyTorch's small inputs (its
+    matrix-product shortcut for large ones trades accuracy for speed); the difference
+    tensor holds ``P * R * M`` elements."""
+    _tensor("cdist", x1, "x1")
+    _tensor("cdist", x2, "x2")
+    if x1.ndim < 2 or x2.ndim < 2:
+        _fail("cdist", f"only supports at least 2D tensors, X1 got: {x1.ndim}D, X2 got: "
+                       f"{x2.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        _fail("cdist", f"X1 and X2 must have the same number of columns. X1: "
+                       f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        _fail("cdist", f"only supports non-negative p values, got {p}")
+    if not x1.dtype.is_floating_point or not x2.dtype.is_floating_point:
+        _fail("cdist", f"only supports floating-point dtypes, X1 got: {x1.dtype}, X2 got: "
+                       f"{x2.dtype}")
+    diff_ = _ops.sub(_ops.unsqueeze(x1, -2), _ops.unsqueeze(x2, -3))
+    return _linalg.vector_norm(diff_, p, -1)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
