@@ -92,6 +92,30 @@ def _round(a, decimals=0):
     return np.round(a, decimals)
 
 
+def _lgamma_ref(a):
+    def one(v):
+        if math.isnan(v):
+            return math.nan
+        if math.isinf(v) or (v <= 0 and v == math.floor(v)):
+            return math.inf  # the poles and both infinities
+        return math.lgamma(v)
+    return np.vectorize(one, otypes=[np.float64])(np.asarray(a, np.float64))
+
+
+def _erfinv_ref(a):
+    def one(y):
+        if math.isnan(y) or abs(y) > 1:
+            return math.nan
+        if abs(y) == 1:
+            return math.copysign(math.inf, y)
+        lo, hi = -6.0, 6.0  # bisection on math.erf: slow, exact to the last bit
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if math.erf(mid) < y else (lo, mid)
+        return (lo + hi) / 2
+    return np.vectorize(one, otypes=[np.float64])(np.asarray(a, np.float64))
+
+
 def _shift(fn):
     return lambda a, b: fn(a, b)
 
@@ -130,6 +154,16 @@ POINTWISE_REFS: dict[str, Callable] = {
     "relu": lambda a: np.maximum(a, 0).astype(a.dtype),
     "silu": lambda a: a * _sigmoid(a), "hypot": np.hypot, "copysign": np.copysign,
     "logaddexp": np.logaddexp, "signbit": np.signbit, "positive": np.positive,
+    "frac": lambda a: a - np.trunc(a), "deg2rad": np.deg2rad, "rad2deg": np.rad2deg,
+    "xlogy": lambda a, b: np.where(np.isnan(b), np.nan,
+                                   np.where(a == 0, 0, a * np.log(b.astype(np.result_type(a, b))))),
+    "heaviside": lambda a, b: np.where(a == 0, b, (a > 0).astype(np.result_type(a, b))),
+    "fmax": np.fmax, "fmin": np.fmin,
+    "isposinf": lambda a: np.isposinf(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool),
+    "isneginf": lambda a: np.isneginf(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool),
+    "isreal": lambda a: np.isreal(a),
+    "sinc": np.sinc,
+    "lgamma": lambda a: _lgamma_ref(a), "erfinv": lambda a: _erfinv_ref(a),
 }
 
 #: argument domains: op -> domain of each tensor argument (see samples.DOMAINS)
@@ -143,6 +177,7 @@ DOMAINS: dict[str, tuple] = {
     "fmod": ("any", "nonzero"), "pow": ("positive", "exponent"),
     "bitwise_left_shift": ("nonneg", "shift"), "bitwise_right_shift": ("any", "shift"),
     "addcdiv": ("any", "any", "nonzero"),
+    "xlogy": ("any", "positive"), "erfinv": ("unit",),
 }
 
 #: ops whose results amplify rounding: op -> tolerance factor

@@ -494,3 +494,19 @@ explicit("_unique_all", lambda d, rng: [Sample(T(values((3, 4), d, rng))),
 POINTWISE_REFS["leaky_relu"] = lambda a, negative_slope=0.01: np.where(a > 0, a,
                                                                         a * negative_slope)
 __all__: list[str] = []
+
+
+# --- nan_to_num: the default replacements are the dtype's extremes, which a float64
+# reference cannot know; the samples name them (and the default NaN replacement, 0)
+def _nan_to_num_samples(d, rng):
+    from .opdb import _unary_samples
+    out = []
+    for s in _unary_samples("nan_to_num")(d, rng):
+        out.append(Sample(*s.args, note=s.note, posinf=100.0, neginf=-100.0))
+        out.append(Sample(*s.args, note=s.note, nan=1.5, posinf=7.0, neginf=-7.0))
+    return out
+
+
+explicit("nan_to_num", _nan_to_num_samples,
+         lambda a, nan=0.0, posinf=None, neginf=None: np.nan_to_num(
+             a, nan=nan, posinf=posinf, neginf=neginf))

@@ -29,6 +29,8 @@ from .device_module import get_device_module
 from . import array_api
 from . import linalg  # torch.linalg's names (norm, svd, solve …)
 from . import fft  # torch.fft's names
+from . import torch_functions as _torch_functions
+from .torch_functions import *  # PyTorch's front-end functions (hstack, meshgrid, median …)
 from . import tensor_methods as _tensor_methods
 _tensor_methods.attach()  # the methods Tensor's class body leaves to the layers above
 # The Array API standard's names that PyTorch lacks (concat, permute_dims …).
@@ -95,4 +97,4 @@ __all__ = [
     "is_inference_mode_enabled",
     # interop (DLPack)
     "from_dlpack",
-] + [n for n in _ops.__all__ if not n.startswith("_")] + _ARRAY_API
+] + [n for n in _ops.__all__ if not n.startswith("_")] + _torch_functions.__all__ + _ARRAY_API

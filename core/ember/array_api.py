@@ -620,9 +620,17 @@ def searchsorted(x1: Tensor, x2: Tensor, /, *, side: str = "left", sorter=None) 
         x1 = take(x1, sorter)
     if "searchsorted" in _registry:
         return _op("searchsorted")(x1, x2, side=side)
-    # Count the elements of x1 that sort before each value of x2 (NaNs sort last, as in
-    # numpy); a broadcast comparison, len(x1) * x2.numel() booleans.
+    return _count_sorted_before(x1, x2, side)
+
+
+def _count_sorted_before(x1, x2, side: str) -> Tensor:
+    """For each value of ``x2``, how many elements of the sorted last dimension of ``x1``
+    sort before it (NaNs sort last, as in numpy); ``x1``'s leading dimensions, if any,
+    match ``x2``'s (``ember.searchsorted``'s rows).  A broadcast comparison,
+    ``x1.shape[-1] * x2.numel()`` booleans."""
     v = _op("unsqueeze")(x2, -1) if isinstance(x2, Tensor) else x2
+    if x1.ndim > 1:
+        x1 = _op("unsqueeze")(x1, -2)
     if side == "left":
         before = _op("lt")(x1, v)
         if x1.dtype.is_floating_point:
@@ -1027,8 +1035,8 @@ del _std, _ours
 PYTORCH_DIFFERENCES = (
     "all", "any", "arange", "argsort", "can_cast", "clip", "diff", "equal", "eye", "finfo",
     "flip", "iinfo", "linspace", "matmul", "max", "mean", "meshgrid", "min", "nonzero",
-    "repeat", "result_type", "roll", "round", "sign", "sort", "squeeze", "std", "sum",
-    "take", "tensordot", "tril", "triu", "var",
+    "repeat", "result_type", "roll", "round", "searchsorted", "sign", "sort", "squeeze",
+    "std", "sum", "take", "tensordot", "tril", "triu", "var",
 )
 _TOP_LEVEL = (
     "asarray", "isdtype", "permute_dims", "matrix_transpose", "expand_dims", "moveaxis",

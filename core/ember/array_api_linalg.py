@@ -254,10 +254,8 @@ def vector_norm(x: Tensor, /, ord: float = 2, dim=None, keepdim: bool = False, *
         x = x.astype(dtype)
     dims = dim if dim is None or isinstance(dim, (tuple, list)) else (dim,)
     a = _op("abs")(x)
-    if ord == math.inf:
-        return _op("amax")(a, dims, keepdim)
-    if ord == -math.inf:
-        return _op("amin")(a, dims, keepdim)
+    if ord in (math.inf, -math.inf):  # amax/amin take () for every dimension, not None
+        return _op("amax" if ord > 0 else "amin")(a, () if dims is None else dims, keepdim)
     if ord == 0:
         return _op("sum")(_op("ne")(a, 0), dims, keepdim).astype(x.dtype)
     if ord == 1:

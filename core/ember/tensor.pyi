@@ -121,6 +121,8 @@ class Tensor:
     _device: Any
     _owned: Any
     _requires_grad: Any
+    def nelement(self) -> _int: ...
+    def ndimension(self) -> _int: ...
 
     # --- ember ---------------------------------------------------------------------------
     @property
@@ -373,6 +375,8 @@ class Tensor:
         """``-self``."""
     def __abs__(self) -> Tensor:
         """Absolute value (the magnitude of complex numbers, in their parts' dtype)."""
+    def absolute(self) -> Tensor:
+        """Absolute value (the magnitude of complex numbers, in their parts' dtype)."""
 
     # --- ember.ops.indexing --------------------------------------------------------------
     def unbind(self, dim: _int = 0) -> list[Tensor]:
@@ -466,6 +470,51 @@ class Tensor:
     def relu(self) -> Tensor:
         """``max(self, 0)`` elementwise (NaN stays NaN)."""
 
+    # --- ember.ops.numeric ---------------------------------------------------------------
+    def isnan(self) -> Tensor:
+        """Whether each element is NaN."""
+    def erf(self) -> Tensor:
+        """The Gauss error function."""
+    def trunc(self) -> Tensor:
+        """Round towards zero (integers are returned unchanged)."""
+    def round(self, *, decimals: _int = 0) -> Tensor:
+        """Round half to even, to ``decimals`` decimal places."""
+    def frac(self) -> Tensor:
+        """The fractional part, ``self - trunc(self)`` (sign of ``self``)."""
+    def deg2rad(self) -> Tensor:
+        """Degrees to radians."""
+    def rad2deg(self) -> Tensor:
+        """Radians to degrees."""
+    def xlogy(self, other: Tensor) -> Tensor:
+        """``self * log(other)``, 0 where ``self`` is 0 (unless ``other`` is NaN)."""
+    def heaviside(self, values: Tensor) -> Tensor:
+        """The step function: 0 below 0 (and at NaN), ``values`` at 0, 1 above."""
+    def fmax(self, other: Tensor) -> Tensor:
+        """The larger element, ignoring NaN (NaN only where both are)."""
+    def fmin(self, other: Tensor) -> Tensor:
+        """The smaller element, ignoring NaN (NaN only where both are)."""
+    def nan_to_num(
+        self,
+        nan: _float | None = None,
+        posinf: _float | None = None,
+        neginf: _float | None = None,
+    ) -> Tensor:
+        """NaN, +inf and -inf replaced by ``nan`` (0), ``posinf`` and ``neginf`` (the dtype's
+        largest and lowest finite values)."""
+    def isposinf(self) -> Tensor:
+        """Whether each element is +inf."""
+    def isneginf(self) -> Tensor:
+        """Whether each element is -inf."""
+    def isreal(self) -> Tensor:
+        """Whether each element has a zero imaginary part (true for real dtypes)."""
+    def sinc(self) -> Tensor:
+        """The normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0)."""
+    def lgamma(self) -> Tensor:
+        """The natural log of the absolute value of the gamma function (inf at the poles 0, -1, -2
+        …)."""
+    def erfinv(self) -> Tensor:
+        """The inverse error function on [-1, 1] (±inf at ±1, NaN outside)."""
+
     # --- ember.ops.pointwise -------------------------------------------------------------
     def floor_divide(self, other: Tensor) -> Tensor:
         """``self // other``: division rounded down (integer division by zero raises)."""
@@ -512,8 +561,6 @@ class Tensor:
         """Elementwise logical xor (nonzero is true); a bool result."""
     def logical_not(self) -> Tensor:
         """Elementwise logical not (zero is false); a bool result."""
-    def isnan(self) -> Tensor:
-        """Whether each element is NaN."""
     def isfinite(self) -> Tensor:
         """Whether each element is neither infinite nor NaN."""
     def isclose(
@@ -539,18 +586,12 @@ class Tensor:
         """Hyperbolic tangent."""
     def sigmoid(self) -> Tensor:
         """``1 / (1 + exp(-self))``, computed without overflow."""
-    def erf(self) -> Tensor:
-        """The Gauss error function."""
     def floor(self) -> Tensor:
         """Round down (integers are returned unchanged)."""
     def ceil(self) -> Tensor:
         """Round up (integers are returned unchanged)."""
-    def trunc(self) -> Tensor:
-        """Round towards zero (integers are returned unchanged)."""
     def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of each element (0 for NaN, as PyTorch)."""
-    def round(self, *, decimals: _int = 0) -> Tensor:
-        """Round half to even, to ``decimals`` decimal places."""
     def clamp(self, min: Tensor | None = None, max: Tensor | None = None) -> Tensor:
         """Limit ``self`` to ``[min, max]`` (numbers or tensors; where ``min > max`` the result is
         ``max``)."""
@@ -689,6 +730,9 @@ class Tensor:
     def equal(self, other) -> _bool:
         """Whether the tensors have the same shape and elements (``torch.equal``; NaN is not equal
         to itself, dtypes are promoted)."""
+    def clip(self, min: Tensor | None = None, max: Tensor | None = None) -> Tensor:
+        """Limit ``self`` to ``[min, max]`` (numbers or tensors; where ``min > max`` the result is
+        ``max``)."""
 
     # --- ember.ops.reduction -------------------------------------------------------------
     def sum(
@@ -828,6 +872,197 @@ class Tensor:
     def repeat_interleave(self, repeats: _int, dim: _int | None = None) -> Tensor:
         """Each element repeated ``repeats`` times along ``dim`` (the flattened tensor when ``dim``
         is None)."""
+
+    # --- ember.torch_functions -----------------------------------------------------------
+    def is_nonzero(self, input: Tensor) -> _bool:
+        """The truth of a one-element tensor (refused for any other size, as PyTorch)."""
+    def ravel(self, input: Tensor) -> Tensor:
+        """``input`` flattened to 1-D (a view where possible)."""
+    def swapaxes(self, input: Tensor, axis0: _int, axis1: _int) -> Tensor:
+        """``transpose(input, axis0, axis1)``."""
+    def fliplr(self, input: Tensor) -> Tensor:
+        """Columns reversed (dim 1)."""
+    def flipud(self, input: Tensor) -> Tensor:
+        """Rows reversed (dim 0)."""
+    def rot90(self, input: Tensor, k: _int = 1, dims: Any = ...) -> Tensor:
+        """Rotation by 90° ``k`` times in the plane ``dims``, from the first towards the second
+        axis."""
+    def diff(
+        self,
+        input: Tensor,
+        n: _int = 1,
+        dim: _int = -1,
+        prepend: Tensor | None = None,
+        append: Tensor | None = None,
+    ) -> Tensor:
+        """The ``n``-th forward difference along ``dim`` (``!=`` for bool tensors)."""
+    def take(self, input: Tensor, index: Tensor) -> Tensor:
+        """Elements of ``input`` read as 1-D at the flat ``index`` (negative counts from the end);
+        the result has ``index``'s shape."""
+    def take_along_dim(self, input: Tensor, indices: Tensor, dim: _int | None = None) -> Tensor:
+        """``gather`` along ``dim`` with ``input`` and ``indices`` broadcast over the other
+        dimensions; over the flattened ``input`` when ``dim`` is None."""
+    def inner(self, input: Tensor, other: Tensor) -> Tensor:
+        """Dot products over the last dimension (a product when either is 0-d)."""
+    def mv(self, input: Tensor, vec: Tensor) -> Tensor:
+        """Matrix-vector product."""
+    def addmm(self, input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * input + alpha * (mat1 @ mat2)`` (``input`` broadcast)."""
+    def baddbmm(self, input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices."""
+    def kron(self, input: Tensor, other: Tensor) -> Tensor:
+        """Kronecker product (the shorter shape padded with leading ones)."""
+    def trace(self, input: Tensor) -> Tensor:
+        """Sum of the main diagonal of a matrix (integers summed in int64)."""
+    def diag(self, input: Tensor, diagonal: _int = 0) -> Tensor:
+        """A 1-D tensor as the ``diagonal``-th diagonal of a square matrix, or a matrix's
+        ``diagonal``-th diagonal as a 1-D tensor."""
+    def diagonal(self, input: Tensor, offset: _int = 0, dim1: _int = 0, dim2: _int = 1) -> Tensor:
+        """The ``offset``-th diagonal of the planes ``(dim1, dim2)``, as the last dimension."""
+    def diag_embed(
+        self,
+        input: Tensor,
+        offset: _int = 0,
+        dim1: _int = -2,
+        dim2: _int = -1,
+    ) -> Tensor:
+        """Matrices whose ``offset``-th diagonal (in dims ``dim1``, ``dim2`` of the result) holds
+        the last dimension of ``input``."""
+    def det(self, input: Tensor) -> Tensor:
+        """Determinant (``ember.linalg.det``)."""
+    def inverse(self, input: Tensor) -> Tensor:
+        """Matrix inverse (``ember.linalg.inv``)."""
+    def logdet(self, input: Tensor) -> Tensor:
+        """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix."""
+    def cross(self, input: Tensor, other: Tensor, dim: _int | None = None) -> Tensor:
+        """Cross product along ``dim``; without ``dim``, the first dimension of size 3 of the
+        broadcast shape (PyTorch's deprecated default, with its warning)."""
+    def nansum(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
+        """The sum treating NaN as zero."""
+    def nanmean(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
+        """The mean of the non-NaN elements (NaN where there are none)."""
+    def median(self, input: Tensor, dim: _int | None = None, keepdim: _bool = False) -> Any:
+        """The lower median (the smaller of the two middle values); NaN if any element is NaN.  Over
+        all elements a 0-d tensor; along ``dim`` a ``(values, indices)`` pair."""
+    def unique(
+        self,
+        input: Tensor,
+        sorted: _bool = True,
+        return_inverse: _bool = False,
+        return_counts: _bool = False,
+        dim: _int | None = None,
+    ) -> Any:
+        """The distinct elements, sorted (each NaN distinct), with the inverse indices (``input``'s
+        shape) and counts when asked; a tuple then, as PyTorch."""
+    def float_power(self, input, exponent) -> Tensor:
+        """``input ** exponent`` in double precision (complex128 for complex operands)."""
+    def isin(
+        self,
+        elements,
+        test_elements,
+        *,
+        assume_unique: _bool = False,
+        invert: _bool = False,
+    ) -> Tensor:
+        """Whether each element of ``elements`` is in ``test_elements`` (tensors or numbers)."""
+    def tensor_split(self, input: Tensor, indices_or_sections, dim: _int = 0) -> tuple[Tensor, ...]:
+        """Views of ``input`` split along ``dim``: into ``n`` near-equal parts (the first ``size %
+        n`` one longer) or at the given indices."""
+    def hsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
+        """``tensor_split`` along the columns (dim 1; dim 0 of a 1-D tensor), equal parts."""
+    def vsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 0 of a tensor of at least 2 dimensions, equal parts."""
+    def dsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 2 of a tensor of at least 3 dimensions, equal parts."""
+    def msort(self, input: Tensor) -> Tensor:
+        """``input`` sorted along dim 0."""
+    def diagflat(self, input: Tensor, offset: _int = 0) -> Tensor:
+        """``input`` flattened, on the ``offset``-th diagonal of a square matrix."""
+    def dist(self, input: Tensor, other: Tensor, p: _float = 2) -> Tensor:
+        """The ``p``-norm of ``input - other`` (broadcast)."""
+    def kthvalue(self, input: Tensor, k: _int, dim: _int = -1, keepdim: _bool = False) -> Any:
+        """The ``k``-th smallest element (1-based) along ``dim``: ``(values, indices)``."""
+    def nanmedian(self, input: Tensor, dim: _int | None = None, keepdim: _bool = False) -> Any:
+        """``median`` ignoring NaN (NaN only where a slice is all NaN)."""
+    def svd(self, input: Tensor, some: _bool = True, compute_uv: _bool = True) -> Any:
+        """``(U, S, V)`` with ``input = U diag(S) V^H`` (``V``, not ``V^H``, as PyTorch's ``svd``);
+        reduced unless ``some=False``; zero ``U``/``V`` without ``compute_uv``."""
+    def bincount(self, input: Tensor, weights: Tensor | None = None, minlength: _int = 0) -> Tensor:
+        """How often each value ``0 … max`` occurs in the 1-D non-negative integer ``input``
+        (summing ``weights`` instead of ones); at least ``minlength`` bins."""
+    def ldexp(self, input: Tensor, other: Tensor) -> Tensor:
+        """``input * 2 ** other`` in a floating dtype."""
+    def cummax(self, input: Tensor, dim: _int) -> Any:
+        """Running maximum along ``dim`` and its indices: ``(values, indices)``."""
+    def cummin(self, input: Tensor, dim: _int) -> Any:
+        """Running minimum along ``dim`` and its indices: ``(values, indices)``."""
+    def histc(self, input: Tensor, bins: _int = 100, min: _float = 0, max: _float = 0) -> Tensor:
+        """A histogram of ``bins`` equal bins over ``[min, max]`` (the data's range when both are
+        0); elements outside are ignored, ``max`` falls in the last bin."""
+    def index_fill(self, input: Tensor, dim: _int, index: Tensor, value) -> Tensor:
+        """``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
+    def index_copy(self, input: Tensor, dim: _int, index: Tensor, source: Tensor) -> Tensor:
+        """``input`` with the slices at ``index`` along ``dim`` replaced by ``source``'s (indices
+        are expected to be distinct, as in PyTorch)."""
+    def quantile(
+        self,
+        input: Tensor,
+        q,
+        dim: _int | None = None,
+        keepdim: _bool = False,
+        *,
+        interpolation: _str = 'linear',
+    ) -> Tensor:
+        """The ``q``-quantiles (a number or a 1-D tensor in ``[0, 1]``; a tensor adds a first
+        dimension) along ``dim`` or over all elements; NaN where a slice has a NaN."""
+    def gcd(self, input: Tensor, other) -> Tensor:
+        """The greatest common divisor (non-negative; ``gcd(0, 0) = 0``) of integers."""
+    def lcm(self, input: Tensor, other) -> Tensor:
+        """The least common multiple (non-negative; 0 when either is 0) of integers."""
+    def slice_scatter(
+        self,
+        input: Tensor,
+        src: Tensor,
+        dim: _int = 0,
+        start: _int | None = None,
+        end: _int | None = None,
+        step: _int = 1,
+    ) -> Tensor:
+        """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
+    def unique_consecutive(
+        self,
+        input: Tensor,
+        return_inverse: _bool = False,
+        return_counts: _bool = False,
+        dim: _int | None = None,
+    ) -> Any:
+        """The first element of each run of equal consecutive elements (flattened), with the inverse
+        indices and the run lengths when asked."""
+    def multinomial(
+        self,
+        input: Tensor,
+        num_samples: _int,
+        replacement: _bool = False,
+        *,
+        generator=None,
+    ) -> Tensor:
+        """Category indices drawn by the non-negative weights in the last dimension of a 1-D or 2-D
+        ``input`` (without replacement: Gumbel top-k, each category at most once)."""
+    def mode(self, input: Tensor, dim: _int = -1, keepdim: _bool = False) -> Any:
+        """The most frequent value along ``dim`` (the smallest on ties) and the index of its last
+        occurrence: ``(values, indices)``.  NaNs count as one value."""
+    def where(self, condition, other) -> Any: ...
+    def byte(self) -> Any: ...
+    def char(self) -> Any: ...
+    def short(self) -> Any: ...
+    def detach_(self) -> Tensor:
+        """Cut ``self`` from the autograd graph in place (refused for views, as PyTorch)."""
+    @property
+    def is_cuda(self) -> Any:
+        """Whether the tensor is on a CUDA device."""
+    @property
+    def H(self) -> Tensor:
+        """The conjugate transpose of a matrix."""
 
 def is_tensor(obj) -> _bool: ...
 def tensor(data: Any, *, dtype=None, device=None, requires_grad: _bool = False) -> Tensor: ...

@@ -12,7 +12,9 @@ has imported those layers:
   ``detach``/``data`` (``ember.autograd.tensor_methods``);
 * DLPack's ``__dlpack__``/``__dlpack_device__`` (``ember.dlpack``);
 * the Array API standard's ``__array_namespace__``, ``to_device``, ``mT`` and shift
-  operators (``ember.array_api``).
+  operators (``ember.array_api``);
+* the methods of PyTorch's front-end functions (``ravel``, ``median`` …) and ``byte``,
+  ``nelement``, ``H``, ``is_cuda`` … (``ember.torch_functions``).
 
 ``core/ember/tensor.pyi`` lists the result for editors and type checkers; it is generated
 from the attached class by ``scripts/gen_tensor_stub.py`` and a test keeps it current.
@@ -22,7 +24,7 @@ observed (``tensor.observe_releases``): a finalizer costs every tensor's dealloc
 
 from __future__ import annotations
 
-from . import array_api, dlpack
+from . import array_api, dlpack, torch_functions
 from .autograd import tensor_methods as _autograd_methods
 from .ops import _methods as _op_methods
 
@@ -36,3 +38,4 @@ def attach() -> None:
     _op_methods.install()
     dlpack._install_methods()
     array_api._install_methods()
+    torch_functions.install_methods()

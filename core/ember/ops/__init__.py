@@ -11,6 +11,7 @@ attaches the ops' Tensor methods and operators (``_methods``).  Modules:
 ``indexing``    indexing, gather/scatter, masks, sort
 ``linalg``      matmul family, einsum, norms
 ``complex_numbers``  real/imag views, conj, angle, polar
+``numeric``     special values and units (``nan_to_num``, ``fmax``, ``xlogy``, ``deg2rad`` …)
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from . import complex_numbers, fft  # noqa: F401
 from .complex_numbers import *  # noqa: F403
+from . import numeric  # noqa: F401
+from .numeric import *  # noqa: F403
 from . import array_api_ops  # noqa: F401  (linalg_svd …: reached as ember.linalg.*)
 from . import nn, optim  # noqa: F401  (composite nn ops, fused optimizer updates)
 from . import amp  # noqa: F401  (GradScaler's fused unscale)
 from .nn import *  # noqa: F403
 
 _MODULES = ("conversion", "creation", "pointwise", "elementary", "reduction", "view",
-            "indexing", "linalg", "complex_numbers", "nn")
+            "indexing", "linalg", "complex_numbers", "numeric", "nn")
 __all__ = [n for m in _MODULES for n in __import__(f"{__name__}.{m}", fromlist=["_"]).__all__]
 
