@@ -932,3 +932,25 @@ def test_gradients_match_pytorch(name, fn, shapes):
 def test_logdet_gradient():
     a = _r(3, 3) + 3 * np.eye(3)
     _grads(lambda x: ember.logdet(x @ x.T), lambda x: torch.logdet(x @ x.T), a)
+
+
+def test_large_searchsorted_isin_and_cdist_keep_memory_linear():
+    """Past a few thousand pairs, searchsorted (and isin over it) merge by a stable sort
+    and cdist takes the matrix-product form: peak host memory stays near the inputs'
+    (a comparison table or a difference tensor would be hundreds of MB here)."""
+    import tracemalloc
+    rng = np.random.default_rng(0)
+    seq = np.sort(rng.normal(size=20000)).astype(np.float32)
+    vals = rng.normal(size=20000).astype(np.float32)
+    tracemalloc.start()
+    got = ember.searchsorted(ember.tensor(seq), ember.tensor(vals), side="right")
+    found = ember.isin(ember.tensor(vals), ember.tensor(seq[::3].copy()))
+    a, b = rng.normal(size=(2000, 64)), rng.normal(size=(1500, 64))
+    dist = ember.cdist(ember.tensor(a), ember.tensor(b))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 120 * 2**20, peak  # a 2000 x 1500 x 64 float64 difference is 1.5 GB
+    assert np.array_equal(got.numpy(), np.searchsorted(seq, vals, side="right"))
+    assert np.array_equal(found.numpy(), np.isin(vals, seq[::3]))
+    np.testing.assert_allclose(dist.numpy(), torch.cdist(torch.tensor(a), torch.tensor(b)),
+                               rtol=1e-9, atol=1e-9)

@@ -623,11 +623,18 @@ def searchsorted(x1: Tensor, x2: Tensor, /, *, side: str = "left", sorter=None) 
     return _count_sorted_before(x1, x2, side)
 
 
+#: above this many (sequence x values) pairs, searchsorted merges instead of comparing
+_MERGE_ABOVE = 1 << 16
+
+
 def _count_sorted_before(x1, x2, side: str) -> Tensor:
     """For each value of ``x2``, how many elements of the sorted last dimension of ``x1``
     sort before it (NaNs sort last, as in numpy); ``x1``'s leading dimensions, if any,
-    match ``x2``'s (``ember.searchsorted``'s rows).  A broadcast comparison,
-    ``x1.shape[-1] * x2.numel()`` booleans."""
+    match ``x2``'s (``ember.searchsorted``'s rows).  Small cases compare every pair
+    (``x1.shape[-1] * x2.numel()`` booleans, the fastest there); larger ones merge by a
+    stable sort, in memory linear in the inputs."""
+    if isinstance(x2, Tensor) and x1.shape[-1] * x2.numel() > _MERGE_ABOVE:
+        return _merge_count(x1, x2, side)
     v = _op("unsqueeze")(x2, -1) if isinstance(x2, Tensor) else x2
     if x1.ndim > 1:
         x1 = _op("unsqueeze")(x1, -2)
@@ -641,6 +648,28 @@ def _count_sorted_before(x1, x2, side: str) -> Tensor:
         if x1.dtype.is_floating_point:
             before = _op("logical_or")(before, _op("isnan")(v))
     return _op("sum")(before, -1)
+
+
+def _merge_count(x1, x2, side: str) -> Tensor:
+    """``_count_sorted_before`` by merging: the values and the sequence sorted together
+    (stably, the values placed first for ``left`` so that they precede equal elements,
+    last for ``right``); a value's position in the merged order minus its rank among
+    the values is the count of sequence elements before it.  O((S + V) log) time."""
+    d = result_type(x1, x2)
+    x1 = x1 if x1.dtype is d else _op("astype")(x1, d)
+    x2 = x2 if x2.dtype is d else _op("astype")(x2, d)
+    shape = tuple(x2.shape)
+    rows = x1.ndim > 1
+    v = x2 if rows else _op("reshape")(x2, (-1,))
+    n = v.shape[-1]
+    parts = [v, x1] if side == "left" else [x1, v]
+    keys = _op("cat")(parts, -1)
+    argsort = _op("argsort")
+    rank = argsort(argsort(keys, -1, stable=True), -1, stable=True)  # inverse permutation
+    start = 0 if side == "left" else x1.shape[-1]
+    position = _op("narrow")(rank, -1, start, n)
+    among = argsort(argsort(v, -1, stable=True), -1, stable=True)
+    return _op("reshape")(_op("sub")(position, among), shape)
 
 
 def _unique(x, fn):
