@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_step import cnn_layers, cnn_weights, data, mlp_weights
+from train_step import cnn_weights, data, mlp_weights, model_with
 
 LR, MOMENTUM = 0.01, 0.9
 
@@ -85,17 +85,8 @@ class Side:
         """A step (forward, cross-entropy, backward, SGD momentum) -- the same code for
         both frameworks."""
         lib = self.lib
-        nn, F = lib.nn, lib.nn.functional
-        if kind == "mlp":
-            layers = []
-            for i in range(0, len(weights), 2):
-                layers += [nn.Linear(weights[i].shape[1], weights[i].shape[0]), nn.ReLU()]
-            model = nn.Sequential(*layers[:-1])
-        else:
-            model = cnn_layers(nn, weights)
-        with lib.no_grad():
-            for p, w in zip(model.parameters(), weights, strict=True):
-                p.copy_(lib.tensor(w))
+        F = lib.nn.functional
+        model = model_with(lib, kind, weights)
         model.to(self.device)
         opt = lib.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
         xt, yt = self.tensor(x), self.tensor(y)

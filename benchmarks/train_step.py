@@ -74,21 +74,27 @@ def data(batch, shape, seed=1):
 
 # --- ember ------------------------------------------------------------------------------------
 
-def ember_step(kind, weights, x, y, device, traced=False):
-    import ember
-    import ember.nn as nn
-    import ember.nn.functional as F
+def model_with(lib, kind, weights):
+    """The MLP or CNN of ``lib`` (``ember`` or ``torch``: the same code for both)
+    holding ``weights``."""
+    nn = lib.nn
     if kind == "mlp":
         layers = []
         for i in range(0, len(weights), 2):
-            lin = nn.Linear(weights[i].shape[1], weights[i].shape[0])
-            layers += [lin, nn.ReLU()]
+            layers += [nn.Linear(weights[i].shape[1], weights[i].shape[0]), nn.ReLU()]
         model = nn.Sequential(*layers[:-1])
     else:
         model = cnn_layers(nn, weights)
-    with ember.no_grad():
+    with lib.no_grad():
         for p, w in zip(model.parameters(), weights, strict=True):
-            p.copy_(ember.tensor(w))
+            p.copy_(lib.tensor(w))
+    return model
+
+
+def ember_step(kind, weights, x, y, device, traced=False):
+    import ember
+    import ember.nn.functional as F
+    model = model_with(ember, kind, weights)
     model.to(device)
     opt = ember.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     xt, yt = ember.tensor(x, device=device), ember.tensor(y, device=device)
@@ -114,16 +120,7 @@ def ember_step(kind, weights, x, y, device, traced=False):
 def torch_step(kind, weights, x, y):
     import torch
     import torch.nn as nn
-    if kind == "mlp":
-        layers = []
-        for i in range(0, len(weights), 2):
-            layers += [nn.Linear(weights[i].shape[1], weights[i].shape[0]), nn.ReLU()]
-        model = nn.Sequential(*layers[:-1])
-    else:
-        model = cnn_layers(nn, weights)
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), weights, strict=True):
-            p.copy_(torch.from_numpy(w))
+    model = model_with(torch, kind, weights)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
