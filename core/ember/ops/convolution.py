@@ -84,6 +84,9 @@ def _conv2d_meta(input, weight, bias=None, stride=(1,), padding=(0,), dilation=(
                  f"stride={list(s)}, padding={list(p)}, dilation={list(d)}")
     if groups <= 0 or weight.shape[0] % groups:
         fail(op, f"out_channels ({weight.shape[0]}) must be divisible by groups ({groups})")
+    if weight.shape[0] < groups:  # (0 out channels: PyTorch refuses them too)
+        fail(op, f"given groups={groups}, expected weight to be at least {groups} at "
+                 f"dimension 0, but got weight of shape {_shape(weight)}")
     c = input.shape[-3]
     if c != weight.shape[1] * groups:
         fail(op, f"expected input of shape {_shape(input)} to have "

@@ -161,6 +161,11 @@ def _einsum_meta(equation, tensors):
 
 def _einsum_decomp(equation, tensors):
     from .reduction import sum as _sum
+    low = tensors[0].dtype if tensors and tensors[0].dtype.name in ("float16", "bfloat16") \
+        else None
+    if low is not None:  # products and sums in float32, rounded once (as PyTorch's bmm)
+        tensors = [t.astype(_dt.float32) for t in tensors]
+        return _einsum_decomp(equation, tensors).astype(low)
     subs, out, sizes = _parse_einsum(equation, tensors)
     order = out + "".join(c for c in sizes if c not in out)
     acc = None
