@@ -272,3 +272,19 @@ def test_conv2d_backward_computes_only_the_gradients_asked_for(needs):
         assert (m.grad is None) == (t.grad is None)
         if t.grad is not None:
             _close(m.grad, t.grad, 1e-3)
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_conv2d_with_an_infinite_bias_matches_pytorch(padding):
+    """A bias holding inf/NaN rides in the product (a ones row) and gives PyTorch's
+    values (coverage of the folded bias at the edges)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 3, 5, 5)).astype(np.float32)
+    w = rng.normal(size=(8, 3, 3, 3)).astype(np.float32)
+    b = np.array([np.nan] * 5 + [-np.inf, np.inf, 1.0], np.float32)
+    got = ember.nn.functional.conv2d(ember.tensor(x), ember.tensor(w), ember.tensor(b),
+                                     1, padding).numpy()
+    want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b),
+                                      1, padding).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)  # NaN and inf where torch's
