@@ -87,8 +87,11 @@ def _nan_ignoring(pick):
         out = pick(self, other)
         if out.dtype._kind not in "fc":
             return out
-        # the other operand where one is NaN (both NaN: NaN)
-        return where(isnan(self), other, where(isnan(other), self, out))
+        # the other operand where one is NaN (both NaN: NaN); a Python number as a 0-d
+        # tensor of the result's dtype (it does not widen it)
+        a, b = (x if hasattr(x, "dtype") else full((), x, dtype=out.dtype, device=out.device)
+                for x in (self, other))
+        return where(isnan(a), b, where(isnan(b), a, out))
     return decomposition
 
 

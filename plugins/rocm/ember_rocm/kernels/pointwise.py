@@ -131,7 +131,6 @@ EXPRESSIONS: dict = {
     "isfinite": _f("isfinite({self})", "1"),
     "isposinf": _f("isinf({self}) && {self} > 0", "0"),
     "isneginf": _f("isinf({self}) && {self} < 0", "0"),
-    "nan_to_num": _f("(isnan({self}) ? (T_)0 : {self})", "{self}"),
     "clamp": _clamp, "clip": _clamp,
     "clamp_min": _f("(isnan({other}) ? {other} : {self} < {other} ? {other} : {self})",
                     "max({self}, {other})"),
@@ -141,7 +140,6 @@ EXPRESSIONS: dict = {
     "lerp": "{self} + {weight} * ({end} - {self})",
     "addcmul": "{self} + {value} * {tensor1} * {tensor2}",
     "addcdiv": "{self} + {value} * {tensor1} / {tensor2}",
-    "xlogy": "({other} == 0 && !isnan({self})) ? (T_)0 : {self} * log({other})",
     "logaddexp": ("(max({self}, {other}) + log1p(exp(-fabs({self} - {other}))))"),
     "silu": "{self} / ((T_)1 + exp(-{self}))",
     "softplus": ("({self} * {beta} > {threshold} ? {self} : "
