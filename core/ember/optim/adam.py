@@ -49,12 +49,7 @@ class Adam(Optimizer):
         amsgrad = group["amsgrad"]
         m, v, mx, steps = [], [], [], []
         for p in params:
-            st = self.state.get(p)
-            if st is None or "exp_avg" not in st:
-                st = self.state[p] = {"step": 0, "exp_avg": self._zeros(p),
-                                      "exp_avg_sq": self._zeros(p)}
-            if amsgrad and "max_exp_avg_sq" not in st:
-                st["max_exp_avg_sq"] = self._zeros(p)
+            st = self._state_of(p, amsgrad)
             st["step"] = step = int(st["step"]) + 1  # (int(): a capturable count, loaded)
             steps.append(step)
             m.append(st["exp_avg"])
@@ -67,6 +62,16 @@ class Adam(Optimizer):
                       group["maximize"])
 
 
+    def _state_of(self, p, amsgrad: bool) -> dict:
+        """``p``'s state, its moment buffers created on the first step."""
+        st = self.state.get(p)
+        if st is None or "exp_avg" not in st:
+            st = self.state[p] = {"step": 0, "exp_avg": self._zeros(p),
+                                  "exp_avg_sq": self._zeros(p)}
+        if amsgrad and "max_exp_avg_sq" not in st:
+            st["max_exp_avg_sq"] = self._zeros(p)
+        return st
+
     def _update_capturable(self, group: dict, params: list, grads: list) -> None:
         """The step with tensor step counts: the formula of ``_adam_update_``'s
         decomposition, with ``step_size = lr / (1 - beta1**step)`` and
@@ -75,12 +80,7 @@ class Adam(Optimizer):
         lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
         amsgrad = group["amsgrad"]
         for p, g in zip(params, grads, strict=True):
-            st = self.state.get(p)
-            if st is None or "exp_avg" not in st:
-                st = self.state[p] = {"step": 0, "exp_avg": self._zeros(p),
-                                      "exp_avg_sq": self._zeros(p)}
-            if amsgrad and "max_exp_avg_sq" not in st:
-                st["max_exp_avg_sq"] = self._zeros(p)
+            st = self._state_of(p, amsgrad)
             step = st["step"]
             if not isinstance(step, Tensor) or step.device != p.device \
                     or step.dtype is not _dt.float32:

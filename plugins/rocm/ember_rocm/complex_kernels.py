@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from .array import CLArray
+from .kernels.pointwise import _broadcast
 
 __all__ = ["COMPLEX", "HOST_OPS", "complex_dtypes", "install", "real_view", "contiguous"]
 
@@ -238,15 +239,6 @@ def _run(name: str, out: CLArray, operands: list, alpha) -> CLArray:
     k(out.dev.queue, launch_size(n), None, *args)
     return out
 
-
-def _broadcast(shapes) -> tuple:
-    nd = max((len(s) for s in shapes), default=0)
-    out = [1] * nd
-    for s in shapes:
-        for i, v in enumerate(s, start=nd - len(s)):
-            if v != 1:
-                out[i] = v
-    return tuple(out)
 
 
 def _result_dtype(name: str, operands: list) -> np.dtype:
