@@ -13,7 +13,7 @@ import ember
 
 from .backend import CUDABackend, load_runtime
 
-EMBER_PLUGIN_API = "1.0"
+EMBER_PLUGIN_API = "1.2"  # (1.2: the kit's complex primitives and DFTs; distributed engines)
 __version__ = "0.1.0"
 __all__ = ["CUDABackend", "EMBER_PLUGIN_API", "load_runtime"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ember
 from ember_cuda.backend import CUDABackend, Runtime, load_runtime
 
-EMBER_PLUGIN_API = "1.0"
+EMBER_PLUGIN_API = "1.2"  # (1.2: the kit's complex primitives and DFTs, as ember-cuda)
 __version__ = "0.1.0"
 __all__ = ["JetsonBackend", "EMBER_PLUGIN_API"]
 
