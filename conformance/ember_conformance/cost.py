@@ -10,7 +10,8 @@ bytes allocated above the baseline must stay within the linear bound::
       + PER_TENSOR * (how many tensors those are) + SLACK
 
 and once the results and the inputs are freed, memory must be back at the baseline
-(within :data:`RETAINED`).  The peak is the real one: the larger of what the device's
+(within :data:`RETAINED`) -- on a second call too when the first kept more (a leak keeps
+memory on every call; a cache still warming does so once).  The peak is the real one: the larger of what the device's
 allocator saw (``ember.memory``) and what ``tracemalloc`` saw on the host (a
 host-memory backend's kernels allocate there, numpy's buffers included, and so do a
 device backend's host-side temporaries), not only tensors' storage.  (A kit backend
@@ -272,9 +273,18 @@ def memory_contract(entry: OpEntry, device: str, dtype_name: str
                     f"gradients) + {m.tensors} tensors x {PER_TENSOR} B + {_mib(SLACK)} = "
                     f"{_mib(m.bound)} ({_sources(m)})")
             if m.retained > RETAINED:
-                failures.append(
-                    f"{what}, inputs {inp}: {_mib(m.retained)} still allocated after "
-                    f"every result was freed (allowed {_mib(RETAINED)}; {_sources(m)})")
+                # A leak keeps memory on every call; a cache that was still warming
+                # (dpctl's per-kernel state, Python's own caches) kept it this once.
+                # So a call over the allowance is measured again, and only a second
+                # retention fails (the leaking mutant in tests/test_conformance.py
+                # retains on both calls).
+                again = _measure(entry, s, device, backward)
+                if again.retained > RETAINED:
+                    failures.append(
+                        f"{what}, inputs {inp}: {_mib(m.retained)} and then "
+                        f"{_mib(again.retained)} still allocated after every result "
+                        f"was freed, on two calls in a row (allowed {_mib(RETAINED)}; "
+                        f"{_sources(again)})")
     return measurements, failures
 
 
