@@ -873,45 +873,17 @@ class Tensor:
         """Each element repeated ``repeats`` times along ``dim`` (the flattened tensor when ``dim``
         is None)."""
 
-    # --- ember.torch_functions -----------------------------------------------------------
-    def is_nonzero(self, input: Tensor) -> _bool:
-        """The truth of a one-element tensor (refused for any other size, as PyTorch)."""
-    def ravel(self, input: Tensor) -> Tensor:
-        """``input`` flattened to 1-D (a view where possible)."""
-    def swapaxes(self, input: Tensor, axis0: _int, axis1: _int) -> Tensor:
-        """``transpose(input, axis0, axis1)``."""
-    def fliplr(self, input: Tensor) -> Tensor:
-        """Columns reversed (dim 1)."""
-    def flipud(self, input: Tensor) -> Tensor:
-        """Rows reversed (dim 0)."""
-    def rot90(self, input: Tensor, k: _int = 1, dims: Any = ...) -> Tensor:
-        """Rotation by 90° ``k`` times in the plane ``dims``, from the first towards the second
-        axis."""
-    def diff(
-        self,
-        input: Tensor,
-        n: _int = 1,
-        dim: _int = -1,
-        prepend: Tensor | None = None,
-        append: Tensor | None = None,
-    ) -> Tensor:
-        """The ``n``-th forward difference along ``dim`` (``!=`` for bool tensors)."""
-    def take(self, input: Tensor, index: Tensor) -> Tensor:
-        """Elements of ``input`` read as 1-D at the flat ``index`` (negative counts from the end);
-        the result has ``index``'s shape."""
-    def take_along_dim(self, input: Tensor, indices: Tensor, dim: _int | None = None) -> Tensor:
-        """``gather`` along ``dim`` with ``input`` and ``indices`` broadcast over the other
-        dimensions; over the flattened ``input`` when ``dim`` is None."""
-    def inner(self, input: Tensor, other: Tensor) -> Tensor:
-        """Dot products over the last dimension (a product when either is 0-d)."""
-    def mv(self, input: Tensor, vec: Tensor) -> Tensor:
-        """Matrix-vector product."""
-    def addmm(self, input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
-        """``beta * input + alpha * (mat1 @ mat2)`` (``input`` broadcast)."""
-    def baddbmm(self, input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
-        """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices."""
-    def kron(self, input: Tensor, other: Tensor) -> Tensor:
-        """Kronecker product (the shorter shape padded with leading ones)."""
+    # --- ember.torch_functions.arithmetic ------------------------------------------------
+    def float_power(self, input, exponent) -> Tensor:
+        """``input ** exponent`` in double precision (complex128 for complex operands)."""
+    def ldexp(self, input: Tensor, other: Tensor) -> Tensor:
+        """``input * 2 ** other`` in a floating dtype."""
+    def gcd(self, input: Tensor, other) -> Tensor:
+        """The greatest common divisor (non-negative; ``gcd(0, 0) = 0``) of integers."""
+    def lcm(self, input: Tensor, other) -> Tensor:
+        """The least common multiple (non-negative; 0 when either is 0) of integers."""
+
+    # --- ember.torch_functions.diagonals -------------------------------------------------
     def trace(self, input: Tensor) -> Tensor:
         """Sum of the main diagonal of a matrix (integers summed in int64)."""
     def diag(self, input: Tensor, diagonal: _int = 0) -> Tensor:
@@ -928,97 +900,25 @@ class Tensor:
     ) -> Tensor:
         """Matrices whose ``offset``-th diagonal (in dims ``dim1``, ``dim2`` of the result) holds
         the last dimension of ``input``."""
-    def det(self, input: Tensor) -> Tensor:
-        """Determinant (``ember.linalg.det``)."""
-    def inverse(self, input: Tensor) -> Tensor:
-        """Matrix inverse (``ember.linalg.inv``)."""
-    def logdet(self, input: Tensor) -> Tensor:
-        """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix."""
-    def cross(self, input: Tensor, other: Tensor, dim: _int | None = None) -> Tensor:
-        """Cross product along ``dim``; without ``dim``, the first dimension of size 3 of the
-        broadcast shape (PyTorch's deprecated default, with its warning)."""
-    def nansum(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
-        """The sum treating NaN as zero."""
-    def nanmean(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
-        """The mean of the non-NaN elements (NaN where there are none)."""
-    def median(self, input: Tensor, dim: _int | None = None, keepdim: _bool = False) -> Any:
-        """The lower median (the smaller of the two middle values); NaN if any element is NaN.  Over
-        all elements a 0-d tensor; along ``dim`` a ``(values, indices)`` pair."""
-    def unique(
-        self,
-        input: Tensor,
-        sorted: _bool = True,
-        return_inverse: _bool = False,
-        return_counts: _bool = False,
-        dim: _int | None = None,
-    ) -> Any:
-        """The distinct elements, sorted (each NaN distinct), with the inverse indices (``input``'s
-        shape) and counts when asked; a tuple then, as PyTorch."""
-    def float_power(self, input, exponent) -> Tensor:
-        """``input ** exponent`` in double precision (complex128 for complex operands)."""
-    def isin(
-        self,
-        elements,
-        test_elements,
-        *,
-        assume_unique: _bool = False,
-        invert: _bool = False,
-    ) -> Tensor:
-        """Whether each element of ``elements`` is in ``test_elements`` (tensors or numbers)."""
-    def tensor_split(self, input: Tensor, indices_or_sections, dim: _int = 0) -> tuple[Tensor, ...]:
-        """Views of ``input`` split along ``dim``: into ``n`` near-equal parts (the first ``size %
-        n`` one longer) or at the given indices."""
-    def hsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
-        """``tensor_split`` along the columns (dim 1; dim 0 of a 1-D tensor), equal parts."""
-    def vsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
-        """``tensor_split`` along dim 0 of a tensor of at least 2 dimensions, equal parts."""
-    def dsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
-        """``tensor_split`` along dim 2 of a tensor of at least 3 dimensions, equal parts."""
-    def msort(self, input: Tensor) -> Tensor:
-        """``input`` sorted along dim 0."""
     def diagflat(self, input: Tensor, offset: _int = 0) -> Tensor:
         """``input`` flattened, on the ``offset``-th diagonal of a square matrix."""
+
+    # --- ember.torch_functions.distances -------------------------------------------------
     def dist(self, input: Tensor, other: Tensor, p: _float = 2) -> Tensor:
         """The ``p``-norm of ``input - other`` (broadcast)."""
-    def kthvalue(self, input: Tensor, k: _int, dim: _int = -1, keepdim: _bool = False) -> Any:
-        """The ``k``-th smallest element (1-based) along ``dim``: ``(values, indices)``."""
-    def nanmedian(self, input: Tensor, dim: _int | None = None, keepdim: _bool = False) -> Any:
-        """``median`` ignoring NaN (NaN only where a slice is all NaN)."""
-    def svd(self, input: Tensor, some: _bool = True, compute_uv: _bool = True) -> Any:
-        """``(U, S, V)`` with ``input = U diag(S) V^H`` (``V``, not ``V^H``, as PyTorch's ``svd``);
-        reduced unless ``some=False``; zero ``U``/``V`` without ``compute_uv``."""
-    def bincount(self, input: Tensor, weights: Tensor | None = None, minlength: _int = 0) -> Tensor:
-        """How often each value ``0 … max`` occurs in the 1-D non-negative integer ``input``
-        (summing ``weights`` instead of ones); at least ``minlength`` bins."""
-    def ldexp(self, input: Tensor, other: Tensor) -> Tensor:
-        """``input * 2 ** other`` in a floating dtype."""
-    def cummax(self, input: Tensor, dim: _int) -> Any:
-        """Running maximum along ``dim`` and its indices: ``(values, indices)``."""
-    def cummin(self, input: Tensor, dim: _int) -> Any:
-        """Running minimum along ``dim`` and its indices: ``(values, indices)``."""
-    def histc(self, input: Tensor, bins: _int = 100, min: _float = 0, max: _float = 0) -> Tensor:
-        """A histogram of ``bins`` equal bins over ``[min, max]`` (the data's range when both are
-        0); elements outside are ignored, ``max`` falls in the last bin."""
+
+    # --- ember.torch_functions.indexing --------------------------------------------------
+    def take(self, input: Tensor, index: Tensor) -> Tensor:
+        """Elements of ``input`` read as 1-D at the flat ``index`` (negative counts from the end);
+        the result has ``index``'s shape."""
+    def take_along_dim(self, input: Tensor, indices: Tensor, dim: _int | None = None) -> Tensor:
+        """``gather`` along ``dim`` with ``input`` and ``indices`` broadcast over the other
+        dimensions; over the flattened ``input`` when ``dim`` is None."""
     def index_fill(self, input: Tensor, dim: _int, index: Tensor, value) -> Tensor:
         """``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
     def index_copy(self, input: Tensor, dim: _int, index: Tensor, source: Tensor) -> Tensor:
         """``input`` with the slices at ``index`` along ``dim`` replaced by ``source``'s (indices
         are expected to be distinct, as in PyTorch)."""
-    def quantile(
-        self,
-        input: Tensor,
-        q,
-        dim: _int | None = None,
-        keepdim: _bool = False,
-        *,
-        interpolation: _str = 'linear',
-    ) -> Tensor:
-        """The ``q``-quantiles (a number or a 1-D tensor in ``[0, 1]``; a tensor adds a first
-        dimension) along ``dim`` or over all elements; NaN where a slice has a NaN."""
-    def gcd(self, input: Tensor, other) -> Tensor:
-        """The greatest common divisor (non-negative; ``gcd(0, 0) = 0``) of integers."""
-    def lcm(self, input: Tensor, other) -> Tensor:
-        """The least common multiple (non-negative; 0 when either is 0) of integers."""
     def slice_scatter(
         self,
         input: Tensor,
@@ -1029,28 +929,30 @@ class Tensor:
         step: _int = 1,
     ) -> Tensor:
         """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
-    def unique_consecutive(
-        self,
-        input: Tensor,
-        return_inverse: _bool = False,
-        return_counts: _bool = False,
-        dim: _int | None = None,
-    ) -> Any:
-        """The first element of each run of equal consecutive elements (flattened), with the inverse
-        indices and the run lengths when asked."""
-    def multinomial(
-        self,
-        input: Tensor,
-        num_samples: _int,
-        replacement: _bool = False,
-        *,
-        generator=None,
-    ) -> Tensor:
-        """Category indices drawn by the non-negative weights in the last dimension of a 1-D or 2-D
-        ``input`` (without replacement: Gumbel top-k, each category at most once)."""
-    def mode(self, input: Tensor, dim: _int = -1, keepdim: _bool = False) -> Any:
-        """The most frequent value along ``dim`` (the smallest on ties) and the index of its last
-        occurrence: ``(values, indices)``.  NaNs count as one value."""
+
+    # --- ember.torch_functions.joining ---------------------------------------------------
+    def tensor_split(self, input: Tensor, indices_or_sections, dim: _int = 0) -> tuple[Tensor, ...]:
+        """Views of ``input`` split along ``dim``: into ``n`` near-equal parts (the first ``size %
+        n`` one longer) or at the given indices."""
+    def hsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
+        """``tensor_split`` along the columns (dim 1; dim 0 of a 1-D tensor), equal parts."""
+    def vsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 0 of a tensor of at least 2 dimensions, equal parts."""
+    def dsplit(self, input: Tensor, sections) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 2 of a tensor of at least 3 dimensions, equal parts."""
+
+    # --- ember.torch_functions.matrices --------------------------------------------------
+    def det(self, input: Tensor) -> Tensor:
+        """Determinant (``ember.linalg.det``)."""
+    def inverse(self, input: Tensor) -> Tensor:
+        """Matrix inverse (``ember.linalg.inv``)."""
+    def logdet(self, input: Tensor) -> Tensor:
+        """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix."""
+    def svd(self, input: Tensor, some: _bool = True, compute_uv: _bool = True) -> Any:
+        """``(U, S, V)`` with ``input = U diag(S) V^H`` (``V``, not ``V^H``, as PyTorch's ``svd``);
+        reduced unless ``some=False``; zero ``U``/``V`` without ``compute_uv``."""
+
+    # --- ember.torch_functions.methods ---------------------------------------------------
     def where(self, condition, other) -> Any: ...
     def byte(self) -> Any: ...
     def char(self) -> Any: ...
@@ -1063,6 +965,134 @@ class Tensor:
     @property
     def H(self) -> Tensor:
         """The conjugate transpose of a matrix."""
+
+    # --- ember.torch_functions.products --------------------------------------------------
+    def inner(self, input: Tensor, other: Tensor) -> Tensor:
+        """Dot products over the last dimension (a product when either is 0-d)."""
+    def mv(self, input: Tensor, vec: Tensor) -> Tensor:
+        """Matrix-vector product."""
+    def addmm(self, input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * input + alpha * (mat1 @ mat2)`` (``input`` broadcast)."""
+    def baddbmm(self, input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices."""
+    def kron(self, input: Tensor, other: Tensor) -> Tensor:
+        """Kronecker product (the shorter shape padded with leading ones)."""
+    def cross(self, input: Tensor, other: Tensor, dim: _int | None = None) -> Tensor:
+        """Cross product along ``dim``; without ``dim``, the first dimension of size 3 of the
+        broadcast shape (PyTorch's deprecated default, with its warning)."""
+
+    # --- ember.torch_functions.properties ------------------------------------------------
+    def is_nonzero(self, input: Tensor) -> _bool:
+        """The truth of a one-element tensor (refused for any other size, as PyTorch)."""
+
+    # --- ember.torch_functions.reductions ------------------------------------------------
+    def nansum(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
+        """The sum treating NaN as zero."""
+    def nanmean(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
+        """The mean of the non-NaN elements (NaN where there are none)."""
+
+    # --- ember.torch_functions.sampling --------------------------------------------------
+    def multinomial(
+        self,
+        input: Tensor,
+        num_samples: _int,
+        replacement: _bool = False,
+        *,
+        generator=None,
+    ) -> Tensor:
+        """Category indices drawn by the non-negative weights in the last dimension of a 1-D or 2-D
+        ``input`` (without replacement: Gumbel top-k, each category at most once)."""
+
+    # --- ember.torch_functions.scans -----------------------------------------------------
+    def diff(
+        self,
+        input: Tensor,
+        n: _int = 1,
+        dim: _int = -1,
+        prepend: Tensor | None = None,
+        append: Tensor | None = None,
+    ) -> Tensor:
+        """The ``n``-th forward difference along ``dim`` (``!=`` for bool tensors)."""
+    def cummax(self, input: Tensor, dim: _int) -> Any:
+        """Running maximum along ``dim`` and its indices: ``(values, indices)``."""
+    def cummin(self, input: Tensor, dim: _int) -> Any:
+        """Running minimum along ``dim`` and its indices: ``(values, indices)``."""
+
+    # --- ember.torch_functions.sets ------------------------------------------------------
+    def unique(
+        self,
+        input: Tensor,
+        sorted: _bool = True,
+        return_inverse: _bool = False,
+        return_counts: _bool = False,
+        dim: _int | None = None,
+    ) -> Any:
+        """The distinct elements, sorted (each NaN distinct), with the inverse indices (``input``'s
+        shape) and counts when asked; a tuple then, as PyTorch."""
+    def isin(
+        self,
+        elements,
+        test_elements,
+        *,
+        assume_unique: _bool = False,
+        invert: _bool = False,
+    ) -> Tensor:
+        """Whether each element of ``elements`` is in ``test_elements`` (tensors or numbers)."""
+    def unique_consecutive(
+        self,
+        input: Tensor,
+        return_inverse: _bool = False,
+        return_counts: _bool = False,
+        dim: _int | None = None,
+    ) -> Any:
+        """The first element of each run of equal consecutive elements (flattened), with the inverse
+        indices and the run lengths when asked."""
+
+    # --- ember.torch_functions.shapes ----------------------------------------------------
+    def ravel(self, input: Tensor) -> Tensor:
+        """``input`` flattened to 1-D (a view where possible)."""
+    def swapaxes(self, input: Tensor, axis0: _int, axis1: _int) -> Tensor:
+        """``transpose(input, axis0, axis1)``."""
+    def fliplr(self, input: Tensor) -> Tensor:
+        """Columns reversed (dim 1)."""
+    def flipud(self, input: Tensor) -> Tensor:
+        """Rows reversed (dim 0)."""
+    def rot90(self, input: Tensor, k: _int = 1, dims: Any = ...) -> Tensor:
+        """Rotation by 90° ``k`` times in the plane ``dims``, from the first towards the second
+        axis."""
+
+    # --- ember.torch_functions.sorting ---------------------------------------------------
+    def msort(self, input: Tensor) -> Tensor:
+        """``input`` sorted along dim 0."""
+
+    # --- ember.torch_functions.statistics ------------------------------------------------
+    def median(self, input: Tensor, dim: _int | None = None, keepdim: _bool = False) -> Any:
+        """The lower median (the smaller of the two middle values); NaN if any element is NaN.  Over
+        all elements a 0-d tensor; along ``dim`` a ``(values, indices)`` pair."""
+    def kthvalue(self, input: Tensor, k: _int, dim: _int = -1, keepdim: _bool = False) -> Any:
+        """The ``k``-th smallest element (1-based) along ``dim``: ``(values, indices)``."""
+    def nanmedian(self, input: Tensor, dim: _int | None = None, keepdim: _bool = False) -> Any:
+        """``median`` ignoring NaN (NaN only where a slice is all NaN)."""
+    def bincount(self, input: Tensor, weights: Tensor | None = None, minlength: _int = 0) -> Tensor:
+        """How often each value ``0 … max`` occurs in the 1-D non-negative integer ``input``
+        (summing ``weights`` instead of ones); at least ``minlength`` bins."""
+    def histc(self, input: Tensor, bins: _int = 100, min: _float = 0, max: _float = 0) -> Tensor:
+        """A histogram of ``bins`` equal bins over ``[min, max]`` (the data's range when both are
+        0); elements outside are ignored, ``max`` falls in the last bin."""
+    def quantile(
+        self,
+        input: Tensor,
+        q,
+        dim: _int | None = None,
+        keepdim: _bool = False,
+        *,
+        interpolation: _str = 'linear',
+    ) -> Tensor:
+        """The ``q``-quantiles (a number or a 1-D tensor in ``[0, 1]``; a tensor adds a first
+        dimension) along ``dim`` or over all elements; NaN where a slice has a NaN."""
+    def mode(self, input: Tensor, dim: _int = -1, keepdim: _bool = False) -> Any:
+        """The most frequent value along ``dim`` (the smallest on ties) and the index of its last
+        occurrence: ``(values, indices)``.  NaNs count as one value."""
 
 def is_tensor(obj) -> _bool: ...
 def tensor(data: Any, *, dtype=None, device=None, requires_grad: _bool = False) -> Tensor: ...

@@ -14,7 +14,7 @@ has imported those layers:
 * the Array API standard's ``__array_namespace__``, ``to_device``, ``mT`` and shift
   operators (``ember.array_api``);
 * the methods of PyTorch's front-end functions (``ravel``, ``median`` …) and ``byte``,
-  ``nelement``, ``H``, ``is_cuda`` … (``ember.torch_functions``).
+  ``nelement``, ``H``, ``is_cuda`` … (``ember.torch_functions.methods``).
 
 ``core/ember/tensor.pyi`` lists the result for editors and type checkers; it is generated
 from the attached class by ``scripts/gen_tensor_stub.py`` and a test keeps it current.

@@ -1,0 +1,72 @@
+"""Arithmetic front ends: ``absolute``/``clip`` (aliases), ``ldexp``, ``gcd``, ``lcm``,
+``float_power``.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from .. import array_api as _xp
+from .. import dtypes as _dt
+from .. import ops as _ops
+from ..tensor import Tensor
+from ._common import _fail, _tensor
+
+__all__ = ["absolute", "clip", "float_power", "ldexp", "gcd", "lcm"]
+
+
+absolute = _ops.abs
+clip = _ops.clamp
+
+
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    """``input * 2 ** other`` in a floating dtype."""
+    _tensor("ldexp", input)
+    a = input if input.dtype._kind in "fc" else input.astype(_dt.get_default_dtype())
+    two = _ops.full((), 2.0, dtype=a.dtype if a.dtype._kind == "f" else _dt.float32,
+                    device=input.device)
+    return _ops.mul(a, _ops.pow(two, other))
+
+
+def _integers(fn: str, input, other):
+    _tensor(fn, input)
+    for x in (input, other):
+        d = x.dtype if isinstance(x, Tensor) else None
+        if d is not None and d._kind not in "iu":
+            _fail(fn, f"expected integer tensors, got {d}")
+    d = _dt.result_type(input, other)
+    b = other.astype(d) if isinstance(other, Tensor) else _ops.full(
+        (), other, dtype=d, device=input.device)
+    return _xp.broadcast_arrays(input.astype(d), b)
+
+
+def gcd(input: Tensor, other) -> Tensor:
+    """The greatest common divisor (non-negative; ``gcd(0, 0) = 0``) of integers."""
+    a, b = _integers("gcd", input, other)
+    a, b = _ops.abs(a), _ops.abs(b)
+    # Euclid's steps while any divisor is left (at most ~90 for int64: Fibonacci pairs)
+    while builtins.bool(_ops.ne(b, 0).any().item()):
+        nz = _ops.ne(b, 0)
+        a, b = _ops.where(nz, b, a), _ops.where(nz, _ops.remainder(a, _ops.where(nz, b, 1)),
+                                                0)
+    return a
+
+
+def lcm(input: Tensor, other) -> Tensor:
+    """The least common multiple (non-negative; 0 when either is 0) of integers."""
+    a, b = _integers("lcm", input, other)
+    g = gcd(a, b)
+    return _ops.abs(_ops.mul(_ops.floor_divide(a, _ops.where(_ops.eq(g, 0), 1, g)), b))
+
+
+def float_power(input, exponent) -> Tensor:
+    """``input ** exponent`` in double precision (complex128 for complex operands)."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power(): one of 'input' and 'exponent' must be a Tensor")
+    complex_ = builtins.any(
+        (v.dtype._kind == "c") if isinstance(v, Tensor) else isinstance(v, complex)
+        for v in (input, exponent))
+    d = _dt.complex128 if complex_ else _dt.float64
+    a = input.astype(d) if isinstance(input, Tensor) else input
+    b = exponent.astype(d) if isinstance(exponent, Tensor) else exponent
+    return _ops.pow(a, b)
