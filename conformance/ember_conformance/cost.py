@@ -30,6 +30,7 @@ backend's figure is measured beside it.  It is reported, not judged.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 import tracemalloc
@@ -205,11 +206,11 @@ def _device(device: str):
     return ember.device(d.type, 0) if _backend(device).indexed and d.index is None else d
 
 
-def _measure(entry: OpEntry, sample: Sample, device: str, backward: bool) -> Measurement:
-    """Peak above the baseline while the op (and its backward) runs on inputs already
-    built; what is left once the results and the inputs are freed."""
-    dev = _device(device)
-    m = Measurement(_elements(sample))
+@contextlib.contextmanager
+def _baseline(dev):
+    """Host tracing (``tracemalloc``) and the device allocator's reading from a settled
+    baseline; yields ``left()``: the (host, device) bytes still allocated above it once
+    what the caller dropped is collected."""
     ember.synchronize(dev)
     gc.collect()
     memory.empty_cache(dev)  # a caching allocator's free lists are not the op's memory
@@ -219,6 +220,26 @@ def _measure(entry: OpEntry, sample: Sample, device: str, backward: bool) -> Mea
     try:
         host_base = tracemalloc.get_traced_memory()[0]
         dev_base = memory.memory_allocated(dev)
+
+        def left() -> tuple[int, int]:
+            gc.collect()
+            ember.synchronize(dev)
+            memory.empty_cache(dev)
+            return (tracemalloc.get_traced_memory()[0] - host_base,
+                    memory.memory_allocated(dev) - dev_base)
+
+        yield left
+    finally:
+        if started:
+            tracemalloc.stop()
+
+
+def _measure(entry: OpEntry, sample: Sample, device: str, backward: bool) -> Measurement:
+    """Peak above the baseline while the op (and its backward) runs on inputs already
+    built; what is left once the results and the inputs are freed."""
+    dev = _device(device)
+    m = Measurement(_elements(sample))
+    with _baseline(dev) as left:
         args, kwargs = _prepare(entry, sample, device, backward)
         ember.synchronize(dev)
         host0 = tracemalloc.get_traced_memory()[0]
@@ -232,14 +253,7 @@ def _measure(entry: OpEntry, sample: Sample, device: str, backward: bool) -> Mea
         m.io_bytes = _nbytes(_tensors_in(args, kwargs)) + _nbytes(results)
         m.tensors = len(_tensors_in(args, kwargs)) + len(results)
         del results, args, kwargs
-        gc.collect()
-        ember.synchronize(dev)
-        memory.empty_cache(dev)
-        host_left = tracemalloc.get_traced_memory()[0] - host_base
-        dev_left = memory.memory_allocated(dev) - dev_base
-    finally:
-        if started:
-            tracemalloc.stop()
+        host_left, dev_left = left()
     m.peak = max(host_peak, dev_peak)
     m.retained = max(host_left, dev_left)
     m.sources = {"host_peak": host_peak, "device_peak": dev_peak,
@@ -251,28 +265,12 @@ def _retained_after(entry: OpEntry, sample: Sample, device: str, backward: bool,
                     calls: int) -> int:
     """Bytes (host or device, the larger) still allocated after ``calls`` calls of the
     op and its backward, each call's inputs and results freed before the next."""
-    dev = _device(device)
-    ember.synchronize(dev)
-    gc.collect()
-    memory.empty_cache(dev)
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    try:
-        host_base = tracemalloc.get_traced_memory()[0]
-        dev_base = memory.memory_allocated(dev)
+    with _baseline(_device(device)) as left:
         for _ in range(calls):
             args, kwargs = _prepare(entry, sample, device, backward)
             results = _run(entry, args, kwargs, backward)
             del results, args, kwargs
-        gc.collect()
-        ember.synchronize(dev)
-        memory.empty_cache(dev)
-        return max(tracemalloc.get_traced_memory()[0] - host_base,
-                   memory.memory_allocated(dev) - dev_base)
-    finally:
-        if started:
-            tracemalloc.stop()
+        return max(left())
 
 
 def memory_contract(entry: OpEntry, device: str, dtype_name: str
