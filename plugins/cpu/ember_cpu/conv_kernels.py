@@ -26,6 +26,8 @@ Same calling convention as ``kernels``.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import workers
@@ -154,12 +156,15 @@ def _batched(x, grad=None):
 def _chunking(g: _Geometry, itemsize: int, per_sample: int = 0):
     """Samples per chunk and the number of threads: a chunk's columns (``per_sample``
     elements a sample, im2col's by default) fit in a core's L2 cache (the products then
-    read them from cache, not memory), and every thread gets as many chunks."""
+    read them from cache, not memory), and the chunks come in multiples of the cores
+    this process may use, so that every core gets as many.  The chunks do not depend
+    on the thread count: nor does the weight gradient's order of summation."""
     threads = workers.threads()
     per_sample = max(1, (per_sample or (g.c * g.kh * g.kw + g.groups) * g.length)
                      * itemsize)
     chunks = max(1, -(-g.n * per_sample // _CHUNK_BYTES))
-    chunks = -(-chunks // threads) * threads
+    cores = workers.cores()
+    chunks = -(-chunks // cores) * cores
     return max(1, -(-g.n // chunks)), threads
 
 
@@ -208,7 +213,7 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
               for i in range(g.kh)]
         bias = None if b is None else b[:, None, None]
 
-        def work(n0, n1, _slot):
+        def work(n0, n1, _index):
             rows = _shifted_rows(x[n0:n1], g)
             acc = None
             for i, wi in enumerate(ws):
@@ -223,7 +228,7 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     else:
         wm = _weight_matrix(w, g, b)
 
-        def work(n0, n1, _slot):
+        def work(n0, n1, _index):
             cols = _columns(x[n0:n1], g)
             dst = out[n0:n1]
             if dst.dtype == np.result_type(wm, cols):
@@ -292,35 +297,53 @@ def _weight_grad(grad, x, w, stride, padding, dilation, groups, need_bias):
     if g.s == (1, 1) and _wide_forward(g) and _finite(x):
         g = _Geometry(x, w, stride, padding, dilation, groups)
     chunk, threads = _chunking(g, x.itemsize)
-    # per thread: the transposed weight gradient beside the bias's, (groups, K/groups
-    # + 1, O/groups)
-    parts = [None] * threads
+    # per chunk: the transposed weight gradient beside the bias's, (groups, K/groups
+    # + 1, O/groups), summed in chunk order (the same on any thread count)
+    sums = _OrderedSum()
     # Plain columns: a product per sample, reading the gradient in place.  Wide ones:
     # the gradient needs a copy anyway, so it is laid out for one product per chunk
     # (a reduction over n*length, not length).  (columns @ grad^T: BLAS runs it faster
     # than grad @ columns^T.)
     per_sample = not g.wide
 
-    def work(n0, n1, slot):
+    def work(n0, n1, index):
         cols = _columns(x[n0:n1], g, per_sample)
         gc = _grad_columns(grad[n0:n1], g, per_sample)
         if per_sample:
-            part = np.add.reduce(np.matmul(cols, gc.transpose(0, 1, 3, 2)), 0)
+            sums.add(index, np.add.reduce(np.matmul(cols, gc.transpose(0, 1, 3, 2)), 0))
         else:
-            part = np.matmul(cols, gc.transpose(0, 2, 1))
-        if parts[slot] is None:
-            parts[slot] = part
-        else:
-            np.add(parts[slot], part, out=parts[slot])
+            sums.add(index, np.matmul(cols, gc.transpose(0, 2, 1)))
 
     workers.run_chunks(g.n, chunk, threads, work)
-    done = [p for p in parts if p is not None]
-    total = sum(done[1:], done[0]) if done else \
-        np.zeros((g.groups, g.k + 1, g.o // g.groups), dtype=np.result_type(x, grad))
+    total = sums.value
+    if total is None:
+        total = np.zeros((g.groups, g.k + 1, g.o // g.groups), dtype=np.result_type(x, grad))
     gw = np.ascontiguousarray(total[:, :g.k].transpose(0, 2, 1)).reshape(w.shape).astype(
         w.dtype, copy=False)
     gb = total[:, g.k].reshape(g.o).astype(grad.dtype) if need_bias else None
     return gw, gb
+
+
+class _OrderedSum:
+    """The sum of numbered parts added from any thread in any order, summed in the
+    parts' order (0, 1, ...) as they become ready: the same result whatever thread
+    finished first, holding only the parts that arrived early."""
+
+    def __init__(self):
+        self.value = None
+        self._next = 0
+        self._early: dict = {}
+        self._lock = threading.Lock()
+
+    def add(self, index: int, part) -> None:
+        with self._lock:
+            self._early[index] = part
+            while self._next in self._early:
+                p = self._early.pop(self._next)
+                self._next += 1
+                # (the parts are fresh products: the first one becomes the sum)
+                self.value = p if self.value is None else np.add(self.value, p,
+                                                                   out=self.value)
 
 
 def _input_grad(grad, x, w, stride, padding, dilation, groups):
@@ -344,7 +367,7 @@ def _input_grad(grad, x, w, stride, padding, dilation, groups):
     gi = np.empty(x.shape, dtype=x.dtype)
     wmt = w.reshape(g.groups, g.o // g.groups, g.k).transpose(0, 2, 1)
 
-    def work(n0, n1, _slot):
+    def work(n0, n1, _index):
         gi[n0:n1] = _col2im(np.matmul(wmt, _grad_columns(grad[n0:n1], g)), g, x.dtype)
 
     workers.run_chunks(g.n, chunk, threads, work)
@@ -479,7 +502,7 @@ def max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
     k, s, p, d, out = _pool_sizes(x, kernel_size, stride, padding, dilation, ceil_mode)
     best = np.empty(x.shape[:2] + out, dtype=x.dtype)
 
-    def work(n0, n1, _slot):
+    def work(n0, n1, _index):
         best[n0:n1] = _max_scan(x[n0:n1], k, s, p, d, out, codes=False)[0]
 
     threads = workers.threads()
@@ -502,7 +525,7 @@ def max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode
     idx = np.empty(x.shape[:2] + out, dtype=np.int64)
     floats = x.dtype.kind in "fcV"
 
-    def work(n0, n1, _slot):
+    def work(n0, n1, _index):
         xs, bs, ids = x[n0:n1], best[n0:n1], idx[n0:n1]
         b, code = _max_scan(xs, k, s, p, d, out, codes=True)
         if floats and np.isnan(b).any():
@@ -528,7 +551,7 @@ def max_pool2d_with_indices_backward(grad, indices, input_size):
         at = indices.reshape(planes, -1)
         g = grad.reshape(planes, -1)
 
-        def work(p0, p1, _slot):
+        def work(p0, p1, _index):
             part = dx[p0:p1].reshape(-1)
             part.fill(0)
             np.add.at(part, (at[p0:p1] + np.arange(0, (p1 - p0) * plane, plane)[:, None]

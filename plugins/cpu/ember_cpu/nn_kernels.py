@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from . import workers
+
 KERNELS: dict = {}
 
 
@@ -63,9 +65,14 @@ def softmax(x, dim, dtype):
 
 # --- linear ---------------------------------------------------------------------------------
 
+def _macs(x, w) -> int:
+    """The multiply-adds of one BLAS call of ``x @ w^T`` (rows of ``x`` times ``w``)."""
+    return (x.size // max(1, x.shape[-1])) * w.size if x.ndim else w.size
+
+
 @kernel("linear")
 def linear(x, w, b):
-    out = np.matmul(x, w.T) if w.ndim == 2 else np.matmul(x, w)
+    out = workers.product(np.matmul, _macs(x, w), x, w.T if w.ndim == 2 else w)
     if out.__class__ is not _ndarray:  # 1-D by 1-D: a numpy scalar
         out = np.asarray(out if b is None else out + b)
     elif b is not None:
@@ -347,7 +354,8 @@ def rmsprop_update_(params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps,
 
 @kernel("_linear_weight_grad")
 def linear_weight_grad(grad, x):
-    return _arr(grad.reshape(-1, grad.shape[-1]).T @ x.reshape(-1, x.shape[-1])).astype(
+    g2, x2 = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+    return _arr(workers.product(np.matmul, g2.size * x2.shape[-1], g2.T, x2)).astype(
         x.dtype, copy=False)
 
 
@@ -364,12 +372,13 @@ def linear_backward(grad, x, w, need_input, need_weight, need_bias):
     # result dtype differs, as for bfloat16)
     g2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
     if need_input:
-        gi = np.matmul(grad, w)
+        gi = workers.product(np.matmul, grad.size * w.shape[-1], grad, w)
         gi = gi if gi.dtype == dt else _arr(gi).astype(dt)
     else:
         gi = none.copy()
     if need_weight:
-        gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        gw = workers.product(np.matmul, g2.size * x2.shape[-1], g2.T, x2)
         gw = gw if gw.dtype == dt else gw.astype(dt)
     else:
         gw = none.copy()
