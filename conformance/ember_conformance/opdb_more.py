@@ -219,6 +219,22 @@ explicit("cumsum", _scan_samples, _scan(np.cumsum), tol=8.0)
 explicit("cumprod", _scan_samples, _scan(np.cumprod), tol=8.0)
 
 
+def _logcumsumexp_samples(d, rng):
+    # floating dtypes only (PyTorch refuses integers); -inf alone, -inf prefixes and a
+    # prefix far below the running maximum (lost by a global shift) included
+    if d not in FLOATS:
+        return []
+    small = np.array([-1000.0, 0.0, -np.inf, 3.0, -np.inf], dtype=np.float64)
+    return _scan_samples(d, rng) + [
+        Sample(T(small.astype(_dt(d).np)), 0, note="-inf and a prefix far below the max"),
+        Sample(T(np.full((2, 3), -np.inf, dtype=_dt(d).np)), 1, note="all -inf"),
+        Sample(T(specials(d)), 0, note="NaN and inf")]
+
+
+explicit("logcumsumexp", _logcumsumexp_samples,
+         _scan(lambda a, axis: np.logaddexp.accumulate(a, axis=axis)), tol=8.0)
+
+
 # --- indexing -------------------------------------------------------------------------------
 def _idx(a, rng=None):
     return T(np.asarray(a, dtype=np.int64))

@@ -824,6 +824,9 @@ class Tensor:
         """Cumulative sum along ``dim``; integers and bools as int64."""
     def cumprod(self, dim: _int, *, dtype: _dtype | None = None) -> Tensor:
         """Cumulative product along ``dim``; integers and bools as int64."""
+    def logcumsumexp(self, dim: _int) -> Tensor:
+        """``log(cumsum(exp(self), dim))`` computed stably (a running log-sum: no overflow, no
+        prefix lost to underflow)."""
 
     # --- ember.ops.view ------------------------------------------------------------------
     def reshape(self, *shape: _int) -> Tensor:
