@@ -507,6 +507,35 @@ explicit("_unique_all", lambda d, rng: [Sample(T(values((3, 4), d, rng))),
          ("float16", "bfloat16") else [], None, compare=_check_unique, grad=False,
          dynamic_shape=True)
 
+
+
+def _check_unique_dim(got, sample):
+    values_, inverse, counts = (np.asarray(g) for g in got)
+    x, dim = np.asarray(sample.args[0].array), sample.args[1]
+    v, inv, c = np.unique(x, axis=dim, return_inverse=True, return_counts=True)
+    if values_.shape != v.shape or not np.array_equal(values_.astype(np.float64),
+                                                      v.astype(np.float64)):
+        return f"unique slices {values_.tolist()}, expected {v.tolist()}"
+    if not np.array_equal(counts, c):
+        return f"counts {counts.tolist()}, expected {c.tolist()}"
+    if not np.array_equal(inverse, inv.reshape(-1)):
+        return f"inverse indices {inverse.tolist()}, expected {inv.reshape(-1).tolist()}"
+    return None
+
+
+def _unique_dim_samples(d, rng):
+    # repeated rows (and columns) so that some slices are equal
+    rows = values((3, 4), d, rng)[[0, 1, 0, 2, 1]]
+    cube = values((2, 2, 3), d, rng)[:, [1, 0, 1]]
+    return [Sample(T(rows), 0), Sample(T(rows.T.copy(), _TR), 1, note="a non-contiguous tensor"),
+            Sample(T(rows), -2), Sample(T(cube), 1), Sample(T(cube), 2),
+            Sample(T(values((4,), d, rng)[[0, 2, 2, 1]]), 0),
+            Sample(T(values((0, 3), d, rng)), 0, note="empty")]
+
+
+explicit("_unique_dim", _unique_dim_samples, None, compare=_check_unique_dim, grad=False,
+         dynamic_shape=True)
+
 POINTWISE_REFS["leaky_relu"] = lambda a, negative_slope=0.01: np.where(a > 0, a,
                                                                         a * negative_slope)
 __all__: list[str] = []
