@@ -536,6 +536,23 @@ def _unique_dim_samples(d, rng):
 explicit("_unique_dim", _unique_dim_samples, None, compare=_check_unique_dim, grad=False,
          dynamic_shape=True)
 
+def _as_strided_ref(a, size, stride, storage_offset=None):
+    # the elements read in row-major order (ember's as_strided copies; docs/ops.md)
+    flat = np.ascontiguousarray(a).reshape(-1)
+    idx = np.full(tuple(size), storage_offset or 0, dtype=np.int64)
+    for k, (n, s) in enumerate(zip(size, stride, strict=True)):
+        idx = idx + (np.arange(n) * s).reshape((1,) * k + (n,) + (1,) * (len(size) - k - 1))
+    return flat[idx] if flat.size else np.zeros(tuple(size), a.dtype)
+
+
+explicit("as_strided", lambda d, rng: [
+    Sample(T(values((3, 4), d, rng)), (3, 3), (1, 1), note="overlapping windows"),
+    Sample(T(values((3, 4), d, rng), _TR), (2, 2), (1, 2), 1, note="a non-contiguous input"),
+    Sample(T(values((12,), d, rng)), (2, 3, 2), (4, 1, 2), 2),
+    Sample(T(values((4,), d, rng)), (3,), (0,), 1, note="a zero stride"),
+    Sample(T(values((), d, rng)), (), ()),
+    Sample(T(values((0, 3), d, rng)), (0, 2), (5, 5))], _as_strided_ref)
+
 POINTWISE_REFS["leaky_relu"] = lambda a, negative_slope=0.01: np.where(a > 0, a,
                                                                         a * negative_slope)
 __all__: list[str] = []

@@ -407,6 +407,15 @@ class Tensor:
     def index_select(self, dim: _int, index: Tensor) -> Tensor:
         """The slices of ``self`` along ``dim`` at the positions in the vector ``index`` (a
         copy)."""
+    def as_strided(
+        self,
+        size: Sequence[_int],
+        stride: Sequence[_int],
+        storage_offset: _int | None = None,
+    ) -> Tensor:
+        """The elements at ``storage_offset + sum(i_k * stride_k)`` of ``self`` read in row-major
+        order, in a tensor of shape ``size``: PyTorch's ``as_strided`` of a contiguous tensor, as a
+        copy (ember has no aliasing ``as_strided``; see docs/ops.md's deviations)."""
     def index_add(self, dim: _int, index: Tensor, source: Tensor, *, alpha: Number = 1) -> Tensor:
         """A copy of ``self`` with ``alpha * source`` slices added at the positions ``index`` along
         ``dim`` (repeats accumulate)."""
