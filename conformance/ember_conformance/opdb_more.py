@@ -553,6 +553,38 @@ explicit("as_strided", lambda d, rng: [
     Sample(T(values((), d, rng)), (), ()),
     Sample(T(values((0, 3), d, rng)), (0, 2), (5, 5))], _as_strided_ref)
 
+def _check_view_dtype(got, sample):
+    # the bytes, exactly (NaN payloads of reinterpreted integers included)
+    x, target = sample.args[0].array, sample.args[1]
+    want = np.asarray(x).copy(order="C").view(target.np)  # (ascontiguousarray: 0-d -> 1-d)
+    got = np.asarray(got)
+    if got.shape != want.shape:
+        return f"shape {list(got.shape)}, expected {list(want.shape)}"
+    if got.tobytes(order="C") != want.tobytes():
+        return f"bytes differ: {got.reshape(-1)[:6].tolist()} …, expected " \
+               f"{want.reshape(-1)[:6].tolist()} …"
+    return None
+
+
+def _view_dtype_samples(d, rng):
+    # every same-size and different-size target (bool only from bool: other bytes are
+    # no bool PyTorch defines), on a contiguous and a transposed input (copied first)
+    targets = [t for t in FLOATS + INTS + ("bool",) if t != "bool" or d == "bool"]
+    if d == "float32":
+        targets.append("complex64")
+    size = _dt(d).itemsize
+    out = []
+    for t in targets:
+        out.append(Sample(T(values((2, 16), d, rng)), _dt(t)))
+        out.append(Sample(T(values((16, 3), d, rng).T.copy(), _TR), _dt(t),
+                          note="a non-contiguous input"))
+        if _dt(t).itemsize == size:
+            out.append(Sample(T(values((), d, rng)), _dt(t)))
+    return out
+
+
+explicit("_view_dtype", _view_dtype_samples, None, compare=_check_view_dtype, grad=False)
+
 POINTWISE_REFS["leaky_relu"] = lambda a, negative_slope=0.01: np.where(a > 0, a,
                                                                         a * negative_slope)
 __all__: list[str] = []

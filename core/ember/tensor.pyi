@@ -191,6 +191,11 @@ class Tensor:
 
     # --- ember.ops._methods --------------------------------------------------------------
     def __hash__(self) -> Any: ...
+    def view(self, *shape, dtype=None) -> Tensor:
+        """``self`` with a new shape (shares memory; one dimension may be -1), or with
+        ``view(dtype)`` its bytes reinterpreted as ``dtype``: the same shape for an element of the
+        same size, else the last dimension scaled by the ratio of the sizes (PyTorch's rules; not
+        differentiable, as PyTorch's)."""
     def __radd__(self, other) -> Any: ...
     def __rsub__(self, other) -> Any: ...
     def __rmul__(self, other) -> Any: ...
@@ -841,8 +846,6 @@ class Tensor:
     def reshape(self, *shape: _int) -> Tensor:
         """``self`` with a new shape (a view when the strides allow, else a copy); one dimension may
         be -1."""
-    def view(self, *shape: _int) -> Tensor:
-        """``self`` with a new shape (shares memory)."""
     def permute(self, *dims: _int) -> Tensor:
         """``self`` with its dimensions reordered."""
     def transpose(self, dim0: _int, dim1: _int) -> Tensor:
