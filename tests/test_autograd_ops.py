@@ -147,6 +147,8 @@ CASES = [
     ("logsumexp", both(lambda m, a: m.logsumexp(a, 1)), [R(2, 3)], True),
     ("cumsum", both(lambda m, a: a.cumsum(1)), [R(2, 3)], True),
     ("cumprod", both(lambda m, a: a.cumprod(0)), [P(4)], True),
+    ("logcumsumexp", both(lambda m, a: m.logcumsumexp(a, 1)), [R(2, 5)], True),
+    ("logcumsumexp_method_dim0", both(lambda m, a: a.logcumsumexp(-2)), [R(3, 2)], True),
     # views and joins
     ("reshape", both(lambda m, a: a.reshape(3, 2) * 1.0), [R(2, 3)], True),
     ("view", both(lambda m, a: a.view(-1)), [R(2, 3)], True),

@@ -517,3 +517,52 @@ def test_negative_step_slices_are_differentiable():
     y = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (y[::-1] * ember.tensor([1.0, 10.0, 100.0])).sum().backward()
     assert y.grad.tolist() == [100.0, 10.0, 1.0]
+
+
+# --- as_strided (a gather, not a view: docs/ops.md) ------------------------------------------
+
+@pytest.mark.parametrize(("shape", "size", "stride", "offset"), [
+    ((12,), (3, 3), (1, 1), None),  # overlapping sliding windows
+    ((3, 4), (2, 2), (1, 2), 1),
+    ((2, 6), (2, 3, 2), (4, 1, 2), 2),
+    ((4,), (3,), (0,), 1),  # a zero stride repeats an element
+    ((), (), (), None),
+    ((5,), (0, 4), (3, 1), 4),  # an empty result reads nothing
+])
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_as_strided_matches_pytorch_on_contiguous_inputs(shape, size, stride, offset, dtype):
+    e, t = pair(sample(shape, dtype))
+    args = (size, stride) if offset is None else (size, stride, offset)
+    assert_same(ember.as_strided(e, *args), torch.as_strided(t, *args))
+    assert_same(e.as_strided(*args), t.as_strided(*args))
+
+
+def test_as_strided_gradient_accumulates_overlaps():
+    a, g = sample((10,), "float64"), sample((4, 3), "float64", seed=1)
+    e, t = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ember.as_strided(e, (4, 3), (2, 1), 1).backward(ember.tensor(g))
+    torch.as_strided(t, (4, 3), (2, 1), 1).backward(torch.tensor(g))
+    assert_same(e.grad, t.grad)
+
+
+def test_as_strided_reads_a_non_contiguous_input_in_row_major_order():
+    # ember's documented difference: the logical (row-major) order, not a storage
+    a = sample((3, 4), "float32")
+    e = ember.tensor(np.ascontiguousarray(a.T)).T
+    assert not e.is_contiguous()
+    np.testing.assert_array_equal(e.as_strided((2, 3), (3, 1), 1).numpy(),
+                                  a.reshape(-1)[[[1, 2, 3], [4, 5, 6]]])
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (((2, 2), (1,)), r"as_strided\(\): mismatch in length of strides and shape"),
+    (((3, 3), (1, -1)), r"as_strided\(\): negative strides are not supported"),
+    (((-1,), (1,)), r"as_strided\(\): argument 'size' must not hold negative sizes"),
+    (((3,), (1,), -1), r"as_strided\(\): argument 'storage_offset' must be non-negative"),
+    (((20,), (1,)), r"as_strided\(\): size \[20\], stride \[1\] and storage offset 0 read "
+                    r"element 19, out of bounds for an input of 12 elements"),
+    (((2, 2), (6, 6), 1), r"read element 13, out of bounds"),
+])
+def test_as_strided_refusals(args, message):
+    with pytest.raises(ember.OpError, match=message):
+        ember.arange(12.0).as_strided(*args)

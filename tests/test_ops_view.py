@@ -215,3 +215,80 @@ def test_flip_varargs_and_errors():
         e.repeat(2, 2)
     with pytest.raises(ember.OpError, match=r"roll\(\): arguments 'shifts' and 'dims' must"):
         e.roll((1, 2), 0)
+
+
+# --- view(dtype): the bytes reinterpreted -------------------------------------------------
+
+_BITCAST = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
+            "uint8", "complex64", "complex128"]
+
+
+@pytest.mark.parametrize("src", ["float32", "float16", "bfloat16", "int64", "int16",
+                                 "uint8", "complex64"])
+@pytest.mark.parametrize("dst", _BITCAST)
+def test_view_dtype_matches_pytorch(src, dst):
+    a = sample((3, 16), "float32") * 7
+    e = ember.tensor(a).to(getattr(ember, src))
+    t = torch.tensor(a).to(getattr(torch, src))
+    got, want = e.view(getattr(ember, dst)), t.view(getattr(torch, dst))
+    assert tuple(got.shape) == tuple(want.shape) and str(got.dtype) == f"ember.{dst}"
+    # compared bit for bit (NaN patterns of reinterpreted integers included)
+    assert got.contiguous().numpy().tobytes() == want.contiguous().reshape(-1).view(
+        torch.uint8).numpy().tobytes()  # (torch's bfloat16 has no numpy form)
+
+
+def test_view_dtype_shares_memory_and_the_version_counter():
+    x = ember.zeros(4)
+    v = x.view(ember.int32)
+    v.add_(1)  # writes through: the smallest positive subnormal
+    assert x.tolist() == [float(np.float32(np.array(1, np.int32).view(np.float32)))] * 4
+    assert x._version == v._version == 1
+    assert x.view(dtype=ember.int16).shape == (8,)  # the keyword form
+    assert ember.tensor([1, 0, 2], dtype=ember.uint8).view(ember.bool).tolist() == [
+        True, False, True]
+
+
+def test_view_dtype_is_not_differentiable():
+    # as PyTorch: the result does not require grad, even for the same dtype
+    x = ember.ones(3, requires_grad=True)
+    assert not x.view(ember.int32).requires_grad
+    assert not x.view(ember.float32).requires_grad
+
+
+def test_view_dtype_copies_a_non_contiguous_last_dim():
+    # PyTorch refuses (self.stride(-1) must be 1); ember copies, as view() does
+    a = sample((4, 3), "float32")
+    e = ember.tensor(a).T
+    assert e.view(ember.int16).numpy().tobytes() == np.ascontiguousarray(a.T).view(
+        np.int16).tobytes()
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: ember.tensor(1.0).view(ember.int16),
+     r"view\(\): a 0-d float32 tensor cannot be viewed as int16 \(different element "
+     r"sizes: 4 and 2 bytes\)"),
+    (lambda: ember.ones(3, dtype=ember.int16).view(ember.int32),
+     r"view\(\): the last dimension \(size 3\) must be divisible by 2 to view int16 as "
+     r"int32"),
+])
+def test_view_dtype_refusals(make, message):
+    with pytest.raises(ember.OpError, match=message):
+        make()
+
+
+def test_view_dtype_argument_errors():
+    with pytest.raises(TypeError, match=r"view\(\): pass either a shape or a dtype"):
+        ember.ones(4).view(2, dtype=ember.int32)
+    with pytest.raises(TypeError, match=r"view\(\): argument 'dtype' must be an ember.dtype"):
+        ember.ones(4).view(dtype="int32")
+
+
+def test_view_dtype_on_the_reference_backend():
+    # the kit reinterprets on the host (a copy); 16-bit floats through their int16 bits
+    a = sample((2, 8), "float32")
+    for src, dst in (("float32", "int32"), ("bfloat16", "int16"), ("int16", "float16"),
+                     ("float32", "uint8"), ("float64", "complex128")):
+        e = ember.tensor(a, device="reference").to(getattr(ember, src))
+        t = torch.tensor(a).to(getattr(torch, src))
+        got, want = e.view(getattr(ember, dst)), t.view(getattr(torch, dst))
+        assert got.to("cpu").numpy().tobytes() == want.numpy().tobytes()

@@ -41,7 +41,7 @@ def test_the_version_rule(declared, loads):
 
 def test_a_missing_version_says_what_to_declare():
     with pytest.raises(ember.PluginError, match="does not declare the plugin API it targets "
-                                                r"\(set EMBER_PLUGIN_API = '1\.2'"):
+                                                r"\(set EMBER_PLUGIN_API = '1\.3'"):
         plugin_api.check(None, "plugin 'p'")
 
 

@@ -390,6 +390,40 @@ def test_unique():
     check("unique", x.T, return_inverse=True, method=True)
 
 
+@pytest.mark.parametrize("dim", [0, 1, -1, 2])
+def test_unique_dim(dim):
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 2, (5, 4, 3))  # few values: repeated slices along every dim
+    for x in (T(a), T(a.astype(np.float32)), T(a.astype(bool))):
+        check("unique", x, dim=dim)
+        check("unique", x, True, True, True, dim=dim)
+        check("unique", x, sorted=False, return_counts=True, dim=dim, method=True)
+    check("unique", nc((6, 3)).round(), return_inverse=True, dim=dim % 2)  # non-contiguous
+    check("unique", T([[3, 1], [3, 1], [3, 0]]), dim=dim % 2, return_inverse=True)
+
+
+def test_unique_dim_edges():
+    check("unique", T([3.0, 1.0, 3.0, -0.0, 0.0]), dim=0, return_inverse=True,
+          return_counts=True)
+    for shape, dim in (((0, 3), 0), ((3, 0), 1), ((0, 2, 3), -3)):
+        check("unique", ember.zeros(shape), dim=dim, return_inverse=True, return_counts=True)
+    # slices with a NaN are each distinct (PyTorch's rule); they sort after the others
+    v, c = ember.unique(T([[NAN, 1.0], [NAN, 1.0], [0.0, 1.0]]), dim=0, return_counts=True)
+    assert c.tolist() == [1, 1, 1] and v[0].tolist() == [0.0, 1.0]
+    with pytest.raises(IndexError, match=r"unique\(\): dimension specified as 0 but the "
+                                         r"tensor has no dimensions"):
+        ember.unique(T(2.0), dim=0)
+    with pytest.raises(IndexError, match=r"unique\(\): dimension out of range"):
+        ember.unique(ember.zeros(2, 3), dim=2)
+    with pytest.raises(ember.OpError, match=r"unique\(\): input of shape \[3, 0\] has a "
+                                            r"zero-sized dimension other than dim 0"):
+        ember.unique(ember.zeros(3, 0), dim=0)
+    with pytest.raises(ember.OpError, match=r"more than one zero-sized dimension"):
+        ember.unique(ember.zeros(0, 0), dim=0)
+    with pytest.raises(TypeError, match=r"unique\(\): argument 'dim' must be int"):
+        ember.unique(ember.zeros(2), dim=(0,))
+
+
 # --- the pointwise ops (ember.ops.numeric) -------------------------------------------------
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])

@@ -219,6 +219,22 @@ explicit("cumsum", _scan_samples, _scan(np.cumsum), tol=8.0)
 explicit("cumprod", _scan_samples, _scan(np.cumprod), tol=8.0)
 
 
+def _logcumsumexp_samples(d, rng):
+    # floating dtypes only (PyTorch refuses integers); -inf alone, -inf prefixes and a
+    # prefix far below the running maximum (lost by a global shift) included
+    if d not in FLOATS:
+        return []
+    small = np.array([-1000.0, 0.0, -np.inf, 3.0, -np.inf], dtype=np.float64)
+    return _scan_samples(d, rng) + [
+        Sample(T(small.astype(_dt(d).np)), 0, note="-inf and a prefix far below the max"),
+        Sample(T(np.full((2, 3), -np.inf, dtype=_dt(d).np)), 1, note="all -inf"),
+        Sample(T(specials(d)), 0, note="NaN and inf")]
+
+
+explicit("logcumsumexp", _logcumsumexp_samples,
+         _scan(lambda a, axis: np.logaddexp.accumulate(a, axis=axis)), tol=8.0)
+
+
 # --- indexing -------------------------------------------------------------------------------
 def _idx(a, rng=None):
     return T(np.asarray(a, dtype=np.int64))
@@ -490,6 +506,84 @@ explicit("_unique_all", lambda d, rng: [Sample(T(values((3, 4), d, rng))),
                                         Sample(T(values((0,), d, rng)))] if d not in
          ("float16", "bfloat16") else [], None, compare=_check_unique, grad=False,
          dynamic_shape=True)
+
+
+
+def _check_unique_dim(got, sample):
+    values_, inverse, counts = (np.asarray(g) for g in got)
+    x, dim = np.asarray(sample.args[0].array), sample.args[1]
+    v, inv, c = np.unique(x, axis=dim, return_inverse=True, return_counts=True)
+    if values_.shape != v.shape or not np.array_equal(values_.astype(np.float64),
+                                                      v.astype(np.float64)):
+        return f"unique slices {values_.tolist()}, expected {v.tolist()}"
+    if not np.array_equal(counts, c):
+        return f"counts {counts.tolist()}, expected {c.tolist()}"
+    if not np.array_equal(inverse, inv.reshape(-1)):
+        return f"inverse indices {inverse.tolist()}, expected {inv.reshape(-1).tolist()}"
+    return None
+
+
+def _unique_dim_samples(d, rng):
+    # repeated rows (and columns) so that some slices are equal
+    rows = values((3, 4), d, rng)[[0, 1, 0, 2, 1]]
+    cube = values((2, 2, 3), d, rng)[:, [1, 0, 1]]
+    return [Sample(T(rows), 0), Sample(T(rows.T.copy(), _TR), 1, note="a non-contiguous tensor"),
+            Sample(T(rows), -2), Sample(T(cube), 1), Sample(T(cube), 2),
+            Sample(T(values((4,), d, rng)[[0, 2, 2, 1]]), 0),
+            Sample(T(values((0, 3), d, rng)), 0, note="empty")]
+
+
+explicit("_unique_dim", _unique_dim_samples, None, compare=_check_unique_dim, grad=False,
+         dynamic_shape=True)
+
+def _as_strided_ref(a, size, stride, storage_offset=None):
+    # the elements read in row-major order (ember's as_strided copies; docs/ops.md)
+    flat = np.ascontiguousarray(a).reshape(-1)
+    idx = np.full(tuple(size), storage_offset or 0, dtype=np.int64)
+    for k, (n, s) in enumerate(zip(size, stride, strict=True)):
+        idx = idx + (np.arange(n) * s).reshape((1,) * k + (n,) + (1,) * (len(size) - k - 1))
+    return flat[idx] if flat.size else np.zeros(tuple(size), a.dtype)
+
+
+explicit("as_strided", lambda d, rng: [
+    Sample(T(values((3, 4), d, rng)), (3, 3), (1, 1), note="overlapping windows"),
+    Sample(T(values((3, 4), d, rng), _TR), (2, 2), (1, 2), 1, note="a non-contiguous input"),
+    Sample(T(values((12,), d, rng)), (2, 3, 2), (4, 1, 2), 2),
+    Sample(T(values((4,), d, rng)), (3,), (0,), 1, note="a zero stride"),
+    Sample(T(values((), d, rng)), (), ()),
+    Sample(T(values((0, 3), d, rng)), (0, 2), (5, 5))], _as_strided_ref)
+
+def _check_view_dtype(got, sample):
+    # the bytes, exactly (NaN payloads of reinterpreted integers included)
+    x, target = sample.args[0].array, sample.args[1]
+    want = np.asarray(x).copy(order="C").view(target.np)  # (ascontiguousarray: 0-d -> 1-d)
+    got = np.asarray(got)
+    if got.shape != want.shape:
+        return f"shape {list(got.shape)}, expected {list(want.shape)}"
+    if got.tobytes(order="C") != want.tobytes():
+        return f"bytes differ: {got.reshape(-1)[:6].tolist()} …, expected " \
+               f"{want.reshape(-1)[:6].tolist()} …"
+    return None
+
+
+def _view_dtype_samples(d, rng):
+    # every same-size and different-size target (bool only from bool: other bytes are
+    # no bool PyTorch defines), on a contiguous and a transposed input (copied first)
+    targets = [t for t in FLOATS + INTS + ("bool",) if t != "bool" or d == "bool"]
+    if d == "float32":
+        targets.append("complex64")
+    size = _dt(d).itemsize
+    out = []
+    for t in targets:
+        out.append(Sample(T(values((2, 16), d, rng)), _dt(t)))
+        out.append(Sample(T(values((16, 3), d, rng).T.copy(), _TR), _dt(t),
+                          note="a non-contiguous input"))
+        if _dt(t).itemsize == size:
+            out.append(Sample(T(values((), d, rng)), _dt(t)))
+    return out
+
+
+explicit("_view_dtype", _view_dtype_samples, None, compare=_check_view_dtype, grad=False)
 
 POINTWISE_REFS["leaky_relu"] = lambda a, negative_slope=0.01: np.where(a > 0, a,
                                                                         a * negative_slope)

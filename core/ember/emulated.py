@@ -175,6 +175,9 @@ def _kernel(od, fn: Callable, em: Emulation, raw_copy) -> Callable:
         args = list(args)
         src = {}
         d = None
+        # a view that names its result's dtype (_view_dtype, a bitcast) returns int16
+        # bits to relabel as that dtype only when it is a 16-bit float, else as they are
+        named = args[dpos] if dpos is not None and dpos < len(args) else None
         for i in tensors:
             if is_low(args[i]):
                 d = d or low[args[i].dtype]
@@ -186,7 +189,11 @@ def _kernel(od, fn: Callable, em: Emulation, raw_copy) -> Callable:
         def back(o):
             if id(o) in src:  # the kernel returned its input (contiguous of contiguous)
                 return src[id(o)]
-            return em.relabel(o, d) if getattr(o, "dtype", None) == np.int16 else o
+            if getattr(o, "dtype", None) != np.int16:
+                return o
+            if named is not None:
+                return em.relabel(o, named) if named in em.dtypes else o
+            return em.relabel(o, d)
         if isinstance(out, (tuple, list)):
             return type(out)(back(o) for o in out)
         return back(out)

@@ -25,6 +25,9 @@ History (``PRIMITIVES`` below holds the primitives each minor version added):
   ``ember_distributed_engines`` (collective engines), ``ember_graph_executor`` (a
   backend takes a whole ``ember.jit`` graph) and ``ember_tensor_reduce`` (how a device's
   tensors cross processes).
+* 1.3 — primitive ``_view_dtype`` (``Tensor.view(dtype)``: a tensor's bytes
+  reinterpreted as another dtype; no decomposition can reinterpret bits, so a backend
+  targeting 1.2 or older lacks it, with ``too_old``'s message).
 
 Adding a primitive: bump the minor number here, list the op under the new version in
 ``PRIMITIVES`` and update ``SIGNATURES_DIGEST`` (``tests/test_plugin_api.py`` fails until
@@ -39,7 +42,7 @@ __all__ = ["PLUGIN_API_VERSION", "PRIMITIVES", "SIGNATURES_DIGEST", "check", "pa
            "since", "predates", "too_old", "signatures_digest"]
 
 #: The plugin API this core implements.
-PLUGIN_API_VERSION = "1.2"
+PLUGIN_API_VERSION = "1.3"
 
 #: The primitive ops each plugin-API version added (op names of the registry's ops not
 #: tagged ``composite``).  A backend targeting version V owes the primitives of every
@@ -63,11 +66,12 @@ PRIMITIVES: dict[str, frozenset[str]] = {
     "1.2": frozenset("""
         _fft_c2c _fft_c2r _fft_r2c conj_physical view_as_complex view_as_real
     """.split()),
+    "1.3": frozenset({"_view_dtype"}),
 }
 
 #: ``signatures_digest()`` of the registry this version describes: the kernel calling
 #: convention is the primitives' signatures, so changing one changes the contract.
-SIGNATURES_DIGEST = "dd99856ee020946c"
+SIGNATURES_DIGEST = "f6a43c7e25df5d18"
 
 
 def parse(version: object, what: str = "version") -> tuple[int, int]:

@@ -191,6 +191,11 @@ class Tensor:
 
     # --- ember.ops._methods --------------------------------------------------------------
     def __hash__(self) -> Any: ...
+    def view(self, *shape, dtype=None) -> Tensor:
+        """``self`` with a new shape (shares memory; one dimension may be -1), or with
+        ``view(dtype)`` its bytes reinterpreted as ``dtype``: the same shape for an element of the
+        same size, else the last dimension scaled by the ratio of the sizes (PyTorch's rules; not
+        differentiable, as PyTorch's)."""
     def __radd__(self, other) -> Any: ...
     def __rsub__(self, other) -> Any: ...
     def __rmul__(self, other) -> Any: ...
@@ -407,6 +412,15 @@ class Tensor:
     def index_select(self, dim: _int, index: Tensor) -> Tensor:
         """The slices of ``self`` along ``dim`` at the positions in the vector ``index`` (a
         copy)."""
+    def as_strided(
+        self,
+        size: Sequence[_int],
+        stride: Sequence[_int],
+        storage_offset: _int | None = None,
+    ) -> Tensor:
+        """The elements at ``storage_offset + sum(i_k * stride_k)`` of ``self`` read in row-major
+        order, in a tensor of shape ``size``: PyTorch's ``as_strided`` of a contiguous tensor, as a
+        copy (ember has no aliasing ``as_strided``; see docs/ops.md's deviations)."""
     def index_add(self, dim: _int, index: Tensor, source: Tensor, *, alpha: Number = 1) -> Tensor:
         """A copy of ``self`` with ``alpha * source`` slices added at the positions ``index`` along
         ``dim`` (repeats accumulate)."""
@@ -824,13 +838,14 @@ class Tensor:
         """Cumulative sum along ``dim``; integers and bools as int64."""
     def cumprod(self, dim: _int, *, dtype: _dtype | None = None) -> Tensor:
         """Cumulative product along ``dim``; integers and bools as int64."""
+    def logcumsumexp(self, dim: _int) -> Tensor:
+        """``log(cumsum(exp(self), dim))`` computed stably (a running log-sum: no overflow, no
+        prefix lost to underflow)."""
 
     # --- ember.ops.view ------------------------------------------------------------------
     def reshape(self, *shape: _int) -> Tensor:
         """``self`` with a new shape (a view when the strides allow, else a copy); one dimension may
         be -1."""
-    def view(self, *shape: _int) -> Tensor:
-        """``self`` with a new shape (shares memory)."""
     def permute(self, *dims: _int) -> Tensor:
         """``self`` with its dimensions reordered."""
     def transpose(self, dim0: _int, dim1: _int) -> Tensor:

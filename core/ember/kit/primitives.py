@@ -949,6 +949,19 @@ def _device_index(ns, a) -> int:
     return 0
 
 
+@impl("_view_dtype")
+def _view_dtype(ns, a, dtype):
+    # The standard has no reinterpretation of bytes: done on the host, a copy each way
+    # (so the result does not share memory with ``a``; docs/writing-a-backend.md).  A
+    # 16-bit float operand arrives as its int16 bits (ember.emulated): the same bytes.
+    # A 16-bit float result the namespace lacks is returned as int16 bits, which the
+    # emulation relabels.
+    import numpy as np
+    host = ns.to_numpy(a).copy(order="C")  # (np.ascontiguousarray makes 0-d 1-d)
+    target = dtype.np if dtype in ns.dtypes or dtype.itemsize != 2 else np.dtype(np.int16)
+    return ns.from_numpy(host.view(target), _device_index(ns, a))
+
+
 @impl("conj_physical")
 def conj_physical(ns, a):
     xp = ns.xp

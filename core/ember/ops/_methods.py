@@ -85,6 +85,28 @@ def _new_factory(make):
     return method
 
 
+def _view_method(view_shape):
+    from .. import dtypes as _dt
+    from .view import _view_dtype
+
+    def view(self, *shape, dtype=None) -> Tensor:
+        """``self`` with a new shape (shares memory; one dimension may be -1), or with
+        ``view(dtype)`` its bytes reinterpreted as ``dtype``: the same shape for an
+        element of the same size, else the last dimension scaled by the ratio of the
+        sizes (PyTorch's rules; not differentiable, as PyTorch's)."""
+        if dtype is None and len(shape) == 1 and isinstance(shape[0], _dt.dtype):
+            (dtype,), shape = shape, ()
+        if dtype is None:
+            return view_shape(self, *shape)
+        if shape:
+            raise TypeError("view(): pass either a shape or a dtype, not both")
+        if not isinstance(dtype, _dt.dtype):
+            raise TypeError(f"view(): argument 'dtype' must be an ember.dtype, not "
+                            f"{type(dtype).__name__}")
+        return _view_dtype(self, dtype)
+    return view
+
+
 def _install_front_ends() -> None:
     """Methods and operators that are front ends rather than single ops."""
     from . import creation, indexing, reduction
@@ -100,6 +122,7 @@ def _install_front_ends() -> None:
     Tensor.min = reduction.min
     for name in ("sort", "topk", "scatter", "scatter_", "nonzero"):
         setattr(Tensor, name, getattr(indexing, name))
+    Tensor.view = _view_method(registry["view"].fn)
     Tensor.view_as = lambda self, other: self.view(tuple(other.shape))
     Tensor.reshape_as = lambda self, other: self.reshape(tuple(other.shape))
     Tensor.expand_as = lambda self, other: self.expand(tuple(other.shape))

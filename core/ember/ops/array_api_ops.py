@@ -221,6 +221,68 @@ _unique_all = defop(
         "backend has it; a backend may add a native kernel.")
 
 
+def _unique_dim_meta(x, dim):
+    # PyTorch's refusals: IndexErrors for the dim, RuntimeErrors for zero sizes
+    shape = tuple(x.shape)
+    if not shape:
+        raise IndexError(f"unique(): dimension specified as {dim} but the tensor has no "
+                         f"dimensions")
+    if not -len(shape) <= dim < len(shape):
+        raise IndexError(f"unique(): dimension out of range (expected to be in range of "
+                         f"[{-len(shape)}, {len(shape) - 1}], but got {dim})")
+    d = dim % len(shape)
+    zeros = sum(1 for n in shape if n == 0)
+    if zeros > 1:
+        fail("unique", f"input of shape {list(shape)} has more than one zero-sized "
+                       f"dimension, so unique cannot be applied along dim {dim}")
+    if zeros == 1 and shape[d] != 0:
+        fail("unique", f"input of shape {list(shape)} has a zero-sized dimension other "
+                       f"than dim {dim}, so unique cannot be applied")
+    # as _unique_all: the number of distinct slices is a bound (every slice distinct)
+    return (Spec(shape, x.dtype), Spec((shape[d],), _dt.int64), Spec((shape[d],), _dt.int64))
+
+
+def _unique_dim_decomp(x, dim):
+    # The slices along `dim` as rows; rows sorted lexicographically by stable sorts on
+    # each column, last column first (a radix sort over columns: only argsort and
+    # gathers, which every backend has); then as _unique_all, with "differs from its
+    # predecessor" over whole rows.
+    from .. import ops as e
+    d = dim % x.ndim
+    i64 = _dt.int64
+    n = x.shape[d]
+    if n == 0:
+        empty = e.zeros(0, dtype=i64, device=x.device)
+        return x.clone(), empty, empty.clone()
+    moved = e.movedim(x, [d], [0])
+    rest = tuple(moved.shape[1:])
+    rows = moved.reshape(n, -1)
+    keys = rows.astype(_dt.uint8) if x.dtype is _dt.bool else rows
+    order = e.arange(n, dtype=i64, device=x.device)
+    for c in range(rows.shape[1] - 1, -1, -1):
+        col = e.index_select(e.select(keys, 1, c), 0, order)
+        order = e.index_select(order, 0, e.argsort(col, stable=True))
+    s = e.index_select(rows, 0, order)
+    first = e.ones(1, dtype=_dt.bool, device=x.device)
+    differs = e.any(e.ne(e.narrow(s, 0, 1, n - 1), e.narrow(s, 0, 0, n - 1)), 1)
+    new = e.cat([first, differs]).astype(i64)
+    k = int(e.sum(new).item())
+    starts = e.narrow(e.argsort(1 - new, stable=True), 0, 0, k)
+    values = e.index_select(s, 0, starts).reshape((k,) + rest)
+    ends = e.cat([e.narrow(starts, 0, 1, k - 1), e.full((1,), n, dtype=i64, device=x.device)])
+    inverse = e.index_select(e.cumsum(new, 0) - 1, 0, e.argsort(order, stable=True))
+    return e.movedim(values, [0], [d]), inverse, ends - starts
+
+
+_unique_dim = defop(
+    "_unique_dim(Tensor x, int dim) -> (Tensor, Tensor, Tensor)",
+    tags=("composite", "no_autograd", "dynamic_shape"), meta=_unique_dim_meta,
+    decomposition=_unique_dim_decomp, method=False,
+    doc="The distinct slices of ``x`` along ``dim`` (sorted lexicographically; slices "
+        "with a NaN are each distinct), the inverse indices (which distinct slice each "
+        "slice is) and the counts: ``unique(x, dim=dim)``'s three results.")
+
+
 # --- derivatives ---
 # Beside the schemas above; see ember.autograd.rules for the conventions.  Matrix
 # calculus for (batches of) matrices; the factorisations' formulas follow the standard

@@ -26,7 +26,7 @@ from .view import basic_index, unbind
 __all__ = ["index", "index_put_", "index_put", "nonzero", "argwhere", "gather", "scatter",
            "scatter_add", "scatter_", "scatter_add_", "index_select", "index_add",
            "index_add_", "masked_fill", "masked_fill_", "masked_select", "one_hot", "sort",
-           "argsort", "topk", "tril", "triu", "ValuesIndices"]
+           "argsort", "topk", "tril", "triu", "as_strided", "ValuesIndices"]
 
 _NUMBERS = (bool, int, float, complex)
 
@@ -312,6 +312,56 @@ index_select = defop("index_select(Tensor self, int dim, Tensor index) -> Tensor
                      decomposition=_index_select_decomp,
                      doc="The slices of ``self`` along ``dim`` at the positions in the "
                          "vector ``index`` (a copy).")
+
+
+def _as_strided_meta(self, size, stride, storage_offset=None):
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride):
+        fail("as_strided", f"mismatch in length of strides and shape: size {list(size)} "
+                           f"and stride {list(stride)}")
+    if any(n < 0 for n in size):
+        fail("as_strided", f"argument 'size' must not hold negative sizes, got {list(size)}")
+    if any(s < 0 for s in stride):
+        fail("as_strided", f"negative strides are not supported, got strides {list(stride)}")
+    offset = 0 if storage_offset is None else storage_offset
+    if offset < 0:
+        fail("as_strided", f"argument 'storage_offset' must be non-negative, got {offset}")
+    if all(size):  # the last element read; nothing is read from an empty result
+        needed = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True)) + 1
+        if needed > self.numel():
+            fail("as_strided", f"size {list(size)}, stride {list(stride)} and storage "
+                               f"offset {offset} read element {needed - 1}, out of bounds "
+                               f"for an input of {self.numel()} elements (ember reads the "
+                               f"input's own elements in row-major order, never beyond)")
+    return Spec(size, self.dtype)
+
+
+def _as_strided_decomp(self, size, stride, storage_offset=None):
+    # A gather at offset + sum(i_k * stride_k) from the input's elements in row-major
+    # order: PyTorch's result for a contiguous input, without the aliasing (ember's
+    # tensors have no shared storage to re-view; docs/ops.md's deviations).  The
+    # gradient is index_select's: overlapping windows accumulate into what they read.
+    from .creation import arange
+    size, stride = tuple(size), tuple(stride)
+    i64 = _dt.int64
+    idx = full((), 0 if storage_offset is None else storage_offset, dtype=i64,
+               device=self.device)
+    for k, (n, s) in enumerate(zip(size, stride, strict=True)):
+        step = arange(n, dtype=i64, device=self.device) * s
+        idx = idx + step.reshape((1,) * k + (n,) + (1,) * (len(size) - k - 1))
+    flat = self.reshape(-1)
+    if flat.shape[0] == 0:  # (only an empty result reads nothing from an empty input)
+        return full(size, 0, dtype=self.dtype, device=self.device)
+    return index_select(flat, 0, idx.reshape(-1)).reshape(size)
+
+
+as_strided = defop(
+    "as_strided(Tensor self, int[] size, int[] stride, int? storage_offset=None) -> Tensor",
+    tags=("composite",), meta=_as_strided_meta, decomposition=_as_strided_decomp,
+    doc="The elements at ``storage_offset + sum(i_k * stride_k)`` of ``self`` read in "
+        "row-major order, in a tensor of shape ``size``: PyTorch's ``as_strided`` of a "
+        "contiguous tensor, as a copy (ember has no aliasing ``as_strided``; see "
+        "docs/ops.md's deviations).")
 
 
 def _index_add_meta(self, dim, index, source, alpha=1):

@@ -3,7 +3,7 @@
 
 Primitives: ``sum``, ``prod``, ``amax``, ``amin``, ``argmax``, ``argmin``, ``cumsum``,
 ``cumprod``.  ``mean``, ``var``, ``std``, ``logsumexp``, ``all``, ``any``, ``max``/``min``
-(values and indices) decompose into them.
+(values and indices) decompose into them; ``logcumsumexp`` into pointwise ops and slices.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .pointwise import maximum, minimum, sqrt
 
 __all__ = ["sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "max", "min",
            "var", "std", "var_mean", "std_mean", "logsumexp", "all", "any",
-           "count_nonzero", "cumsum", "cumprod"]
+           "count_nonzero", "cumsum", "cumprod", "logcumsumexp"]
 
 _builtin_max = max
 
@@ -314,6 +314,48 @@ cumprod = defop("cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Ten
                 doc="Cumulative product along ``dim``; integers and bools as int64.")
 
 
+def _logcumsumexp_meta(self, dim):
+    if not self.dtype.is_floating_point:
+        fail("logcumsumexp", f"expected a floating-point tensor, got {self.dtype} "
+                             f"(PyTorch implements it for floating and complex dtypes)")
+    if self.dtype._kind == "c":
+        fail("logcumsumexp", "complex tensors are not supported yet")
+    wrap_dim(dim, self.ndim, "logcumsumexp")
+    return Spec(tuple(self.shape), self.dtype)
+
+
+def _logcumsumexp_decomp(self, dim):
+    # A scan whose step is logaddexp, the combine PyTorch's kernel applies element by
+    # element: each partial result is a running log-sum, so a prefix far below the
+    # running maximum is neither lost (a global shift would underflow it to -inf) nor
+    # overflows.  Done as a parallel (Hillis-Steele) scan: ceil(log2(n)) whole-tensor
+    # steps, each adding the partial result `step` places before; every step frees the
+    # previous one, so memory stays a few copies of the input.
+    from .creation import full
+    from .elementary import logaddexp
+    from .view import cat, narrow
+    if _half(self.dtype):  # accumulated in float32 and rounded once, as mean's
+        return _logcumsumexp_decomp(self.astype(_dt.float32), dim).astype(self.dtype)
+    if self.ndim == 0:
+        return self.clone()
+    d = wrap_dim(dim, self.ndim, "logcumsumexp")
+    n = self.shape[d]
+    out, step = self, 1
+    while step < n:
+        pad_shape = tuple(self.shape[:d]) + (step,) + tuple(self.shape[d + 1:])
+        pad = full(pad_shape, -math.inf, dtype=self.dtype, device=self.device)
+        out = logaddexp(out, cat([pad, narrow(out, d, 0, n - step)], d))
+        step *= 2
+    return out if out is not self else self.clone()
+
+
+logcumsumexp = defop("logcumsumexp(Tensor self, int dim) -> Tensor",
+                     tags=("composite",), meta=_logcumsumexp_meta,
+                     decomposition=_logcumsumexp_decomp,
+                     doc="``log(cumsum(exp(self), dim))`` computed stably (a running "
+                         "log-sum: no overflow, no prefix lost to underflow).")
+
+
 # --- derivatives ---
 # Beside the schemas above; see ember.autograd.rules for the conventions.
 
@@ -417,3 +459,30 @@ def _cumprod_backward(g, self, dim, dtype=None, result=None):
 
 derivative(cumsum, self=_cumsum_backward)
 derivative(cumprod, save=("self", "result"), self=_cumprod_backward)
+
+
+def _logcumsumexp_backward(g, self, dim, result=None):
+    # PyTorch's formula: grad_j = sum_{i >= j} g_i exp(self_j - result_i), summed in log
+    # space by a reversed logcumsumexp, the positive and negative parts of g apart (a
+    # log needs a positive argument).  Where self is -inf its weight exp(self_j - ...) is
+    # 0; the formula would give -inf + inf = NaN there when the prefix result is -inf
+    # too (PyTorch returns that NaN; the derivative is 0: a masked log-probability must
+    # not poison the gradient).
+    from .creation import full_like
+    from .pointwise import abs as _abs, exp, log, where
+    from .view import flip
+    if self.numel() == 0 or self.ndim == 0:
+        return g
+    lowest = full_like(g, _dt.finfo(g.dtype).min)
+    log_abs = log(_abs(g))
+    d = dim % self.ndim
+
+    def reverse_lcse(x):
+        return flip(logcumsumexp(flip(x, d), d), d)
+    pos = exp(reverse_lcse(where(g > 0, log_abs, lowest) - result) + self)
+    neg = exp(reverse_lcse(where(g < 0, log_abs, lowest) - result) + self)
+    return where(self == -math.inf, 0.0, pos - neg)
+
+
+derivative(logcumsumexp, save=("self", "result"), self=_logcumsumexp_backward)
+

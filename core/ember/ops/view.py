@@ -55,6 +55,34 @@ view = defop("view(Tensor(a) self, int[] *shape) -> Tensor(a)",
 view.op.same_kernel_as = "reshape"
 
 
+def _view_dtype_meta(self, dtype):
+    old, new = self.dtype.itemsize, dtype.itemsize
+    shape = tuple(self.shape)
+    if old == new:
+        return Spec(shape, dtype)
+    sizes = f"(different element sizes: {old} and {new} bytes)"
+    what = f"to view {self.dtype.name} as {dtype.name} {sizes}"
+    if not shape:
+        fail("view", f"a 0-d {self.dtype.name} tensor cannot be viewed as {dtype.name} "
+                     f"{sizes}")
+    if new < old:
+        return Spec(shape[:-1] + (shape[-1] * (old // new),), dtype)
+    if shape[-1] * old % new:
+        fail("view", f"the last dimension (size {shape[-1]}) must be divisible by "
+                     f"{new // old} {what}")
+    return Spec(shape[:-1] + (shape[-1] * old // new,), dtype)
+
+
+_view_dtype = defop(
+    "_view_dtype(Tensor(a) self, ScalarType dtype) -> Tensor(a)",
+    tags=("primitive", "view", "no_autograd"), meta=_view_dtype_meta, method=False,
+    doc="``self``'s bytes reinterpreted as ``dtype`` (``Tensor.view(dtype)``): the same "
+        "shape for an element of the same size, else the last dimension scaled by the "
+        "ratio of the sizes.  A view where the backend's arrays allow one (a last "
+        "dimension that is not contiguous is copied first, as ``view`` copies where "
+        "strides do not allow a view); not differentiable, as in PyTorch.")
+
+
 def _permute_meta(self, dims):
     n = len(self.shape)
     if len(dims) != n:

@@ -64,12 +64,20 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False,
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None):
     """The distinct elements, sorted (each NaN distinct), with the inverse indices
-    (``input``'s shape) and counts when asked; a tuple then, as PyTorch."""
+    (``input``'s shape) and counts when asked; a tuple then, as PyTorch.
+
+    With ``dim``, the distinct slices along ``dim`` (sorted lexicographically, always,
+    as PyTorch's), the inverse indices (one per slice) and the counts.  Slices holding
+    a NaN are each distinct, as PyTorch's; they sort after the others (PyTorch's order
+    for them is unspecified)."""
     _tensor("unique", input)
     if dim is not None:
-        raise NotImplementedError("unique(): dim= (unique slices) is not supported yet; "
-                                  "only dim=None")
-    values, _, inverse, counts = _ops.array_api_ops._unique_all(input)
+        if not isinstance(dim, int) or isinstance(dim, bool):
+            raise TypeError(f"unique(): argument 'dim' must be int or None, not "
+                            f"{type(dim).__name__}")
+        values, inverse, counts = _ops.array_api_ops._unique_dim(input, dim)
+    else:
+        values, _, inverse, counts = _ops.array_api_ops._unique_all(input)
     out = (values,) + ((inverse,) if return_inverse else ()) + \
         ((counts,) if return_counts else ())
     return out[0] if len(out) == 1 else out

@@ -11,7 +11,7 @@ import ember
 
 from .backend import CPUBackend
 
-EMBER_PLUGIN_API = "1.2"
+EMBER_PLUGIN_API = "1.3"
 __version__ = "0.1.0"
 __all__ = ["CPUBackend", "EMBER_PLUGIN_API"]
 

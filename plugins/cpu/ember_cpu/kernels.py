@@ -824,6 +824,16 @@ def einsum(equation, operands):
     return np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
 
 
+@kernel("_view_dtype")
+def _view_dtype(a, dtype):
+    # numpy reinterprets in place when the last axis is contiguous (a view sharing
+    # memory, as PyTorch's); any other layout is made contiguous first
+    try:
+        return a.view(dtype.np)
+    except ValueError:
+        return a.copy(order="C").view(dtype.np)  # (ascontiguousarray makes 0-d 1-d)
+
+
 # -- complex numbers -------------------------------------------------------------------------
 @kernel("view_as_real")
 def view_as_real(a):

@@ -23,7 +23,7 @@ import ember
 from ember.kit import ArrayAPIBackend
 from ember.kit.half_storage import HostHalfStorage
 
-EMBER_PLUGIN_API = "1.2"
+EMBER_PLUGIN_API = "1.3"
 __version__ = "0.1.0"
 __all__ = ["ReferenceBackend", "EMBER_PLUGIN_API"]
 

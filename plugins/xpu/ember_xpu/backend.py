@@ -59,6 +59,9 @@ class XPUBackend(Backend):
         if runtime.dpt is not None:
             from . import kernels
             self.kernels.update(kernels.build(self))
+            # the kit's _view_dtype (plugin API 1.3) copies through numpy, which cannot
+            # read usm_ndarrays; this plugin targets 1.2 and does not owe it
+            self.kernels.pop("_view_dtype", None)
             from ember.emulated import install
 
             from .half_storage import BF16Storage

@@ -103,7 +103,6 @@ def build_table(backend) -> dict:
         "astype": pointwise.astype, "copy_": pointwise.copy_, "clone": pointwise.clone,
         "contiguous": pointwise.contiguous, "fill_": _fill_,
         "reshape": views.reshape, "permute": views.permute, "expand": views.expand,
-        "as_strided": views.as_strided,
         "basic_index": indexing.basic_index, "unfold": indexing.unfold,
         "_cat": indexing.cat,
         "cumsum": lambda self, dim, dtype: indexing.scan("+", self, dim, dtype.np),

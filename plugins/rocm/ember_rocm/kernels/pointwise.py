@@ -140,7 +140,9 @@ EXPRESSIONS: dict = {
     "lerp": "{self} + {weight} * ({end} - {self})",
     "addcmul": "{self} + {value} * {tensor1} * {tensor2}",
     "addcdiv": "{self} + {value} * {tensor1} / {tensor2}",
-    "logaddexp": ("(max({self}, {other}) + log1p(exp(-fabs({self} - {other}))))"),
+    # equal infinities: self - other is NaN, the answer is that infinity (as PyTorch)
+    "logaddexp": ("(isinf({self}) && {self} == {other} ? {self} : "
+                  "max({self}, {other}) + log1p(exp(-fabs({self} - {other}))))"),
     "silu": "{self} / ((T_)1 + exp(-{self}))",
     "softplus": ("({self} * {beta} > {threshold} ? {self} : "
                  "log1p(exp({self} * {beta})) / {beta})"),

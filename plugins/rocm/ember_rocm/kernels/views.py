@@ -7,7 +7,7 @@ import math
 from ..array import CLArray, contiguous_strides
 from .pointwise import clone
 
-__all__ = ["reshape", "permute", "expand", "view_strides", "as_strided"]
+__all__ = ["reshape", "permute", "expand", "view_strides"]
 
 
 def _infer(shape: tuple, numel: int) -> tuple:
@@ -94,8 +94,3 @@ def expand(a: CLArray, size) -> CLArray:
         shape.append(s)
         strides.append(st if old == s and old != 1 else 0)
     return a.view(tuple(shape), tuple(strides))
-
-
-def as_strided(a: CLArray, size, stride, storage_offset=None) -> CLArray:
-    return a.view(tuple(size), tuple(stride),
-                  a.offset if storage_offset is None else storage_offset)
