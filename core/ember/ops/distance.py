@@ -68,12 +68,14 @@ def _operands(x1, x2):
 
 
 def _rows_per_block(x1, x2) -> int:
-    """Rows of ``x1`` whose differences with every row of ``x2`` hold about as many
-    elements as the inputs and the output: the blocks' memory stays linear in them."""
+    """Rows of ``x1`` whose differences with every row of ``x2`` hold about twice as many
+    elements as the inputs and the output: the blocks' memory stays linear in them (a
+    few such temporaries live at once), in few enough blocks that each op's dispatch
+    (a few microseconds) stays small beside its work."""
     *batch, p, m = x1.shape
     r = x2.shape[-2]
     b = math.prod(batch)
-    budget = max(b * (p * r + (p + r) * m), _MIN_BLOCK)
+    budget = max(2 * b * (p * r + (p + r) * m), _MIN_BLOCK)
     return max(1, min(p, budget // max(1, b * r * m)))
 
 
@@ -123,7 +125,7 @@ cdist = defop("cdist(Tensor x1, Tensor x2, float p=2.0, str? compute_mode=None) 
 
 # --- derivatives ---
 
-from ..autograd.rules import derivative  # noqa: E402
+from ..autograd.rules import derivative, joint_derivative  # noqa: E402
 
 
 def _pnorm_grad(diff, dist, g, p):
@@ -150,35 +152,36 @@ def _pnorm_grad(diff, dist, g, p):
     return _pw.where(zero, 0.0, r)
 
 
-def _cdist_grads(g, x1, x2, p, compute_mode, result, want1: bool):
-    """The gradient of ``x1`` (``want1``) or of ``x2``, in the operands' broadcast batch
-    shape (the engine sums it down)."""
+def _cdist_grads(g, x1, x2, p, compute_mode, result, needs):
+    """The gradients of ``x1`` and ``x2`` (``None`` where ``needs`` says no) in one pass
+    over the blocks, in the operands' broadcast batch shape (the engine sums them down)."""
     mm = _uses_mm(x1, x2, p, compute_mode)
     x1, x2 = _operands(x1, x2)
     g = g.astype(x1.dtype)
-    shape = tuple((x1 if want1 else x2).shape)
     if p == 0 or 0 in tuple(x1.shape) or 0 in tuple(x2.shape):
-        return _creation.zeros(shape, dtype=x1.dtype, device=x1.device)
+        return tuple(_creation.zeros(tuple(x.shape), dtype=x.dtype, device=x.device)
+                     if need else None for x, need in zip((x1, x2), needs, strict=True))
     if mm:  # d dist / d x1_i = (x1_i - x2_j) / dist_ij: two matrix products, no P*R*M
         # 0 where the forward clamped the squared distance (PyTorch's clamp_min gradient)
         clamped = result <= _CLAMPED
         w = _pw.where(clamped, 0.0, g / _pw.where(clamped, 1.0, result))
-        if want1:
-            return x1 * w.sum(-1, keepdim=True) - w @ x2
-        return x2 * w.sum(-2).unsqueeze(-1) - w.transpose(-1, -2) @ x1
+        return (x1 * w.sum(-1, keepdim=True) - w @ x2 if needs[0] else None,
+                x2 * w.sum(-2).unsqueeze(-1) - w.transpose(-1, -2) @ x1 if needs[1] else None)
     parts, acc = [], None
     for s, n, diff in _blocks(x1, x2):
         c = _pnorm_grad(diff, result.narrow(-2, s, n).unsqueeze(-1),
                         g.narrow(-2, s, n).unsqueeze(-1), p)
-        if want1:
+        if needs[0]:
             parts.append(c.sum(-2))
-        else:
+        if needs[1]:
             acc = c.sum(-3) if acc is None else acc + c.sum(-3)
-    return _cat(parts, -2) if want1 else -acc
+    return (_cat(parts, -2) if needs[0] else None, -acc if needs[1] else None)
 
 
 derivative(cdist, save=("x1", "x2", "result"),
            x1=lambda g, x1, x2, p=2.0, compute_mode=None, *, result:
-               _cdist_grads(g, x1, x2, p, compute_mode, result, True),
+               _cdist_grads(g, x1, x2, p, compute_mode, result, (True, False))[0],
            x2=lambda g, x1, x2, p=2.0, compute_mode=None, *, result:
-               _cdist_grads(g, x1, x2, p, compute_mode, result, False))
+               _cdist_grads(g, x1, x2, p, compute_mode, result, (False, True))[1])
+joint_derivative(cdist, lambda g, x1, x2, p=2.0, compute_mode=None, *, needs, result:
+                 _cdist_grads(g, x1, x2, p, compute_mode, result, needs))
