@@ -2,8 +2,8 @@
 
 The direct form (every ``p`` but Euclidean distances of many rows) needs the
 differences of every pair of rows, ``P x R x M`` elements.  It is computed a block of
-``x1``'s rows at a time, each block at most about as large as the inputs and the
-output together (:func:`_rows_per_block`), and its derivative is declared below and
+``x1``'s rows at a time, each block about twice as large as the inputs and the output
+together (:func:`_rows_per_block`), and its derivative is declared below and
 computed block by block too (PyTorch's ``_cdist_backward`` formulas), so neither the
 forward nor the backward nor the graph ever holds the whole difference tensor.
 Euclidean distances of more than 25 rows use the matrix product, as PyTorch's default
