@@ -194,6 +194,12 @@ CASES = [
     ("sort", both(lambda m, a: a.sort(1, descending=True).values), [distinct(2, 3)], True),
     ("topk", both(lambda m, a: a.topk(2).values), [distinct(2, 4)], True),
     # linear algebra
+    # cdist: PyTorch's _cdist_backward has no derivative of its own but for the
+    # matrix-product form (a plain composite there)
+    ("cdist", both(lambda m, a, b: m.cdist(a, b, 1.5)), [R(3, 2), R(4, 2)], False),
+    ("cdist_inf", both(lambda m, a, b: m.cdist(a, b, float("inf"))), [R(3, 2), R(4, 2)], False),
+    ("cdist_mm", both(lambda m, a, b: m.cdist(a, b, compute_mode="use_mm_for_euclid_dist")),
+     [R(3, 2), R(4, 2)], True),
     ("matmul_mm", both(lambda m, a, b: a @ b), [R(2, 3), R(3, 2)], True),
     ("matmul_vv", both(lambda m, a, b: a @ b), [R(3), R(3)], True),
     ("matmul_mv", both(lambda m, a, b: a @ b), [R(2, 3), R(3)], True),

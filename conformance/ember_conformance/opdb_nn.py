@@ -563,8 +563,34 @@ explicit("einsum", lambda d, rng: [
     Sample("ij,jk->ik", [_v((3, 4), d, rng), _v((4, 2), d, rng)]),
     Sample("bij->bji", [_v((2, 3, 4), d, rng)]), Sample("ii->", [_v((3, 3), d, rng)]),
     Sample("i,j->ij", [_v((3,), d, rng), _v((2,), d, rng)]),
-    Sample("...ij,...jk", [T(values((2, 4, 3), d, rng), _TR), _v((3, 2), d, rng)])],
+    Sample("...ij,...jk", [T(values((2, 4, 3), d, rng), _TR), _v((3, 2), d, rng)]),
+    # large enough that a decomposition multiplying every letter before summing (i*j*k)
+    # breaks the cost contract's linear bound when the cost check grows it 4x
+    Sample("ij,kj->ik", [_v((64, 128), d, rng), _v((64, 128), d, rng)])],
     lambda eq, ts: np.einsum(eq, *ts), tol=8.0)
+
+
+def _cdist(x1, x2, p=2.0, compute_mode=None):
+    diff = np.abs(x1[..., :, None, :] - x2[..., None, :, :])
+    if p == 0:
+        return (diff != 0).sum(-1).astype(diff.dtype)
+    if math.isinf(p):
+        return diff.max(-1, initial=0.0)
+    return (diff ** p).sum(-1) ** (1.0 / p)
+
+
+explicit("cdist", lambda d, rng: [
+    Sample(_v((4, 3), d, rng), _v((5, 3), d, rng)),
+    Sample(_v((2, 4, 3), d, rng), _v((1, 5, 3), d, rng), 1.0),
+    Sample(_v((4, 3), d, rng), T(values((3, 5), d, rng), _TR), math.inf),
+    Sample(_v((4, 3), d, rng), _v((5, 3), d, rng), 0.0),
+    Sample(_v((30, 3), d, rng), _v((27, 3), d, rng), 2.0),  # the matrix-product form
+    Sample(_v((4, 3), d, rng), _v((5, 3), d, rng), compute_mode="use_mm_for_euclid_dist"),
+    Sample(_v((0, 3), d, rng), _v((5, 3), d, rng), 3.0),
+    # many rows and columns: P*R*M differences at once break the cost contract's linear
+    # bound when the cost check grows the rows 4x (the direct form goes block by block)
+    Sample(_v((30, 64), d, rng), _v((30, 64), d, rng), 1.5)],
+    _cdist, dtypes=("float32", "float64"), tol=8.0)
 
 
 # --- backward ops of fused kernels (vector-Jacobian products of the references) -------------

@@ -510,8 +510,8 @@ def _moments(fn, x, axis, correction, keepdims):
         x = _op("reshape")(x, (1, *x.shape))
         keepdims = False
     n = math.prod(x.shape[a] for a in axes)
-    mu = _op("mean")(x, axes, True)
-    d = x - mu
+    from .ops.reduction import deviations  # (the variance's one centring rule)
+    d, _ = deviations(x, axes)
     return _op("sum")(d * d, axes, keepdims) / builtins.max(n - correction, 0)
 
 

@@ -126,10 +126,11 @@ def _parse_einsum(equation, tensors):
         if len(sub) != t.ndim:
             fail("einsum", f"the number of subscripts in {ins[k]!r} ({len(sub)}) doesn't "
                            f"match the number of dimensions of operand {k} ({t.ndim})")
-        if len(set(sub)) != len(sub):
-            fail("einsum", f"repeated subscript in operand {k} ({ins[k]!r}): diagonals are "
-                           f"not supported")
+        seen: dict = {}
         for c, s in zip(sub, t.shape, strict=True):
+            if seen.setdefault(c, s) != s:  # a repeated letter takes the diagonal
+                fail("einsum", f"subscript {c!r} is repeated for operand {k} but the sizes "
+                               f"don't match, {seen[c]} != {s}")
             if c in sizes and sizes[c] != s and 1 not in (s, sizes[c]):
                 fail("einsum", f"subscript {c!r} has size {s} for operand {k}, which does "
                                f"not match the size {sizes[c]} seen before")
@@ -160,39 +161,53 @@ def _einsum_meta(equation, tensors):
 
 
 def _einsum_decomp(equation, tensors):
-    from .reduction import sum as _sum
+    from .contraction import contract
     low = tensors[0].dtype if tensors and tensors[0].dtype.name in ("float16", "bfloat16") \
         else None
     if low is not None:  # products and sums in float32, rounded once (as PyTorch's bmm)
         tensors = [t.astype(_dt.float32) for t in tensors]
         return _einsum_decomp(equation, tensors).astype(low)
     subs, out, sizes = _parse_einsum(equation, tensors)
-    order = out + "".join(c for c in sizes if c not in out)
-    acc = None
-    for sub, t in zip(subs, tensors, strict=True):
-        # Line every operand up on the same letters (missing ones as size-1 dims).
-        perm = sorted(range(len(sub)), key=lambda i: order.index(sub[i]))
-        t = t.permute(perm) if perm != list(range(len(sub))) else t
-        letters = [sub[i] for i in perm]
-        t = t.reshape(tuple(t.shape[letters.index(c)] if c in letters else 1 for c in order))
-        acc = t if acc is None else acc * t
-    contracted = tuple(range(len(out), len(order)))
-    if contracted:
-        acc = _sum(acc, contracted, dtype=acc.dtype)  # einsum keeps the operands' dtype
-    return acc.expand(tuple(sizes[c] for c in out)).contiguous() if acc.ndim else acc
+    return contract(subs, out, sizes, list(tensors))
 
 
 _einsum = defop("einsum(str equation, Tensor[] tensors) -> Tensor", tags=("composite",),
                 meta=_einsum_meta, decomposition=_einsum_decomp,
-                doc="Einstein summation over the operands (``...`` broadcasts; no "
-                    "repeated subscripts within an operand).")
+                doc="Einstein summation over the operands (``...`` broadcasts; a letter "
+                    "repeated within an operand takes the diagonal).")
 
 
-def einsum(equation: str, *operands):
-    """``einsum("ij,jk->ik", a, b)`` or ``einsum("ij,jk->ik", [a, b])``."""
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+def einsum(equation, *operands):
+    """``einsum("ij,jk->ik", a, b)``, ``einsum("ij,jk->ik", [a, b])`` or the sublist
+    form ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (integers 0-51 and ``...``)."""
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
+    elif len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     return _einsum(equation, list(operands))
+
+
+def _sublist_equation(args: tuple) -> tuple[str, tuple]:
+    """``(equation, operands)`` of the sublist form ``op0, sub0, op1, sub1, ..., [out]``."""
+    def letters(sub, what):
+        if not isinstance(sub, (list, tuple)):
+            fail("einsum", f"expected a list of subscripts for {what}, got {sub!r}")
+        chars = []
+        for x in sub:
+            if x is Ellipsis:
+                chars.append("...")
+            elif isinstance(x, int) and not isinstance(x, bool) and 0 <= x < len(_LETTERS):
+                chars.append(_LETTERS[x])
+            else:
+                fail("einsum", f"subscript in {what} must be an integer in [0, "
+                               f"{len(_LETTERS)}) or Ellipsis, got {x!r}")
+        return "".join(chars)
+    pairs, out = args[:len(args) // 2 * 2], args[len(args) // 2 * 2:]
+    operands = pairs[0::2]
+    eq = ",".join(letters(s, f"operand {k}") for k, s in enumerate(pairs[1::2]))
+    if out:
+        eq += "->" + letters(out[0], "the output")
+    return eq, operands
 
 
 einsum.op = _einsum.op

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
-
 from ..schema import Spec, defop
 from ._rules import fail
 from ._nn_rules import _shape
+from .reduction import deviations
 
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
 
@@ -14,8 +13,8 @@ __all__ = ["batch_norm", "layer_norm", "group_norm"]
 # --- normalisation -----------------------------------------------------------------------
 
 def _moments(x, dims):
-    mean = x.mean(dims, keepdim=True)
-    c = x - mean
+    """``(mean, x - mean, biased variance)`` over ``dims`` (kept), numerically stable."""
+    c, mean = deviations(x, dims)
     return mean, c, (c * c).mean(dims, keepdim=True)
 
 

@@ -189,14 +189,32 @@ def _var_meta(op):
     return meta
 
 
+def deviations(x, dim=None):
+    """``(x - mean(x), mean(x))`` over ``dim`` (the mean with the reduced dims kept), both
+    computed about the first element of each slice: ``mean(x - x0) + x0``.
+
+    Why: a float mean is inexact (the sum of seven 2e20 is rounded), and ``x - mean``
+    of a constant slice is then a nonzero constant whose variance normalises it to
+    -1 or 1, where PyTorch's Welford gives 0.  About ``x0`` a constant slice is exactly
+    0, and elsewhere this is the ordinary two-pass (numerically stable) algorithm on the
+    shifted data.  ``x0`` is detached: the result does not depend on it."""
+    dims = reduce_dims(tuple(dim) if isinstance(dim, list) else dim, x.ndim, "mean")
+    if dims and 0 not in [x.shape[d] for d in dims]:
+        x0 = x[tuple(slice(0, 1) if i in dims else slice(None) for i in range(x.ndim))]
+        x = x - x0.detach()
+    else:
+        x0 = None
+    m = mean(x, dims, True)
+    return x - m, (m if x0 is None else m + x0.detach())
+
+
 def _var_decomp(self, dim=None, unbiased=None, keepdim=False, correction=None):
     if _half(self.dtype):  # (one float32 copy of the input: linear)
         return _var_decomp(self.astype(_dt.float32), dim, unbiased, keepdim,
                            correction).astype(self.dtype)
     c = _correction("var", unbiased, correction)
     n = _count(self, dim)
-    mu = mean(self, dim, True)
-    d = self - mu
+    d, _ = deviations(self, dim)
     if d.dtype.is_complex:  # |d|^2, real
         from .complex_numbers import imag, real
         d_re, d_im = real(d), imag(d)

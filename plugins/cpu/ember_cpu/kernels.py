@@ -821,7 +821,10 @@ def einsum(equation, operands):
     if operands[0].dtype in _HALF:  # numpy's einsum has no bfloat16 loops
         r = np.einsum(equation, *(o.astype(_F32) for o in operands), optimize=len(operands) > 2)
         return np.asarray(r).astype(operands[0].dtype)
-    return np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
+    r = np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
+    # numpy returns views for transposes and diagonals ('ii->i'); einsum's schema
+    # promises a new tensor, so one the caller may write to without changing an operand
+    return r.copy() if any(np.may_share_memory(r, o) for o in operands) else r
 
 
 @kernel("_view_dtype")
