@@ -91,12 +91,22 @@ def test_empty_setting_turns_the_cache_off(tmp_path, monkeypatch, compiles):
     assert compiles == [SOURCE, SOURCE] and not os.listdir(tmp_path)
 
 
-def test_the_limit_bounds_the_files(cache, monkeypatch):
-    monkeypatch.setattr(codecache, "LIMIT", 2)
-    for k in range(4):
+def test_the_limit_bounds_the_files_and_a_full_folder_starts_afresh(cache, monkeypatch,
+                                                                    compiles):
+    monkeypatch.setattr(codecache, "LIMIT", 3)
+    for k in range(5):  # more than the folder may hold: the first three are kept
         codecache.compile_generated(f"x = {k}\n", "<ember test limit>")
     codecache._save()
-    assert len(_files(cache)) == 2
+    assert len(_files(cache)) == 3
+    for k in range(3):
+        codecache.compile_generated(f"x = {k}\n", "<ember test limit>")
+    assert len(compiles) == 5  # loaded
+    codecache.compile_generated("x = 9\n", "<ember test limit>")
+    codecache._save()  # full: emptied, then the new entry written
+    assert len(_files(cache)) == 1
+    codecache.compile_generated("x = 9\n", "<ember test limit>")
+    codecache.compile_generated("x = 0\n", "<ember test limit>")
+    assert compiles[6:] == ["x = 0\n"]
 
 
 def test_a_later_process_compiles_none_of_an_ops_code(tmp_path):

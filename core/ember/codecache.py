@@ -14,7 +14,9 @@ bytecode version, named by checksums of its source and file name.  The file also
 the source and file name it was compiled from, and a file whose source differs (a
 checksum collision), that is damaged or that fails to load is compiled afresh: a cached
 entry can only ever stand for exactly its source.  New entries are written when the
-process exits, at most ``LIMIT`` files in all.
+process exits.  A folder that has reached ``LIMIT`` files is emptied before new ones
+are written (entries are cheap to make again, and sources that changed with ember's
+code leave stale ones behind that would otherwise keep the current ones out).
 """
 
 from __future__ import annotations
@@ -92,7 +94,12 @@ def _save() -> None:
         if folder not in folders:
             try:
                 os.makedirs(folder, exist_ok=True)
-                folders[folder] = LIMIT - len(os.listdir(folder))
+                names = os.listdir(folder)
+                if len(names) + len(entries) > LIMIT:
+                    for old in names:
+                        os.remove(os.path.join(folder, old))
+                    names = []
+                folders[folder] = LIMIT - len(names)
             except OSError:  # a read-only or full disk: the cache is an optimisation
                 folders[folder] = 0
         if folders[folder] <= 0:
