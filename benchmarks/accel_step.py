@@ -18,7 +18,7 @@ cross-entropy, SGD with momentum 0.9), from the same weights and data.
   nothing; the same algorithm as ember's, so the ratio measures the framework, not the
   GEMM), a bias(+ReLU) kernel, one work-group softmax cross-entropy kernel (loss and
   gradient), a column-sum, a ReLU mask and one SGD kernel per parameter: 23 launches
-  per step (ember's step: 21, see docs/rocm.md).
+  per step (ember's step: 20 and one buffer copy, see docs/rocm.md).
 
 Every system must compute the numpy reference's losses over the first two steps before
 anything is timed; each timed step ends by reading its loss (see ``_reading_loss``);

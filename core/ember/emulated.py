@@ -31,6 +31,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import dtypes as _dt
+from .codecache import exec_generated
 
 __all__ = ["Emulation", "install", "bfloat16_bits", "float32_from_bfloat16_bits",
            "BITWISE_OPS"]
@@ -265,7 +266,7 @@ def _kernel(od, fn: Callable, em: Emulation, raw_copy) -> Callable:
         on_bits if bitwise else upcast
     env = {"fn": fn, "slow": slow, "low": low,
            "C": frozenset(em.native_types), "dtypes": em.dtypes}
-    exec(compile("\n".join(lines) + "\n", f"<ember.emulated {od.name}>", "exec"), env)
+    exec_generated("\n".join(lines) + "\n", f"<ember.emulated {od.name}>", env)
     kernel = env["kernel"]
     kernel.__name__ = getattr(fn, "__name__", od.name)
     # what the kernel declares about itself (``library``, ``checks_values``, a

@@ -36,6 +36,7 @@ import sys
 from collections.abc import Callable
 
 from . import dtypes as _dt
+from .codecache import exec_generated
 from .environment import flag as _flag
 from .errors import KernelContractError, NotImplementedForDevice, OutOfMemoryError
 from .schema import Spec
@@ -264,8 +265,7 @@ def _tuple(items) -> str:
 
 def _compile(od, lines: list[str], env: dict, what: str):
     env.update({"_N": _NUMBERS, "_any_arg": _any_arg, "_LIMIT": _CACHE_LIMIT})
-    exec(compile("\n".join(lines) + "\n", f"<ember {what} {od.name}>", "exec"), env)
-    return env
+    return exec_generated("\n".join(lines) + "\n", f"<ember {what} {od.name}>", env)
 
 
 def _validator(od):

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from collections.abc import Callable
 
 from . import dtypes as _dt
+from .codecache import exec_generated
 from .device import device
 from .errors import OpError
 
@@ -545,7 +546,7 @@ def materialize(od: OpDef) -> None:
     env.update(names)
     env.update({"_dispatch": dispatch, "_op": od.name, "_T": Tensor, "_st": state,
                 "_cache": od.cache})
-    exec(compile(src, f"<ember op {od.name}>", "exec"), env)
+    exec_generated(src, f"<ember op {od.name}>", env)
     real, bind = env[od.name], env["__ember_bind__"]
     fn.__defaults__ = real.__defaults__
     fn.__kwdefaults__ = real.__kwdefaults__

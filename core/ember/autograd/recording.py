@@ -10,6 +10,7 @@ import weakref
 
 from .. import dispatch as _dispatch
 from .. import dtypes as _dt
+from ..codecache import exec_generated
 from ..schema import registry
 from ..tensor import Tensor
 from .anomaly import _mode as _anomaly
@@ -381,7 +382,7 @@ def recorder(d, run=None):
            "_FLOAT": _FLOAT_NP, "_is_float": _is_float_np, "_anomaly": _anomaly,
            "remember_forward": remember_forward, "_save_output": _save_output,
            "_weakref": _weakref}
-    exec(compile("\n".join(lines) + "\n", f"<ember recorder {od.name}>", "exec"), env)
+    exec_generated("\n".join(lines) + "\n", f"<ember recorder {od.name}>", env)
     return env["rec" if run is None else "ag"]
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..backend import Backend
+from ..codecache import exec_generated
 from ..errors import OutOfMemoryError
 from ..memory import Allocator, _fmt
 from .namespace import Namespace
@@ -334,8 +335,7 @@ class ArrayAPIBackend(Backend):
                  *_WRAP_FRESH]
         env = {"fn": fn, "general": self._general(fn, od), "K": KitArray, "_P": _PLAIN,
                "_unwrap": _unwrap, **self._wrap_env()}
-        exec(compile("\n".join(lines) + "\n", f"<ember.kit kernel {od.name}>", "exec"),
-             env)
+        exec_generated("\n".join(lines) + "\n", f"<ember.kit kernel {od.name}>", env)
         kernel = env["kernel"]
         return _named(kernel, fn, od)
 
@@ -405,8 +405,8 @@ class ArrayAPIBackend(Backend):
         lines = _fast_lines(self.wraps, arity, cond, defaults,
                             isinstance(B, np.dtype) and B is np.dtype(bool), probe,
                             one_dtype=native or not pointwise, pointwise=pointwise)
-        exec(compile("\n".join(lines) + "\n",
-                     f"<ember.kit pointwise {getattr(fn, '__name__', '?')}>", "exec"), env)
+        exec_generated("\n".join(lines) + "\n",
+                       f"<ember.kit pointwise {getattr(fn, '__name__', '?')}>", env)
         kernel = env["kernel"]
         kernel.__name__ = getattr(general, "__name__", "kernel")
         if getattr(general, "library", None) is not None:
@@ -450,8 +450,7 @@ class ArrayAPIBackend(Backend):
         # standard sums smaller integers in the default integer dtype)
         keep = {d: d.np for d in self.ns.dtypes if d._kind in "fc"}
         env = {"fn": fn, "general": general, **self._wrap_env(), "B": B, "KEEP": keep}
-        exec(compile("\n".join(lines) + "\n", f"<ember.kit reduction {od.name}>", "exec"),
-             env)
+        exec_generated("\n".join(lines) + "\n", f"<ember.kit reduction {od.name}>", env)
         kernel = env["kernel"]
         kernel.__name__ = getattr(general, "__name__", od.name)
         if getattr(general, "library", None) is not None:

@@ -45,7 +45,11 @@ class DeviceState:
         import pyopencl as cl
         # Kernel calls need pyopencl's invoker module; importing it opens its on-disk
         # store of generated argument code (~40 ms), which belongs to the device's start
-        # rather than to the first op.
+        # rather than to the first op.  So do the modules pyopencl imports at a
+        # program's first build (its option parser, shlex, and its device checks,
+        # which kernels.invokers asks too): 2-5 ms of a warm process's first step.
+        import shlex  # noqa: F401
+        import pyopencl.characterize
         import pyopencl.invoker
 
         from .allocator import CLAllocator

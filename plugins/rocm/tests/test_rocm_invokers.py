@@ -72,3 +72,41 @@ def test_a_later_process_reads_its_invokers_from_the_cache(tmp_path):
     assert int(runs[0][0]) > 0 and runs[0][0] == runs[0][1] and runs[0][2] == "36.0"
     assert runs[1] == ["0", runs[0][1], "36.0"], runs
     assert any(p.name.startswith("invokers-") for p in tmp_path.iterdir())
+
+
+def test_ember_kernels_skip_pyopencls_generic_invoker_lookup(monkeypatch):
+    # pyopencl's Kernel() looks up a generic invoker in its SQLite store (~0.2-0.7 ms)
+    # that bind replaces at once: ember's kernels are constructed without it, while a
+    # kernel anyone else constructs still gets pyopencl's own (and works)
+    import pyopencl as cl
+    import pyopencl.invoker as inv
+    from ember.device import get_backend
+    from ember_rocm.kernels import compiler
+
+    class Store:
+        def __init__(self, real):
+            self.real, self.keys = real, []
+
+        def __getitem__(self, key):
+            self.keys.append(key[0])
+            return self.real[key]
+
+        def store_if_not_present(self, key, value):
+            self.real.store_if_not_present(key, value)
+
+    store = Store(inv.invoker_cache)
+    monkeypatch.setattr(inv, "invoker_cache", store)
+    st = get_backend("rocm").state(0)
+    src = SOURCE.replace("2 * a", "5 * a")  # a program no other test built
+    k = compiler.get_kernel(st, ("test-invokers", src), lambda: src, "axpy2", TYPES)
+    assert store.keys == []
+    other = cl.Kernel(cl.Program(st.context, src).build(), "axpy")
+    assert store.keys == ["axpy"]
+    other.set_scalar_arg_dtypes(TYPES)
+    y, x = np.ones(4, np.float32), np.arange(4, dtype=np.float32)
+    yb = cl.Buffer(st.context, cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR, hostbuf=y)
+    xb = cl.Buffer(st.context, cl.mem_flags.READ_ONLY | cl.mem_flags.COPY_HOST_PTR, hostbuf=x)
+    k(st.queue, (4,), None, yb, 4, xb, 1.0)
+    other(st.queue, (4,), None, yb, 4, xb, 0.5)
+    cl.enqueue_copy(st.queue, y, yb)
+    np.testing.assert_allclose(y, 1 + 5.5 * x)

@@ -469,8 +469,11 @@ def test_cross_entropy_target_check_does_not_wait_for_the_device(monkeypatch):
     ember.synchronize("rocm")
     reads = []
     real = cl.enqueue_copy
-    monkeypatch.setattr(cl, "enqueue_copy",
-                        lambda *a, **k: (reads.append(k.get("is_blocking")), real(*a, **k))[1])
+    def copy(queue, dest, *a, **k):  # reads into host memory (not device copies)
+        if isinstance(dest, np.ndarray):
+            reads.append(k.get("is_blocking"))
+        return real(queue, dest, *a, **k)
+    monkeypatch.setattr(cl, "enqueue_copy", copy)
     loss = ember.nn.functional.cross_entropy(x, t)
     loss.backward()
     assert reads == []
@@ -564,3 +567,47 @@ def test_round_decimals_and_integer_true_division():
     close(ember.div(on(a), on(b)), (a / b).astype(np.float32))
     close(ember.div(on(a), on(b), rounding_mode="floor"), np.floor_divide(a, b))
     close(ember.div(on(a), on(b), rounding_mode="trunc"), np.trunc(a / b).astype(np.int64))
+
+
+def test_contiguous_fills_and_copies_use_the_runtime_commands(monkeypatch):
+    # contiguous fills and same-dtype copies need no program (clEnqueueFillBuffer /
+    # clEnqueueCopyBuffer); strided, broadcast, casting or same-storage ones still run
+    # the elementwise kernel, and every one computes what numpy does
+    from ember_rocm.kernels import pointwise
+    kernels = []
+    real = pointwise.elementwise
+    monkeypatch.setattr(pointwise, "elementwise",
+                        lambda name, *a, **k: (kernels.append(name), real(name, *a, **k))[1])
+    dts = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.float32]
+    from ember.device import get_backend
+    if get_backend(R).state(0).fp64:
+        dts.append(np.float64)
+    for dt in dts:
+        close(ember.full((3, 5), 3, dtype=getattr(ember, np.dtype(dt).name), device=R),
+              np.full((3, 5), 3, dt))
+    close(ember.full((4,), float("nan"), device=R), np.full(4, np.nan, np.float32))
+    close(ember.zeros(0, device=R), np.zeros(0, np.float32))
+    close(ember.ones((), dtype=ember.int64, device=R), np.ones((), np.int64))
+    x = data((4, 6), np.float32)
+    t = on(x)
+    t[1:3].fill_(-2.5)  # a contiguous slice at an offset: only its elements change
+    x[1:3] = -2.5
+    close(t, x)
+    c = t[2:].clone()  # a copy from an offset
+    close(c, x[2:])
+    t[:2].copy_(on(x[2:] * 3))  # into an offset, from another storage
+    x[:2] = x[2:] * 3
+    close(t, x)
+    assert kernels == []
+    t[:, 1].fill_(7.0)  # strided: the kernel
+    x[:, 1] = 7.0
+    close(t, x)
+    close(t.t().clone(), x.T.copy())  # a strided source
+    t[0].copy_(on(np.arange(6, dtype=np.int32)))  # a cast
+    x[0] = np.arange(6)
+    t[1].copy_(on(np.float32(4)))  # a broadcast
+    x[1] = 4
+    t[3].copy_(t[2])  # the same storage
+    x[3] = x[2]
+    close(t, x)
+    assert kernels == ["fill", "clone", "copy_", "copy_", "copy_"]

@@ -90,8 +90,7 @@ def get_kernel(dev, key: tuple, make_source, name: str, scalar_dtypes: list):
                 dev.programs[src] = prg
                 if not cached:
                     dev.unsaved[src] = [0, prg, src, dev.device]
-            k = cl.Kernel(prg, name)
-            invokers.bind(k, scalar_dtypes, dev)
+            k = invokers.kernel(prg, name, scalar_dtypes, dev)
             entry = dev.unsaved.get(src)
             if entry is not None:
                 k = _Counted(k, entry)

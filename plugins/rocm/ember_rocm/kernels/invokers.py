@@ -9,60 +9,75 @@ every kernel it met (~10 of them), as much as loading the programs themselves.
 The generated code depends only on the argument types (the kernel's name appears in
 its function name and messages), so here one invoker serves every kernel with the same
 signature in the process, and the invokers a process made are kept for later processes
-in one file beside the program binaries (``programs.cache_dir()``), read once and
-unpickled per signature on first use (~0.05 ms).  Where pyopencl's internals differ
+beside the program binaries (``programs.cache_dir()``), one small file per signature,
+read and unpickled on the signature's first use (~0.05 ms; one file holding them all
+grew to 400 KB under a test suite and took 0.5-4 ms to read at a first step that needs
+ten of them).  Where pyopencl's internals differ
 from what this expects, kernels fall back to ``set_scalar_arg_dtypes``.
+
+Constructing a ``pyopencl.Kernel`` also gives it a generic invoker, looked up in the same
+SQLite store under the kernel's name (~0.2-0.7 ms per kernel, ~10 kernels at a warm
+process's first step), only for ``bind`` to replace it at once.  ``kernel`` constructs
+ours without that lookup: while it runs, pyopencl's generator (which the Kernel
+constructor calls) answers this thread with a placeholder that ``bind`` replaces;
+every other caller, in any thread, still gets pyopencl's own.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
 import pickle
 import sys
+import threading
 
 from .programs import _store, cache_dir
 
-__all__ = ["bind"]
+__all__ = ["bind", "kernel"]
 
 #: (argument types, OpenCL argument count, flags) -> (enqueue, set_args)
 _MEMO: dict = {}
-#: pickled invoker modules by key: read from the cache file, then grown by this process
-_DISK: dict | None = None
-_NEW: list = []
-#: entries kept in the file at most (a test suite meets hundreds of signatures)
+#: pickled invoker modules made by this process, by key: written out at exit
+_NEW: dict = {}
+#: files kept in the folder at most (a test suite meets hundreds of signatures)
 LIMIT = 4096
 
 
-def _path() -> str | None:
+def _folder() -> str | None:
     import pyopencl as cl
     folder = cache_dir()
     if not folder:
         return None
     py = "".join(map(str, sys.version_info[:2]))
-    return os.path.join(folder, f"invokers-pyopencl-{cl.VERSION_TEXT}-py{py}.pickle")
+    return os.path.join(folder, f"invokers-pyopencl-{cl.VERSION_TEXT}-py{py}")
 
 
-def _disk() -> dict:
-    global _DISK
-    if _DISK is None:
-        _DISK = {}
-        path = _path()
-        if path:
-            try:
-                with open(path, "rb") as f:
-                    _DISK = pickle.load(f)
-            except Exception:  # missing, damaged or from other versions: start afresh
-                _DISK = {}
-    return _DISK
+def _file(folder: str, key: tuple) -> str:
+    return os.path.join(folder, hashlib.sha256(repr(key).encode()).hexdigest()[:40] + ".pickle")
+
+
+def _read(key: tuple) -> bytes | None:
+    folder = _folder()
+    if not folder:
+        return None
+    try:
+        with open(_file(folder, key), "rb") as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def _save() -> None:
-    path = _path()
-    if not _NEW or not path or _DISK is None:
+    folder = _folder()
+    if not _NEW or not folder:
         return
-    if len(_DISK) <= LIMIT:
-        _store(os.path.dirname(path), path, pickle.dumps(_DISK))
+    try:
+        room = LIMIT - len(os.listdir(folder))
+    except OSError:
+        room = LIMIT
+    for key, blob in list(_NEW.items())[:max(room, 0)]:
+        _store(folder, _file(folder, key), blob)
     _NEW.clear()
 
 
@@ -98,8 +113,7 @@ def bind(kernel, dtypes: list, dev) -> None:
 
 
 def _make(key, types: tuple, num_cl_args: int, dev):
-    disk = _disk()
-    blob = disk.get(key)
+    blob = _read(key)
     pmod = name = None
     if blob is not None:
         try:
@@ -111,9 +125,56 @@ def _make(key, types: tuple, num_cl_args: int, dev):
         bug, warn = _flags(dev)
         pmod, name = _generate_enqueue_and_set_args_module(
             "kernel", len(types), num_cl_args, types, __debug__, bug, warn)
-        if len(disk) < LIMIT:
-            disk[key] = pickle.dumps((pmod, name))
-            if not _NEW:
-                atexit.register(_save)
-            _NEW.append(key)
+        if not _NEW:
+            atexit.register(_save)
+        _NEW[key] = pickle.dumps((pmod, name))
     return pmod.mod_globals[name], pmod.mod_globals["set_args"]
+
+
+# --- constructing kernels ---------------------------------------------------------------
+
+#: this thread is constructing a kernel that ``bind`` will give its invoker
+_constructing = threading.local()
+#: whether pyopencl's generator is wrapped (None: not tried yet)
+_WRAPPED: bool | None = None
+
+
+def _unbound(*args, **kwargs):
+    raise RuntimeError("rocm: a kernel was launched before its argument types were bound")
+
+
+def _wrap_generator() -> bool:
+    """Wrap pyopencl's invoker generator once so that ``kernel`` can skip it; False where
+    pyopencl's internals differ from what this expects."""
+    global _WRAPPED
+    if _WRAPPED is None:
+        import pyopencl as cl
+        import pyopencl.invoker as inv
+        original = getattr(inv, "generate_enqueue_and_set_args", None)
+        if original is None or not hasattr(cl.Kernel, "_set_enqueue_and_set_args"):
+            _WRAPPED = False
+        else:
+            def generate_enqueue_and_set_args(*args, **kwargs):
+                if getattr(_constructing, "on", False):
+                    return _unbound, _unbound
+                return original(*args, **kwargs)
+            generate_enqueue_and_set_args.__wrapped__ = original
+            inv.generate_enqueue_and_set_args = generate_enqueue_and_set_args
+            _WRAPPED = True
+    return _WRAPPED
+
+
+def kernel(program, name: str, dtypes: list, dev):
+    """``pyopencl.Kernel(program, name)`` bound to the invoker for ``dtypes`` (see
+    ``bind``), without pyopencl's lookup of a generic invoker first."""
+    import pyopencl as cl
+    if not _wrap_generator():
+        k = cl.Kernel(program, name)
+    else:
+        _constructing.on = True
+        try:
+            k = cl.Kernel(program, name)
+        finally:
+            _constructing.on = False
+    bind(k, dtypes, dev)
+    return k

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..array import CLArray
+from .compiler import CTYPES
 from .elementwise import elementwise, new_like
 
 __all__ = ["EXPRESSIONS", "BOOL_RESULT", "Operand", "bind_expression", "pointwise_kernel",
@@ -292,8 +293,34 @@ def _broadcast(shapes) -> tuple:
 
 # -- copies and casts ----------------------------------------------------------------------
 
+# Contiguous copies and fills of a dtype the kernels know go through the runtime's own
+# commands (clEnqueueCopyBuffer, clEnqueueFillBuffer), as PyTorch's use memcpy/memset on
+# a GPU: no program to build or load for them (a warm process's first step otherwise
+# loaded two programs, the backward's seed fill and the momentum buffers' clone, only
+# for these), and ordered on the same in-order queue as every kernel.
+
+def _bytes_copy(dst: CLArray, src: CLArray) -> CLArray:
+    """``dst[...] = src`` for two contiguous arrays of the same dtype and size in
+    different storages (so they cannot overlap), by the runtime's buffer copy."""
+    import pyopencl as cl
+    n = dst.size * dst.itemsize
+    if n:
+        cl.enqueue_copy(dst.dev.queue, dst.buffer, src.buffer, byte_count=n,
+                        src_offset=src.offset * src.itemsize,
+                        dst_offset=dst.offset * dst.itemsize)
+    return dst
+
+
+def _native_copy(dst: CLArray, src: CLArray) -> bool:
+    return (dst.dtype == src.dtype and dst.shape == src.shape and dst.storage is not src.storage
+            and dst.dtype in CTYPES and dst.is_contiguous and src.is_contiguous)
+
+
 def copy_(self: CLArray, src: CLArray, non_blocking: bool = False) -> None:
     """Copy ``src`` (broadcast, cast) into the strided view ``self``."""
+    if _native_copy(self, src):
+        _bytes_copy(self, src)
+        return
     elementwise("copy_", "v_src", self, [("v_src", src)], [], src.dtype)
 
 
@@ -304,6 +331,8 @@ def astype(a: CLArray, dtype) -> CLArray:
 
 def clone(a: CLArray) -> CLArray:
     out = new_like(a.dev, a.shape, a.dtype)
+    if _native_copy(out, a):
+        return _bytes_copy(out, a)
     return elementwise("clone", "v_a", out, [("v_a", a)], [], a.dtype)
 
 
@@ -314,4 +343,11 @@ def contiguous(a: CLArray) -> CLArray:
 def fill(out: CLArray, value) -> CLArray:
     """Set every element of ``out`` to ``value``."""
     dt = out.dtype
+    if dt in CTYPES and out.is_contiguous:
+        import pyopencl as cl
+        n = out.size * out.itemsize
+        if n:  # (the pattern: the value's bytes in the stored dtype; bool stores 0 or 1)
+            cl.enqueue_fill_buffer(out.dev.queue, out.buffer, np.array(dt.type(value), dt),
+                                   out.offset * out.itemsize, n)
+        return out
     return elementwise("fill", "v", out, [], [("v", dt.type(value), dt)], dt)
