@@ -233,12 +233,15 @@ def test_schedulers_match_torch(name, kw):
 
 
 def test_scheduler_state_dict_roundtrip():
+    # a checkpoint holds both state dicts: the chainable schedulers (PyTorch's) step from
+    # the optimizer's current rate, so it is restored too
     o = optim.SGD([nn.Parameter(ember.ones(1))], lr=1.0)
     s = optim.lr_scheduler.StepLR(o, 2, 0.5)
     for _ in range(5):
         s.step()
     o2 = optim.SGD([nn.Parameter(ember.ones(1))], lr=1.0)
     s2 = optim.lr_scheduler.StepLR(o2, 2, 0.5)
+    o2.load_state_dict(o.state_dict())
     s2.load_state_dict(s.state_dict())
     s.step()
     s2.step()
