@@ -89,6 +89,11 @@ class MultiStepLR(LRScheduler):
         k = self.milestones[self.last_epoch]
         return [g["lr"] * self.gamma ** k for g in self.optimizer.param_groups]
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        # a checkpoint file gives the milestone counts back as a plain dict
+        self.milestones = Counter(self.milestones)
+
     def _get_closed_form_lr(self) -> list[float]:
         ms = sorted(self.milestones.elements())
         return [b * self.gamma ** bisect.bisect_right(ms, self.last_epoch)
