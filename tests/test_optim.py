@@ -384,3 +384,29 @@ def test_composed_optimizers_run_on_the_reference_device(name, kw):
         out[dev] = p.detach().cpu().numpy()
     np.testing.assert_allclose(out["reference"], out["cpu"], rtol=1e-6, atol=1e-7)
     assert not np.allclose(out["cpu"], [1.0, -2.0, 0.5, 3.0])
+
+
+def _to_ember(obj):
+    if isinstance(obj, torch.Tensor):
+        return ember.tensor(obj.detach().numpy())
+    if isinstance(obj, dict):
+        return {k: _to_ember(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_ember(v) for v in obj]
+    return obj
+
+
+@pytest.mark.parametrize("name,kw", COMPOSED[1::2], ids=[n for n, _ in COMPOSED[1::2]])
+def test_composed_optimizers_continue_from_a_torch_state_dict(name, kw):
+    # PyTorch's layout (tensor step counts, NAdam's tensor mu_product) loads as is
+    em, tm = _model_pair()
+    to = getattr(torch.optim, name)(tm.parameters(), **kw)
+    scratch = getattr(optim, name)(em.parameters(), **kw)
+    _train_both(em, tm, scratch, to, 4)
+    em.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in
+                        tm.state_dict().items()})
+    eo = getattr(optim, name)(em.parameters(), **kw)
+    eo.load_state_dict(_to_ember(to.state_dict()))
+    _train_both(em, tm, eo, to, 5, start=4)
+    for p, q in zip(em.parameters(), tm.parameters(), strict=True):
+        close(p, q, rtol=2e-5, atol=2e-6, what=f"{name} from torch's state")
