@@ -410,3 +410,18 @@ def test_composed_optimizers_continue_from_a_torch_state_dict(name, kw):
     _train_both(em, tm, eo, to, 5, start=4)
     for p, q in zip(em.parameters(), tm.parameters(), strict=True):
         close(p, q, rtol=2e-5, atol=2e-6, what=f"{name} from torch's state")
+
+
+@pytest.mark.parametrize("name", ["Adagrad", "Adamax", "NAdam", "RAdam", "Adadelta", "Rprop"])
+def test_composed_optimizers_keep_float64_precision(name):
+    # no float32 constant sneaks into a float64 update (Rprop's eta factors did)
+    p = nn.Parameter(ember.tensor([1.0, -2.0, 3.0], dtype=ember.float64))
+    q = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64))
+    eo, to = getattr(optim, name)([p], lr=0.1), getattr(torch.optim, name)([q], lr=0.1)
+    for step in range(30):
+        g = np.array([1.0, -2.0, 3.0 * (-1) ** (step // 3)])
+        p.grad, q.grad = ember.tensor(g), torch.tensor(g)
+        eo.step()
+        to.step()
+    assert p.dtype is ember.float64
+    np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-14)

@@ -16,8 +16,8 @@ class NAdam(Optimizer):
     momentum_decay))`` and its running product ``mu_product``; L2 ``weight_decay``,
     or decoupled (AdamW-style) with ``decoupled_weight_decay=True``.
 
-    ``mu_product`` is rounded to float32 each step, as PyTorch keeps it in a float32
-    tensor (so long runs agree to the last bits)."""
+    ``mu_product`` is a float32 product (of float32-rounded ``mu``) as in PyTorch, which
+    keeps it in a float32 tensor: long runs agree to the last bits."""
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas=(0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0,
@@ -54,7 +54,8 @@ class NAdam(Optimizer):
                     g = g.add(p, alpha=wd)
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
-            st["mu_product"] = mu_product = float(np.float32(float(st["mu_product"]) * mu))
+            st["mu_product"] = mu_product = float(np.float32(float(st["mu_product"]))
+                                                  * np.float32(mu))
             m, v = st["exp_avg"], st["exp_avg_sq"]
             m.lerp_(g, 1 - beta1)
             v.mul_(beta2).addcmul_(g, g, value=1 - beta2)

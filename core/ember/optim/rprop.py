@@ -42,8 +42,11 @@ class Rprop(Optimizer):
             prev, size = st["prev"], st["step_size"]
             agree = g.mul(prev).sign()
             flipped = agree < 0
-            size.mul_(_ops.where(agree > 0, eta_plus, _ops.where(flipped, eta_minus, 1.0))) \
-                .clamp_(lo, hi)
+            # the factors in the parameter's dtype (a where over Python scalars would
+            # round eta to the default float32)
+            factor = agree.masked_fill(agree > 0, eta_plus).masked_fill_(flipped, eta_minus) \
+                .masked_fill_(agree == 0, 1.0)
+            size.mul_(factor).clamp_(lo, hi)
             g = _ops.where(flipped, 0.0, g)  # after a sign flip: no step, and no flip next
             p.addcmul_(g.sign(), size, value=-1)
             prev.copy_(g)
