@@ -116,3 +116,118 @@ def test_loader_argument_errors():
         DataLoader(make_ds(), sampler=SequentialSampler(range(10)), shuffle=True)
     with pytest.raises(ValueError, match="num_workers option should be non-negative"):
         DataLoader(make_ds(), num_workers=-1)
+
+
+# -- WeightedRandomSampler, SubsetRandomSampler, ChainDataset, StackDataset -------------
+from ember.utils.data import (ChainDataset, IterableDataset, StackDataset,  # noqa: E402
+                              SubsetRandomSampler, WeightedRandomSampler)
+
+
+def _gen(seed):
+    g = ember.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def test_weighted_sampler_with_replacement_follows_the_weights():
+    w = [1.0, 2.0, 3.0, 0.0, 4.0]
+    n = 20000
+    s = WeightedRandomSampler(w, n, generator=_gen(0))
+    assert len(s) == n
+    got = list(s)
+    counts = np.bincount(got, minlength=5) / n
+    # 5 standard deviations of a frequency from 20000 draws is below 0.018
+    np.testing.assert_allclose(counts, np.array(w) / sum(w), atol=0.02)
+    assert counts[3] == 0
+    assert got == list(WeightedRandomSampler(w, n, generator=_gen(0)))
+    assert got != list(WeightedRandomSampler(w, n, generator=_gen(1)))
+    assert all(isinstance(i, int) for i in got[:5])
+
+
+def test_weighted_sampler_without_replacement():
+    w = ember.tensor([0.5, 0.0, 4.0, 1.0])  # a tensor of weights works too
+    s = WeightedRandomSampler(w, 3, replacement=False, generator=_gen(3))
+    draws = [list(s) for _ in range(300)]  # a new draw each epoch
+    assert all(sorted(d) == [0, 2, 3] for d in draws)
+    first = np.bincount([d[0] for d in draws], minlength=4) / len(draws)
+    assert first[2] > 0.6 and first[0] < 0.2  # 4/5.5 and 0.5/5.5 expected
+    assert len({tuple(d) for d in draws}) > 1
+    # past the non-zero weights, zero-weight indices come last (as torch.multinomial)
+    assert list(WeightedRandomSampler(w, 4, replacement=False))[-1] == 1
+    with pytest.raises(Exception, match="without replacement"):
+        list(WeightedRandomSampler(w, 5, replacement=False))
+
+
+@pytest.mark.parametrize("kw,pattern", [
+    ({"num_samples": 0}, "num_samples should be a positive integer value"),
+    ({"num_samples": True}, "num_samples should be a positive integer value"),
+    ({"num_samples": 3, "replacement": 1}, "replacement should be a boolean value"),
+    ({"num_samples": 3, "weights": [[1.0, 2.0]]}, "weights should be a 1d sequence"),
+])
+def test_weighted_sampler_rejects_bad_arguments(kw, pattern):
+    kw = {"weights": [1.0, 2.0], **kw}
+    with pytest.raises(ValueError, match=pattern):
+        WeightedRandomSampler(**kw)
+
+
+def test_weighted_sampler_draws_on_the_generators_device():
+    g = ember.Generator(device="reference")
+    g.manual_seed(0)
+    got = list(WeightedRandomSampler([0.0, 1.0, 1.0], 50, generator=g))
+    assert set(got) == {1, 2}
+
+
+def test_subset_random_sampler():
+    idx = [10, 11, 12, 13, 14, 15]
+    s = SubsetRandomSampler(idx, generator=_gen(0))
+    orders = [list(s) for _ in range(20)]
+    assert all(sorted(o) == idx for o in orders) and len(s) == 6
+    assert len({tuple(o) for o in orders}) > 1
+    again = SubsetRandomSampler(idx, generator=_gen(0))
+    assert [list(again) for _ in range(20)] == orders
+    dl = DataLoader(make_ds(20), batch_size=4, sampler=SubsetRandomSampler(idx))
+    assert sorted(np.concatenate([b[1].numpy() for b in dl]).tolist()) == idx
+
+
+class _Stream(IterableDataset):
+    def __init__(self, start, n):
+        self.start, self.n = start, n
+
+    def __iter__(self):
+        return iter(range(self.start, self.start + self.n))
+
+    def __len__(self):
+        return self.n
+
+
+def test_chain_dataset():
+    ds = ChainDataset([_Stream(0, 3), _Stream(10, 2)])
+    assert list(ds) == [0, 1, 2, 10, 11] and len(ds) == 5
+    assert list(ds) == [0, 1, 2, 10, 11]  # iterable again
+    batches = list(DataLoader(ds, batch_size=2))
+    assert [b.tolist() for b in batches] == [[0, 1], [2, 10], [11]]
+    with pytest.raises(TypeError, match="only supports IterableDataset"):
+        list(ChainDataset([_Stream(0, 1), make_ds(2)]))
+
+
+def test_stack_dataset_matches_torch():
+    torch = pytest.importorskip("torch")
+    a, b = list(range(5)), [f"s{i}" for i in range(5)]
+    ds = StackDataset(a, b)
+    tds = torch.utils.data.StackDataset(a, b)
+    assert len(ds) == len(tds) == 5
+    assert [ds[i] for i in range(5)] == [tds[i] for i in range(5)]
+    named = StackDataset(x=a, y=b)
+    tnamed = torch.utils.data.StackDataset(x=a, y=b)
+    assert named[3] == tnamed[3] == {"x": 3, "y": "s3"}
+    assert named.__getitems__([4, 0]) == tnamed.__getitems__([4, 0])
+    assert ds.__getitems__([1, 2]) == tds.__getitems__([1, 2])
+    batch = next(iter(DataLoader(StackDataset(x=make_ds(4), i=list(range(4))),
+                                 batch_size=4)))
+    assert batch["i"].tolist() == [0, 1, 2, 3] and batch["x"][1].tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="Size mismatch between datasets"):
+        StackDataset(a, b[:3])
+    with pytest.raises(ValueError, match="but both types are given"):
+        StackDataset(a, y=b)
+    with pytest.raises(ValueError, match="At least one dataset"):
+        StackDataset()

@@ -233,13 +233,195 @@ def test_schedulers_match_torch(name, kw):
 
 
 def test_scheduler_state_dict_roundtrip():
+    # a checkpoint holds both state dicts: the chainable schedulers (PyTorch's) step from
+    # the optimizer's current rate, so it is restored too
     o = optim.SGD([nn.Parameter(ember.ones(1))], lr=1.0)
     s = optim.lr_scheduler.StepLR(o, 2, 0.5)
     for _ in range(5):
         s.step()
     o2 = optim.SGD([nn.Parameter(ember.ones(1))], lr=1.0)
     s2 = optim.lr_scheduler.StepLR(o2, 2, 0.5)
+    o2.load_state_dict(o.state_dict())
     s2.load_state_dict(s.state_dict())
     s.step()
     s2.step()
     assert s.get_last_lr() == s2.get_last_lr() == [0.125]
+
+
+# -- the optimizers built from tensor ops (Adagrad, Adamax, NAdam, RAdam, Adadelta, Rprop)
+COMPOSED = [
+    ("Adagrad", {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1,
+                 "initial_accumulator_value": 0.3, "eps": 1e-6, "maximize": True}),
+    ("Adamax", {}),
+    ("Adamax", {"lr": 0.05, "betas": (0.8, 0.95), "weight_decay": 0.1, "maximize": True}),
+    ("NAdam", {}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "momentum_decay": 0.01}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True,
+               "maximize": True}),
+    ("RAdam", {}),
+    ("RAdam", {"lr": 0.01, "betas": (0.8, 0.9), "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True,
+               "maximize": True}),
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.1, "maximize": True}),
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2), "maximize": True}),
+]
+
+
+def _model_pair(seed=0):
+    torch.manual_seed(seed)
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    em = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    em.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in
+                        tm.state_dict().items()})
+    return em, tm
+
+
+def _train_both(em, tm, eo, to, steps, start=0):
+    for step in range(start, start + steps):
+        rng = np.random.default_rng(step)
+        x = rng.standard_normal((6, 3)).astype(np.float32)
+        y = rng.standard_normal((6, 2)).astype(np.float32)
+        eo.zero_grad()
+        to.zero_grad()
+        ((em(ember.tensor(x)) - ember.tensor(y)) ** 2).mean().backward()
+        ((tm(torch.tensor(x)) - torch.tensor(y)) ** 2).mean().backward()
+        eo.step()
+        to.step()
+
+
+@pytest.mark.parametrize("name,kw", COMPOSED, ids=[f"{n}-{i}" for i, (n, _) in
+                                                   enumerate(COMPOSED)])
+def test_composed_optimizers_match_torch_on_a_model(name, kw, path):  # noqa: F811
+    em, tm = _model_pair()
+    eo = getattr(optim, name)(em.parameters(), **kw)
+    to = getattr(torch.optim, name)(tm.parameters(), **kw)
+    _train_both(em, tm, eo, to, 15)  # RAdam's rectified phase starts at step 6
+    for (n, p), q in zip(em.named_parameters(), tm.parameters(), strict=True):
+        close(p, q, rtol=2e-5, atol=2e-6, what=f"{name} {n}")
+    # torch's parameters moved from the start (the comparison is not of constants)
+    em0, _ = _model_pair()
+    moved = any(not np.allclose(p.detach().numpy(), q.detach().numpy())
+                for p, q in zip(em.parameters(), em0.parameters(), strict=True))
+    assert moved
+    # the same state keys and hyper-parameters as PyTorch's
+    es, ts = eo.state_dict(), to.state_dict()
+    assert set(es["state"][0]) == set(ts["state"][0])
+    tgroup = {k: v for k, v in ts["param_groups"][0].items()
+              if k not in ("differentiable", "capturable", "fused")}
+    assert set(tgroup) == set(es["param_groups"][0])
+    for k, v in tgroup.items():
+        assert es["param_groups"][0][k] == v, k
+
+
+@pytest.mark.parametrize("name,kw", COMPOSED[::2], ids=[n for n, _ in COMPOSED[::2]])
+def test_composed_optimizers_resume_from_state_dict(name, kw):
+    import io
+
+    em, tm = _model_pair()
+    eo = getattr(optim, name)(em.parameters(), **kw)
+    to = getattr(torch.optim, name)(tm.parameters(), **kw)
+    _train_both(em, tm, eo, to, 4)
+    buf = io.BytesIO()
+    ember.save({"model": em.state_dict(), "opt": eo.state_dict()}, buf)
+    saved = ember.load(io.BytesIO(buf.getvalue()))
+    em2 = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    em2.load_state_dict(saved["model"])
+    eo2 = getattr(optim, name)(em2.parameters(), **kw)
+    eo2.load_state_dict(saved["opt"])
+    _train_both(em2, tm, eo2, to, 6, start=4)
+    for p, q in zip(em2.parameters(), tm.parameters(), strict=True):
+        close(p, q, rtol=2e-5, atol=2e-6, what=f"{name} resumed")
+
+
+def test_adagrad_state_exists_from_construction_as_torch():
+    p = nn.Parameter(ember.ones(2))
+    o = optim.Adagrad([p], initial_accumulator_value=0.5)
+    st = o.state_dict()["state"][0]
+    assert st["step"] == 0
+    np.testing.assert_array_equal(st["sum"].numpy(), [0.5, 0.5])
+
+
+@pytest.mark.parametrize("name,kw,pattern", [
+    ("Adagrad", {"lr": -1}, "Invalid learning rate: -1"),
+    ("Adagrad", {"lr_decay": -0.1}, "Invalid lr_decay value: -0.1"),
+    ("Adagrad", {"initial_accumulator_value": -1}, "Invalid initial_accumulator_value value"),
+    ("Adamax", {"betas": (0.9, 1.0)}, "Invalid beta parameter at index 1: 1.0"),
+    ("Adamax", {"eps": -1e-8}, "Invalid epsilon value: -1e-08"),
+    ("NAdam", {"momentum_decay": -1}, "Invalid momentum_decay value: -1"),
+    ("NAdam", {"weight_decay": -1}, "Invalid weight_decay value: -1"),
+    ("RAdam", {"betas": (-0.1, 0.9)}, "Invalid beta parameter at index 0: -0.1"),
+    ("Adadelta", {"rho": 1.5}, "Invalid rho value: 1.5"),
+    ("Rprop", {"etas": (1.2, 0.5)}, "Invalid eta values: 1.2, 0.5"),
+    ("Rprop", {"lr": -0.5}, "Invalid learning rate: -0.5"),
+])
+def test_composed_hyperparameter_validation(name, kw, pattern):
+    # the same message as torch.optim's (checked on the oracle too)
+    for mod, p in ((optim, nn.Parameter(ember.ones(1))),
+                   (torch.optim, torch.nn.Parameter(torch.ones(1)))):
+        with pytest.raises(ValueError) as err:
+            getattr(mod, name)([p], **kw)
+        assert str(err.value) == pattern or str(err.value).startswith(pattern), \
+            (mod.__name__, str(err.value))
+
+
+@pytest.mark.parametrize("name,kw", COMPOSED, ids=[f"{n}-{i}" for i, (n, _) in
+                                                   enumerate(COMPOSED)])
+def test_composed_optimizers_run_on_the_reference_device(name, kw):
+    # tensor-op compositions only: the array-api-strict backend gives the CPU's numbers
+    out = {}
+    for dev in ("cpu", "reference"):
+        p = nn.Parameter(ember.tensor([1.0, -2.0, 0.5, 3.0], device=dev))
+        o = getattr(optim, name)([p], **kw)
+        for step in range(8):
+            g = np.sin(np.arange(4, dtype=np.float32) * (step + 1))
+            p.grad = ember.tensor(g, device=dev)
+            o.step()
+        assert p.device.type == dev and all(
+            v.device.type == dev for v in o.state[p].values() if isinstance(v, ember.Tensor))
+        out[dev] = p.detach().cpu().numpy()
+    np.testing.assert_allclose(out["reference"], out["cpu"], rtol=1e-6, atol=1e-7)
+    assert not np.allclose(out["cpu"], [1.0, -2.0, 0.5, 3.0])
+
+
+def _to_ember(obj):
+    if isinstance(obj, torch.Tensor):
+        return ember.tensor(obj.detach().numpy())
+    if isinstance(obj, dict):
+        return {k: _to_ember(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_ember(v) for v in obj]
+    return obj
+
+
+@pytest.mark.parametrize("name,kw", COMPOSED[1::2], ids=[n for n, _ in COMPOSED[1::2]])
+def test_composed_optimizers_continue_from_a_torch_state_dict(name, kw):
+    # PyTorch's layout (tensor step counts, NAdam's tensor mu_product) loads as is
+    em, tm = _model_pair()
+    to = getattr(torch.optim, name)(tm.parameters(), **kw)
+    scratch = getattr(optim, name)(em.parameters(), **kw)
+    _train_both(em, tm, scratch, to, 4)
+    em.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in
+                        tm.state_dict().items()})
+    eo = getattr(optim, name)(em.parameters(), **kw)
+    eo.load_state_dict(_to_ember(to.state_dict()))
+    _train_both(em, tm, eo, to, 5, start=4)
+    for p, q in zip(em.parameters(), tm.parameters(), strict=True):
+        close(p, q, rtol=2e-5, atol=2e-6, what=f"{name} from torch's state")
+
+
+@pytest.mark.parametrize("name", ["Adagrad", "Adamax", "NAdam", "RAdam", "Adadelta", "Rprop"])
+def test_composed_optimizers_keep_float64_precision(name):
+    # no float32 constant sneaks into a float64 update (Rprop's eta factors did)
+    p = nn.Parameter(ember.tensor([1.0, -2.0, 3.0], dtype=ember.float64))
+    q = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64))
+    eo, to = getattr(optim, name)([p], lr=0.1), getattr(torch.optim, name)([q], lr=0.1)
+    for step in range(30):
+        g = np.array([1.0, -2.0, 3.0 * (-1) ** (step // 3)])
+        p.grad, q.grad = ember.tensor(g), torch.tensor(g)
+        eo.step()
+        to.step()
+    assert p.dtype is ember.float64
+    np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-14)

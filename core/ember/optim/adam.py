@@ -8,7 +8,7 @@ from .. import dtypes as _dt
 from .. import ops as _ops
 from ..ops.optim import _adam_update_
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _check_betas
 
 __all__ = ["Adam", "AdamW"]
 
@@ -32,12 +32,8 @@ class Adam(Optimizer):
                  maximize: bool = False, capturable: bool = False) -> None:
         _check("learning rate", lr)
         _check("epsilon value", eps)
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
         _check("weight_decay value", weight_decay)
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+        super().__init__(params, {"lr": lr, "betas": _check_betas(betas), "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": amsgrad,
                                   "maximize": maximize, "capturable": capturable})
 

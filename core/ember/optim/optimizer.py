@@ -197,3 +197,11 @@ def _check(name: str, value, low=0.0, *, inclusive=True) -> None:
     ok = value >= low if inclusive else value > low
     if not ok:
         raise ValueError(f"Invalid {name}: {value}")
+
+
+def _check_betas(betas) -> tuple[float, float]:
+    """Adam-style ``betas``: two coefficients in [0, 1) (PyTorch's messages)."""
+    for i in (0, 1):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+    return tuple(betas)

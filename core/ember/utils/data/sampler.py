@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sized
+from collections.abc import Iterator, Sequence, Sized
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "BatchSampler"]
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler", "BatchSampler"]
 
 
 def _permutation(n: int, generator=None) -> list[int]:
@@ -76,6 +77,62 @@ class RandomSampler(Sampler):
         while len(perm) < self.num_samples:
             perm += _permutation(n, self.generator)
         return iter(perm[:self.num_samples])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a fresh random order each epoch (from ``generator``,
+    or ember's default CPU generator)."""
+
+    def __init__(self, indices: Sequence[int], generator=None) -> None:
+        self.indices = indices
+        self.generator = generator
+
+    def __iter__(self) -> Iterator[int]:
+        for i in _permutation(len(self.indices), self.generator):
+            yield self.indices[i]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices of ``range(len(weights))`` drawn with probabilities
+    proportional to ``weights`` (which need not sum to one), with or without
+    ``replacement``, from ``generator`` (or ember's default CPU generator): PyTorch's
+    ``multinomial`` draw. Without replacement ``num_samples`` cannot exceed the number
+    of non-zero weights."""
+
+    def __init__(self, weights: Sequence[float], num_samples: int,
+                 replacement: bool = True, generator=None) -> None:
+        from ... import dtypes
+        from ...tensor import Tensor, tensor
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) \
+                or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got "
+                             f"replacement={replacement}")
+        w = weights.detach().to(dtypes.float64) if isinstance(weights, Tensor) \
+            else tensor(weights, dtype=dtypes.float64)
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have "
+                             f"shape {tuple(w.shape)}")
+        self.weights = w
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self) -> Iterator[int]:
+        from ...torch_functions.sampling import multinomial
+        w = self.weights
+        if self.generator is not None and w.device != self.generator.device:
+            w = w.to(self.generator.device)
+        drawn = multinomial(w, self.num_samples, self.replacement, generator=self.generator)
+        return iter(drawn.cpu().tolist())
 
     def __len__(self) -> int:
         return self.num_samples
