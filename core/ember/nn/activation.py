@@ -217,8 +217,11 @@ class Hardswish(_InplaceActivation):
     """``x * relu6(x + 3) / 6``."""
     _fn = staticmethod(F.hardswish)
 
+    def extra_repr(self) -> str:  # PyTorch's repr omits inplace here
+        return ""
 
-class Hardsigmoid(_InplaceActivation):
+
+class Hardsigmoid(Hardswish):
     """``relu6(x + 3) / 6``."""
     _fn = staticmethod(F.hardsigmoid)
 

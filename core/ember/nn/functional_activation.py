@@ -200,16 +200,14 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``x`` where positive, else ``weight * x``; ``weight`` holds one slope or one per
-    channel (dim 1, or dim 0 of a 1-d input)."""
+    channel (dim 1; an input of fewer dims has one channel)."""
     _tensor("prelu", input)
     n = weight.numel()
     if weight.ndim > 1:
         raise OpError(f"prelu(): argument 'weight' must be 0-d or 1-d, got "
                       f"{weight.ndim}-d")
     if n != 1:
-        if input.ndim == 0:
-            raise OpError(f"prelu(): a 0-d input takes one slope, got {n}")
-        channels = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        channels = input.shape[1] if input.ndim >= 2 else 1
         if n != channels:
             raise OpError(f"prelu(): mismatch of parameter numbers and input channel size: "
                           f"{n} slopes for {channels} channels")
