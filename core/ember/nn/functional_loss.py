@@ -13,6 +13,7 @@ import warnings
 from .. import ops as _ops
 from ..errors import OpError
 from ..tensor import Tensor
+from ..torch_functions.shapes import broadcast_tensors
 from .functional_activation import _stable_softplus, logsigmoid
 from .functional_distance import pairwise_distance
 
@@ -54,7 +55,7 @@ def _broadcast_target(fn: str, input: Tensor, target: Tensor) -> tuple[Tensor, T
                       f"likely lead to incorrect results due to broadcasting. Please "
                       f"ensure they have the same size.", UserWarning, stacklevel=3)
         try:
-            input, target = _ops.broadcast_tensors(input, target)
+            input, target = broadcast_tensors(input, target)
         except OpError:
             raise OpError(f"{fn}(): the size of input {list(input.shape)} and target "
                           f"{list(target.shape)} do not broadcast") from None
