@@ -281,3 +281,15 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return input.flatten(start_dim, end_dim)
 
+
+
+# --- compositions of ember ops, one module per concept ------------------------------------
+from .functional_activation import *  # noqa: E402, F403
+from .functional_activation import __all__ as _act_all  # noqa: E402
+from .functional_distance import *  # noqa: E402, F403
+from .functional_distance import __all__ as _dist_all  # noqa: E402
+from .functional_loss import *  # noqa: E402, F403
+from .functional_loss import __all__ as _loss_all  # noqa: E402
+from .pixelshuffle import pixel_shuffle, pixel_unshuffle  # noqa: E402
+
+__all__ += [*_act_all, *_dist_all, *_loss_all, "pixel_shuffle", "pixel_unshuffle"]
