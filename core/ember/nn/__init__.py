@@ -18,6 +18,7 @@ from .parameter import Buffer, Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
+from .transformer import TransformerEncoder, TransformerEncoderLayer
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "MultiheadAttention",
     "ConvTranspose1d", "ConvTranspose2d",
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+    "TransformerEncoderLayer", "TransformerEncoder",
     "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
 ]
