@@ -10,6 +10,7 @@ from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout
+from .fold import Fold, Unfold
 from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module
@@ -32,6 +33,6 @@ __all__ = [
     "MultiheadAttention",
     "ConvTranspose1d", "ConvTranspose2d",
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
-    "TransformerEncoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer", "TransformerEncoder", "Unfold", "Fold",
     "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
 ]

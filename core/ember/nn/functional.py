@@ -18,7 +18,7 @@ __all__ = ["relu", "relu6", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "so
            "embedding", "scaled_dot_product_attention", "mse_loss", "l1_loss", "nll_loss",
            "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "one_hot", "flatten", "conv_transpose1d", "conv_transpose2d",
-           "interpolate", "upsample"]
+           "interpolate", "upsample", "unfold", "fold"]
 
 
 def _legacy_reduction(fn: str, size_average, reduce, reduction: str) -> str:
@@ -285,3 +285,4 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402
 from .upsampling import interpolate, upsample  # noqa: E402
+from .fold import fold, unfold  # noqa: E402
