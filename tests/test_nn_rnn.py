@@ -113,7 +113,8 @@ def test_dropout_between_layers():
     ember.manual_seed(1)
     d = emod(x)[0]
     assert not np.allclose(c.detach().numpy(), d.detach().numpy())
-    one = nn.LSTM(3, 4, num_layers=1, dropout=0.5)  # no layer after the last: no dropout
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater"):
+        one = nn.LSTM(3, 4, num_layers=1, dropout=0.5)  # no layer after the last
     one.train()
     close(one(x)[0], one(x)[0], 0, 0, "a single layer drops nothing")
 
@@ -168,6 +169,14 @@ def test_cell_wrong_sizes():
         cell(ember.randn(2, 5))
     with pytest.raises(OpError, match=r"hidden state of shape \[2, 4\].*\[2, 5\]"):
         cell(ember.randn(2, 3), ember.zeros(2, 5))
+
+
+def test_all_weights_and_flatten_parameters():
+    emod, tmod = _pair("GRU", 3, 4, num_layers=2, bidirectional=True)
+    emod.flatten_parameters()  # (a no-op that PyTorch code calls)
+    ours = [[tuple(w.shape) for w in ws] for ws in emod.all_weights]
+    assert ours == [[tuple(w.shape) for w in ws] for ws in tmod.all_weights]
+    assert emod.all_weights[1][0] is emod.weight_ih_l0_reverse
 
 
 def test_bad_arguments():

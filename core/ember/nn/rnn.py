@@ -11,6 +11,7 @@ free.  Parameter names, shapes, order and initialisation are PyTorch's, so a PyT
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import ops as _ops
 from ..errors import OpError
@@ -106,6 +107,11 @@ class RNNBase(Module):
                              f"{num_layers!r}")
         if proj_size:
             raise NotImplementedError(f"{name}: proj_size is not supported")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{name}: dropout option adds dropout after all but last "
+                          f"recurrent layer, so non-zero dropout expects num_layers greater "
+                          f"than 1, but got dropout={dropout} and num_layers={num_layers}",
+                          UserWarning, stacklevel=3)
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -133,6 +139,17 @@ class RNNBase(Module):
 
     def reset_parameters(self) -> None:
         _reset_uniform(self, self.hidden_size)
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs weights for cuDNN here; ember has no packed
+        form, so code that calls it runs unchanged."""
+
+    @property
+    def all_weights(self) -> list[list[Tensor]]:
+        """The parameters per (layer, direction), in PyTorch's order."""
+        dirs = 2 if self.bidirectional else 1
+        return [[w for w in self._weights(layer, d) if w is not None]
+                for layer in range(self.num_layers) for d in range(dirs)]
 
     def _weights(self, layer: int, d: int) -> tuple:
         sfx = f"_l{layer}" + ("_reverse" if d else "")
