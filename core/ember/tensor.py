@@ -453,6 +453,27 @@ class Tensor:
         raise TypeError("ember tensors are not picklable (pickle runs code on load); "
                         "use ember.save / ember.load")
 
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """``copy.deepcopy``: a leaf with its own copy of the data on the same device,
+        the same ``requires_grad``, parameter mark and (copied) ``.grad``, as PyTorch's
+        (so ``copy.deepcopy(model)`` works).  Like PyTorch, a tensor computed by a
+        recorded op refuses: copying it would cut it from its graph silently."""
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol: this one was computed by "
+                               f"{type(self.grad_fn).__name__}; copy x.detach() instead")
+        key = id(self)
+        if key in memo:
+            return memo[key]
+        new = memo[key] = self.detach().clone()
+        if self.__dict__.get("_is_param"):
+            new._is_param = True
+        if self._requires_grad:
+            new._requires_grad = True
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        return new
+
 
 _new = object.__new__
 

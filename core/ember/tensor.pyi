@@ -117,6 +117,11 @@ class Tensor:
     def bool(self) -> Tensor: ...
     def bfloat16(self) -> Tensor: ...
     def __reduce_ex__(self, protocol) -> Any: ...
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """``copy.deepcopy``: a leaf with its own copy of the data on the same device, the same
+        ``requires_grad``, parameter mark and (copied) ``.grad``, as PyTorch's (so
+        ``copy.deepcopy(model)`` works).  Like PyTorch, a tensor computed by a recorded op refuses:
+        copying it would cut it from its graph silently."""
     _data: Any
     _device: Any
     _owned: Any

@@ -19,7 +19,6 @@ from .dropout import Dropout
 from .linear import Linear
 from .module import Module
 from .normalization import LayerNorm
-from .parameter import Parameter
 
 __all__ = ["TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
            "TransformerDecoder", "Transformer"]
@@ -35,17 +34,6 @@ def _activation(fn) -> Callable:
     if not callable(fn):
         raise TypeError(f"activation must be 'relu', 'gelu' or a callable, got {fn!r}")
     return fn
-
-
-def _clone(module: Module) -> Module:
-    """A deep copy of ``module`` with fresh copies of its parameters and buffers
-    (tensors do not pickle, so ``copy.deepcopy`` is told their copies up front)."""
-    memo: dict = {}
-    for t in module.parameters():
-        memo[id(t)] = Parameter(t.detach().clone(), requires_grad=t.requires_grad)
-    for t in module.buffers():
-        memo[id(t)] = t.detach().clone()
-    return copy.deepcopy(module, memo)
 
 
 class TransformerEncoderLayer(Module):
@@ -100,7 +88,7 @@ class TransformerEncoder(Module):
                  norm: Module | None = None, enable_nested_tensor: bool = True,
                  mask_check: bool = True) -> None:
         super().__init__()
-        self.layers = ModuleList([_clone(encoder_layer) for _ in range(num_layers)])
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
         self.num_layers = num_layers
         self.norm = norm
 
@@ -180,7 +168,7 @@ class TransformerDecoder(Module):
     def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int,
                  norm: Module | None = None) -> None:
         super().__init__()
-        self.layers = ModuleList([_clone(decoder_layer) for _ in range(num_layers)])
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
         self.num_layers = num_layers
         self.norm = norm
 
