@@ -107,7 +107,6 @@ def _c_asinh(z):
     x, y = real(z), imag(z)
     (ax, sx), (ay, sy) = _unsigned(x), _unsigned(y)
     tiny, big, _ = _regions(ax, ay)
-    w = complex(ax, ay)
     # asinh(z) = log(2z) + O(z**-2) for large |z|: no overflow of z*z, exact at infinity
     b = log(complex(where(big, ax, 1.0), where(big, ay, 0.0)))
     mid = logical_not(logical_or(big, tiny))
