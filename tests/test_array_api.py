@@ -939,3 +939,12 @@ def test_tanh_at_an_infinite_real_part_is_the_standards(dtype):
     t = torch.tanh(torch.tensor(z)).numpy()
     _exactly(ember.tanh(ember.tensor(z)).numpy(), t)
     assert np.signbit(t[0].imag)
+
+
+def test_floor_division_has_zero_gradients():
+    # the standard's branch (x1 / x2 where one is infinite) must not leak div's
+    # backward into it: 0 * (1 / 0) was NaN
+    a = ember.tensor([3.0, 1.0, math.inf], requires_grad=True)
+    b = ember.tensor([0.0, 2.0, 2.0], requires_grad=True)
+    (a // b).sum().backward()
+    assert a.grad.tolist() == [0.0, 0.0, 0.0] and b.grad.tolist() == [0.0, 0.0, 0.0]

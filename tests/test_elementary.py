@@ -78,10 +78,11 @@ def test_python_numbers_keep_the_tensors_dtype():
     assert ember.logaddexp(ember.tensor([0.0], dtype=ember.float16), 0.0).dtype == ember.float16
 
 
-@pytest.mark.parametrize("device", ["cpu", "reference", "rocm"])
+@pytest.mark.parametrize("device", ["cpu", "reference", "xpu", "rocm"])
 def test_signbit_reads_the_bit_of_negative_nan(device):
-    """The decomposition cannot see -nan's sign (no comparison does); cpu, the kit and
-    rocm read the bit natively, as torch.signbit and the Array API standard do."""
+    """The decomposition cannot see -nan's sign (no comparison does); cpu, the kit's
+    backends (reference, xpu) and rocm read the bit natively, as torch.signbit and the
+    Array API standard do."""
     if not ember.is_available(device):
         pytest.skip(f"no {device} device here")
     x = np.array([-np.nan, np.nan, -0.0, 0.0, -1.0, np.inf], np.float32)

@@ -460,7 +460,9 @@ def floor_divide(x1, x2, /) -> Tensor:
     one_infinite = _op("logical_and")(_op("logical_xor")(isinf(a), isinf(b)),
                                       _op("logical_not")(_op("logical_or")(
                                           _op("isnan")(a), _op("isnan")(b))))
-    return _op("where")(one_infinite, _op("div")(a, b), out)
+    # (detached: floor division has no slope, and div's backward would turn the zero
+    # gradient of the unused branch into NaN at x2 = 0)
+    return _op("where")(one_infinite, _op("div")(a.detach(), b.detach()), out)
 
 
 def round(x: Tensor, /) -> Tensor:
