@@ -642,6 +642,12 @@ def test_arange_with_a_step_away_from_stop_is_empty():
     assert xe.arange(1, 0, 1).shape == (0,) and xe.arange(1, 0, 1).dtype is xe.int64
     assert xe.arange(1.0, 0.0, 0.5).shape == (0,)
     assert xe.arange(-3).shape == (0,)
+    # a float among the three numbers gives the default float dtype, empty or not (the
+    # empty range took stop's kind alone)
+    for args in [(1.0, 0, 1), (0, -1, 1.5), (1, 0.0)]:
+        out = xe.arange(*args)
+        assert out.shape == (0,) and out.dtype is xe.float32, args
+    assert xe.arange(1, 0, 1, dtype=xe.float64).dtype is xe.float64
     assert xe.arange(5, 0, -2).tolist() == [5, 3, 1]
     with pytest.raises(ember.OpError, match="step sign"):
         ember.arange(1, 0, 1)  # PyTorch's function raises
@@ -899,14 +905,15 @@ def test_floor_division_of_integers_is_unchanged():
 
 
 # the standard's special cases of expm1 for complex numbers (z, result); PyTorch's and
-# numpy's expm1 have NaN parts at all of them but the fourth and the last
+# numpy's expm1 have NaN parts at the first seven but the fourth, and -0 + 0j at -0 + 0j
 _EXPM1_CASES = [(complex(_INF, 0.0), complex(_INF, 0.0)), (complex(-_INF, _INF), -1 + 0j),
                 (complex(-_INF, _NAN), -1 + 0j), (complex(-_INF, 1.5), -1 + 0j),
                 (complex(_INF, _INF), complex(_INF, _NAN)),
                 (complex(_INF, _NAN), complex(_INF, _NAN)),
                 (complex(_NAN, 0.0), complex(_NAN, 0.0)),
                 (complex(_NAN, -0.0), complex(_NAN, -0.0)),
-                (complex(0.0, 0.0), 0j), (complex(1.5, _INF), complex(_NAN, _NAN))]
+                (complex(0.0, 0.0), 0j), (complex(-0.0, 0.0), 0j),
+                (complex(1.5, _INF), complex(_NAN, _NAN))]
 
 
 @pytest.mark.parametrize("dtype", ["complex64", "complex128"])

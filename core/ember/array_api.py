@@ -201,8 +201,10 @@ def arange(start, /, stop=None, step=1, *, dtype=None, device=None) -> Tensor:
     PyTorch)."""
     begin, end = (0, start) if stop is None else (start, stop)
     if step != 0 and (end - begin) * step < 0:
-        # an empty range: [end, end) has the same dtype rule (the numbers' kinds)
-        return _op("arange")(end, end, step, dtype=dtype, device=device)
+        # an empty range [e, e): e = begin + 0 * end + 0 * step is a float if any of
+        # the three is, so the dtype rule (the numbers' kinds) sees all three
+        e = begin + 0 * end + 0 * step
+        return _op("arange")(e, e, step, dtype=dtype, device=device)
     return _op("arange")(start, stop, step, dtype=dtype, device=device)
 
 
@@ -425,6 +427,7 @@ def expm1(x: Tensor, /) -> Tensor:
         return out
     a, b = _parts(x)
     re, im = _parts(out)
+    re = _op("add")(re, 0.0)  # expm1(-0 + 0j) is +0 + 0j (the standard; C99 has -0)
     where, and_ = _op("where"), _op("logical_and")
     nonfinite_b = _op("logical_not")(_op("isfinite")(b))
     ninf, pinf = _op("eq")(a, -math.inf), _op("eq")(a, math.inf)
