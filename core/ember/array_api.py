@@ -1191,15 +1191,19 @@ def _check_inplace(fn: str, self, res) -> None:
                   f"written into a tensor of shape {list(self.shape)} and dtype {self.dtype}")
 
 
-def _floordiv(self, other):
+def _floordiv(self, other) -> Tensor:
+    """``self // other``: division rounded down, the standard's ``floor_divide`` (``±inf``
+    and ``±0`` where one operand is infinite; integer division by zero raises)."""
     return floor_divide(self, other)
 
 
-def _rfloordiv(self, other):
+def _rfloordiv(self, other) -> Tensor:
+    """``other // self`` (the standard's ``floor_divide``)."""
     return floor_divide(other, self)
 
 
-def _ifloordiv(self, other):
+def _ifloordiv(self, other) -> Tensor:
+    """``self //= other`` (the standard's ``floor_divide``, written into ``self``)."""
     res = floor_divide(self, other)
     _check_inplace("__ifloordiv__", self, res)
     return self.copy_(res)
