@@ -255,7 +255,12 @@ BINARY = ["add", "atan2", "copysign", "divide", "equal", "floor_divide", "greate
 def test_binary_elementwise(fn):
     a, b = SPECIAL.reshape(-1, 1), SPECIAL.reshape(1, -1)  # every pair, broadcast
     with np.errstate(all="ignore"):
-        same(getattr(xe, fn)(E(a), E(b)), getattr(xs, fn)(S(a), S(b)), rtol=1e-12)
+        want = getattr(xs, fn)(S(a), S(b))
+        if fn == "floor_divide":  # numpy's (so the reference's) NaN and -1 where one
+            # operand is infinite are ±inf and ±0 in the standard (tested below)
+            one_inf = (np.isinf(a) != np.isinf(b)) & ~np.isnan(a) & ~np.isnan(b)
+            want = S(np.where(one_inf, a / b, np.asarray(want)))
+        same(getattr(xe, fn)(E(a), E(b)), want, rtol=1e-12)
         same(getattr(xe, fn)(E(F), E(U)), getattr(xs, fn)(S(F), S(U)), rtol=1e-12)
     if fn not in ("atan2", "copysign", "hypot", "logaddexp", "divide", "pow"):
         col = INTS[:, :1] + 7  # positive divisors, broadcast along rows
@@ -637,6 +642,12 @@ def test_arange_with_a_step_away_from_stop_is_empty():
     assert xe.arange(1, 0, 1).shape == (0,) and xe.arange(1, 0, 1).dtype is xe.int64
     assert xe.arange(1.0, 0.0, 0.5).shape == (0,)
     assert xe.arange(-3).shape == (0,)
+    # a float among the three numbers gives the default float dtype, empty or not (the
+    # empty range took stop's kind alone)
+    for args in [(1.0, 0, 1), (0, -1, 1.5), (1, 0.0)]:
+        out = xe.arange(*args)
+        assert out.shape == (0,) and out.dtype is xe.float32, args
+    assert xe.arange(1, 0, 1, dtype=xe.float64).dtype is xe.float64
     assert xe.arange(5, 0, -2).tolist() == [5, 3, 1]
     with pytest.raises(ember.OpError, match="step sign"):
         ember.arange(1, 0, 1)  # PyTorch's function raises
@@ -840,3 +851,107 @@ def test_eye_with_a_diagonal_outside_the_matrix():
     for n, m, k in [(0, None, 2 ** 63), (3, None, 2 ** 63), (3, 4, -(2 ** 64)), (3, 4, 4),
                     (3, 4, 3), (3, 4, -2), (3, 4, -3)]:
         same(xe.eye(n, m, k=k, dtype=xe.float64), xs.eye(n, m, k=k, dtype=xs.float64))
+
+
+def _exactly(got, want):
+    """Equal values, NaN = NaN, and the sign of each zero (complex: part by part)."""
+    got, want = np.asarray(got), np.asarray(want, dtype=got.dtype)
+    parts = (lambda a: (a.real, a.imag)) if got.dtype.kind == "c" else (lambda a: (a,))
+    for g, w in zip(parts(got), parts(want), strict=True):
+        np.testing.assert_array_equal(g, w)  # (NaN equals NaN here)
+        assert np.array_equal(np.signbit(g[g == 0]), np.signbit(w[w == 0]))
+
+
+_INF, _NAN = math.inf, math.nan
+# the standard's special cases of floor_divide (x1, x2, result); PyTorch, numpy and
+# Python's // give NaN for the first four and -1 for the two after
+_FLOOR_DIVIDE_CASES = [(_INF, 2.5, _INF), (_INF, -2.5, -_INF), (-_INF, 2.5, -_INF),
+                       (-_INF, -2.5, _INF), (2.5, -_INF, -0.0), (-2.5, _INF, -0.0),
+                       (2.5, _INF, 0.0), (-2.5, -_INF, 0.0), (7.0, 2.0, 3.0),
+                       (-7.0, 2.0, -4.0), (_INF, _INF, _NAN), (_NAN, _INF, _NAN),
+                       (_INF, 0.0, _INF)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_floor_divide_at_infinities_is_the_standards(dtype):
+    x1, x2, want = (np.array(c, dtype) for c in zip(*_FLOOR_DIVIDE_CASES, strict=True))
+    a, b = ember.tensor(x1), ember.tensor(x2)
+    _exactly(xe.floor_divide(a, b).numpy(), want)
+    _exactly((a // b).numpy(), want)  # the standard's array object's operator
+    c = a.clone()
+    c //= b
+    _exactly(c.numpy(), want)
+    # a Python number on either side
+    _exactly((a // 2.5).numpy(), [_INF, _INF, -_INF, -_INF, 1.0, -1.0, 1.0, -1.0, 2.0,
+                                   -3.0, _INF, _NAN, _INF])
+    _exactly((2.5 // b).numpy(), np.array([1.0, -1.0, 1.0, -1.0, -0.0, 0.0, 0.0, -0.0, 1.0,
+                                           1.0, 0.0, 0.0, _INF]))
+    # ember.floor_divide and Tensor.floor_divide keep PyTorch's answer
+    torch = pytest.importorskip("torch")
+    t = torch.floor_divide(torch.tensor(x1), torch.tensor(x2)).numpy()
+    _exactly(ember.floor_divide(a, b).numpy(), t)
+    _exactly(a.floor_divide(b).numpy(), t)
+    assert np.isnan(t[:4]).all()
+
+
+def test_floor_division_of_integers_is_unchanged():
+    a = ember.tensor([7, -7, 0], dtype=ember.int32)
+    assert (a // 2).tolist() == xe.floor_divide(a, 2).tolist() == [3, -4, 0]
+    assert (a // 2).dtype == ember.int32
+    a //= ember.tensor([2, 2, 5], dtype=ember.int8)
+    assert a.tolist() == [3, -4, 0] and a.dtype == ember.int32
+    with pytest.raises(ember.OpError, match="__ifloordiv__"):
+        a //= 1.5  # a float result can't be written into an int32 tensor
+
+
+# the standard's special cases of expm1 for complex numbers (z, result); PyTorch's and
+# numpy's expm1 have NaN parts at the first seven but the fourth, and -0 + 0j at -0 + 0j
+_EXPM1_CASES = [(complex(_INF, 0.0), complex(_INF, 0.0)), (complex(-_INF, _INF), -1 + 0j),
+                (complex(-_INF, _NAN), -1 + 0j), (complex(-_INF, 1.5), -1 + 0j),
+                (complex(_INF, _INF), complex(_INF, _NAN)),
+                (complex(_INF, _NAN), complex(_INF, _NAN)),
+                (complex(_NAN, 0.0), complex(_NAN, 0.0)),
+                (complex(_NAN, -0.0), complex(_NAN, -0.0)),
+                (complex(0.0, 0.0), 0j), (complex(-0.0, 0.0), 0j),
+                (complex(1.5, _INF), complex(_NAN, _NAN))]
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_expm1_of_complex_special_values_is_the_standards(dtype):
+    z, want = (np.array(c, dtype) for c in zip(*_EXPM1_CASES, strict=True))
+    got = xe.expm1(ember.tensor(z)).numpy().copy()
+    # ±inf + NaN j: the sign of the infinity is left open
+    got.real = np.where(np.isinf(got.real), np.abs(got.real), got.real)
+    _exactly(got, want)
+    torch = pytest.importorskip("torch")
+    t = torch.expm1(torch.tensor(z)).numpy()
+    _exactly(ember.expm1(ember.tensor(z)).numpy(), t)  # PyTorch's, NaN included
+    assert np.isnan(t[0].imag) and np.isnan(t[1].real)
+    # elsewhere the namespace's expm1 is ember's
+    r = np.random.default_rng(0).standard_normal(8) * (1 + 1j)
+    np.testing.assert_array_equal(xe.expm1(ember.tensor(r)).numpy(),
+                                  ember.expm1(ember.tensor(r)).numpy())
+    assert xe.expm1(ember.tensor([0.5])).tolist() == ember.expm1(ember.tensor([0.5])).tolist()
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_tanh_at_an_infinite_real_part_is_the_standards(dtype):
+    # the standard: 1 + 0j for +inf + iy, y > 0 finite; C99 (and numpy, PyTorch, ember.tanh)
+    # give 1 + 0 * sin(2y) j, -0j for y = 2
+    z = np.array([complex(_INF, 2.0), complex(_INF, -2.0), complex(-_INF, 2.0),
+                  complex(-_INF, 1.0), complex(_INF, 1.0)], dtype)
+    _exactly(xe.tanh(ember.tensor(z)).numpy(),
+             [1 + 0j, complex(1, -0.0), -1 + 0j, -1 + 0j, 1 + 0j])
+    torch = pytest.importorskip("torch")
+    t = torch.tanh(torch.tensor(z)).numpy()
+    _exactly(ember.tanh(ember.tensor(z)).numpy(), t)
+    assert np.signbit(t[0].imag)
+
+
+def test_floor_division_has_zero_gradients():
+    # the standard's branch (x1 / x2 where one is infinite) must not leak div's
+    # backward into it: 0 * (1 / 0) was NaN
+    a = ember.tensor([3.0, 1.0, math.inf], requires_grad=True)
+    b = ember.tensor([0.0, 2.0, 2.0], requires_grad=True)
+    (a // b).sum().backward()
+    assert a.grad.tolist() == [0.0, 0.0, 0.0] and b.grad.tolist() == [0.0, 0.0, 0.0]

@@ -201,8 +201,10 @@ def arange(start, /, stop=None, step=1, *, dtype=None, device=None) -> Tensor:
     PyTorch)."""
     begin, end = (0, start) if stop is None else (start, stop)
     if step != 0 and (end - begin) * step < 0:
-        # an empty range: [end, end) has the same dtype rule (the numbers' kinds)
-        return _op("arange")(end, end, step, dtype=dtype, device=device)
+        # an empty range [e, e): e = begin + 0 * end + 0 * step is a float if any of
+        # the three is, so the dtype rule (the numbers' kinds) sees all three
+        e = begin + 0 * end + 0 * step
+        return _op("arange")(e, e, step, dtype=dtype, device=device)
     return _op("arange")(start, stop, step, dtype=dtype, device=device)
 
 
@@ -413,6 +415,57 @@ def sign(x: Tensor, /) -> Tensor:
         return _op("sgn")(x)
     out = _op("sign")(x)
     return _op("where")(_op("isnan")(x), x, out) if x.dtype.is_floating_point else out
+
+
+def expm1(x: Tensor, /) -> Tensor:
+    """``exp(x) - 1``; for complex ``x`` with the standard's special values where
+    ``ember.expm1`` (as PyTorch's and numpy's) has NaN: ``-1 + 0j`` at ``-inf + i y``
+    for any ``y``, ``+inf + NaN j`` at ``+inf + i inf`` and ``+inf + NaN j``, and an
+    exact zero imaginary part at ``+inf + 0j`` and ``NaN + 0j``."""
+    out = _op("expm1")(_check("expm1", x))
+    if not x.dtype.is_complex:
+        return out
+    a, b = _parts(x)
+    re, im = _parts(out)
+    re = _op("add")(re, 0.0)  # expm1(-0 + 0j) is +0 + 0j (the standard; C99 has -0)
+    where, and_ = _op("where"), _op("logical_and")
+    nonfinite_b = _op("logical_not")(_op("isfinite")(b))
+    ninf, pinf = _op("eq")(a, -math.inf), _op("eq")(a, math.inf)
+    re = where(ninf, -1.0, where(and_(pinf, nonfinite_b), math.inf, re))
+    im = where(and_(ninf, nonfinite_b), 0.0, im)  # exp(-inf) * cis(b) is 0, cis(b) NaN
+    im = where(and_(_op("eq")(b, 0.0), _op("logical_not")(_op("isfinite")(a))), b, im)
+    return _op("complex")(re, im)
+
+
+def tanh(x: Tensor, /) -> Tensor:
+    """Hyperbolic tangent; for complex ``x`` with an infinite real part and a finite
+    imaginary part ``y`` the standard's ``±1 + 0j`` (the zero with ``y``'s sign), where
+    ``ember.tanh`` has C99's (numpy's and PyTorch's) ``±1 + 0 sin(2y) j``."""
+    out = _op("tanh")(_check("tanh", x))
+    if not x.dtype.is_complex:
+        return out
+    a, b = _parts(x)
+    re, im = _parts(out)
+    edge = _op("logical_and")(_op("isinf")(a), _op("isfinite")(b))
+    return _op("complex")(re, _op("where")(edge, _op("mul")(b, 0.0), im))  # b finite
+
+
+def floor_divide(x1, x2, /) -> Tensor:
+    """``x1 / x2`` rounded down, with the standard's values where one operand is
+    infinite and the other finite: ``±inf`` for an infinite ``x1``, ``±0`` for an
+    infinite ``x2`` (``ember.floor_divide``, as PyTorch, numpy and Python's ``//``, has
+    NaN and ``-1`` or ``0`` there)."""
+    out = _op("floor_divide")(x1, x2)
+    if not out.dtype.is_floating_point:
+        return out
+    a, b, _ = _floats("floor_divide", x1, x2)
+    isinf = _op("isinf")
+    one_infinite = _op("logical_and")(_op("logical_xor")(isinf(a), isinf(b)),
+                                      _op("logical_not")(_op("logical_or")(
+                                          _op("isnan")(a), _op("isnan")(b))))
+    # (detached: floor division has no slope, and div's backward would turn the zero
+    # gradient of the unused branch into NaN at x2 = 0)
+    return _op("where")(one_infinite, _op("div")(a.detach(), b.detach()), out)
 
 
 def round(x: Tensor, /) -> Tensor:
@@ -1046,10 +1099,10 @@ def __array_namespace_info__() -> _Info:
 #: standard name -> ember op implementing it
 _SAME = {n: n for n in (
     "abs acos acosh add asin asinh atan atan2 atanh bitwise_and bitwise_left_shift "
-    "bitwise_or bitwise_right_shift bitwise_xor ceil copysign cos cosh exp expm1 floor "
-    "floor_divide hypot isfinite isinf isnan log log10 log1p log2 logaddexp logical_and "
+    "bitwise_or bitwise_right_shift bitwise_xor ceil copysign cos cosh exp floor "
+    "hypot isfinite isinf isnan log log10 log1p log2 logaddexp logical_and "
     "logical_not logical_or logical_xor maximum minimum pow reciprocal "
-    "remainder signbit sin sinh sqrt square tan tanh trunc where").split()}
+    "remainder signbit sin sinh sqrt square tan trunc where").split()}
 _SAME.update(divide="div", multiply="mul", subtract="sub", negative="neg",
              greater="gt", greater_equal="ge", less="lt", less_equal="le",
              not_equal="ne", bitwise_invert="bitwise_not", positive="positive")
@@ -1062,10 +1115,11 @@ del _std, _ours
 #: Names whose ``ember.<name>`` keeps PyTorch's meaning while this namespace has the
 #: standard's (docs/interop.md says how each differs).
 PYTORCH_DIFFERENCES = (
-    "all", "any", "arange", "argsort", "can_cast", "clip", "diff", "equal", "eye", "finfo",
-    "flip", "iinfo", "linspace", "matmul", "max", "mean", "meshgrid", "min", "nonzero",
-    "repeat", "result_type", "roll", "round", "searchsorted", "sign", "sort", "squeeze",
-    "std", "sum", "take", "tensordot", "tril", "triu", "var",
+    "all", "any", "arange", "argsort", "can_cast", "clip", "diff", "equal", "expm1", "eye",
+    "finfo", "flip", "floor_divide", "iinfo", "linspace", "matmul", "max", "mean",
+    "meshgrid", "min", "nonzero", "repeat", "result_type", "roll", "round", "searchsorted",
+    "sign", "sort", "squeeze", "std", "sum", "take", "tanh", "tensordot", "tril", "triu",
+    "var",
 )
 _TOP_LEVEL = (
     "asarray", "isdtype", "permute_dims", "matrix_transpose", "expand_dims", "moveaxis",
@@ -1122,22 +1176,48 @@ def _shift_operators():
         def inplace(self, other, _fn=fn, _d=d):
             # the result is checked against self's shape and dtype before writing
             res = _fn(self, other)
-            if tuple(res.shape) != tuple(self.shape) or not _dt.can_cast(res.dtype,
-                                                                          self.dtype):
-                _fail(f"__i{_d}shift__", f"result of shape {list(res.shape)} and dtype "
-                                        f"{res.dtype} can't be written into a tensor of "
-                                        f"shape {list(self.shape)} and dtype {self.dtype}")
+            _check_inplace(f"__i{_d}shift__", self, res)
             return self.copy_(res)
         for dunder, impl in ((f"__r{d}shift__", reflected), (f"__i{d}shift__", inplace)):
             if dunder not in Tensor.__dict__:
                 setattr(Tensor, dunder, impl)
 
 
+def _check_inplace(fn: str, self, res) -> None:
+    """An in-place operator's result must fit ``self`` (shape and dtype), as the standard
+    says, before anything is written."""
+    if tuple(res.shape) != tuple(self.shape) or not _dt.can_cast(res.dtype, self.dtype):
+        _fail(fn, f"result of shape {list(res.shape)} and dtype {res.dtype} can't be "
+                  f"written into a tensor of shape {list(self.shape)} and dtype {self.dtype}")
+
+
+def _floordiv(self, other) -> Tensor:
+    """``self // other``: division rounded down, the standard's ``floor_divide`` (``±inf``
+    and ``±0`` where one operand is infinite; integer division by zero raises)."""
+    return floor_divide(self, other)
+
+
+def _rfloordiv(self, other) -> Tensor:
+    """``other // self`` (the standard's ``floor_divide``)."""
+    return floor_divide(other, self)
+
+
+def _ifloordiv(self, other) -> Tensor:
+    """``self //= other`` (the standard's ``floor_divide``, written into ``self``)."""
+    res = floor_divide(self, other)
+    _check_inplace("__ifloordiv__", self, res)
+    return self.copy_(res)
+
+
 def _install_methods() -> None:
     """Attach the standard's array methods PyTorch lacks (``ember.tensor_methods``
-    calls it, after the ops' methods)."""
+    calls it, after the ops' methods), and ``//``/``//=`` with the standard's values at
+    infinities (``floor_divide`` above; the operators belong to the standard's array
+    object, ``ember.floor_divide`` and ``Tensor.floor_divide`` keep PyTorch's)."""
     Tensor.__array_namespace__ = _array_namespace
     Tensor.to_device = _to_device
+    Tensor.__floordiv__, Tensor.__rfloordiv__ = _floordiv, _rfloordiv
+    Tensor.__ifloordiv__ = _ifloordiv
     _shift_operators()
     if not hasattr(Tensor, "mT"):
         Tensor.mT = property(_mT, doc="The transpose of the last two dimensions.")

@@ -142,6 +142,13 @@ class Tensor:
     def imag(self, value: Any) -> None: ...
 
     # --- ember.array_api -----------------------------------------------------------------
+    def __floordiv__(self, other) -> Tensor:
+        """``self // other``: division rounded down, the standard's ``floor_divide`` (``±inf`` and
+        ``±0`` where one operand is infinite; integer division by zero raises)."""
+    def __rfloordiv__(self, other) -> Tensor:
+        """``other // self`` (the standard's ``floor_divide``)."""
+    def __ifloordiv__(self, other) -> Tensor:
+        """``self //= other`` (the standard's ``floor_divide``, written into ``self``)."""
     def __array_namespace__(self, /, *, api_version: _str | None = None) -> Any:
         """This module: the Array API namespace of ember tensors."""
     def to_device(self, device, /, *, stream=None) -> Tensor:
@@ -205,7 +212,6 @@ class Tensor:
     def __rsub__(self, other) -> Any: ...
     def __rmul__(self, other) -> Any: ...
     def __rtruediv__(self, other) -> Any: ...
-    def __rfloordiv__(self, other) -> Any: ...
     def __rmod__(self, other) -> Any: ...
     def __rpow__(self, other) -> Any: ...
     def __rmatmul__(self, other) -> Any: ...
@@ -328,8 +334,14 @@ class Tensor:
         """Elementwise logical and (nonzero is true); a bool result."""
     def logical_or(self, other: Tensor) -> Tensor:
         """Elementwise logical or (nonzero is true); a bool result."""
+    def logical_not(self) -> Tensor:
+        """Elementwise logical not (zero is false); a bool result."""
+    def isnan(self) -> Tensor:
+        """Whether each element is NaN."""
     def isinf(self) -> Tensor:
         """Whether each element is +inf or -inf."""
+    def isfinite(self) -> Tensor:
+        """Whether each element is neither infinite nor NaN."""
     def exp(self) -> Tensor:
         """``e ** self``."""
     def expm1(self) -> Tensor:
@@ -490,8 +502,6 @@ class Tensor:
         """``max(self, 0)`` elementwise (NaN stays NaN)."""
 
     # --- ember.ops.numeric ---------------------------------------------------------------
-    def isnan(self) -> Tensor:
-        """Whether each element is NaN."""
     def erf(self) -> Tensor:
         """The Gauss error function."""
     def trunc(self) -> Tensor:
@@ -578,10 +588,6 @@ class Tensor:
         """``~self`` (integers, bools)."""
     def logical_xor(self, other: Tensor) -> Tensor:
         """Elementwise logical xor (nonzero is true); a bool result."""
-    def logical_not(self) -> Tensor:
-        """Elementwise logical not (zero is false); a bool result."""
-    def isfinite(self) -> Tensor:
-        """Whether each element is neither infinite nor NaN."""
     def isclose(
         self,
         other: Tensor,
@@ -694,8 +700,6 @@ class Tensor:
         """Fill ``self`` with ``value`` (cast to ``self.dtype``)."""
     def zero_(self) -> Tensor:
         """Fill ``self`` with zeros."""
-    def __floordiv__(self, other: Tensor) -> Tensor:
-        """``self // other``: division rounded down (integer division by zero raises)."""
     def __mod__(self, other: Tensor) -> Tensor:
         """Python's ``%``: the remainder has the sign of ``other``."""
     def __pow__(self, other: Tensor) -> Tensor:
@@ -730,8 +734,6 @@ class Tensor:
         """In-place ``bitwise_or``: writes the result into ``self``."""
     def __ixor__(self, other: Tensor) -> Tensor:
         """In-place ``bitwise_xor``: writes the result into ``self``."""
-    def __ifloordiv__(self, other: Tensor) -> Tensor:
-        """In-place ``floor_divide``: writes the result into ``self``."""
     def __imod__(self, other: Tensor) -> Tensor:
         """In-place ``remainder``: writes the result into ``self``."""
     def __invert__(self) -> Tensor:

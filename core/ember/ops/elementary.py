@@ -17,9 +17,9 @@ from .. import dtypes as _dt
 from ..schema import defop
 from .complex_numbers import complex, imag, real
 from .creation import full
-from .pointwise import (abs, add, atan2, cos, eq, exp, expm1, gt, isinf, log, log1p,
-                        logical_and, logical_or, lt, maximum, minimum, mul, neg, sin, sqrt, sub,
-                        true_divide, where)
+from .pointwise import (abs, add, atan2, cos, eq, exp, expm1, gt, isfinite, isinf, isnan,
+                        log, log1p, logical_and, logical_not, logical_or, lt, maximum, minimum,
+                        mul, neg, sin, sqrt, sub, true_divide, where)
 
 __all__ = ["asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "hypot",
            "logaddexp", "signbit", "copysign"]
@@ -74,28 +74,113 @@ def _shift(z, c):
     return complex(add(real(z), c), imag(z))
 
 
+# The complex functions follow C99's annex G, as numpy and PyTorch do: each is odd or even
+# and conjugate-symmetric, so it is computed on |x| + i|y| (``_unsigned``; the signs go
+# back at the end, which also gives signed zeros and the sides of the branch cuts) from
+# three formulas: the defining one, its first-order series near 0, and its asymptotic
+# expansion for large |z|, which at infinity is exact and gives annex G's values.  The
+# remaining special values (a NaN part meeting a zero or an infinity) are set explicitly.
+# Each branch sees a harmless input where it is not taken, so no NaN leaks into gradients.
+
+def _unsigned(v):
+    """``(|v|, s)`` with ``s * |v| == v``: ``s`` is -1 where ``v``'s sign bit is set, and
+    ``|v|`` keeps a nonzero derivative at 0 (``abs``'s is 0 there)."""
+    s = where(signbit(v), -1.0, 1.0)
+    return mul(v, s), s
+
+
+def _thresholds(dtype):
+    """Below ``tiny`` the series ``f(z) ~ z`` is exact to rounding, above ``big`` the
+    asymptotic expansion is (their error terms are of order ``|z|**2`` and ``|z|**-2``)."""
+    eps = _dt.finfo(dtype).eps
+    return math.sqrt(eps), 1.0 / math.sqrt(eps)
+
+
+def _regions(ax, ay):
+    tiny_at, big_at = _thresholds(ax.dtype)
+    m = maximum(ax, ay)  # NaN if a part is NaN: neither tiny nor big then
+    infinite = logical_or(isinf(ax), isinf(ay))
+    return lt(m, tiny_at), logical_or(infinite, gt(m, big_at)), infinite
+
+
 def _c_asinh(z):
-    return log(add(z, sqrt(_shift(mul(z, z), 1.0))))
+    x, y = real(z), imag(z)
+    (ax, sx), (ay, sy) = _unsigned(x), _unsigned(y)
+    tiny, big, _ = _regions(ax, ay)
+    # asinh(z) = log(2z) + O(z**-2) for large |z|: no overflow of z*z, exact at infinity
+    b = log(complex(where(big, ax, 1.0), where(big, ay, 0.0)))
+    mid = logical_not(logical_or(big, tiny))
+    wm = complex(where(mid, ax, 0.0), where(mid, ay, 0.0))
+    # log(w + sqrt(1 + w^2)) = log1p(t), t = w + w^2 / (1 + sqrt(1 + w^2)), with log1p's
+    # real part from real ops: accurate near 0, where log(1 + t) loses t's digits
+    t = add(wm, true_divide(mul(wm, wm), _shift(sqrt(_shift(mul(wm, wm), 1.0)), 1.0)))
+    a, c = real(t), imag(t)
+    f_re = mul(log1p(add(mul(a, add(a, 2.0)), mul(c, c))), 0.5)
+    f_im = atan2(c, add(a, 1.0))
+    re = where(big, add(real(b), math.log(2.0)), where(tiny, ax, f_re))
+    im = where(big, imag(b), where(tiny, ay, f_im))
+    im = where(logical_and(eq(ay, 0.0), isnan(ax)), ay, im)  # asinh(NaN + 0j) = NaN + 0j
+    return complex(mul(re, sx), mul(im, sy))
 
 
 def _c_acosh(z):
-    return log(add(z, mul(sqrt(_shift(z, 1.0)), sqrt(_shift(z, -1.0)))))
+    # acosh(z) = ±i acos(z), the sign making the real part >= 0 (C99 and numpy)
+    w = _c_acos(z)
+    y = imag(z)
+    _, sy = _unsigned(y)
+    a, b = real(w), imag(w)
+    re = where(isnan(y), abs(b), mul(neg(b), sy))
+    return complex(re, mul(a, sy))
 
 
 def _c_atanh(z):
-    # halved part by part: a complex product with 0.5 would turn inf * 0j into NaN
-    h = sub(log1p(z), log1p(neg(z)))
-    return complex(mul(real(h), 0.5), mul(imag(h), 0.5))
+    x, y = real(z), imag(z)
+    (ax, sx), (ay, sy) = _unsigned(x), _unsigned(y)
+    tiny, big, infinite = _regions(ax, ay)
+    # atanh(z) = 1/z + i pi/2 + O(z**-3) for large |z| (Re z >= 0, Im z >= 0): the real
+    # part scaled by the larger part (no overflow), 0 and pi/2 at infinity
+    fin = logical_and(big, logical_not(infinite))
+    bx, by = where(fin, ax, 1.0), where(fin, ay, 0.0)
+    s = maximum(bx, by)
+    u, v = true_divide(bx, s), true_divide(by, s)
+    d = mul(s, add(mul(u, u), mul(v, v)))
+    b_re = where(infinite, 0.0, true_divide(u, d))
+    b_im = where(isnan(ay), math.nan, sub(math.pi / 2, where(infinite, 0.0, true_divide(v, d))))
+    # 1/2 log((1 + z) / (1 - z)) part by part, in the forms without cancellation
+    mid = logical_not(logical_or(big, tiny))
+    mx, my = where(mid, ax, 0.0), where(mid, ay, 0.0)
+    omx = sub(1.0, mx)
+    f_re = mul(log1p(true_divide(mul(mx, 4.0), add(mul(omx, omx), mul(my, my)))), 0.25)
+    f_im = mul(atan2(mul(my, 2.0), sub(mul(omx, add(mx, 1.0)), mul(my, my))), 0.5)
+    re = where(big, b_re, where(tiny, ax, f_re))
+    im = where(big, b_im, where(tiny, ay, f_im))
+    re = where(logical_and(eq(ax, 0.0), isnan(ay)), 0.0, re)  # atanh(iy) is imaginary
+    return complex(mul(re, sx), mul(im, sy))
 
 
 def _c_sinh(z):
     x, y = real(z), imag(z)
-    return complex(mul(sinh(x), cos(y)), mul(cosh(x), sin(y)))
+    ch = cosh(x)
+    re, im = mul(sinh(x), cos(y)), mul(ch, sin(y))
+    # 0 * NaN and inf * 0 where annex G has ±0 and ±inf (the sign, where it leaves it
+    # open, PyTorch's): sinh(±0 + i inf) = ±0 + NaN j, sinh(±inf + i inf) = inf + NaN j,
+    # sinh(x + 0j) = sinh(x) + 0j also where cosh(x) overflows or is NaN
+    nonfinite_y = logical_not(isfinite(y))
+    re = where(logical_and(nonfinite_y, eq(x, 0.0)), x, re)
+    re = where(logical_and(nonfinite_y, isinf(x)), math.inf, re)
+    return complex(re, where(logical_and(eq(y, 0.0), logical_not(isfinite(ch))), y, im))
 
 
 def _c_cosh(z):
     x, y = real(z), imag(z)
-    return complex(mul(cosh(x), cos(y)), mul(sinh(x), sin(y)))
+    sh = sinh(x)
+    re, im = mul(cosh(x), cos(y)), mul(sh, sin(y))
+    nonfinite_y = logical_not(isfinite(y))
+    re = where(logical_and(isinf(x), nonfinite_y), math.inf, re)  # cosh(±inf + i inf)
+    im = where(logical_and(eq(x, 0.0), nonfinite_y), 0.0, im)  # cosh(±0 + i inf) = NaN + 0j
+    _, sx = _unsigned(x)
+    # cosh(x + 0j) = cosh(x) ± 0j also where sinh(x) overflows or is NaN (inf * 0 is NaN)
+    return complex(re, where(logical_and(eq(y, 0.0), logical_not(isfinite(sh))), mul(y, sx), im))
 
 
 def _c_asin(z):
@@ -103,7 +188,9 @@ def _c_asin(z):
 
 
 def _c_acos(z):
-    return sub(math.pi / 2, _c_asin(z))
+    # pi/2 - asin(z) part by part: complex subtraction would give +0 for 0 - (+0)
+    w = _c_asin(z)
+    return complex(sub(math.pi / 2, real(w)), neg(imag(w)))
 
 
 def _c_atan(z):
