@@ -10,9 +10,9 @@ bytes allocated above the baseline must stay within the linear bound::
       + PER_TENSOR * (how many tensors those are) + SLACK
 
 and once the results and the inputs are freed, memory must be back at the baseline
-(within :data:`RETAINED`, or, when one call keeps more, five calls must not keep more
-than twice that: a leak grows with the calls, a bounded cache or a lagging release does
-not).  The peak is the real one: the larger of what the device's
+(within :data:`RETAINED`, or, when one call keeps more, each of four further calls may
+keep at most ``RETAINED / 2`` more: a leak grows with the calls, a bounded cache or a
+lagging release does not).  The peak is the real one: the larger of what the device's
 allocator saw (``ember.memory``) and what ``tracemalloc`` saw on the host (a
 host-memory backend's kernels allocate there, numpy's buffers included, and so do a
 device backend's host-side temporaries), not only tensors' storage.  (A kit backend
@@ -302,17 +302,18 @@ def memory_contract(entry: OpEntry, device: str, dtype_name: str
             if m.retained > RETAINED:
                 # A leak keeps memory on every call; a bounded cache filling up or a
                 # release that lags one call behind (dpctl's per-kernel state, the shape
-                # rules' caches) does not keep growing.  So five calls in a row are
-                # measured from one baseline, and fail when they keep more than twice
-                # what the first call kept (the leaking mutant in
-                # tests/test_conformance.py keeps five times as much).
+                # rules' caches) does not keep growing, and a cache still warming grows
+                # by little.  So five calls in a row are measured from one baseline, and
+                # fail when the four calls after the first keep more than RETAINED / 2
+                # each (the leaking mutant in tests/test_conformance.py keeps 16 KiB a
+                # call at the larger size).
                 more = _retained_after(entry, s, device, backward, calls=5)
-                if more > 2 * m.retained:
+                if more - m.retained > 4 * (RETAINED // 2):
                     failures.append(
                         f"{what}, inputs {inp}: {_mib(m.retained)} still allocated after "
                         f"every result of one call was freed, {_mib(more)} after five "
-                        f"calls (allowed {_mib(RETAINED)}, or what does not grow with the "
-                        f"calls; {_sources(m)})")
+                        f"calls (allowed {_mib(RETAINED)}, and {_mib(RETAINED // 2)} more "
+                        f"a call; {_sources(m)})")
     return measurements, failures
 
 
