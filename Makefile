@@ -34,4 +34,3 @@ bench:              ## timings against numpy and PyTorch; reports in build/bench
 	mkdir -p build/bench
 	$(PY) benchmarks/ops.py --json build/bench/ops.json
 	$(PY) benchmarks/train_step.py --json build/bench/train_step.json
-	$(PY) benchmarks/import_time.py --json build/bench/import_time.json

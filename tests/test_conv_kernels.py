@@ -126,12 +126,13 @@ def test_conv2d_and_max_pool2d_on_one_and_two_threads_match_torch(threads):
         _close(got.grad, want.grad, 1e-3)
 
 
-def test_conv2d_gradients_are_identical_on_one_and_two_threads():
+def test_conv2d_gradients_are_identical_on_one_and_two_threads(monkeypatch):
     # The weight gradient sums the batch's chunks in chunk order, and the chunks do not
     # depend on the thread count: the same bits on any number of threads (PyTorch's
     # may differ in the last bits; this is stronger).
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from ember_cpu import conv_kernels
+    from ember_cpu import conv_kernels, workers
+    monkeypatch.setattr(workers, "MIN_PARALLEL_ELEMENTS", 0)  # small cases thread too
     rng = np.random.default_rng(5)
     cases = [((64, 16, 14, 14), (32, 16, 3, 3), 1),  # plain columns, per sample
              ((64, 1, 28, 28), (16, 1, 3, 3), 1),  # wide columns, per chunk
@@ -152,6 +153,29 @@ def test_conv2d_gradients_are_identical_on_one_and_two_threads():
             np.testing.assert_array_equal(a, b)
         for a, b in zip(got[2][0], got[2][1], strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_small_kernels_run_on_one_thread_and_large_ones_on_several(monkeypatch):
+    # Handing chunks to the pool costs more than a second core saves on small inputs
+    # (benchmarks/train_step.py's cnn-small was slower on 2 threads than on 1).
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from ember_cpu import conv_kernels, workers
+    seen = []
+    run = workers.run_chunks
+    monkeypatch.setattr(workers, "run_chunks",
+                        lambda n, chunk, threads, fn: seen.append(threads) or
+                        run(n, chunk, threads, fn))
+    small = RNG.standard_normal((8, 4, 8, 8)).astype(np.float32)
+    large = RNG.standard_normal((64, 16, 28, 28)).astype(np.float32)
+    w = RNG.standard_normal((8, 4, 3, 3)).astype(np.float32)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        conv_kernels.conv2d(small, w, None, (1,), (1,), (1,), 1)
+        conv_kernels.max_pool2d(small, (2, 2), (2, 2), (0, 0), (1, 1), False)
+        assert seen == [1, 1]
+        conv_kernels.conv2d(large, RNG.standard_normal((8, 16, 3, 3)).astype(np.float32),
+                            None, (1,), (1,), (1,), 1)
+        conv_kernels.max_pool2d(large, (2, 2), (2, 2), (0, 0), (1, 1), False)
+        assert seen[2:] == [2, 2]
 
 
 def test_workers_give_blas_its_threads_back_after_an_error():

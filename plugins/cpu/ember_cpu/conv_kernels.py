@@ -159,9 +159,9 @@ def _chunking(g: _Geometry, itemsize: int, per_sample: int = 0):
     read them from cache, not memory), and the chunks come in multiples of the cores
     this process may use, so that every core gets as many.  The chunks do not depend
     on the thread count: nor does the weight gradient's order of summation."""
-    threads = workers.threads()
-    per_sample = max(1, (per_sample or (g.c * g.kh * g.kw + g.groups) * g.length)
-                     * itemsize)
+    elements = (per_sample or (g.c * g.kh * g.kw + g.groups) * g.length)
+    threads = workers.threads_for(g.n * elements)
+    per_sample = max(1, elements * itemsize)
     chunks = max(1, -(-g.n * per_sample // _CHUNK_BYTES))
     cores = workers.cores()
     chunks = -(-chunks // cores) * cores
@@ -505,7 +505,7 @@ def max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
     def work(n0, n1, _index):
         best[n0:n1] = _max_scan(x[n0:n1], k, s, p, d, out, codes=False)[0]
 
-    threads = workers.threads()
+    threads = workers.threads_for(x.size)
     workers.run_chunks(x.shape[0], _pool_chunking(x.shape[0], threads), threads, work)
     return best[0] if unbatched else best
 
@@ -535,7 +535,7 @@ def max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode
         np.take(step, code, out=ids)
         np.add(ids, base, out=ids)
 
-    threads = workers.threads()
+    threads = workers.threads_for(x.size)
     workers.run_chunks(x.shape[0], _pool_chunking(x.shape[0], threads), threads, work)
     return (best[0], idx[0]) if unbatched else (best, idx)
 
@@ -557,7 +557,7 @@ def max_pool2d_with_indices_backward(grad, indices, input_size):
             np.add.at(part, (at[p0:p1] + np.arange(0, (p1 - p0) * plane, plane)[:, None]
                              ).reshape(-1), g[p0:p1].reshape(-1))
 
-        threads = workers.threads()
+        threads = workers.threads_for(planes * plane)
         workers.run_chunks(planes, _pool_chunking(planes, threads), threads, work)
     else:
         dx.fill(0)

@@ -86,6 +86,19 @@ def threads() -> int:
     return max([lib.get_num_threads() or 1 for lib in libs], default=1)
 
 
+#: Below this many elements a kernel runs on one thread: handing chunks to the pool and
+#: holding BLAS to one thread cost more than a second core saves (measured: the
+#: cnn-small step of benchmarks/train_step.py, 65K-150K elements a kernel, took 3.5 ms
+#: on 2 threads against 2.7 ms on 1; 2.6 ms on 2 with this rule).
+MIN_PARALLEL_ELEMENTS = 1 << 18
+
+
+def threads_for(elements: int) -> int:
+    """How many threads a kernel touching ``elements`` elements should use: one below
+    :data:`MIN_PARALLEL_ELEMENTS`, else :func:`threads`."""
+    return 1 if elements < MIN_PARALLEL_ELEMENTS else threads()
+
+
 def _enter(libs) -> None:
     with _LOCK:
         if not _ACTIVE[0]:
