@@ -22,6 +22,26 @@ def _ntuple(v, n: int, name: str) -> tuple:
     return v
 
 
+def conv_repr(m: Module) -> str:
+    """PyTorch's ``extra_repr`` of a convolution or transposed convolution: what differs
+    from the defaults (``output_padding`` where the layer has one)."""
+    s = (f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, "
+         f"stride={m.stride}")
+    zeros, ones = (0,) * m._nd, (1,) * m._nd
+    if m.padding != zeros:
+        s += f", padding={m.padding!r}" if isinstance(m.padding, str) \
+            else f", padding={m.padding}"
+    if getattr(m, "output_padding", zeros) != zeros:
+        s += f", output_padding={m.output_padding}"
+    if m.dilation != ones:
+        s += f", dilation={m.dilation}"
+    if m.groups != 1:
+        s += f", groups={m.groups}"
+    if m.bias is None:
+        s += ", bias=False"
+    return s
+
+
 class _ConvNd(Module):
     _nd = 0
 
@@ -65,18 +85,7 @@ class _ConvNd(Module):
         init._reset_affine(self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0,) * self._nd:
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) \
-                else f", padding={self.padding}"
-        if self.dilation != (1,) * self._nd:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return conv_repr(self)
 
 
 class Conv1d(_ConvNd):

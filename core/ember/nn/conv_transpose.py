@@ -15,6 +15,7 @@ from ..errors import OpError
 from ..ops.nn import _conv2d_backward_input, pad as _pad
 from ..tensor import Tensor
 from . import init
+from .conv import conv_repr
 from ._errors import layer_error
 from .module import Module
 
@@ -181,19 +182,7 @@ class _ConvTransposeNd(Module):
         return tuple(extra)
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0,) * self._nd:
-            s += f", padding={self.padding}"
-        if self.output_padding != (0,) * self._nd:
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1,) * self._nd:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return conv_repr(self)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
