@@ -28,17 +28,14 @@ class Adadelta(Optimizer):
 
     def _update(self, group: dict, params: list, grads: list) -> None:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
-        lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
         for p, g in zip(params, grads, strict=True):
             st = self.state.get(p)
             if not st:
                 st = self.state[p] = {"step": 0, "square_avg": self._zeros(p),
                                       "acc_delta": self._zeros(p)}
             st["step"] = int(st["step"]) + 1
-            if group["maximize"]:
-                g = -g
-            if wd:
-                g = g.add(p, alpha=wd)
+            g = self._direction(p, g, group)
             sq, acc = st["square_avg"], st["acc_delta"]
             sq.mul_(rho).addcmul_(g, g, value=1 - rho)
             delta = acc.add(eps).sqrt_().div_(sq.add(eps).sqrt_()).mul_(g)

@@ -38,14 +38,11 @@ class Adagrad(Optimizer):
 
     def _update(self, group: dict, params: list, grads: list) -> None:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, eps = group["lr"], group["eps"]
         for p, g in zip(params, grads, strict=True):
             st = self.state[p]
             st["step"] = step = int(st["step"]) + 1
-            if group["maximize"]:
-                g = -g
-            if wd:
-                g = g.add(p, alpha=wd)
+            g = self._direction(p, g, group)
             clr = lr / (1 + (step - 1) * group["lr_decay"])
             st["sum"].addcmul_(g, g, value=1)
             p.addcdiv_(g, st["sum"].sqrt().add_(eps), value=-clr)

@@ -29,17 +29,14 @@ class Adamax(Optimizer):
     def _update(self, group: dict, params: list, grads: list) -> None:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
         beta1, beta2 = group["betas"]
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, eps = group["lr"], group["eps"]
         for p, g in zip(params, grads, strict=True):
             st = self.state.get(p)
             if not st:
                 st = self.state[p] = {"step": 0, "exp_avg": self._zeros(p),
                                       "exp_inf": self._zeros(p)}
             st["step"] = step = int(st["step"]) + 1
-            if group["maximize"]:
-                g = -g
-            if wd:
-                g = g.add(p, alpha=wd)
+            g = self._direction(p, g, group)
             m, u = st["exp_avg"], st["exp_inf"]
             m.lerp_(g, 1 - beta1)
             u.copy_(_ops.maximum(u.mul_(beta2), g.abs().add_(eps)))

@@ -37,21 +37,14 @@ class NAdam(Optimizer):
     def _update(self, group: dict, params: list, grads: list) -> None:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
         beta1, beta2 = group["betas"]
-        lr, wd, eps, psi = group["lr"], group["weight_decay"], group["eps"], \
-            group["momentum_decay"]
+        lr, eps, psi = group["lr"], group["eps"], group["momentum_decay"]
         for p, g in zip(params, grads, strict=True):
             st = self.state.get(p)
             if not st:
                 st = self.state[p] = {"step": 0, "mu_product": 1.0,
                                       "exp_avg": self._zeros(p), "exp_avg_sq": self._zeros(p)}
             st["step"] = step = int(st["step"]) + 1
-            if group["maximize"]:
-                g = -g
-            if wd:
-                if group["decoupled_weight_decay"]:
-                    p.mul_(1 - lr * wd)
-                else:
-                    g = g.add(p, alpha=wd)
+            g = self._direction(p, g, group)
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
             st["mu_product"] = mu_product = float(np.float32(float(st["mu_product"]))

@@ -114,6 +114,21 @@ class Optimizer:
     def _zeros(p: Tensor) -> Tensor:
         return _ops.zeros(tuple(p.shape), dtype=p.dtype, device=p.device)
 
+    @staticmethod
+    def _direction(p: Tensor, g: Tensor, group: dict) -> Tensor:
+        """The gradient a plain (unfused) update follows: negated with ``maximize``, plus
+        ``weight_decay * p`` (L2), or, with ``decoupled_weight_decay``, ``p`` shrunk by
+        ``lr * weight_decay`` in place first (AdamW-style), as PyTorch's optimizers."""
+        if group["maximize"]:
+            g = -g
+        wd = group["weight_decay"]
+        if wd:
+            if group.get("decoupled_weight_decay"):
+                p.mul_(1 - group["lr"] * wd)
+            else:
+                g = g.add(p, alpha=wd)
+        return g
+
     # -- state dicts -----------------------------------------------------------------------
     def state_dict(self) -> dict:
         """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}``

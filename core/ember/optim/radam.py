@@ -31,7 +31,7 @@ class RAdam(Optimizer):
     def _update(self, group: dict, params: list, grads: list) -> None:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
         beta1, beta2 = group["betas"]
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, eps = group["lr"], group["eps"]
         rho_inf = 2 / (1 - beta2) - 1
         for p, g in zip(params, grads, strict=True):
             st = self.state.get(p)
@@ -39,13 +39,7 @@ class RAdam(Optimizer):
                 st = self.state[p] = {"step": 0, "exp_avg": self._zeros(p),
                                       "exp_avg_sq": self._zeros(p)}
             st["step"] = step = int(st["step"]) + 1
-            if group["maximize"]:
-                g = -g
-            if wd:
-                if group["decoupled_weight_decay"]:
-                    p.mul_(1 - lr * wd)
-                else:
-                    g = g.add(p, alpha=wd)
+            g = self._direction(p, g, group)
             m, v = st["exp_avg"], st["exp_avg_sq"]
             m.lerp_(g, 1 - beta1)
             v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
