@@ -22,6 +22,18 @@ def _ntuple(v, n: int, name: str) -> tuple:
     return v
 
 
+def check_groups(name: str, in_channels: int, out_channels: int, groups: int) -> None:
+    """PyTorch's checks of a (transposed) convolution layer's ``groups``."""
+    if groups <= 0:
+        raise ValueError(f"{name}: groups must be a positive integer")
+    if in_channels % groups:
+        raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by "
+                         f"groups ({groups})")
+    if out_channels % groups:
+        raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by "
+                         f"groups ({groups})")
+
+
 def conv_repr(m: Module) -> str:
     """PyTorch's ``extra_repr`` of a convolution or transposed convolution: what differs
     from the defaults (``output_padding`` where the layer has one)."""
@@ -50,14 +62,7 @@ class _ConvNd(Module):
                  padding_mode: str = "zeros", device=None, dtype=None) -> None:
         super().__init__()
         name = type(self).__name__
-        if groups <= 0:
-            raise ValueError(f"{name}: groups must be a positive integer")
-        if in_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by "
-                             f"groups ({groups})")
-        if out_channels % groups:
-            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by "
-                             f"groups ({groups})")
+        check_groups(name, in_channels, out_channels, groups)
         if padding_mode != "zeros":
             raise NotImplementedError(f"{name}: only padding_mode='zeros' is supported")
         n = self._nd

@@ -15,7 +15,7 @@ from ..errors import OpError
 from ..ops.nn import _conv2d_backward_input, pad as _pad
 from ..tensor import Tensor
 from . import init
-from .conv import conv_repr
+from .conv import check_groups, conv_repr
 from ._errors import layer_error
 from .module import Module
 
@@ -126,14 +126,7 @@ class _ConvTransposeNd(Module):
                  dilation=1, padding_mode: str = "zeros", device=None, dtype=None) -> None:
         super().__init__()
         name = type(self).__name__
-        if groups <= 0:
-            raise ValueError(f"{name}: groups must be a positive integer")
-        if in_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by "
-                             f"groups ({groups})")
-        if out_channels % groups:
-            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by "
-                             f"groups ({groups})")
+        check_groups(name, in_channels, out_channels, groups)
         if padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode='zeros' is supported for "
                              f"transposed convolutions, got {padding_mode!r}")
