@@ -31,7 +31,8 @@ import numpy as np
 from .array import CLArray
 from .kernels.pointwise import _broadcast
 
-__all__ = ["COMPLEX", "HOST_OPS", "complex_dtypes", "install", "real_view", "contiguous"]
+__all__ = ["cplx_source", "COMPLEX", "HOST_OPS", "complex_dtypes", "install", "real_view",
+           "contiguous"]
 
 COMPLEX = frozenset({np.dtype(np.complex64), np.dtype(np.complex128)})
 _REAL = {np.dtype(np.complex64): np.dtype(np.float32),
@@ -121,17 +122,17 @@ def _is_complex(x) -> bool:
 
 # -- pointwise arithmetic in float2 / double2 -------------------------------------------
 _HELPERS = """
-inline C_ cmul(C_ a, C_ b) { return (C_)(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+inline C_ cmul(C_ a, C_ b) { return CPLX(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
 inline C_ cdiv(C_ a, C_ b) {
     /* Smith's algorithm, as numpy: no overflow for large |b|; 0/0 gives NaN, x/0 inf */
     const F_ br = fabs(b.x), bi = fabs(b.y);
     if (br >= bi) {
-        if (br == 0 && bi == 0) return (C_)(a.x / br, a.y / bi);
+        if (br == 0 && bi == 0) return CPLX(a.x / br, a.y / bi);
         const F_ r = b.y / b.x, s = (F_)1 / (b.x + b.y * r);
-        return (C_)((a.x + a.y * r) * s, (a.y - a.x * r) * s);
+        return CPLX((a.x + a.y * r) * s, (a.y - a.x * r) * s);
     }
     const F_ r = b.x / b.y, s = (F_)1 / (b.y + b.x * r);
-    return (C_)((a.x * r + a.y) * s, (a.y * r - a.x) * s);
+    return CPLX((a.x * r + a.y) * s, (a.y * r - a.x) * s);
 }
 """
 
@@ -141,15 +142,20 @@ _UNARY = frozenset({"neg", "conj_physical", "abs", "isnan", "isinf", "isfinite"}
 _EXPRESSIONS = {
     "add": ("a + cmul(alpha, b)", "c"), "sub": ("a - cmul(alpha, b)", "c"),
     "mul": ("cmul(a, b)", "c"), "div": ("cdiv(a, b)", "c"), "true_divide": ("cdiv(a, b)", "c"),
-    "neg": ("-a", "c"), "conj_physical": ("(C_)(a.x, -a.y)", "c"),
+    "neg": ("-a", "c"), "conj_physical": ("CPLX(a.x, -a.y)", "c"),
     "abs": ("hypot(a.x, a.y)", "f"),
     "eq": ("a.x == b.x && a.y == b.y", "b"), "ne": ("a.x != b.x || a.y != b.y", "b"),
     "isnan": ("isnan(a.x) || isnan(a.y)", "b"), "isinf": ("isinf(a.x) || isinf(a.y)", "b"),
     "isfinite": ("isfinite(a.x) && isfinite(a.y)", "b"),
 }
 
+# (CPLX(re, im) builds a complex value: an OpenCL vector literal here; the CUDA dialect,
+# ember.kit.kernel_dialect, defines its own)
 _SOURCE = """#define C_ $C
 #define F_ $F
+#ifndef CPLX
+#define CPLX(re, im) ((C_)(re, im))
+#endif
 $HELPERS
 __kernel void cplx(const long n, __global $R* out, const long out_off$PARAMS$SIZES)
 {
@@ -169,17 +175,57 @@ def _ctype(dt: np.dtype) -> str:
         or ctype(dt)
 
 
+def cplx_source(name: str, cdt: np.dtype, out_dtype: np.dtype, nd: int, tensors: list,
+                numbers: list) -> str:
+    """The OpenCL C of complex op ``name`` computed in ``cdt`` (complex64/128), stored
+    as ``out_dtype``, over ``nd`` dims; ``tensors`` are the operands' ``(var, dtype)``,
+    ``numbers`` the variables of complex numbers passed as (re, im) arguments."""
+    expr, _ = _EXPRESSIONS[name]
+    C, F = _ctype(cdt), _ctype(_REAL[cdt])
+
+    def index(k):
+        return " + ".join(f"i{d} * st{k}_{d}" for d in range(nd)) or "0"
+
+    idx = [f"    const long i{d} = r % sz{d}; r /= sz{d};" for d in range(nd - 1, -1, -1)]
+    params = ["".join(f", const long st0_{d}" for d in range(nd))]
+    loads = []
+    for k, (var, dt) in enumerate(tensors, start=1):
+        T = _ctype(dt)
+        params.append(f", __global const {T}* in{k}, const long off{k}")
+        params += [f", const long st{k}_{d}" for d in range(nd)]
+        v = f"in{k}[off{k} + {index(k)}]"
+        if dt in COMPLEX:
+            v = v if dt == cdt else f"convert_{C}({v})"
+        else:
+            v = f"CPLX((F_){v}, (F_)0)"
+        loads.append(f"    const C_ {var} = {v};")
+    for var in numbers:
+        params.append(f", const F_ {var}_re, const F_ {var}_im")
+        loads.append(f"    const C_ {var} = CPLX({var}_re, {var}_im);")
+    store = expr
+    if out_dtype in COMPLEX:
+        store = f"convert_{_ctype(out_dtype)}({expr})" if out_dtype != cdt else expr
+    elif out_dtype == np.bool_:
+        store = f"(uchar)(({expr}) != 0)"
+    else:
+        store = f"({_ctype(out_dtype)})({expr})"
+    # (get_kernel enables cl_khr_fp64 for sources naming double)
+    return (_SOURCE.replace("$C", C).replace("$F", F).replace("$HELPERS", _HELPERS)
+            .replace("$R", _ctype(out_dtype)).replace("$PARAMS", "".join(params))
+            .replace("$SIZES", "".join(f", const long sz{d}" for d in range(nd)))
+            .replace("$INDEX", "\n".join(idx)).replace("$LOADS", "\n".join(loads))
+            .replace("$OUT_INDEX", index(0)).replace("$STORE", store))
+
+
 def _run(name: str, out: CLArray, operands: list, alpha) -> CLArray:
     """``out[i] = expression(a, b)`` over every element; ``operands`` are ``(var,
     CLArray or Python number)``, broadcast to ``out``'s shape."""
     from .kernels.compiler import get_kernel, launch_size
     from .kernels.elementwise import broadcast_strides
-    expr, _ = _EXPRESSIONS[name]
     dtypes = [x.dtype for _, x in operands if isinstance(x, CLArray)] + [out.dtype]
     wide = any(d in (np.dtype(np.complex128), np.dtype(np.float64)) for d in dtypes)
     cdt = np.dtype(np.complex128 if wide else np.complex64)
     fdt = _REAL[cdt]
-    C, F = _ctype(cdt), _ctype(fdt)
     n = math.prod(out.shape)
     if n == 0:
         return out
@@ -189,43 +235,10 @@ def _run(name: str, out: CLArray, operands: list, alpha) -> CLArray:
     numbers = [(v, complex(x)) for v, x in operands if not isinstance(x, CLArray)]
     numbers.append(("alpha", complex(1 if alpha is None else alpha)))
 
-    def index(k):
-        return " + ".join(f"i{d} * st{k}_{d}" for d in range(nd)) or "0"
-
     key = ("cplx", name, cdt, out.dtype, nd, tuple((v, x.dtype) for v, x in tensors),
            tuple(v for v, _ in numbers))
-
-    def source() -> str:
-        idx = [f"    const long i{d} = r % sz{d}; r /= sz{d};" for d in range(nd - 1, -1, -1)]
-        params = ["".join(f", const long st0_{d}" for d in range(nd))]
-        loads = []
-        for k, (var, x) in enumerate(tensors, start=1):
-            T = _ctype(x.dtype)
-            params.append(f", __global const {T}* in{k}, const long off{k}")
-            params += [f", const long st{k}_{d}" for d in range(nd)]
-            v = f"in{k}[off{k} + {index(k)}]"
-            if x.dtype in COMPLEX:
-                v = v if x.dtype == cdt else f"convert_{C}({v})"
-            else:
-                v = f"(C_)((F_){v}, (F_)0)"
-            loads.append(f"    const C_ {var} = {v};")
-        for var, _ in numbers:
-            params.append(f", const F_ {var}_re, const F_ {var}_im")
-            loads.append(f"    const C_ {var} = (C_)({var}_re, {var}_im);")
-        store = expr
-        if out.dtype in COMPLEX:
-            store = f"convert_{_ctype(out.dtype)}({expr})" if out.dtype != cdt else expr
-        elif out.dtype == np.bool_:
-            store = f"(uchar)(({expr}) != 0)"
-        else:
-            store = f"({_ctype(out.dtype)})({expr})"
-        # (get_kernel enables cl_khr_fp64 for sources naming double)
-        return (_SOURCE.replace("$C", C).replace("$F", F).replace("$HELPERS", _HELPERS)
-                .replace("$R", _ctype(out.dtype)).replace("$PARAMS", "".join(params))
-                .replace("$SIZES", "".join(f", const long sz{d}" for d in range(nd)))
-                .replace("$INDEX", "\n".join(idx)).replace("$LOADS", "\n".join(loads))
-                .replace("$OUT_INDEX", index(0)).replace("$STORE", store))
-
+    source = lambda: cplx_source(name, cdt, out.dtype, nd,
+                                 [(v, x.dtype) for v, x in tensors], [v for v, _ in numbers])
     arg_dtypes = [_LONG, None, _LONG] + [_LONG] * nd
     arg_dtypes += ([None, _LONG] + [_LONG] * nd) * len(tensors)
     arg_dtypes += [fdt, fdt] * len(numbers) + [_LONG] * nd

@@ -14,7 +14,7 @@ from . import fused, gather, host, indexing, linear, matmul as _matmul, pointwis
     views
 from .elementwise import elementwise
 
-__all__ = ["build_table"]
+__all__ = ["build_table", "expression_ops"]
 
 
 def _expression_fits(od, spec) -> bool:
@@ -78,15 +78,21 @@ def _fill_(self, value):
     pointwise.fill(self, value)
 
 
+def expression_ops(registry) -> list:
+    """The out-of-place ops of ``registry`` whose kernel is their ``EXPRESSIONS`` entry
+    (``pointwise.pointwise_kernel``)."""
+    return [name for name, od in registry.items()
+            if name in pointwise.EXPRESSIONS and "pointwise" in od.tags and not od.is_inplace
+            and _expression_fits(od, pointwise.EXPRESSIONS[name])]
+
+
 def build_table(backend) -> dict:
     """Kernels for every op of the registry that this backend implements."""
     from ember.schema import registry
     table: dict = {}
+    for name in expression_ops(registry):
+        table[name] = pointwise.pointwise_kernel(registry[name])
     for name, od in registry.items():
-        spec = pointwise.EXPRESSIONS.get(name)
-        if spec is not None and "pointwise" in od.tags and not od.is_inplace \
-                and _expression_fits(od, spec):
-            table[name] = pointwise.pointwise_kernel(od)
         base = od.inplace_of if od.is_inplace else None
         if base is None and od.is_inplace and name.endswith("_"):
             base = name[:-1]

@@ -16,7 +16,7 @@ from ..array import CLArray
 from .compiler import ctype, get_kernel, launch_size, template
 
 __all__ = ["elementwise", "broadcast_strides", "collapse", "shape_class", "index_source",
-           "store_expr", "new_like"]
+           "store_expr", "new_like", "pointwise_source"]
 
 _LONG = np.dtype(np.int64)
 
@@ -135,6 +135,31 @@ def index_source(nd: int, linear: tuple) -> tuple:
     return lines, index
 
 
+def pointwise_source(name: str, expr: str, helpers: str, compute: np.dtype,
+                     out_dtype: np.dtype, operands: list, scalars: list, nd: int,
+                     linear: tuple) -> str:
+    """The OpenCL C of ``elementwise``'s kernel for op ``name`` (in errors): ``out =
+    expr`` computed in ``compute`` and stored as ``out_dtype``; ``operands`` are the
+    tensors' ``(var, dtype)``, ``scalars`` the numbers' ``(var, dtype)``; ``nd`` and
+    ``linear`` are the shape class (``shape_class``)."""
+    T = ctype(compute, name)
+    idx, index = index_source(nd, linear)
+    params, loads = [], []
+    for k, (var, dt) in enumerate(operands, start=1):
+        params.append(f", __global const {ctype(dt, name)}* in{k}, const long off{k}")
+        params += [f", const long st{k}_{d}" for d in range(nd)]
+        loads.append(f"    const {T} {var} = ({T})in{k}[off{k} + {index(k)}];")
+    for var, dt in scalars:
+        params.append(f", const {ctype(dt, name)} {var}")
+    return template("pointwise.cl").substitute(
+        HELPERS=helpers.replace("T_", T), R=ctype(out_dtype, name),
+        OUT_STRIDES="".join(f", const long st0_{d}" for d in range(nd)),
+        PARAMS="".join(params), SIZES="".join(f", const long sz{d}" for d in range(nd)),
+        INDEX="\n".join(idx), LOADS="\n".join(loads),
+        OUT_INDEX=f"out_off + {index(0)}",
+        STORE=store_expr(expr.replace("T_", T), out_dtype))
+
+
 def _plan(name: str, expr: str, out: CLArray, tensors: list, scalars: list,
           compute: np.dtype, helpers: str):
     """The launch plan of ``elementwise``: (kernel, size, merged sizes, merged strides),
@@ -148,28 +173,18 @@ def _plan(name: str, expr: str, out: CLArray, tensors: list, scalars: list,
     cshape, cstrides, linear = shape_class(shape, all_strides)
     nd = len(cshape)
     T = ctype(compute, name)
-    R = ctype(out.dtype, name)
+    ctype(out.dtype, name)  # (an unsupported dtype fails here, before any build)
     in_types = tuple(a.dtype for _, a in tensors)
     # Names matter: where(c, x, 0.0) and where(c, 0.0, x) share an expression.
     key = ("ew", expr, helpers, T, out.dtype, in_types, nd, linear,
            tuple(v for v, _ in tensors), tuple((v, dt) for v, _, dt in scalars))
 
+    operands = [(v, a.dtype) for v, a in tensors]
+    scalar_types = [(v, dt) for v, _, dt in scalars]
+
     def source() -> str:
-        idx, index = index_source(nd, linear)
-        params, loads = [], []
-        for k, (var, a) in enumerate(tensors, start=1):
-            params.append(f", __global const {ctype(a.dtype, name)}* in{k}, const long off{k}")
-            params += [f", const long st{k}_{d}" for d in range(nd)]
-            loads.append(f"    const {T} {var} = ({T})in{k}[off{k} + {index(k)}];")
-        for var, _, dt in scalars:
-            params.append(f", const {ctype(dt, name)} {var}")
-        return template("pointwise.cl").substitute(
-            HELPERS=helpers.replace("T_", T), R=R,
-            OUT_STRIDES="".join(f", const long st0_{d}" for d in range(nd)),
-            PARAMS="".join(params), SIZES="".join(f", const long sz{d}" for d in range(nd)),
-            INDEX="\n".join(idx), LOADS="\n".join(loads),
-            OUT_INDEX=f"out_off + {index(0)}",
-            STORE=store_expr(expr.replace("T_", T), out.dtype))
+        return pointwise_source(name, expr, helpers, compute, out.dtype, operands,
+                                scalar_types, nd, linear)
 
     dtypes = [_LONG, None, _LONG] + [_LONG] * nd
     dtypes += ([None, _LONG] + [_LONG] * nd) * len(tensors)

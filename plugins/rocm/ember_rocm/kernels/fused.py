@@ -20,7 +20,7 @@ from .compiler import ctype, get_kernel, launch_size, template
 from .elementwise import collapse, new_like
 from .pointwise import astype, contiguous, pointwise_kernel
 
-__all__ = ["kernels"]
+__all__ = ["kernels", "rows_source", "one_group_source", "optim_source"]
 
 _LONG = np.dtype(np.int64)
 _INT = np.dtype(np.int32)
@@ -103,14 +103,18 @@ def _group(c: int) -> int:
     return 256 if c > 128 else 32  # few sizes: PoCL compiles once per group size
 
 
-def _row_kernel(name: str, dev, dtype, nd: int, scalar_dtypes: list):
-    T = ctype(dtype, name)
+def rows_source(dtype: np.dtype, nd: int) -> str:
+    """The OpenCL C of ``rows.cl`` (softmax, cross_entropy and its backward) in
+    ``dtype`` with rows over ``nd`` merged outer dims."""
+    T = ctype(dtype, "softmax")
+    idx, params = _outer_code(nd)
+    start = _ROW_START.replace("$OUTER_INDEX", idx).replace("$T", T)
+    return template("rows.cl").substitute(T=T, ROW_START=start, OUTER_PARAMS=params)
 
-    def source():
-        idx, params = _outer_code(nd)
-        start = _ROW_START.replace("$OUTER_INDEX", idx).replace("$T", T)
-        return template("rows.cl").substitute(T=T, ROW_START=start, OUTER_PARAMS=params)
-    return get_kernel(dev, ("rows", name, dtype, nd), source, name,
+
+def _row_kernel(name: str, dev, dtype, nd: int, scalar_dtypes: list):
+    ctype(dtype, name)
+    return get_kernel(dev, ("rows", name, dtype, nd), lambda: rows_source(dtype, nd), name,
                       scalar_dtypes + [_LONG] * (3 * nd))
 
 
@@ -426,10 +430,14 @@ __kernel void ce_small_backward(const long rows, const long C, __global $T* out,
 SMALL = 16384
 
 
+def one_group_source(dtype: np.dtype) -> str:
+    """The OpenCL C of the one-work-group cross-entropy kernels in ``dtype``."""
+    return string.Template(_ONE_GROUP_SOURCE).substitute(T=ctype(dtype, "cross_entropy"))
+
+
 def _one_group_kernel(name: str, dev, dtype, scalar_dtypes):
-    T = ctype(dtype, name)
-    return get_kernel(dev, ("ce_sums", name, dtype),
-                      lambda: string.Template(_ONE_GROUP_SOURCE).substitute(T=T), name,
+    ctype(dtype, name)
+    return get_kernel(dev, ("ce_sums", name, dtype), lambda: one_group_source(dtype), name,
                       scalar_dtypes)
 
 
@@ -446,10 +454,15 @@ def _ce_weight_sum(dev, t: CLArray, weight, ignore_index: int, C: int, dtype):
 
 # -- optimizer steps ---------------------------------------------------------------------------
 
+def optim_source(dtype: np.dtype) -> str:
+    """The OpenCL C of the fused optimizer steps (``optim.cl``) in ``dtype``."""
+    return template("optim.cl").substitute(T=ctype(dtype, "optim"))
+
+
 def _optim_kernel(name: str, dev, dtype, scalar_dtypes):
-    T = ctype(dtype, name)
-    return get_kernel(dev, ("optim", name, dtype),
-                      lambda: template("optim.cl").substitute(T=T), name, scalar_dtypes)
+    ctype(dtype, name)
+    return get_kernel(dev, ("optim", name, dtype), lambda: optim_source(dtype), name,
+                      scalar_dtypes)
 
 
 def _all_contiguous(*groups) -> bool:

@@ -21,7 +21,7 @@ from .compiler import ctype, get_kernel, launch_size
 from .elementwise import broadcast_strides, new_like
 from .pointwise import astype, clone, fill
 
-__all__ = ["gather", "scatter", "index_select", "index_add", "index", "index_put_",
+__all__ = ["addr_source", "gather", "scatter", "index_select", "index_add", "index", "index_put_",
            "masked_fill"]
 
 _LONG = np.dtype(np.int64)
@@ -74,6 +74,50 @@ def _store(mode: str, T: str, target: str, value: str, op: str) -> str:
     return f"atomic_{fn}_{T}(&{target}, {value});"
 
 
+def addr_source(name: str, mode: str, data_dtype: np.dtype, vals_dtype: np.dtype,
+                index_dtypes: list, nd: int, wrap_negative: bool) -> str:
+    """The OpenCL C of ``_launch``'s addressing kernel for op ``name`` (in errors):
+    ``mode`` ``"load"`` or a store (``"set"``, ``"add"``, ``"multiply"``) into data of
+    ``data_dtype`` from values of ``vals_dtype``, one index operand of each of
+    ``index_dtypes``, over an ``nd``-dim index space."""
+    T = ctype(data_dtype, name)
+    m = len(index_dtypes)
+    lines = ["    long r = gid;"]
+    for d in range(nd - 1, 0, -1):
+        lines.append(f"    const long i{d} = r % sz{d}; r /= sz{d};")
+    lines.append("    const long i0 = r;" if nd else "")
+    lines.append("    long p = doff" + "".join(f" + i{d} * dst{d}" for d in range(nd)) + ";")
+    for j in range(m):
+        pos = "".join(f" + i{d} * xst{j}_{d}" for d in range(nd))
+        lines.append(f"    long k{j} = (long)x{j}[xoff{j}{pos}];")
+        if wrap_negative:
+            lines.append(f"    if (k{j} < 0) k{j} += lim{j};")
+        lines.append(f"    if (k{j} < 0 || k{j} >= lim{j}) {{ bad[0] = 1; return; }}")
+        lines.append(f"    p += k{j} * kst{j};")
+    vpos = "vofs" + "".join(f" + i{d} * vst{d}" for d in range(nd))
+    if mode == "load":
+        lines.append(f"    vals[{vpos}] = data[p];")
+    else:
+        lines.append("    " + _store(mode, T, "data[p]", f"vals[{vpos}]", name))
+    params = [f"const long n, __global {T}* data, const long doff"]
+    params += [f"const long dst{d}" for d in range(nd)]
+    VT = ctype(vals_dtype, name)
+    params += [f"__global {VT}* vals, const long vofs"]
+    params += [f"const long vst{d}" for d in range(nd)]
+    for j, ix_dtype in enumerate(index_dtypes):
+        params.append(f"__global const {ctype(ix_dtype, name)}* x{j}, const long xoff{j}")
+        params += [f"const long xst{j}_{d}" for d in range(nd)]
+        params.append(f"const long lim{j}, const long kst{j}")
+    params.append("__global int* bad")
+    params += [f"const long sz{d}" for d in range(nd)]
+    head = _ATOMICS if mode != "load" else ""
+    if mode != "load" and T in ("double", "long"):
+        head = _ATOMICS64 + head
+    return (head + f"\n__kernel void addr({', '.join(params)})\n{{\n"
+            "    const long gid = get_global_id(0);\n    if (gid >= n) return;\n"
+            + "\n".join(lines) + "\n}\n")
+
+
 def _launch(name: str, dev, space: tuple, data: CLArray, data_role: str, others: list,
             indices: list, size_checks: list, mode: str = "load", out: CLArray | None = None,
             wrap_negative: bool = False):
@@ -91,7 +135,7 @@ def _launch(name: str, dev, space: tuple, data: CLArray, data_role: str, others:
         return
     nd = len(space)
     m = len(indices)
-    T = ctype(data.dtype, name)
+    ctype(data.dtype, name)  # (a clear error first)
     if mode in ("add", "multiply") and data.dtype not in _ATOMIC_TYPES:
         raise TypeError(f"{name}(): accumulating into {data.dtype} is not supported on rocm "
                         f"(supported: float32, float64, int32, int64)")
@@ -99,41 +143,9 @@ def _launch(name: str, dev, space: tuple, data: CLArray, data_role: str, others:
     key = ("addr", name, mode, data.dtype, vals.dtype if vals is not None else None,
            tuple(ix.dtype for ix, _, _ in indices), nd, m, wrap_negative)
 
-    def source():
-        lines = ["    long r = gid;"]
-        for d in range(nd - 1, 0, -1):
-            lines.append(f"    const long i{d} = r % sz{d}; r /= sz{d};")
-        lines.append("    const long i0 = r;" if nd else "")
-        lines.append("    long p = doff" + "".join(f" + i{d} * dst{d}" for d in range(nd)) + ";")
-        for j in range(m):
-            pos = "".join(f" + i{d} * xst{j}_{d}" for d in range(nd))
-            lines.append(f"    long k{j} = (long)x{j}[xoff{j}{pos}];")
-            if wrap_negative:
-                lines.append(f"    if (k{j} < 0) k{j} += lim{j};")
-            lines.append(f"    if (k{j} < 0 || k{j} >= lim{j}) {{ bad[0] = 1; return; }}")
-            lines.append(f"    p += k{j} * kst{j};")
-        vpos = "vofs" + "".join(f" + i{d} * vst{d}" for d in range(nd))
-        if mode == "load":
-            lines.append(f"    vals[{vpos}] = data[p];")
-        else:
-            lines.append("    " + _store(mode, T, "data[p]", f"vals[{vpos}]", name))
-        params = [f"const long n, __global {T}* data, const long doff"]
-        params += [f"const long dst{d}" for d in range(nd)]
-        VT = ctype(vals.dtype, name)
-        params += [f"__global {VT}* vals, const long vofs"]
-        params += [f"const long vst{d}" for d in range(nd)]
-        for j, (ix, _, _) in enumerate(indices):
-            params.append(f"__global const {ctype(ix.dtype, name)}* x{j}, const long xoff{j}")
-            params += [f"const long xst{j}_{d}" for d in range(nd)]
-            params.append(f"const long lim{j}, const long kst{j}")
-        params.append("__global int* bad")
-        params += [f"const long sz{d}" for d in range(nd)]
-        head = _ATOMICS if mode != "load" else ""
-        if mode != "load" and T in ("double", "long"):
-            head = _ATOMICS64 + head
-        return (head + f"\n__kernel void addr({', '.join(params)})\n{{\n"
-                "    const long gid = get_global_id(0);\n    if (gid >= n) return;\n"
-                + "\n".join(lines) + "\n}\n")
+    ctype(vals.dtype, name)
+    source = lambda: addr_source(name, mode, data.dtype, vals.dtype,
+                                 [ix.dtype for ix, _, _ in indices], nd, wrap_negative)
 
     dtypes = [_LONG, None, _LONG] + [_LONG] * nd + [None, _LONG] + [_LONG] * nd
     for _ in indices:

@@ -11,7 +11,7 @@ from .compiler import ctype, get_kernel, launch_size, template
 from .elementwise import collapse, new_like
 from .pointwise import copy_
 
-__all__ = ["basic_index", "unfold", "cat", "scan"]
+__all__ = ["basic_index", "unfold", "cat", "scan", "scan_source"]
 
 _LONG = np.dtype(np.int64)
 
@@ -77,6 +77,18 @@ def cat(tensors: list, dim: int = 0) -> CLArray:
     return out
 
 
+def scan_source(op: str, a_dtype: np.dtype, out_dtype: np.dtype, nd: int) -> str:
+    """The OpenCL C of an inclusive scan (``op`` ``"+"`` or ``"*"``) of ``a_dtype`` into
+    ``out_dtype`` whose lines run over ``nd`` merged outer dims."""
+    idx = "\n".join(f"        {{ const long i = r % sz{k}; r /= sz{k}; base += i * ist{k}; "
+                    f"obase += i * ost{k}; }}" for k in range(nd - 1, -1, -1))
+    return template("scan.cl").substitute(
+        A=ctype(a_dtype, "cumsum"), R=ctype(out_dtype, "cumsum"), OP=op,
+        INIT="0" if op == "+" else "1", OUTER_INDEX=idx,
+        OUTER_PARAMS="".join(f", const long sz{k}, const long ist{k}, const long ost{k}"
+                             for k in range(nd)))
+
+
 def scan(op: str, a: CLArray, dim: int, dtype) -> CLArray:
     """Inclusive ``cumsum`` (``op="+"``) or ``cumprod`` (``op="*"``) along ``dim``."""
     out_dtype = np.dtype(dtype)
@@ -94,17 +106,9 @@ def scan(op: str, a: CLArray, dim: int, dtype) -> CLArray:
                                    tuple(ost_all[i] for i in outer)])
     lines = math.prod(oshape)
     nd = len(oshape)
-    A, R = ctype(a.dtype, "cumsum"), ctype(out_dtype, "cumsum")
+    ctype(a.dtype, "cumsum"), ctype(out_dtype, "cumsum")  # (clear errors first)
     key = ("scan", op, a.dtype, out_dtype, nd)
-
-    def source():
-        idx = "\n".join(f"        {{ const long i = r % sz{k}; r /= sz{k}; base += i * ist{k}; "
-                        f"obase += i * ost{k}; }}" for k in range(nd - 1, -1, -1))
-        return template("scan.cl").substitute(
-            A=A, R=R, OP=op, INIT="0" if op == "+" else "1", OUTER_INDEX=idx,
-            OUTER_PARAMS="".join(f", const long sz{k}, const long ist{k}, const long ost{k}"
-                                 for k in range(nd)))
-
+    source = lambda: scan_source(op, a.dtype, out_dtype, nd)
     k = get_kernel(a.dev, key, source, "scan",
                    [_LONG, _LONG, None, _LONG, None, _LONG, _LONG] + [_LONG] * (3 * nd))
     args = [lines, n, out.buffer, ost_all[d], a.buffer, a.offset, a.strides[d]]

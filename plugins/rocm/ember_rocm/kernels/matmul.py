@@ -11,7 +11,7 @@ from .elementwise import collapse, new_like
 from .pointwise import clone, fill
 from .views import expand
 
-__all__ = ["matmul", "gemm"]
+__all__ = ["matmul", "gemm", "matmul_source"]
 
 _LONG = np.dtype(np.int64)
 _BLOCK = 4  # outputs per work item along each axis (RB, CB in matmul.cl)
@@ -71,12 +71,12 @@ def gemm(out: CLArray, a: CLArray, asb: int, b: CLArray, bsb: int, nbatch: int =
     M, K = a.shape[-2:]
     N = b.shape[-1]
     dt = out.dtype
-    T = ctype(dt, "matmul")
+    ctype(dt, "matmul")  # (a clear error first)
     hb, hr = int(bias is not None), int(rowsum is not None)
     dtypes = [_LONG, _LONG, _LONG, None, None, _LONG, _LONG, _LONG, _LONG,
               None, _LONG, _LONG, _LONG, _LONG]
     dtypes += [None, _LONG, _LONG, _LONG, _LONG] * hb + [None, _LONG] * hr
-    k = get_kernel(a.dev, ("matmul", dt, hb, hr), lambda: _source(T), _NAMES[hb, hr],
+    k = get_kernel(a.dev, ("matmul", dt, hb, hr), lambda: matmul_source(dt), _NAMES[hb, hr],
                    dtypes)
     args = [M, N, K, out.buffer, a.buffer, a.offset, asb, a.strides[-2], a.strides[-1],
             b.buffer, b.offset, bsb, b.strides[-2], b.strides[-1]]
@@ -90,11 +90,13 @@ def gemm(out: CLArray, a: CLArray, asb: int, b: CLArray, bsb: int, nbatch: int =
     return out
 
 
-#: the kernel of each (bias, rowsum) epilogue; all in one program (``_source``)
+#: the kernel of each (bias, rowsum) epilogue; all in one program (``matmul_source``)
 _NAMES = {(0, 0): "matmul", (1, 0): "matmul_bias", (0, 1): "matmul_rowsum"}
 
 
-def _source(T: str) -> str:
+def matmul_source(dtype: np.dtype) -> str:
+    """The OpenCL C of the three matmul kernels (``_NAMES``) in ``dtype``."""
+    T = ctype(dtype, "matmul")
     return "\n".join(template("matmul.cl").substitute(T=T, NAME=name, HAS_BIAS=hb,
                                                        HAS_ROWSUM=hr)
                      for (hb, hr), name in _NAMES.items())

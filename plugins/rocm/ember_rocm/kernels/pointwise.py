@@ -162,7 +162,7 @@ BOOL_RESULT = frozenset({"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "log
 #: helper functions integer expressions call (``T_`` is the integer type)
 _INT_HELPERS = {
     "pow": """
-T_ ipow_T_(T_ b, T_ e) {
+inline T_ ipow_T_(T_ b, T_ e) {
     if (e < 0) return b == 1 ? (T_)1 : (b == -1 ? ((e & 1) ? (T_)-1 : (T_)1) : (T_)0);
     T_ r = 1;
     while (e) { if (e & 1) r *= b; b *= b; e >>= 1; }

@@ -13,7 +13,7 @@ from .elementwise import collapse, new_like
 from .pointwise import fill
 
 __all__ = ["REDUCTIONS", "reduce", "argreduce", "reduction_kernel", "arg_kernel",
-           "dims_of"]
+           "dims_of", "reduce_source", "argreduce_source"]
 
 _LONG = np.dtype(np.int64)
 _BOOL = np.dtype(np.bool_)
@@ -101,9 +101,35 @@ def _out_shape(a: CLArray, dims: tuple, keepdim: bool) -> tuple:
     return tuple(s for i, s in enumerate(a.shape) if i not in dims)
 
 
+def reduce_source(name: str, a_dtype: np.dtype, out_dtype: np.dtype, ond: int,
+                  ind: int) -> str:
+    """The OpenCL C of reduction ``name`` (``REDUCTIONS``) of ``a_dtype`` into
+    ``out_dtype`` over ``ind`` merged reduced dims, ``ond`` merged kept dims."""
+    init, combine, mapping, is_bool = REDUCTIONS[name]
+    out_dtype = _BOOL if is_bool else np.dtype(out_dtype)
+    acc = np.dtype(np.uint8) if out_dtype == _BOOL else out_dtype
+    comb = combine(acc.kind) if callable(combine) else combine
+    return template("reduce.cl").substitute(
+        COMBINE=comb, MAP=mapping, R=ctype(out_dtype, name), A=ctype(a_dtype, name),
+        ACC=ctype(acc, name), INIT=init(acc),
+        OUTER_PARAMS=_params("o", ond), INNER_PARAMS=_params("i", ind),
+        OUTER_INDEX=_index_code("o", "base", ond), INNER_INDEX=_index_code("i", "p", ind),
+        FINAL="res" if out_dtype != _BOOL else "(uchar)(res != 0)")
+
+
+def argreduce_source(name: str, a_dtype: np.dtype, ond: int, ind: int) -> str:
+    """The OpenCL C of ``argmax``/``argmin`` (``name``) over ``a_dtype`` (dims as in
+    ``reduce_source``)."""
+    return template("argreduce.cl").substitute(
+        A=ctype(a_dtype, name), CMP=">" if name == "argmax" else "<",
+        ISNAN="isnan(x)" if a_dtype.kind == "f" else "0",
+        OUTER_PARAMS=_params("o", ond), INNER_PARAMS=_params("i", ind),
+        OUTER_INDEX=_index_code("o", "base", ond), INNER_INDEX=_index_code("i", "p", ind))
+
+
 def reduce(name: str, a: CLArray, dims: tuple, keepdim: bool, out_dtype) -> CLArray:
     """Reduce ``a`` over ``dims`` with the ``REDUCTIONS[name]`` rule."""
-    init, combine, mapping, is_bool = REDUCTIONS[name]
+    is_bool = REDUCTIONS[name][3]
     out_dtype = _BOOL if is_bool else np.dtype(out_dtype)
     acc = np.dtype(np.uint8) if out_dtype == _BOOL else out_dtype
     out = new_like(a.dev, _out_shape(a, dims, keepdim), out_dtype)
@@ -115,18 +141,10 @@ def reduce(name: str, a: CLArray, dims: tuple, keepdim: bool, out_dtype) -> CLAr
     if n == 0:
         # Over no elements: the identity (amax/amin of nothing is refused by the schema).
         return fill(out, 1 if name in ("prod", "all") else 0)
-    comb = combine(acc.kind) if callable(combine) else combine
-    A, ACC, R = ctype(a.dtype, name), ctype(acc, name), ctype(out_dtype, name)
+    ctype(a.dtype, name), ctype(acc, name), ctype(out_dtype, name)  # (clear errors first)
     ond, ind = len(oshape), len(ishape)
     key = ("reduce", name, a.dtype, acc, out_dtype, ond, ind)
-
-    def source():
-        return template("reduce.cl").substitute(
-            COMBINE=comb, MAP=mapping, R=R, A=A, ACC=ACC, INIT=init(acc),
-            OUTER_PARAMS=_params("o", ond), INNER_PARAMS=_params("i", ind),
-            OUTER_INDEX=_index_code("o", "base", ond), INNER_INDEX=_index_code("i", "p", ind),
-            FINAL="res" if out_dtype != _BOOL else "(uchar)(res != 0)")
-
+    source = lambda: reduce_source(name, a.dtype, out_dtype, ond, ind)
     dtypes = [_LONG, _LONG, None, None, _LONG] + [_LONG] * (2 * (ond + ind))
     k = get_kernel(a.dev, key, source, "reduce", dtypes)
     lsz = _group(m, n)
@@ -149,17 +167,10 @@ def argreduce(name: str, a: CLArray, dims: tuple, keepdim: bool) -> tuple:
     n = math.prod(ishape)
     if m == 0 or n == 0:
         return values, indices
-    A = ctype(a.dtype, name)
+    ctype(a.dtype, name)
     ond, ind = len(oshape), len(ishape)
     key = ("argreduce", name, a.dtype, ond, ind)
-
-    def source():
-        return template("argreduce.cl").substitute(
-            A=A, CMP=">" if name == "argmax" else "<",
-            ISNAN="isnan(x)" if a.dtype.kind == "f" else "0",
-            OUTER_PARAMS=_params("o", ond), INNER_PARAMS=_params("i", ind),
-            OUTER_INDEX=_index_code("o", "base", ond), INNER_INDEX=_index_code("i", "p", ind))
-
+    source = lambda: argreduce_source(name, a.dtype, ond, ind)
     dtypes = [_LONG, _LONG, None, None, None, _LONG] + [_LONG] * (2 * (ond + ind))
     k = get_kernel(a.dev, key, source, "argreduce", dtypes)
     lsz = _group(m, n)
