@@ -98,6 +98,13 @@ def _workload():
     f[t([0, 2], ember.int64)]
     g = f.clone()
     g[t([1], ember.int64)] = 0.0
+    g.mul_(2)
+    g.T.add_(1.5)
+    # copies, casts, ranges, masked fills, index_add
+    (i.float(), f.T.contiguous(), ember.arange(5, device=R), ember.arange(0.0, 1.0, 0.25,
+                                                                          device=R),
+     f.masked_fill(b, 0.0), d.softmax(0))
+    ember.zeros(3, 4, device=R).index_add(0, t([2, 0], ember.int64), f[:2], alpha=2.0)
     # complex arithmetic
     z = ember.complex(f, f)
     z * z + 1
