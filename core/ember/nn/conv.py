@@ -1,4 +1,5 @@
-"""Convolution layers: ``Conv1d`` and ``Conv2d`` (stride, padding, dilation, groups)."""
+"""Convolution layers: ``Conv1d`` and ``Conv2d`` (stride, padding, dilation, groups,
+``padding_mode``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from ._errors import layer_error
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d"]
+
+#: the padding modes of a convolution layer: 'zeros' is the conv's own padding, the
+#: others pad with ``F.pad`` (its rule for each mode) before an unpadded conv
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _ntuple(v, n: int, name: str) -> tuple:
@@ -63,8 +68,9 @@ class _ConvNd(Module):
         super().__init__()
         name = type(self).__name__
         check_groups(name, in_channels, out_channels, groups)
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{name}: only padding_mode='zeros' is supported")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, but "
+                             f"got padding_mode={padding_mode!r}")
         n = self._nd
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -90,7 +96,26 @@ class _ConvNd(Module):
         init._reset_affine(self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return conv_repr(self)
+        s = conv_repr(self)
+        return s if self.padding_mode == "zeros" else \
+            s + f", padding_mode={self.padding_mode}"
+
+    def _pad(self, input: Tensor) -> tuple[Tensor, object]:
+        """``input`` padded by ``padding_mode`` and the padding left for the conv."""
+        if self.padding_mode == "zeros":
+            return input, self.padding
+        # PyTorch's _reversed_padding_repeated_twice: (left, right) from the last dim,
+        # 'same' putting the odd element on the right
+        amounts = []
+        for i in reversed(range(self._nd)):
+            if self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                amounts += [total // 2, total - total // 2]
+            elif self.padding == "valid":
+                amounts += [0, 0]
+            else:
+                amounts += [self.padding[i]] * 2
+        return F.pad(input, amounts, mode=self.padding_mode), 0
 
 
 class Conv1d(_ConvNd):
@@ -100,7 +125,8 @@ class Conv1d(_ConvNd):
 
     def forward(self, input: Tensor) -> Tensor:
         try:
-            return F.conv1d(input, self.weight, self.bias, self.stride, self.padding,
+            x, padding = self._pad(input)
+            return F.conv1d(x, self.weight, self.bias, self.stride, padding,
                             self.dilation, self.groups)
         except OpError as e:
             raise layer_error(self, e, input) from None
@@ -113,7 +139,8 @@ class Conv2d(_ConvNd):
 
     def forward(self, input: Tensor) -> Tensor:
         try:
-            return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
+            x, padding = self._pad(input)
+            return F.conv2d(x, self.weight, self.bias, self.stride, padding,
                             self.dilation, self.groups)
         except OpError as e:
             raise layer_error(self, e, input) from None
