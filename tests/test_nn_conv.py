@@ -1,6 +1,7 @@
-"""Convolution layers' ``padding_mode`` ('reflect', 'replicate', 'circular') against
-torch.nn: outputs, input and parameter gradients, through the fused kernels and the
-decompositions, batched and unbatched, float32 and float64, 'same' padding included."""
+"""Convolution layers' ``padding_mode`` ('reflect', 'replicate', 'circular') and
+``conv3d``/``Conv3d`` against torch.nn: outputs, input and parameter gradients, through
+the fused kernels and the decompositions, batched and unbatched, float32 and float64,
+'same' padding included; errors; memory linear in the input."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import pytest
 
 import ember
 import ember.nn as nn
+from ember.errors import OpError
+from ember.nn import functional as F
 
-from _nn_oracle import check_module, copy_params, path, torch  # noqa: F401
+from _nn_oracle import (check_module, close, copy_params, path,  # noqa: F401
+                        peak_bytes, torch)
 
 tnn = torch.nn
 MODES = ["reflect", "replicate", "circular"]
@@ -36,6 +40,10 @@ CASES = [
     ("Conv2d", (2, 4, (3, 2)), {"padding": (2, 1), "stride": (2, 1)}, (2, 2, 6, 5)),
     ("Conv2d", (2, 2, (2, 3)), {"padding": "same", "dilation": (2, 1)}, (1, 2, 5, 5)),
     ("Conv2d", (2, 3, 3), {"padding": "valid"}, (2, 5, 5)),
+    ("Conv3d", (2, 4, 3), {"padding": 1}, (2, 2, 4, 5, 3)),
+    ("Conv3d", (4, 2, (2, 3, 1)), {"padding": (1, 2, 0), "stride": (2, 1, 1),
+                                   "groups": 2}, (1, 4, 5, 4, 3)),
+    ("Conv3d", (2, 3, 2), {"padding": "same"}, (2, 3, 4, 3)),  # unbatched, uneven
 ]
 
 
@@ -74,3 +82,84 @@ def test_padding_mode_repr_and_errors():
         nn.Conv1d(2, 3, 3, padding=4, padding_mode="reflect")(ember.randn(1, 2, 4))
     with pytest.raises(ValueError, match="only padding_mode='zeros' is supported"):
         nn.ConvTranspose2d(2, 3, 3, padding_mode="reflect")
+
+
+CONV3D = [
+    ((2, 4, 5, 6, 7), (6, 2, 3, 2, 3), {"stride": (2, 1, 2), "padding": (1, 0, 1),
+                                        "dilation": (1, 2, 1), "groups": 2}),
+    ((1, 3, 4, 4, 4), (2, 3, 2, 2, 2), {}),
+    ((3, 4, 4, 4), (2, 3, 2, 2, 2), {"padding": 1}),  # unbatched
+    ((2, 2, 5, 4, 3), (3, 2, 3, 1, 2), {"padding": "same"}),
+    ((2, 2, 5, 4, 3), (3, 2, 2, 3, 2), {"padding": "same", "dilation": (2, 1, 1)}),
+    ((1, 2, 7, 3, 3), (4, 2, 3, 3, 3), {"stride": 3, "padding": (2, 1, 1)}),
+    ((2, 2, 3, 3, 3), (2, 2, 3, 3, 3), {"padding": "valid"}),
+    ((0, 2, 3, 3, 3), (3, 2, 1, 1, 1), {}),  # empty batch
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw", CONV3D, ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # (torch's, about its copy)
+def test_conv3d_matches_torch(xs, ws, kw, dtype, path):  # noqa: F811
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in (xs, ws, ws[:1])]
+    e = [ember.tensor(a, requires_grad=True) for a in arrays]
+    t = [torch.tensor(a, requires_grad=True) for a in arrays]
+    eo, to = F.conv3d(*e, **kw), torch.nn.functional.conv3d(*t, **kw)
+    assert tuple(eo.shape) == tuple(to.shape)
+    tol = {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {}
+    close(eo, to, what="forward", **tol)
+    r = rng.standard_normal(tuple(to.shape)).astype(dtype)
+    (eo * ember.tensor(r)).sum().backward()
+    (to * torch.tensor(r)).sum().backward()
+    for name, a, b in zip(("input", "weight", "bias"), e, t, strict=True):
+        close(a.grad, b.grad, what=f"grad of {name}", **tol)
+
+
+def test_conv3d_layer_state_dict_and_non_contiguous_input():
+    e, t = _pair("Conv3d", 2, 4, (3, 2, 2), stride=2, bias=False)
+    assert {k: tuple(v.shape) for k, v in e.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in t.state_dict().items()}
+    x = np.random.default_rng(4).standard_normal((2, 2, 5, 6, 7)).astype(np.float32)
+    close(e(ember.tensor(x).transpose(2, 4)), t(torch.tensor(x).transpose(2, 4)))
+    assert repr(e) == repr(t)
+
+
+def test_conv3d_errors():
+    w = ember.randn(4, 3, 2, 2, 2)
+    with pytest.raises(OpError, match=r"conv3d\(\): expected a 4-D .* or 5-D .* got "
+                                      r"shape \[3, 4, 4\]"):
+        F.conv3d(ember.randn(3, 4, 4), w)
+    with pytest.raises(OpError, match=r"conv3d\(\): expected a 5-D weight"):
+        F.conv3d(ember.randn(1, 3, 4, 4, 4), ember.randn(4, 3, 2, 2))
+    with pytest.raises(OpError, match="conv3d.*3 channels .* but got 5 channels"):
+        F.conv3d(ember.randn(1, 5, 4, 4, 4), w)
+    with pytest.raises(OpError, match="conv3d.*depth of the input after padding \\(1\\)"
+                                      " is smaller than the dilated kernel \\(2\\)"):
+        F.conv3d(ember.randn(1, 3, 1, 4, 4), w)
+    with pytest.raises(OpError, match="conv3d.*bias of shape \\[4\\]"):
+        F.conv3d(ember.randn(1, 3, 4, 4, 4), w, ember.randn(3))
+    with pytest.raises(OpError, match="conv3d.*out_channels \\(4\\) must be divisible"):
+        F.conv3d(ember.randn(1, 3, 4, 4, 4), w, groups=3)
+    with pytest.raises(ValueError, match="conv3d.*padding='same' is not supported for "
+                                         "strided"):
+        F.conv3d(ember.randn(1, 3, 4, 4, 4), w, stride=2, padding="same")
+    with pytest.raises(OpError, match=r"Conv3d\(3, 4, .*\): got input of shape "
+                                      r"\[1, 2, 4, 4, 4\]"):
+        nn.Conv3d(3, 4, 2)(ember.randn(1, 2, 4, 4, 4))
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_conv3d_memory_linear_in_input(backward):
+    """Doubling the depth doubles the peak (kD stacked planes, no dense matrix)."""
+    def run(depth):
+        x = ember.randn(1, 2, depth, 8, 8, requires_grad=backward)
+        w = ember.randn(3, 2, 3, 3, 3, requires_grad=backward)
+
+        def fn():
+            y = F.conv3d(x, w, padding=1)
+            if backward:
+                y.sum().backward()
+        return peak_bytes(fn)
+    small, big = run(16), run(32)
+    assert big < 2.6 * small, (small, big)
