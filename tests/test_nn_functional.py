@@ -322,6 +322,89 @@ def test_pad_matches_torch(path):  # noqa: F811
     both(lambda a: F.pad(a, (-1, 1)), lambda a: TF.pad(a, (-1, 1)), [rand(2, 4)])
 
 
+PAD_CASES = [((2, 5), (2, 3)), ((2, 3, 5), (4, 0)), ((2, 3, 5), (-1, 2)),
+             ((2, 3, 5), (2, -3)), ((3, 4, 5), (1, 2, 3, 3)), ((2, 3, 4, 5), (0, 4, 2, -1)),
+             ((1, 2, 3, 4, 5), (1, 1, 2, 2, 2, 2)), ((2, 3, 4, 5), (1, 2, 3, 1, 2, 2)),
+             ((0, 3, 5), (2, 2)), ((2, 3, 5), (-2, -1)), ((2, 3, 5), (-3, 3))]
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape,pad", PAD_CASES, ids=str)
+def test_pad_modes_match_torch(path, mode, shape, pad):  # noqa: F811
+    # one index_select per padded dim: the value and its scatter-add gradient; the cases
+    # torch refuses (a pad past what the mode can reach) ember refuses too
+    for dtype in [np.float32, np.float64]:
+        x = rand(*shape).astype(dtype)
+        try:
+            TF.pad(torch.tensor(x), pad, mode=mode)
+        except RuntimeError:
+            with pytest.raises(ValueError, match=f"pad\\(\\): mode '{mode}'"):
+                F.pad(ember.tensor(x), pad, mode=mode)
+            continue
+        if (mode, pad) == ("circular", (-3, 3)):
+            _check_pad_against_torch_forward(x, pad, mode)
+            continue
+        both(lambda a: F.pad(a, pad, mode=mode), lambda a: TF.pad(a, pad, mode=mode), [x])
+        if dtype == np.float64:  # exact: a gather picks the same elements
+            np.testing.assert_array_equal(
+                F.pad(ember.tensor(x), pad, mode=mode).numpy(),
+                TF.pad(torch.tensor(x), pad, mode=mode).numpy())
+
+
+def _check_pad_against_torch_forward(x, pad, mode):
+    """A circular pad that wraps the cropped dim more than once: torch 2.13's forward
+    repeats it, but its backward is not that forward's adjoint (it folds each padded
+    element back once).  ember's gradient is checked against the adjoint of torch's
+    forward, built one basis input at a time."""
+    e = ember.tensor(x, requires_grad=True)
+    eo = F.pad(e, pad, mode=mode)
+    close(eo, TF.pad(torch.tensor(x), pad, mode=mode), what="value")
+    r = rand(*eo.shape, seed=3).astype(x.dtype)
+    (eo * ember.tensor(r)).sum().backward()
+    want = np.zeros(x.size, dtype=x.dtype)
+    for i in range(x.size):
+        basis = np.zeros(x.size, dtype=x.dtype)
+        basis[i] = 1
+        want[i] = (TF.pad(torch.tensor(basis.reshape(x.shape)), pad, mode=mode).numpy()
+                   * r).sum()
+    close(e.grad, torch.tensor(want.reshape(x.shape)), what="grad")
+    t = torch.tensor(x, requires_grad=True)
+    (TF.pad(t, pad, mode=mode) * torch.tensor(r)).sum().backward()
+    assert not np.allclose(t.grad.numpy(), want.reshape(x.shape))  # (fixed in torch?)
+
+
+def test_pad_modes_non_contiguous_and_integer():
+    x = np.arange(24).reshape(2, 3, 4)
+    for mode in ["reflect", "replicate", "circular"]:
+        got = F.pad(ember.tensor(x).transpose(1, 2), (2, 1, 1, 2), mode=mode)
+        want = TF.pad(torch.tensor(x).transpose(1, 2), (2, 1, 1, 2), mode=mode)
+        assert got.dtype == ember.int64
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_pad_mode_errors():
+    x = ember.randn(2, 3, 4)
+    with pytest.raises(ValueError, match="pad\\(\\): unrecognised padding mode 'wrap'"):
+        F.pad(x, (1, 1), mode="wrap")
+    with pytest.raises(ValueError, match="mode 'reflect' doesn't take a value"):
+        F.pad(x, (1, 1), mode="reflect", value=1.0)
+    with pytest.raises(ValueError, match="mode 'replicate' pads the last 1, 2 or 3 dim.*"
+                                         "length 6 for input shape \\[2, 3, 4\\]"):
+        F.pad(x, (1, 1, 1, 1, 1, 1), mode="replicate")
+    with pytest.raises(ValueError, match="pad of length 2 for input shape \\[4\\]"):
+        F.pad(ember.randn(4), (1, 1), mode="circular")
+    with pytest.raises(ValueError, match="mode 'reflect': padding \\(4, 1\\) of "
+                                         "dimension 2 .* at most 3"):
+        F.pad(x, (4, 1), mode="reflect")
+    with pytest.raises(ValueError, match="mode 'circular': .* wraps around once"):
+        F.pad(x, (5, 0), mode="circular")
+    with pytest.raises(ValueError, match="cannot pad dimension 2 .*empty"):
+        F.pad(ember.randn(2, 3, 0), (1, 1), mode="replicate")
+    with pytest.raises(ValueError, match="gives a zero size for dimension 2"):
+        F.pad(x, (-2, -2), mode="reflect")
+    assert F.pad(x, (1, 1), mode="reflect", value=0.0).shape == (2, 3, 6)  # as torch
+
+
 def test_linear_bias_of_two_dims_gets_its_gradient():
     # the joint backward gives a 1-D bias gradient: a (1, out) or (batch, out) bias
     # takes its own formula (was: "gradient of shape [3] can't be reduced to [1, 3]")

@@ -23,8 +23,8 @@ def _pair(cls: str, *args, **kwargs):
     return emod, tmod
 
 
-def _tensors(rng, *shapes):
-    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+def _tensors(rng, *shapes, dtype=np.float32):
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
     return ([ember.tensor(a, requires_grad=True) for a in arrays],
             [torch.tensor(a, requires_grad=True) for a in arrays])
 
@@ -33,7 +33,7 @@ def _flat(out):
     return [t for o in out for t in (_flat(o) if isinstance(o, tuple) else [o])]
 
 
-def _compare(emod, tmod, e_in, t_in, seed=1):
+def _compare(emod, tmod, e_in, t_in, seed=1, rtol=RTOL, atol=ATOL):
     """Forward both; backward a random projection of every output; compare all."""
     eo, to = _flat(emod(*e_in)), _flat(tmod(*t_in))
     assert len(eo) == len(to)
@@ -41,19 +41,19 @@ def _compare(emod, tmod, e_in, t_in, seed=1):
     eloss, tloss = 0, 0
     for i, (a, b) in enumerate(zip(eo, to, strict=True)):
         assert tuple(a.shape) == tuple(b.shape), i
-        close(a, b, RTOL, ATOL, f"output {i}")
-        r = rng.standard_normal(tuple(b.shape)).astype(np.float32)
+        close(a, b, rtol, atol, f"output {i}")
+        r = rng.standard_normal(tuple(b.shape)).astype(b.detach().numpy().dtype)
         eloss = eloss + (a * ember.tensor(r)).sum()
         tloss = tloss + (b * torch.tensor(r)).sum()
     eloss.backward()
     tloss.backward()
     for i, (a, b) in enumerate(zip(_flat(e_in), _flat(t_in), strict=True)):
-        close(a.grad, b.grad, RTOL, ATOL, f"grad of input {i}")
+        close(a.grad, b.grad, rtol, atol, f"grad of input {i}")
     tparams = dict(tmod.named_parameters())
     names = [n for n, _ in emod.named_parameters()]
     assert names == list(tparams)
     for name, p in emod.named_parameters():
-        close(p.grad, tparams[name].grad, RTOL, ATOL, f"grad of {name}")
+        close(p.grad, tparams[name].grad, rtol, atol, f"grad of {name}")
 
 
 LAYERS = [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("LSTM", {}), ("GRU", {})]
@@ -185,3 +185,67 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
     assert "bidirectional=True" in repr(nn.GRU(3, 4, bidirectional=True))
+
+
+PROJ = [
+    ({"proj_size": 2}, (4, 3, 3)),
+    ({"proj_size": 3, "num_layers": 2, "bidirectional": True}, (5, 2, 3)),
+    ({"proj_size": 1, "batch_first": True, "bias": False}, (2, 4, 3)),
+    ({"proj_size": 2, "num_layers": 2, "bidirectional": True}, (4, 3)),  # unbatched
+]
+
+
+@pytest.mark.parametrize("kw,shape", PROJ, ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.filterwarnings("ignore:LSTM with projections")  # (torch's, about oneDNN)
+def test_lstm_proj_size(kw, shape, dtype, with_state):
+    # each step's h is (o * tanh(c)) @ weight_hr.T: output and h_n have proj_size
+    # features, c_n hidden_size; layer k > 0 reads proj_size * directions features
+    emod, tmod = _pair("LSTM", 3, 5, **kw)
+    if dtype == np.float64:
+        emod, tmod = emod.double(), tmod.double()
+    assert [(k, tuple(v.shape)) for k, v in emod.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in tmod.state_dict().items()]
+    n = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+    batch = () if len(shape) == 2 else (shape[0 if kw.get("batch_first") else 1],)
+    shapes = [shape]
+    if with_state:
+        shapes += [(n, *batch, kw["proj_size"]), (n, *batch, 5)]
+    e_in, t_in = _tensors(np.random.default_rng(5), *shapes, dtype=dtype)
+    if with_state:
+        e_in, t_in = [e_in[0], tuple(e_in[1:])], [t_in[0], tuple(t_in[1:])]
+    tol = {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {}
+    _compare(emod, tmod, e_in, t_in, **tol)
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections")
+def test_lstm_proj_size_non_contiguous_and_empty_batch():
+    emod, tmod = _pair("LSTM", 3, 5, proj_size=2)
+    x = np.random.default_rng(6).standard_normal((4, 3, 2)).astype(np.float32)
+    eo, (eh, ec) = emod(ember.tensor(x).transpose(1, 2))  # a (4, 2, 3) view
+    to, (th, tc) = tmod(torch.tensor(x).transpose(1, 2))
+    for a, b in ((eo, to), (eh, th), (ec, tc)):
+        close(a, b, RTOL, ATOL)
+    shapes = [tuple(t.shape) for t in _flat(emod(ember.zeros(4, 0, 3)))]
+    assert shapes == [tuple(t.shape) for t in _flat(tmod(torch.zeros(4, 0, 3)))]
+    assert shapes == [(4, 0, 2), (1, 0, 2), (1, 0, 5)]
+
+
+def test_lstm_proj_size_errors_and_repr():
+    with pytest.raises(ValueError, match="LSTM: proj_size has to be smaller than "
+                                         "hidden_size, got proj_size=5"):
+        nn.LSTM(3, 5, proj_size=5)
+    with pytest.raises(ValueError, match="LSTM: proj_size should be a positive integer or "
+                                         "zero"):
+        nn.LSTM(3, 5, proj_size=-1)
+    with pytest.raises(TypeError):
+        nn.GRU(3, 5, proj_size=2)  # (not an argument of GRU, as in PyTorch)
+    m = nn.LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=True)
+    assert repr(m) == repr(torch.nn.LSTM(3, 5, proj_size=2, num_layers=2,
+                                         bidirectional=True))
+    h, c = ember.zeros(4, 2, 2), ember.zeros(4, 2, 5)
+    with pytest.raises(OpError, match=r"expected h_0 of shape \[4, 2, 2\].*\[4, 2, 5\]"):
+        m(ember.randn(3, 2, 3), (c, c))
+    with pytest.raises(OpError, match=r"expected c_0 of shape \[4, 2, 5\].*\[4, 2, 2\]"):
+        m(ember.randn(3, 2, 3), (h, h))

@@ -10,9 +10,9 @@ from .activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid, Ha
                          Softsign, Tanh, Tanhshrink, Threshold)
 from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, Sequential
-from .conv import Conv1d, Conv2d
+from .conv import Conv1d, Conv2d, Conv3d
 from .distance import CosineSimilarity, PairwiseDistance
-from .conv_transpose import ConvTranspose1d, ConvTranspose2d
+from .conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dropout import Dropout
 from .fold import Fold, Unfold
 from .linear import Flatten, Identity, Linear, Unflatten
@@ -34,7 +34,7 @@ from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 __all__ = [
     "functional", "init", "Module", "Parameter", "Buffer",
     "Sequential", "ModuleList", "ModuleDict",
-    "Identity", "Linear", "Flatten", "Unflatten", "Conv1d", "Conv2d",
+    "Identity", "Linear", "Flatten", "Unflatten", "Conv1d", "Conv2d", "Conv3d",
     "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout", "Embedding",
     "ReLU", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
@@ -47,7 +47,7 @@ __all__ = [
     "SoftMarginLoss", "CosineEmbeddingLoss", "PoissonNLLLoss", "GaussianNLLLoss",
     "MultiLabelSoftMarginLoss", "MultiMarginLoss", "TripletMarginLoss",
     "CosineSimilarity", "PairwiseDistance", "PixelShuffle", "PixelUnshuffle",
-    "ConvTranspose1d", "ConvTranspose2d",
+    "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
     "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
     "TransformerDecoder", "Transformer", "Unfold", "Fold",

@@ -1,11 +1,15 @@
-"""Transposed convolution: ``conv_transpose1d``/``conv_transpose2d`` and the
-``ConvTranspose1d``/``ConvTranspose2d`` layers.
+"""Transposed convolution: ``conv_transpose1d/2d/3d`` and the
+``ConvTranspose1d/2d/3d`` layers.
 
 A transposed convolution *is* the gradient of a convolution with respect to its input,
 so it runs as ember's ``_conv2d_backward_input`` op (col2im on the CPU, the conv's own
 decomposition elsewhere): no dense scatter matrix, memory linear in input and output,
 and its derivatives (a conv2d for the input, the conv's weight gradient for the weight)
-are already declared.  The 1-D forms are the 2-D ones over a height of 1.
+are already declared.  The 1-D forms are the 2-D ones over a height of 1.  The 3-D
+form is one 2-D transposed convolution over every input depth plane with the kernel's
+depth taps as extra output channels, each tap's planes then placed at their output
+depths (``i * stride + tap * dilation``) and summed: memory linear in input and output
+(``kD`` output-sized terms).
 """
 
 from __future__ import annotations
@@ -15,27 +19,17 @@ from ..errors import OpError
 from ..ops.nn import _conv2d_backward_input, pad as _pad
 from ..tensor import Tensor
 from . import init
-from .conv import check_groups, conv_repr
+from .conv import check_groups, conv_repr, conv_tuple as _tuple
 from ._errors import layer_error
 from .module import Module
 
-__all__ = ["conv_transpose1d", "conv_transpose2d", "ConvTranspose1d", "ConvTranspose2d"]
-
-
-def _tuple(v, n: int, fn: str, name: str) -> tuple:
-    if isinstance(v, int):
-        return (v,) * n
-    v = tuple(v)
-    if len(v) == 1:
-        return v * n
-    if len(v) != n or not all(isinstance(i, int) for i in v):
-        raise ValueError(f"{fn}(): {name} must be an int or a tuple of {n} ints, got {v}")
-    return v
+__all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "ConvTranspose1d",
+           "ConvTranspose2d", "ConvTranspose3d"]
 
 
 def _conv_transpose(fn: str, nd: int, input: Tensor, weight: Tensor, bias, stride, padding,
                     output_padding, groups: int, dilation) -> Tensor:
-    """The shared body of the 1-D and 2-D forms (``nd`` spatial dims)."""
+    """The shared body of the 1-D, 2-D and 3-D forms (``nd`` spatial dims)."""
     s, p = _tuple(stride, nd, fn, "stride"), _tuple(padding, nd, fn, "padding")
     op, d = _tuple(output_padding, nd, fn, "output_padding"), _tuple(dilation, nd, fn,
                                                                         "dilation")
@@ -67,6 +61,11 @@ def _conv_transpose(fn: str, nd: int, input: Tensor, weight: Tensor, bias, strid
                       f"{list(bias.shape)}")
     unbatched = input.ndim == nd + 1
     x = input.unsqueeze(0) if unbatched else input
+    if nd == 3:
+        y = _depth_taps(fn, x, weight, s, p, op, groups, d)
+        if bias is not None:
+            y = y + bias.reshape((out_channels, 1, 1, 1))
+        return y.squeeze(0) if unbatched else y
     if nd == 1:  # a height of 1
         x, weight = x.unsqueeze(-2), weight.unsqueeze(-2)
         s, p, op, d = (1,) + s, (0,) + p, (0,) + op, (1,) + d
@@ -96,6 +95,39 @@ def _conv_transpose(fn: str, nd: int, input: Tensor, weight: Tensor, bias, strid
     return y.squeeze(0) if unbatched else y
 
 
+def _depth_taps(fn: str, x: Tensor, weight: Tensor, s, p, op, groups: int, d) -> Tensor:
+    """The 3-D transposed convolution of batched ``x`` (checked), without bias."""
+    n, c_in, depth = x.shape[:3]
+    kd, og = weight.shape[2], weight.shape[1]
+    full = (depth - 1) * s[0] + d[0] * (kd - 1) + 1
+    out = full - 2 * p[0] + op[0]
+    if out <= 0:
+        raise OpError(f"{fn}(): the output depth {out} is not positive (input "
+                      f"{list(x.shape)}, kernel depth {kd}, padding {p[0]})")
+    # output channels ordered (group, tap, channel of the group): tap a's planes
+    w2 = weight.permute(0, 2, 1, 3, 4).reshape(c_in, kd * og, *weight.shape[3:])
+    x2 = x.permute(0, 2, 1, 3, 4).reshape(n * depth, c_in, *x.shape[3:])
+    z = _conv_transpose(fn, 2, x2, w2, None, s[1:], p[1:], op[1:], groups, d[1:])
+    z = z.reshape(n, depth, groups, kd, og, *z.shape[2:])
+    span = (depth - 1) * s[0] + 1  # input plane i lands at i * stride
+    y = None
+    for a in range(kd):
+        t = z[:, :, :, a]  # (N, D, groups, og, OH, OW)
+        if s[0] > 1:  # stride - 1 zero planes after each
+            gap = _ops.zeros((), dtype=t.dtype, device=t.device).expand(
+                (n, depth, s[0] - 1, *t.shape[2:]))
+            t = _ops.cat([t.unsqueeze(2), gap], 2).reshape(n, depth * s[0], *t.shape[2:])
+            t = t.narrow(1, 0, span)
+        # at depth a * dilation, cropped by padding, extended by output_padding
+        lo = a * d[0] - p[0]
+        if lo >= out or lo + span <= 0:
+            continue  # the padding crops all of this tap's planes
+        t = _pad(t, [0] * 8 + [lo, out - lo - span])
+        y = t if y is None else y + t
+    y = y.reshape(n, out, groups * og, *y.shape[4:])
+    return y.permute(0, 2, 1, 3, 4)
+
+
 def _zero_like(x: Tensor, channels: int, size) -> Tensor:
     return _ops.zeros((), dtype=x.dtype, device=x.device).expand(
         (x.shape[0], channels, *size))
@@ -115,6 +147,15 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     input with a weight of shape (C_in, C_out/groups, kH, kW): the gradient of
     ``conv2d`` with respect to its input."""
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution of (N, C_in, D, H, W) or (C_in, D, H, W) input with a
+    weight of shape (C_in, C_out/groups, kD, kH, kW): the gradient of ``conv3d`` with
+    respect to its input."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
 
 
@@ -200,6 +241,20 @@ class ConvTranspose2d(_ConvTransposeNd):
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         try:
             return conv_transpose2d(input, self.weight, self.bias, self.stride,
+                                    self.padding, self._output_padding(input, output_size),
+                                    self.groups, self.dilation)
+        except OpError as e:
+            raise layer_error(self, e, input) from None
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over (N, C_in, D, H, W) or (C_in, D, H, W) input."""
+
+    _nd = 3
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        try:
+            return conv_transpose3d(input, self.weight, self.bias, self.stride,
                                     self.padding, self._output_padding(input, output_size),
                                     self.groups, self.dilation)
         except OpError as e:

@@ -18,6 +18,7 @@ __all__ = ["relu", "relu6", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "so
            "embedding", "scaled_dot_product_attention", "mse_loss", "l1_loss", "nll_loss",
            "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "one_hot", "flatten", "conv_transpose1d", "conv_transpose2d",
+           "conv3d", "conv_transpose3d",
            "interpolate", "upsample", "unfold", "fold"]
 
 
@@ -294,6 +295,7 @@ from .functional_loss import __all__ as _loss_all  # noqa: E402
 from .pixelshuffle import pixel_shuffle, pixel_unshuffle  # noqa: E402
 
 __all__ += [*_act_all, *_dist_all, *_loss_all, "pixel_shuffle", "pixel_unshuffle"]
-from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402
+from .conv import conv3d  # noqa: E402
+from .conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
 from .upsampling import interpolate, upsample  # noqa: E402
 from .fold import fold, unfold  # noqa: E402

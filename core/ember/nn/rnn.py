@@ -5,7 +5,9 @@ one small matmul and pointwise gates per step), so autograd and every backend co
 free.  Parameter names, shapes, order and initialisation are PyTorch's, so a PyTorch
 ``state_dict`` loads unchanged: ``weight_ih_l{k}[_reverse]`` of shape
 (gates * hidden_size, input size of layer k), ``weight_hh_l{k}``, ``bias_ih_l{k}``,
-``bias_hh_l{k}``; gates are stacked in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n).
+``bias_hh_l{k}`` and, for an LSTM with ``proj_size``, ``weight_hr_l{k}`` (proj_size,
+hidden_size), which projects each step's hidden state; gates are stacked in PyTorch's
+order (LSTM: i, f, g, o; GRU: r, z, n).
 """
 
 from __future__ import annotations
@@ -36,11 +38,15 @@ def _rnn_step(mode: str, xi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | Non
     return pre.tanh() if mode == "RNN_TANH" else F.relu(pre)
 
 
-def _lstm_step(xi: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None) -> tuple:
+def _lstm_step(xi: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None,
+               w_hr: Tensor | None = None) -> tuple:
+    """``(h', c')``; with a projection ``w_hr`` (proj_size, hidden_size), ``h'`` is the
+    gated cell state's projection."""
     h, c = state
     i, f, g, o = (xi + _linear(h, w_hh, b_hh)).chunk(4, -1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
+    h = o.sigmoid() * c.tanh()
+    return (h if w_hr is None else _linear(h, w_hr, None)), c
 
 
 def _gru_step(xi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
@@ -54,9 +60,10 @@ def _gru_step(xi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tenso
     return n + z * (h - n)
 
 
-def _step(mode: str, xi: Tensor, state, w_hh: Tensor, b_hh: Tensor | None):
+def _step(mode: str, xi: Tensor, state, w_hh: Tensor, b_hh: Tensor | None,
+          w_hr: Tensor | None = None):
     if mode == "LSTM":
-        return _lstm_step(xi, state, w_hh, b_hh)
+        return _lstm_step(xi, state, w_hh, b_hh, w_hr)
     if mode == "GRU":
         return _gru_step(xi, state, w_hh, b_hh)
     return _rnn_step(mode, xi, state, w_hh, b_hh)
@@ -105,8 +112,15 @@ class RNNBase(Module):
         if not isinstance(num_layers, int) or num_layers <= 0:
             raise ValueError(f"{name}: num_layers must be a positive integer, got "
                              f"{num_layers!r}")
-        if proj_size:
-            raise NotImplementedError(f"{name}: proj_size is not supported")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError(f"{name}: proj_size should be a positive integer or zero to "
+                             f"disable projections, got {proj_size!r}")
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"{name}: proj_size argument is only supported for LSTM, not "
+                             f"RNN or GRU")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size has to be smaller than hidden_size, got "
+                             f"proj_size={proj_size} and hidden_size={hidden_size}")
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{name}: dropout option adds dropout after all but last "
                           f"recurrent layer, so non-zero dropout expects num_layers greater "
@@ -124,18 +138,28 @@ class RNNBase(Module):
         kw = {"device": device, "dtype": dtype}
         gates = _GATES[mode] * hidden_size
         dirs = 2 if bidirectional else 1
+        out = self._out_size
         for layer in range(num_layers):
-            size_in = input_size if layer == 0 else hidden_size * dirs
+            size_in = input_size if layer == 0 else out * dirs
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 setattr(self, "weight_ih" + sfx,
                         Parameter(_ops.empty((gates, size_in), **kw)))
                 setattr(self, "weight_hh" + sfx,
-                        Parameter(_ops.empty((gates, hidden_size), **kw)))
+                        Parameter(_ops.empty((gates, out), **kw)))
                 if bias:
                     setattr(self, "bias_ih" + sfx, Parameter(_ops.empty(gates, **kw)))
                     setattr(self, "bias_hh" + sfx, Parameter(_ops.empty(gates, **kw)))
+                if proj_size:
+                    setattr(self, "weight_hr" + sfx,
+                            Parameter(_ops.empty((proj_size, hidden_size), **kw)))
         self.reset_parameters()
+
+    @property
+    def _out_size(self) -> int:
+        """The size of h (each step's output): ``proj_size`` where set, else
+        ``hidden_size`` (PyTorch's ``real_hidden_size``)."""
+        return self.proj_size or self.hidden_size
 
     def reset_parameters(self) -> None:
         _reset_uniform(self, self.hidden_size)
@@ -152,10 +176,12 @@ class RNNBase(Module):
                 for layer in range(self.num_layers) for d in range(dirs)]
 
     def _weights(self, layer: int, d: int) -> tuple:
+        """(weight_ih, weight_hh, bias_ih, bias_hh, weight_hr), None where absent."""
         sfx = f"_l{layer}" + ("_reverse" if d else "")
         return (getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx),
                 getattr(self, "bias_ih" + sfx) if self.bias else None,
-                getattr(self, "bias_hh" + sfx) if self.bias else None)
+                getattr(self, "bias_hh" + sfx) if self.bias else None,
+                getattr(self, "weight_hr" + sfx) if self.proj_size else None)
 
     def _check_input(self, input: Tensor) -> bool:
         """Whether ``input`` is batched; raises naming the expected sizes otherwise."""
@@ -168,10 +194,11 @@ class RNNBase(Module):
         _check_size("input.size(-1)", name, input.shape[-1], self.input_size)
         return input.ndim == 3
 
-    def _check_hidden(self, hx: Tensor, batched: bool, batch: int, what: str) -> None:
+    def _check_hidden(self, hx: Tensor, batched: bool, batch: int, what: str,
+                      size: int) -> None:
         dirs = 2 if self.bidirectional else 1
-        expected = (self.num_layers * dirs, batch, self.hidden_size) if batched \
-            else (self.num_layers * dirs, self.hidden_size)
+        expected = (self.num_layers * dirs, batch, size) if batched \
+            else (self.num_layers * dirs, size)
         if tuple(hx.shape) != expected:
             raise OpError(f"{type(self).__name__}: expected {what} of shape "
                           f"{list(expected)} ({'batched' if batched else 'unbatched'} "
@@ -186,7 +213,7 @@ class RNNBase(Module):
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
                 k = layer * dirs + d
                 state = (hx[0][k], hx[1][k]) if lstm else hx[k]
                 # One matmul projects every time step's input; the loop only adds the
@@ -195,7 +222,7 @@ class RNNBase(Module):
                 steps = range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0])
                 hs = [None] * x.shape[0]
                 for t in steps:
-                    state = _step(self.mode, xi[t], state, w_hh, b_hh)
+                    state = _step(self.mode, xi[t], state, w_hh, b_hh, w_hr)
                     hs[t] = state[0] if lstm else state
                 outs.append(_ops.stack(hs, 0))
                 finals.append(state)
@@ -221,17 +248,20 @@ class RNNBase(Module):
         batch = input.shape[1]
         dirs = 2 if self.bidirectional else 1
         if hx is None:
-            z = _ops.zeros((self.num_layers * dirs, batch, self.hidden_size),
-                           dtype=input.dtype, device=input.device)
-            hx = (z, z) if lstm else z
+            def zeros(size: int) -> Tensor:
+                return _ops.zeros((self.num_layers * dirs, batch, size), dtype=input.dtype,
+                                  device=input.device)
+            h = zeros(self._out_size)
+            hx = (h, zeros(self.hidden_size) if self.proj_size else h) if lstm else h
         else:
             if lstm:
                 if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                     raise TypeError(f"{type(self).__name__}: hx must be a tuple (h_0, c_0)")
-                for t, what in zip(hx, ("h_0", "c_0"), strict=True):
-                    self._check_hidden(t, batched, batch, what)
+                for t, what, size in zip(hx, ("h_0", "c_0"),
+                                         (self._out_size, self.hidden_size), strict=True):
+                    self._check_hidden(t, batched, batch, what, size)
             else:
-                self._check_hidden(hx, batched, batch, "hx")
+                self._check_hidden(hx, batched, batch, "hx", self.hidden_size)
             if not batched:
                 hx = tuple(t.unsqueeze(1) for t in hx) if lstm else hx.unsqueeze(1)
         out, h = self._run(input, hx)
@@ -247,6 +277,8 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -280,7 +312,9 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """Long short-term memory; ``forward(input, hx=None)`` with ``hx = (h_0, c_0)``
-    returns ``(output, (h_n, c_n))``."""
+    returns ``(output, (h_n, c_n))``.  With ``proj_size`` > 0 each step's hidden state
+    is projected to ``proj_size`` by ``weight_hr_l{k}``: ``output`` and ``h_n`` have
+    that size, ``c_n`` keeps ``hidden_size``."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,

@@ -1,12 +1,14 @@
 """Resizing: ``interpolate`` and the ``Upsample`` layers (modes 'nearest',
-'nearest-exact', 'linear' and 'bilinear').
+'nearest-exact', 'linear', 'bilinear', 'bicubic' and 'trilinear').
 
-Both modes are separable, so each spatial dimension is resized on its own by gathering
-rows with ``index_select`` (and, for the linear modes, blending two gathered neighbours
-by their weights): memory linear in input and output, and the backward is
-``index_select``'s scatter-add.  Source positions follow PyTorch's formulas
-(``area_pixel_compute_source_index``), computed in float32 as PyTorch's CPU kernels do,
-so the same pixels are picked.
+Every mode is separable, so each spatial dimension is resized on its own by gathering
+rows with ``index_select`` and blending the gathered neighbours by their weights (two
+for the linear modes, four for bicubic): memory linear in input and output, no dense
+interpolation matrix, and the backward is ``index_select``'s scatter-add.  Source
+positions and weights follow PyTorch's formulas (``area_pixel_compute_source_index``,
+``get_cubic_upsample_coefficients``), computed in float32 for float32 input and float64
+for float64 input as PyTorch's CPU kernels do (its ``opmath_t``), so the same pixels
+are picked with the same weights.
 """
 
 from __future__ import annotations
@@ -15,15 +17,23 @@ import math
 
 import numpy as np
 
+from ..dtypes import float64 as _float64
+from ..errors import OpError
 from ..tensor import Tensor, tensor as _tensor
 from .module import Module
 
 __all__ = ["interpolate", "upsample", "Upsample", "UpsamplingNearest2d",
            "UpsamplingBilinear2d"]
 
-#: the linear modes and the input rank each takes
-_LINEAR = {"linear": 3, "bilinear": 4}
+#: the interpolating modes and the input rank each takes
+_LINEAR = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _NEAREST = ("nearest", "nearest-exact")
+#: the modes whose PyTorch kernels copy a dimension whose size is unchanged, even under
+#: a scale_factor other than 1 (as does 'nearest' on 4-D input; 'nearest' on 3-D and
+#: 5-D, 'nearest-exact' and 'bicubic' resample it by the scale given)
+_COPIES_SAME_SIZE = ("linear", "bilinear", "trilinear")
+#: PyTorch's cubic convolution constant (Keys' a = -0.75, as OpenCV)
+_CUBIC_A = -0.75
 
 
 def _output_size(input: Tensor, size, scale_factor, nd: int) -> tuple[tuple, tuple]:
@@ -55,14 +65,15 @@ def _output_size(input: Tensor, size, scale_factor, nd: int) -> tuple[tuple, tup
     return out, tuple(float(s) for s in sf)
 
 
-def _scale(n_in: int, n_out: int, scale_factor, align_corners: bool) -> np.float32:
-    """PyTorch's ``area_pixel_compute_scale``: input pixels per output pixel."""
+def _scale(n_in: int, n_out: int, scale_factor, align_corners: bool,
+           ft: type = np.float32):
+    """PyTorch's ``area_pixel_compute_scale``: input pixels per output pixel, in the
+    float type ``ft`` of the computation."""
     if align_corners:
-        return np.float32(n_in - 1) / np.float32(n_out - 1) if n_out > 1 \
-            else np.float32(0.0)
+        return ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0.0)
     if scale_factor is not None:
-        return np.float32(1.0 / scale_factor)
-    return np.float32(n_in) / np.float32(n_out)
+        return ft(1.0 / scale_factor)
+    return ft(n_in) / ft(n_out)
 
 
 def _nearest_index(n_in: int, n_out: int, scale_factor, exact: bool) -> np.ndarray:
@@ -72,59 +83,109 @@ def _nearest_index(n_in: int, n_out: int, scale_factor, exact: bool) -> np.ndarr
     return np.minimum(src.astype(np.int64), n_in - 1)
 
 
-def _linear_weights(n_in: int, n_out: int, scale_factor, align_corners: bool):
-    """Left neighbour, right neighbour and the right one's weight for each output."""
-    o = np.arange(n_out, dtype=np.float32)
-    scale = _scale(n_in, n_out, scale_factor, align_corners)
+def _source(n_in: int, n_out: int, scale_factor, align_corners: bool, cubic: bool,
+            ft: type) -> np.ndarray:
+    """PyTorch's ``area_pixel_compute_source_index``: each output's position in the
+    input (the linear modes clamp it at 0; the cubic one reaches past the border)."""
+    o = np.arange(n_out, dtype=ft)
+    scale = _scale(n_in, n_out, scale_factor, align_corners, ft)
     if align_corners:
-        src = o * scale
-    else:
-        src = np.maximum((o + np.float32(0.5)) * scale - np.float32(0.5), np.float32(0))
+        return o * scale
+    src = (o + ft(0.5)) * scale - ft(0.5)
+    return src if cubic else np.maximum(src, ft(0))
+
+
+def _linear_weights(n_in: int, n_out: int, scale_factor, align_corners: bool,
+                    ft: type = np.float32):
+    """Left neighbour, right neighbour and the right one's weight for each output."""
+    src = _source(n_in, n_out, scale_factor, align_corners, False, ft)
     left = np.minimum(src.astype(np.int64), n_in - 1)
     right = np.minimum(left + 1, n_in - 1)
-    return left, right, (src - left.astype(np.float32)).astype(np.float32)
+    return left, right, (src - left.astype(ft)).astype(ft)
+
+
+def _cubic_weights(n_in: int, n_out: int, scale_factor, align_corners: bool,
+                   ft: type) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The four neighbours (clamped to the border, as PyTorch's
+    ``upsample_get_value_bounded``) and their weights for each output."""
+    src = _source(n_in, n_out, scale_factor, align_corners, True, ft)
+    # PyTorch's guard_index_and_lambda: floor, capped at the last pixel, t in [0, 1]
+    base = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    t = np.clip(src - base.astype(ft), ft(0), ft(1)).astype(ft)
+    a = ft(_CUBIC_A)
+
+    def near(x):  # |x| <= 1
+        return ((a + ft(2)) * x - (a + ft(3))) * x * x + ft(1)
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - ft(5) * a) * x + ft(8) * a) * x - ft(4) * a
+
+    weights = [far(t + ft(1)), near(t), near(ft(1) - t), far(ft(2) - t)]
+    index = [np.clip(base + k - 1, 0, n_in - 1) for k in range(4)]
+    return index, [w.astype(ft) for w in weights]
 
 
 def _resize_dim(x: Tensor, dim: int, n_out: int, scale_factor, mode: str,
                 align_corners: bool) -> Tensor:
     n_in = x.shape[dim]
-    if n_in == n_out and mode != "nearest-exact":
+    # PyTorch's 2-D 'nearest' kernel has two shortcuts its 1-D and 3-D ones lack
+    nearest_2d = mode == "nearest" and x.ndim == 4
+    if n_in == n_out and (mode in _COPIES_SAME_SIZE or nearest_2d):
         return x  # PyTorch copies an unchanged size whatever the scale given
     if mode in _NEAREST:
-        if mode == "nearest" and n_out == 2 * n_in:  # (PyTorch's shortcut, same pixels)
+        if nearest_2d and n_out == 2 * n_in:  # twice the size: each pixel twice
             idx = np.arange(n_out, dtype=np.int64) >> 1
         else:
             idx = _nearest_index(n_in, n_out, scale_factor, mode == "nearest-exact")
         return x.index_select(dim, _tensor(idx, device=x.device))
-    left, right, lam = _linear_weights(n_in, n_out, scale_factor, align_corners)
+    ft = np.float64 if x.dtype == _float64 else np.float32
     shape = [1] * x.ndim
     shape[dim] = n_out
-    w = _tensor(lam.reshape(shape), dtype=x.dtype, device=x.device)
-    a = x.index_select(dim, _tensor(left, device=x.device))
-    b = x.index_select(dim, _tensor(right, device=x.device))
-    return a + (b - a) * w
+
+    def weight(w: np.ndarray) -> Tensor:
+        return _tensor(w.reshape(shape), dtype=x.dtype, device=x.device)
+
+    def gather(idx: np.ndarray) -> Tensor:
+        return x.index_select(dim, _tensor(idx, device=x.device))
+
+    if mode == "bicubic":
+        index, weights = _cubic_weights(n_in, n_out, scale_factor, align_corners, ft)
+        out = gather(index[0]) * weight(weights[0])
+        for idx, w in zip(index[1:], weights[1:], strict=True):
+            out = out + gather(idx) * weight(w)
+        return out
+    left, right, lam = _linear_weights(n_in, n_out, scale_factor, align_corners, ft)
+    a = gather(left)
+    return a + (gather(right) - a) * weight(lam)
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """Resize the spatial dims of (N, C, L) or (N, C, H, W) ``input`` to ``size`` or by
-    ``scale_factor``, as ``torch.nn.functional.interpolate``."""
+    """Resize the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W) ``input``
+    to ``size`` or by ``scale_factor``, as ``torch.nn.functional.interpolate``
+    ('linear' takes 3-D input, 'bilinear' and 'bicubic' 4-D, 'trilinear' 5-D)."""
     if mode not in _NEAREST and mode not in _LINEAR:
         raise NotImplementedError(f"interpolate(): mode {mode!r} is not supported (only "
-                                  f"'nearest', 'nearest-exact', 'linear', 'bilinear')")
+                                  f"'nearest', 'nearest-exact', 'linear', 'bilinear', "
+                                  f"'bicubic', 'trilinear')")
     if mode in _NEAREST and align_corners is not None:
         raise ValueError("interpolate(): align_corners option can only be set with the "
                          "interpolating modes: linear | bilinear | bicubic | trilinear")
     if antialias:
         raise NotImplementedError("interpolate(): antialias is not supported")
-    if input.ndim not in (3, 4):
-        raise NotImplementedError(f"interpolate(): expected a 3-D (N, C, L) or 4-D "
-                                  f"(N, C, H, W) input, got shape {list(input.shape)}")
+    if input.ndim not in (3, 4, 5):
+        raise NotImplementedError(f"interpolate(): expected a 3-D (N, C, L), 4-D "
+                                  f"(N, C, H, W) or 5-D (N, C, D, H, W) input, got shape "
+                                  f"{list(input.shape)}")
     if mode in _LINEAR and input.ndim != _LINEAR[mode]:
         raise NotImplementedError(f"interpolate(): got {input.ndim}-D input, but {mode} "
                                   f"mode needs {_LINEAR[mode]}-D input")
+    if 0 in input.shape[1:]:
+        raise OpError(f"interpolate(): expected input of shape {list(input.shape)} "
+                         f"to have non-zero channels and spatial sizes (only the batch "
+                         f"may be empty)")
     nd = input.ndim - 2
     out, scales = _output_size(input, size, scale_factor, nd)
     if recompute_scale_factor:

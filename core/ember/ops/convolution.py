@@ -19,23 +19,69 @@ __all__ = ["pad", "conv1d", "conv2d", "max_pool2d", "max_pool2d_with_indices", "
 
 # --- padding, convolution, pooling -------------------------------------------------------
 
+#: the padding modes: constant fills with ``value``; the others read the input.  Each
+#: maps a dimension's (left, right) amounts and size ``n`` to the input position of each
+#: output position.  reflect mirrors at 0 and n - 1 (not repeating the edge) and
+#: replicate repeats the edge, both over the whole input even where the other side is
+#: cropped; circular wraps around what is left after cropping (PyTorch's rules).
+_PAD_INDEX = {
+    "reflect": lambda i, lo, hi, n: (n - 1) - ((n - 1) - i.abs()).abs(),
+    "replicate": lambda i, lo, hi, n: i.clamp(0, n - 1),
+    "circular": lambda i, lo, hi, n: _circular(i, lo, hi, n),
+}
+
+
+def _circular(i, lo: int, hi: int, n: int):
+    start, kept = max(-lo, 0), n + min(lo, 0) + min(hi, 0)
+    return start + (i - start) % kept
+
+
+_PAD_MODES = ("constant", *_PAD_INDEX)
+
+
 def _pad_meta(input, pad, mode="constant", value=0.0):
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         fail("pad", f"argument 'pad' must have an even length of at most 2 * input.ndim "
                     f"({2 * input.ndim}), got {list(pad)}")
+    if mode not in _PAD_MODES:
+        fail("pad", f"unrecognised padding mode {mode!r}, expected one of "
+                    f"{', '.join(map(repr, _PAD_MODES))}")
+    k = len(pad) // 2
     if mode != "constant":
-        fail("pad", f"only mode='constant' is supported, got {mode!r}")
-    shape = list(input.shape)
-    for i in range(len(pad) // 2):
-        d = input.ndim - 1 - i
-        shape[d] += pad[2 * i] + pad[2 * i + 1]
-        if shape[d] < 0:
-            fail("pad", f"padding {list(pad)} gives a negative size for dimension {d} of "
+        if value:
+            fail("pad", f"padding mode {mode!r} doesn't take a value argument, got "
+                        f"value={value}")
+        if k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
+            fail("pad", f"mode {mode!r} pads the last 1, 2 or 3 dimensions of a 2-D/3-D, "
+                        f"3-D/4-D or 4-D/5-D input (a pad of length 2, 4 or 6 for an "
+                        f"unbatched or batched input), got a pad of length {len(pad)} for "
                         f"input shape {_shape(input)}")
+    shape = list(input.shape)
+    for i in range(k):
+        d = input.ndim - 1 - i
+        n, lo, hi = shape[d], pad[2 * i], pad[2 * i + 1]
+        shape[d] += lo + hi
+        if shape[d] < 0 or (mode != "constant" and shape[d] == 0 and n):
+            fail("pad", f"padding {list(pad)} gives a {'negative' if shape[d] else 'zero'} "
+                        f"size for dimension {d} of input shape {_shape(input)}")
+        if mode == "constant" or not (lo or hi):
+            continue
+        if n == 0:
+            fail("pad", f"mode {mode!r} cannot pad dimension {d} of input shape "
+                        f"{_shape(input)}: it is empty")
+        # reflect mirrors without repeating the edge, circular wraps once at most
+        most = {"reflect": n - 1, "circular": n}.get(mode)
+        if most is not None and max(lo, hi) > most:
+            what = ("the dimension's size minus one" if mode == "reflect" else
+                    "the dimension's size: it wraps around once at most")
+            fail("pad", f"mode {mode!r}: padding ({lo}, {hi}) of dimension {d} of input "
+                        f"shape {_shape(input)} must be at most {most} ({what})")
     return Spec(tuple(shape), input.dtype)
 
 
 def _pad_decomp(input, pad, mode="constant", value=0.0):
+    if mode != "constant":
+        return _pad_gather(input, pad, _PAD_INDEX[mode])
     out = input
     for i in range(len(pad) // 2):
         d = input.ndim - 1 - i
@@ -54,10 +100,25 @@ def _pad_decomp(input, pad, mode="constant", value=0.0):
     return out
 
 
+def _pad_gather(input, pad, index):
+    """Reflect/replicate/circular padding: one ``index_select`` per padded dimension
+    (memory linear in the output; the backward is its scatter-add)."""
+    out = input
+    for i in range(len(pad) // 2):
+        d = input.ndim - 1 - i
+        n, lo, hi = input.shape[d], pad[2 * i], pad[2 * i + 1]
+        if lo or hi:
+            at = _E.arange(-lo, n + hi, dtype=_int64, device=out.device)
+            out = out.index_select(d, index(at, lo, hi, n))
+    return out
+
+
 pad = defop("pad(Tensor input, int[] pad, str mode='constant', float value=0.0) -> Tensor",
             tags=("composite",), meta=_pad_meta, decomposition=_pad_decomp,
             doc="Pad the last ``len(pad) // 2`` dimensions: ``pad`` lists (left, right) "
-                "amounts starting from the last dimension; negative amounts crop.")
+                "amounts starting from the last dimension; negative amounts crop.  "
+                "``mode`` is 'constant' (``value``), 'reflect', 'replicate' or "
+                "'circular' (the last 1-3 dims of an unbatched or batched input).")
 
 
 def _conv_out(size, k, s, p, d, op, what):
