@@ -173,7 +173,8 @@ def rprop_update_(params, grads, prevs, step_sizes, eta_minus, eta_plus, step_si
         size *= factor
         np.clip(size, t(step_size_min), t(step_size_max), out=size)  # (NaN stays)
         # After a sign flip: no step, and no flip next: the gradient kept is +0 there,
-        # written as g's bits and-ed with 0 (a masked write costs ten numpy ops here).
+        # written as g's bits and-ed with 0 (a masked write costs as much as ten plain
+        # numpy ops).
         keep = np.logical_not(flip).view(np.int8)
         bits = np.dtype(f"i{p.itemsize}")
         np.bitwise_and(g.view(bits), -keep, out=prev.view(bits))
