@@ -69,14 +69,14 @@ def check_module(emod, tmod, *inputs, rtol=RTOL, atol=ATOL, grad=True, seed=0):
 
 @contextlib.contextmanager
 def decomposed_only():
-    """Run with the CPU backend's fused nn kernels removed, so every nn op (and its
-    backward op) runs through its decomposition into primitives: what a backend that
-    implements only the primitives gets."""
+    """Run with the CPU backend's fused nn and optimizer kernels removed, so every nn op
+    (and its backward op) and optimizer update runs through its decomposition into
+    primitives: what a backend that implements only the primitives gets."""
     from ember.device import get_backend
-    from ember_cpu import nn_kernels
+    from ember_cpu import nn_kernels, optim_kernels
     from ember.dispatch import clear_cache
     backend = get_backend("cpu")
-    saved = {k: backend.kernels.pop(k) for k in list(nn_kernels.KERNELS)
+    saved = {k: backend.kernels.pop(k) for k in [*nn_kernels.KERNELS, *optim_kernels.KERNELS]
              if k in backend.kernels}
     clear_cache()
     try:

@@ -112,3 +112,49 @@ def test_linear_layer_products_of_a_small_head_run_on_one_blas_thread(fake_blas)
                                rtol=1e-5)
     np.testing.assert_allclose(w.grad.numpy(), np.broadcast_to(xn.sum(0), wn.shape),
                                rtol=1e-4, atol=1e-4)
+
+
+def test_mid_sized_matmul_and_einsum_products_run_on_one_blas_thread(fake_blas):
+    # a product too small for a second BLAS thread to pay for its idle spin: matmul
+    # (2-D, batched, matrix-vector) and an optimized einsum hold BLAS to one thread
+    rng = np.random.default_rng(0)
+    a = ember.tensor(rng.standard_normal((4, 64, 128)).astype(np.float32))
+    b = ember.tensor(rng.standard_normal((128, 96)).astype(np.float32))
+    v = ember.tensor(rng.standard_normal((1024,)).astype(np.float32))
+    m = ember.tensor(rng.standard_normal((1024, 512)).astype(np.float32))
+    # (einsum: every letter's size multiplied, 2 * 32 * 64 * 48 * 8, bounds each product)
+    e = [ember.tensor(rng.standard_normal(s).astype(np.float32))
+         for s in ((2, 32, 64), (64, 48), (48, 8))]
+    for run, want in ((lambda: a[0] @ b, a.numpy()[0] @ b.numpy()),
+                      (lambda: a @ b, a.numpy() @ b.numpy()),
+                      (lambda: v @ m, v.numpy() @ m.numpy()),
+                      (lambda: ember.einsum("bij,jk,kl->bil", *e),
+                       e[0].numpy() @ e[1].numpy() @ e[2].numpy())):
+        fake_blas.history.clear()
+        np.testing.assert_allclose(run().numpy(), want, rtol=1e-4, atol=1e-4)
+        assert fake_blas.history == [1, 2]  # held, then given back
+    # tiny and large products leave BLAS alone
+    fake_blas.history.clear()
+    small = ember.ones(8, 8) @ ember.ones(8, 8)
+    large = ember.ones(256, 256) @ ember.ones(256, 256)
+    assert fake_blas.history == [] and small.numpy()[0, 0] == 8 and large.numpy()[0, 0] == 256
+
+
+@pytest.mark.parametrize("shapes", [((64, 128), (128, 96)), ((4, 64, 128), (128, 96)),
+                                    ((512, 512), (512, 256))])
+def test_matmul_and_activations_give_the_same_bits_on_one_and_two_threads(shapes):
+    rng = np.random.default_rng(1)
+    a, b = (ember.tensor(rng.standard_normal(s).astype(np.float32)) for s in shapes)
+    x = ember.tensor(rng.standard_normal((64, 16, 28, 28)).astype(np.float32),
+                     requires_grad=True)
+    out = {}
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(threads):
+            x.grad = None
+            y = F.relu(x)
+            (y * y).sum().backward()
+            out[threads] = [(a @ b).numpy(), y.detach().numpy(), x.grad.numpy(),
+                            ember.einsum("ij,jk,kl->il", a.reshape(-1, a.shape[-1]), b,
+                                         b.T).numpy()]
+    for one, two in zip(out[1], out[2], strict=True):
+        np.testing.assert_array_equal(one.view(np.int32), two.view(np.int32))

@@ -346,3 +346,27 @@ def test_the_debug_check_passes_correct_kernels(monkeypatch, device):
     finally:
         monkeypatch.delenv(kernels.CHECK_ENV)
         dispatch.clear_cache()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_cpu_relu_and_its_backward_keep_numpy_maximum_and_where_numbers(dtype):
+    # the bitwise-mask kernels give np.maximum's and np.where's bits: NaN (either sign)
+    # passes, -0.0 and -inf go to +0.0, on strided and 0-d inputs too
+    from ember_cpu import nn_kernels
+    dt = np.dtype(dtype)
+    bits = {2: np.int16, 4: np.int32, 8: np.int64}[dt.itemsize]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 40)).astype(dt)
+    neg_nan = np.array([-np.nan], dt) if dt.itemsize > 2 else np.array([np.nan], dt)
+    x[0, :7] = [np.nan, -0.0, 0.0, -np.inf, np.inf, 0.5, neg_nan[0]]
+    g = rng.standard_normal(x.shape).astype(dt)
+    zero = dt.type(0)
+    for a, b in ((x, g), (x[:, ::3], g[::-1, ::3]), (x[0, 2], g[0, 2])):
+        got = nn_kernels.relu(a)
+        np.testing.assert_array_equal(np.asarray(got).view(bits),
+                                      np.asarray(np.maximum(a, zero)).view(bits))
+        for thr in (0.0, 0.5):
+            got = nn_kernels.threshold_backward(b, a, thr)
+            want = np.asarray(np.where(a <= thr, zero, b))
+            assert got.shape == want.shape and got.dtype == dt
+            np.testing.assert_array_equal(np.asarray(got).view(bits), want.view(bits))

@@ -292,12 +292,13 @@ def _train_both(em, tm, eo, to, steps, start=0):
         to.step()
 
 
+@pytest.mark.parametrize("foreach", [None, False])
 @pytest.mark.parametrize("name,kw", COMPOSED, ids=[f"{n}-{i}" for i, (n, _) in
                                                    enumerate(COMPOSED)])
-def test_composed_optimizers_match_torch_on_a_model(name, kw, path):  # noqa: F811
+def test_composed_optimizers_match_torch_on_a_model(name, kw, foreach, path):  # noqa: F811
     em, tm = _model_pair()
-    eo = getattr(optim, name)(em.parameters(), **kw)
-    to = getattr(torch.optim, name)(tm.parameters(), **kw)
+    eo = getattr(optim, name)(em.parameters(), foreach=foreach, **kw)
+    to = getattr(torch.optim, name)(tm.parameters(), foreach=foreach, **kw)
     _train_both(em, tm, eo, to, 15)  # RAdam's rectified phase starts at step 6
     for (n, p), q in zip(em.named_parameters(), tm.parameters(), strict=True):
         close(p, q, rtol=2e-5, atol=2e-6, what=f"{name} {n}")
@@ -314,6 +315,94 @@ def test_composed_optimizers_match_torch_on_a_model(name, kw, path):  # noqa: F8
     assert set(tgroup) == set(es["param_groups"][0])
     for k, v in tgroup.items():
         assert es["param_groups"][0][k] == v, k
+
+
+def _run_composed(name, kw, dtype, foreach, steps=12):
+    """Parameters and state after ``steps`` steps over odd shapes (2-d, 1-d, 0-d, empty)
+    with gradients that change sign, and one parameter whose gradient turns NaN/inf."""
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (5,), (), (0, 2), (4,)]
+    ps = [nn.Parameter(ember.tensor(rng.standard_normal(s), dtype=dtype)) for s in shapes]
+    o = getattr(optim, name)(ps, foreach=foreach, **kw)
+    for step in range(steps):
+        for i, p in enumerate(ps):
+            g = np.sin(np.arange(p.numel()) * (step + 1 + i) + i).reshape(tuple(p.shape))
+            if i == len(ps) - 1 and step >= 8:
+                g[step % 4] = [np.nan, np.inf, -np.inf, np.nan][step % 4]
+            p.grad = ember.tensor(g, dtype=dtype)
+        o.step()
+    state = [{k: v.numpy().copy() if isinstance(v, ember.Tensor) else v
+              for k, v in o.state[p].items()} for p in ps]
+    return [p.detach().numpy().copy() for p in ps], state
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,kw", COMPOSED, ids=[f"{n}-{i}" for i, (n, _) in
+                                                   enumerate(COMPOSED)])
+def test_composed_foreach_path_gives_the_per_parameter_numbers(name, kw, dtype):
+    # foreach=None/True: one fused op per group (the CPU's multi-tensor kernel);
+    # foreach=False: ember's ops parameter by parameter.  Bit for bit the same.
+    dtype = getattr(ember, dtype)
+    loop_p, loop_s = _run_composed(name, kw, dtype, False)
+    for foreach in (None, True):
+        ps, st = _run_composed(name, kw, dtype, foreach)
+        for i, (a, b) in enumerate(zip(ps, loop_p, strict=True)):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b, err_msg=f"{name} foreach={foreach} param {i}")
+        for a, b in zip(st, loop_s, strict=True):
+            assert a.keys() == b.keys()
+            for k in a:
+                np.testing.assert_array_equal(a[k], b[k], err_msg=f"{name} state {k}")
+    assert not np.isfinite(loop_p[-1]).all() or name == "Rprop"  # the NaN reached it
+    assert np.isfinite(loop_p[0]).all() and np.isfinite(loop_p[1]).all()
+
+
+@pytest.mark.parametrize("name", ["Adagrad", "Adamax", "NAdam", "RAdam", "Adadelta", "Rprop"])
+def test_composed_foreach_step_is_one_kernel_call_per_group(name):
+    # the multi-tensor path: one CPU kernel call updates the whole group (the
+    # per-parameter path makes five to twelve per parameter)
+    from ember.device import get_backend
+    from ember.dispatch import clear_cache
+    ps = [nn.Parameter(ember.ones(3, 2)), nn.Parameter(ember.ones(2)),
+          nn.Parameter(ember.ones(4))]
+    o = getattr(optim, name)(ps[:2])
+    o.add_param_group({"params": ps[2:]})
+    for p in ps:
+        p.grad = ember.full(tuple(p.shape), 0.5)
+    o.step()  # (the state is created on the first step)
+    b = get_backend("cpu")
+    saved, calls = dict(b.kernels), []
+
+    def counted(k, fn):
+        def run(*args, **kwargs):
+            calls.append(k)
+            return fn(*args, **kwargs)
+        return run
+    b.kernels.update({k: counted(k, fn) for k, fn in saved.items()})
+    clear_cache()
+    try:
+        o.step()
+    finally:
+        b.kernels.clear()
+        b.kernels.update(saved)
+        clear_cache()
+    op = f"_{name.lower()}_update_"
+    assert calls == [op, op], calls
+
+
+@pytest.mark.parametrize("op,args,pattern", [
+    ("_adagrad_update_", lambda p: ([p], [p], [], [1], 0.1, 0.0, 0.0, 1e-10),
+     r"_adagrad_update_\(\): argument 'state_sums' must hold 1 entries"),
+    ("_adagrad_update_", lambda p: ([p], [p], [p], [], 0.1, 0.0, 0.0, 1e-10),
+     r"argument 'steps' must hold 1 entries"),
+    ("_rprop_update_", lambda p: ([p], [p], [p], [ember.ones(3)], 0.5, 1.2, 1e-6, 50.0),
+     r"_rprop_update_\(\): step_sizes\[0\] has shape \[3\] but params\[0\] has shape "
+     r"\[2\]"),
+])
+def test_composed_update_ops_check_their_lists(op, args, pattern):
+    from ember.ops import optim_adaptive
+    with pytest.raises(ember.OpError, match=pattern):
+        getattr(optim_adaptive, op)(*args(ember.ones(2)))
 
 
 @pytest.mark.parametrize("name,kw", COMPOSED[::2], ids=[n for n, _ in COMPOSED[::2]])
@@ -342,6 +431,20 @@ def test_adagrad_state_exists_from_construction_as_torch():
     st = o.state_dict()["state"][0]
     assert st["step"] == 0
     np.testing.assert_array_equal(st["sum"].numpy(), [0.5, 0.5])
+
+
+def test_adagrad_group_added_later_gets_its_state_on_its_first_step():
+    # (a KeyError before: the state was made only for the groups given at construction)
+    a, b = nn.Parameter(ember.ones(2)), nn.Parameter(ember.ones(2))
+    ta, tb = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    for o, x, y, t in ((optim.Adagrad([a], initial_accumulator_value=0.5), a, b, ember),
+                       (torch.optim.Adagrad([ta], initial_accumulator_value=0.5), ta, tb,
+                        torch)):
+        o.add_param_group({"params": [y]})
+        x.grad, y.grad = t.ones(2), t.full((2,), 2.0)
+        o.step()
+    np.testing.assert_allclose(b.detach().numpy(), tb.detach().numpy(), rtol=1e-6)
+    assert not np.allclose(b.detach().numpy(), 1.0)
 
 
 @pytest.mark.parametrize("name,kw,pattern", [

@@ -546,6 +546,118 @@ explicit("_rmsprop_update_", lambda d, rng: [
 __all__: list[str] = []
 
 
+# the adaptive-rate optimizers' updates (ember.ops.optim_adaptive), from PyTorch's documented
+# algorithms
+def _l2(p, g, wd, maximize, decoupled=False, lr=0.0):
+    g = -g if maximize else g
+    if wd and decoupled:
+        return p * (1 - lr * wd), g
+    return p, g + wd * p
+
+
+def _adagrad_ref(params, grads, sums, steps, lr, lr_decay, wd, eps, maximize=False):
+    out = []
+    for p, g, s, t in zip(params, grads, sums, steps, strict=True):
+        p, g = _l2(p, g, wd, maximize)
+        out.append(p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s + g * g) + eps))
+    return out
+
+
+def _adamax_ref(params, grads, m, u, steps, lr, b1, b2, eps, wd, maximize=False):
+    out = []
+    for p, g, mi, ui, t in zip(params, grads, m, u, steps, strict=True):
+        p, g = _l2(p, g, wd, maximize)
+        mi = b1 * mi + (1 - b1) * g
+        ui = np.maximum(b2 * ui, np.abs(g) + eps)
+        out.append(p - lr / (1 - b1 ** t) * mi / ui)
+    return out
+
+
+def _nadam_ref(params, grads, m, v, steps, mu_products, lr, b1, b2, eps, wd, psi,
+               decoupled=False, maximize=False):
+    out = []
+    for p, g, mi, vi, t, mp in zip(params, grads, m, v, steps, mu_products, strict=True):
+        p, g = _l2(p, g, wd, maximize, decoupled, lr)
+        mu, mu1 = (b1 * (1 - 0.5 * 0.96 ** (k * psi)) for k in (t, t + 1))
+        mi = b1 * mi + (1 - b1) * g
+        denom = np.sqrt((b2 * vi + (1 - b2) * g * g) / (1 - b2 ** t)) + eps
+        out.append(p - lr * (1 - mu) / (1 - mp) * g / denom
+                   - lr * mu1 / (1 - mp * mu1) * mi / denom)
+    return out
+
+
+def _radam_ref(params, grads, m, v, steps, lr, b1, b2, eps, wd, decoupled=False,
+               maximize=False):
+    out = []
+    for p, g, mi, vi, t in zip(params, grads, m, v, steps, strict=True):
+        p, g = _l2(p, g, wd, maximize, decoupled, lr)
+        m_hat = (b1 * mi + (1 - b1) * g) / (1 - b1 ** t)
+        vi = b2 * vi + (1 - b2) * g * g
+        rho_inf = 2 / (1 - b2) - 1
+        rho = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+        if rho > 5:
+            rect = math.sqrt((rho - 4) * (rho - 2) * rho_inf
+                             / ((rho_inf - 4) * (rho_inf - 2) * rho))
+            out.append(p - lr * m_hat * rect * math.sqrt(1 - b2 ** t) / (np.sqrt(vi) + eps))
+        else:
+            out.append(p - lr * m_hat)
+    return out
+
+
+def _adadelta_ref(params, grads, sq, acc, lr, rho, eps, wd, maximize=False):
+    out = []
+    for p, g, s, a in zip(params, grads, sq, acc, strict=True):
+        p, g = _l2(p, g, wd, maximize)
+        s = rho * s + (1 - rho) * g * g
+        out.append(p - lr * np.sqrt(a + eps) / np.sqrt(s + eps) * g)
+    return out
+
+
+def _rprop_ref(params, grads, prevs, sizes, eta_minus, eta_plus, lo, hi, maximize=False):
+    out = []
+    for p, g, prev, size in zip(params, grads, prevs, sizes, strict=True):
+        g = -g if maximize else g
+        agree = g * prev
+        size = np.clip(size * np.where(agree > 0, eta_plus, np.where(agree < 0, eta_minus, 1)),
+                       lo, hi)
+        out.append(p - np.sign(np.where(agree < 0, 0, g)) * size)
+    return out
+
+
+_OPT = dict(dtypes=("float32", "float64"), tol=8.0, grad=False)
+explicit("_adagrad_update_", lambda d, rng: [
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng, dom="positive"), (1, 1), 0.1, 0.0,
+           0.0, 1e-10),
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng, dom="positive"), (3, 7), 0.1, 0.05,
+           0.1, 1e-6, True)], _adagrad_ref, **_OPT)
+explicit("_adamax_update_", lambda d, rng: [
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng), _group(d, rng, dom="positive"),
+           (1, 1), 0.002, 0.9, 0.999, 1e-8, 0.0),
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng), _group(d, rng, dom="positive"),
+           (2, 9), 0.05, 0.8, 0.95, 1e-6, 0.1, True)], _adamax_ref, **_OPT)
+explicit("_nadam_update_", lambda d, rng: [
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng), _group(d, rng, dom="positive"),
+           (1, 1), [0.45, 0.45], 0.002, 0.9, 0.999, 1e-8, 0.0, 0.004),
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng), _group(d, rng, dom="positive"),
+           (2, 5), [0.2, 0.02], 0.01, 0.9, 0.99, 1e-6, 0.1, 0.01, True, True)],
+    _nadam_ref, **_OPT)
+explicit("_radam_update_", lambda d, rng: [
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng), _group(d, rng, dom="positive"),
+           (1, 10), 0.001, 0.9, 0.999, 1e-8, 0.0),
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng), _group(d, rng, dom="positive"),
+           (4, 12), 0.01, 0.8, 0.9, 1e-6, 0.1, True, True)], _radam_ref, **_OPT)
+explicit("_adadelta_update_", lambda d, rng: [
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng, dom="positive"),
+           _group(d, rng, dom="positive"), 1.0, 0.9, 1e-6, 0.0),
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng, dom="positive"),
+           _group(d, rng, dom="positive"), 0.5, 0.8, 1e-4, 0.1, True)], _adadelta_ref, **_OPT)
+explicit("_rprop_update_", lambda d, rng: [
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng), _group(d, rng, dom="positive"),
+           0.5, 1.2, 1e-6, 50.0),
+    Sample(_group(d, rng), _group(d, rng), _group(d, rng), _group(d, rng, dom="positive"),
+           0.3, 1.5, 0.05, 0.6, True)], _rprop_ref, **_OPT)
+
+
 # --- matrix products -------------------------------------------------------------------------
 explicit("mm", lambda d, rng: [Sample(_v((3, 4), d, rng), _v((4, 2), d, rng)),
                                Sample(T(values((4, 3), d, rng), _TR), _v((4, 0), d, rng))],

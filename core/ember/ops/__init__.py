@@ -32,7 +32,7 @@ from . import numeric  # noqa: F401
 from .numeric import *  # noqa: F403
 from . import array_api_ops  # noqa: F401  (linalg_svd …: reached as ember.linalg.*)
 from . import distance  # noqa: F401  (cdist: reached through torch_functions.cdist)
-from . import nn, optim  # noqa: F401  (composite nn ops, fused optimizer updates)
+from . import nn, optim, optim_adaptive  # noqa: F401  (composite nn ops, fused optimizer updates)
 from . import amp  # noqa: F401  (GradScaler's fused unscale)
 from .nn import *  # noqa: F403
 

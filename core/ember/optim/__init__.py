@@ -1,7 +1,8 @@
 """``ember.optim``: optimizers and learning-rate schedulers with PyTorch's names and
-update rules. SGD, Adam(W) and RMSprop step with one fused op call per parameter group;
-Adagrad, Adamax, NAdam, RAdam, Adadelta and Rprop are compositions of tensor ops per
-parameter (any device runs them)."""
+update rules. Every optimizer steps with one fused op call per parameter group (a
+backend's multi-tensor kernel, or the op's decomposition into tensor ops, which any
+device runs); Adagrad, Adamax, NAdam, RAdam, Adadelta and Rprop take PyTorch's
+``foreach=False`` to run that decomposition parameter by parameter."""
 
 from __future__ import annotations
 

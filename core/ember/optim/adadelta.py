@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..ops.optim_adaptive import _adadelta_update_
 from .optimizer import Optimizer, _check
 
 __all__ = ["Adadelta"]
@@ -12,7 +13,11 @@ __all__ = ["Adadelta"]
 class Adadelta(Optimizer):
     """Adadelta with PyTorch's rule: ``square_avg`` and ``acc_delta`` are running
     averages (``rho``) of squared gradients and squared updates; the update is
-    ``sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g``, scaled by ``lr``."""
+    ``sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g``, scaled by ``lr``.
+
+    ``foreach`` (PyTorch's flag): ``None`` or ``True`` updates a group in one
+    fused op call (one dispatch, the backend's multi-tensor kernel);
+    ``False`` runs ember's ops parameter by parameter; the numbers are the same."""
 
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9,
                  eps: float = 1e-6, weight_decay: float = 0.0,
@@ -28,16 +33,15 @@ class Adadelta(Optimizer):
 
     def _update(self, group: dict, params: list, grads: list) -> None:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
-        lr, rho, eps = group["lr"], group["rho"], group["eps"]
-        for p, g in zip(params, grads, strict=True):
+        sq, acc = [], []
+        for p in params:
             st = self.state.get(p)
             if not st:
                 st = self.state[p] = {"step": 0, "square_avg": self._zeros(p),
                                       "acc_delta": self._zeros(p)}
             st["step"] = int(st["step"]) + 1
-            g = self._direction(p, g, group)
-            sq, acc = st["square_avg"], st["acc_delta"]
-            sq.mul_(rho).addcmul_(g, g, value=1 - rho)
-            delta = acc.add(eps).sqrt_().div_(sq.add(eps).sqrt_()).mul_(g)
-            acc.mul_(rho).addcmul_(delta, delta, value=1 - rho)
-            p.add_(delta, alpha=-lr)
+            sq.append(st["square_avg"])
+            acc.append(st["acc_delta"])
+        self._foreach(_adadelta_update_, group)(
+            params, grads, sq, acc, group["lr"], group["rho"], group["eps"],
+            group["weight_decay"], group["maximize"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import ops as _ops
+from ..ops.optim_adaptive import _adagrad_update_
 from .optimizer import Optimizer, _check
 
 __all__ = ["Adagrad"]
@@ -14,8 +15,11 @@ class Adagrad(Optimizer):
     """Adagrad with PyTorch's rule: ``sum += g * g``; ``p -= clr * g / (sqrt(sum) +
     eps)`` with ``clr = lr / (1 + (step - 1) * lr_decay)``. As in PyTorch, each
     parameter's state (``step``, ``sum`` filled with ``initial_accumulator_value``)
-    exists from construction. ``foreach`` is accepted for PyTorch's signature; ember
-    has one path."""
+    exists from construction.
+
+    ``foreach`` (PyTorch's flag): ``None`` or ``True`` updates a group in one
+    fused op call (one dispatch, the backend's multi-tensor kernel);
+    ``False`` runs ember's ops parameter by parameter; the numbers are the same."""
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
@@ -32,17 +36,26 @@ class Adagrad(Optimizer):
                                   "foreach": foreach, "maximize": maximize})
         for g in self.param_groups:
             for p in g["params"]:
-                self.state[p] = {"step": 0, "sum": _ops.full(
-                    tuple(p.shape), float(g["initial_accumulator_value"]), dtype=p.dtype,
-                    device=p.device)}
+                self._state_of(p, g)
+
+    def _state_of(self, p, group: dict) -> dict:
+        """``p``'s state, made at construction or, for a group added later, on its first
+        step (as PyTorch's)."""
+        st = self.state.get(p)
+        if not st:
+            st = self.state[p] = {"step": 0, "sum": _ops.full(
+                tuple(p.shape), float(group["initial_accumulator_value"]), dtype=p.dtype,
+                device=p.device)}
+        return st
 
     def _update(self, group: dict, params: list, grads: list) -> None:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
-        lr, eps = group["lr"], group["eps"]
-        for p, g in zip(params, grads, strict=True):
-            st = self.state[p]
+        sums, steps = [], []
+        for p in params:
+            st = self._state_of(p, group)
             st["step"] = step = int(st["step"]) + 1
-            g = self._direction(p, g, group)
-            clr = lr / (1 + (step - 1) * group["lr_decay"])
-            st["sum"].addcmul_(g, g, value=1)
-            p.addcdiv_(g, st["sum"].sqrt().add_(eps), value=-clr)
+            steps.append(step)
+            sums.append(st["sum"])
+        self._foreach(_adagrad_update_, group)(
+            params, grads, sums, steps, group["lr"], group["lr_decay"],
+            group["weight_decay"], group["eps"], group["maximize"])

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..ops.optim_adaptive import _nadam_update_, nadam_momentum
 from .optimizer import Optimizer, _check, _check_betas
 
 __all__ = ["NAdam"]
@@ -17,7 +18,11 @@ class NAdam(Optimizer):
     or decoupled (AdamW-style) with ``decoupled_weight_decay=True``.
 
     ``mu_product`` is a float32 product (of float32-rounded ``mu``) as in PyTorch, which
-    keeps it in a float32 tensor: long runs agree to the last bits."""
+    keeps it in a float32 tensor: long runs agree to the last bits.
+
+    ``foreach`` (PyTorch's flag): ``None`` or ``True`` updates a group in one
+    fused op call (one dispatch, the backend's multi-tensor kernel);
+    ``False`` runs ember's ops parameter by parameter; the numbers are the same."""
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas=(0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0,
@@ -37,21 +42,21 @@ class NAdam(Optimizer):
     def _update(self, group: dict, params: list, grads: list) -> None:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
         beta1, beta2 = group["betas"]
-        lr, eps, psi = group["lr"], group["eps"], group["momentum_decay"]
-        for p, g in zip(params, grads, strict=True):
+        m, v, steps, mu_products = [], [], [], []
+        for p in params:
             st = self.state.get(p)
             if not st:
                 st = self.state[p] = {"step": 0, "mu_product": 1.0,
                                       "exp_avg": self._zeros(p), "exp_avg_sq": self._zeros(p)}
             st["step"] = step = int(st["step"]) + 1
-            g = self._direction(p, g, group)
-            mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
-            mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
+            mu = nadam_momentum(beta1, group["momentum_decay"], step)
             st["mu_product"] = mu_product = float(np.float32(float(st["mu_product"]))
                                                   * np.float32(mu))
-            m, v = st["exp_avg"], st["exp_avg_sq"]
-            m.lerp_(g, 1 - beta1)
-            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            denom = v.div(1 - beta2 ** step).sqrt().add_(eps)
-            p.addcdiv_(g, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
-            p.addcdiv_(m, denom, value=-lr * mu_next / (1.0 - mu_product * mu_next))
+            steps.append(step)
+            mu_products.append(mu_product)
+            m.append(st["exp_avg"])
+            v.append(st["exp_avg_sq"])
+        self._foreach(_nadam_update_, group)(
+            params, grads, m, v, steps, mu_products, group["lr"], beta1, beta2, group["eps"],
+            group["weight_decay"], group["momentum_decay"], group["decoupled_weight_decay"],
+            group["maximize"])

@@ -1,8 +1,9 @@
 """``Optimizer``: parameter groups, per-parameter state, ``zero_grad``, state dicts.
 
 Subclasses implement ``step`` by collecting each group's parameters, gradients and
-state into lists and calling one fused update op (``ember.ops.optim``): one dispatch
-per group and step, fused into a few numpy calls on the CPU.
+state into lists and calling one fused update op (``ember.ops.optim``,
+``ember.ops.optim_adaptive``): one dispatch per group and step, fused into a few numpy
+calls on the CPU.
 """
 
 from __future__ import annotations
@@ -115,19 +116,11 @@ class Optimizer:
         return _ops.zeros(tuple(p.shape), dtype=p.dtype, device=p.device)
 
     @staticmethod
-    def _direction(p: Tensor, g: Tensor, group: dict) -> Tensor:
-        """The gradient a plain (unfused) update follows: negated with ``maximize``, plus
-        ``weight_decay * p`` (L2), or, with ``decoupled_weight_decay``, ``p`` shrunk by
-        ``lr * weight_decay`` in place first (AdamW-style), as PyTorch's optimizers."""
-        if group["maximize"]:
-            g = -g
-        wd = group["weight_decay"]
-        if wd:
-            if group.get("decoupled_weight_decay"):
-                p.mul_(1 - group["lr"] * wd)
-            else:
-                g = g.add(p, alpha=wd)
-        return g
+    def _foreach(op, group: dict):
+        """``op``, a fused update: one dispatch per group (the backend's multi-tensor kernel
+        where it has one); with ``foreach=False``, PyTorch's for-loop: its decomposition,
+        ember's ops parameter by parameter.  The same numbers either way."""
+        return op.op.decomposition if group.get("foreach") is False else op
 
     # -- state dicts -----------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..ops.optim_adaptive import _radam_update_
 from .optimizer import Optimizer, _check, _check_betas
 
 __all__ = ["RAdam"]
@@ -13,7 +14,11 @@ class RAdam(Optimizer):
     """RAdam with PyTorch's rule: while the variance estimate is unreliable
     (``rho_t <= 5``) the step is plain bias-corrected momentum, then Adam's step times
     the rectification term. L2 ``weight_decay``, or decoupled with
-    ``decoupled_weight_decay=True``."""
+    ``decoupled_weight_decay=True``.
+
+    ``foreach`` (PyTorch's flag): ``None`` or ``True`` updates a group in one
+    fused op call (one dispatch, the backend's multi-tensor kernel);
+    ``False`` runs ember's ops parameter by parameter; the numbers are the same."""
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas=(0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0,
@@ -30,26 +35,17 @@ class RAdam(Optimizer):
 
     def _update(self, group: dict, params: list, grads: list) -> None:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
-        beta1, beta2 = group["betas"]
-        lr, eps = group["lr"], group["eps"]
-        rho_inf = 2 / (1 - beta2) - 1
-        for p, g in zip(params, grads, strict=True):
+        m, v, steps = [], [], []
+        for p in params:
             st = self.state.get(p)
             if not st:
                 st = self.state[p] = {"step": 0, "exp_avg": self._zeros(p),
                                       "exp_avg_sq": self._zeros(p)}
             st["step"] = step = int(st["step"]) + 1
-            g = self._direction(p, g, group)
-            m, v = st["exp_avg"], st["exp_avg_sq"]
-            m.lerp_(g, 1 - beta1)
-            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
-            m_hat = m / bc1
-            rho_t = rho_inf - 2 * step * beta2 ** step / bc2
-            if rho_t > 5.0:
-                rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
-                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-                adaptive = bc2 ** 0.5 / v.sqrt().add_(eps)
-                p.add_(m_hat * lr * adaptive * rect, alpha=-1.0)
-            else:
-                p.add_(m_hat * lr, alpha=-1.0)
+            steps.append(step)
+            m.append(st["exp_avg"])
+            v.append(st["exp_avg_sq"])
+        beta1, beta2 = group["betas"]
+        self._foreach(_radam_update_, group)(
+            params, grads, m, v, steps, group["lr"], beta1, beta2, group["eps"],
+            group["weight_decay"], group["decoupled_weight_decay"], group["maximize"])

@@ -9,7 +9,7 @@ import numpy as np
 from ember.backend import Backend
 from ember.memory import Allocator
 
-from . import conv_kernels, kernels, linalg_kernels, nn_kernels
+from . import conv_kernels, kernels, linalg_kernels, nn_kernels, optim_kernels
 
 # IEEE results (x / 0 -> inf, log(0) -> -inf, 0 / 0 -> nan) are what PyTorch returns
 # silently; numpy also warns.  Silence the warnings raised inside this plugin's kernels
@@ -32,6 +32,7 @@ class CPUBackend(Backend):
         self.kernels.update(linalg_kernels.KERNELS)
         self.kernels.update(nn_kernels.KERNELS)  # fused nn ops and optimizer updates
         self.kernels.update(conv_kernels.KERNELS)
+        self.kernels.update(optim_kernels.KERNELS)  # the adaptive optimizers' updates
 
     def describe(self) -> list[str]:
         import os

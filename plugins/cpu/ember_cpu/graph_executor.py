@@ -147,13 +147,26 @@ def _linear(graph, n):
     return _inline(lines, mm=np.matmul, add=np.add)
 
 
-def _relu(graph, n):
+def _drop_le(values, x, threshold, out, env) -> list[str]:
+    """Lines of ``nn_kernels._keep(values, x <= threshold, drop=True)`` into ``out``."""
+    return [f"{out} = {env['le']}({x}, {threshold}).view({env['i8']}).astype({env['bits']})",
+            f"{out} -= 1",
+            f"{env['and']}({values}.view({env['bits']}), {out}, out={out})",
+            f"{out} = {out}.view({env['dt']})"]
+
+
+def _drop_env(dtype) -> dict:
+    dt = np.dtype(dtype)
+    return {"le": np.less_equal, "i8": np.int8, "bits": nn_kernels._BITS[dt.itemsize],
+            "dt": dt, "and": np.bitwise_and, "zero": dt.type(0)}
+
+
+def _relu(graph, n):  # (nn_kernels.relu)
     a = _meta(graph, n.args[0])
     if a is None or a[1] not in _FLOATS or not a[0]:
         return None
-    zero = np.dtype(a[1]).type(0)
-    return _inline(lambda args, outs, env: [f"{outs[0]} = {env['max']}({args[0]}, "
-                                            f"{env['zero']})"], max=np.maximum, zero=zero)
+    return _inline(lambda args, outs, env: _drop_le(args[0], args[0], env["zero"], outs[0],
+                                                    env), **_drop_env(a[1]))
 
 
 def _threshold_backward(graph, n):
@@ -161,17 +174,7 @@ def _threshold_backward(graph, n):
     if g is None or x is None or g[1] not in _FLOATS or x[0] != g[0] or not g[0] \
             or n.args[2][0] != "c":
         return None
-    bits = nn_kernels._BITS[np.dtype(g[1]).itemsize]
-
-    def lines(args, outs, env):  # nn_kernels._keep(grad, x <= threshold, drop=True)
-        grad, a, thr = args
-        m = outs[0]
-        return [f"{m} = {env['le']}({a}, {thr})",
-                f"{m} = {env['sub']}({m}, 1, dtype={env['bits']})",
-                f"{env['and']}({grad}.view({env['bits']}), {m}, out={m})",
-                f"{m} = {m}.view({env['dt']})"]
-    return _inline(lines, le=np.less_equal, sub=np.subtract, bits=bits,
-                   dt=np.dtype(g[1]), **{"and": np.bitwise_and})
+    return _inline(lambda args, outs, env: _drop_le(*args, outs[0], env), **_drop_env(g[1]))
 
 
 def _linear_backward(graph, n):

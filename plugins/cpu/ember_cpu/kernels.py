@@ -15,6 +15,8 @@ import numpy as np
 
 from ember import dtypes as _dt
 
+from . import workers
+
 _erf_fn = None
 
 
@@ -804,24 +806,53 @@ def triu(a, diagonal=0):
 
 
 # -- linalg ----------------------------------------------------------------------------------
+def _matmul_macs(a, b) -> int:
+    """The multiply-adds of one BLAS call of ``a @ b`` (numpy calls BLAS per matrix of a
+    batch)."""
+    return (a.shape[-2] if a.ndim > 1 else 1) * a.shape[-1] * (b.shape[-1] if b.ndim > 1 else 1)
+
+
 @kernel("matmul")
 def matmul(a, b):
+    # (workers.product: a mid-sized product on one BLAS thread, whose idle spin would
+    # cost more than a second thread saves)
     d = a.dtype
     if d is _F32 or d is _F64:  # the common case first (a set lookup hashes the dtype)
-        r = np.matmul(a, b)
+        r = workers.product(np.matmul, _matmul_macs(a, b), a, b)
         return r if r.__class__ is _ndarray else _asarray(r)
     if d in _HALF:  # accumulate in float32 and round once, as PyTorch
         b = b.astype(_F32)
-        return np.asarray(np.matmul(a.astype(_F32), b)).astype(a.dtype)
-    return np.asarray(np.matmul(a, b))
+        return np.asarray(workers.product(np.matmul, _matmul_macs(a, b), a.astype(_F32),
+                                          b)).astype(a.dtype)
+    return np.asarray(np.matmul(a, b))  # (integers: numpy's own loops, no BLAS)
+
+
+def _einsum(equation, operands):
+    # Only the optimized path (over two operands) calls BLAS, through tensordot: the
+    # product of every letter's size bounds each of its calls, so a bound below
+    # workers.product's threshold keeps them all on one BLAS thread.
+    if len(operands) <= 2:
+        return np.einsum(equation, *operands)
+    sizes: dict[str, int] = {}
+    for spec, o in zip(equation.split("->")[0].split(","), operands, strict=False):
+        head, _, tail = spec.rpartition("...")  # (no ellipsis: head is empty)
+        head, tail = [c for c in head if c.isalpha()], [c for c in tail if c.isalpha()]
+        stop = o.ndim - len(tail)
+        # (the broadcast dimensions count as one more letter; a letter's largest size)
+        pairs = [*zip(head, o.shape, strict=False), *zip(tail, o.shape[stop:], strict=True),
+                 ("...", math.prod(o.shape[len(head):stop]))]
+        for c, n in pairs:
+            sizes[c] = max(sizes.get(c, 1), n)
+    return workers.product(lambda *ops: np.einsum(equation, *ops, optimize=True),
+                           math.prod(sizes.values()), *operands)
 
 
 @kernel("einsum")
 def einsum(equation, operands):
     if operands[0].dtype in _HALF:  # numpy's einsum has no bfloat16 loops
-        r = np.einsum(equation, *(o.astype(_F32) for o in operands), optimize=len(operands) > 2)
+        r = _einsum(equation, [o.astype(_F32) for o in operands])
         return np.asarray(r).astype(operands[0].dtype)
-    r = np.asarray(np.einsum(equation, *operands, optimize=len(operands) > 2))
+    r = np.asarray(_einsum(equation, operands))
     # numpy returns views for transposes and diagonals ('ii->i'); einsum's schema
     # promises a new tensor, so one the caller may write to without changing an operand
     return r.copy() if any(np.may_share_memory(r, o) for o in operands) else r
