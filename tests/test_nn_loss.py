@@ -413,3 +413,89 @@ def test_reference_backend_matches_cpu():
           F.multi_margin_loss(ember.tensor(x), ember.tensor(t)))
     close(F.pixel_shuffle(ember.tensor(rand(1, 4, 2, 2), device="reference"), 2),
           TF.pixel_shuffle(torch.tensor(rand(1, 4, 2, 2)), 2))
+
+
+# --- found by fuzzing against torch ------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_logit_losses_gradient_at_zero_logit(reduction):
+    """log(1 + exp(-x)) at x = 0 has the derivative -0.5; the form ``max(-x, 0) +
+    log1p(exp(-|x|))`` gave -1 there (neither max nor |x| is differentiable at 0)."""
+    x = np.array([[0.0, 0.0, 1.5], [-0.0, 2.0, 0.0]], np.float32)
+    t01 = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], np.float32)
+    both("binary_cross_entropy_with_logits", [x], [t01], {"reduction": reduction})
+    both("binary_cross_entropy_with_logits", [x], [t01],
+         {"reduction": reduction, "pos_weight": np.array([2.0, 0.5, 1.0], np.float32)})
+    both("soft_margin_loss", [x], [t01 * 2 - 1], {"reduction": reduction})
+    both("multilabel_soft_margin_loss", [x], [t01], {"reduction": reduction})
+
+
+def _ce_both(x, target, second=False, **kw):
+    e = ember.tensor(x, requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    ekw = {k: ember.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    eo = F.cross_entropy(e, ember.tensor(target), **ekw)
+    to = TF.cross_entropy(t, torch.tensor(target), **tkw)
+    close(eo, to, what="cross_entropy value")
+    eo.sum().backward()
+    to.sum().backward()
+    close(e.grad, t.grad, what="cross_entropy grad")
+
+
+@pytest.mark.parametrize("path_", ["fused", "decomposed"])
+@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.2},
+                                {"weight": np.array([1.0, 0.5, 2.0, 1.0], np.float32)}])
+def test_cross_entropy_every_target_ignored_has_zero_gradient(path_, kw):
+    """A batch of padding only: the mean is 0 / 0 = NaN, but PyTorch's gradient is 0
+    (no target contributes), so one padded batch does not poison the parameters; the
+    gradient was NaN."""
+    from _nn_oracle import decomposed_only
+    import contextlib
+    x = rand(3, 4)
+    with decomposed_only() if path_ == "decomposed" else contextlib.nullcontext():
+        _ce_both(x, np.array([1, 1, 1]), ignore_index=1, **kw)
+        _ce_both(rand(3, 2, 4).transpose(0, 2, 1), np.full((3, 2), 2), ignore_index=2,
+                 reduction="mean", **kw)
+
+
+@pytest.mark.parametrize("kw", [{}, {"weight": np.array([1.0, 0.5, 2.0, 1.0], np.float32)},
+                                {"ignore_index": 3}, {"label_smoothing": 0.1}])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_masked_logits(kw, reduction):
+    """-inf logits (masked classes, as in action masking) of non-target classes leave the
+    loss finite, unbatched (C,) inputs and class weights included: the kernel's
+    ``d * logp`` had 0 * -inf = NaN there.  A +inf logit is NaN as in torch."""
+    x = rand(3, 4)
+    x[:, 0] = -np.inf
+    _ce_both(x, np.array([1, 2, 3]), reduction=reduction, **kw)
+    _ce_both(x[1], np.array(2), reduction=reduction, **kw)
+    y = rand(3, 4)
+    y[0, 2] = np.inf
+    e = F.cross_entropy(ember.tensor(y), ember.tensor(np.array([1, 2, 3])),
+                        reduction=reduction, **{k: ember.tensor(v) if isinstance(
+                            v, np.ndarray) else v for k, v in kw.items()})
+    t = TF.cross_entropy(torch.tensor(y), torch.tensor(np.array([1, 2, 3])),
+                         reduction=reduction, **{k: torch.tensor(v) if isinstance(
+                             v, np.ndarray) else v for k, v in kw.items()})
+    close(e, t, what="+inf logit")
+
+
+def test_cross_entropy_ignore_index_past_the_classes():
+    """Targets equal to an ignore_index >= C are ignored, not out of range (the fast
+    path indexed with them: numpy's IndexError)."""
+    x = rand(3, 2)
+    for target in ([5, 5, 5], [0, 5, 1]):
+        for reduction in REDUCTIONS:
+            _ce_both(x, np.array(target), ignore_index=5, reduction=reduction)
+
+
+def test_cross_entropy_zero_total_weight_is_nan_with_smoothing():
+    """Every target of weight 0: the mean is NaN, as torch's 0 / 0 (the smoothing part
+    made it inf)."""
+    w = np.array([1.0, 0.0, 1.0], np.float32)
+    out = F.cross_entropy(ember.tensor(rand(4, 3)), ember.tensor(np.array([1, 1, 1, 1])),
+                          weight=ember.tensor(w), label_smoothing=0.3)
+    ref = TF.cross_entropy(torch.tensor(rand(4, 3)), torch.tensor([1, 1, 1, 1]),
+                           weight=torch.tensor(w), label_smoothing=0.3)
+    assert np.isnan(to_np(out)) and np.isnan(to_np(ref))

@@ -48,8 +48,19 @@ relu = defop("relu(Tensor self) -> Tensor", tags=("composite", "pointwise"),
              doc="``max(self, 0)`` elementwise (NaN stays NaN).")
 leaky_relu = _activation(
     "leaky_relu(Tensor input, Scalar negative_slope=0.01) -> Tensor",
-    lambda input, negative_slope=0.01: _E.where(input < 0, input * negative_slope, input),
-    "``input`` where positive, else ``negative_slope * input``.")
+    lambda input, negative_slope=0.01: _E.where(input > 0, input, input * negative_slope),
+    "``input`` where positive, else ``negative_slope * input`` (so the gradient at 0 is "
+    "``negative_slope``, as PyTorch's).")
+
+
+def stable_softplus(x):
+    """``log(1 + exp(x))`` without overflow, with the right gradient everywhere: ``x +
+    log1p(exp(-x))`` above 0, else ``log1p(exp(x))``.  (``max(x, 0) + log1p(exp(-|x|))``
+    has the same values but the gradient 1 at 0, not 0.5: neither ``max`` nor ``|x|`` is
+    differentiable there.)  The clamps keep the masked branch finite (``0 * inf`` would
+    turn its gradient into NaN)."""
+    pos, neg = x.clamp_min(0.0), x.clamp_max(0.0)
+    return _E.where(x > 0, pos + (-pos).exp().log1p(), neg.exp().log1p())
 
 
 def _gelu_decomp(input, approximate="none"):
