@@ -293,7 +293,15 @@ def _sdpa_decomp(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=Fal
             scores = _E.where(attn_mask, scores, -math.inf)
         else:
             scores = scores + attn_mask
-    weights = softmax(scores, -1)
+    if attn_mask is not None:
+        # A query whose every key is masked attends to nothing: PyTorch's (>= 2.5) "safe
+        # softmax" gives it zero weights, so zero output and gradient, where a plain
+        # softmax gives NaN (that poisoned a batch holding one empty sequence).  The
+        # scores are cleared first: softmax's backward of NaN would be NaN, masked or not.
+        empty = (scores == -math.inf).all(-1, keepdim=True)
+        weights = _E.where(empty, 0.0, softmax(_E.where(empty, 0.0, scores), -1))
+    else:
+        weights = softmax(scores, -1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True, generator)
     return _E.matmul(weights, value)
@@ -304,7 +312,8 @@ scaled_dot_product_attention = defop(
     "Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, float? scale=None, "
     "Generator? generator=None) -> Tensor",
     tags=("composite",), meta=_sdpa_meta, decomposition=_sdpa_decomp,
-    doc="``softmax(q @ k.T * scale + mask) @ v``; a boolean mask keeps True positions.")
+    doc="``softmax(q @ k.T * scale + mask) @ v``; a boolean mask keeps True positions; a "
+        "query whose every key is masked gets zero output (PyTorch's safe softmax).")
 
 
 # The other nn ops live in modules named after their concept; ``ember.ops.nn`` is the
