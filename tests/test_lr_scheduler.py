@@ -229,3 +229,88 @@ def test_step_with_epoch_uses_closed_form_and_warns():
         warnings.simplefilter("ignore")
         ts.step(5)
     assert es.get_last_lr() == ts.get_last_lr() == [0.1 * 0.25, 0.05 * 0.25]
+
+
+def test_fuzz_schedules_against_torch():
+    """hypothesis draws a scheduler and its arguments (including edge ones: T_max=1,
+    total_iters=0, factor 0..1, T_mult, three_phase, scale_fn, momentum cycling), an
+    optimizer, a manual change of the learning rate mid-run, a state_dict round trip
+    (optimizer and scheduler, as a resumed run), and compares rates and momenta for
+    up to 40 steps; an error must be torch's too."""
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings, strategies as st
+
+    def kwargs(draw, name):
+        pick = lambda *v: draw(st.sampled_from(v))
+        return {
+            "StepLR": lambda: {"step_size": pick(1, 2, 5), "gamma": pick(0.1, 0.5, 1.5)},
+            "MultiStepLR": lambda: {"milestones": sorted(draw(st.lists(
+                st.integers(0, 15), min_size=1, max_size=4))), "gamma": pick(0.1, 0.5)},
+            "ExponentialLR": lambda: {"gamma": pick(0.5, 0.9, 1.0, 1.1)},
+            "CosineAnnealingLR": lambda: {"T_max": pick(1, 2, 7), "eta_min": pick(0, 0.2)},
+            "ConstantLR": lambda: {"factor": pick(0.0, 0.3, 1.0),
+                                   "total_iters": pick(0, 1, 4)},
+            "LinearLR": lambda: {"start_factor": pick(0.1, 1.0), "end_factor":
+                                 pick(0.0, 0.5, 1.0), "total_iters": pick(0, 1, 6)},
+            "PolynomialLR": lambda: {"total_iters": pick(0, 1, 8), "power": pick(0.5, 2.0)},
+            "CosineAnnealingWarmRestarts": lambda: {"T_0": pick(1, 3), "T_mult": pick(1, 2),
+                                                    "eta_min": pick(0, 1e-3)},
+            "OneCycleLR": lambda: {"max_lr": pick(1.0, [1.0, 0.3]), "total_steps":
+                                   pick(5, 41), "pct_start": pick(0.1, 0.5, 0.9),
+                                   "anneal_strategy": pick("cos", "linear"),
+                                   "three_phase": pick(False, True),
+                                   "cycle_momentum": pick(False, True)},
+            "CyclicLR": lambda: {"base_lr": pick(0.01, [0.01, 0.02]), "max_lr": 0.1,
+                                 "step_size_up": pick(1, 4), "step_size_down":
+                                 pick(None, 1, 7), "mode": pick("triangular",
+                                                                "triangular2", "exp_range"),
+                                 "gamma": pick(1.0, 0.9), "cycle_momentum":
+                                 pick(False, True), "base_momentum": 0.8,
+                                 "max_momentum": 0.9},
+        }[name]()
+
+    @settings(derandomize=True, database=None, deadline=None, max_examples=30)
+    @given(name=st.sampled_from(["StepLR", "MultiStepLR", "ExponentialLR",
+                                 "CosineAnnealingLR", "ConstantLR", "LinearLR",
+                                 "PolynomialLR", "CosineAnnealingWarmRestarts",
+                                 "OneCycleLR", "CyclicLR"]),
+           opt_name=st.sampled_from(["SGD", "Adam"]), poke=st.sampled_from([None, 3, 9]),
+           resume=st.sampled_from([None, 5, 12]), data=st.data())
+    def check(name, opt_name, poke, resume, data):
+        kw = kwargs(data.draw, name)
+        eo, to = _pair(opt_name, **({"momentum": 0.9} if opt_name == "SGD" else {}))
+        make = lambda o, mod: getattr(mod.optim.lr_scheduler, name)(o, **kw)
+
+        def resumed(opt, sched, mod):
+            """A fresh scheduler on the optimizer, both loaded from their state dicts."""
+            osd, ssd = opt.state_dict(), sched.state_dict()
+            fresh = make(opt, mod)  # (its first step changes the rates: reloaded next)
+            opt.load_state_dict(osd)
+            fresh.load_state_dict(ssd)
+            return fresh
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                ts = make(to, torch)
+            except (ValueError, ZeroDivisionError):
+                with pytest.raises((ValueError, ZeroDivisionError)):
+                    make(eo, ember)
+                return
+            es = make(eo, ember)
+            for step in range(min(40, kw.get("total_steps", 41) - 1)):
+                _assert_same(eo, to, es, ts, f"{name} {kw} step {step}")
+                if step == poke:
+                    for o in (eo, to):
+                        for g in o.param_groups:
+                            g["lr"] *= 0.5
+                if step == resume:
+                    es, ts = resumed(eo, es, ember), resumed(to, ts, torch)
+                try:
+                    ts.step()
+                except ZeroDivisionError:  # ConstantLR(factor=0) ending: torch divides
+                    with pytest.raises(ZeroDivisionError):
+                        es.step()
+                    return
+                es.step()
+
+    check()

@@ -243,3 +243,72 @@ def test_reference_backend_matches_cpu():
         cpu = getattr(F, name)(ember.tensor(x), **kw)
         ref = getattr(F, name)(ember.tensor(x, device="reference"), **kw)
         close(ref, cpu, what=name)
+
+
+# --- kinks: the gradient PyTorch defines where the function is not differentiable ------
+
+KINKS = np.array([0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 1.2, -1.2, 3.0, -3.0, 6.0, 0.3, -2.0,
+                  2.0, 20.0, -20.0], np.float32)
+
+
+@pytest.mark.parametrize("name,kw", CASES + [("relu6", {}), ("leaky_relu", {}),
+                                             ("hardtanh", {"min_val": 0.3, "max_val": 1.2})],
+                         ids=IDS + ["relu6-kinks", "leaky_relu-default", "hardtanh-0.3-1.2"])
+def test_gradient_at_kinks_is_torchs(name, kw):
+    """At 0, the bounds of hardtanh/relu6 and +-3 of hardswish/hardsigmoid PyTorch picks
+    a one-sided derivative (0 on hardtanh's bounds, leaky_relu's slope at 0); at 0 the
+    stable softplus of logsigmoid has the true derivative 0.5, which ``max(x, 0) +
+    log1p(exp(-|x|))`` missed (it gave 1)."""
+    if name == "rrelu":
+        kw = {**kw, "training": False}
+    _grad_check(name, kw, KINKS)
+
+
+@pytest.mark.parametrize("name", ["logsigmoid", "mish", "hardswish", "softplus", "silu"])
+def test_second_derivative_at_kinks(name):
+    e = ember.tensor(KINKS, requires_grad=True)
+    t = torch.tensor(KINKS, requires_grad=True)
+    (ge,) = ember.autograd.grad(getattr(F, name)(e).sum(), e, create_graph=True)
+    (gt,) = torch.autograd.grad(getattr(TF, name)(t).sum(), t, create_graph=True)
+    (gge,) = ember.autograd.grad(ge.sum(), e)
+    (ggt,) = torch.autograd.grad(gt.sum(), t)
+    close(gge, ggt, what=f"{name} second derivative")
+
+
+def test_fuzz_values_and_gradients_against_torch():
+    """hypothesis draws shapes (0-d, empty), float32/float64, transposed (non-contiguous)
+    inputs and values from a pool of kinks, extremes and normal numbers; value and
+    gradient of every composed activation must be torch's (NaN where torch's is)."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import given, settings, strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    pool = st.sampled_from([0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 3.0, -3.0, 6.0, 2.5, -2.5,
+                            30.0, -30.0, 100.0, -100.0, 1e-30, -1e-30, 1e-6])
+    values = st.one_of(pool, st.floats(-10, 10, width=32))
+
+    @settings(derandomize=True, database=None, deadline=None, max_examples=40)
+    @given(case=st.sampled_from(CASES), dtype=st.sampled_from([np.float32, np.float64]),
+           x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0,
+                                                    max_side=4), elements=values),
+           transpose=st.booleans())
+    def check(case, dtype, x, transpose):
+        name, kw = case
+        if name == "rrelu":
+            kw = {**kw, "training": False}
+        x = x.astype(dtype)
+        e = ember.tensor(x, requires_grad=True)
+        t = torch.tensor(x, requires_grad=True)
+        ei, ti = (e.mT, t.mT) if transpose and x.ndim >= 2 else (e, t)
+        eo, to = getattr(F, name)(ei, **kw), getattr(TF, name)(ti, **kw)
+        assert str(eo.dtype).split(".")[-1] == str(to.dtype).split(".")[-1]
+        close(eo, to, what=f"{name} value")
+        if not to.numel():
+            return
+        r = np.random.default_rng(3).standard_normal(tuple(to.shape)).astype(dtype)
+        (eo * ember.tensor(r)).sum().backward()
+        (to * torch.tensor(r)).sum().backward()
+        close(e.grad, t.grad, what=f"{name} grad")
+        hypothesis.note(f"{name} {kw} {x!r}")
+
+    check()

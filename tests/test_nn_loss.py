@@ -413,3 +413,177 @@ def test_reference_backend_matches_cpu():
           F.multi_margin_loss(ember.tensor(x), ember.tensor(t)))
     close(F.pixel_shuffle(ember.tensor(rand(1, 4, 2, 2), device="reference"), 2),
           TF.pixel_shuffle(torch.tensor(rand(1, 4, 2, 2)), 2))
+
+
+# --- found by fuzzing against torch ------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_logit_losses_gradient_at_zero_logit(reduction):
+    """log(1 + exp(-x)) at x = 0 has the derivative -0.5; the form ``max(-x, 0) +
+    log1p(exp(-|x|))`` gave -1 there (neither max nor |x| is differentiable at 0)."""
+    x = np.array([[0.0, 0.0, 1.5], [-0.0, 2.0, 0.0]], np.float32)
+    t01 = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], np.float32)
+    both("binary_cross_entropy_with_logits", [x], [t01], {"reduction": reduction})
+    both("binary_cross_entropy_with_logits", [x], [t01],
+         {"reduction": reduction, "pos_weight": np.array([2.0, 0.5, 1.0], np.float32)})
+    both("soft_margin_loss", [x], [t01 * 2 - 1], {"reduction": reduction})
+    both("multilabel_soft_margin_loss", [x], [t01], {"reduction": reduction})
+
+
+def _ce_both(x, target, second=False, **kw):
+    e = ember.tensor(x, requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    ekw = {k: ember.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    eo = F.cross_entropy(e, ember.tensor(target), **ekw)
+    to = TF.cross_entropy(t, torch.tensor(target), **tkw)
+    close(eo, to, what="cross_entropy value")
+    eo.sum().backward()
+    to.sum().backward()
+    close(e.grad, t.grad, what="cross_entropy grad")
+
+
+@pytest.mark.parametrize("path_", ["fused", "decomposed"])
+@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.2},
+                                {"weight": np.array([1.0, 0.5, 2.0, 1.0], np.float32)}])
+def test_cross_entropy_every_target_ignored_has_zero_gradient(path_, kw):
+    """A batch of padding only: the mean is 0 / 0 = NaN, but PyTorch's gradient is 0
+    (no target contributes), so one padded batch does not poison the parameters; the
+    gradient was NaN."""
+    from _nn_oracle import decomposed_only
+    import contextlib
+    x = rand(3, 4)
+    with decomposed_only() if path_ == "decomposed" else contextlib.nullcontext():
+        _ce_both(x, np.array([1, 1, 1]), ignore_index=1, **kw)
+        _ce_both(rand(3, 2, 4).transpose(0, 2, 1), np.full((3, 2), 2), ignore_index=2,
+                 reduction="mean", **kw)
+
+
+@pytest.mark.parametrize("kw", [{}, {"weight": np.array([1.0, 0.5, 2.0, 1.0], np.float32)},
+                                {"ignore_index": 3}, {"label_smoothing": 0.1}])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_masked_logits(kw, reduction):
+    """-inf logits (masked classes, as in action masking) of non-target classes leave the
+    loss finite, unbatched (C,) inputs and class weights included: the kernel's
+    ``d * logp`` had 0 * -inf = NaN there.  A +inf logit is NaN as in torch."""
+    x = rand(3, 4)
+    x[:, 0] = -np.inf
+    _ce_both(x, np.array([1, 2, 3]), reduction=reduction, **kw)
+    _ce_both(x[1], np.array(2), reduction=reduction, **kw)
+    y = rand(3, 4)
+    y[0, 2] = np.inf
+    e = F.cross_entropy(ember.tensor(y), ember.tensor(np.array([1, 2, 3])),
+                        reduction=reduction, **{k: ember.tensor(v) if isinstance(
+                            v, np.ndarray) else v for k, v in kw.items()})
+    t = TF.cross_entropy(torch.tensor(y), torch.tensor(np.array([1, 2, 3])),
+                         reduction=reduction, **{k: torch.tensor(v) if isinstance(
+                             v, np.ndarray) else v for k, v in kw.items()})
+    close(e, t, what="+inf logit")
+
+
+def test_cross_entropy_ignore_index_past_the_classes():
+    """Targets equal to an ignore_index >= C are ignored, not out of range (the fast
+    path indexed with them: numpy's IndexError)."""
+    x = rand(3, 2)
+    for target in ([5, 5, 5], [0, 5, 1]):
+        for reduction in REDUCTIONS:
+            _ce_both(x, np.array(target), ignore_index=5, reduction=reduction)
+
+
+def test_cross_entropy_zero_total_weight_is_nan_with_smoothing():
+    """Every target of weight 0: the mean is NaN, as torch's 0 / 0 (the smoothing part
+    made it inf)."""
+    w = np.array([1.0, 0.0, 1.0], np.float32)
+    out = F.cross_entropy(ember.tensor(rand(4, 3)), ember.tensor(np.array([1, 1, 1, 1])),
+                          weight=ember.tensor(w), label_smoothing=0.3)
+    ref = TF.cross_entropy(torch.tensor(rand(4, 3)), torch.tensor([1, 1, 1, 1]),
+                           weight=torch.tensor(w), label_smoothing=0.3)
+    assert np.isnan(to_np(out)) and np.isnan(to_np(ref))
+
+
+def test_fuzz_losses_against_torch():
+    """hypothesis draws a loss, a shape (0-d and empty included), a reduction, values
+    with exact ties of input and target (the kinks of the piecewise losses) and zero
+    logits, and checks value, gradient and (where torch has one) second derivative."""
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings, strategies as st
+
+    @settings(derandomize=True, database=None, deadline=None, max_examples=80)
+    @given(shape=st.sampled_from([(), (0,), (5,), (3, 4), (2, 3, 2)]),
+           reduction=st.sampled_from(REDUCTIONS), seed=st.integers(0, 2 ** 16),
+           name=st.sampled_from(["smooth_l1_loss", "huber_loss", "l1_loss", "mse_loss",
+                                 "soft_margin_loss", "binary_cross_entropy_with_logits",
+                                 "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
+                                 "margin_ranking_loss", "hinge_embedding_loss"]),
+           data=st.data())
+    def check(shape, reduction, seed, name, data):
+        rng = np.random.default_rng(seed)
+        x = np.asarray(rng.standard_normal(shape), np.float32)
+        y = np.asarray(rng.standard_normal(shape), np.float32)
+        if x.size:  # a tie, a tie at the boundary of the quadratic zone, a zero logit
+            x.flat[0] = y.flat[0]
+            x.flat[-1] = 0.0 if x.size > 1 else x.flat[-1]
+            if x.size > 2:
+                x.flat[1] = y.flat[1] + 1.0
+        sign = np.asarray(np.where(rng.random(shape) < 0.5, -1.0, 1.0), np.float32)
+        kw, floats, others = {"reduction": reduction}, [x], []
+        if name in ("smooth_l1_loss", "huber_loss", "l1_loss", "mse_loss"):
+            floats.append(y)
+            if name == "smooth_l1_loss":
+                kw["beta"] = data.draw(st.sampled_from([1.0, 0.5, 0.0]))
+            if name == "huber_loss":
+                kw["delta"] = data.draw(st.sampled_from([1.0, 0.3]))
+        elif name == "soft_margin_loss":
+            others.append(sign)
+        elif name == "binary_cross_entropy_with_logits":
+            others.append((sign > 0).astype(np.float32))
+        elif name == "kl_div":
+            kw["log_target"] = data.draw(st.booleans())
+            floats.append(y if kw["log_target"] else np.abs(y))
+        elif name == "poisson_nll_loss":
+            kw["log_input"] = data.draw(st.booleans())
+            kw["full"] = data.draw(st.booleans())
+            floats[0] = x if kw["log_input"] else np.abs(x) + 0.1
+            others.append(np.asarray(np.abs(y * 3).round(), np.float32))
+        elif name == "gaussian_nll_loss":
+            floats += [y, np.asarray(np.abs(rng.standard_normal(shape)) + 0.01, np.float32)]
+            kw["full"] = data.draw(st.booleans())
+        elif name == "margin_ranking_loss":
+            floats.append(y)
+            others.append(sign)
+            kw["margin"] = data.draw(st.sampled_from([0.0, 0.5]))
+        else:
+            others.append(sign)
+            kw["margin"] = data.draw(st.sampled_from([1.0, 0.5]))
+        if name in ("margin_ranking_loss", "hinge_embedding_loss") and shape == ():
+            return  # torch's own check calls .dim() on the margin arithmetic's result
+        e_in = [ember.tensor(a, requires_grad=True) for a in floats]
+        t_in = [torch.tensor(a, requires_grad=True) for a in floats]
+        if name == "gaussian_nll_loss":
+            eo = F.gaussian_nll_loss(*e_in, **kw)
+            to = TF.gaussian_nll_loss(*t_in, **kw)
+        else:
+            eo = getattr(F, name)(*e_in, *(ember.tensor(a) for a in others), **kw)
+            to = getattr(TF, name)(*t_in, *(torch.tensor(a) for a in others), **kw)
+        close(eo, to, what=f"{name} value")
+        if not to.numel() or not x.size:
+            return
+        r = rand(*tuple(to.shape), seed=seed)
+        ge = ember.autograd.grad((eo * ember.tensor(r)).sum(), e_in, create_graph=True)
+        gt = torch.autograd.grad((to * torch.tensor(r)).sum(), t_in, create_graph=True)
+        for i, (a, b) in enumerate(zip(ge, gt, strict=True)):
+            close(a, b, what=f"{name} grad of input {i}")
+        pairs = [(a, b) for a, b in zip(ge, gt, strict=True)
+                 if a.requires_grad and b.requires_grad]
+        if pairs:
+            gge = ember.autograd.grad(sum((a * a).sum() for a, _ in pairs), e_in,
+                                      allow_unused=True)
+            ggt = torch.autograd.grad(sum((b * b).sum() for _, b in pairs), t_in,
+                                      allow_unused=True)
+            for i, (a, b) in enumerate(zip(gge, ggt, strict=True)):
+                if a is not None and b is not None:
+                    if b._is_zerotensor():  # torch's symbolic zero (no numpy())
+                        b = torch.zeros(tuple(b.shape))
+                    close(a, b, rtol=1e-3, atol=1e-4, what=f"{name} second derivative {i}")
+
+    check()

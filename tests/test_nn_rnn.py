@@ -249,3 +249,32 @@ def test_lstm_proj_size_errors_and_repr():
         m(ember.randn(3, 2, 3), (c, c))
     with pytest.raises(OpError, match=r"expected c_0 of shape \[4, 2, 5\].*\[4, 2, 2\]"):
         m(ember.randn(3, 2, 3), (h, h))
+
+
+def test_fuzz_recurrent_layers_against_torch():
+    """Seeded random RNN/LSTM/GRU configurations (sizes, layers, bias, batch_first,
+    bidirectional, relu/tanh, unbatched, given or zero initial state, sequence length
+    1): torch's weights loaded, outputs, states and every gradient compared."""
+    import random
+    rnd = random.Random(0)
+    rng = np.random.default_rng(0)
+    for trial in range(16):
+        cls = rnd.choice(["RNN", "LSTM", "GRU"])
+        i, h, layers = rnd.randint(1, 4), rnd.randint(1, 4), rnd.randint(1, 3)
+        kw = {"num_layers": layers, "bias": rnd.random() < 0.8,
+              "batch_first": rnd.random() < 0.5, "bidirectional": rnd.random() < 0.5}
+        if cls == "RNN":
+            kw["nonlinearity"] = rnd.choice(["tanh", "relu"])
+        emod, tmod = _pair(cls, i, h, **kw)
+        t, b = rnd.randint(1, 4), rnd.choice([None, 1, 3])
+        xs = (t, i) if b is None else ((b, t, i) if kw["batch_first"] else (t, b, i))
+        d = 2 if kw["bidirectional"] else 1
+        shapes = [xs]
+        if rnd.random() < 0.5:
+            hs = (d * layers, h) if b is None else (d * layers, b, h)
+            shapes += [hs, hs] if cls == "LSTM" else [hs]
+        e_in, t_in = _tensors(rng, *shapes)
+        if len(e_in) > 1:
+            e_in = [e_in[0], tuple(e_in[1:]) if cls == "LSTM" else e_in[1]]
+            t_in = [t_in[0], tuple(t_in[1:]) if cls == "LSTM" else t_in[1]]
+        _compare(emod, tmod, e_in, t_in, seed=trial)

@@ -10,7 +10,7 @@ import pytest
 import ember
 from ember import nn
 
-from _nn_oracle import close, copy_params, torch
+from _nn_oracle import close, copy_params, to_np, torch
 
 RTOL, ATOL = 2e-4, 2e-5
 
@@ -130,3 +130,99 @@ def test_transformer():
     _compare(emod, tmod, src, tgt, tgt_mask=mask)
     with pytest.raises(RuntimeError, match="batch number of src and tgt"):
         emod(ember.randn(5, 2, 8), ember.randn(3, 3, 8))
+
+
+# --- found by fuzzing against torch ------------------------------------------------------
+
+def test_sdpa_fully_masked_query_gives_zero_output_and_gradient():
+    """A query whose every key is masked (an empty, all-padding sequence): PyTorch's safe
+    softmax gives zero output and gradient; ember's softmax gave NaN (and NaN gradients
+    to every parameter)."""
+    rng = np.random.default_rng(6)
+    q, k, v = (rng.standard_normal((2, 2, 3, 4)).astype(np.float32) for _ in range(3))
+    keep = np.array([[False, False, False], [True, False, True], [False, False, False]])
+    fmask = np.where(keep, 0.0, -np.inf).astype(np.float32)
+    for mask in (keep, fmask):
+        e = [ember.tensor(a, requires_grad=True) for a in (q, k, v)]
+        t = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+        eo = ember.nn.functional.scaled_dot_product_attention(*e, attn_mask=ember.tensor(mask))
+        to = torch.nn.functional.scaled_dot_product_attention(*t, attn_mask=torch.tensor(mask))
+        close(eo, to, RTOL, ATOL, "forward")
+        assert not np.isnan(to_np(eo)).any()
+        r = rng.standard_normal(tuple(to.shape)).astype(np.float32)
+        (eo * ember.tensor(r)).sum().backward()
+        (to * torch.tensor(r)).sum().backward()
+        for i, (a, b) in enumerate(zip(e, t, strict=True)):
+            close(a.grad, b.grad, RTOL, ATOL, f"grad of input {i}")
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_encoder_and_decoder_with_an_all_padding_sequence(batch_first):
+    emod, tmod = _layer_pair(batch_first=batch_first)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 4, 8) if batch_first else (4, 2, 8)).astype(np.float32)
+    pad = np.array([[False, False, True, True], [True] * 4])  # the second is empty
+    _compare(emod, tmod, x, src_key_padding_mask=pad)
+    fpad = np.where(pad, -np.inf, 0.0).astype(np.float32)
+    _compare(emod, tmod, x, src_key_padding_mask=fpad)
+    torch.manual_seed(0)
+    kw = dict(dim_feedforward=16, dropout=0.0, batch_first=batch_first)
+    tdec = torch.nn.TransformerDecoderLayer(8, 2, **kw)
+    edec = nn.TransformerDecoderLayer(8, 2, **kw)
+    copy_params(tdec, edec)
+    _compare(edec, tdec, x, x, memory_key_padding_mask=pad)
+
+
+def test_fuzz_attention_against_torch():
+    """Seeded random MultiheadAttention configurations (heads, batch_first, unbatched,
+    bias, self/cross attention, bool/float masks of 2-d and per-head 3-d shape,
+    key padding, need_weights, averaged weights): outputs, weights and gradients."""
+    import random
+    rnd = random.Random(0)
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        e, h = rnd.choice([4, 8]), rnd.choice([1, 2, 4])
+        bf, b, lq, s = rnd.random() < 0.5, rnd.choice([None, 1, 3]), rnd.randint(1, 4), \
+            rnd.randint(1, 4)
+        torch.manual_seed(rnd.randint(0, 99))
+        tmod = torch.nn.MultiheadAttention(e, h, batch_first=bf, bias=rnd.random() < 0.8)
+        emod = nn.MultiheadAttention(e, h, batch_first=bf, bias=tmod.in_proj_bias is not None)
+        copy_params(tmod, emod)
+
+        def shape(n, e=e, b=b, bf=bf):
+            return (n, e) if b is None else ((b, n, e) if bf else (n, b, e))
+
+        def mask(shape_, boolean):
+            m = rng.random(shape_) < 0.4  # some rows fully masked
+            return m if boolean else np.where(m, -np.inf, 0.0).astype(np.float32)
+
+        q = rng.standard_normal(shape(lq)).astype(np.float32)
+        kv = rng.standard_normal(shape(s)).astype(np.float32)
+        boolean = rnd.random() < 0.5
+        kw = {"need_weights": rnd.random() < 0.5, "average_attn_weights": rnd.random() < 0.5}
+        kind = rnd.choice([None, "2d", "3d"])
+        if kind == "2d":
+            kw["attn_mask"] = mask((lq, s), boolean)
+        elif kind == "3d":
+            kw["attn_mask"] = mask(((b or 1) * h, lq, s), boolean)
+        if rnd.random() < 0.5:
+            kw["key_padding_mask"] = mask((s,) if b is None else (b, s), boolean)
+        ekw = {k: ember.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        ei = [ember.tensor(a, requires_grad=True) for a in (q, kv, kv)]
+        ti = [torch.tensor(a, requires_grad=True) for a in (q, kv, kv)]
+        (eo, ew), (to, tw) = emod(*ei, **ekw), tmod(*ti, **tkw)
+        what = f"{e=} {h=} {bf=} {b=} {lq=} {s=} {kind} {boolean=}"
+        assert (ew is None) == (tw is None), what
+        if tw is not None:  # the explicit softmax: NaN rows in both
+            close(ew, tw, RTOL, ATOL, what + " weights")
+            continue
+        close(eo, to, RTOL, ATOL, what + " output")
+        r = rng.standard_normal(tuple(to.shape)).astype(np.float32)
+        (eo * ember.tensor(r)).sum().backward()
+        (to * torch.tensor(r)).sum().backward()
+        for i, (x, y) in enumerate(zip(ei, ti, strict=True)):
+            close(x.grad, y.grad, RTOL, ATOL, f"{what} grad of input {i}")
+        tp = dict(tmod.named_parameters())
+        for name, p in emod.named_parameters():
+            close(p.grad, tp[name].grad, RTOL, ATOL, f"{what} grad of {name}")

@@ -211,3 +211,25 @@ def test_linalg_namespace_exposes_torch_names():
         assert callable(getattr(ember.linalg, name))
     a = ember.tensor(np.array([[2.0, 1.0], [1.0, 3.0]]))
     np.testing.assert_allclose((ember.linalg.inv(a) @ a).numpy(), np.eye(2), atol=1e-12)
+
+
+@pytest.mark.parametrize("ord_", [0.5, 1.5, 3.0, -1.0, -2.5])
+@pytest.mark.parametrize("dim,keepdim", [(1, False), (None, False), (0, True),
+                                         ((0, 1), False)])
+def test_vector_norm_gradient_at_zeros_is_torchs(ord_, dim, keepdim):
+    """Zero elements and zero vectors get a zero gradient, as in PyTorch: the general
+    ``sum(|x|**p) ** (1/p)`` gave NaN there (|x|**p at 0 for p < 1, the root at 0 for
+    p > 1), so ``normalize(x, p=3)`` of a zero row poisoned every gradient."""
+    x = np.array([[0.0, 3.0, 0.0], [0.0, 0.0, 0.0], [1.0, -2.0, 0.5]], np.float32)
+    e = ember.tensor(x, requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    eo = ember.linalg.vector_norm(e, ord_, dim=dim, keepdim=keepdim)
+    to = torch.linalg.vector_norm(t, ord_, dim=dim, keepdim=keepdim)
+    assert tuple(eo.shape) == tuple(to.shape)
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-5)
+    (eo * eo).sum().backward()
+    (to * to).sum().backward()
+    np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-6)
+    y = ember.tensor(x, requires_grad=True)
+    ember.nn.functional.normalize(y, p=abs(ord_), dim=1).sum().backward()
+    assert np.isfinite(y.grad.numpy()).all()

@@ -284,3 +284,16 @@ def test_logcumsumexp_memory_is_linear():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 8 * x.nbytes, f"peak {peak} bytes for a {x.nbytes}-byte input"
+
+
+@pytest.mark.parametrize("fn", ["max", "min"])
+def test_max_min_over_everything_with_nan_split_the_gradient_among_the_nans(fn):
+    """max()/min() of a tensor holding NaN is NaN; PyTorch gives the gradient to the
+    NaNs (split evenly), ember gave NaN to every element (NaN == NaN found no tie)."""
+    x = np.array([[1.0, np.nan, 3.0, np.nan], [1.0, 2.0, 3.0, 3.0]], np.float32)
+    for a in (x, x[1:], np.array(2.0, np.float32)):
+        e = ember.tensor(a, requires_grad=True)
+        t = torch.tensor(a, requires_grad=True)
+        getattr(ember, fn)(e).backward()
+        getattr(torch, fn)(t).backward()
+        np.testing.assert_array_equal(e.grad.numpy(), t.grad.numpy())

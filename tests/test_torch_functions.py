@@ -988,3 +988,80 @@ def test_large_searchsorted_isin_and_cdist_keep_memory_linear():
     assert np.array_equal(found.numpy(), np.isin(vals, seq[::3]))
     np.testing.assert_allclose(dist.numpy(), torch.cdist(torch.tensor(a), torch.tensor(b)),
                                rtol=1e-9, atol=1e-9)
+
+
+# --- hypothesis fuzz of the order statistics and scans against torch ------------------------
+
+def test_quantile_of_a_0d_input_keeps_no_dim():
+    """keepdim on a 0-d input: torch's result is 0-d (there is no dim to keep); ember
+    added one."""
+    for q in (0.5, ember.tensor([0.1, 0.9])):
+        for dim in (None, 0, -1):
+            _same(ember.quantile(ember.tensor(1.5), q, dim=dim, keepdim=True),
+                  torch.quantile(torch.tensor(1.5), _to_torch(q), dim=dim, keepdim=True))
+
+
+def test_fuzz_order_statistics_and_scans():
+    """hypothesis draws shapes (0-d, empty), a dim and keepdim, distinct values (so
+    indices and gradients are defined: ties may pick any index) or rounded ones with
+    ties (values only), for median/nanmedian/kthvalue/mode, quantile (every
+    interpolation), cummax/cummin/logcumsumexp/diff, nansum/nanmean with NaN."""
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings, strategies as st
+
+    @settings(derandomize=True, database=None, deadline=None, max_examples=60)
+    @given(shape=st.sampled_from([(), (1,), (5,), (3, 4), (2, 3, 4), (0,), (4, 0)]),
+           ties=st.booleans(), seed=st.integers(0, 2 ** 16), data=st.data())
+    def check(shape, ties, seed, data):
+        rng = np.random.default_rng(seed)
+        x = np.asarray(rng.permutation(max(1, int(np.prod(shape))))[:int(np.prod(shape))]
+                       .reshape(shape) * 0.37 - 1.0).astype(np.float64)
+        if ties:
+            x = np.asarray(np.round(x))
+        nd = len(shape)
+        dim = data.draw(st.sampled_from(list(range(-nd, nd)) or [0, -1]))
+        keepdim = data.draw(st.booleans())
+        empty_dim = nd and shape[dim] == 0
+
+        def both(fn, *args, grad=not ties, values_only=ties, **kw):
+            e = ember.tensor(x, requires_grad=grad)
+            t = torch.tensor(x, requires_grad=grad)
+            ea = [ember.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+            ta = [torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+            eo, to = getattr(ember, fn)(e, *ea, **kw), getattr(torch, fn)(t, *ta, **kw)
+            eo, to = (eo, to) if isinstance(to, torch.Tensor) else (tuple(eo), tuple(to))
+            es, ts = (eo[:1], to[:1]) if values_only and isinstance(to, tuple) else \
+                (eo if isinstance(eo, tuple) else (eo,), to if isinstance(to, tuple) else (to,))
+            for a, b in zip(es, ts, strict=True):
+                _same(a.detach(), b.detach())
+            if grad and ts[0].numel():
+                r = rng.standard_normal(tuple(ts[0].shape))
+                (eo[0] if isinstance(eo, tuple) else eo).mul(ember.tensor(r)).sum().backward()
+                (to[0] if isinstance(to, tuple) else to).mul(torch.tensor(r)).sum().backward()
+                _same(e.grad, t.grad)
+
+        if x.size:
+            both("median")
+            both("nanmedian")
+            for interp in ("linear", "lower", "higher", "midpoint", "nearest"):
+                q = data.draw(st.sampled_from([0.0, 0.3, 0.5, 1.0, np.array([0.25, 0.8])]))
+                both("quantile", q, dim=data.draw(st.sampled_from([None, dim])),
+                     keepdim=keepdim, interpolation=interp, grad=False)
+        if not empty_dim:
+            both("median", dim, keepdim)
+            both("nanmedian", dim, keepdim)
+            k = data.draw(st.integers(1, shape[dim] if nd else 1))
+            both("kthvalue", k, dim, keepdim)
+            both("mode", dim, keepdim, grad=False)
+        both("cummax", dim)
+        both("cummin", dim)
+        both("logcumsumexp", dim, values_only=False)
+        if nd:
+            both("diff", dim=dim, n=data.draw(st.integers(0, 2)), values_only=False)
+        x = np.asarray(np.where(rng.random(shape) < 0.3, np.nan, x))
+        both("nansum", dim, keepdim, values_only=False, grad=True)
+        if np.isnan(x).all(axis=dim if nd else None).any():
+            return  # all-NaN slices: torch's gradient is NaN (0/0), ember's 0
+        both("nanmean", dim, keepdim, values_only=False, grad=True)
+
+    check()

@@ -266,7 +266,18 @@ def vector_norm(x: Tensor, /, ord: float = 2, dim=None, keepdim: bool = False, *
             zero = _op("eq")(s, 0)
             return _op("where")(zero, 0.0, _op("sqrt")(_op("where")(zero, 1.0, s)))
         return _op("sqrt")(s)
-    return _op("sum")(a ** ord, dims, keepdim) ** (1.0 / ord)
+    if not a.requires_grad:
+        return _op("sum")(a ** ord, dims, keepdim) ** (1.0 / ord)
+    # As PyTorch's, zero elements and zero norms get a zero gradient: d|x|**ord at 0 is
+    # inf for ord < 1 (and 0 * inf NaN), and the root's derivative at 0 is inf for any
+    # ord > 1 (the zero vector's gradient NaN).  The masked positions read 1 instead.
+    zero_x = _op("eq")(a, 0)
+    safe = _op("where")(zero_x, 1.0, a)
+    terms = _op("where")(zero_x, 0.0 if ord > 0 else math.inf, safe ** ord)
+    s = _op("sum")(terms, dims, True)
+    zero_n = _op("eq")(s, 0.0 if ord > 0 else math.inf)  # (ord < 0: inf ** (1/ord) = 0)
+    out = _op("where")(zero_n, 0.0, _op("where")(zero_n, 1.0, s) ** (1.0 / ord))
+    return out if keepdim else out.reshape(_op("sum")(s.detach(), dims, False).shape)
 
 
 def matrix_norm(x: Tensor, /, ord="fro", dim: Sequence[int] = (-2, -1),

@@ -48,9 +48,10 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
-    """``min(max(input, 0), 6)``."""
-    out = input.clamp(0, 6)
-    return _inplace(input, out) if inplace else out
+    """``min(max(input, 0), 6)``: ``hardtanh(input, 0, 6)``, whose gradient is 0 at 0
+    and 6 as PyTorch's."""
+    from .functional_activation import hardtanh
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:

@@ -14,6 +14,7 @@ import warnings
 from .. import ops as _ops
 from ..errors import OpError
 from ..ops import nn as _nn
+from ..ops.nn import stable_softplus as _stable_softplus
 from ..tensor import Tensor
 
 __all__ = ["elu", "elu_", "selu", "selu_", "celu", "celu_", "softplus", "hardtanh",
@@ -34,11 +35,6 @@ def _tensor(fn: str, input) -> None:
 
 def _inplace(input: Tensor, out: Tensor) -> Tensor:
     return input.copy_(out)
-
-
-def _stable_softplus(x: Tensor) -> Tensor:
-    """``log(1 + exp(x))`` without overflow: ``max(x, 0) + log1p(exp(-|x|))``."""
-    return _ops.clamp_min(x, 0.0) + _ops.log1p(_ops.exp(-x.abs()))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -88,12 +84,13 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
-    """``x`` clamped to ``[min_val, max_val]``."""
+    """``x`` clamped to ``[min_val, max_val]``; as PyTorch's, its gradient is 0 on the
+    bounds themselves (``clamp``'s is 1 there)."""
     _tensor("hardtanh", input)
     if min_val > max_val:
         raise ValueError(f"hardtanh(): min_val cannot be greater than max_val, got "
                          f"min_val={min_val}, max_val={max_val}")
-    out = input.clamp(min_val, max_val)
+    out = _ops.where(input <= min_val, min_val, _ops.where(input >= max_val, max_val, input))
     return _inplace(input, out) if inplace else out
 
 
@@ -110,16 +107,20 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """``x * relu6(x + 3) / 6``."""
+    """``x * relu6(x + 3) / 6``; as PyTorch's, its gradient is 0 at -3 and 1 at 3 (the
+    outer pieces' slopes)."""
     _tensor("hardswish", input)
-    out = input * (input + 3.0).clamp(0.0, 6.0) / 6.0
+    mid = input.clamp(-3.0, 3.0)  # finite in the masked branches (inf * 0 is NaN)
+    # x * 0, not 0, below -3: -0 and NaN at -inf, as PyTorch's x * relu6(x + 3) / 6
+    out = _ops.where(input <= -3.0, input * 0.0,
+                     _ops.where(input < 3.0, mid * (mid + 3.0) / 6.0, input))
     return _inplace(input, out) if inplace else out
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    """``relu6(x + 3) / 6``."""
+    """``relu6(x + 3) / 6``; as PyTorch's, its gradient is 0 at -3 and 3."""
     _tensor("hardsigmoid", input)
-    out = (input + 3.0).clamp(0.0, 6.0) / 6.0
+    out = _ops.where(input <= -3.0, 0.0, _ops.where(input >= 3.0, 1.0, input / 6.0 + 0.5))
     return _inplace(input, out) if inplace else out
 
 

@@ -11,7 +11,7 @@ from .. import dtypes as _dt
 from ..schema import Spec, defop
 from ._rules import broadcast_shapes, fail
 from ._nn_rules import _need_float, _reduce, _reduction, _shape
-from .nn import log_softmax, softmax
+from .nn import log_softmax, softmax, stable_softplus
 
 __all__ = ["mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
@@ -265,6 +265,10 @@ def _ce_backward_decomp(grad, input, target, weight=None, reduction="mean",
         return g * grad.unsqueeze(cdim)
     if reduction == "mean":
         g = g / denom
+        if not target.dtype.is_floating_point:
+            # ignored targets' rows get no gradient, even when no target is left
+            # (denom 0: PyTorch's gradient is 0 there, not 0 / 0)
+            g = _E.where(valid.unsqueeze(cdim), g, 0.0)
     return g * grad
 
 
@@ -326,8 +330,7 @@ binary_cross_entropy = defop(
 
 
 def _bce_logits_decomp(input, target, weight=None, pos_weight=None, reduction="mean"):
-    # log(1 + exp(-|x|)) + max(-x, 0) is log(1 + exp(-x)) without overflow.
-    softplus_neg = (-input.abs()).exp().log1p() + (-input).clamp_min(0.0)
+    softplus_neg = stable_softplus(-input)  # log(1 + exp(-x))
     if pos_weight is not None:
         loss = (1.0 - target) * input + (1.0 + (pos_weight - 1.0) * target) * softplus_neg
     else:

@@ -48,8 +48,19 @@ relu = defop("relu(Tensor self) -> Tensor", tags=("composite", "pointwise"),
              doc="``max(self, 0)`` elementwise (NaN stays NaN).")
 leaky_relu = _activation(
     "leaky_relu(Tensor input, Scalar negative_slope=0.01) -> Tensor",
-    lambda input, negative_slope=0.01: _E.where(input < 0, input * negative_slope, input),
-    "``input`` where positive, else ``negative_slope * input``.")
+    lambda input, negative_slope=0.01: _E.where(input > 0, input, input * negative_slope),
+    "``input`` where positive, else ``negative_slope * input`` (so the gradient at 0 is "
+    "``negative_slope``, as PyTorch's).")
+
+
+def stable_softplus(x):
+    """``log(1 + exp(x))`` without overflow, with the right gradient everywhere: ``x +
+    log1p(exp(-x))`` above 0, else ``log1p(exp(x))``.  (``max(x, 0) + log1p(exp(-|x|))``
+    has the same values but the gradient 1 at 0, not 0.5: neither ``max`` nor ``|x|`` is
+    differentiable there.)  The clamps keep the masked branch finite (``0 * inf`` would
+    turn its gradient into NaN)."""
+    pos, neg = x.clamp_min(0.0), x.clamp_max(0.0)
+    return _E.where(x > 0, pos + (-pos).exp().log1p(), neg.exp().log1p())
 
 
 def _gelu_decomp(input, approximate="none"):
@@ -282,7 +293,15 @@ def _sdpa_decomp(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=Fal
             scores = _E.where(attn_mask, scores, -math.inf)
         else:
             scores = scores + attn_mask
-    weights = softmax(scores, -1)
+    if attn_mask is not None:
+        # A query whose every key is masked attends to nothing: PyTorch's (>= 2.5) "safe
+        # softmax" gives it zero weights, so zero output and gradient, where a plain
+        # softmax gives NaN (that poisoned a batch holding one empty sequence).  The
+        # scores are cleared first: softmax's backward of NaN would be NaN, masked or not.
+        empty = (scores == -math.inf).all(-1, keepdim=True)
+        weights = _E.where(empty, 0.0, softmax(_E.where(empty, 0.0, scores), -1))
+    else:
+        weights = softmax(scores, -1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True, generator)
     return _E.matmul(weights, value)
@@ -293,7 +312,8 @@ scaled_dot_product_attention = defop(
     "Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, float? scale=None, "
     "Generator? generator=None) -> Tensor",
     tags=("composite",), meta=_sdpa_meta, decomposition=_sdpa_decomp,
-    doc="``softmax(q @ k.T * scale + mask) @ v``; a boolean mask keeps True positions.")
+    doc="``softmax(q @ k.T * scale + mask) @ v``; a boolean mask keeps True positions; a "
+        "query whose every key is masked gets zero output (PyTorch's safe softmax).")
 
 
 # The other nn ops live in modules named after their concept; ``ember.ops.nn`` is the

@@ -443,7 +443,15 @@ def _max_min_backward(g, self, dim=None, keepdim=False, result=None):
     """max/min: over everything the gradient is split among ties (as amax); along
     ``dim`` it goes to the element whose index is returned (as PyTorch)."""
     if dim is None:
-        return _extreme_backward(g, self, (), False, result=result)
+        if not self.dtype.is_floating_point:
+            return _extreme_backward(g, self, (), False, result=result)
+        # A NaN result is split among the NaNs, as PyTorch's max()/min() (NaN == NaN is
+        # False, so amax's rule divides by a zero count: NaN everywhere, as amax's)
+        from .pointwise import isnan
+        shape = tuple(self.shape)
+        r = unreduce(result, shape, None, False)
+        hit = (self == r) | (isnan(self) & isnan(r))
+        return unreduce(g, shape, None, False) * hit / sum(hit, None, True)
     gv = g[0]
     if gv is None:
         return None

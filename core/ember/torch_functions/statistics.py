@@ -186,7 +186,7 @@ def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
         out = vlo
     out = _ops.where(nan, math.nan, out)  # (..., m)
     out = _ops.movedim(out, -1, 0)  # q first
-    if keepdim:
+    if keepdim and input.ndim:  # (a 0-d input keeps no dim: there is none)
         if dim is None:
             out = out.reshape((m,) + (1,) * input.ndim)
         else:

@@ -158,7 +158,9 @@ def _simple_ce(x, target, weight, ignore_index, label_smoothing) -> bool:
     return (x.ndim == 2 and weight is None and not label_smoothing
             and target.dtype.kind in "iu" and x.shape[0] != 0 and x.shape[1] != 0
             and x.dtype.kind == "f"
-            and not 0 <= ignore_index < x.shape[1] and _min(target) >= 0)
+            and not 0 <= ignore_index < x.shape[1] and _min(target) >= 0
+            # an ignore_index past the classes may be a target (the value rule let it)
+            and (ignore_index < 0 or _max(target) < x.shape[1]))
 
 
 def _shifted_exp(x):
@@ -216,13 +218,19 @@ def cross_entropy(x, target, weight, reduction, ignore_index, label_smoothing):
     x2, t2 = _rows(x, target)
     d, denom, valid = _ce_coefficients(x2, t2, weight, ignore_index, label_smoothing)
     logp = _log_softmax(_masked(x2, valid), 1)
-    loss = -(d * logp).sum(1)
+    prod = d * logp
+    if valid is not None:
+        # A class index picks its log-probability: a -inf logit (a masked class) of
+        # another class must not turn 0 * -inf into NaN.
+        prod[(d == 0) & np.isneginf(logp)] = 0
+    loss = -prod.sum(1)
     if reduction == "none":
         return _arr(loss.reshape(batch).astype(x.dtype, copy=False))
     total = loss.sum(dtype=x.dtype)
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            total = total / x.dtype.type(denom)
+        # no weight at all (every target ignored or of weight 0): NaN, as PyTorch's
+        # 0 / 0 of the picked part, whatever the smoothing part adds
+        total = total / x.dtype.type(denom) if denom else x.dtype.type(np.nan)
     return np.asarray(total, dtype=x.dtype)
 
 
@@ -241,8 +249,13 @@ def cross_entropy_backward(grad, x, target, weight, reduction, ignore_index, lab
     if reduction == "none":
         g *= grad.reshape(-1, 1)
     else:
-        scale = grad / denom if reduction == "mean" else grad
-        g *= scale
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = grad / denom if reduction == "mean" else grad
+            g *= scale
+    if valid is not None and not valid.all():
+        # ignored targets' rows get no gradient, even when no target is left (denom
+        # 0: PyTorch's gradient is 0 there, not 0 * inf)
+        g[~valid] = 0
     if x.ndim == 1:
         return _arr(g.reshape(x.shape).astype(x.dtype, copy=False))
     shape = (x.shape[0],) + x.shape[2:] + (x.shape[1],)
