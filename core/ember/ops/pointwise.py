@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 _NUMBERS = (bool, int, float, complex)
-_builtin_abs = abs
 
 
 def _with_check(fn, check, reads=()):
@@ -211,15 +210,17 @@ def _div_decomp(self, other, rounding_mode=None):
     spec = _div_meta(self, other, rounding_mode)
     if spec.dtype.is_floating_point:
         return trunc(true_divide(self, other))
-    # Integer division towards zero: |a| // |b| with the sign of a * b.
-    def mag(x):
-        return x if x.__class__ is bool else _builtin_abs(x) if x.__class__ in _NUMBERS \
-            else abs(x)
+    # Integer division towards zero: the floor, plus one where the division is inexact
+    # and the signs differ.  Both in the result dtype, as PyTorch (no |a| first: |-128|
+    # overflows int8 before an int32 division, and uint8 // -3 divides by 253).
+    q = floor_divide(self, other)
+    if not spec.dtype.is_signed:
+        return q
 
     def negative(x):
         return x < 0 if x.__class__ in _NUMBERS else lt(x, 0)
-    q = floor_divide(mag(self), mag(other))
-    return where(ne(negative(self), negative(other)), neg(q), q)
+    inexact = ne(remainder(self, other), 0)
+    return where(logical_and(inexact, ne(negative(self), negative(other))), add(q, 1), q)
 
 
 def _div_values(spec, self, other, rounding_mode=None):
