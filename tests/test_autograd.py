@@ -865,3 +865,21 @@ def test_post_accumulate_grad_hook_sees_the_accumulated_grad_and_can_be_removed(
     assert w.grad.tolist() == [8.0] * 3
     with pytest.raises(RuntimeError, match="non-leaf"):
         (w * 2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+@needs_torch
+def test_inplace_ops_with_keyword_arguments_on_views():
+    # the rebased out-of-place call got the keyword-only arguments positionally:
+    # y[:, 0].add_(z) raised "add() takes 2 positional arguments but 3 were given"
+    b = np.random.default_rng(0).standard_normal((3, 4, 4))
+    out = []
+    for m in (torch, ember):
+        x = m.tensor(b, requires_grad=True)
+        y = x * 1
+        y[:, 0].add_(y[:, 1].detach())
+        y[:, 2:].sub_(y[:, :2], alpha=-0.5)
+        y[1].addcmul_(y[0].detach(), y[2].detach(), value=3)
+        (y * y).sum().backward()
+        out.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(out[1][0], out[0][0])
+    np.testing.assert_allclose(out[1][1], out[0][1])
