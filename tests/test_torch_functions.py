@@ -1035,3 +1035,16 @@ def test_large_searchsorted_isin_and_cdist_keep_memory_linear():
     assert np.array_equal(found.numpy(), np.isin(vals, seq[::3]))
     np.testing.assert_allclose(dist.numpy(), torch.cdist(torch.tensor(a), torch.tensor(b)),
                                rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("data, bounds", [([1.0, NAN], {}), ([1.0, INF], {}),
+                                          ([1.0, 2.0], {"min": 0, "max": INF}),
+                                          ([1.0, 2.0], {"min": NAN, "max": NAN})])
+def test_histc_refuses_a_range_that_is_not_finite(data, bounds):
+    # a NaN in the data gave a histogram of zeros, an infinity an out-of-bounds index
+    with pytest.raises(RuntimeError, match="not finite"):
+        torch.histc(torch.tensor(data), bins=3, **bounds)
+    with pytest.raises(ember.OpError, match=r"histc\(\): range of .* is not finite"):
+        ember.histc(T(data), bins=3, **bounds)
+    # NaN elements inside a finite range are ignored, as PyTorch
+    check("histc", T([1.0, NAN, 0.5]), bins=3, min=0, max=2)
