@@ -103,6 +103,11 @@ def _out_of_place(od):
         return copy
     if od.name == "index_put_":
         return registry["index_put"].fn
+    if od.name in ("fill_", "zero_"):
+        def fill(self, value=0):  # (value is a number: the schema's Scalar)
+            return registry["full"].fn(tuple(self.shape), value, dtype=self.dtype,
+                                       device=self.device)
+        return fill
     return None
 
 
