@@ -575,3 +575,20 @@ _BEYOND = {
 def test_numbers_beyond_the_dtype_as_torch_on_every_backend(call, device):
     got = outcome(lambda: call(ember, {"device": device}).cpu())
     assert_same_outcome(got, outcome(call, torch, {}))
+
+
+@pytest.mark.parametrize("op, args, kwargs", [("clamp", (), {"max": 150}),
+                                              ("clamp", (), {"min": -200}),
+                                              ("clamp_min", (150,), {}),
+                                              ("clamp_max", (-129,), {})])
+def test_clamp_refuses_an_int_bound_beyond_the_dtype(op, args, kwargs):
+    # the bound wrapped (150 -> -106 in int8) and clamped every element there
+    e, t = pair(np.array([1, 2, -5], "int8"))
+    with pytest.raises(RuntimeError, match="overflow"):
+        getattr(torch, op)(t, *args, **kwargs)
+    with pytest.raises(ember.OpError, match=rf"{op}\(\): value -?\d+ cannot be converted "
+                                            r"to type int8 without overflow"):
+        getattr(ember, op)(e, *args, **kwargs)
+    # a float bound promotes; an in-range bound clamps in int8
+    assert_same(ember.clamp(e, min=-128, max=1), torch.clamp(t, min=-128, max=1))
+    assert_same(ember.clamp(e, max=150.5), torch.clamp(t, max=150.5))

@@ -470,6 +470,15 @@ def _clamp_check(spec, self, min=None, max=None):
         fail("clamp", "at least one of 'min' or 'max' must not be None")
     if spec.dtype is _dt.bool:
         fail("clamp", "clamp is not supported for bool tensors")
+    _bounds_fit("clamp", spec, min, max)
+
+
+def _bounds_fit(op, spec, *bounds):
+    # A Python int bound beyond an integer tensor's dtype is refused, as PyTorch
+    # (maximum(int8, 150) would wrap it to -106 and clamp everything there).
+    for bound in bounds:
+        if bound.__class__ is int:
+            _dt.check_fits(op, bound, spec.dtype)
 
 
 def _clamp_decomp(self, min=None, max=None):
@@ -486,10 +495,14 @@ clamp = _with_check(defop("clamp(Tensor self, Tensor? min=None, Tensor? max=None
                           decomposition=_clamp_decomp,
                           doc="Limit ``self`` to ``[min, max]`` (numbers or tensors; "
                               "where ``min > max`` the result is ``max``)."), _clamp_check)
-clamp_min = _binary("clamp_min", tags=("composite",), decomposition=lambda s, o: maximum(s, o),
-                    doc="``clamp(self, min=other)``.")
-clamp_max = _binary("clamp_max", tags=("composite",), decomposition=lambda s, o: minimum(s, o),
-                    doc="``clamp(self, max=other)``.")
+clamp_min = _with_check(
+    _binary("clamp_min", tags=("composite",), decomposition=lambda s, o: maximum(s, o),
+            doc="``clamp(self, min=other)``."),
+    lambda spec, self, other: _bounds_fit("clamp_min", spec, other))
+clamp_max = _with_check(
+    _binary("clamp_max", tags=("composite",), decomposition=lambda s, o: minimum(s, o),
+            doc="``clamp(self, max=other)``."),
+    lambda spec, self, other: _bounds_fit("clamp_max", spec, other))
 
 
 def _where_check(spec, condition, self, other):
