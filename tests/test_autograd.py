@@ -865,3 +865,56 @@ def test_post_accumulate_grad_hook_sees_the_accumulated_grad_and_can_be_removed(
     assert w.grad.tolist() == [8.0] * 3
     with pytest.raises(RuntimeError, match="non-leaf"):
         (w * 2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+@needs_torch
+def test_inplace_ops_with_keyword_arguments_on_views():
+    # the rebased out-of-place call got the keyword-only arguments positionally:
+    # y[:, 0].add_(z) raised "add() takes 2 positional arguments but 3 were given"
+    b = np.random.default_rng(0).standard_normal((3, 4, 4))
+    out = []
+    for m in (torch, ember):
+        x = m.tensor(b, requires_grad=True)
+        y = x * 1
+        y[:, 0].add_(y[:, 1].detach())
+        y[:, 2:].sub_(y[:, :2], alpha=-0.5)
+        y[1].addcmul_(y[0].detach(), y[2].detach(), value=3)
+        (y * y).sum().backward()
+        out.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(out[1][0], out[0][0])
+    np.testing.assert_allclose(out[1][1], out[0][1])
+
+
+def test_a_tensor_read_as_a_number_must_not_require_grad():
+    # masked_fill(mask, v) / fill_(v) read a one-element tensor's value: a v that
+    # requires grad lost its gradient silently (PyTorch differentiates through it)
+    x = ember.ones(3, requires_grad=True)
+    v = ember.tensor(2.0, requires_grad=True)
+    mask = ember.tensor([True, False, True])
+    with pytest.raises(ember.OpError, match=r"masked_fill\(\): argument 'value' is read "
+                                            r"as a number"):
+        ember.masked_fill(x * 1, mask, v * 3)
+    with pytest.raises(ember.OpError, match=r"fill_\(\): argument 'value'"):
+        (x * 1).fill_(v)
+    with ember.no_grad():  # nothing to differentiate: the value is taken
+        assert ember.masked_fill(x * 1, mask, v * 3).tolist() == [6.0, 1.0, 6.0]
+    assert ember.masked_fill(x * 1, mask, v.detach()).tolist() == [2.0, 1.0, 2.0]
+    # the differentiable spelling gives PyTorch's gradient
+    y = ember.where(mask, v * 3, x * 1)
+    y.sum().backward()
+    assert v.grad.item() == 6.0
+
+
+@needs_torch
+def test_fill_and_zero_on_views_record_gradients():
+    # fill_/zero_ on a view while recording raised "not supported for this op"
+    out = []
+    for m in (torch, ember):
+        x = m.ones(3, 4, requires_grad=True)
+        y = x * 2
+        y[:, 0].zero_()
+        y.t()[1].fill_(3.0)
+        (y * m.arange(12.0).reshape(3, 4)).sum().backward()
+        out.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_array_equal(out[1][0], out[0][0])
+    np.testing.assert_array_equal(out[1][1], out[0][1])

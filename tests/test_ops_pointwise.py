@@ -161,6 +161,21 @@ def test_div_rounding_modes(mode, dtype):
     assert_same(ea.div(eb, rounding_mode=mode), ta.div(tb, rounding_mode=mode))
 
 
+@pytest.mark.parametrize("divisor", ["int32", -3, 3, -1])
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16"])
+def test_div_trunc_computes_in_the_result_dtype(dtype, divisor):
+    # |a| // |b| overflowed first (|-128| is -128 in int8: -19 instead of 18), and a
+    # negative Python divisor of a uint8 tensor is 253 for PyTorch (-66 wrapped before)
+    a = np.array([-128, 127, -7, 5] if dtype != "uint8" else [0, 200, 255, 7], dtype)
+    ea, ta = pair(a)
+    if isinstance(divisor, str):
+        eb, tb = pair(np.array([-7, 7, 3, -2], divisor))
+    else:
+        eb = tb = divisor
+    assert_same(ember.div(ea, eb, rounding_mode="trunc"),
+                torch.div(ta, tb, rounding_mode="trunc"))
+
+
 def test_alpha_must_be_integral_for_integer_tensors():
     # a ValueError (OpError is one) from the shape rule, or from the kernel when the
     # shape rule's outcome was cached for these dtypes
@@ -209,6 +224,16 @@ def test_shifts_keep_bool():
     assert torch.result_type(torch.tensor([True]), torch.tensor([True])) == torch.bool
     assert (e << e).dtype is ember.bool and (e << e).tolist() == [True, False]
     assert (e >> True).tolist() == [False, False]
+
+
+def test_shifting_a_python_bool_by_integers_gives_integers():
+    # the kernel kept bool whenever the left operand was bool, even with an int8 tensor
+    # on the right ([True, True, True] for True << [1, 2, 3])
+    e, t = pair(np.array([1, 2, 3], "int8"))
+    assert_same(True << e, True << t)
+    assert_same(ember.bitwise_right_shift(True, e), torch.bitwise_right_shift(True, t))
+    b, tb = pair(np.array([True, False]))
+    assert_same(b << 1, tb << 1)
 
 
 def test_bitwise_rejects_floats():
@@ -550,3 +575,20 @@ _BEYOND = {
 def test_numbers_beyond_the_dtype_as_torch_on_every_backend(call, device):
     got = outcome(lambda: call(ember, {"device": device}).cpu())
     assert_same_outcome(got, outcome(call, torch, {}))
+
+
+@pytest.mark.parametrize("op, args, kwargs", [("clamp", (), {"max": 150}),
+                                              ("clamp", (), {"min": -200}),
+                                              ("clamp_min", (150,), {}),
+                                              ("clamp_max", (-129,), {})])
+def test_clamp_refuses_an_int_bound_beyond_the_dtype(op, args, kwargs):
+    # the bound wrapped (150 -> -106 in int8) and clamped every element there
+    e, t = pair(np.array([1, 2, -5], "int8"))
+    with pytest.raises(RuntimeError, match="overflow"):
+        getattr(torch, op)(t, *args, **kwargs)
+    with pytest.raises(ember.OpError, match=rf"{op}\(\): value -?\d+ cannot be converted "
+                                            r"to type int8 without overflow"):
+        getattr(ember, op)(e, *args, **kwargs)
+    # a float bound promotes; an in-range bound clamps in int8
+    assert_same(ember.clamp(e, min=-128, max=1), torch.clamp(t, min=-128, max=1))
+    assert_same(ember.clamp(e, max=150.5), torch.clamp(t, max=150.5))

@@ -320,6 +320,53 @@ def test_diagonals_and_trace():
     check("trace", x, method=True)
 
 
+@pytest.mark.parametrize("perm, dims", [
+    (None, (0, 1)), (None, (1, 0)), (None, (-2, -1)), (None, (-1, -2)),
+    ((2, 1, 0), (0, 1)), ((2, 1, 0), (2, 1)), ((0, 2, 1), (1, 2)), ((0, 2, 1), (-1, -2)),
+    ((1, 0, 2), (0, 2)), ((1, 0, 2), (2, 0))])
+@pytest.mark.parametrize("offset", [-2, 0, 1])
+def test_diagonal_is_a_view_writes_reach_the_input(perm, dims, offset):
+    # diagonal() was an index_select copy: t.diagonal().mul_(2) changed nothing in t.
+    # It is a view wherever its two dimensions merge in the input's strides (adjacent
+    # in memory: a contiguous or permuted tensor's; docs/interop.md for the rest).
+    base = np.arange(3 * 4 * 5, dtype=np.float64).reshape(3, 4, 5)
+    t, e = torch.tensor(base), ember.tensor(base)
+    if perm:
+        t, e = t.permute(perm), e.permute(perm)
+    td, ed = t.diagonal(offset, *dims), e.diagonal(offset, *dims)
+    _same(ed, td)
+    td.mul_(-1)
+    ed.mul_(-1)
+    np.testing.assert_array_equal(e.numpy(), t.numpy())
+
+
+def test_diagonal_values_where_it_is_a_copy():
+    base = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    t, e = torch.tensor(base), ember.tensor(base)
+    for dims in ((0, 2), (3, 1), (-1, 0)):
+        for offset in (-3, 0, 2, 9):
+            _same(e.diagonal(offset, *dims), t.diagonal(offset, *dims))
+            _same(e[:, ::2].diagonal(offset, *dims), t[:, ::2].diagonal(offset, *dims))
+
+
+def test_diagonal_view_autograd_and_diag_copies():
+    b = np.random.default_rng(0).standard_normal((3, 4, 4))
+    out = []
+    for m in (torch, ember):
+        x = m.tensor(b, requires_grad=True)
+        y = x * 1
+        y.diagonal(0, -2, -1).mul_(2)
+        y.diagonal(1, 1, 2).add_(y.diagonal(-1, 2, 1).detach())
+        (y * y).sum().backward()
+        out.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(out[1][0], out[0][0])
+    np.testing.assert_allclose(out[1][1], out[0][1])
+    m = ember.ones(3, 3)
+    d = ember.diag(m)  # torch.diag of a matrix is a copy
+    d.zero_()
+    assert m.sum().item() == 9.0
+
+
 def test_linalg_front_ends():
     a = T([[2.0, 1.0], [1.0, 3.0]])
     neg = T([[0.0, 1.0], [1.0, 0.0]])  # det -1
@@ -1065,3 +1112,16 @@ def test_fuzz_order_statistics_and_scans():
         both("nanmean", dim, keepdim, values_only=False, grad=True)
 
     check()
+
+
+@pytest.mark.parametrize("data, bounds", [([1.0, NAN], {}), ([1.0, INF], {}),
+                                          ([1.0, 2.0], {"min": 0, "max": INF}),
+                                          ([1.0, 2.0], {"min": NAN, "max": NAN})])
+def test_histc_refuses_a_range_that_is_not_finite(data, bounds):
+    # a NaN in the data gave a histogram of zeros, an infinity an out-of-bounds index
+    with pytest.raises(RuntimeError, match="not finite"):
+        torch.histc(torch.tensor(data), bins=3, **bounds)
+    with pytest.raises(ember.OpError, match=r"histc\(\): range of .* is not finite"):
+        ember.histc(T(data), bins=3, **bounds)
+    # NaN elements inside a finite range are ignored, as PyTorch
+    check("histc", T([1.0, NAN, 0.5]), bins=3, min=0, max=2)

@@ -228,14 +228,21 @@ def diagonal(x: Tensor, /, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     if "diagonal" in _registry:
         return _op("diagonal")(x, offset, dim1, dim2)
     from .array_api import moveaxis
-    m = moveaxis(x, (dim1, dim2), (-2, -1))
+    d1, d2 = dim1 % x.ndim, dim2 % x.ndim
+    # The two dimensions merged into one, then a slice with step cols + 1: a view of x
+    # (in-place writes reach x, as PyTorch's diagonal) wherever x's strides let the two
+    # merge, in the order (d1, d2) or, as the transposed diagonal, (d2, d1).
+    strides, shape = x.stride(), x.shape
+    if strides[d1] != shape[d2] * strides[d2] and strides[d2] == shape[d1] * strides[d1]:
+        d1, d2, offset = d2, d1, -offset
+    m = moveaxis(x, (d1, d2), (-2, -1))
     rows, cols = m.shape[-2:]
     n = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
-    r0, c0 = (0, offset) if offset >= 0 else (-offset, 0)
-    idx_r = _op("arange")(r0, r0 + n, device=x.device)
-    idx_c = _op("arange")(c0, c0 + n, device=x.device)
+    start = offset if offset >= 0 else -offset * cols
     flat = m.reshape(*m.shape[:-2], rows * cols)
-    return _op("index_select")(flat, -1, idx_r * cols + idx_c)
+    if n == 0:
+        return flat[..., 0:0]
+    return flat[..., start:start + (n - 1) * (cols + 1) + 1:cols + 1]
 
 
 def trace(x: Tensor, /, *, offset: int = 0, dtype=None) -> Tensor:

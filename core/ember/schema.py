@@ -238,6 +238,13 @@ def conv_scalar(x, op, arg):
         if x.numel() != 1:
             raise OpError(f"{op}(): argument '{arg}' must be a Number or a one-element "
                           f"tensor, got a tensor of shape {tuple(x.shape)}")
+        if x._requires_grad:
+            from .dispatch import state
+            if state.grad_enabled:  # its value is read: a gradient would be lost silently
+                raise OpError(f"{op}(): argument '{arg}' is read as a number, and no "
+                              f"gradient would reach the tensor given, which requires "
+                              f"grad; pass .detach() or .item(), or use where() or "
+                              f"copy_() to differentiate through it")
         return x.item()
     if hasattr(x, "dtype") and hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
         return x.item()  # numpy scalars

@@ -103,6 +103,11 @@ def _out_of_place(od):
         return copy
     if od.name == "index_put_":
         return registry["index_put"].fn
+    if od.name in ("fill_", "zero_"):
+        def fill(self, value=0):  # (value is a number: the schema's Scalar)
+            return registry["full"].fn(tuple(self.shape), value, dtype=self.dtype,
+                                       device=self.device)
+        return fill
     return None
 
 
@@ -123,7 +128,12 @@ def record_inplace_on_view(od, dev, args):
     positions = view_positions(view, base)
     from ..ops import index
     old = index(base.reshape(-1), (positions,))  # recorded: leads to base's old history
-    new = fn(old, *args[1:])
+    # the boxed arguments are positional; the op's keyword-only ones (add_'s alpha) go
+    # to the out-of-place function by name
+    rest = [a for a, spec in zip(args[1:], od.args[1:], strict=False) if not spec.kwarg_only]
+    named = {spec.name: a for a, spec in zip(args[1:], od.args[1:], strict=False)
+             if spec.kwarg_only}
+    new = fn(old, *rest, **named)
     if new._requires_grad and new.grad_fn is None:
         new = new.clone()  # a leaf itself (``v.copy_(leaf)``): the view needs a node
     old_edge = gradient_edge(base)

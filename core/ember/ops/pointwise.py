@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 _NUMBERS = (bool, int, float, complex)
-_builtin_abs = abs
 
 
 def _with_check(fn, check, reads=()):
@@ -211,15 +210,17 @@ def _div_decomp(self, other, rounding_mode=None):
     spec = _div_meta(self, other, rounding_mode)
     if spec.dtype.is_floating_point:
         return trunc(true_divide(self, other))
-    # Integer division towards zero: |a| // |b| with the sign of a * b.
-    def mag(x):
-        return x if x.__class__ is bool else _builtin_abs(x) if x.__class__ in _NUMBERS \
-            else abs(x)
+    # Integer division towards zero: the floor, plus one where the division is inexact
+    # and the signs differ.  Both in the result dtype, as PyTorch (no |a| first: |-128|
+    # overflows int8 before an int32 division, and uint8 // -3 divides by 253).
+    q = floor_divide(self, other)
+    if not spec.dtype.is_signed:
+        return q
 
     def negative(x):
         return x < 0 if x.__class__ in _NUMBERS else lt(x, 0)
-    q = floor_divide(mag(self), mag(other))
-    return where(ne(negative(self), negative(other)), neg(q), q)
+    inexact = ne(remainder(self, other), 0)
+    return where(logical_and(inexact, ne(negative(self), negative(other))), add(q, 1), q)
 
 
 def _div_values(spec, self, other, rounding_mode=None):
@@ -469,6 +470,15 @@ def _clamp_check(spec, self, min=None, max=None):
         fail("clamp", "at least one of 'min' or 'max' must not be None")
     if spec.dtype is _dt.bool:
         fail("clamp", "clamp is not supported for bool tensors")
+    _bounds_fit("clamp", spec, min, max)
+
+
+def _bounds_fit(op, spec, *bounds):
+    # A Python int bound beyond an integer tensor's dtype is refused, as PyTorch
+    # (maximum(int8, 150) would wrap it to -106 and clamp everything there).
+    for bound in bounds:
+        if bound.__class__ is int:
+            _dt.check_fits(op, bound, spec.dtype)
 
 
 def _clamp_decomp(self, min=None, max=None):
@@ -485,10 +495,14 @@ clamp = _with_check(defop("clamp(Tensor self, Tensor? min=None, Tensor? max=None
                           decomposition=_clamp_decomp,
                           doc="Limit ``self`` to ``[min, max]`` (numbers or tensors; "
                               "where ``min > max`` the result is ``max``)."), _clamp_check)
-clamp_min = _binary("clamp_min", tags=("composite",), decomposition=lambda s, o: maximum(s, o),
-                    doc="``clamp(self, min=other)``.")
-clamp_max = _binary("clamp_max", tags=("composite",), decomposition=lambda s, o: minimum(s, o),
-                    doc="``clamp(self, max=other)``.")
+clamp_min = _with_check(
+    _binary("clamp_min", tags=("composite",), decomposition=lambda s, o: maximum(s, o),
+            doc="``clamp(self, min=other)``."),
+    lambda spec, self, other: _bounds_fit("clamp_min", spec, other))
+clamp_max = _with_check(
+    _binary("clamp_max", tags=("composite",), decomposition=lambda s, o: minimum(s, o),
+            doc="``clamp(self, max=other)``."),
+    lambda spec, self, other: _bounds_fit("clamp_max", spec, other))
 
 
 def _where_check(spec, condition, self, other):

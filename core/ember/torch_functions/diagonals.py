@@ -18,7 +18,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     d1, d2 = _dim("diagonal", dim1, input.ndim), _dim("diagonal", dim2, input.ndim)
     if d1 == d2:
         _fail("diagonal", f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    return _linalg.diagonal(_ops.movedim(input, (d1, d2), (-2, -1)), offset=offset)
+    return _linalg.diagonal(input, offset=offset, dim1=d1, dim2=d2)
 
 
 def trace(input: Tensor) -> Tensor:
@@ -55,8 +55,8 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     ``diagonal``-th diagonal as a 1-D tensor."""
     if _tensor("diag", input).ndim == 1:
         return diag_embed(input, diagonal)
-    if input.ndim == 2:
-        return globals()["diagonal"](input, diagonal)
+    if input.ndim == 2:  # a copy, as PyTorch's (diagonal() is the view)
+        return _ops.clone(globals()["diagonal"](input, diagonal))
     _fail("diag", f"Supports 1D or 2D tensors. Got {input.ndim}D")
 
 

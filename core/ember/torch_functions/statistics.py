@@ -123,6 +123,8 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         _fail("histc", f"max must be larger than min, got min {lo} and max {hi}")
     if lo == hi and input.numel():
         lo, hi = float(_ops.amin(input).item()), float(_ops.amax(input).item())
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # (NaN in the data's range too)
+        _fail("histc", f"range of [{lo:g}, {hi:g}] is not finite")
     if lo == hi:
         lo, hi = lo - 1, hi + 1
     x = input.reshape(-1)

@@ -270,11 +270,14 @@ def _int_negative_power(a, b):
 def _shift(f):
     base = ufunc(f)
 
+    def is_bool(x):
+        return x.dtype == np.bool_ if x.__class__ is _ndarray else x.__class__ is bool
+
     def k(a, b):
         r = base(a, b)
-        # numpy shifts bools as int8; PyTorch keeps bool
-        return r.astype(np.bool_) if r.dtype != np.bool_ and (
-            a.dtype == np.bool_ if a.__class__ is _ndarray else a.__class__ is bool) else r
+        # numpy shifts bools as int8; bool by bool stays bool (``True << int8`` is int8)
+        return r.astype(np.bool_) if r.dtype != np.bool_ and is_bool(a) and is_bool(b) \
+            else r
     return k
 
 
