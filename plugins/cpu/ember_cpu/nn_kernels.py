@@ -34,7 +34,13 @@ def _arr(x):
 
 @kernel("relu")
 def relu(a):
-    return _arr(np.maximum(a, a.dtype.type(0)))  # (a typed zero keeps bool bool)
+    # (False: a weak Python scalar keeps every dtype, bool included, and costs no numpy
+    # scalar per call; _arr inline: this runs per call of a small op)
+    r = _maximum(a, False)
+    return r if r.__class__ is _ndarray else np.asarray(r)
+
+
+_maximum = np.maximum
 
 
 def _log_softmax(x, axis):
