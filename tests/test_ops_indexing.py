@@ -519,6 +519,40 @@ def test_negative_step_slices_are_differentiable():
     assert y.grad.tolist() == [100.0, 10.0, 1.0]
 
 
+
+@pytest.mark.parametrize("key", ["::-1", "0, ::-1", "..., ::-2", "[2, 0]", "1, [0, 2]",
+                                 "t > 2", "None, 1:, :2"])
+def test_recorded_indexing_after_the_prebuilt_kernel_handles_every_key(key):
+    # Once basic_index's Autograd kernel is prebuilt, t[...] with grad goes to it first;
+    # what its shape rule refuses (negative steps, advanced indices) must still take the
+    # general path, with the same values and gradients.
+    a = np.arange(1.0, 13.0).reshape(3, 4)
+    x = ember.tensor(a, requires_grad=True)
+    x[:, 1:3].sum().backward()  # builds the prebuilt kernel
+    x.grad = None
+    got = eval(f"x[{key}]", {}, {"x": x, "t": ember.tensor(a)})
+    want = eval(f"a[{key}]", {}, {"a": a, "t": a})
+    np.testing.assert_array_equal(got.detach().numpy(), want)
+    assert got.grad_fn is not None
+    w = np.arange(want.size, dtype=np.float64).reshape(want.shape) + 1
+    (got * ember.tensor(w)).sum().backward()
+    expected = np.zeros_like(a)
+    np.add.at(expected, eval(f"np.s_[{key}]", {"np": np}, {}) if "t" not in key
+              else a > 2, w)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+def test_recorded_basic_index_errors_as_unrecorded():
+    x = ember.tensor(np.ones((2, 3)), requires_grad=True)
+    x[0:1].sum().backward()  # builds the prebuilt kernel
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0"):
+        x[5]
+    with pytest.raises(ember.errors.OpError, match="slice step must be greater than zero"):
+        x[:, ::0]
+    with ember.no_grad():
+        assert x[1, 1:].grad_fn is None
+
+
 # --- as_strided (a gather, not a view: docs/ops.md) ------------------------------------------
 
 @pytest.mark.parametrize(("shape", "size", "stride", "offset"), [

@@ -614,8 +614,9 @@ def _source(od: OpDef) -> tuple[str, dict]:
             if not a.varargs:  # a single int (sum(1)) is the common case: inline it
                 lines.append(f"    if {n}.__class__ is int: {n} = ({n},)")
                 lines.append(f"    el{guard}True: {n} = _conv_il({n}, _op, {n!r})")
-            else:
-                lines.append(f"    {guard}True: {n} = _conv_il({n}, _op, {n!r})")
+            else:  # one int (view(-1)), the common case, is checked inline
+                lines.append(f"    {guard}({n}.__class__ is not tuple or len({n}) != 1 or "
+                             f"{n}[0].__class__ is not int): {n} = _conv_il({n}, _op, {n!r})")
             continue
         if a.type == "Any":
             continue

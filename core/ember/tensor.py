@@ -77,14 +77,17 @@ _tracing: list = [None]
 class Tensor:
     """A multi-dimensional array on a device, with autograd support."""
 
-    # The hot path sets only the four slots; everything else is rare and lives in the
-    # instance __dict__ when set, falling back to the class defaults below.
-    __slots__ = ("_data", "_device", "_requires_grad", "_owned", "__dict__", "__weakref__")
+    # What every tensor has, or a recorded op's output or a view sets, are slots (every
+    # place that makes a tensor, ``_make``, sets them all); the rest is rare and lives in
+    # the instance __dict__ when set, falling back to the class defaults below.  (A view
+    # that autograd records would otherwise make a dict of three entries per call.)
+    __slots__ = ("_data", "_device", "_requires_grad", "_owned", "grad_fn", "_vc", "_base",
+                 "__dict__", "__weakref__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
     grad: Tensor | None = None
-    grad_fn = None
-    _vc: _VersionCounter | None = None  # created on first view or in-place op
-    _base: Tensor | None = None
+    #: (slots) ``grad_fn``: the node that computed this tensor (None for leaves);
+    #: ``_vc``: the version counter shared with views, made on first view or in-place op;
+    #: ``_base``: the tensor whose memory a view shares.
     _backward_hooks = None
     _retains_grad = False
     _output_nr = 0
@@ -100,6 +103,9 @@ class Tensor:
         t._data = data
         t._device = dev
         t._requires_grad = False
+        t.grad_fn = None
+        t._vc = None
+        t._base = None
         # The observing allocator of the device's backend, once statistics were asked
         # for (ember.memory.start_observing); None before, so this costs one load.
         acct = dev._acct

@@ -26,9 +26,6 @@ class Tensor:
     # --- ember.tensor --------------------------------------------------------------------
     __array_priority__: Any
     grad: Any
-    grad_fn: Any
-    _vc: Any
-    _base: Any
     _backward_hooks: Any
     _retains_grad: Any
     _output_nr: Any
@@ -122,10 +119,13 @@ class Tensor:
         ``requires_grad``, parameter mark and (copied) ``.grad``, as PyTorch's (so
         ``copy.deepcopy(model)`` works).  Like PyTorch, a tensor computed by a recorded op refuses:
         copying it would cut it from its graph silently."""
+    _base: Any
     _data: Any
     _device: Any
     _owned: Any
     _requires_grad: Any
+    _vc: Any
+    grad_fn: Any
     def nelement(self) -> _int: ...
     def ndimension(self) -> _int: ...
 

@@ -178,7 +178,7 @@ def run_backward(outputs: Sequence[Tensor], grads: list, *, retain_graph: bool,
                             # as it is; _accumulate does the rest.
                             if t is not None and t.grad is None and not create_graph \
                                     and t._backward_hooks is None and g._base is None \
-                                    and g.__dict__.get("grad_fn") is None \
+                                    and g.grad_fn is None \
                                     and _getrefcount(g) <= _EXCLUSIVE - 1:
                                 t.grad = g
                             else:
@@ -319,7 +319,7 @@ def _accumulate(node: AccumulateGrad, g: Tensor, create_graph: bool) -> None:
     cur = t.grad
     if cur is None:
         if not create_graph:
-            if g.__dict__.get("grad_fn") is not None:
+            if g.grad_fn is not None:
                 g = g.detach()
             # Steal the gradient only if nobody else can see it (not a view, not held by
             # the user, a hook, another buffer or a retained .grad), as PyTorch does;

@@ -100,6 +100,7 @@ def _fresh_view(t: Tensor) -> Tensor:
     v._data = t._data
     v._device = t._device
     v._requires_grad = False
+    v.grad_fn = None
     v._owned = 0  # (the buffer is counted once, by its owner)
     v._vc = t._version_counter()
     v._base = t if t._base is None else t._base

@@ -89,15 +89,18 @@ def _view_method(view_shape):
     from .. import dtypes as _dt
     from .view import _view_dtype
 
+    dtype_class = _dt.dtype
+
     def view(self, *shape, dtype=None) -> Tensor:
         """``self`` with a new shape (shares memory; one dimension may be -1), or with
         ``view(dtype)`` its bytes reinterpreted as ``dtype``: the same shape for an
         element of the same size, else the last dimension scaled by the ratio of the
         sizes (PyTorch's rules; not differentiable, as PyTorch's)."""
-        if dtype is None and len(shape) == 1 and isinstance(shape[0], _dt.dtype):
-            (dtype,), shape = shape, ()
         if dtype is None:
-            return view_shape(self, *shape)
+            if len(shape) != 1 or shape[0].__class__ is int \
+                    or not isinstance(shape[0], dtype_class):
+                return view_shape(self, *shape)
+            (dtype,), shape = shape, ()
         if shape:
             raise TypeError("view(): pass either a shape or a dtype, not both")
         if not isinstance(dtype, _dt.dtype):

@@ -708,29 +708,23 @@ def getitem(self, key):
     c = key.__class__
     if c is int or c is tuple or c is slice:
         idx = key if c is tuple else (key,)
-        if not self._requires_grad and not _state.keys:
-            # The dispatcher's common case for the commonest front end: no grad, no
-            # functionality key -> basic_index's boxed kernel on this backend, which
-            # validates (its outcome cached per index), runs and wraps the view.  Its
-            # shape rule refuses what is not a basic index (tensors, lists, masks):
-            # those take the general path below, which also raises the clear error
-            # for a bad basic index.
+        if not _state.keys:
+            # The dispatcher's common case for the commonest front end: no functionality
+            # key -> basic_index's boxed kernel on this backend, which validates (its
+            # outcome cached per index), runs and wraps the view; when recording, its
+            # Autograd kernel prebuilt for this backend (once a first call through the
+            # dispatcher has built it), which validates the same way before it records
+            # anything.  The shape rule refuses what is not a basic index (tensors,
+            # lists, masks, negative steps): those take the general path below, which
+            # also raises the clear error for a bad basic index.
             dev = self._device
             k = _BASIC_KERNELS.get(dev.type) or _backend_kernel(_BASIC_OP, dev.type)
-            try:
-                return k.run(_BASIC_OP, dev, (self, idx))
-            except OpError:
-                pass
-        elif c is int or _is_basic(idx):
-            if c is not int:
-                self, idx = _positive_steps(self, idx)
-            if _state.grad_enabled and not _state.keys:
-                # Recording: basic_index's Autograd kernel prebuilt for this backend
-                # (once a first call through the dispatcher has built it).
-                k = _BASIC_KERNELS.get(self._device.type)
-                if k is not None and k.autograd is not None:
-                    return k.autograd(_BASIC_OP, self._device, (self, idx))
-            return basic_index(self, idx)
+            run = k.autograd if self._requires_grad and _state.grad_enabled else k.run
+            if run is not None:
+                try:
+                    return run(_BASIC_OP, dev, (self, idx))
+                except OpError:
+                    pass
     if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
             and self._data.shape:
         return index(self, (key,))  # t[int_tensor]: straight to the gather primitive

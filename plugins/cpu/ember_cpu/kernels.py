@@ -396,11 +396,18 @@ def _acc(dtype):
 
 
 def _reduce(f, a, dim, keepdim, dtype):
-    acc = _acc(dtype)
-    r = f(a, axis=_axes(dim, a.ndim), keepdims=keepdim, dtype=acc)
+    # (the accumulator remembered per dtype and _axes skipped for a reduction over
+    # everything: this runs per call of every small sum)
+    acc = _ACCS.get(dtype)
+    if acc is None:
+        acc = _ACCS[dtype] = _acc(dtype)
+    r = f(a, None if dim is None else _axes(dim, a.ndim), acc, None, keepdim)
     if r.__class__ is not _ndarray:
         r = _asarray(r)
     return r if acc is dtype.np else r.astype(dtype.np)
+
+
+_ACCS: dict = {}
 
 
 # ufunc.reduce directly: np.sum's Python wrapper costs more than a small sum itself

@@ -34,11 +34,17 @@ def _arr(x):
 
 @kernel("relu")
 def relu(a):
-    if a.dtype.kind == "f" and a.itemsize >= 4:
-        # np.maximum's NaN-aware loop takes 4x a copy here; the same numbers (its float16
-        # loop keeps -0.0, so float16 stays with it)
+    if a.size >= 4096 and a.dtype.kind == "f" and a.itemsize >= 4:
+        # np.maximum's NaN-aware loop takes 4x a copy on big arrays; the same numbers
+        # (its float16 loop keeps -0.0, so float16 stays with it)
         return _arr(_keep(a, np.less_equal(a, a.dtype.type(0)), drop=True))
-    return _arr(np.maximum(a, a.dtype.type(0)))  # (a typed zero keeps bool bool)
+    # (False: a weak Python scalar keeps every dtype, bool included, and costs no numpy
+    # scalar per call; _arr inline: this runs per call of a small op)
+    r = _maximum(a, False)
+    return r if r.__class__ is _ndarray else np.asarray(r)
+
+
+_maximum = np.maximum
 
 
 def _log_softmax(x, axis):
