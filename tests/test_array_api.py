@@ -1,9 +1,9 @@
 """ember's Array API namespace checked against array-api-strict, the standard's
 reference implementation: promotion table, keyword aliases, functions, inspection.
 
-Where ember follows PyTorch instead (0-d tensors, mixed kinds, Python scalars) the
-tests check PyTorch's answer and that the standard's differs, so docs/interop.md
-stays true."""
+Where ember follows PyTorch instead (mixed kinds, Python scalars; 0-d tensors in
+ember's own functions and the tensor's operators) the tests check PyTorch's answer and
+that the standard's differs, so docs/interop.md stays true."""
 
 import itertools
 import math
@@ -83,9 +83,13 @@ def test_array_api_compat_finds_ember():
 
 
 def test_names_pytorch_has_are_the_same_functions():
-    assert xe.sqrt is ember.sqrt and xe.add is ember.add and xe.prod is not ember.prod
-    assert xe.multiply is ember.mul and xe.less_equal is ember.le
+    assert xe.sqrt is ember.sqrt and xe.prod is not ember.prod
     assert xe.bitwise_invert is ember.bitwise_not
+    # functions of two arrays: ember's, with the standard's promotion of 0-d arrays
+    assert xe.add.__wrapped__ is ember.add and xe.multiply.__wrapped__ is ember.mul
+    assert xe.less_equal.__wrapped__ is ember.le and xe.where.__wrapped__ is ember.where
+    # ember's own names for them keep PyTorch's (torch.multiply is torch.mul)
+    assert ember.multiply is ember.mul and ember.less_equal is ember.le
     # names PyTorch lacks are in ember's own namespace too
     for name in ("concat", "permute_dims", "expand_dims", "matrix_transpose", "vecdot",
                  "isdtype", "asarray", "unique_values", "unique_all", "cumulative_sum",
@@ -136,13 +140,93 @@ def test_mixed_kinds_follow_pytorch(a, b):
 
 
 def test_zero_dim_tensors_differ_from_the_standard_as_documented():
+    """ember's functions and the tensor's operators: PyTorch's rule; the namespace's
+    functions: the standard's."""
     torch = pytest.importorskip("torch")
     x, y = E([1.0, 2.0], "float32"), E(3.0, "float64")
     assert (x + y).dtype == ember.float32  # PyTorch: 0-d does not widen dims >= 1
+    assert ember.add(x, y).dtype == ember.float32 and (x // y).dtype == ember.float32
+    assert ember.result_type(x, y) == ember.float32
     assert (torch.ones(2) + torch.tensor(3.0, dtype=torch.float64)).dtype == torch.float32
     assert (S([1.0, 2.0], "float32") + S(3.0, "float64")).dtype == xs.float64
-    # between 0-d tensors alone, both agree
+    assert xe.add(x, y).dtype == xe.result_type(x, y) == ember.float64
+    # between 0-d tensors alone, all agree
     assert (E(1.0, "float32") + y).dtype == ember.float64
+    # torch.nextafter promotes as torch.add; ember.nextafter (the namespace's name) too
+    assert ember.nextafter(x, y).dtype == ember.float32
+    assert xe.nextafter(x, y).dtype == ember.float64
+
+
+# The standard's elementwise functions of two arrays, by the dtypes they take.
+_INTEGER_FNS = ["bitwise_and", "bitwise_or", "bitwise_xor"]
+_SHIFT_FNS = ["bitwise_left_shift", "bitwise_right_shift"]
+_REAL_FNS = ["atan2", "copysign", "hypot", "logaddexp", "nextafter", "divide", "pow"]
+_NUMERIC_FNS = ["add", "subtract", "multiply", "equal", "not_equal", "greater",
+                "greater_equal", "less", "less_equal", "maximum", "minimum", "remainder",
+                "floor_divide"]
+_COMPLEX_FNS = ["add", "subtract", "multiply", "divide", "pow", "equal", "not_equal"]
+_LOGICAL_FNS = ["logical_and", "logical_or", "logical_xor"]
+# (0-d dtype and value, dtype and values of the 1-D array): the 0-d value does not fit
+# the narrower dtype, so PyTorch's rule (cast it to the array's dtype: 300 to 44, -1 to
+# 255) changes values too, comparisons included
+_INTS = [(("int16", 300), ("int8", [1, 44])), (("int64", -1), ("uint8", [1, 255]))]
+# (a shift by a negative amount or the bit width or more is not defined)
+_SHIFTS = [(("int16", 3), ("int8", [1, 2])), (("int64", 3), ("uint8", [1, 2]))]
+_FLOATS = [(("float64", 1 + 2 ** -30), ("float32", [1.0, 2.0]))]  # 1.0 in float32
+_COMPLEX = [(("float64", 1 + 2 ** -30), ("complex64", [1.0 + 0j, 2.0 + 1j])),
+            (("complex128", 1 + 2 ** -30 + 0j), ("float32", [1.0, 2.0]))]
+_BOOLS = [(("bool", True), ("bool", [True, False]))]
+_ZERO_DIM_CASES = (
+    [(f, c) for f in _INTEGER_FNS for c in _INTS]
+    + [(f, c) for f in _SHIFT_FNS for c in _SHIFTS]
+    + [(f, c) for f in _REAL_FNS for c in _FLOATS]
+    + [(f, c) for f in _NUMERIC_FNS for c in _INTS + _FLOATS]
+    + [(f, c) for f in _COMPLEX_FNS for c in _COMPLEX]
+    + [(f, c) for f in _LOGICAL_FNS for c in _BOOLS])
+
+
+def test_every_function_of_two_arrays_is_checked():
+    checked = set(_INTEGER_FNS + _SHIFT_FNS + _REAL_FNS + _NUMERIC_FNS + _LOGICAL_FNS) | {"where"}
+    assert checked == set(xe._BINARY)
+
+
+@pytest.mark.parametrize("zero_dim_first", [True, False], ids=["0d_first", "0d_second"])
+@pytest.mark.parametrize(("fn", "case"), _ZERO_DIM_CASES,
+                         ids=[f"{f}-{c[0][0]}-{c[1][0]}" for f, c in _ZERO_DIM_CASES])
+def test_zero_dim_arrays_promote_as_the_standard_says(fn, case, zero_dim_first):
+    """A 0-d array takes part in the namespace's promotion as any array: dtype and values
+    as array-api-strict's (``int16(300) + int8([1, 2])`` is ``int16([301, 302])``)."""
+    (da, va), (db, vb) = case
+    e_args, s_args = [E(va, da), E(vb, db)], [S(va, da), S(vb, db)]
+    if not zero_dim_first:
+        e_args.reverse()
+        s_args.reverse()
+    same(getattr(xe, fn)(*e_args), getattr(xs, fn)(*s_args), rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", _INTS + _FLOATS + _COMPLEX, ids=lambda c: c[0][0])
+def test_where_promotes_zero_dim_arrays_as_the_standard_says(case):
+    (da, va), (db, vb) = case
+    cond = [True, False]
+    same(xe.where(E(cond), E(va, da), E(vb, db)), xs.where(S(cond), S(va, da), S(vb, db)))
+    same(xe.where(E(cond), E(vb, db), E(va, da)), xs.where(S(cond), S(vb, db), S(va, da)))
+    # a 0-d condition is not an operand of the promotion
+    same(xe.where(E(True), E(vb, db), E(va, da)), xs.where(S(True), S(vb, db), S(va, da)))
+
+
+def test_zero_dim_promotion_keeps_gradients_and_pytorch_outside_the_namespace():
+    torch = pytest.importorskip("torch")
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = ember.tensor(3.0, dtype=ember.float64, requires_grad=True)
+    xe.multiply(x, y).sum().backward()
+    assert x.grad.dtype == ember.float32 and y.grad.dtype == ember.float64
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+    np.testing.assert_allclose(y.grad.numpy(), 3.0)
+    # ember's functions and operators are PyTorch's (the comparison casts 300 to int8)
+    a, b = E(300, "int16"), E([0, 44], "int8")
+    t = torch.tensor(300, dtype=torch.int16) <= torch.tensor([0, 44], dtype=torch.int8)
+    assert (a <= b).tolist() == ember.le(a, b).tolist() == t.tolist() == [False, True]
+    assert xe.less_equal(a, b).tolist() == [False, False]
 
 
 def test_python_scalars():
@@ -720,7 +804,8 @@ def test_nextafter_is_exact(dtype, device):
         want = np.nextafter(x, y)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 / +0.0
-    assert ember.nextafter is xe.nextafter  # torch.nextafter's name and meaning
+    # torch.nextafter's name and meaning (the namespace's promotes 0-d arrays as any)
+    assert ember.nextafter is xe.nextafter.__wrapped__
 
 
 def test_nextafter_scalars_and_errors():

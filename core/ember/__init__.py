@@ -35,7 +35,7 @@ from . import tensor_methods as _tensor_methods
 _tensor_methods.attach()  # the methods Tensor's class body leaves to the layers above
 # The Array API standard's names that PyTorch lacks (concat, permute_dims …).
 _ARRAY_API = array_api.top_level_names(globals())
-globals().update({_n: getattr(array_api, _n) for _n in _ARRAY_API})
+globals().update({_n: array_api.top_level_object(_n) for _n in _ARRAY_API})
 from .random import Generator, initial_seed, manual_seed, seed
 from .serialization import load, save
 from ._format import set_printoptions

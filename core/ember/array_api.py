@@ -15,12 +15,17 @@ ember tensors on every device.  It holds every name of the standard:
   version lives here only and ``ember.<name>`` keeps PyTorch's meaning.  The list is
   ``PYTORCH_DIFFERENCES`` (and docs/interop.md).
 
-Type promotion is ember's (PyTorch's) everywhere, see docs/interop.md for where it
-differs from the standard's table.
+Type promotion is ember's (PyTorch's) but for one rule, which the namespace's
+functions take from the standard: a 0-d array takes part in promotion like any array
+(``xp.add(int16[], int8[1])`` is int16; PyTorch's 0-d tensor does not widen one with
+dimensions).  ``result_type`` holds that rule and ``_standard_promotion`` applies it to
+the elementwise functions of two arrays (``_BINARY``); ember's own functions and the
+tensor's operators keep PyTorch's.  docs/interop.md lists where the rest differs.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import builtins
 from collections.abc import Sequence
@@ -123,19 +128,40 @@ def isdtype(dtype, kind) -> builtins.bool:
 
 
 def result_type(*arrays_and_dtypes) -> _dt.dtype:
-    """The dtype an op on these tensors, dtypes (and Python numbers) returns, by
-    ember's (PyTorch's) promotion; a dtype counts as a tensor of ndim >= 1."""
+    """The dtype the namespace's functions give for these tensors, dtypes and Python
+    numbers: ember's (PyTorch's) promotion, except that a 0-d tensor counts as any
+    tensor (the standard: ``int16[]`` with ``int8[1]`` is int16, where PyTorch's
+    ``ember.result_type`` says int8); Python numbers stay weak."""
     if not arrays_and_dtypes:
         raise ValueError("result_type(): at least one array or dtype is required")
     key = []
     for x in arrays_and_dtypes:
         if isinstance(x, Tensor):
-            key.append((x.dtype, x.ndim == 0))
+            key.append((x.dtype, False))  # (PyTorch's rule: x.ndim == 0, the weaker)
         elif x.__class__ in (builtins.bool, int, float, complex):
             key.append(({builtins.bool: 0, int: 1, float: 2, complex: 3}[x.__class__], None))
         else:
             key.append((_dt.as_dtype(x, op="result_type", arg="arrays_and_dtypes"), False))
     return _dt._result_type_cached(tuple(key))
+
+
+def _standard_promotion(fn, first: int = 0):
+    """``fn`` (PyTorch's promotion) with the standard's for its two operands
+    ``args[first:first + 2]``: where a 0-d tensor meets one with dimensions and
+    ``result_type`` differs from PyTorch's, both are cast to ``result_type`` first, so
+    ``fn`` sees one dtype (and its own rule, ``divide`` of integers giving floats, still
+    applies).  ``fn`` stays reachable as ``_PYTORCH_PROMOTION[name]``."""
+    @functools.wraps(fn)
+    def standard(*args, **kwargs):
+        ops = args[first:first + 2]
+        if (len(ops) == 2 and isinstance(ops[0], Tensor) and isinstance(ops[1], Tensor)
+                and (ops[0].ndim == 0) != (ops[1].ndim == 0)):
+            d = result_type(*ops)
+            if d is not _dt.result_type(*ops):
+                cast = tuple(o if o.dtype is d else _op("astype")(o, d) for o in ops)
+                args = args[:first] + cast + args[first + 2:]
+        return fn(*args, **kwargs)
+    return standard
 
 
 def can_cast(from_, to, /) -> builtins.bool:
@@ -360,7 +386,7 @@ def _floats(fn: str, x1, x2):
     their promoted dtype, which must be real floating."""
     if not isinstance(x1, Tensor) and not isinstance(x2, Tensor):
         raise TypeError(f"{fn}(): at least one of 'x1' and 'x2' must be a Tensor")
-    d = result_type(x1, x2)
+    d = _dt.result_type(x1, x2)  # (PyTorch's: _standard_promotion has cast 0-d operands)
     if not d.is_floating_point:
         _fail(fn, f"arguments must have a real floating point dtype, got {d}")
     like = x1 if isinstance(x1, Tensor) else x2
@@ -1112,15 +1138,31 @@ for _std, _ours in _SAME.items():
         globals()[_std] = _registry[_ours].fn
 del _std, _ours
 
+#: The standard's elementwise functions of two arrays (``where``: of its last two),
+#: which promote a 0-d array as any array (``_standard_promotion``).
+_BINARY = (
+    "add", "atan2", "bitwise_and", "bitwise_left_shift", "bitwise_or",
+    "bitwise_right_shift", "bitwise_xor", "copysign", "divide", "equal", "floor_divide",
+    "greater", "greater_equal", "hypot", "less", "less_equal", "logaddexp", "logical_and",
+    "logical_or", "logical_xor", "maximum", "minimum", "multiply", "nextafter",
+    "not_equal", "pow", "remainder", "subtract", "where",
+)
+#: name -> the function with PyTorch's promotion (``ember.<name>`` where ember exports
+#: it, and ``Tensor.__floordiv__``)
+_PYTORCH_PROMOTION = {n: globals()[n] for n in _BINARY if n in globals()}
+globals().update({n: _standard_promotion(f, first=1 if n == "where" else 0)
+                  for n, f in _PYTORCH_PROMOTION.items()})
+
 #: Names whose ``ember.<name>`` keeps PyTorch's meaning while this namespace has the
-#: standard's (docs/interop.md says how each differs).
-PYTORCH_DIFFERENCES = (
+#: standard's (docs/interop.md says how each differs); the functions of two arrays
+#: (``_BINARY``) differ in the promotion of 0-d arrays only.
+PYTORCH_DIFFERENCES = tuple(sorted({
     "all", "any", "arange", "argsort", "can_cast", "clip", "diff", "equal", "expm1", "eye",
     "finfo", "flip", "floor_divide", "iinfo", "linspace", "matmul", "max", "mean",
     "meshgrid", "min", "nonzero", "repeat", "result_type", "roll", "round", "searchsorted",
     "sign", "sort", "squeeze", "std", "sum", "take", "tanh", "tensordot", "tril", "triu",
-    "var",
-)
+    "var", *_BINARY,
+}))
 _TOP_LEVEL = (
     "asarray", "isdtype", "permute_dims", "matrix_transpose", "expand_dims", "moveaxis",
     "broadcast_to", "broadcast_arrays", "concat", "vecdot", "bitwise_invert",
@@ -1136,6 +1178,13 @@ _TOP_LEVEL = (
 def top_level_names(existing) -> list[str]:
     """The standard's names ``ember`` exports beside PyTorch's (those it lacks)."""
     return [n for n in _TOP_LEVEL if n not in existing and n in globals()]
+
+
+def top_level_object(name: str):
+    """What ``ember.<name>`` is for a name of ``top_level_names``: this namespace's
+    function, with PyTorch's promotion (``ember.multiply`` is ``ember.mul``, as
+    ``torch.multiply`` is ``torch.mul``)."""
+    return _PYTORCH_PROMOTION.get(name, globals()[name])
 
 
 # --- Tensor protocol ---------------------------------------------------------------------
@@ -1193,18 +1242,19 @@ def _check_inplace(fn: str, self, res) -> None:
 
 def _floordiv(self, other) -> Tensor:
     """``self // other``: division rounded down, the standard's ``floor_divide`` (``±inf``
-    and ``±0`` where one operand is infinite; integer division by zero raises)."""
-    return floor_divide(self, other)
+    and ``±0`` where one operand is infinite; integer division by zero raises), with
+    PyTorch's promotion as every operator of the tensor (a 0-d ``other`` does not widen)."""
+    return _PYTORCH_PROMOTION["floor_divide"](self, other)
 
 
 def _rfloordiv(self, other) -> Tensor:
     """``other // self`` (the standard's ``floor_divide``)."""
-    return floor_divide(other, self)
+    return _PYTORCH_PROMOTION["floor_divide"](other, self)
 
 
 def _ifloordiv(self, other) -> Tensor:
     """``self //= other`` (the standard's ``floor_divide``, written into ``self``)."""
-    res = floor_divide(self, other)
+    res = _PYTORCH_PROMOTION["floor_divide"](self, other)
     _check_inplace("__ifloordiv__", self, res)
     return self.copy_(res)
 
@@ -1222,9 +1272,9 @@ def _install_methods() -> None:
     if not hasattr(Tensor, "mT"):
         Tensor.mT = property(_mT, doc="The transpose of the last two dimensions.")
 
-_NOT_STANDARD = {"np", "math", "builtins", "annotations", "Any", "Sequence", "Tensor",
+_NOT_STANDARD = {"np", "math", "builtins", "functools", "annotations", "Any", "Sequence", "Tensor",
                  "OpError", "get_default_device", "PYTORCH_DIFFERENCES",
-                 "top_level_names", "UniqueAllResult", "UniqueCountsResult",
+                 "top_level_names", "top_level_object", "UniqueAllResult", "UniqueCountsResult",
                  "UniqueInverseResult"}
 #: The standard's names this namespace has (what ``from ember.array_api import *`` gives).
 __all__ = sorted([n for n in globals() if not n.startswith("_") and n not in _NOT_STANDARD]

@@ -144,7 +144,8 @@ class Tensor:
     # --- ember.array_api -----------------------------------------------------------------
     def __floordiv__(self, other) -> Tensor:
         """``self // other``: division rounded down, the standard's ``floor_divide`` (``±inf`` and
-        ``±0`` where one operand is infinite; integer division by zero raises)."""
+        ``±0`` where one operand is infinite; integer division by zero raises), with PyTorch's
+        promotion as every operator of the tensor (a 0-d ``other`` does not widen)."""
     def __rfloordiv__(self, other) -> Tensor:
         """``other // self`` (the standard's ``floor_divide``)."""
     def __ifloordiv__(self, other) -> Tensor:
