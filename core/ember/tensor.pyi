@@ -975,6 +975,14 @@ class Tensor:
         reduced unless ``some=False``; zero ``U``/``V`` without ``compute_uv``."""
 
     # --- ember.torch_functions.methods ---------------------------------------------------
+    def scatter_reduce_(self, *args, **kwargs) -> Tensor:
+        """In-place ``scatter_reduce``."""
+    def index_reduce_(self, *args, **kwargs) -> Tensor:
+        """In-place ``index_reduce``."""
+    def index_fill_(self, *args, **kwargs) -> Tensor:
+        """In-place ``index_fill``."""
+    def index_copy_(self, *args, **kwargs) -> Tensor:
+        """In-place ``index_copy``."""
     def where(self, condition, other) -> Any: ...
     def byte(self) -> Any: ...
     def char(self) -> Any: ...
@@ -1006,6 +1014,34 @@ class Tensor:
     # --- ember.torch_functions.properties ------------------------------------------------
     def is_nonzero(self, input: Tensor) -> _bool:
         """The truth of a one-element tensor (refused for any other size, as PyTorch)."""
+
+    # --- ember.torch_functions.reducing_scatter ------------------------------------------
+    def scatter_reduce(
+        self,
+        input: Tensor,
+        dim: _int,
+        index: Tensor,
+        src: Tensor,
+        reduce: _str,
+        *,
+        include_self: _bool = True,
+    ) -> Tensor:
+        """``input`` with the elements of ``src`` reduced into the positions that ``index`` names
+        along ``dim`` (``reduce`` 'sum', 'prod', 'mean', 'amax' or 'amin'; with
+        ``include_self=False`` the targets' own values are left out).  Integer 'mean' rounds down,
+        as PyTorch."""
+    def index_reduce(
+        self,
+        input: Tensor,
+        dim: _int,
+        index: Tensor,
+        source: Tensor,
+        reduce: _str,
+        *,
+        include_self: _bool = True,
+    ) -> Tensor:
+        """``input`` with the slices of ``source`` reduced into the slices at the positions
+        ``index`` (a vector) along ``dim`` (``reduce`` 'prod', 'mean', 'amax' or 'amin')."""
 
     # --- ember.torch_functions.reductions ------------------------------------------------
     def nansum(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
