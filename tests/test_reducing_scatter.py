@@ -158,3 +158,132 @@ def test_index_reduce_matches_pytorch(reduce, include_self, dtype, shape, n, dim
         return lambda x, source: (x * 1).index_reduce_(dim, lib.tensor(index), source,
                                                        reduce, include_self=include_self)
     _compare(run_(torch), run_(ember), [x, source])
+
+
+@pytest.mark.parametrize("dtype", _DTYPES)
+@pytest.mark.parametrize("shape, dim, index", [((4, 5), 0, [3, 0]), ((4, 5), -1, [4, 1, 2]),
+                                               ((4, 5), 1, []), ((2, 3, 4), 1, [2])])
+def test_index_fill_and_index_copy_in_place(dtype, shape, dim, index):
+    rng = np.random.default_rng(3)
+    x = rng.integers(-3, 4, shape).astype(dtype)
+    sshape = tuple(len(index) if k == dim % len(shape) else s for k, s in enumerate(shape))
+    source = rng.integers(-3, 4, sshape).astype(dtype)
+
+    def fill(lib):
+        return lambda x: (x * 1).index_fill_(dim, lib.tensor(index, dtype=lib.int64), -7)
+
+    def copy(lib):
+        return lambda x, source: (x * 1).index_copy_(dim, lib.tensor(index, dtype=lib.int64),
+                                                     source)
+
+    def copy_t(lib):  # a non-contiguous self
+        return lambda x, source: (x.transpose(0, 1) * 1).index_copy_(
+            1 - dim % 2 if len(shape) == 2 else 0, lib.tensor(index, dtype=lib.int64),
+            source.transpose(0, 1))
+    _compare(fill(torch), fill(ember), [x])
+    _compare(copy(torch), copy(ember), [x, source])
+    if len(shape) == 2:
+        _compare(copy_t(torch), copy_t(ember), [x, source])
+
+
+def test_in_place_front_ends_refuse_leaves_and_broadcasting():
+    leaf = ember.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"index_fill_\(\): a leaf Variable"):
+        leaf.index_fill_(0, ember.tensor([1]), 5.0)
+    with pytest.raises(ember.OpError, match=r"masked_scatter_\(\): the result's shape"):
+        ember.zeros(3).masked_scatter_(ember.ones(2, 3, dtype=ember.bool), ember.ones(6))
+    with ember.no_grad():
+        leaf.index_fill_(0, ember.tensor([1]), 5.0)
+    assert leaf.detach().numpy().tolist() == [1.0, 5.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", _DTYPES)
+@pytest.mark.parametrize("shape, mshape, n", [((3, 4), (4,), 12), ((3, 4), (3, 1), 20),
+                                              ((4,), (2, 4), 8), ((3, 4), (3, 4), 0),
+                                              ((0, 4), (4,), 1), ((), (), 1)])
+def test_masked_scatter_matches_pytorch(dtype, shape, mshape, n):
+    rng = np.random.default_rng(4)
+    x = rng.integers(-3, 4, shape).astype(dtype)
+    mask = rng.random(mshape) < (0.0 if n == 0 else 0.5)
+    source = rng.integers(-3, 4, n).astype(dtype)
+
+    def run(lib):
+        return lambda x, source: lib.masked_scatter(x, lib.tensor(mask), source)
+    _compare(run(torch), run(ember), [x, source])
+    if np.broadcast_shapes(shape, mshape) == shape and n:
+        def run_(lib):
+            return lambda x, source: (x * 1).masked_scatter_(lib.tensor(mask), source)
+        _compare(run_(torch), run_(ember), [x, source])
+
+
+def test_masked_scatter_non_contiguous_and_refusals():
+    rng = np.random.default_rng(5)
+    x, source = rng.standard_normal((4, 3)), rng.standard_normal(12)
+    mask = rng.random((3, 4)) < 0.5
+
+    def run(lib):
+        return lambda x, source: x.T.masked_scatter(lib.tensor(mask), source[::2])
+    _compare(run(torch), run(ember), [x, source])
+    z, b = ember.zeros(3), ember.tensor([True, True, False])
+    with pytest.raises(ember.OpError, match=r"masked_scatter\(\): source has 1 elements"):
+        ember.masked_scatter(z, b, ember.ones(1))
+    with pytest.raises(ember.OpError, match=r"masked_scatter\(\): argument 'mask'"):
+        ember.masked_scatter(z, ember.ones(3), ember.ones(3))
+    with pytest.raises(ember.OpError, match=r"masked_scatter\(\): expected self and source"):
+        ember.masked_scatter(z, b, ember.ones(3, dtype=ember.int64))
+    with pytest.raises(ember.OpError, match=r"masked_scatter\(\): the shapes"):
+        ember.masked_scatter(z, ember.ones(2, dtype=ember.bool), ember.ones(3))
+
+
+@pytest.mark.parametrize("dtype", _DTYPES)
+@pytest.mark.parametrize("shape, dim, index", [((3, 4), 0, 1), ((3, 4), -1, -1),
+                                               ((2, 3, 4), 1, 2), ((0, 4), 1, 3), ((5,), 0, 4)])
+def test_select_scatter_matches_pytorch(dtype, shape, dim, index):
+    rng = np.random.default_rng(6)
+    x = rng.integers(-3, 4, shape).astype(dtype)
+    src = rng.integers(-3, 4, tuple(s for k, s in enumerate(shape)
+                                    if k != dim % len(shape))).astype(dtype)
+
+    def run(lib):
+        return lambda x, src: lib.select_scatter(x, src, dim, index)
+    _compare(run(torch), run(ember), [x, src])
+    assert hasattr(ember.Tensor, "select_scatter")
+
+
+@pytest.mark.parametrize("dtype", _DTYPES)
+@pytest.mark.parametrize("shape, offset, dim1, dim2", [((3, 4), 0, 0, 1), ((3, 4), 2, 0, 1),
+                                                       ((3, 4), -1, 1, 0), ((2, 3, 4), 1, -1, 0),
+                                                       ((3, 4), 5, 0, 1), ((0, 3), 0, 0, 1)])
+def test_diagonal_scatter_matches_pytorch(dtype, shape, offset, dim1, dim2):
+    rng = np.random.default_rng(7)
+    x = rng.integers(-3, 4, shape).astype(dtype)
+    dshape = tuple(torch.zeros(shape).diagonal(offset, dim1, dim2).shape)
+    src = rng.integers(-3, 4, dshape).astype(dtype)
+
+    def run(lib):
+        def f(x, src):  # a non-contiguous self
+            y = (x.transpose(0, -1) * 1).transpose(0, -1)
+            return y.diagonal_scatter(src, offset, dim1, dim2)
+        return f
+    _compare(run(torch), run(ember), [x, src])
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: ember.select_scatter(ember.zeros(3, 4), ember.ones(4), 0, 3), IndexError,
+     r"select_scatter\(\): index 3 out of range"),
+    (lambda: ember.select_scatter(ember.zeros(3, 4), ember.ones(3), 0, 0), ember.OpError,
+     r"select_scatter\(\): expected src .* src size = \[3\]"),
+    (lambda: ember.select_scatter(ember.zeros(()), ember.ones(()), 0, 0), ember.OpError,
+     r"select_scatter\(\): .*0-dim"),
+    (lambda: ember.diagonal_scatter(ember.zeros(3, 4), ember.ones(4)), ember.OpError,
+     r"diagonal_scatter\(\): expected src .* diagonal size = \[3\]"),
+    (lambda: ember.diagonal_scatter(ember.zeros(3, 4), ember.ones(3), 0, 1, -1),
+     ember.OpError, r"diagonal_scatter\(\): diagonal dimensions cannot be identical"),
+    (lambda: ember.diagonal_scatter(ember.zeros(3), ember.ones(3)), ember.OpError,
+     r"diagonal_scatter\(\): diagonal dimensions requires"),
+    (lambda: ember.diagonal_scatter(ember.zeros(3, 3), [1.0]), TypeError,
+     r"diagonal_scatter\(\): argument 'src'"),
+])
+def test_scatter_embedding_refusals(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -951,6 +951,21 @@ class Tensor:
         step: _int = 1,
     ) -> Tensor:
         """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
+    def masked_scatter(self, input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+        """``input`` (broadcast with ``mask``) with the elements where the bool ``mask`` is true
+        replaced, in row-major order, by ``source``'s first elements."""
+    def select_scatter(self, input: Tensor, src: Tensor, dim: _int, index: _int) -> Tensor:
+        """``input`` with the slice ``input.select(dim, index)`` replaced by ``src``."""
+    def diagonal_scatter(
+        self,
+        input: Tensor,
+        src: Tensor,
+        offset: _int = 0,
+        dim1: _int = 0,
+        dim2: _int = 1,
+    ) -> Tensor:
+        """``input`` with the diagonal ``input.diagonal(offset, dim1, dim2)`` replaced by
+        ``src``."""
 
     # --- ember.torch_functions.joining ---------------------------------------------------
     def tensor_split(self, input: Tensor, indices_or_sections, dim: _int = 0) -> tuple[Tensor, ...]:
@@ -983,6 +998,8 @@ class Tensor:
         """In-place ``index_fill``."""
     def index_copy_(self, *args, **kwargs) -> Tensor:
         """In-place ``index_copy``."""
+    def masked_scatter_(self, *args, **kwargs) -> Tensor:
+        """In-place ``masked_scatter``."""
     def where(self, condition, other) -> Any: ...
     def byte(self) -> Any: ...
     def char(self) -> Any: ...

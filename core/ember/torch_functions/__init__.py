@@ -5,7 +5,8 @@
 * ``joining``: ``hstack`` & co., ``tensor_split`` & co., ``cartesian_prod``;
 * ``creation``: ``tril_indices``, ``triu_indices``, ``logspace``;
 * ``sampling``: ``normal``, ``multinomial``;
-* ``indexing``: flat ``take``, ``take_along_dim``, ``index_fill``, ``slice_scatter`` …;
+* ``indexing``: flat ``take``, ``take_along_dim``, ``index_fill``, ``masked_scatter``,
+  ``slice_scatter``, ``select_scatter``, ``diagonal_scatter`` …;
 * ``reducing_scatter``: ``scatter_reduce``, ``index_reduce``;
 * ``sorting``: ``msort``, ``searchsorted``, ``bucketize``;
 * ``sets``: ``unique``, ``unique_consecutive``, ``isin``;

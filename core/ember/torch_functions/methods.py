@@ -16,10 +16,11 @@ _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "fl
             "tensor_split", "hsplit", "vsplit", "dsplit", "msort", "diagflat", "dist",
             "kthvalue", "nanmedian", "svd", "bincount", "ldexp", "cummax", "cummin",
             "histc", "index_fill", "index_copy", "quantile", "gcd", "lcm", "slice_scatter",
-            "unique_consecutive", "multinomial", "mode", "scatter_reduce", "index_reduce")
+            "unique_consecutive", "multinomial", "mode", "scatter_reduce", "index_reduce",
+            "masked_scatter", "select_scatter", "diagonal_scatter")
 # in place through ``copy_``: ``self``'s old value is cloned first, so what the out-of-place
 # function saved for backward is not the tensor that copy_ then overwrites
-_INPLACE = ("scatter_reduce", "index_reduce", "index_fill", "index_copy")
+_INPLACE = ("scatter_reduce", "index_reduce", "index_fill", "index_copy", "masked_scatter")
 
 
 def _H(self) -> Tensor:
@@ -48,7 +49,11 @@ def _inplace(name: str):
     def method(self: Tensor, *args, **kwargs) -> Tensor:
         if self.grad_fn is None and self._requires_grad and is_grad_enabled():
             raise RuntimeError(f"{name}_(): {LEAF_INPLACE}")
-        return self.copy_(fn(self.clone(), *args, **kwargs))
+        out = fn(self.clone(), *args, **kwargs)
+        if tuple(out.shape) != tuple(self.shape):
+            _fail(f"{name}_", f"the result's shape {list(out.shape)} differs from self's "
+                              f"{list(self.shape)} (an in-place op cannot broadcast self)")
+        return self.copy_(out)
     method.__name__ = method.__qualname__ = f"{name}_"
     method.__doc__ = f"In-place ``{name}``."
     return method
