@@ -952,6 +952,21 @@ class Tensor:
         step: _int = 1,
     ) -> Tensor:
         """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
+    def masked_scatter(self, input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+        """``input`` (broadcast with ``mask``) with the elements where the bool ``mask`` is true
+        replaced, in row-major order, by ``source``'s first elements."""
+    def select_scatter(self, input: Tensor, src: Tensor, dim: _int, index: _int) -> Tensor:
+        """``input`` with the slice ``input.select(dim, index)`` replaced by ``src``."""
+    def diagonal_scatter(
+        self,
+        input: Tensor,
+        src: Tensor,
+        offset: _int = 0,
+        dim1: _int = 0,
+        dim2: _int = 1,
+    ) -> Tensor:
+        """``input`` with the diagonal ``input.diagonal(offset, dim1, dim2)`` replaced by
+        ``src``."""
 
     # --- ember.torch_functions.joining ---------------------------------------------------
     def tensor_split(self, input: Tensor, indices_or_sections, dim: _int = 0) -> tuple[Tensor, ...]:
@@ -976,6 +991,16 @@ class Tensor:
         reduced unless ``some=False``; zero ``U``/``V`` without ``compute_uv``."""
 
     # --- ember.torch_functions.methods ---------------------------------------------------
+    def scatter_reduce_(self, *args, **kwargs) -> Tensor:
+        """In-place ``scatter_reduce``."""
+    def index_reduce_(self, *args, **kwargs) -> Tensor:
+        """In-place ``index_reduce``."""
+    def index_fill_(self, *args, **kwargs) -> Tensor:
+        """In-place ``index_fill``."""
+    def index_copy_(self, *args, **kwargs) -> Tensor:
+        """In-place ``index_copy``."""
+    def masked_scatter_(self, *args, **kwargs) -> Tensor:
+        """In-place ``masked_scatter``."""
     def where(self, condition, other) -> Any: ...
     def byte(self) -> Any: ...
     def char(self) -> Any: ...
@@ -1007,6 +1032,34 @@ class Tensor:
     # --- ember.torch_functions.properties ------------------------------------------------
     def is_nonzero(self, input: Tensor) -> _bool:
         """The truth of a one-element tensor (refused for any other size, as PyTorch)."""
+
+    # --- ember.torch_functions.reducing_scatter ------------------------------------------
+    def scatter_reduce(
+        self,
+        input: Tensor,
+        dim: _int,
+        index: Tensor,
+        src: Tensor,
+        reduce: _str,
+        *,
+        include_self: _bool = True,
+    ) -> Tensor:
+        """``input`` with the elements of ``src`` reduced into the positions that ``index`` names
+        along ``dim`` (``reduce`` 'sum', 'prod', 'mean', 'amax' or 'amin'; with
+        ``include_self=False`` the targets' own values are left out).  Integer 'mean' rounds down,
+        as PyTorch."""
+    def index_reduce(
+        self,
+        input: Tensor,
+        dim: _int,
+        index: Tensor,
+        source: Tensor,
+        reduce: _str,
+        *,
+        include_self: _bool = True,
+    ) -> Tensor:
+        """``input`` with the slices of ``source`` reduced into the slices at the positions
+        ``index`` (a vector) along ``dim`` (``reduce`` 'prod', 'mean', 'amax' or 'amin')."""
 
     # --- ember.torch_functions.reductions ------------------------------------------------
     def nansum(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:

@@ -5,7 +5,9 @@
 * ``joining``: ``hstack`` & co., ``tensor_split`` & co., ``cartesian_prod``;
 * ``creation``: ``tril_indices``, ``triu_indices``, ``logspace``;
 * ``sampling``: ``normal``, ``multinomial``;
-* ``indexing``: flat ``take``, ``take_along_dim``, ``index_fill``, ``slice_scatter`` …;
+* ``indexing``: flat ``take``, ``take_along_dim``, ``index_fill``, ``masked_scatter``,
+  ``slice_scatter``, ``select_scatter``, ``diagonal_scatter`` …;
+* ``reducing_scatter``: ``scatter_reduce``, ``index_reduce``;
 * ``sorting``: ``msort``, ``searchsorted``, ``bucketize``;
 * ``sets``: ``unique``, ``unique_consecutive``, ``isin``;
 * ``products``: ``tensordot``, ``inner``, ``addmm``, ``kron``, ``cross`` …;
@@ -27,8 +29,8 @@ as Tensor methods, with a few methods that are pure front ends (``byte``, ``nele
 from __future__ import annotations
 
 from . import (arithmetic, creation, diagonals, distances, indexing, joining, matrices,
-               products, properties, reductions, sampling, scans, sets, shapes, sorting,
-               statistics)
+               products, properties, reducing_scatter, reductions, sampling, scans, sets,
+               shapes, sorting, statistics)
 from .arithmetic import *  # noqa: F403
 from .creation import *  # noqa: F403
 from .diagonals import *  # noqa: F403
@@ -38,6 +40,7 @@ from .joining import *  # noqa: F403
 from .matrices import *  # noqa: F403
 from .methods import install_methods  # noqa: F401  (ember.tensor_methods calls it)
 from .products import *  # noqa: F403
+from .reducing_scatter import *  # noqa: F403
 from .properties import *  # noqa: F403
 from .reductions import *  # noqa: F403
 from .sampling import *  # noqa: F403
@@ -49,5 +52,6 @@ from .statistics import *  # noqa: F403
 
 __all__ = [name for module in (properties, shapes, joining, creation, sampling, indexing,
                                sorting, sets, products, diagonals, matrices, reductions,
+                               reducing_scatter,
                                scans, statistics, distances, arithmetic)
            for name in module.__all__]

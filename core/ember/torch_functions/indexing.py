@@ -1,5 +1,6 @@
 """Indexing: flat ``take``, ``take_along_dim``, ``index_fill``, ``index_copy``,
-``slice_scatter``.
+``masked_scatter`` and the embeddings ``slice_scatter``, ``select_scatter``,
+``diagonal_scatter``.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from .. import dtypes as _dt
 from .. import ops as _ops
 from ..tensor import Tensor
 from ._common import _dim, _fail, _tensor
+from .diagonals import diagonal
 
-__all__ = ["take", "take_along_dim", "index_fill", "index_copy", "slice_scatter"]
+__all__ = ["take", "take_along_dim", "index_fill", "index_copy", "masked_scatter",
+           "slice_scatter", "select_scatter", "diagonal_scatter"]
 
 
 def take(input: Tensor, index: Tensor) -> Tensor:
@@ -99,3 +102,78 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
                                f"src size = {list(src.shape)}, slice size = {list(want)}")
     idx = _ops.arange(positions.start, positions.stop, positions.step, device=input.device)
     return index_copy(input, d, idx, src.astype(input.dtype))
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """``input`` with the slice ``input.select(dim, index)`` replaced by ``src``."""
+    fn = "select_scatter"
+    _tensor(fn, input)
+    _tensor(fn, src, "src")
+    if input.ndim == 0:
+        _fail(fn, "select() cannot be applied to a 0-dim tensor")
+    d = _dim(fn, dim, input.ndim)
+    n = input.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"{fn}(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {d}")
+    want = tuple(s for k, s in enumerate(input.shape) if k != d)
+    if tuple(src.shape) != want:
+        _fail(fn, f"expected src to have a size equal to the slice of self. src size = "
+                  f"{list(src.shape)}, slice size = {list(want)}")
+    index %= n
+    return slice_scatter(input, src.unsqueeze(d), d, index, index + 1)
+
+
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
+                     dim2: int = 1) -> Tensor:
+    """``input`` with the diagonal ``input.diagonal(offset, dim1, dim2)`` replaced by
+    ``src``."""
+    fn = "diagonal_scatter"
+    _tensor(fn, input)
+    _tensor(fn, src, "src")
+    if input.ndim < 2:
+        _fail(fn, f"diagonal dimensions requires ndim larger than 1, got {input.ndim}")
+    d1, d2 = _dim(fn, dim1, input.ndim), _dim(fn, dim2, input.ndim)
+    if d1 == d2:
+        _fail(fn, f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    # the diagonal's row-major positions in input: one int64 per element of input
+    where = diagonal(_ops.arange(input.numel(), dtype=_dt.int64, device=input.device)
+                     .reshape(tuple(input.shape)), offset, d1, d2)
+    if tuple(src.shape) != tuple(where.shape):
+        _fail(fn, f"expected src to have a size equal to the diagonal of self. src size = "
+                  f"{list(src.shape)}, diagonal size = {list(where.shape)}")
+    out = _ops.index_put(input.reshape(-1), (where.reshape(-1),),
+                         src.reshape(-1).astype(input.dtype))
+    return out.reshape(tuple(input.shape))
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``input`` (broadcast with ``mask``) with the elements where the bool ``mask`` is
+    true replaced, in row-major order, by ``source``'s first elements."""
+    fn = "masked_scatter"
+    _tensor(fn, input)
+    _tensor(fn, mask, "mask")
+    _tensor(fn, source, "source")
+    if mask.dtype is not _dt.bool:
+        _fail(fn, f"argument 'mask' must be a bool tensor, got {mask.dtype}")
+    if source.dtype is not input.dtype:
+        _fail(fn, f"expected self and source to have the same dtype, got {input.dtype} "
+                  f"and {source.dtype}")
+    try:
+        shape = tuple(_xp.broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
+    except Exception:
+        _fail(fn, f"the shapes of self {list(input.shape)} and mask {list(mask.shape)} "
+                  f"cannot be broadcast together")
+    m = mask.expand(shape).reshape(-1)
+    x = input.expand(shape).reshape(-1)
+    src = source.reshape(-1)
+    count = int(m.astype(_dt.int64).sum().item()) if m.shape[0] else 0
+    if src.shape[0] < count:
+        _fail(fn, f"source has {src.shape[0]} elements, fewer than the {count} true "
+                  f"elements of mask")
+    if src.shape[0] == 0:  # mask is all false; source still gets its (empty) gradient
+        return _ops.where(m, src.sum().astype(x.dtype), x).reshape(shape)
+    # the k-th true element of mask takes source's k-th element
+    pos = _ops.cumsum(m.astype(_dt.int64), 0) - 1
+    pos = _ops.where(m, pos, _ops.zeros((), dtype=_dt.int64, device=input.device))
+    return _ops.where(m, _ops.index_select(src, 0, pos), x).reshape(shape)

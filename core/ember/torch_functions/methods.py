@@ -16,7 +16,11 @@ _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "fl
             "tensor_split", "hsplit", "vsplit", "dsplit", "msort", "diagflat", "dist",
             "kthvalue", "nanmedian", "svd", "bincount", "ldexp", "cummax", "cummin",
             "histc", "index_fill", "index_copy", "quantile", "gcd", "lcm", "slice_scatter",
-            "unique_consecutive", "multinomial", "mode")
+            "unique_consecutive", "multinomial", "mode", "scatter_reduce", "index_reduce",
+            "masked_scatter", "select_scatter", "diagonal_scatter")
+# in place through ``copy_``: ``self``'s old value is cloned first, so what the out-of-place
+# function saved for backward is not the tensor that copy_ then overwrites
+_INPLACE = ("scatter_reduce", "index_reduce", "index_fill", "index_copy", "masked_scatter")
 
 
 def _H(self) -> Tensor:
@@ -35,6 +39,26 @@ def _detach_(self) -> Tensor:
     return self
 
 
+def _inplace(name: str):
+    from .. import torch_functions
+    from ..autograd.grad_mode import is_grad_enabled
+    from ..autograd.recording import LEAF_INPLACE
+
+    fn = getattr(torch_functions, name)
+
+    def method(self: Tensor, *args, **kwargs) -> Tensor:
+        if self.grad_fn is None and self._requires_grad and is_grad_enabled():
+            raise RuntimeError(f"{name}_(): {LEAF_INPLACE}")
+        out = fn(self.clone(), *args, **kwargs)
+        if tuple(out.shape) != tuple(self.shape):
+            _fail(f"{name}_", f"the result's shape {list(out.shape)} differs from self's "
+                              f"{list(self.shape)} (an in-place op cannot broadcast self)")
+        return self.copy_(out)
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"In-place ``{name}``."
+    return method
+
+
 def install_methods() -> None:
     """Attach the methods PyTorch has for these functions, and the pure front ends."""
     from .. import torch_functions  # the package's namespace: every module's functions
@@ -42,6 +66,9 @@ def install_methods() -> None:
     for name in _METHODS:
         if name not in Tensor.__dict__:
             setattr(Tensor, name, getattr(torch_functions, name))
+    for name in _INPLACE:
+        if f"{name}_" not in Tensor.__dict__:
+            setattr(Tensor, f"{name}_", _inplace(name))
     Tensor.where = lambda self, condition, other: _ops.where(condition, self, other)
     Tensor.byte = lambda self: self.to(_dt.uint8)
     Tensor.char = lambda self: self.to(_dt.int8)
