@@ -218,8 +218,13 @@ def test_reductions(case):
     # summation order differs: an absolute slack relative to the magnitudes summed
     mag = float(np.abs(x.astype(np.float64)).sum()) if x.size else 0.0
     rtol = 1e-4 if x.dtype == np.float32 else 1e-9
+    # std/var: the deviations of a constant slice are a rounding error of its values in
+    # PyTorch's Welford (2.5e-7 for nine float32 3.954) and exactly 0 in ember's shifted
+    # two-pass; a slack of rtol times the largest value (squared for var) covers that
+    big = float(np.abs(x.astype(np.float64)).max()) if x.size else 0.0
+    atol = {"sum": mag, "mean": mag, "std": big, "var": big * big}.get(op, 0.0)
     with np.errstate(over="ignore"):
-        assert_same(got, want, rtol=rtol, atol=rtol * (mag if op in ("sum", "mean") else 0))
+        assert_same(got, want, rtol=rtol, atol=rtol * atol)
 
 
 @SETTINGS

@@ -208,10 +208,21 @@ def deviations(x, dim=None):
     return x - m, (m if x0 is None else m + x0.detach())
 
 
-def _var_decomp(self, dim=None, unbiased=None, keepdim=False, correction=None):
-    if _half(self.dtype):  # (one float32 copy of the input: linear)
-        return _var_decomp(self.astype(_dt.float32), dim, unbiased, keepdim,
-                           correction).astype(self.dtype)
+def _magnitude(self, dim):
+    """The largest magnitude over ``dim`` (kept), 1 where it is 0.
+
+    Moments are computed on ``self / magnitude`` and scaled back: the squares of values
+    above sqrt(float32 max) ~ 1.8e19 would overflow, though their variance (up to the
+    dtype's max) and deviation are finite (PyTorch accumulates in a wider type; a scale
+    works in every dtype on every backend).  NaN and inf still give NaN, as in PyTorch.
+    Detached: the moments are homogeneous in the scale, so their gradient does not
+    depend on it (and through it, m * m underflowing would give 0 * inf = NaN)."""
+    from .pointwise import where
+    m = amax(self.detach().abs(), () if dim is None else dim, True)
+    return where(m > 0, m, 1.0)
+
+
+def _var_unscaled(self, dim, unbiased, keepdim, correction):
     c = _correction("var", unbiased, correction)
     n = _count(self, dim)
     d, _ = deviations(self, dim)
@@ -225,6 +236,18 @@ def _var_decomp(self, dim=None, unbiased=None, keepdim=False, correction=None):
     return ss / _builtin_max(n - c, 0) if n - c > 0 else ss * math.inf
 
 
+def _var_decomp(self, dim=None, unbiased=None, keepdim=False, correction=None):
+    if _half(self.dtype):  # (one float32 copy of the input: linear)
+        return _var_decomp(self.astype(_dt.float32), dim, unbiased, keepdim,
+                           correction).astype(self.dtype)
+    if _count(self, dim) == 0:
+        return _var_unscaled(self, dim, unbiased, keepdim, correction)
+    m = _magnitude(self, dim)
+    # (v * m) * m: m * m alone overflows where the variance does not
+    out = _var_unscaled(self / m, dim, unbiased, True, correction) * m * m
+    return out if keepdim else out.squeeze(reduce_dims(dim, self.ndim, "var"))
+
+
 _VAR_SIG = ("(Tensor self, int[]? dim=None, bool? unbiased=None, bool keepdim=False, *, "
             "Scalar? correction=None)")
 var = defop(f"var{_VAR_SIG} -> Tensor", tags=("composite", "reduction"),
@@ -232,16 +255,13 @@ var = defop(f"var{_VAR_SIG} -> Tensor", tags=("composite", "reduction"),
             doc="Variance over ``dim`` with Bessel's ``correction`` (default 1; "
                 "``unbiased=False`` means 0).")
 def _std_decomp(self, dim=None, unbiased=None, keepdim=False, correction=None):
+    if _half(self.dtype):  # (one float32 copy of the input: linear)
+        return _std_decomp(self.astype(_dt.float32), dim, unbiased, keepdim,
+                           correction).astype(self.dtype)
     if _count(self, dim) == 0:
-        return sqrt(_var_decomp(self, dim, unbiased, keepdim, correction))
-    # Scaled by the largest magnitude first: the squares of values above
-    # sqrt(float32 max) ~ 1.8e19 would overflow, though their deviation is finite
-    # (PyTorch accumulates in a wider type; a scale works in every dtype on every
-    # backend).  NaN and inf still give NaN, as in PyTorch.
-    from .pointwise import where
-    m = amax(self.abs(), () if dim is None else dim, True)
-    m = where(m > 0, m, 1.0)
-    out = sqrt(_var_decomp(self / m, dim, unbiased, True, correction)) * m
+        return sqrt(_var_unscaled(self, dim, unbiased, keepdim, correction))
+    m = _magnitude(self, dim)
+    out = sqrt(_var_unscaled(self / m, dim, unbiased, True, correction)) * m
     return out if keepdim else out.squeeze(reduce_dims(dim, self.ndim, "std"))
 
 
