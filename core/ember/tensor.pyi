@@ -904,6 +904,9 @@ class Tensor:
         """The greatest common divisor (non-negative; ``gcd(0, 0) = 0``) of integers."""
     def lcm(self, input: Tensor, other) -> Tensor:
         """The least common multiple (non-negative; 0 when either is 0) of integers."""
+    def logit(self, input: Tensor, eps: _float | None = None) -> Tensor:
+        """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]`` (its
+        gradient 0 outside).  NaN (value and gradient) outside ``[0, 1]`` otherwise."""
 
     # --- ember.torch_functions.diagonals -------------------------------------------------
     def trace(self, input: Tensor) -> Tensor:
@@ -973,6 +976,9 @@ class Tensor:
     def svd(self, input: Tensor, some: _bool = True, compute_uv: _bool = True) -> Any:
         """``(U, S, V)`` with ``input = U diag(S) V^H`` (``V``, not ``V^H``, as PyTorch's ``svd``);
         reduced unless ``some=False``; zero ``U``/``V`` without ``compute_uv``."""
+    def matrix_power(self, input: Tensor, n: _int) -> Tensor:
+        """``input`` multiplied by itself ``n`` times (``n < 0``: its inverse's; ``n = 0``: the
+        identity), by repeated squaring."""
 
     # --- ember.torch_functions.methods ---------------------------------------------------
     def where(self, condition, other) -> Any: ...
@@ -1002,6 +1008,10 @@ class Tensor:
     def cross(self, input: Tensor, other: Tensor, dim: _int | None = None) -> Tensor:
         """Cross product along ``dim``; without ``dim``, the first dimension of size 3 of the
         broadcast shape (PyTorch's deprecated default, with its warning)."""
+    def addmv(self, input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * input + alpha * (mat @ vec)`` (``input`` broadcast)."""
+    def addr(self, input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * input + alpha * outer(vec1, vec2)`` (``input`` broadcast)."""
 
     # --- ember.torch_functions.properties ------------------------------------------------
     def is_nonzero(self, input: Tensor) -> _bool:
@@ -1012,6 +1022,9 @@ class Tensor:
         """The sum treating NaN as zero."""
     def nanmean(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
         """The mean of the non-NaN elements (NaN where there are none)."""
+    def aminmax(self, input: Tensor, *, dim: _int | None = None, keepdim: _bool = False) -> Any:
+        """``(min, max)`` of ``input`` along ``dim`` or over all elements (``amin``/``amax``: the
+        gradient is shared between ties)."""
 
     # --- ember.torch_functions.sampling --------------------------------------------------
     def multinomial(
@@ -1082,6 +1095,8 @@ class Tensor:
     def rot90(self, input: Tensor, k: _int = 1, dims: Any = ...) -> Tensor:
         """Rotation by 90° ``k`` times in the plane ``dims``, from the first towards the second
         axis."""
+    def swapdims(self, input: Tensor, dim0: _int, dim1: _int) -> Tensor:
+        """``transpose(input, dim0, dim1)``."""
 
     # --- ember.torch_functions.sorting ---------------------------------------------------
     def msort(self, input: Tensor) -> Tensor:

@@ -1,10 +1,11 @@
-"""Arithmetic front ends: ``absolute``/``clip`` (aliases), ``ldexp``, ``gcd``, ``lcm``,
-``float_power``.
+"""Arithmetic front ends: ``absolute``/``clip`` (aliases), ``ldexp``, ``frexp``, ``gcd``,
+``lcm``, ``float_power``, ``logit``.
 """
 
 from __future__ import annotations
 
 import builtins
+import math
 
 from .. import array_api as _xp
 from .. import dtypes as _dt
@@ -12,7 +13,7 @@ from .. import ops as _ops
 from ..tensor import Tensor
 from ._common import _fail, _tensor
 
-__all__ = ["absolute", "clip", "float_power", "ldexp", "gcd", "lcm"]
+__all__ = ["absolute", "clip", "float_power", "ldexp", "gcd", "lcm", "logit"]
 
 
 absolute = _ops.abs
@@ -70,3 +71,20 @@ def float_power(input, exponent) -> Tensor:
     a = input.astype(d) if isinstance(input, Tensor) else input
     b = exponent.astype(d) if isinstance(exponent, Tensor) else exponent
     return _ops.pow(a, b)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]``
+    (its gradient 0 outside).  NaN (value and gradient) outside ``[0, 1]`` otherwise."""
+    x = _tensor("logit", input)
+    if x.dtype._kind not in "fc":
+        x = x.astype(_dt.get_default_dtype())
+    if eps is not None:
+        if not isinstance(eps, (int, float)) or isinstance(eps, bool):
+            raise TypeError(f"logit(): argument 'eps' must be float, not {type(eps).__name__}")
+        x = _ops.clamp(x, eps, 1 - eps)
+    else:
+        # adding NaN (not selecting it) poisons the gradient too, as PyTorch's
+        outside = _ops.logical_or(_ops.lt(x, 0), _ops.gt(x, 1))
+        x = _ops.add(x, _ops.where(outside, math.nan, 0.0).astype(x.dtype))
+    return _ops.sub(_ops.log(x), _ops.log1p(_ops.neg(x)))

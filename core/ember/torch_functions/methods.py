@@ -16,7 +16,8 @@ _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "fl
             "tensor_split", "hsplit", "vsplit", "dsplit", "msort", "diagflat", "dist",
             "kthvalue", "nanmedian", "svd", "bincount", "ldexp", "cummax", "cummin",
             "histc", "index_fill", "index_copy", "quantile", "gcd", "lcm", "slice_scatter",
-            "unique_consecutive", "multinomial", "mode")
+            "unique_consecutive", "multinomial", "mode", "logit", "aminmax", "swapdims",
+            "matrix_power", "addmv", "addr")
 
 
 def _H(self) -> Tensor:

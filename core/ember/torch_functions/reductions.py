@@ -1,14 +1,16 @@
-"""NaN-ignoring reductions (``nansum``, ``nanmean``) and ``trapezoid``.
+"""NaN-ignoring reductions (``nansum``, ``nanmean``), ``aminmax`` and ``trapezoid``.
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 from .. import ops as _ops
 from ..tensor import Tensor
 from ._common import _dim, _fail, _tensor
 from .scans import diff
 
-__all__ = ["nansum", "nanmean", "trapezoid"]
+__all__ = ["nansum", "nanmean", "aminmax", "trapezoid"]
 
 
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -27,6 +29,24 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
     total = nansum(input, dim, keepdim, dtype=dtype)
     return _ops.true_divide(total, count.astype(total.dtype))
 
+
+_aminmax = namedtuple("aminmax", ["min", "max"])
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
+    """``(min, max)`` of ``input`` along ``dim`` or over all elements (``amin``/``amax``:
+    the gradient is shared between ties)."""
+    _tensor("aminmax", input)
+    if dim is not None:
+        d = _dim("aminmax", dim, input.ndim)
+        empty = input.ndim > 0 and input.shape[d] == 0
+    else:
+        d, empty = None, input.numel() == 0
+    if empty:
+        _fail("aminmax", "cannot compute aminmax over an empty dimension as the operation "
+                         "has no identity")
+    dims = () if d is None or input.ndim == 0 else (d,)  # (): every dimension
+    return _aminmax(_ops.amin(input, dims, keepdim), _ops.amax(input, dims, keepdim))
 
 def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None,
               dim: int = -1) -> Tensor:
