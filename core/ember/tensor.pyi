@@ -907,6 +907,9 @@ class Tensor:
     def logit(self, input: Tensor, eps: _float | None = None) -> Tensor:
         """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]`` (its
         gradient 0 outside).  NaN (value and gradient) outside ``[0, 1]`` otherwise."""
+    def frexp(self, input: Tensor) -> Any:
+        """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent``, ``0.5 <= |mantissa| <
+        1`` (int32 exponents; zero, inf and NaN keep their value and get 0)."""
 
     # --- ember.torch_functions.diagonals -------------------------------------------------
     def trace(self, input: Tensor) -> Tensor:
@@ -1025,6 +1028,9 @@ class Tensor:
     def aminmax(self, input: Tensor, *, dim: _int | None = None, keepdim: _bool = False) -> Any:
         """``(min, max)`` of ``input`` along ``dim`` or over all elements (``amin``/``amax``: the
         gradient is shared between ties)."""
+    def renorm(self, input: Tensor, p: _float, dim: _int, maxnorm: _float) -> Tensor:
+        """Each slice ``input.select(dim, i)`` whose ``p``-norm exceeds ``maxnorm`` scaled to norm
+        ``maxnorm`` (by ``maxnorm / (norm + 1e-7)``, as PyTorch)."""
 
     # --- ember.torch_functions.sampling --------------------------------------------------
     def multinomial(
@@ -1130,6 +1136,16 @@ class Tensor:
     def mode(self, input: Tensor, dim: _int = -1, keepdim: _bool = False) -> Any:
         """The most frequent value along ``dim`` (the smallest on ties) and the index of its last
         occurrence: ``(values, indices)``.  NaNs count as one value."""
+    def nanquantile(
+        self,
+        input: Tensor,
+        q,
+        dim: _int | None = None,
+        keepdim: _bool = False,
+        *,
+        interpolation: _str = 'linear',
+    ) -> Tensor:
+        """``quantile`` of the values that are not NaN (NaN where a slice has none)."""
 
 def is_tensor(obj) -> _bool: ...
 def tensor(data: Any, *, dtype=None, device=None, requires_grad: _bool = False) -> Tensor: ...

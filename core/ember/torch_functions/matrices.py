@@ -1,5 +1,6 @@
 """PyTorch's top-level spellings over ``ember.linalg``: ``det``, ``inverse``, ``logdet``,
-``matrix_power``, the old ``svd`` (``V``, not ``Vh``; ``some``), and ``block_diag``.
+``matrix_power``, the old ``svd`` (``V``, not ``Vh``; ``some``); ``block_diag`` and
+``vander``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from .. import ops as _ops
 from ..tensor import Tensor
 from ._common import _fail, _tensor
 
-__all__ = ["det", "inverse", "logdet", "matrix_power", "svd", "block_diag"]
+__all__ = ["det", "inverse", "logdet", "matrix_power", "svd", "block_diag",
+           "vander"]
 
 
 def _matrices(fn: str, input) -> Tensor:
@@ -90,3 +92,21 @@ def block_diag(*tensors: Tensor) -> Tensor:
                               z((r, width - left - c), dtype=dtype, device=m.device)], 1))
         left += c
     return _ops.cat(rows, 0)
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of the 1-D ``x``: columns ``x ** (N - 1) … x ** 0`` (the
+    other way round if ``increasing``); ``N`` defaults to ``len(x)``.  Integers and bools
+    give int64, as PyTorch."""
+    if _tensor("vander", x, "x").ndim != 1:
+        _fail("vander", f"x must be a one-dimensional tensor, got {x.ndim}-D")
+    n = x.shape[0] if N is None else N
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"vander(): argument 'N' must be int, not {type(n).__name__}")
+    if n < 0:
+        _fail("vander", f"N must be non-negative, got {n}")
+    if x.dtype._kind in "biu":
+        x = x.astype(_dt.int64)
+    # x ** k by pow, not a running product: cumprod's gradient is NaN at x = 0
+    out = _ops.pow(_ops.unsqueeze(x, 1), _ops.arange(n, device=x.device).astype(x.dtype))
+    return out if increasing else _ops.flip(out, (1,))

@@ -17,7 +17,7 @@ _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "fl
             "kthvalue", "nanmedian", "svd", "bincount", "ldexp", "cummax", "cummin",
             "histc", "index_fill", "index_copy", "quantile", "gcd", "lcm", "slice_scatter",
             "unique_consecutive", "multinomial", "mode", "logit", "aminmax", "swapdims",
-            "matrix_power", "addmv", "addr")
+            "matrix_power", "addmv", "addr", "nanquantile", "frexp", "renorm")
 
 
 def _H(self) -> Tensor:
