@@ -982,6 +982,8 @@ class Tensor:
     def matrix_power(self, input: Tensor, n: _int) -> Tensor:
         """``input`` multiplied by itself ``n`` times (``n < 0``: its inverse's; ``n = 0``: the
         identity), by repeated squaring."""
+    def matrix_exp(self, input: Tensor) -> Tensor:
+        """``exp`` of a (batch of) square matrices (``ember.linalg.matrix_exp``)."""
 
     # --- ember.torch_functions.methods ---------------------------------------------------
     def where(self, condition, other) -> Any: ...

@@ -15,7 +15,7 @@ from ..tensor import Tensor
 from ._common import _fail, _tensor
 
 __all__ = ["det", "inverse", "logdet", "matrix_power", "svd", "block_diag",
-           "vander"]
+           "vander", "matrix_exp"]
 
 
 def _matrices(fn: str, input) -> Tensor:
@@ -51,6 +51,11 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
         _fail("matrix_power", f"expected a square matrix or a batch of square matrices, got "
                               f"shape {tuple(input.shape)}")
     return _linalg.matrix_power(input, n)
+
+
+def matrix_exp(input: Tensor) -> Tensor:
+    """``exp`` of a (batch of) square matrices (``ember.linalg.matrix_exp``)."""
+    return _linalg.matrix_exp(input)
 
 
 _svd = namedtuple("svd", ["U", "S", "V"])

@@ -17,7 +17,8 @@ _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "fl
             "kthvalue", "nanmedian", "svd", "bincount", "ldexp", "cummax", "cummin",
             "histc", "index_fill", "index_copy", "quantile", "gcd", "lcm", "slice_scatter",
             "unique_consecutive", "multinomial", "mode", "logit", "aminmax", "swapdims",
-            "matrix_power", "addmv", "addr", "nanquantile", "frexp", "renorm")
+            "matrix_power", "addmv", "addr", "nanquantile", "frexp", "renorm",
+            "matrix_exp")
 
 
 def _H(self) -> Tensor:
