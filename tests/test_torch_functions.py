@@ -1285,6 +1285,8 @@ def test_corrcoef(dtype):
     check("corrcoef", T([[1, 2, 4], [3, 1, 1]]))  # integers give floats
     check("corrcoef", T([[1.0, 1.0, 1.0], [1.0, 2.0, 3.0]]))  # a constant row: NaN
     check("cov", ember.tensor(_arr(1, 4, dtype=dtype)))  # one row: 0-d, as PyTorch squeezes
+    check("corrcoef", ember.tensor(_arr(2, 4, dtype=dtype)), method=True, rtol=1e-5)
+    check("cov", ember.tensor(_arr(2, 4, dtype=dtype)), method=True, rtol=1e-5)
     with pytest.raises(ember.OpError, match=r"corrcoef\(\)|cov\(\)"):
         ember.corrcoef(ember.ones((2, 2, 2)))
 

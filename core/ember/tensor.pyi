@@ -1148,6 +1148,19 @@ class Tensor:
         interpolation: _str = 'linear',
     ) -> Tensor:
         """``quantile`` of the values that are not NaN (NaN where a slice has none)."""
+    def corrcoef(self, input: Tensor) -> Tensor:
+        """Pearson's correlation coefficients of the variables in the rows of ``input`` (``cov``
+        normalised by the standard deviations; real values clipped to ``[-1, 1]``)."""
+    def cov(
+        self,
+        input: Tensor,
+        *,
+        correction: _int = 1,
+        fweights: Tensor | None = None,
+        aweights: Tensor | None = None,
+    ) -> Tensor:
+        """The covariance matrix of the variables in the rows of ``input`` (observations in the
+        columns); a 1-D tensor is one variable."""
 
 def is_tensor(obj) -> _bool: ...
 def tensor(data: Any, *, dtype=None, device=None, requires_grad: _bool = False) -> Tensor: ...

@@ -18,7 +18,7 @@ _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "fl
             "histc", "index_fill", "index_copy", "quantile", "gcd", "lcm", "slice_scatter",
             "unique_consecutive", "multinomial", "mode", "logit", "aminmax", "swapdims",
             "matrix_power", "addmv", "addr", "nanquantile", "frexp", "renorm",
-            "matrix_exp")
+            "matrix_exp", "corrcoef", "cov")
 
 
 def _H(self) -> Tensor:
