@@ -905,6 +905,12 @@ class Tensor:
         """The greatest common divisor (non-negative; ``gcd(0, 0) = 0``) of integers."""
     def lcm(self, input: Tensor, other) -> Tensor:
         """The least common multiple (non-negative; 0 when either is 0) of integers."""
+    def logit(self, input: Tensor, eps: _float | None = None) -> Tensor:
+        """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]`` (its
+        gradient 0 outside).  NaN (value and gradient) outside ``[0, 1]`` otherwise."""
+    def frexp(self, input: Tensor) -> Any:
+        """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent``, ``0.5 <= |mantissa| <
+        1`` (int32 exponents; zero, inf and NaN keep their value and get 0)."""
 
     # --- ember.torch_functions.diagonals -------------------------------------------------
     def trace(self, input: Tensor) -> Tensor:
@@ -989,6 +995,11 @@ class Tensor:
     def svd(self, input: Tensor, some: _bool = True, compute_uv: _bool = True) -> Any:
         """``(U, S, V)`` with ``input = U diag(S) V^H`` (``V``, not ``V^H``, as PyTorch's ``svd``);
         reduced unless ``some=False``; zero ``U``/``V`` without ``compute_uv``."""
+    def matrix_power(self, input: Tensor, n: _int) -> Tensor:
+        """``input`` multiplied by itself ``n`` times (``n < 0``: its inverse's; ``n = 0``: the
+        identity), by repeated squaring."""
+    def matrix_exp(self, input: Tensor) -> Tensor:
+        """``exp`` of a (batch of) square matrices (``ember.linalg.matrix_exp``)."""
 
     # --- ember.torch_functions.methods ---------------------------------------------------
     def scatter_reduce_(self, *args, **kwargs) -> Tensor:
@@ -1028,6 +1039,10 @@ class Tensor:
     def cross(self, input: Tensor, other: Tensor, dim: _int | None = None) -> Tensor:
         """Cross product along ``dim``; without ``dim``, the first dimension of size 3 of the
         broadcast shape (PyTorch's deprecated default, with its warning)."""
+    def addmv(self, input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * input + alpha * (mat @ vec)`` (``input`` broadcast)."""
+    def addr(self, input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * input + alpha * outer(vec1, vec2)`` (``input`` broadcast)."""
 
     # --- ember.torch_functions.properties ------------------------------------------------
     def is_nonzero(self, input: Tensor) -> _bool:
@@ -1066,6 +1081,12 @@ class Tensor:
         """The sum treating NaN as zero."""
     def nanmean(self, input: Tensor, dim=None, keepdim: _bool = False, *, dtype=None) -> Tensor:
         """The mean of the non-NaN elements (NaN where there are none)."""
+    def aminmax(self, input: Tensor, *, dim: _int | None = None, keepdim: _bool = False) -> Any:
+        """``(min, max)`` of ``input`` along ``dim`` or over all elements (``amin``/``amax``: the
+        gradient is shared between ties)."""
+    def renorm(self, input: Tensor, p: _float, dim: _int, maxnorm: _float) -> Tensor:
+        """Each slice ``input.select(dim, i)`` whose ``p``-norm exceeds ``maxnorm`` scaled to norm
+        ``maxnorm`` (by ``maxnorm / (norm + 1e-7)``, as PyTorch)."""
 
     # --- ember.torch_functions.sampling --------------------------------------------------
     def multinomial(
@@ -1136,6 +1157,8 @@ class Tensor:
     def rot90(self, input: Tensor, k: _int = 1, dims: Any = ...) -> Tensor:
         """Rotation by 90° ``k`` times in the plane ``dims``, from the first towards the second
         axis."""
+    def swapdims(self, input: Tensor, dim0: _int, dim1: _int) -> Tensor:
+        """``transpose(input, dim0, dim1)``."""
 
     # --- ember.torch_functions.sorting ---------------------------------------------------
     def msort(self, input: Tensor) -> Tensor:
@@ -1169,6 +1192,29 @@ class Tensor:
     def mode(self, input: Tensor, dim: _int = -1, keepdim: _bool = False) -> Any:
         """The most frequent value along ``dim`` (the smallest on ties) and the index of its last
         occurrence: ``(values, indices)``.  NaNs count as one value."""
+    def nanquantile(
+        self,
+        input: Tensor,
+        q,
+        dim: _int | None = None,
+        keepdim: _bool = False,
+        *,
+        interpolation: _str = 'linear',
+    ) -> Tensor:
+        """``quantile`` of the values that are not NaN (NaN where a slice has none)."""
+    def corrcoef(self, input: Tensor) -> Tensor:
+        """Pearson's correlation coefficients of the variables in the rows of ``input`` (``cov``
+        normalised by the standard deviations; real values clipped to ``[-1, 1]``)."""
+    def cov(
+        self,
+        input: Tensor,
+        *,
+        correction: _int = 1,
+        fweights: Tensor | None = None,
+        aweights: Tensor | None = None,
+    ) -> Tensor:
+        """The covariance matrix of the variables in the rows of ``input`` (observations in the
+        columns); a 1-D tensor is one variable."""
 
 def is_tensor(obj) -> _bool: ...
 def tensor(data: Any, *, dtype=None, device=None, requires_grad: _bool = False) -> Tensor: ...

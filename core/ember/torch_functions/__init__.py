@@ -1,7 +1,8 @@
 """PyTorch's top-level functions that are front ends over ops, one module per concept:
 
 * ``properties``: Python values (``numel``, ``is_nonzero`` …);
-* ``shapes``: ``ravel``, ``atleast_2d``, flips, ``rot90``, ``meshgrid``'s ``'ij'`` default …;
+* ``shapes``: ``ravel``, ``swapdims``, ``atleast_2d``, flips, ``rot90``, ``meshgrid``'s
+  ``'ij'`` default …;
 * ``joining``: ``hstack`` & co., ``tensor_split`` & co., ``cartesian_prod``;
 * ``creation``: ``tril_indices``, ``triu_indices``, ``logspace``;
 * ``sampling``: ``normal``, ``multinomial``;
@@ -10,14 +11,18 @@
 * ``reducing_scatter``: ``scatter_reduce``, ``index_reduce``;
 * ``sorting``: ``msort``, ``searchsorted``, ``bucketize``;
 * ``sets``: ``unique``, ``unique_consecutive``, ``isin``;
-* ``products``: ``tensordot``, ``inner``, ``addmm``, ``kron``, ``cross`` …;
+* ``products``: ``tensordot``, ``inner``, ``addmm``, ``addmv``, ``addr``, ``kron``, ``cross`` …;
 * ``diagonals``: ``diagonal``, ``trace``, ``diag``, ``diag_embed``, ``diagflat``;
-* ``matrices``: ``det``/``inverse``/``logdet``/``svd`` over ``ember.linalg``;
-* ``reductions``: ``nansum``, ``nanmean``, ``trapezoid``;
+* ``matrices``: ``det``/``inverse``/``logdet``/``svd``/``matrix_power``/``matrix_exp`` over
+  ``ember.linalg``; ``block_diag``, ``vander``;
+* ``reductions``: ``nansum``, ``nanmean``, ``aminmax``, ``renorm``, ``trapezoid``,
+  ``cumulative_trapezoid``;
 * ``scans``: ``cummax``, ``cummin``, ``diff``;
-* ``statistics``: ``median``, ``kthvalue``, ``mode``, ``quantile``, ``histc``, ``cov`` …;
+* ``statistics``: ``median``, ``kthvalue``, ``mode``, ``quantile``, ``nanquantile``, ``histc``,
+  ``cov``, ``corrcoef`` …;
 * ``distances``: ``dist``, ``cdist``, ``cosine_similarity``;
-* ``arithmetic``: ``absolute``/``clip``, ``ldexp``, ``gcd``, ``lcm``, ``float_power``.
+* ``arithmetic``: ``absolute``/``clip``, ``ldexp``, ``frexp``, ``gcd``, ``lcm``, ``float_power``,
+  ``logit``.
 
 They return what PyTorch returns (Python numbers, tuples, named tuples), compose ops
 only (autograd differentiates them through those ops) and refuse what PyTorch refuses,

@@ -1,10 +1,12 @@
-"""Arithmetic front ends: ``absolute``/``clip`` (aliases), ``ldexp``, ``gcd``, ``lcm``,
-``float_power``.
+"""Arithmetic front ends: ``absolute``/``clip`` (aliases), ``ldexp``, ``frexp``, ``gcd``,
+``lcm``, ``float_power``, ``logit``.
 """
 
 from __future__ import annotations
 
 import builtins
+import math
+from collections import namedtuple
 
 from .. import array_api as _xp
 from .. import dtypes as _dt
@@ -12,7 +14,7 @@ from .. import ops as _ops
 from ..tensor import Tensor
 from ._common import _fail, _tensor
 
-__all__ = ["absolute", "clip", "float_power", "ldexp", "gcd", "lcm"]
+__all__ = ["absolute", "clip", "float_power", "ldexp", "gcd", "lcm", "logit", "frexp"]
 
 
 absolute = _ops.abs
@@ -70,3 +72,46 @@ def float_power(input, exponent) -> Tensor:
     a = input.astype(d) if isinstance(input, Tensor) else input
     b = exponent.astype(d) if isinstance(exponent, Tensor) else exponent
     return _ops.pow(a, b)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]``
+    (its gradient 0 outside).  NaN (value and gradient) outside ``[0, 1]`` otherwise."""
+    x = _tensor("logit", input)
+    if x.dtype._kind not in "fc":
+        x = x.astype(_dt.get_default_dtype())
+    if eps is not None:
+        if not isinstance(eps, (int, float)) or isinstance(eps, bool):
+            raise TypeError(f"logit(): argument 'eps' must be float, not {type(eps).__name__}")
+        x = _ops.clamp(x, eps, 1 - eps)
+    else:
+        # adding NaN (not selecting it) poisons the gradient too, as PyTorch's
+        outside = _ops.logical_or(_ops.lt(x, 0), _ops.gt(x, 1))
+        x = _ops.add(x, _ops.where(outside, math.nan, 0.0).astype(x.dtype))
+    return _ops.sub(_ops.log(x), _ops.log1p(_ops.neg(x)))
+
+
+_frexp = namedtuple("frexp", ["mantissa", "exponent"])
+
+
+def frexp(input: Tensor):
+    """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent``, ``0.5 <=
+    |mantissa| < 1`` (int32 exponents; zero, inf and NaN keep their value and get 0)."""
+    if not _tensor("frexp", input).dtype.is_floating_point:
+        _fail("frexp", f"only supports floating-point dtypes, got {input.dtype}")
+    a = _ops.abs(input.detach())
+    regular = _ops.logical_and(_ops.isfinite(a), _ops.ne(a, 0))
+    e = _ops.where(regular, _ops.add(_ops.floor(_ops.log2(_ops.where(regular, a, 1.0))), 1),
+                   0.0)
+    # log2 rounds: one step either way puts |mantissa| in [0.5, 1)
+    for _ in range(2):
+        m = _scale2(a, e)
+        step = _ops.sub(_ops.ge(m, 1).astype(e.dtype), _ops.lt(m, 0.5).astype(e.dtype))
+        e = _ops.add(e, _ops.where(regular, step, 0.0))
+    return _frexp(_scale2(input, e), e.astype(_dt.int32))
+
+
+def _scale2(x: Tensor, e: Tensor) -> Tensor:
+    """``x * 2 ** -e`` in two halves: ``2 ** -e`` alone overflows for subnormal ``x``."""
+    half = _ops.floor(_ops.mul(e, 0.5))
+    return _ops.mul(_ops.mul(x, _ops.exp2(_ops.neg(half))), _ops.exp2(_ops.sub(half, e)))

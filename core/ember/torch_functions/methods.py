@@ -17,7 +17,9 @@ _METHODS = ("absolute", "clip", "is_nonzero", "ravel", "swapaxes", "fliplr", "fl
             "kthvalue", "nanmedian", "svd", "bincount", "ldexp", "cummax", "cummin",
             "histc", "index_fill", "index_copy", "quantile", "gcd", "lcm", "slice_scatter",
             "unique_consecutive", "multinomial", "mode", "scatter_reduce", "index_reduce",
-            "masked_scatter", "select_scatter", "diagonal_scatter")
+            "masked_scatter", "select_scatter", "diagonal_scatter", "logit", "aminmax",
+            "swapdims", "matrix_power", "addmv", "addr", "nanquantile", "frexp", "renorm",
+            "matrix_exp", "corrcoef", "cov")
 # in place through ``copy_``: ``self``'s old value is cloned first, so what the out-of-place
 # function saved for backward is not the tensor that copy_ then overwrites
 _INPLACE = ("scatter_reduce", "index_reduce", "index_fill", "index_copy", "masked_scatter")

@@ -13,7 +13,8 @@ from .. import ops as _ops
 from ..tensor import Tensor
 from ._common import _fail, _tensor
 
-__all__ = ["tensordot", "inner", "vdot", "mv", "addmm", "baddbmm", "kron", "cross"]
+__all__ = ["tensordot", "inner", "vdot", "mv", "addmm", "addmv", "addr", "baddbmm", "kron",
+           "cross"]
 
 
 def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
@@ -84,6 +85,28 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
     if mat1.ndim != 2 or mat2.ndim != 2:
         _fail("addmm", f"mat1 and mat2 must be matrices, got {mat1.ndim}-D and {mat2.ndim}-D")
     return _scaled_sum("addmm", input, _ops.mm(mat1, mat2), beta, alpha)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)`` (``input`` broadcast)."""
+    for name, t in (("input", input), ("mat", mat), ("vec", vec)):
+        _tensor("addmv", t, name)
+    if mat.ndim != 2 or vec.ndim != 1:
+        _fail("addmv", f"vector + matrix @ vector expected, got {mat.ndim}-D mat and "
+                       f"{vec.ndim}-D vec")
+    if mat.shape[1] != vec.shape[0]:
+        _fail("addmv", f"size mismatch, got mat ({mat.shape[0]}x{mat.shape[1]}) and vec "
+                       f"({vec.shape[0]})")
+    return _scaled_sum("addmv", input, _ops.matmul(mat, vec), beta, alpha)
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)`` (``input`` broadcast)."""
+    for name, t in (("input", input), ("vec1", vec1), ("vec2", vec2)):
+        _tensor("addr", t, name)
+    if vec1.ndim != 1 or vec2.ndim != 1:
+        _fail("addr", f"vec1 and vec2 must be 1-D, got {vec1.ndim}-D and {vec2.ndim}-D")
+    return _scaled_sum("addr", input, _ops.outer(vec1, vec2), beta, alpha)
 
 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:

@@ -13,7 +13,8 @@ from ..tensor import Tensor
 from ._common import _dim, _fail, _tensor
 
 __all__ = [
-    "ravel", "swapaxes", "atleast_1d", "atleast_2d", "atleast_3d", "fliplr", "flipud", "rot90",
+    "ravel", "swapaxes", "swapdims", "atleast_1d", "atleast_2d", "atleast_3d", "fliplr", "flipud",
+    "rot90",
     "broadcast_tensors", "meshgrid"
 ]
 
@@ -23,10 +24,19 @@ def ravel(input: Tensor) -> Tensor:
     return _tensor("ravel", input).reshape(-1)
 
 
+def _swap(fn: str, input, a: int, b: int) -> Tensor:
+    n = _tensor(fn, input).ndim
+    return input.transpose(_dim(fn, a, n), _dim(fn, b, n))
+
+
 def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
     """``transpose(input, axis0, axis1)``."""
-    n = _tensor("swapaxes", input).ndim
-    return input.transpose(_dim("swapaxes", axis0, n), _dim("swapaxes", axis1, n))
+    return _swap("swapaxes", input, axis0, axis1)
+
+
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``transpose(input, dim0, dim1)``."""
+    return _swap("swapdims", input, dim0, dim1)
 
 
 def _atleast(fn: str, rank: int, tensors):

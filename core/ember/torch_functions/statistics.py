@@ -1,5 +1,5 @@
 """Order statistics and counts: ``median``, ``nanmedian``, ``kthvalue``, ``mode``,
-``quantile``, ``bincount``, ``histc``, ``cov``.
+``quantile``, ``nanquantile``, ``bincount``, ``histc``, ``cov``, ``corrcoef``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from .. import dtypes as _dt
 from .. import ops as _ops
 from ..tensor import Tensor
 from ._common import _dim, _fail, _tensor
+from .diagonals import diagonal
 from .scans import cummax
 
-__all__ = ["median", "kthvalue", "nanmedian", "bincount", "cov", "histc", "quantile", "mode"]
+__all__ = ["median", "kthvalue", "nanmedian", "bincount", "cov", "corrcoef", "histc", "quantile",
+           "nanquantile", "mode"]
 
 
 _values_indices = namedtuple("median", ["values", "indices"])
@@ -139,32 +141,47 @@ def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
              interpolation: str = "linear") -> Tensor:
     """The ``q``-quantiles (a number or a 1-D tensor in ``[0, 1]``; a tensor adds a first
     dimension) along ``dim`` or over all elements; NaN where a slice has a NaN."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+                interpolation: str = "linear") -> Tensor:
+    """``quantile`` of the values that are not NaN (NaN where a slice has none)."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+
+
+def _quantile(fn, input, q, dim, keepdim, interpolation, ignore_nan) -> Tensor:
     modes = ("linear", "lower", "higher", "midpoint", "nearest")
     if interpolation not in modes:
-        _fail("quantile", f"interpolation must be one of {modes}, got {interpolation!r}")
-    if not _tensor("quantile", input).dtype.is_floating_point:
-        _fail("quantile", f"input tensor must be either float or double dtype, got "
+        _fail(fn, f"interpolation must be one of {modes}, got {interpolation!r}")
+    if not _tensor(fn, input).dtype.is_floating_point:
+        _fail(fn, f"input tensor must be either float or double dtype, got "
                           f"{input.dtype}")
     if input.numel() == 0:
-        _fail("quantile", "input tensor must be non-empty")
+        _fail(fn, "input tensor must be non-empty")
     qt = q if isinstance(q, Tensor) else _ops.full((), float(q), dtype=input.dtype,
                                                     device=input.device)
     if qt.ndim > 1:
-        _fail("quantile", f"q must be a scalar or 1D tensor, got {qt.ndim}-D")
+        _fail(fn, f"q must be a scalar or 1D tensor, got {qt.ndim}-D")
     if qt.dtype is not input.dtype:
-        _fail("quantile", f"q tensor must be same dtype as the input tensor, got "
+        _fail(fn, f"q tensor must be same dtype as the input tensor, got "
                           f"{qt.dtype} and {input.dtype}")
     qs = qt.reshape(-1)
     if qs.numel() and not builtins.bool(_ops.logical_and(_ops.ge(qs, 0),
                                                           _ops.le(qs, 1)).all().item()):
-        _fail("quantile", "q values must be in the range [0, 1]")
+        _fail(fn, "q values must be in the range [0, 1]")
     x = input.reshape(-1) if dim is None else input
-    d = 0 if dim is None else _dim("quantile", dim, input.ndim)
+    d = 0 if dim is None else _dim(fn, dim, input.ndim)
     x = x.reshape(1) if x.ndim == 0 else x
     n = x.shape[d]
     s = _ops.movedim(_ops.sort(x, d)[0], d, -1)  # NaNs last
-    nan = _ops.isnan(_ops.narrow(s, -1, n - 1, 1))  # any NaN in the slice
-    pos = _ops.mul(qs, n - 1)  # fractional ranks, one per q
+    if ignore_nan:  # the ranks among the values that are not NaN (sorted first)
+        count = _ops.sum(_ops.logical_not(_ops.isnan(s)), -1, True).astype(s.dtype)
+        nan = _ops.eq(count, 0)  # no values: NaN
+        pos = _ops.mul(qs, _ops.clamp(_ops.sub(count, 1), 0, None))  # (..., m)
+    else:
+        nan = _ops.isnan(_ops.narrow(s, -1, n - 1, 1))  # any NaN in the slice
+        pos = _ops.mul(qs, n - 1)  # fractional ranks, one per q
     lo = _ops.floor(pos)
     hi = _ops.ceil(pos)
     if interpolation == "nearest":
@@ -177,13 +194,15 @@ def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
     m = qs.shape[0]
 
     def at(p):
-        i = p.astype(_dt.int64).reshape((1,) * len(batch) + (m,)).expand(batch + (m,))
-        return _ops.gather(s, -1, i)
+        i = p.astype(_dt.int64)
+        i = i if i.ndim > 1 else i.reshape((1,) * len(batch) + (m,))  # (nanquantile's per slice)
+        return _ops.gather(s, -1, i.expand(batch + (m,)))
     vlo, vhi = at(lo), at(hi)
     if interpolation == "midpoint":
         out = _ops.add(vlo, _ops.mul(_ops.sub(vhi, vlo), 0.5))
     elif interpolation == "linear":
-        out = _ops.lerp(vlo, vhi, _ops.sub(pos, lo).reshape((1,) * len(batch) + (m,)))
+        w = _ops.sub(pos, lo)
+        out = _ops.lerp(vlo, vhi, w if w.ndim > 1 else w.reshape((1,) * len(batch) + (m,)))
     else:
         out = vlo
     out = _ops.where(nan, math.nan, out)  # (..., m)
@@ -249,4 +268,16 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     centred = _ops.sub(x, _ops.mean(x, 1, True))
     out = _ops.true_divide(_ops.matmul(centred, _ops.conj(centred).transpose(0, 1)),
                            builtins.max(n - correction, 0))
-    return out.reshape(()) if input.ndim < 2 else out
+    # PyTorch squeezes the result: one variable (one row, too) gives a 0-d tensor
+    return out.reshape(()) if input.ndim < 2 or x.shape[0] == 1 else out
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson's correlation coefficients of the variables in the rows of ``input``
+    (``cov`` normalised by the standard deviations; real values clipped to ``[-1, 1]``)."""
+    c = cov(_tensor("corrcoef", input))
+    if c.ndim == 0:
+        return _ops.true_divide(c, c)
+    std = _ops.sqrt(_ops.real(diagonal(c)))
+    out = _ops.true_divide(_ops.true_divide(c, _ops.unsqueeze(std, 1)), _ops.unsqueeze(std, 0))
+    return out if out.dtype._kind == "c" else _ops.clamp(out, -1, 1)
