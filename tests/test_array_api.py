@@ -1040,3 +1040,39 @@ def test_floor_division_has_zero_gradients():
     b = ember.tensor([0.0, 2.0, 2.0], requires_grad=True)
     (a // b).sum().backward()
     assert a.grad.tolist() == [0.0, 0.0, 0.0] and b.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("key", [
+    (slice(None), slice(None, None, -1)), (Ellipsis, slice(3, 0, -2)),
+    (None, 0, slice(None, None, -2)), slice(5, None, -1),
+    (1, slice(2, -5, -1), slice(None, None, -3)), (slice(0, 2, -1),)])
+def test_setitem_through_a_negative_step_slice(key):
+    # as numpy and the standard: the value lands in the order the slice picks; the rule
+    # is getitem's (which takes these slices too)
+    a = np.arange(24.0).reshape(2, 3, 4)
+    v = np.arange(a[key].size, dtype=a.dtype).reshape(a[key].shape) * 100
+    for value in (ember.tensor(v), v.tolist() if v.size else 7, 7.0):
+        want = a.copy()
+        want[key] = value
+        x = ember.tensor(a)
+        x[key] = value
+        np.testing.assert_array_equal(x.numpy(), want)
+        np.testing.assert_array_equal(x[key].numpy(), want[key])
+    if v.ndim:  # a value that broadcasts along the last dim
+        want = a.copy()
+        want[key] = v[..., :1]
+        x = ember.tensor(a)
+        x[key] = ember.tensor(v[..., :1])
+        np.testing.assert_array_equal(x.numpy(), want)
+
+
+def test_take_along_axis_counts_negative_indices_from_the_end():
+    a = np.arange(12.0).reshape(3, 4)
+    i = np.array([[-1, 0, -4], [2, -2, -3], [0, 0, -1]])
+    out = xe.take_along_axis(ember.tensor(a), ember.tensor(i), axis=1)
+    np.testing.assert_array_equal(out.numpy(), np.take_along_axis(a, i % 4, axis=1))
+    j = np.array([[-1], [0], [-3]])  # the other dim broadcasts (the standard's rule)
+    out = xe.take_along_axis(ember.tensor(a), ember.tensor(j), axis=0)
+    np.testing.assert_array_equal(out.numpy(), np.take_along_axis(a, j % 3, axis=0))
+    with pytest.raises(ember.OpError, match="rank"):
+        xe.take_along_axis(ember.tensor(a), ember.tensor([0]))
