@@ -1076,3 +1076,25 @@ def test_take_along_axis_counts_negative_indices_from_the_end():
     np.testing.assert_array_equal(out.numpy(), np.take_along_axis(a, j % 3, axis=0))
     with pytest.raises(ember.OpError, match="rank"):
         xe.take_along_axis(ember.tensor(a), ember.tensor([0]))
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_unique_of_complex_is_numpys_with_each_nan_distinct(dtype):
+    # sort refuses complex (as PyTorch's); unique_* order by real part, then imaginary
+    # part, NaNs last as numpy's sort, and each value holding a NaN is distinct
+    nan = math.nan
+    z = np.array([1 + 2j, complex(nan, 1), 1 + 1j, complex(1, nan), -3 + 0j, 1 + 2j,
+                  complex(nan, nan), complex(1, nan), 0j, -0j, complex(-3, 5)], dtype)
+    want = np.unique(z, return_index=True, return_inverse=True, return_counts=True,
+                     equal_nan=False)
+    got = xe.unique_all(ember.tensor(z))
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.numpy(), w)
+    assert got.values.dtype == ember.tensor(z).dtype
+    v, c = xe.unique_counts(ember.tensor(z))
+    np.testing.assert_array_equal(c.numpy(), want[3])
+    v, inv = xe.unique_inverse(ember.tensor(z.reshape(11, 1)))
+    np.testing.assert_array_equal(v.numpy()[inv.numpy()], z.reshape(11, 1))
+    np.testing.assert_array_equal(xe.unique_values(ember.tensor(z)).numpy(), want[0])
+    with pytest.raises(ember.OpError, match="complex"):  # ember.sort stays PyTorch's
+        ember.sort(ember.tensor(z))
