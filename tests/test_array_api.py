@@ -1088,7 +1088,7 @@ def test_unique_of_complex_is_numpys_with_each_nan_distinct(dtype):
     want = np.unique(z, return_index=True, return_inverse=True, return_counts=True,
                      equal_nan=False)
     got = xe.unique_all(ember.tensor(z))
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g.numpy(), w)
     assert got.values.dtype == ember.tensor(z).dtype
     v, c = xe.unique_counts(ember.tensor(z))
