@@ -1098,3 +1098,18 @@ def test_unique_of_complex_is_numpys_with_each_nan_distinct(dtype):
     np.testing.assert_array_equal(xe.unique_values(ember.tensor(z)).numpy(), want[0])
     with pytest.raises(ember.OpError, match="complex"):  # ember.sort stays PyTorch's
         ember.sort(ember.tensor(z))
+
+
+@pytest.mark.parametrize("shape, mask", [((0, 1), (0, 0)), ((3,), (0,)), ((2, 3), (2, 0)),
+                                         ((2, 3, 4), (0, 3))])
+def test_a_mask_dim_of_size_zero_fits_any_dim(shape, mask):
+    # the standard: each mask dim equals the array's "or is 0" (numpy agrees; PyTorch
+    # raises IndexError)
+    a = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
+    m = np.zeros(mask, bool)
+    x = ember.tensor(a)
+    assert tuple(x[ember.tensor(m)].shape) == a[m].shape
+    x[ember.tensor(m)] = 5.0
+    np.testing.assert_array_equal(x.numpy(), a)
+    with pytest.raises(IndexError, match="mask"):  # other sizes still refused
+        ember.tensor(a)[ember.tensor(np.zeros((shape[0] + 1,) + mask[1:], bool))]
