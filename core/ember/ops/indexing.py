@@ -686,7 +686,8 @@ def _advanced(view, adv):
             want = tuple(view.shape[p:p + t.ndim])
             # a mask dim of size 0 fits any dim (it selects nothing): the Array API
             # standard's rule, and numpy's; PyTorch refuses it, one tensor type serves both
-            if len(want) != t.ndim or any(m != w and m != 0 for m, w in zip(t.shape, want)):
+            if len(want) != t.ndim or any(
+                    m != w and m != 0 for m, w in zip(t.shape, want, strict=True)):
                 raise IndexError(f"the shape of the mask {list(t.shape)} at index {p} does "
                                  f"not match the shape of the indexed tensor {list(want)} "
                                  f"at index {p}")
