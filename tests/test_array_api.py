@@ -1113,3 +1113,13 @@ def test_a_mask_dim_of_size_zero_fits_any_dim(shape, mask):
     np.testing.assert_array_equal(x.numpy(), a)
     with pytest.raises(IndexError, match="mask"):  # other sizes still refused
         ember.tensor(a)[ember.tensor(np.zeros((shape[0] + 1,) + mask[1:], bool))]
+
+
+@pytest.mark.parametrize("axis", [None, (0, 1), (1, 0)])
+def test_prod_over_several_axes_keeps_the_dtype_asked_for(axis):
+    x = ember.tensor([[2, 3], [1, 4]], dtype=ember.uint8)
+    out = xe.prod(x, axis=axis, dtype=ember.uint8, keepdims=True)
+    assert out.dtype == ember.uint8 and out.tolist() == [[24]]
+    assert xe.prod(x, axis=axis, keepdims=True).dtype == ember.int64  # the default widens
+    assert xe.prod(x.float(), axis=axis, dtype=ember.float64, keepdims=True).dtype \
+        == ember.float64

@@ -617,7 +617,7 @@ def prod(x: Tensor, /, *, axis=None, dtype=None, keepdims: builtins.bool = False
     out = x
     for a in sorted(axes, reverse=True):
         out = fn(out, a, True, dtype=dtype)
-        dtype = None
+        dtype = out.dtype  # the next axes keep it (uint8 would widen to int64 again)
     if not axes:  # (over a new axis of size one: int8 gives int64, as any product)
         out = fn(out.reshape(1, *out.shape), 0, False, dtype=dtype)
     return out if keepdims else out.reshape(tuple(s for i, s in enumerate(x.shape)
