@@ -1040,3 +1040,86 @@ def test_floor_division_has_zero_gradients():
     b = ember.tensor([0.0, 2.0, 2.0], requires_grad=True)
     (a // b).sum().backward()
     assert a.grad.tolist() == [0.0, 0.0, 0.0] and b.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("key", [
+    (slice(None), slice(None, None, -1)), (Ellipsis, slice(3, 0, -2)),
+    (None, 0, slice(None, None, -2)), slice(5, None, -1),
+    (1, slice(2, -5, -1), slice(None, None, -3)), (slice(0, 2, -1),)])
+def test_setitem_through_a_negative_step_slice(key):
+    # as numpy and the standard: the value lands in the order the slice picks; the rule
+    # is getitem's (which takes these slices too)
+    a = np.arange(24.0).reshape(2, 3, 4)
+    v = np.arange(a[key].size, dtype=a.dtype).reshape(a[key].shape) * 100
+    for value in (ember.tensor(v), v.tolist() if v.size else 7, 7.0):
+        want = a.copy()
+        want[key] = value
+        x = ember.tensor(a)
+        x[key] = value
+        np.testing.assert_array_equal(x.numpy(), want)
+        np.testing.assert_array_equal(x[key].numpy(), want[key])
+    if v.ndim:  # a value that broadcasts along the last dim
+        want = a.copy()
+        want[key] = v[..., :1]
+        x = ember.tensor(a)
+        x[key] = ember.tensor(v[..., :1])
+        np.testing.assert_array_equal(x.numpy(), want)
+
+
+def test_take_along_axis_counts_negative_indices_from_the_end():
+    a = np.arange(12.0).reshape(3, 4)
+    i = np.array([[-1, 0, -4], [2, -2, -3], [0, 0, -1]])
+    out = xe.take_along_axis(ember.tensor(a), ember.tensor(i), axis=1)
+    np.testing.assert_array_equal(out.numpy(), np.take_along_axis(a, i % 4, axis=1))
+    j = np.array([[-1], [0], [-3]])  # the other dim broadcasts (the standard's rule)
+    out = xe.take_along_axis(ember.tensor(a), ember.tensor(j), axis=0)
+    np.testing.assert_array_equal(out.numpy(), np.take_along_axis(a, j % 3, axis=0))
+    with pytest.raises(ember.OpError, match="rank"):
+        xe.take_along_axis(ember.tensor(a), ember.tensor([0]))
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_unique_of_complex_is_numpys_with_each_nan_distinct(dtype):
+    # sort refuses complex (as PyTorch's); unique_* order by real part, then imaginary
+    # part, NaNs last as numpy's sort, and each value holding a NaN is distinct
+    nan = math.nan
+    z = np.array([1 + 2j, complex(nan, 1), 1 + 1j, complex(1, nan), -3 + 0j, 1 + 2j,
+                  complex(nan, nan), complex(1, nan), 0j, -0j, complex(-3, 5)], dtype)
+    want = np.unique(z, return_index=True, return_inverse=True, return_counts=True,
+                     equal_nan=False)
+    got = xe.unique_all(ember.tensor(z))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g.numpy(), w)
+    assert got.values.dtype == ember.tensor(z).dtype
+    v, c = xe.unique_counts(ember.tensor(z))
+    np.testing.assert_array_equal(c.numpy(), want[3])
+    v, inv = xe.unique_inverse(ember.tensor(z.reshape(11, 1)))
+    np.testing.assert_array_equal(v.numpy()[inv.numpy()], z.reshape(11, 1))
+    np.testing.assert_array_equal(xe.unique_values(ember.tensor(z)).numpy(), want[0])
+    with pytest.raises(ember.OpError, match="complex"):  # ember.sort stays PyTorch's
+        ember.sort(ember.tensor(z))
+
+
+@pytest.mark.parametrize("shape, mask", [((0, 1), (0, 0)), ((3,), (0,)), ((2, 3), (2, 0)),
+                                         ((2, 3, 4), (0, 3))])
+def test_a_mask_dim_of_size_zero_fits_any_dim(shape, mask):
+    # the standard: each mask dim equals the array's "or is 0" (numpy agrees; PyTorch
+    # raises IndexError)
+    a = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
+    m = np.zeros(mask, bool)
+    x = ember.tensor(a)
+    assert tuple(x[ember.tensor(m)].shape) == a[m].shape
+    x[ember.tensor(m)] = 5.0
+    np.testing.assert_array_equal(x.numpy(), a)
+    with pytest.raises(IndexError, match="mask"):  # other sizes still refused
+        ember.tensor(a)[ember.tensor(np.zeros((shape[0] + 1,) + mask[1:], bool))]
+
+
+@pytest.mark.parametrize("axis", [None, (0, 1), (1, 0)])
+def test_prod_over_several_axes_keeps_the_dtype_asked_for(axis):
+    x = ember.tensor([[2, 3], [1, 4]], dtype=ember.uint8)
+    out = xe.prod(x, axis=axis, dtype=ember.uint8, keepdims=True)
+    assert out.dtype == ember.uint8 and out.tolist() == [[24]]
+    assert xe.prod(x, axis=axis, keepdims=True).dtype == ember.int64  # the default widens
+    assert xe.prod(x.float(), axis=axis, dtype=ember.float64, keepdims=True).dtype \
+        == ember.float64

@@ -617,7 +617,7 @@ def prod(x: Tensor, /, *, axis=None, dtype=None, keepdims: builtins.bool = False
     out = x
     for a in sorted(axes, reverse=True):
         out = fn(out, a, True, dtype=dtype)
-        dtype = None
+        dtype = out.dtype  # the next axes keep it (uint8 would widen to int64 again)
     if not axes:  # (over a new axis of size one: int8 gives int64, as any product)
         out = fn(out.reshape(1, *out.shape), 0, False, dtype=dtype)
     return out if keepdims else out.reshape(tuple(s for i, s in enumerate(x.shape)
@@ -982,15 +982,33 @@ def take(x: Tensor, indices: Tensor, /, *, axis: int | None = None) -> Tensor:
         axis = 0
     if indices.ndim != 1:
         _fail("take", f"argument 'indices' must be 1-D, got {indices.ndim}-D")
-    # negative indices count from the end (index_select, as PyTorch's, refuses them)
-    size = x.shape[axis] if x.ndim else 1
-    indices = _op("where")(_op("lt")(indices, 0), indices + size, indices)
-    return _op("index_select")(x, axis, indices)
+    return _op("index_select")(x, axis, _from_end(indices, x.shape[axis] if x.ndim else 1))
+
+
+def _from_end(indices: Tensor, size: int) -> Tensor:
+    """``indices`` with the negative ones counted from the end of a dim of ``size``, as
+    the standard says for ``take`` and ``take_along_axis`` (``index_select`` and
+    ``gather``, as PyTorch's, refuse them)."""
+    return _op("where")(_op("lt")(indices, 0), indices + size, indices)
 
 
 def take_along_axis(x: Tensor, indices: Tensor, /, *, axis: int = -1) -> Tensor:
-    """Elements of ``x`` at ``indices`` (same rank) along ``axis`` (``gather``)."""
-    return _op("gather")(_check("take_along_axis", x), axis, indices)
+    """Elements of ``x`` at ``indices`` (same rank) along ``axis`` (``gather``); the
+    other dims broadcast against each other, as the standard (and
+    ``torch.take_along_dim``) say."""
+    _check("take_along_axis", x)
+    _check("take_along_axis", indices, "indices")
+    if indices.ndim != x.ndim:
+        _fail("take_along_axis", f"argument 'indices' must have the rank of 'x' "
+                                 f"({x.ndim}), got {indices.ndim}")
+    a = _axes("take_along_axis", axis, x.ndim)[0] if x.ndim else 0
+    xs, js = list(x.shape), list(indices.shape)
+    if x.ndim:
+        xs[a] = js[a] = 1
+        both = broadcast_shapes(xs, js)
+        x = _op("expand")(x, both[:a] + (x.shape[a],) + both[a + 1:])
+        indices = _op("expand")(indices, both[:a] + (indices.shape[a],) + both[a + 1:])
+    return _op("gather")(x, a, _from_end(indices, x.shape[a] if x.ndim else 1))
 
 
 def diff(x: Tensor, /, *, axis: int = -1, n: int = 1, prepend=None, append=None) -> Tensor:

@@ -187,7 +187,7 @@ def _unique_all_decomp(x):
     flat = x.reshape(-1)
     n = flat.shape[0]
     i64 = _dt.int64
-    order = e.argsort(flat, stable=True)
+    order = _complex_argsort(flat) if x.dtype.is_complex else e.argsort(flat, stable=True)
     s = e.index_select(flat, 0, order)
     if n == 0:
         empty = e.zeros(0, dtype=i64, device=x.device)
@@ -209,6 +209,20 @@ def _unique_all_decomp(x):
     group = e.cumsum(new, 0) - 1  # group of each sorted position
     inverse = e.index_select(group, 0, e.argsort(order, stable=True))
     return values, indices, inverse.reshape(tuple(x.shape)), counts
+
+
+def _complex_argsort(flat):
+    """A stable argsort of 1-D complex ``flat`` in numpy's order: by real part, then
+    imaginary part, those with NaNs last as ``R + nanj``, ``nan + Rj``, ``nan + nanj``
+    (a radix sort on the three keys, last key first: ``sort`` refuses complex, as
+    PyTorch's, since complex numbers have no order of their own)."""
+    from .. import ops as e
+    re, im = e.real(flat), e.imag(flat)
+    nan_class = e.isnan(re).astype(_dt.int8) * 2 + e.isnan(im).astype(_dt.int8)
+    order = e.argsort(im, stable=True)
+    for key in (re, nan_class):
+        order = e.index_select(order, 0, e.argsort(e.index_select(key, 0, order), stable=True))
+    return order
 
 
 _unique_all = defop(

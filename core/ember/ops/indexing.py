@@ -684,7 +684,10 @@ def _advanced(view, adv):
     for p, t in adv:
         if t.dtype is _dt.bool:
             want = tuple(view.shape[p:p + t.ndim])
-            if tuple(t.shape) != want:
+            # a mask dim of size 0 fits any dim (it selects nothing): the Array API
+            # standard's rule, and numpy's; PyTorch refuses it, one tensor type serves both
+            if len(want) != t.ndim or any(
+                    m != w and m != 0 for m, w in zip(t.shape, want, strict=True)):
                 raise IndexError(f"the shape of the mask {list(t.shape)} at index {p} does "
                                  f"not match the shape of the indexed tensor {list(want)} "
                                  f"at index {p}")
@@ -728,7 +731,10 @@ def getitem(self, key):
     if c is _Tensor and key._device is self._device and key._data.dtype.kind in "iu" \
             and self._data.shape:
         return index(self, (key,))  # t[int_tensor]: straight to the gather primitive
-    self, key = _positive_steps(self, key)
+    key, flips = _negative_steps(self, key)
+    if flips:
+        from .view import flip
+        return flip(getitem(self, key), flips)
     idx, adv = _parse(self, key)
     if adv is None:
         return basic_index(self, idx)
@@ -736,40 +742,44 @@ def getitem(self, key):
     return index(view, _advanced(view, adv))
 
 
-def _positive_steps(self, key):
-    """``(self, key)`` with the basic slices of negative step (``x[::-1]``) turned into
-    positive ones over ``self`` flipped along their dims (a copy: ember's views have no
-    negative strides).  PyTorch refuses such slices; NumPy and the Array API standard
-    take them, and one tensor type serves both namespaces.  Other keys pass through."""
+def _negative_steps(self, key):
+    """``(key, dims)``: ``key`` with its basic slices of negative step (``x[::-1]``)
+    turned into positive ones that pick the same elements in increasing order, and the
+    dims of the result that then come out reversed (``self[key]`` flipped along ``dims``
+    is the original selection).  PyTorch refuses such slices; NumPy and the Array API
+    standard take them, and one tensor type serves both namespaces: ``getitem`` flips
+    the selection, ``setitem`` writes a flipped value (ember's views have no negative
+    strides).  Other keys pass through with no dims."""
     items = key if key.__class__ is tuple else (key,)
     if not any(x.__class__ is slice and x.step.__class__ is int and x.step < 0
                for x in items):
-        return self, key
+        return key, ()
     if not _is_basic(items) or sum(x is Ellipsis for x in items) > 1:
-        return self, key  # (advanced indices with it: left to the usual errors)
+        return key, ()  # (advanced indices with it: left to the usual errors)
     ndim = self.ndim
     taken = sum(1 for x in items if x is not None and x is not Ellipsis)
-    out, flips, d = [], [], 0
+    out, flips, d, o = [], [], 0, 0  # d: dim of self, o: dim of the result
     for x in items:
         if x is Ellipsis:
             out.append(x)
             d += ndim - taken
+            o += ndim - taken
             continue
         if x is None:
             out.append(x)
+            o += 1
             continue
-        if x.__class__ is slice and x.step.__class__ is int and x.step < 0 and d < ndim:
-            n = self.shape[d]
-            start, stop, step = x.indices(n)
-            count = len(range(start, stop, step))
-            first = n - 1 - start  # where the first selected element lands after flip
-            x = slice(first, first + (count - 1) * -step + 1, -step) if count else \
-                slice(0, 0)
-            flips.append(d)
+        if x.__class__ is slice:
+            if x.step.__class__ is int and x.step < 0 and d < ndim:
+                start, stop, step = x.indices(self.shape[d])
+                count = len(range(start, stop, step))
+                last = start + (count - 1) * step  # the smallest index picked
+                x = slice(last, start + 1, -step) if count else slice(0, 0)
+                flips.append(o)
+            o += 1
         out.append(x)
         d += 1
-    from .view import flip
-    return (flip(self, flips) if flips else self), tuple(out)
+    return tuple(out), tuple(flips)
 
 
 _BASIC_OP = basic_index.op
@@ -792,8 +802,16 @@ def _is_basic(index: tuple) -> bool:
 def setitem(self, key, value) -> None:
     """``self[key] = value``: validated before anything is written; bumps the
     version counter of ``self`` (and its views)."""
+    key, flips = _negative_steps(self, key)
     idx, adv = _parse(self, key)
     view = basic_index(self, idx)
+    if flips and value.__class__ not in _NUMBERS:
+        # the view picks the elements in increasing order: the value, reversed, lands
+        # where the negative-step slices would have put it
+        from .view import expand, flip
+        if not _is_tensor(value):
+            value = _as_value(value, self)
+        value = flip(expand(_drop_leading_ones(value), tuple(view.shape)), flips)
     if _is_tensor(value) and value.ndim and value.shape[0] == 1:
         value = _drop_leading_ones(value)
     if adv is None:
