@@ -389,6 +389,11 @@ def _scan(ns, a, dim, dtype, name):
     xp = ns.xp
     if a.ndim == 0:
         return xp.astype(a, ns.dtype(dtype)) if dtype is not None else xp.asarray(a, copy=True)
+    half = getattr(xp, "float16", None)
+    if half is not None and (ns.dtype(dtype) if dtype is not None else a.dtype) == half:
+        # a float32 accumulator, rounded once, as the cpu's and PyTorch's scans (in float16
+        # 300 * 300 is inf, and inf * -0.0 NaN where they give -0.0)
+        return xp.astype(getattr(xp, name)(xp.astype(a, xp.float32), axis=dim % a.ndim), half)
     return getattr(xp, name)(_numeric(ns, a), axis=dim % a.ndim,
                              dtype=ns.dtype(dtype) if dtype is not None else None)
 

@@ -255,3 +255,14 @@ def test_sign_of_bool_is_bool():
     t = ember.tensor([True, False], device="xpu")
     r = ember.sign(t)
     assert r.dtype is ember.bool and r.cpu().tolist() == [True, False]
+
+
+@pytest.mark.parametrize("op", ["cumprod", "cumsum"])
+def test_float16_scans_accumulate_in_float32(op):
+    # in float16 300 * 300 is inf and inf * -0.0 NaN; the cpu (and PyTorch) accumulate in
+    # float32 and round once: -0.0 (found by the conformance fuzzer)
+    x = np.array([[300, 1], [300, 2], [-0.0, 3], [70000 / 300, 4]], np.float16)
+    got = getattr(ember, op)(_on(x), 0).cpu().numpy()
+    want = getattr(np, op)(x.astype(np.float32), axis=0).astype(np.float16)
+    np.testing.assert_array_equal(got, want)
+    assert np.signbit(got[2:, 0]).tolist() == np.signbit(want[2:, 0]).tolist()
