@@ -816,6 +816,9 @@ def triu(a, diagonal=0):
 
 
 # -- linalg ----------------------------------------------------------------------------------
+_np_matmul = np.matmul
+
+
 def _matmul_macs(a, b) -> int:
     """The multiply-adds of one BLAS call of ``a @ b`` (numpy calls BLAS per matrix of a
     batch)."""
@@ -828,7 +831,12 @@ def matmul(a, b):
     # cost more than a second thread saves)
     d = a.dtype
     if d is _F32 or d is _F64:  # the common case first (a set lookup hashes the dtype)
-        r = workers.product(np.matmul, _matmul_macs(a, b), a, b)
+        # (a.size * b.shape[-1] bounds the multiply-adds of every BLAS call: a small
+        # product skips workers.product's checks, 0.4 us of a 2 us 4x4 matmul)
+        if a.size * b.shape[-1] <= workers.SERIAL_BY_ITSELF:
+            r = _np_matmul(a, b)
+        else:
+            r = workers.product(_np_matmul, _matmul_macs(a, b), a, b)
         return r if r.__class__ is _ndarray else _asarray(r)
     if d in _HALF:  # accumulate in float32 and round once, as PyTorch
         b = b.astype(_F32)

@@ -42,7 +42,7 @@ _CORES: int | None = None
 
 #: OpenBLAS runs a product of at most this many multiply-adds on one thread by itself
 #: (its GEMM_MULTITHREAD_THRESHOLD, 4 x 65536): no need to hold it
-_SERIAL_BY_ITSELF = 1 << 18
+SERIAL_BY_ITSELF = 1 << 18
 #: products of fewer multiply-adds run on one BLAS thread while the kernels may use
 #: several: a second BLAS thread saves them at most ~50 us (8M multiply-adds take
 #: ~0.15 ms on one core here), less than its idle spin then costs the next
@@ -120,7 +120,7 @@ def product(fn, macs: int, *args):
     """``fn(*args)``, a BLAS product of ``macs`` multiply-adds (per BLAS call), on one
     BLAS thread where a second would not pay for its idle spin (see the module
     docstring); BLAS gets its thread count back afterwards."""
-    if macs <= _SERIAL_BY_ITSELF or macs >= _THREADED_PRODUCT or _ACTIVE[0] \
+    if macs <= SERIAL_BY_ITSELF or macs >= _THREADED_PRODUCT or _ACTIVE[0] \
             or getattr(_LOCAL, "inside", False):
         return fn(*args)  # (one BLAS thread already, or worth several)
     libs = _blas()
