@@ -4,8 +4,6 @@ identical inputs, compare outputs, input gradients and parameter gradients."""
 from __future__ import annotations
 
 import contextlib
-import gc
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -94,18 +92,3 @@ def path(request):
             yield request.param
     else:
         yield request.param
-
-
-def peak_bytes(fn) -> int:
-    """Peak Python-traced memory of one call of ``fn`` (after a warm-up call), over what
-    was allocated before it: for "memory grows linearly" checks."""
-    gc.collect()
-    fn()  # warm caches outside the measurement
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import tracemalloc
 import types
 
 import numpy as np
@@ -19,6 +18,7 @@ import pytest
 
 import ember
 from ember.device import get_backend
+from _memory import peak_bytes
 from ember.kit import AccountingAllocator, ArrayAPIBackend, KitArray, missing_primitives
 
 array_api_strict = pytest.importorskip("array_api_strict")
@@ -118,20 +118,6 @@ def test_missing_primitives_are_listed():
 
 # --- scatters: linear memory, PyTorch's results ------------------------------------------------
 
-def _peak_bytes(fn) -> int:
-    """Peak host allocations (tracemalloc) of ``fn()`` above what was live before."""
-    gc.collect()
-    fn()  # warm caches (dispatch, allocator) outside the measurement
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-
-
 def _scatter_case(name, n):
     dev = "reference"
     rng = np.random.default_rng(0)
@@ -168,8 +154,8 @@ def test_kit_scatter_memory_grows_linearly(name):
     # 4x the input must cost about 4x the memory (the sort, the scan's log2(n) steps
     # and searchsorted add time, not memory); 6 leaves room for fixed costs and the
     # allocator's rounding.  The old one-hot masks grew ~16x (O(k * n)).
-    small = _peak_bytes(_scatter_case(name, 1024))
-    large = _peak_bytes(_scatter_case(name, 4096))
+    small = peak_bytes(_scatter_case(name, 1024))
+    large = peak_bytes(_scatter_case(name, 4096))
     assert large <= 6 * small, f"{name}: {small} B at n=1024, {large} B at n=4096"
 
 
@@ -181,7 +167,7 @@ def test_kit_max_pool2d_backward_of_a_mnist_batch_stays_small():
 
     def run():
         ember.nn.functional.max_pool2d(x, 2).sum().backward()
-    assert _peak_bytes(run) < 64 * x0.nbytes
+    assert peak_bytes(run) < 64 * x0.nbytes
     torch = pytest.importorskip("torch")
     tx = torch.tensor(x0, requires_grad=True)
     torch.nn.functional.max_pool2d(tx, 2).sum().backward()
@@ -907,7 +893,7 @@ def test_kit_accumulating_writes_go_through_the_librarys_scatter():
         grad = pool_grad(lambda a: ember.tensor(a, device=dev))
         assert float(grad.sum().item()) == 2 * 3 * 4 * 4 and len(calls) > n_calls
         # linear memory: 4x the input, about 4x the peak (one-hot masks grow 16x)
-        small, large = (_peak_bytes(lambda n=n: pool_grad(lambda a: ember.tensor(
+        small, large = (peak_bytes(lambda n=n: pool_grad(lambda a: ember.tensor(
             np.tile(a, (1, 1, n, n)), device=dev))) for n in (4, 8))
         assert large < 6 * small, (small, large)
         # writes without accumulate, and bools, take the kit's own path

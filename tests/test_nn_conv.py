@@ -13,8 +13,8 @@ import ember.nn as nn
 from ember.errors import OpError
 from ember.nn import functional as F
 
-from _nn_oracle import (check_module, close, copy_params, path,  # noqa: F401
-                        peak_bytes, torch)
+from _memory import peak_bytes
+from _nn_oracle import check_module, close, copy_params, path, torch  # noqa: F401
 
 tnn = torch.nn
 MODES = ["reflect", "replicate", "circular"]

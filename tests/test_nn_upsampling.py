@@ -11,7 +11,8 @@ import ember
 from ember import nn
 from ember.nn import functional as F
 
-from _nn_oracle import close, peak_bytes, torch
+from _memory import peak_bytes
+from _nn_oracle import close, torch
 
 CASES = [
     ((2, 3, 5), {"scale_factor": 2}),

@@ -31,17 +31,11 @@ import threading
 import numpy as np
 
 from . import workers
+from .registry import registry
 
-KERNELS: dict = {}
+KERNELS, kernel = registry()
 
 _as_strided = np.lib.stride_tricks.as_strided
-
-
-def kernel(name):
-    def deco(fn):
-        KERNELS[name] = fn
-        return fn
-    return deco
 
 
 def _two(v):

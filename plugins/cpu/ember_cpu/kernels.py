@@ -16,6 +16,7 @@ import numpy as np
 from ember import dtypes as _dt
 
 from . import workers
+from .registry import registry
 
 _erf_fn = None
 
@@ -37,7 +38,7 @@ warnings.filterwarnings("ignore", message=r"(divide by zero|invalid value|overfl
                         r"encountered", category=RuntimeWarning, module=r"ember_cpu\.kernels")
 
 
-KERNELS: dict = {}
+KERNELS, kernel = registry()
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 # bfloat16's numpy dtype (ml_dtypes) loads on its first use, not with this plugin; until
@@ -55,13 +56,6 @@ def _bfloat16_loaded(d) -> None:
 _dt.bfloat16.when_loaded(_bfloat16_loaded)
 _ndarray = np.ndarray
 _asarray = np.asarray
-
-
-def kernel(name):
-    def deco(fn):
-        KERNELS[name] = fn
-        return fn
-    return deco
 
 
 def _axes(dim, ndim):
@@ -391,8 +385,6 @@ def _acc(dtype):
     """Accumulator dtype: float16/bfloat16 sums run in float32, as PyTorch's do (a
     bfloat16 accumulator stops growing at 256 when adding numbers below 1)."""
     return _F32 if dtype.is_floating_point and dtype.itemsize < 4 else dtype.np
-
-
 
 
 def _reduce(f, a, dim, keepdim, dtype):

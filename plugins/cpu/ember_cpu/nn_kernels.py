@@ -12,15 +12,9 @@ import math
 import numpy as np
 
 from . import workers
+from .registry import registry
 
-KERNELS: dict = {}
-
-
-def kernel(name):
-    def deco(fn):
-        KERNELS[name] = fn
-        return fn
-    return deco
+KERNELS, kernel = registry()
 
 
 _ndarray = np.ndarray

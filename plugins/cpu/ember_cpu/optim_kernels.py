@@ -14,15 +14,10 @@ import numpy as np
 
 from ember.ops.optim_adaptive import nadam_momentum, radam_terms
 
+from .registry import registry
 
-KERNELS: dict = {}
 
-
-def kernel(name):
-    def deco(fn):
-        KERNELS[name] = fn
-        return fn
-    return deco
+KERNELS, kernel = registry()
 
 
 def _1d(*arrays):
